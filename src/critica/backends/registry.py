@@ -1,0 +1,63 @@
+"""Model selection by one string: ``PROVIDER:MODEL``.
+
+==========================  ==========================================================================
+``local:smollm2``           in-process llama.cpp with the bundled SmolLM2-135M-Instruct (``local`` alone too)
+``llamacpp:PATH.gguf``      in-process llama.cpp with any GGUF file
+``openai:MODEL``            OpenAI-compatible server; ``--base-url`` / ``CRITICA_BASE_URL`` (default: OpenAI)
+``vllm:MODEL``              preset: base URL ``http://127.0.0.1:8000/v1`` unless given
+``ollama:MODEL``            preset: base URL ``http://127.0.0.1:11434/v1``
+``llamacpp-server:MODEL``   preset: base URL ``http://127.0.0.1:8080/v1``, llama.cpp's JSON-schema dialect
+==========================  ==========================================================================
+
+Imports are lazy: a provider's package is imported only when it is selected, and a missing one raises
+:class:`~critica.errors.MissingDependency` carrying the install command.
+"""
+
+from __future__ import annotations
+
+from critica.backends.base import Backend
+from critica.config import Settings
+from critica.errors import UserError
+
+__all__ = ["create_backend", "PROVIDERS"]
+
+_PRESET_URLS = {
+    "vllm": "http://127.0.0.1:8000/v1",
+    "ollama": "http://127.0.0.1:11434/v1",
+    "llamacpp-server": "http://127.0.0.1:8080/v1",
+}
+PROVIDERS = ("local", "llamacpp", "openai", *_PRESET_URLS)
+
+
+def create_backend(spec: str, settings: Settings | None = None, *, workers: int = 1) -> Backend:
+    """Build the backend named by ``spec`` (see the module docstring), using base URL / key / timeout from settings."""
+    settings = settings or Settings()
+    provider, _, model = spec.partition(":")
+    provider = provider.strip().lower()
+    if provider == "local":
+        from critica.backends.llamacpp import LlamaCppBackend
+
+        if model not in ("", "smollm2"):
+            raise UserError(f"unknown local model {model!r}: the bundled local model is 'local:smollm2'")
+        return LlamaCppBackend(name="local:smollm2", workers=workers)
+    if provider == "llamacpp":
+        from critica.backends.llamacpp import LlamaCppBackend
+
+        if not model:
+            raise UserError("model spec 'llamacpp:' needs a GGUF path, e.g. llamacpp:/models/qwen.gguf")
+        return LlamaCppBackend(model, name=spec, workers=workers)
+    if provider == "openai" or provider in _PRESET_URLS:
+        from critica.backends.openai_compat import OpenAICompatBackend
+
+        if not model:
+            raise UserError(f"model spec {spec!r} needs a model name, e.g. {provider}:my-model")
+        base_url = settings.base_url or _PRESET_URLS.get(provider)
+        return OpenAICompatBackend(
+            model,
+            base_url=base_url,
+            api_key=settings.api_key,
+            timeout_s=settings.timeout or 120.0,
+            schema_mode="json_object" if provider == "llamacpp-server" else "json_schema",
+            name=spec,
+        )
+    raise UserError(f"unknown model provider {provider!r} in {spec!r}; use one of: {', '.join(PROVIDERS)}")

@@ -1,0 +1,121 @@
+"""``critica critique``: critique every item of a file, streaming JSON critiques as they complete."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from critica.backends.call import CallPolicy, Caller
+from critica.backends.registry import create_backend
+from critica.cli import app
+from critica.cli.common import (
+    ApiKeyOpt, BaseUrlOpt, ConcurrencyOpt, JsonlSink, ModelOpt, RetriesOpt, TimeoutOpt, err_console, limited,
+    open_out, settings_from,
+)
+from critica.critics.registry import available_critics, build_critic
+from critica.inputs.load import parse_mapping, read_items
+from critica.run.runner import RunStats, run_critic
+
+
+def _critic_help() -> str:
+    return "Critic protocol: " + ", ".join(f"{n} ({s.summary})" for n, s in sorted(available_critics().items()))
+
+
+@app.command()
+def critique(
+    input: Path = typer.Argument(..., help="JSONL file or JSON array of items (ProcessBench layout works as is)."),
+    critic: str = typer.Option(None, "--critic", help="Critic name; see `critica critics`. Default: processbench with a model, verifier without."),
+    model: str = ModelOpt,
+    base_url: str = BaseUrlOpt,
+    api_key: str = ApiKeyOpt,
+    out: Path = typer.Option(None, "--out", "-o", help="Write critiques here (JSONL); default stdout."),
+    limit: int = typer.Option(None, "--limit", "-n", help="Critique only the first N items."),
+    concurrency: int = ConcurrencyOpt,
+    timeout: float = TimeoutOpt,
+    retries: int = RetriesOpt,
+    field_map: list[str] = typer.Option(None, "--map", help="Field mapping ITEM_FIELD=SOURCE_FIELD (repeatable), e.g. --map question=prompt."),
+    temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature."),
+    max_tokens: int = typer.Option(1024, "--max-tokens", help="Completion token limit per call."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+    structured: bool = typer.Option(True, "--json/--text", help="Ask for schema-constrained JSON (default) or the protocol's free-text format."),
+) -> None:
+    """Critique every item of INPUT; one JSON critique per line, a progress bar, and a summary table at the end.
+
+    Exits 1 when any record was malformed or any call failed (after all other items are done).
+    """
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency)
+    conc = settings.concurrency or 4
+    caller = None
+    if settings.model:
+        backend = create_backend(settings.model, settings, workers=conc)
+        caller = Caller(backend, CallPolicy(timeout_s=settings.timeout or 120.0, retries=3 if settings.retries is None else settings.retries, concurrency=conc))
+    name = critic or ("processbench" if caller is not None else "verifier")
+    options = {} if caller is None else {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured}
+    built = build_critic(name, caller, **options)
+    records = limited(read_items(input, parse_mapping(field_map)), limit)
+    stream = open_out(out)
+    sink = JsonlSink(stream)
+    try:
+        stats = _run_with_progress(built, records, sink, conc, total=limit)
+    finally:
+        if out is not None:
+            stream.close()
+    _summary(stats, name, settings.model)
+    failures = stats.input_errors + stats.backend_errors
+    if failures:
+        err_console.print(f"[red]{stats.input_errors} malformed record(s), {stats.backend_errors} failed call(s)[/red]")
+        raise typer.Exit(1)
+
+
+def _run_with_progress(critic, records, sink, concurrency: int, total: int | None) -> RunStats:
+    progress = Progress(
+        TextColumn("[bold]critiquing"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err_console, transient=False,
+    )
+    task = progress.add_task("critique", total=total, rate="0.00", tokens=0)
+
+    def on_result(stats: RunStats, _result: object) -> None:
+        rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
+        progress.update(task, completed=stats.items + stats.input_errors, rate=f"{rate:.2f}", tokens=stats.usage.total_tokens)
+
+    with progress:
+        return asyncio.run(_run(critic, records, sink, concurrency, on_result))
+
+
+async def _run(critic, records, sink, concurrency, on_result) -> RunStats:
+    try:
+        return await run_critic(critic, records, sink, concurrency=concurrency, progress=on_result)
+    finally:
+        caller = getattr(critic, "caller", None)
+        if caller is not None:
+            await caller.aclose()
+
+
+def _summary(stats: RunStats, critic: str, model: str | None) -> None:
+    table = Table(title=f"critica critique — {critic}" + (f" on {model}" if model else ""))
+    for col in ("items", "correct", "incorrect", "unscored", "repaired", "input errors", "failed calls", "mean latency", "tokens (prompt+completion)", "wall"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(stats.items), str(stats.verdicts.get("correct", 0)), str(stats.verdicts.get("incorrect", 0)),
+        str(stats.verdicts.get("unscored", 0)), str(stats.parse_status.get("repaired", 0)), str(stats.input_errors),
+        str(stats.backend_errors), f"{stats.mean_latency_s:.2f}s",
+        f"{stats.usage.prompt_tokens}+{stats.usage.completion_tokens}", f"{stats.wall_s:.1f}s",
+    )
+    err_console.print(table)
+
+
+@app.command("critics")
+def critics_cmd() -> None:
+    """List the available critics and whether they need a model."""
+    table = Table(title="critics")
+    table.add_column("name")
+    table.add_column("needs model")
+    table.add_column("what it does")
+    for name, spec in sorted(available_critics().items()):
+        table.add_row(name, "yes" if spec.needs_model else "no", spec.summary)
+    err_console.print(table)

@@ -1,0 +1,109 @@
+"""The Critic protocol, and the shared machinery of LLM critics.
+
+A critic turns an :class:`~critica.types.Item` into a :class:`~critica.types.Critique`. It never raises for a
+per-item problem: a backend failure or an unparseable reply becomes an ``unscored`` critique carrying the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol, runtime_checkable
+
+from critica.backends.base import GenerateRequest, Message
+from critica.backends.call import Caller
+from critica.errors import BackendError
+from critica.types import Critique, Item, ParseStatus, SamplingParams, Usage, Verdict
+
+__all__ = ["Critic", "LLMCritic", "unscored"]
+
+
+@runtime_checkable
+class Critic(Protocol):
+    """Anything that critiques an item."""
+
+    name: str
+
+    async def critique(self, item: Item) -> Critique:
+        """Judge ``item``; per-item failures are returned as unscored critiques, not raised."""
+        ...
+
+
+def unscored(item: Item, critic: str, *, reason: str, raw: list[str] | None = None, **extra: Any) -> Critique:
+    """A critique that carries no verdict, with the reason why."""
+    failed = extra.pop("parse_status", ParseStatus.FAILED)
+    return Critique(
+        item_id=item.id, critic=critic, verdict=Verdict.UNSCORED, parse_status=failed,
+        parse_error=reason if failed == ParseStatus.FAILED else None, raw_outputs=raw or [], **extra,
+    )
+
+
+class LLMCritic:
+    """Base of prompt-based critics: build messages, call the backend, parse each sample.
+
+    Subclasses implement :meth:`messages` and :meth:`parse`; ``parse`` receives one raw completion and returns a
+    critique (with ``parse_status`` set). With ``n > 1`` the first sample is the critique and all are kept in
+    ``samples``; voting over them lives in :mod:`critica.aggregate`.
+    """
+
+    name = "llm"
+    json_schema: dict[str, Any] | None = None
+
+    def __init__(
+        self,
+        caller: Caller,
+        *,
+        temperature: float | None = 0.0,
+        max_tokens: int | None = 1024,
+        seed: int | None = 0,
+        structured: bool = True,
+    ) -> None:
+        self.caller = caller
+        self.sampling = SamplingParams(temperature=temperature, max_tokens=max_tokens, seed=seed)
+        self.structured = structured
+
+    def messages(self, item: Item) -> list[Message]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def parse(self, item: Item, raw: str) -> Critique:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def request(self, item: Item, *, n: int = 1, seed: int | None = None) -> GenerateRequest:
+        return GenerateRequest(
+            messages=self.messages(item),
+            n=n,
+            temperature=self.sampling.temperature,
+            max_tokens=self.sampling.max_tokens,
+            seed=self.sampling.seed if seed is None else seed,
+            json_schema=self.json_schema if self.structured else None,
+            schema_name=self.name.replace("-", "_"),
+        )
+
+    async def sample(self, item: Item, n: int = 1, seed: int | None = None) -> list[Critique]:
+        """``n`` independent critiques of ``item`` from one request (the prompt is processed once where possible)."""
+        start = time.perf_counter()
+        try:
+            completion = await self.caller.generate(self.request(item, n=n, seed=seed))
+        except BackendError as e:
+            crit = unscored(item, self.name, reason="backend failure", error=str(e), model=self.caller.name,
+                            latency_s=time.perf_counter() - start)
+            crit.parse_status = ParseStatus.FAILED
+            return [crit.model_copy(deep=True) for _ in range(n)]
+        latency = time.perf_counter() - start
+        per = Usage(
+            prompt_tokens=completion.usage.prompt_tokens // max(1, len(completion.texts)),
+            completion_tokens=completion.usage.completion_tokens // max(1, len(completion.texts)),
+            calls=1,
+        )
+        out = []
+        for i, text in enumerate(completion.texts):
+            crit = self.parse(item, text)
+            crit.raw_outputs = [text]
+            crit.model = self.caller.name
+            crit.sampling = self.sampling.model_copy(update={"n": n, "seed": (self.sampling.seed or 0) + i if seed is None else seed + i})
+            crit.latency_s = latency
+            crit.usage = completion.usage if n == 1 else per
+            out.append(crit)
+        return out
+
+    async def critique(self, item: Item) -> Critique:
+        return (await self.sample(item, 1))[0]

@@ -1,0 +1,161 @@
+"""Pure text → structured answer helpers. Nothing here raises on any input; failure is a return value.
+
+Rules that every protocol parser follows:
+
+* Reasoning blocks (``<think>…</think>``, also an unclosed ``<think>`` at the start) are removed first; answers are
+  read only from what follows them.
+* The critic's **final** answer binds: the last ``\\boxed{}`` / the last JSON object, never an earlier one.
+* Inputs are capped (:data:`MAX_CHARS`) before any regex or JSON work, so hostile output cannot stall a parser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["MAX_CHARS", "strip_reasoning", "last_boxed", "all_boxed", "extract_json", "parse_int", "JsonResult"]
+
+MAX_CHARS = 200_000
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_INT = re.compile(r"^[+-]?\d{1,9}$")
+
+
+def strip_reasoning(text: str | None) -> str:
+    """Remove ``<think>`` blocks; an unclosed one swallows everything (no final answer was given)."""
+    if not text:
+        return ""
+    text = text[:MAX_CHARS]
+    text = _THINK.sub("", text)
+    low = text.lower()
+    if "</think>" in low:  # opening tag added by the chat template, only the closing one is in the output
+        text = text[low.rindex("</think>") + len("</think>") :]
+    elif "<think>" in low:
+        text = text[: low.index("<think>")]
+    return text.strip()
+
+
+def all_boxed(text: str) -> list[str]:
+    """Contents of every ``\\boxed{...}`` / ``\\fbox{...}`` with balanced braces, in order."""
+    out: list[str] = []
+    text = text[:MAX_CHARS]
+    for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            if text[i] == "{":
+                depth += 1
+            elif text[i] == "}":
+                depth -= 1
+            i += 1
+        if depth == 0:
+            out.append(text[m.end() : i - 1].strip())
+    return out
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last complete ``\\boxed{}``, or None."""
+    boxes = all_boxed(text)
+    return boxes[-1] if boxes else None
+
+
+def parse_int(text: str | None) -> int | None:
+    """An integer written plainly (``3``, ``-1``, ``+2``, ``{3}``, ``$3$``, ``\\text{3}``), else None."""
+    if text is None:
+        return None
+    t = text.strip().strip("$").strip()
+    t = re.sub(r"^\\text\{(.*)\}$", r"\1", t).strip().strip("{}").strip().rstrip(".")
+    return int(t) if _INT.match(t) else None
+
+
+@dataclass
+class JsonResult:
+    """A JSON object found in text: the value and whether it needed repair."""
+
+    value: dict[str, Any]
+    repaired: bool
+    note: str = ""
+
+
+def _candidates(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    depth, start, in_str, esc = 0, -1, False, False
+    for i, ch in enumerate(text):
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+            continue
+        if ch == '"' and depth > 0:
+            in_str = True
+        elif ch == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == "}" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, i + 1))
+    return spans
+
+
+def _close_truncated(fragment: str) -> str | None:
+    """Close an object cut off mid-way (strings, arrays, objects), dropping a dangling key or comma."""
+    stack: list[str] = []
+    in_str, esc = False, False
+    for ch in fragment:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]" and stack:
+            stack.pop()
+    if not stack:
+        return None
+    s = fragment + ('"' if in_str else "")
+    s = re.sub(r",\s*$", "", s.rstrip())
+    s = re.sub(r',?\s*"[^"]*"\s*:\s*$', "", s)  # a key with no value
+    return s + "".join(reversed(stack))
+
+
+def extract_json(text: str | None) -> JsonResult | None:
+    """The last JSON object in ``text``: exact (the whole text), embedded in prose/fences, or truncated and closed."""
+    if not text:
+        return None
+    text = strip_reasoning(text)
+    stripped = text.strip()
+    try:
+        value = json.loads(stripped)
+        if isinstance(value, dict):
+            return JsonResult(value, repaired=False)
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    for start, end in reversed(_candidates(stripped)):
+        try:
+            value = json.loads(stripped[start:end])
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        if isinstance(value, dict):
+            return JsonResult(value, repaired=True, note="JSON object embedded in other text")
+    first = stripped.find("{")
+    if first >= 0:
+        closed = _close_truncated(stripped[first:])
+        if closed:
+            try:
+                value = json.loads(closed)
+            except (json.JSONDecodeError, RecursionError):
+                value = None
+            if isinstance(value, dict):
+                return JsonResult(value, repaired=True, note="truncated JSON closed")
+    return None

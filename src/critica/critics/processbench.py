@@ -1,0 +1,88 @@
+"""ProcessBench first-error identification (Zheng et al., 2024, arXiv:2412.06559).
+
+The official template: steps are tagged ``<paragraph_i>…</paragraph_i>`` and indexed **from 0**; the critic
+returns the index of the earliest erroneous paragraph, or -1, in ``\\boxed{}``. The official scorer takes the last
+boxed answer as an integer; anything else counts against the model. critica keeps that rule visible instead: a reply
+with no parseable index is ``unscored`` (and the benchmark reports it as wrong *and* counts it separately).
+
+With ``structured=True`` (the default on backends that constrain output to a JSON schema) the same question is
+asked for a JSON object ``{"critique": str, "earliest_error_index": int}``; the index semantics are identical.
+Indices outside ``[-1, n_steps)`` are not clamped into a wrong step: they make the critique unscored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from critica.backends.base import Message
+from critica.critics.base import LLMCritic, unscored
+from critica.critics.parse import extract_json, last_boxed, parse_int, strip_reasoning
+from critica.critics.prompts import load_template
+from critica.inputs.steps import item_steps
+from critica.types import Critique, Item, ParseStatus, StepJudgment, StepVerdict, Verdict
+
+__all__ = ["ProcessBenchCritic", "tag_steps"]
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "critique": {"type": "string"},
+        "earliest_error_index": {"type": "integer"},
+    },
+    "required": ["critique", "earliest_error_index"],
+    "additionalProperties": False,
+}
+
+
+def tag_steps(steps: list[str]) -> str:
+    """The official tagging: ``<paragraph_i>\\n{step}\\n</paragraph_i>`` blocks, 0-based, blank-line separated."""
+    return "\n\n".join(f"<paragraph_{i}>\n{s}\n</paragraph_{i}>" for i, s in enumerate(steps))
+
+
+class ProcessBenchCritic(LLMCritic):
+    """Earliest-error paragraph index, ProcessBench protocol."""
+
+    name = "processbench"
+    json_schema = SCHEMA
+
+    def messages(self, item: Item) -> list[Message]:
+        template = load_template("processbench_json" if self.structured else "processbench")
+        prompt = template.format(problem=item.question, tagged_response=tag_steps(item_steps(item)))
+        return [{"role": "user", "content": prompt}]
+
+    def parse(self, item: Item, raw: str) -> Critique:
+        n = len(item_steps(item))
+        final = strip_reasoning(raw)
+        index: int | None = None
+        status = ParseStatus.OK
+        explanation = ""
+        note = None
+        js = extract_json(final)
+        if js is not None and "earliest_error_index" in js.value:
+            value = js.value["earliest_error_index"]
+            index = value if isinstance(value, int) and not isinstance(value, bool) else parse_int(str(value))
+            explanation = str(js.value.get("critique", ""))
+            if js.repaired or not self.structured:
+                status, note = ParseStatus.REPAIRED, js.note or "JSON answer to a free-text prompt"
+        else:
+            boxed = last_boxed(final)
+            index = parse_int(boxed)
+            explanation = final
+            if index is not None and self.structured:
+                status, note = ParseStatus.REPAIRED, "boxed answer instead of the requested JSON"
+        if index is None:
+            return unscored(item, self.name, reason="no earliest-error index found in the reply", explanation=final[:2000])
+        if not -1 <= index < n:
+            return unscored(item, self.name, reason=f"index {index} outside [-1, {n - 1}] for {n} steps",
+                            explanation=explanation)
+        if index == -1:
+            verdict, first = Verdict.CORRECT, None
+            steps = [StepJudgment(index=i, verdict=StepVerdict.CORRECT) for i in range(n)]
+        else:
+            verdict, first = Verdict.INCORRECT, index
+            steps = [StepJudgment(index=i, verdict=StepVerdict.CORRECT) for i in range(index)]
+            steps.append(StepJudgment(index=index, verdict=StepVerdict.INCORRECT, explanation="earliest error"))
+        return Critique(
+            item_id=item.id, critic=self.name, verdict=verdict, first_error_step=first, steps=steps,
+            explanation=explanation, parse_status=status, parse_error=note,
+        )

@@ -1,0 +1,66 @@
+"""Critics by name, for the CLI, the server and config files.
+
+Each entry says whether it needs a model. Factories import their module lazily, so listing critics is cheap.
+Protocols added later register here with :func:`register`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from critica.backends.call import Caller
+from critica.critics.base import Critic
+from critica.errors import UserError
+
+__all__ = ["CriticSpec", "register", "build_critic", "available_critics"]
+
+
+@dataclass(frozen=True)
+class CriticSpec:
+    name: str
+    summary: str
+    needs_model: bool
+    factory: Callable[..., Critic]
+
+
+_REGISTRY: dict[str, CriticSpec] = {}
+
+
+def register(name: str, summary: str, *, needs_model: bool = True) -> Callable[[Callable[..., Critic]], Callable[..., Critic]]:
+    """Decorator registering ``factory(caller, **options) -> Critic`` under ``name``."""
+
+    def deco(factory: Callable[..., Critic]) -> Callable[..., Critic]:
+        _REGISTRY[name] = CriticSpec(name, summary, needs_model, factory)
+        return factory
+
+    return deco
+
+
+def available_critics() -> dict[str, CriticSpec]:
+    """All registered critics, by name."""
+    _load_builtins()
+    return dict(_REGISTRY)
+
+
+def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
+    """Build the critic ``name``; raises UserError for unknown names or a missing model."""
+    specs = available_critics()
+    if name not in specs:
+        raise UserError(f"unknown critic {name!r}; available: {', '.join(sorted(specs))}")
+    spec = specs[name]
+    if spec.needs_model and caller is None:
+        raise UserError(f"critic {name!r} needs a model: pass --model (e.g. --model local:smollm2) or set CRITICA_MODEL")
+    return spec.factory(caller, **options)
+
+
+_loaded = False
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from critica.critics import builtins  # noqa: F401 - registers on import

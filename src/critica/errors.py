@@ -1,0 +1,58 @@
+"""The critica error tree.
+
+::
+
+    CriticaError
+    ├── UserError                 the user's mistake: bad config, bad input (names file, line, field)
+    │   └── InputError            one malformed record in an input file
+    ├── BackendError              a backend call failed (after bounded retries); carries status and body
+    │   └── BackendUnavailable    the server could not be reached / timed out
+    └── MissingDependency         an optional package or file is absent; carries the command that fixes it
+
+A failing item becomes data in a run (an unscored critique with ``error`` set), never a crashed batch.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CriticaError", "UserError", "InputError", "BackendError", "BackendUnavailable", "MissingDependency"]
+
+
+class CriticaError(Exception):
+    """Base of every error critica raises on purpose."""
+
+
+class UserError(CriticaError):
+    """Bad configuration or input; the message says what to change."""
+
+
+class InputError(UserError):
+    """A malformed record in an input file."""
+
+    def __init__(self, path: str, location: str, field: str | None, reason: str) -> None:
+        self.path = path
+        self.location = location
+        self.field = field
+        self.reason = reason
+        where = f"{path}:{location}"
+        super().__init__(f"{where}: field '{field}': {reason}" if field else f"{where}: {reason}")
+
+
+class BackendError(CriticaError):
+    """A backend call failed after its retries."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: str | None = None) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(message)
+
+
+class BackendUnavailable(BackendError):
+    """The backend could not be reached or did not answer within the timeout."""
+
+
+class MissingDependency(CriticaError):
+    """An optional dependency is missing; ``fix`` is the command that installs it."""
+
+    def __init__(self, what: str, fix: str) -> None:
+        self.fix = fix
+        super().__init__(f"{what} is not available. Install it with: {fix}")

@@ -1,0 +1,84 @@
+"""Split a response into steps: the single definition of step numbering.
+
+Rules, applied in order; the first that yields two or more steps wins:
+
+1. ``Item.steps`` when given (used as is).
+2. Explicit step markers at line starts: ``Step 1:``/``Step 2.``, ``**Step 1**``, ``## Step 1``, or a numbered
+   list (``1.``/``1)``) whose numbers run 1, 2, 3 … Text before the first marker becomes step 0 if non-empty.
+3. Paragraphs: blocks separated by one or more blank lines.
+4. Sentences: split after ``.``, ``!`` or ``?`` followed by whitespace and an upper-case letter or digit,
+   never inside a decimal number (``3.5``) or after a common abbreviation (``e.g.``, ``Mr.``).
+5. Otherwise the whole response is one step.
+
+The split is deterministic: the same text always yields the same steps, each stripped of surrounding whitespace,
+and empty steps are dropped. Indices are 0-based (see :mod:`critica.types`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from critica.types import Item
+
+__all__ = ["split_steps", "item_steps"]
+
+_MARKER = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?[ \t]*step[ \t]+(\d+)\b", re.IGNORECASE | re.MULTILINE)
+_NUMBERED = re.compile(r"^[ \t]*(\d+)[.)][ \t]+\S", re.MULTILINE)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n+")
+_ABBREV = ("e.g.", "i.e.", "mr.", "mrs.", "ms.", "dr.", "vs.", "etc.", "approx.", "no.", "fig.", "eq.")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\\$(\"'])")
+
+
+def _by_markers(text: str, pattern: re.Pattern[str]) -> list[str] | None:
+    matches = list(pattern.finditer(text))
+    # Only a run numbered 1, 2, 3 … counts: stray numbers ("2) ..." in prose) must not split a response.
+    run = []
+    expected = 1
+    for m in matches:
+        if int(m.group(1)) == expected:
+            run.append(m)
+            expected += 1
+    if len(run) < 2:
+        return None
+    pieces = [text[: run[0].start()]]
+    for a, b in zip(run, run[1:] + [None]):
+        pieces.append(text[a.start() : b.start() if b else len(text)])
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def _by_sentences(text: str) -> list[str]:
+    out: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        candidate = text[start : m.start()]
+        tail = candidate.rsplit(None, 1)[-1].lower() if candidate.split() else ""
+        if tail in _ABBREV:
+            continue
+        out.append(candidate)
+        start = m.end()
+    out.append(text[start:])
+    return [s.strip() for s in out if s.strip()]
+
+
+def split_steps(text: str) -> list[str]:
+    """Split free text into steps using the rules in this module's docstring."""
+    text = text.replace("\r\n", "\n").strip()
+    if not text:
+        return []
+    for splitter in (
+        lambda t: _by_markers(t, _MARKER),
+        lambda t: _by_markers(t, _NUMBERED),
+        lambda t: [p.strip() for p in _PARAGRAPH.split(t) if p.strip()],
+        _by_sentences,
+    ):
+        steps = splitter(text)
+        if steps and len(steps) >= 2:
+            return steps
+    return [text]
+
+
+def item_steps(item: Item) -> list[str]:
+    """The steps of an item: its given ``steps``, or its ``response`` segmented by :func:`split_steps`."""
+    if item.steps:
+        return list(item.steps)
+    return split_steps(item.response or "")

@@ -1,0 +1,119 @@
+"""Run any critic over many items: bounded concurrency, results streamed as they complete, failures kept as data.
+
+Results reach a :class:`Sink` one at a time, in completion order, the moment each is ready, so a crash loses at
+most the items still in flight. Input errors travel through the same sink, in order, so nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from critica.critics.base import Critic, unscored
+from critica.errors import InputError
+from critica.types import Critique, Item, Usage, Verdict
+
+__all__ = ["Sink", "RunStats", "run_critic", "critique_stream"]
+
+
+class Sink(Protocol):
+    """Receives each result as soon as it exists."""
+
+    def write(self, critique: Critique) -> None: ...
+
+    def error(self, error: InputError) -> None: ...
+
+
+@dataclass
+class RunStats:
+    """Totals of a run, updated as results arrive."""
+
+    items: int = 0
+    input_errors: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
+    parse_status: dict[str, int] = field(default_factory=dict)
+    backend_errors: int = 0
+    usage: Usage = field(default_factory=Usage)
+    latency_total_s: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None
+
+    def add(self, c: Critique) -> None:
+        self.items += 1
+        self.verdicts[c.verdict.value] = self.verdicts.get(c.verdict.value, 0) + 1
+        self.parse_status[c.parse_status.value] = self.parse_status.get(c.parse_status.value, 0) + 1
+        self.backend_errors += c.error is not None
+        self.usage = self.usage + c.usage
+        self.latency_total_s += c.latency_s
+
+    @property
+    def wall_s(self) -> float:
+        return (self.finished or time.perf_counter()) - self.started
+
+    @property
+    def mean_latency_s(self) -> float:
+        return self.latency_total_s / self.items if self.items else 0.0
+
+
+async def _safe(critic: Critic, item: Item) -> Critique:
+    start = time.perf_counter()
+    try:
+        return await critic.critique(item)
+    except Exception as e:  # noqa: BLE001 - one failing item must not end the batch
+        return unscored(item, getattr(critic, "name", "critic"), reason="critic raised an exception",
+                        error=f"{type(e).__name__}: {e}", latency_s=time.perf_counter() - start)
+
+
+async def critique_stream(
+    critic: Critic, records: Iterable[Item | InputError], *, concurrency: int = 4
+) -> AsyncIterator[Critique | InputError]:
+    """Yield a critique per item (completion order) and each input error, keeping at most ``concurrency`` in flight.
+
+    Records are pulled lazily, so memory stays bounded by ``concurrency`` whatever the input size.
+    """
+    pending: set[asyncio.Task[Critique]] = set()
+    it = iter(records)
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < max(1, concurrency):
+                rec = next(it, None)
+                if rec is None:
+                    exhausted = True
+                    break
+                if isinstance(rec, InputError):
+                    yield rec
+                    continue
+                pending.add(asyncio.ensure_future(_safe(critic, rec)))
+            if not pending:
+                return
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                yield task.result()
+    finally:
+        for task in pending:
+            task.cancel()
+
+
+async def run_critic(
+    critic: Critic, records: Iterable[Item | InputError], sink: Sink, *, concurrency: int = 4, progress=None
+) -> RunStats:
+    """Critique every item, writing each result to ``sink`` as it completes; returns the run's totals.
+
+    ``progress(stats, result)`` is called after each result (the CLI draws its progress bar from it).
+    """
+    stats = RunStats()
+    async for result in critique_stream(critic, records, concurrency=concurrency):
+        if isinstance(result, InputError):
+            stats.input_errors += 1
+            sink.error(result)
+        else:
+            stats.add(result)
+            sink.write(result)
+        if progress is not None:
+            progress(stats, result)
+    stats.finished = time.perf_counter()
+    return stats

@@ -1,0 +1,230 @@
+"""Typed data model: what goes into a critic and what comes out.
+
+Conventions (the single definition, used everywhere):
+
+* Step indices are **0-based** in every stored object: ``Critique.first_error_step == 0`` means the first step of
+  ``Item.steps`` is wrong. Protocols may *prompt* a model 1-based; they convert before building a ``Critique``.
+  :func:`display_step` gives the 1-based number a person reads.
+* ``first_error_step is None`` means "no step flagged" (the critic found no step error, or could not say).
+* A critique whose output could not be parsed has ``verdict == Verdict.UNSCORED`` and
+  ``parse_status == ParseStatus.FAILED``. It is never counted as correct or incorrect.
+
+This module does no I/O and imports nothing else from critica.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "Verdict",
+    "StepVerdict",
+    "ParseStatus",
+    "Usage",
+    "Item",
+    "StepJudgment",
+    "Score",
+    "SamplingParams",
+    "Critique",
+    "display_step",
+]
+
+
+class Verdict(str, Enum):
+    """Overall judgement of a response."""
+
+    CORRECT = "correct"
+    INCORRECT = "incorrect"
+    UNSCORED = "unscored"
+    """The critic gave no usable verdict (unparseable output, backend failure, abstention)."""
+
+
+class StepVerdict(str, Enum):
+    """Judgement of one step."""
+
+    CORRECT = "correct"
+    INCORRECT = "incorrect"
+    UNCHECKED = "unchecked"
+    """The critic (typically a verifier) could not check this step; says nothing about its correctness."""
+
+
+class ParseStatus(str, Enum):
+    """How the critic's raw output became this critique."""
+
+    OK = "ok"
+    """Parsed as the protocol asked (valid JSON / the exact answer format)."""
+    REPAIRED = "repaired"
+    """Parsed after repair: JSON embedded in prose, truncated JSON closed, an alternative answer format."""
+    FAILED = "failed"
+    """Could not be parsed; the critique is unscored."""
+
+
+class Usage(BaseModel):
+    """Token usage of one or more backend calls."""
+
+    prompt_tokens: int = 0
+    """Tokens in the prompt(s)."""
+    completion_tokens: int = 0
+    """Tokens generated."""
+    calls: int = 0
+    """Number of backend calls that produced this usage."""
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            calls=self.calls + other.calls,
+        )
+
+
+class Item(BaseModel):
+    """One thing to critique: a question and a model's response, with optional context."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    """Stable identifier of the item, unique within its input."""
+    question: str
+    """The question or instruction the response answers."""
+    response: str | None = None
+    """The response as free text. At least one of ``response`` and ``steps`` must be given."""
+    steps: list[str] | None = None
+    """The response already split into steps (0-based). When absent, steps come from segmenting ``response``."""
+    reference_answer: str | None = None
+    """A known-correct final answer or reference response, when available."""
+    evidence: list[str] = Field(default_factory=list)
+    """Retrieved passages the response should be grounded in (RAG)."""
+    rubric: str | None = None
+    """A scoring rubric (free text, or score descriptions)."""
+    principles: list[str] = Field(default_factory=list)
+    """Evaluation principles the critic should apply."""
+    tests: list[str] = Field(default_factory=list)
+    """Code tests (Python source, e.g. ``assert f(1) == 2``) for code responses."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Anything else carried through unchanged (gold labels, source, generator)."""
+
+    @model_validator(mode="after")
+    def _has_answer(self) -> Item:
+        if self.response is None and not self.steps:
+            raise ValueError("an item needs a 'response' or a non-empty 'steps' list")
+        return self
+
+    @property
+    def text(self) -> str:
+        """The full response text: ``response`` if given, otherwise the steps joined by blank lines."""
+        if self.response is not None:
+            return self.response
+        return "\n\n".join(self.steps or [])
+
+
+class StepJudgment(BaseModel):
+    """The critic's judgement of one step."""
+
+    index: int = Field(ge=0)
+    """0-based index into the item's steps."""
+    verdict: StepVerdict
+    """Whether this step is correct, incorrect or was not checked."""
+    explanation: str = ""
+    """Why, in words a person can follow (quoting the expression and the correct value for computations)."""
+
+
+class Score(BaseModel):
+    """A numeric score with the scale it is on."""
+
+    value: float
+    """The score, always within ``[min, max]`` (critics clamp out-of-range model output and say so)."""
+    min: float = 1
+    """Lowest value of the scale."""
+    max: float = 10
+    """Highest value of the scale."""
+
+    @model_validator(mode="after")
+    def _in_range(self) -> Score:
+        if self.min > self.max:
+            raise ValueError(f"score scale min {self.min} > max {self.max}")
+        if not (self.min <= self.value <= self.max):
+            raise ValueError(f"score {self.value} outside scale [{self.min}, {self.max}]")
+        return self
+
+    @property
+    def normalized(self) -> float:
+        """The score mapped to [0, 1]."""
+        span = self.max - self.min
+        return 1.0 if span == 0 else (self.value - self.min) / span
+
+
+class SamplingParams(BaseModel):
+    """Sampling settings a critique was produced with."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    n: int = 1
+
+
+class Critique(BaseModel):
+    """A critic's typed judgement of one item."""
+
+    item_id: str
+    """The ``Item.id`` this critique is about."""
+    critic: str
+    """Name of the critic (protocol or verifier) that produced it."""
+    verdict: Verdict
+    """Overall verdict; ``unscored`` when the critic gave no usable answer."""
+    first_error_step: int | None = Field(default=None, ge=0)
+    """0-based index of the earliest wrong step, or None when no step is flagged."""
+    steps: list[StepJudgment] = Field(default_factory=list)
+    """Per-step judgements, when the critic gives them."""
+    score: Score | None = None
+    """Optional score with its scale."""
+    explanation: str = ""
+    """The critique in words."""
+    suggested_fix: str | None = None
+    """How to fix the response, when the critic says."""
+    parse_status: ParseStatus = ParseStatus.OK
+    """How the raw output was parsed."""
+    parse_error: str | None = None
+    """Why parsing failed or needed repair."""
+    raw_outputs: list[str] = Field(default_factory=list)
+    """The raw model outputs the critique was parsed from (empty for verifiers)."""
+    usage: Usage = Field(default_factory=Usage)
+    """Token usage of the calls behind this critique."""
+    latency_s: float = 0.0
+    """Wall time spent producing this critique, in seconds."""
+    model: str | None = None
+    """The model (backend spec) behind it, None for tool-grounded verifiers."""
+    sampling: SamplingParams | None = None
+    """Sampling parameters of the calls."""
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    """Confidence in the verdict (e.g. vote share), when known."""
+    samples: list[Critique] = Field(default_factory=list)
+    """Individual critiques that an aggregate was built from."""
+    error: str | None = None
+    """Backend or critic failure that left this critique unscored."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Protocol-specific extras (per-response scores, aspect scores, citations …)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Critique:
+        if self.parse_status == ParseStatus.FAILED and self.verdict != Verdict.UNSCORED:
+            raise ValueError("a critique whose output failed to parse must be unscored")
+        return self
+
+    @property
+    def first_error_display(self) -> int | None:
+        """The first error as a 1-based step number for people, or None."""
+        return display_step(self.first_error_step)
+
+
+def display_step(index: int | None) -> int | None:
+    """Convert a 0-based step index to the 1-based number shown to people."""
+    return None if index is None else index + 1
