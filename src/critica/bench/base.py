@@ -1,0 +1,94 @@
+"""The shape of a benchmark: a suite reads public data, runs a critic, and returns figures.
+
+A suite is a function ``run(ctx) -> BenchResult`` registered under a name with :func:`register_suite`; the
+``critica bench NAME`` command looks it up, runs it and renders the result (terminal Markdown table, JSON file with
+every per-item record, ``--compare`` of two JSON files). Suites compute figures with the pure functions in
+:mod:`critica.bench.metrics`; they never print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from critica.critics.base import Critic
+
+__all__ = ["BenchContext", "BenchResult", "Suite", "register_suite", "get_suite", "available_suites"]
+
+
+@dataclass
+class BenchContext:
+    """Everything a suite needs from the command line."""
+
+    data_dir: Path
+    """Root of the public benchmark data (``--data-dir`` / ``CRITICA_DATA`` / ``../shared/data``)."""
+    make_critic: Callable[[], Critic]
+    """Builds the critic under test (a fresh one per call is allowed)."""
+    critic_name: str = "verifier"
+    model: str | None = None
+    limit: int | None = None
+    """At most this many items per split (None: all)."""
+    splits: list[str] | None = None
+    """Only these splits (None: all of the suite's splits)."""
+    concurrency: int = 4
+    seed: int = 0
+    """Seed of bootstrap resampling and any sampling."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Suite-specific options (e.g. samples=[1,2,4,8])."""
+    progress: Callable[[int, int | None], None] | None = None
+    """Called with (done, total) as items finish."""
+
+
+@dataclass
+class BenchResult:
+    """Figures of one benchmark run."""
+
+    suite: str
+    critic: str
+    model: str | None
+    rows: list[dict[str, Any]]
+    """One row per split (and an ``average``/``overall`` row): metric name → value; CIs as ``[lo, hi]`` lists."""
+    items: list[dict[str, Any]] = field(default_factory=list)
+    """Every per-item record (id, split, gold, prediction, correct?, parse status …)."""
+    notes: list[str] = field(default_factory=list)
+    """Definitions and caveats printed under the table (e.g. how unscored items are counted)."""
+    wall_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Anything else worth keeping (plots written, token totals …)."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    run: Callable[[BenchContext], BenchResult]
+
+
+_SUITES: dict[str, Suite] = {}
+
+
+def register_suite(name: str, description: str) -> Callable[[Callable[[BenchContext], BenchResult]], Callable[[BenchContext], BenchResult]]:
+    """Decorator: register ``run(ctx) -> BenchResult`` as benchmark ``name``."""
+
+    def deco(fn: Callable[[BenchContext], BenchResult]) -> Callable[[BenchContext], BenchResult]:
+        _SUITES[name] = Suite(name, description, fn)
+        return fn
+
+    return deco
+
+
+def available_suites() -> dict[str, Suite]:
+    from critica.bench import suites  # noqa: F401 - registers the built-in suites on import
+
+    return dict(_SUITES)
+
+
+def get_suite(name: str) -> Suite:
+    from critica.errors import UserError
+
+    suites = available_suites()
+    if name not in suites:
+        raise UserError(f"unknown benchmark {name!r}; available: {', '.join(sorted(suites)) or 'none'}")
+    return suites[name]

@@ -1,0 +1,52 @@
+"""What tool-grounded verifiers report: findings about steps, which a verifier critic turns into a Critique.
+
+A verifier never guesses: a step it cannot check gets a finding with verdict ``unchecked`` (or none at all), never
+``correct`` by default. Findings can also be rendered as plain text, to be inserted as tool evidence into an LLM
+critic's prompt (CRITIC-style tool-augmented critique).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from critica.types import Item, StepVerdict
+
+__all__ = ["Finding", "Verifier", "render_findings"]
+
+
+@dataclass
+class Finding:
+    """One verifiable fact about a response."""
+
+    kind: str
+    """Which check produced it: ``arithmetic``, ``final_answer``, ``evidence``, ``code`` …"""
+    verdict: StepVerdict
+    """``incorrect`` (checked and wrong), ``correct`` (checked and right) or ``unchecked``."""
+    message: str
+    """A sentence a person can follow, quoting the expression and the correct value when there is one."""
+    step: int | None = None
+    """0-based step index it concerns, or None when it concerns the whole response."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Machine-readable specifics (expression, claimed and correct value, cited passages, test name …)."""
+
+
+class Verifier(Protocol):
+    """A deterministic check of an item's steps."""
+
+    name: str
+
+    def check(self, item: Item, steps: list[str]) -> list[Finding]:
+        """Findings for ``item`` whose response is split into ``steps``; must not raise on any text."""
+        ...
+
+
+def render_findings(findings: list[Finding], *, one_based: bool = True) -> str:
+    """Findings as tool-evidence text for an LLM critic's prompt (steps numbered for people by default)."""
+    if not findings:
+        return "Tool checks: nothing could be verified automatically."
+    lines = ["Tool checks (computed exactly, not by a language model):"]
+    for f in findings:
+        where = "whole response" if f.step is None else f"step {f.step + 1 if one_based else f.step}"
+        lines.append(f"- [{f.kind}] {where}: {f.verdict.value} — {f.message}")
+    return "\n".join(lines)
