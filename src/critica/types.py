@@ -98,6 +98,9 @@ class Item(BaseModel):
     """The response as free text. At least one of ``response`` and ``steps`` must be given."""
     steps: list[str] | None = None
     """The response already split into steps (0-based). When absent, steps come from segmenting ``response``."""
+    candidates: list[str] = Field(default_factory=list)
+    """Further responses to the same question, for pairwise comparison, multi-response scoring and best-of-N
+    (``response`` is candidate A / the first one; these follow in order)."""
     reference_answer: str | None = None
     """A known-correct final answer or reference response, when available."""
     evidence: list[str] = Field(default_factory=list)

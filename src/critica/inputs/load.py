@@ -30,13 +30,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "question": ("question", "problem", "prompt", "query", "instruction", "input"),
     "response": ("response", "solution", "output", "completion", "model_output", "answer_text"),
     "steps": ("steps",),
+    "candidates": ("candidates", "responses"),
     "reference_answer": ("reference_answer", "reference", "gold_answer", "ground_truth", "target"),
     "evidence": ("evidence", "passages", "contexts", "context", "documents"),
     "rubric": ("rubric",),
     "principles": ("principles",),
     "tests": ("tests", "test_list"),
 }
-_LIST_FIELDS = {"steps", "evidence", "principles", "tests"}
+_LIST_FIELDS = {"steps", "candidates", "evidence", "principles", "tests"}
 
 
 def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
