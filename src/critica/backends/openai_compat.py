@@ -4,9 +4,11 @@ The SDK's own retries are disabled (``max_retries=0``) so that the single policy
 applies. When a server returns fewer choices than ``n`` (llama.cpp's server ignores ``n``), the missing samples
 are drawn with further calls using distinct seeds, so callers always get ``n`` completions.
 
-JSON-schema output is requested as ``response_format={"type": "json_schema", ...}``; ``schema_mode="json_object"``
-sends llama.cpp-server's dialect (``{"type": "json_object", "schema": ...}``) and ``"none"`` turns it off for
-servers that reject both (then parsing falls back to free text).
+JSON-schema output: ``schema_mode="json_schema"`` sends OpenAI's ``response_format={"type": "json_schema", ...}``
+(vLLM, hosted APIs); ``"json_object"`` sends the llama.cpp-server dialect (``{"type": "json_object", "schema": ...}``);
+``"none"`` sends no constraint (parsing falls back to free text). The default ``"auto"`` starts with
+``json_schema`` and, if the server rejects the request with a 400/422, retries once with ``json_object`` and then
+``none``, remembering what worked for later calls.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from critica.types import Usage
 
 __all__ = ["OpenAICompatBackend"]
 
-SchemaMode = Literal["json_schema", "json_object", "none"]
+SchemaMode = Literal["auto", "json_schema", "json_object", "none"]
+_FALLBACK = {"auto": "json_object", "json_schema": "json_object", "json_object": "none"}
 
 
 class OpenAICompatBackend:
@@ -32,7 +35,7 @@ class OpenAICompatBackend:
         base_url: str | None = None,
         api_key: str | None = None,
         timeout_s: float = 120.0,
-        schema_mode: SchemaMode = "json_schema",
+        schema_mode: SchemaMode = "auto",
         client: Any = None,
         name: str | None = None,
     ) -> None:
@@ -49,7 +52,8 @@ class OpenAICompatBackend:
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s, max_retries=0
         )
 
-    def _params(self, request: GenerateRequest, n: int, seed: int | None) -> dict[str, Any]:
+    def _params(self, request: GenerateRequest, n: int, seed: int | None, mode: str | None = None) -> dict[str, Any]:
+        mode = mode or self.schema_mode
         params: dict[str, Any] = {"model": self.model, "messages": request.messages}
         if n != 1:
             params["n"] = n
@@ -63,8 +67,8 @@ class OpenAICompatBackend:
             params["stop"] = list(request.stop)
         if request.logprobs:
             params["logprobs"] = True
-        if request.json_schema is not None and self.schema_mode != "none":
-            if self.schema_mode == "json_schema":
+        if request.json_schema is not None and mode != "none":
+            if mode in ("json_schema", "auto"):
                 params["response_format"] = {
                     "type": "json_schema",
                     "json_schema": {"name": request.schema_name, "schema": request.json_schema, "strict": True},
@@ -73,8 +77,23 @@ class OpenAICompatBackend:
                 params["response_format"] = {"type": "json_object", "schema": request.json_schema}
         return params
 
+    async def _create(self, request: GenerateRequest, n: int, seed: int | None) -> Any:
+        mode = self.schema_mode
+        while True:
+            try:
+                resp = await self._client.chat.completions.create(**self._params(request, n, seed, mode))
+            except self._openai.APIStatusError as e:
+                # A server that does not know this response_format dialect: try the next one, once each.
+                if request.json_schema is None or e.status_code not in (400, 422) or mode not in _FALLBACK:
+                    raise
+                mode = _FALLBACK[mode]
+                continue
+            if request.json_schema is not None and mode != self.schema_mode:
+                self.schema_mode = mode  # type: ignore[assignment]
+            return resp
+
     async def _one(self, request: GenerateRequest, n: int, seed: int | None) -> Completion:
-        resp = await self._client.chat.completions.create(**self._params(request, n, seed))
+        resp = await self._create(request, n, seed)
         texts, reasons, reasoning, logprobs = [], [], [], []
         for choice in resp.choices:
             msg = choice.message

@@ -57,7 +57,7 @@ def create_backend(spec: str, settings: Settings | None = None, *, workers: int 
             base_url=base_url,
             api_key=settings.api_key,
             timeout_s=settings.timeout or 120.0,
-            schema_mode="json_object" if provider == "llamacpp-server" else "json_schema",
+            schema_mode="json_object" if provider == "llamacpp-server" else "auto",
             name=spec,
         )
     raise UserError(f"unknown model provider {provider!r} in {spec!r}; use one of: {', '.join(PROVIDERS)}")
