@@ -41,6 +41,7 @@ class Caller:
     policy: CallPolicy = field(default_factory=CallPolicy)
     usage: Usage = field(default_factory=Usage)
     _sem: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), init=False, repr=False)
 
     @property
@@ -48,7 +49,9 @@ class Caller:
         return self.backend.name
 
     def _semaphore(self) -> asyncio.Semaphore:
-        if self._sem is None:
+        loop = asyncio.get_running_loop()
+        if self._sem is None or self._loop is not loop:
+            self._loop = loop
             self._sem = asyncio.Semaphore(max(1, self.policy.concurrency))
         return self._sem
 

@@ -86,9 +86,13 @@ class LlamaCppBackend:
         per = threads or max(1, cores // workers)
         self._workers = [_Worker(path, n_ctx, per) for _ in range(workers)]
         self._free: asyncio.Queue[_Worker] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _queue(self) -> asyncio.Queue[_Worker]:
-        if self._free is None:
+        # asyncio queues bind to one event loop; a backend reused under a new loop gets a fresh queue.
+        loop = asyncio.get_running_loop()
+        if self._free is None or self._loop is not loop:
+            self._loop = loop
             self._free = asyncio.Queue()
             for w in self._workers:
                 self._free.put_nowait(w)

@@ -84,7 +84,7 @@ class OpenAICompatBackend:
                 resp = await self._client.chat.completions.create(**self._params(request, n, seed, mode))
             except self._openai.APIStatusError as e:
                 # A server that does not know this response_format dialect: try the next one, once each.
-                if request.json_schema is None or e.status_code not in (400, 422) or mode not in _FALLBACK:
+                if request.json_schema is None or mode not in _FALLBACK or not _rejects_format(e):
                     raise
                 mode = _FALLBACK[mode]
                 continue
@@ -146,3 +146,14 @@ class OpenAICompatBackend:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _rejects_format(e: Any) -> bool:
+    """A 400/422, or a server error whose body blames ``response_format`` (llama.cpp's server answers 500)."""
+    if e.status_code in (400, 422):
+        return True
+    try:
+        text = e.response.text
+    except Exception:  # noqa: BLE001 - a body we cannot read says nothing
+        return False
+    return "response_format" in text or "json_schema" in text

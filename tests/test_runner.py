@@ -1,0 +1,46 @@
+import asyncio
+
+from critica.errors import InputError
+from critica.run.runner import run_critic
+from critica.types import Critique, Item, Verdict
+
+
+class SlowCritic:
+    name = "slow"
+
+    def __init__(self):
+        self.in_flight = 0
+        self.peak = 0
+
+    async def critique(self, item):
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await asyncio.sleep(0.01 * (3 - int(item.id) % 3))
+        self.in_flight -= 1
+        if item.id == "4":
+            raise RuntimeError("critic bug")
+        return Critique(item_id=item.id, critic=self.name, verdict=Verdict.CORRECT)
+
+
+class ListSink:
+    def __init__(self):
+        self.critiques, self.errors = [], []
+
+    def write(self, c):
+        self.critiques.append(c)
+
+    def error(self, e):
+        self.errors.append(e)
+
+
+async def test_runner_streams_all_results_keeps_failures_and_limits_concurrency():
+    records = [Item(id=str(i), question="q", response="r") for i in range(10)]
+    records.insert(3, InputError("f.jsonl", "line 4", "question", "missing"))
+    critic, sink = SlowCritic(), ListSink()
+    stats = await run_critic(critic, records, sink, concurrency=3)
+    assert sorted(c.item_id for c in sink.critiques) == sorted(str(i) for i in range(10))
+    assert len(sink.errors) == 1 and stats.input_errors == 1
+    failed = next(c for c in sink.critiques if c.item_id == "4")
+    assert failed.verdict == Verdict.UNSCORED and "critic bug" in failed.error
+    assert stats.verdicts["correct"] == 9 and stats.verdicts["unscored"] == 1 and stats.backend_errors == 1
+    assert critic.peak == 3
