@@ -1,18 +1,24 @@
-"""The wrapper every backend call goes through: timeout, bounded retries with backoff, concurrency limit.
+"""The wrapper every backend call goes through: call cache, timeout, bounded retries with backoff, concurrency limit.
 
 Retries use exponential backoff with full jitter (``uniform(0, base * 2**attempt)``, capped) and honour a
 server's Retry-After when it asks for longer. Only failures the backend classifies as retryable (timeouts,
 connection errors, 429, 5xx) are retried; a 400 fails at once. After the last attempt the failure is raised as
 :class:`~critica.errors.BackendError` / :class:`~critica.errors.BackendUnavailable` with a one-line reason.
+
+With a :class:`~critica.backends.cache.CallCache` attached, a request already answered (same model, messages,
+sampling parameters, seed and sample index) is replayed from the cache without any backend call; hits and misses
+are counted in ``Caller.cache_stats``. ``Caller.usage`` counts only tokens actually spent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass, field
 
 from critica.backends.base import Backend, Completion, GenerateRequest
+from critica.backends.cache import CacheStats, CallCache, cache_key
 from critica.errors import BackendError, BackendUnavailable, CriticaError
 from critica.types import Usage
 
@@ -40,6 +46,10 @@ class Caller:
     backend: Backend
     policy: CallPolicy = field(default_factory=CallPolicy)
     usage: Usage = field(default_factory=Usage)
+    cache: CallCache | None = None
+    """Where completed calls are kept and replayed from; None disables caching."""
+    cache_stats: CacheStats = field(default_factory=CacheStats)
+    """Cache hits and misses of this caller."""
     _sem: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), init=False, repr=False)
@@ -55,8 +65,29 @@ class Caller:
             self._sem = asyncio.Semaphore(max(1, self.policy.concurrency))
         return self._sem
 
-    async def generate(self, request: GenerateRequest) -> Completion:
-        """Run ``request`` with timeout, retries and the concurrency limit."""
+    async def generate(self, request: GenerateRequest, *, sample: int = 0) -> Completion:
+        """Run ``request`` with timeout, retries and the concurrency limit, or replay it from the cache.
+
+        Args:
+            request: What to generate.
+            sample: Index of this call among repeated calls of the same request (k-sample voting passes 0..k-1),
+                part of the cache key so k samples stay k distinct answers.
+        """
+        if self.cache is None:
+            return await self._generate(request)
+        key = cache_key(self.backend.name, request, sample)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.cache_stats.hits += 1
+            self.cache_stats.saved = self.cache_stats.saved + hit.usage
+            return hit
+        self.cache_stats.misses += 1
+        start = time.perf_counter()
+        completion = await self._generate(request)
+        self.cache.put(key, self.backend.name, request, completion, time.perf_counter() - start)
+        return completion
+
+    async def _generate(self, request: GenerateRequest) -> Completion:
         attempts = self.policy.retries + 1
         last: BaseException | None = None
         for attempt in range(attempts):
