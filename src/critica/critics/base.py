@@ -7,6 +7,7 @@ per-item problem: a backend failure or an unparseable reply becomes an ``unscore
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from critica.backends.base import GenerateRequest, Message
@@ -47,6 +48,8 @@ class LLMCritic:
 
     name = "llm"
     json_schema: dict[str, Any] | None = None
+    tool_context: Callable[[Item], str | None] | None = None
+    """Set by the tool-augmented protocol: text (verifier findings) appended to the item's last user message."""
 
     def __init__(
         self,
@@ -67,9 +70,21 @@ class LLMCritic:
     def parse(self, item: Item, raw: str) -> Critique:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def augment(self, item: Item, messages: list[Message]) -> list[Message]:
+        """``messages`` with :attr:`tool_context` (if any) appended to the last user message."""
+        extra = self.tool_context(item) if self.tool_context is not None else None
+        if not extra:
+            return messages
+        out = [dict(m) for m in messages]
+        for m in reversed(out):
+            if m.get("role") == "user":
+                m["content"] = f"{m['content']}\n\n{extra}"
+                break
+        return out
+
     def request(self, item: Item, *, n: int = 1, seed: int | None = None) -> GenerateRequest:
         return GenerateRequest(
-            messages=self.messages(item),
+            messages=self.augment(item, self.messages(item)),
             n=n,
             temperature=self.sampling.temperature,
             max_tokens=self.sampling.max_tokens,
