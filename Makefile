@@ -13,7 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/python -c "import llama_cpp" 2>/dev/null || \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --no-cache-dir 'llama-cpp-python[server]==0.3.36'
-	$(BIN)/pip install -q -e '.[local,server,plots,dev]'
+	# torch first and pinned: the CPU build on these machines; unpinned it would pull a multi-GB CUDA build.
+	$(BIN)/pip install -q 'torch==2.13.0'
+	$(BIN)/pip install -q -e '.[local,server,plots,embeddings,ray,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -25,7 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (user and backend errors print one line, no traceback)."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click returns the exit code of typer.Exit instead of raising it.
+        rv = app(args=argv, standalone_mode=False)
+        if isinstance(rv, int):
+            return rv
     except CriticaError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
         return 2

@@ -15,7 +15,7 @@ from critica.config import Settings, from_env
 from critica.errors import InputError
 from critica.types import Critique, Item
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model spec: local:smollm2, openai:NAME, vllm:NAME, ollama:NAME, llamacpp:PATH. Env: CRITICA_MODEL.")
 BaseUrlOpt = typer.Option(None, "--base-url", help="Base URL of an OpenAI-compatible server. Env: CRITICA_BASE_URL.")

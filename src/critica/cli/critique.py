@@ -97,15 +97,24 @@ async def _run(critic, records, sink, concurrency, on_result) -> RunStats:
 
 
 def _summary(stats: RunStats, critic: str, model: str | None) -> None:
-    table = Table(title=f"critica critique — {critic}" + (f" on {model}" if model else ""))
-    for col in ("items", "correct", "incorrect", "unscored", "repaired", "input errors", "failed calls", "mean latency", "tokens (prompt+completion)", "wall"):
-        table.add_column(col, justify="right")
-    table.add_row(
-        str(stats.items), str(stats.verdicts.get("correct", 0)), str(stats.verdicts.get("incorrect", 0)),
-        str(stats.verdicts.get("unscored", 0)), str(stats.parse_status.get("repaired", 0)), str(stats.input_errors),
-        str(stats.backend_errors), f"{stats.mean_latency_s:.2f}s",
-        f"{stats.usage.prompt_tokens}+{stats.usage.completion_tokens}", f"{stats.wall_s:.1f}s",
-    )
+    table = Table(title=f"critica critique — {critic}" + (f" on {model}" if model else ""), show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
+    rows = [
+        ("items critiqued", stats.items),
+        ("correct", stats.verdicts.get("correct", 0)),
+        ("incorrect", stats.verdicts.get("incorrect", 0)),
+        ("unscored", stats.verdicts.get("unscored", 0)),
+        ("parsed after repair", stats.parse_status.get("repaired", 0)),
+        ("malformed input records", stats.input_errors),
+        ("failed calls", stats.backend_errors),
+        ("mean latency per item", f"{stats.mean_latency_s:.2f} s"),
+        ("tokens (prompt + completion)", f"{stats.usage.prompt_tokens} + {stats.usage.completion_tokens}"),
+        ("wall time / throughput", f"{stats.wall_s:.1f} s / {rate:.2f} items/s"),
+    ]
+    for k, v in rows:
+        table.add_row(k, str(v))
     err_console.print(table)
 
 
