@@ -13,3 +13,12 @@ def _processbench(caller: Caller, **options: Any):
     from critica.critics.processbench import ProcessBenchCritic
 
     return ProcessBenchCritic(caller, **options)
+
+
+@register("verifier", "tool checks only, no model: arithmetic, final answer vs reference, evidence, code tests", needs_model=False)
+def _verifier(caller: Caller | None = None, **options: Any):
+    from critica.verifiers.critic import VerifierCritic
+
+    # sampling options (temperature, max_tokens …) mean nothing to a verifier and are dropped
+    keep = {k: v for k, v in options.items() if k in ("arithmetic", "final_answer", "evidence", "code")}
+    return VerifierCritic(**keep)

@@ -1,0 +1,708 @@
+"""Arithmetic step checks: find the computations a step asserts and evaluate them exactly.
+
+What is checked. A step *asserts* a computation when it writes ``expression = value`` (also ``≈``, ``\\approx``,
+``equals``, GSM8K calculator tags ``<<3*4=12>>``, and "20% of 50 is 10"). Chains such as ``3 * $4 = $12 + 5 = $17``
+are read link by link: a link holds when both sides have the same value, or when the right side *starts* with the
+left side's value (the "running total" style). Expressions may use ``+ - * / ^``, ``×``, ``·``, ``÷``, ``x``/``times``
+between numbers, parentheses, ``%``, LaTeX ``\\frac``/``\\dfrac``/``\\sqrt``/``\\cdot``/``\\times``/``\\div``/``\\left(``,
+thousands separators, currency signs and unit words (``3 hours * $35/hour = $105``).
+
+How. Every number is a :class:`fractions.Fraction`; evaluation is exact and bounded (expression length, digit runs,
+exponent size), so no timeout thread is needed and a hostile step cannot stall the checker.
+
+What is *not* checked (precision first: a false alarm costs more than a missed error). A link is skipped, never
+guessed, when a side contains a variable, a function name, an unknown LaTeX command, a number word (``dozen``,
+``squared``), an operator at its edge (``x + 3 * 2 = 6`` is only part of an equation), percentages added to plain
+numbers (``50 + 20%``), or when both sides are bare quantities (``1 dozen = 12``, unit conversions). Stated values
+that are the true value rounded, truncated or bounded to the shown precision are accepted; so are approximations
+(``≈``, "about", "round", "approximately" anywhere in the step: within 2% or equal at some significant-figure
+rounding), and propagated rounding from operands with three or more decimals.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from critica.types import Item, StepVerdict
+from critica.verifiers.base import Finding
+
+__all__ = ["ArithmeticVerifier", "Computation", "find_computations", "check_step"]
+
+MAX_STEP_CHARS = 20_000
+MAX_EXPR_TOKENS = 80
+MAX_DIGITS = 40
+MAX_EXPONENT = 200
+MAX_MAGNITUDE = Fraction(10) ** 60
+
+# Words that may follow a number as a unit and be dropped. Longer words are accepted by shape (see _is_unit_word);
+# short ones only from this list, because short letter runs in math text are usually variables (ab, xy, abc).
+_SHORT_UNITS = {
+    "cm", "km", "kg", "mg", "ml", "mm", "ft", "lb", "lbs", "oz", "mph", "hr", "hrs", "min", "mins", "sec", "secs",
+    "yr", "yrs", "mi", "gb", "mb", "kb", "day", "days", "cup", "cups", "box", "men", "pen", "egg", "eggs", "kid",
+    "kids", "toy", "toys", "car", "cars", "cow", "cows", "pig", "pigs", "pie", "pies", "bag", "bags", "can", "cans",
+    "jar", "jars", "dog", "dogs", "cat", "cats", "hen", "hens", "usd", "cent", "pts", "pcs", "gal", "qt", "pt",
+    "tea", "bus", "van", "way", "ways", "row", "rows", "set", "sets", "lap", "laps", "mile", "inch", "feet", "foot",
+}
+# Attached directly to a number ("5kg") only these read as units; anything else ("2x", "3rd", "5k") is not a number.
+_ATTACHED_UNITS = {"cm", "km", "kg", "mg", "ml", "mm", "ft", "lb", "lbs", "oz", "mph", "hr", "hrs", "min", "mins", "yr", "yrs"}
+# Words after a number that change its value or meaning: the expression is skipped.
+_MODIFIERS = {
+    "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion", "billions",
+    "trillion", "squared", "cubed", "half", "halves", "third", "thirds", "quarter", "quarters", "fourth", "fourths",
+    "fifth", "fifths", "sixth", "tenth", "tenths", "hundredth", "hundredths", "score", "pair", "pairs", "couple",
+    "times", "more", "less", "fewer", "minus", "plus", "over", "divided", "choose", "factorial", "mod", "modulo",
+    "remainder", "degrees", "degree", "radians", "percent", "percentage", "ratio", "base", "digit", "digits",
+}
+# Prose words that cannot sit right before an expression without making it part of something larger.
+_FUNCTION_WORDS = {
+    "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lg", "exp", "sqrt", "lcm", "gcd", "mod", "det", "max",
+    "min", "floor", "ceil", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "choose", "binom", "root", "of",
+    "minus", "plus", "times", "over", "than", "by", "per", "squared", "cubed", "sum", "product", "abs",
+}
+# Convertible units: a link mixing two of these is a conversion, not an arithmetic claim.
+_UNIT_FAMILIES = [
+    {"second", "minute", "hour", "day", "week", "month", "year", "sec", "min", "hr", "yr", "decade", "century"},
+    {"cm", "mm", "km", "meter", "metre", "inch", "foot", "feet", "yard", "mile", "mi", "ft"},
+    {"gram", "kilogram", "kg", "mg", "pound", "lb", "ounce", "oz", "ton"},
+    {"ml", "liter", "litre", "gallon", "gal", "quart", "qt", "pint", "pt", "cup"},
+    {"dollar", "cent", "penny", "pennie", "nickel", "dime", "quarter"},
+]
+_APPROX_WORDS = re.compile(
+    r"\b(?:approx\w*|about|around|roughly|nearly|almost|estimat\w*|round\w*|nearest|close to)\b|≈|~|\\approx|\\sim",
+    re.IGNORECASE,
+)
+
+
+class Unevaluable(Exception):
+    """The text is not an expression this checker evaluates with confidence."""
+
+
+@dataclass
+class _Tok:
+    kind: str  # NUM OP LP RP PCT EQ APPROX WORD UNIT VAR CMD STOP SQRT NL
+    text: str
+    start: int
+    end: int
+    value: Fraction | None = None
+    decimals: int = 0
+
+
+@dataclass
+class Computation:
+    """One asserted computation (a link ``left = right`` of a chain), with its verdict."""
+
+    expression: str
+    """The link as written, e.g. ``3 * 4 = 12``."""
+    left: Fraction
+    right: Fraction
+    ok: bool
+    approximate: bool
+    message: str
+
+    @property
+    def correct_value(self) -> Fraction:
+        return self.left
+
+
+# --- normalisation ----------------------------------------------------------------------------------------------
+
+
+def _replace_braced(text: str, command: str, arity: int, render) -> str:
+    """Replace ``\\command{a}{b}`` (balanced braces, nested) by ``render(a, b)``; unbalanced input is left as is."""
+    out = []
+    i = 0
+    pat = re.compile(re.escape(command) + r"(?![A-Za-z])\s*")
+    while True:
+        m = pat.search(text, i)
+        if not m:
+            out.append(text[i:])
+            return "".join(out)
+        out.append(text[i : m.start()])
+        j = m.end()
+        args = []
+        for _ in range(arity):
+            while j < len(text) and text[j] == " ":
+                j += 1
+            if j < len(text) and text[j] == "{":
+                depth, k = 0, j
+                while k < len(text):
+                    if text[k] == "{":
+                        depth += 1
+                    elif text[k] == "}":
+                        depth -= 1
+                        if depth == 0:
+                            break
+                    k += 1
+                if k >= len(text):
+                    break
+                args.append(text[j + 1 : k])
+                j = k + 1
+            elif j < len(text) and text[j].isdigit():  # \frac12
+                args.append(text[j])
+                j += 1
+            else:
+                break
+        if len(args) < arity:
+            out.append(" \\unknown ")
+            i = j if j > m.end() else m.end()
+            continue
+        out.append(render(*[_replace_all(a) for a in args]))
+        i = j
+
+
+def _replace_all(text: str) -> str:
+    for cmd in ("\\dfrac", "\\tfrac", "\\frac"):
+        text = _replace_braced(text, cmd, 2, lambda a, b: f"(({a})/({b}))")
+    text = _replace_braced(text, "\\sqrt", 1, lambda a: f" sqrt(({a})) ")
+    for cmd in ("\\text", "\\textbf", "\\mathrm", "\\mbox", "\\textrm", "\\textit", "\\boxed", "\\mathbf"):
+        text = _replace_braced(text, cmd, 1, lambda a: f" {a} ")
+    # a named operator is a function applied to what follows: never part of plain arithmetic
+    text = _replace_braced(text, "\\operatorname", 1, lambda a: " \\unknown ")
+    return text
+
+
+_SIMPLE = [
+    (re.compile(r"<<[^<>]*>>"), " "),
+    (re.compile(r"\\left\s*[(\[]|\\bigl?\s*\(|\\Bigl?\s*\("), "("),
+    (re.compile(r"\\right\s*[)\]]|\\bigr?\s*\)|\\Bigr?\s*\)"), ")"),
+    (re.compile(r"\\left\s*\.|\\right\s*\.|\\left\s*\||\\right\s*\|"), " \\unknown "),
+    (re.compile(r"\\(?:times|cdot|ast)(?![A-Za-z])"), " * "),
+    (re.compile(r"\\div(?![A-Za-z])"), " / "),
+    (re.compile(r"\\(?:approx|simeq|thickapprox|doteq)(?![A-Za-z])"), " ≈ "),
+    (re.compile(r"\\[,;:! ]|\\quad|\\qquad|~"), " "),
+    (re.compile(r"\\%"), "%"),
+    (re.compile(r"\\\$"), "$"),
+    (re.compile(r"\{,\}"), ","),
+    (re.compile(r"\\(?:dollar|displaystyle|limits)(?![A-Za-z])"), " "),
+]
+_CHARS = str.maketrans({
+    "×": "*", "·": "*", "⋅": "*", "∙": "*", "÷": "/", "−": "-", "–": "-", "—": " — ", "²": "^2", "³": "^3",
+    "\u2009": " ", "\u00a0": " ", "\u202f": " ", "＝": "=", "≃": "≈", "≅": "≈",
+})
+
+
+def _normalise(text: str) -> str:
+    text = text[:MAX_STEP_CHARS].translate(_CHARS)
+    for pat, rep in _SIMPLE:
+        text = pat.sub(lambda _m, r=rep: r, text)
+    text = _replace_all(text)
+    # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
+    text = re.sub(r"\\\[|\\\]|\\\(|\\\)|\$\$", " \n ", text)
+    text = text.replace("{", "(").replace("}", ")")
+    return text
+
+
+# --- tokenizer --------------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"(?P<NUM>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|(?<![\w.])\.\d+)"
+    r"|(?P<APPROX>≈)"
+    r"|(?P<EQ>(?<![<>!=:])=(?!=))"
+    r"|(?P<OP>\*\*|[-+*/^])"
+    r"|(?P<LP>\()|(?P<RP>\))|(?P<PCT>%)"
+    r"|(?P<CMD>\\[A-Za-z]+)"
+    r"|(?P<WORD>[A-Za-z]+(?:'[a-z]+)?)"
+    r"|(?P<NL>\n)"
+    r"|(?P<CUR>[$€£¥])"
+    r"|(?P<SP>[ \t\r]+)"
+    r"|(?P<STOP>.)",
+    re.DOTALL,
+)
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "STOP"
+        s = m.group()
+        if kind == "SP":
+            continue
+        if kind == "CUR":
+            continue  # currency signs are dropped; "$5" is 5
+        tok = _Tok(kind, s, m.start(), m.end())
+        if kind == "NUM":
+            digits = s.replace(",", "")
+            if len(digits) > MAX_DIGITS:
+                tok.kind = "STOP"
+            else:
+                tok.value = Fraction(digits)
+                tok.decimals = len(digits.split(".")[1]) if "." in digits else 0
+        elif kind == "OP" and s == "**":
+            tok.text = "^"
+        elif kind == "CMD":
+            tok.kind = "SQRT" if s == "\\sqrt" else "CMD"
+        toks.append(tok)
+    return _classify_words(toks, text)
+
+
+def _is_unit_word(w: str) -> bool:
+    lw = w.lower()
+    if lw in _MODIFIERS or lw in _FUNCTION_WORDS:
+        return False
+    if lw in _SHORT_UNITS:
+        return True
+    return len(w) >= 4 and w.isalpha() and bool(re.search(r"[aeiouy]", lw)) and w[1:].islower()
+
+
+def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
+    """Turn WORD tokens into operators, units, variables or plain prose, using their neighbours."""
+    out: list[_Tok] = []
+    for i, t in enumerate(toks):
+        if t.kind != "WORD":
+            out.append(t)
+            continue
+        w = t.text
+        lw = w.lower()
+        prev = out[-1] if out else None
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        attached_prev = prev is not None and prev.end == t.start
+        prev_num = prev is not None and prev.kind in ("NUM", "RP", "PCT", "UNIT")
+        next_num = nxt is not None and nxt.kind in ("NUM", "LP")
+        if lw == "sqrt" and nxt is not None and nxt.kind == "LP":
+            t.kind = "SQRT"
+        elif lw in ("x", "times") and prev_num and next_num and not attached_prev:
+            t.kind, t.text = "OP", "*"
+        elif lw == "of" and prev is not None and prev.kind == "PCT":
+            t.kind, t.text = "OP", "*"
+        elif lw == "equals":
+            t.kind = "EQ"
+        elif lw == "is" and _pct_of_before(out):
+            t.kind = "EQ"
+        elif lw == "per" and prev is not None and prev.kind in ("UNIT", "NUM"):
+            t.kind = "PER"
+        elif prev is not None and prev.kind == "PER":
+            t.kind = "UNIT" if w.isalpha() else "VAR"
+        elif attached_prev and prev is not None and prev.kind == "NUM":
+            t.kind = "UNIT" if lw in _ATTACHED_UNITS else "VAR"
+        elif prev is not None and prev.kind in ("NUM", "PCT") and _is_unit_word(w):
+            t.kind = "UNIT"
+        elif prev is not None and prev.kind == "OP" and prev.text == "/" and out[-2:-1] and out[-2].kind in ("UNIT", "NUM") and _is_unit_word(w) and not (nxt is not None and nxt.kind in ("NUM", "LP")):
+            # "$35/hour": a per-unit, not a division by a variable
+            out.pop()
+            t.kind = "UNIT"
+        elif len(w) == 1 or lw in _MODIFIERS or lw in _FUNCTION_WORDS:
+            t.kind = "VAR"
+        else:
+            t.kind = "WORD"  # prose
+        out.append(t)
+    return [t for t in out if t.kind != "PER"]
+
+
+def _pct_of_before(out: list[_Tok]) -> bool:
+    for t in reversed(out[-8:]):
+        if t.kind in ("EQ", "APPROX", "NL", "STOP"):
+            return False
+        if t.kind == "OP" and t.text == "*" and t.start != t.end and t.text != "":
+            idx = out.index(t)
+            if idx > 0 and out[idx - 1].kind == "PCT":
+                return True
+    return False
+
+
+# --- parser / evaluator -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Val:
+    v: Fraction
+    pct: bool = False  # a bare percentage (so "50 + 20%" can be refused)
+
+
+class _Parser:
+    def __init__(self, toks: list[_Tok], subst: dict[int, Fraction] | None = None) -> None:
+        self.toks = [t for t in toks if t.kind != "UNIT"]
+        self.i = 0
+        self.subst = subst or {}
+        self.ops = 0
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self) -> _Tok:
+        t = self.toks[self.i]
+        self.i += 1
+        return t
+
+    def parse(self) -> Fraction:
+        if not self.toks or len(self.toks) > MAX_EXPR_TOKENS:
+            raise Unevaluable("empty or too long")
+        val = self.expr()
+        if self.i != len(self.toks):
+            raise Unevaluable(f"unexpected {self.toks[self.i].text!r}")
+        return val.v
+
+    def expr(self) -> _Val:
+        left = self.term()
+        while (t := self.peek()) is not None and t.kind == "OP" and t.text in "+-":
+            self.take()
+            right = self.term()
+            if left.pct != right.pct:
+                raise Unevaluable("percentage added to a plain number")
+            self.ops += 1
+            left = _Val(left.v + right.v if t.text == "+" else left.v - right.v, left.pct)
+        return left
+
+    def term(self) -> _Val:
+        left = self.unary()
+        while (t := self.peek()) is not None and ((t.kind == "OP" and t.text in "*/") or t.kind in ("LP", "SQRT")):
+            if t.kind == "OP":
+                self.take()
+            right = self.unary()
+            self.ops += 1
+            if t.kind == "OP" and t.text == "/":
+                if right.v == 0:
+                    raise Unevaluable("division by zero")
+                left = _Val(left.v / right.v)
+            else:
+                left = _Val(left.v * right.v)
+            _bound(left.v)
+        return left
+
+    def unary(self) -> _Val:
+        t = self.peek()
+        if t is not None and t.kind == "OP" and t.text in "+-":
+            self.take()
+            inner = self.unary()
+            return _Val(-inner.v if t.text == "-" else inner.v, inner.pct)
+        return self.power()
+
+    def power(self) -> _Val:
+        base = self.postfix()
+        t = self.peek()
+        if t is not None and t.kind == "OP" and t.text == "^":
+            self.take()
+            exp = self.unary()
+            self.ops += 1
+            if exp.v.denominator != 1 or abs(exp.v) > MAX_EXPONENT:
+                raise Unevaluable("non-integer or huge exponent")
+            if base.v == 0 and exp.v < 0:
+                raise Unevaluable("zero to a negative power")
+            if abs(base.v.numerator) > 1 and abs(exp.v) * math.log10(max(abs(base.v.numerator), abs(base.v.denominator))) > 60:
+                raise Unevaluable("result too large")
+            return _Val(base.v ** int(exp.v))
+        return base
+
+    def postfix(self) -> _Val:
+        val = self.primary()
+        while (t := self.peek()) is not None and t.kind == "PCT":
+            self.take()
+            val = _Val(val.v / 100, True)
+        return val
+
+    def primary(self) -> _Val:
+        t = self.peek()
+        if t is None:
+            raise Unevaluable("expression ends early")
+        if t.kind == "NUM":
+            self.take()
+            return _Val(self.subst.get(t.start, t.value))
+        if t.kind == "LP":
+            self.take()
+            val = self.expr()
+            close = self.peek()
+            if close is None or close.kind != "RP":
+                raise Unevaluable("unbalanced parenthesis")
+            self.take()
+            return _Val(val.v, val.pct)
+        if t.kind == "SQRT":
+            self.take()
+            if (p := self.peek()) is None or p.kind != "LP":
+                raise Unevaluable("sqrt without argument")
+            arg = self.primary().v
+            self.ops += 1
+            root = _exact_sqrt(arg)
+            if root is None:
+                raise Unevaluable("irrational square root")
+            return _Val(root)
+        raise Unevaluable(f"cannot evaluate {t.text!r}")
+
+
+def _bound(v: Fraction) -> None:
+    if abs(v.numerator) > MAX_MAGNITUDE * max(1, v.denominator) or v.denominator > MAX_MAGNITUDE:
+        raise Unevaluable("value too large")
+
+
+def _exact_sqrt(v: Fraction) -> Fraction | None:
+    if v < 0:
+        return None
+    n, d = math.isqrt(v.numerator), math.isqrt(v.denominator)
+    return Fraction(n, d) if n * n == v.numerator and d * d == v.denominator else None
+
+
+# --- finding the asserted computations -------------------------------------------------------------------------
+
+_MATHY = {"NUM", "OP", "LP", "RP", "PCT", "UNIT", "SQRT"}
+# Tokens that may border an expression without being part of it (prose, punctuation, line breaks).
+_SAFE_BORDER = {"WORD", "NL", "EQ", "APPROX"}
+_SAFE_STOP_CHARS = set(",;:?\"'“”‘’[]—")
+
+
+def _border_ok(tok: _Tok | None, neighbour: _Tok, left: bool) -> bool:
+    if tok is None or tok.kind in ("NL", "EQ", "APPROX"):
+        return True
+    adjacent = (tok.end == neighbour.start) if left else (neighbour.end == tok.start)
+    if tok.kind == "WORD":
+        return not adjacent
+    if tok.kind == "STOP":
+        if tok.text == "." and not left:
+            return True  # sentence end after a value
+        if tok.text in _SAFE_STOP_CHARS:
+            return True
+        return False
+    return False  # VAR, CMD, anything else: the expression is part of something larger
+
+
+def _trim(run: list[_Tok]) -> list[_Tok] | None:
+    """Strip bullets and unmatched outer parentheses; None when the run cannot be a whole expression."""
+    run = list(run)
+    while run and run[-1].kind == "UNIT":
+        run.pop()
+    # a leading "-" separated by a space is a bullet or dash, not a minus sign
+    if len(run) > 1 and run[0].kind == "OP" and run[0].text == "-" and run[0].end < run[1].start:
+        run = run[1:]
+    depth = 0
+    for t in run:
+        depth += (t.kind == "LP") - (t.kind == "RP")
+    while depth > 0 and run and run[0].kind == "LP":
+        run, depth = run[1:], depth - 1
+    while depth < 0 and run and run[-1].kind == "RP":
+        run, depth = run[:-1], depth + 1
+    if depth != 0 or not run:
+        return None
+    level = 0
+    for t in run:
+        level += (t.kind == "LP") - (t.kind == "RP")
+        if level < 0:
+            return None
+    if run[0].kind == "OP" and run[0].text != "-":
+        return None
+    if run[-1].kind == "OP":
+        return None
+    if not any(t.kind == "NUM" for t in run):
+        return None
+    return run
+
+
+def _side(toks: list[_Tok], lo: int, hi: int, *, left_of_eq: bool) -> tuple[list[_Tok] | None, set[str]]:
+    """The expression next to an ``=`` within toks[lo:hi]: (run or None, unit words around it)."""
+    if left_of_eq:
+        j = hi
+        while j > lo and toks[j - 1].kind in _MATHY:
+            j -= 1
+        run = toks[j:hi]
+        if not run:
+            return None, set()
+        if j > lo and not _border_ok(toks[j - 1], run[0], left=True):
+            return None, set()
+        return _trim(run), _units(toks[j : min(hi + 3, len(toks))])
+    j = lo
+    while j < hi and toks[j].kind in _MATHY:
+        j += 1
+    run = toks[lo:j]
+    if not run:
+        return None, set()
+    if j < hi and not _border_ok(toks[j], run[-1], left=False):
+        return None, set()
+    return _trim(run), _units(run)
+
+
+def _units(run: list[_Tok]) -> set[str]:
+    out = set()
+    for t in run:
+        if t.kind == "UNIT":
+            w = t.text.lower()
+            w = w[:-1] if w.endswith("s") and len(w) > 3 else w
+            out.add(w)
+    return out
+
+
+def _mixes_units(units: set[str]) -> bool:
+    return any(len(units & fam) >= 2 for fam in _UNIT_FAMILIES)
+
+
+def _has_op(run: list[_Tok]) -> bool:
+    return any(t.kind in ("OP", "SQRT", "PCT") for t in run[1:]) or run[0].kind in ("OP", "SQRT")
+
+
+def _value(run: list[_Tok], subst: dict[int, Fraction] | None = None) -> Fraction:
+    return _Parser(run, subst).parse()
+
+
+def _range(run: list[_Tok]) -> tuple[Fraction, Fraction]:
+    """Bounds of the value when operands with 3+ decimals are themselves rounded (±half a unit in the last place)."""
+    fuzzy = [t for t in run if t.kind == "NUM" and t.decimals >= 3][:5]
+    if not fuzzy:
+        v = _value(run)
+        return v, v
+    vals = []
+    for signs in itertools.product((-1, 1), repeat=len(fuzzy)):
+        subst = {t.start: t.value + s * Fraction(1, 2 * 10**t.decimals) for t, s in zip(fuzzy, signs)}
+        vals.append(_value(run, subst))
+    return min(vals), max(vals)
+
+
+def _stated(run: list[_Tok]) -> tuple[Fraction, int, bool] | None:
+    """(value, decimals, is_percent) when the run is one stated number, else None."""
+    core = [t for t in run if t.kind != "UNIT"]
+    sign = 1
+    if core and core[0].kind == "OP" and core[0].text == "-":
+        sign, core = -1, core[1:]
+    if len(core) == 1 and core[0].kind == "NUM":
+        return sign * core[0].value, core[0].decimals, False
+    if len(core) == 2 and core[0].kind == "NUM" and core[1].kind == "PCT":
+        return sign * core[0].value / 100, core[0].decimals + 2, True
+    return None
+
+
+def _matches(lo: Fraction, hi: Fraction, c: Fraction, decimals: int, approx: bool) -> bool:
+    if lo <= c <= hi:
+        return True
+    for v in (lo, hi):
+        if approx:
+            if v != 0 and abs(v - c) <= abs(v) * Fraction(2, 100):
+                return True
+            if _sig_round_eq(v, c):
+                return True
+        unit = Fraction(1, 10**decimals)
+        if (v / unit).denominator != 1:  # the true value needs more digits than shown: rounding is legitimate
+            if decimals == 0:
+                if c in (math.floor(v), math.ceil(v)):
+                    return True
+            elif abs(v - c) <= unit:
+                return True
+    return False
+
+
+def _sig_round_eq(v: Fraction, c: Fraction) -> bool:
+    if c == 0 or v == 0:
+        return False
+    fv = float(v)
+    for sig in range(1, 8):
+        r = round(fv, sig - 1 - int(math.floor(math.log10(abs(fv)))))
+        if abs(r - float(c)) <= 1e-9 * max(1.0, abs(float(c))):
+            return True
+    return False
+
+
+def _fmt(v: Fraction) -> str:
+    if v.denominator == 1:
+        return str(v.numerator)
+    f = float(v)
+    s = f"{f:.6f}".rstrip("0").rstrip(".")
+    if Fraction(s) == v:
+        return s
+    return f"{v.numerator}/{v.denominator} (≈ {f:.6g})"
+
+
+def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: set[str]) -> Computation | None:
+    """Check ``a = b``; None when the link is not a checkable arithmetic claim."""
+    if not _has_op(a) and not _has_op(b):
+        return None  # bare quantities: "1 dozen = 12", "2 hours = 120 minutes"
+    if _mixes_units(units):
+        return None
+    expr = text[a[0].start : b[-1].end].strip()
+    try:
+        va = _value(a)
+    except (Unevaluable, ZeroDivisionError, OverflowError):
+        return None
+    stated_b = _stated(b)
+    try:
+        if stated_b is None:
+            # both sides compound: equal values, or the running-total style "3 * 4 = 12 + 5"
+            vb = _value(b)
+            if va == vb:
+                return Computation(expr, va, vb, True, approx, f"{expr} holds")
+            lead = _stated(b[:1]) if b[0].kind == "NUM" else None
+            if lead is not None and _matches(*_range(a), lead[0], lead[1], approx):
+                return Computation(expr, va, lead[0], True, approx, f"{expr} holds (running total)")
+            if not _has_op(a):
+                return None  # "17 = 12 + 5" that fails is more often a restatement than a claim
+            lo, hi = _range(a)
+            blo, bhi = _range(b)
+            if hi < blo or bhi < lo:
+                if approx and not (abs(va - vb) > abs(va) * Fraction(2, 100)):
+                    return None
+                return Computation(expr, va, vb, False, approx,
+                                   f"'{expr}': the left side is {_fmt(va)}, the right side is {_fmt(vb)}")
+            return None
+        c, decimals, is_pct = stated_b
+        lo, hi = _range(a)
+        if _matches(lo, hi, c, decimals, approx):
+            return Computation(expr, va, c, True, approx, f"{expr} holds")
+        if is_pct and _matches(lo, hi, c * 100, max(0, decimals - 2), approx):
+            return Computation(expr, va, c * 100, True, approx, f"{expr} holds (as a percentage)")
+        if not _has_op(a):
+            return None
+        return Computation(expr, va, c, False, approx, f"'{expr}' is wrong: {text[a[0].start:a[-1].end].strip()} = {_fmt(va)}")
+    except (Unevaluable, ZeroDivisionError, OverflowError):
+        return None
+
+
+def find_computations(text: str) -> list[Computation]:
+    """Every checkable computation asserted in ``text`` (one step), in order, each with its verdict."""
+    out: list[Computation] = []
+    for tag in re.findall(r"<<([^<>]{1,300})>>", text[:MAX_STEP_CHARS]):
+        out.extend(_scan(_normalise(tag), approx=False))
+    norm = _normalise(text)
+    out.extend(_scan(norm, approx=bool(_APPROX_WORDS.search(text))))
+    return out
+
+
+def _scan(norm: str, approx: bool) -> list[Computation]:
+    toks = _tokenize(norm)
+    eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
+    out: list[Computation] = []
+    for n, k in enumerate(eqs):
+        lo = eqs[n - 1] + 1 if n > 0 else 0
+        hi = eqs[n + 1] if n + 1 < len(eqs) else len(toks)
+        left, lunits = _side(toks, lo, k, left_of_eq=True)
+        right, runits = _side(toks, k + 1, hi, left_of_eq=False)
+        if left is None or right is None:
+            continue
+        link_approx = approx or toks[k].kind == "APPROX"
+        comp = _check_link(norm, left, right, link_approx, lunits | runits)
+        if comp is not None:
+            out.append(comp)
+    return out
+
+
+def check_step(text: str) -> tuple[list[Computation], bool]:
+    """(computations found, whether any is wrong) for one step's text. Never raises."""
+    try:
+        comps = find_computations(text)
+    except (Unevaluable, ZeroDivisionError, OverflowError, ValueError, RecursionError):
+        return [], False
+    return comps, any(not c.ok for c in comps)
+
+
+class ArithmeticVerifier:
+    """Flags steps whose asserted computations are false; marks the others checked or unchecked."""
+
+    name = "arithmetic"
+
+    def check(self, item: Item, steps: list[str]) -> list[Finding]:
+        """One finding per step that asserts a computation: ``incorrect`` (quoting the first false one and the
+        correct value) or ``correct``. Steps asserting nothing checkable get no finding (they stay unchecked)."""
+        findings: list[Finding] = []
+        for i, step in enumerate(steps):
+            comps, wrong = check_step(step)
+            if not comps:
+                continue
+            if wrong:
+                bad = next(c for c in comps if not c.ok)
+                findings.append(Finding(
+                    kind="arithmetic", verdict=StepVerdict.INCORRECT, step=i, message=bad.message,
+                    details={"expression": bad.expression, "correct_value": _fmt(bad.left), "stated_value": _fmt(bad.right),
+                             "checked": len(comps)},
+                ))
+            else:
+                findings.append(Finding(
+                    kind="arithmetic", verdict=StepVerdict.CORRECT, step=i,
+                    message=f"{len(comps)} computation(s) check out: " + "; ".join(c.expression for c in comps[:3]),
+                    details={"checked": len(comps)},
+                ))
+        return findings
