@@ -29,17 +29,22 @@ with the authors' — the agreement is printed as a note.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from critica.bench.base import BenchContext, BenchResult, register_suite
+from critica.critics.parse import last_boxed
 from critica.errors import UserError
 
 __all__ = ["TASKS", "MULTIPLE_CHOICE", "RealCriticItem", "load_realcritic", "grade_answer", "extract_choice",
-           "math_equivalent", "transition_counts"]
+           "math_equivalent", "transition_counts", "run_realcritic"]
 
 TASKS = ("arc-challenge", "college_math", "gsm8k", "math", "minerva_math", "mmlu_stem", "olympiadbench")
 """Task directories of the RealCritic copy (gpqa is not distributed; see the data's SOURCE.md)."""
@@ -176,3 +181,186 @@ def transition_counts(pairs: list[tuple[bool, bool]]) -> dict[str, int]:
     for before, after in pairs:
         out[f"{'c' if before else 'i'}->{'c' if after else 'i'}"] += 1
     return out
+
+
+_MODES = ("cross", "self", "iterative")
+
+
+@dataclass
+class _Setup:
+    mode: str
+    rounds: int
+    critic: Any
+    generator: Any
+    closers: list[Any]
+
+
+def _setup(ctx: BenchContext) -> _Setup:
+    from critica.backends.call import Caller
+    from critica.backends.registry import create_backend
+    from critica.critics.registry import build_critic
+    from critica.loops.generate import Generator
+
+    opts = dict(ctx.options)
+    mode = str(opts.pop("mode", "cross"))
+    if mode not in _MODES:
+        raise UserError(f"realcritic: unknown mode {mode!r}; use one of: {', '.join(_MODES)}")
+    try:
+        rounds = int(opts.pop("rounds", 3 if mode == "iterative" else 1))
+        max_tokens = int(opts.pop("max_tokens", 1024))
+    except (TypeError, ValueError) as e:
+        raise UserError(f"realcritic: options 'rounds' and 'max_tokens' must be integers ({e})") from None
+    if rounds < 1:
+        raise UserError("realcritic: 'rounds' must be at least 1")
+    closers: list[Any] = []
+    critic_model, generator_model = opts.pop("critic_model", None), opts.pop("generator_model", None)
+    if critic_model:
+        critic_caller = Caller(create_backend(str(critic_model), workers=max(1, ctx.concurrency)))
+        closers.append(critic_caller)
+        critic = build_critic(ctx.critic_name, critic_caller)
+    else:
+        critic = ctx.make_critic()
+    if generator_model:
+        gen_caller = Caller(create_backend(str(generator_model), workers=max(1, ctx.concurrency)))
+        closers.append(gen_caller)
+    elif getattr(critic, "caller", None) is not None and not critic_model:
+        gen_caller = critic.caller  # self: the critic's own model revises
+    elif ctx.model:
+        gen_caller = Caller(create_backend(ctx.model, workers=max(1, ctx.concurrency)))
+        closers.append(gen_caller)
+    else:
+        raise UserError("realcritic needs a model to write corrections: pass --model (or the option generator_model)")
+    return _Setup(mode, rounds, critic, Generator(gen_caller, max_tokens=max_tokens, seed=ctx.seed), closers)
+
+
+async def _one(rc: RealCriticItem, s: _Setup) -> dict[str, Any]:
+    from critica.loops.revise import refine
+    from critica.types import Item
+
+    item = Item(id=rc.id, question=rc.question, response=rc.solution, metadata={"task": rc.task})
+    t = await refine(item, s.critic, s.generator, max_rounds=s.rounds, draft=s.mode == "self", check_final=False,
+                     extract=last_boxed)
+    mc = rc.multiple_choice
+    before_answer = last_boxed(t.initial_answer) if s.mode == "self" else rc.pred
+    before = grade_answer(before_answer, rc.gold, multiple_choice=mc)
+    after_answer = last_boxed(t.final_answer) if t.changed else before_answer
+    after = before if not t.changed else grade_answer(after_answer, rc.gold, multiple_choice=mc)
+    first = t.rounds[0] if t.rounds else None
+    return {
+        "id": rc.id, "task": rc.task, "gold": rc.gold, "answer_before": before_answer, "answer_after": after_answer,
+        "correct_before": before, "correct_after": after, "previous_score": rc.previous_correct,
+        "first_verdict": first.verdict.value if first and first.verdict else None, "stop_reason": t.stop_reason.value,
+        "revisions": t.revisions, "changed": t.changed, "failed": t.error is not None, "error": t.error,
+        "tokens": t.usage.total_tokens, "trajectory": t.model_dump(mode="json"),
+    }
+
+
+def _row(name: str, recs: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in recs if not r["failed"]]
+    n = len(ok)
+    trans = transition_counts([(r["correct_before"], r["correct_after"]) for r in ok])
+    before = sum(r["correct_before"] for r in ok) / n if n else 0.0
+    after = sum(r["correct_after"] for r in ok) / n if n else 0.0
+    return {
+        "task": name, "items": n, "acc_before": round(before, 4), "acc_after": round(after, 4),
+        "delta": round(after - before, 4), **trans,
+        "accepted": sum(r["first_verdict"] == "correct" for r in ok),
+        "revised": sum(r["revisions"] > 0 for r in ok),
+        "unscored": sum(r["stop_reason"] == "unscored" for r in ok),
+        "failed": len(recs) - n,
+    }
+
+
+def _plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["task"] for r in rows]
+    x = range(len(rows))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    ax1.bar([i - 0.2 for i in x], [r["acc_before"] for r in rows], 0.4, label="before")
+    ax1.bar([i + 0.2 for i in x], [r["acc_after"] for r in rows], 0.4, label="after")
+    ax1.set_xticks(list(x), names, rotation=30, ha="right")
+    ax1.set_ylabel("accuracy")
+    ax1.set_ylim(0, 1)
+    ax1.legend()
+    ax1.set_title("accuracy before / after correction")
+    bottom = [0.0] * len(rows)
+    for key, colour in (("c->c", "#4c9f70"), ("c->i", "#d1495b"), ("i->c", "#66a3d2"), ("i->i", "#999999")):
+        vals = [r[key] / r["items"] if r["items"] else 0.0 for r in rows]
+        ax2.bar(list(x), vals, 0.6, bottom=bottom, label=key, color=colour)
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax2.set_xticks(list(x), names, rotation=30, ha="right")
+    ax2.set_ylabel("share of items")
+    ax2.legend(fontsize=8)
+    ax2.set_title("transitions")
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@register_suite("realcritic", "RealCritic closed loop: critique + correct the given solution; accuracy before/after "
+                "and c->c/c->i/i->c/i->i transitions (options: mode=cross|self|iterative, rounds, critic_model)")
+def run_realcritic(ctx: BenchContext) -> BenchResult:
+    """Run the closed-loop benchmark; see the module docstring for modes and options."""
+    start = time.perf_counter()
+    tasks = ctx.splits or ctx.options.get("tasks")
+    if isinstance(tasks, str):
+        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
+    loaded = list(load_realcritic(ctx.data_dir, tasks, ctx.limit))
+    items = [r for r in loaded if isinstance(r, RealCriticItem)]
+    bad = [str(r) for r in loaded if isinstance(r, UserError)]
+    plot_path = ctx.options.get("plot")
+    setup = _setup(ctx)
+    records = asyncio.run(_run_all(items, setup, ctx))
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        by_task.setdefault(rec["task"], []).append(rec)
+    rows = [_row(t, by_task[t]) for t in (tasks or list(TASKS)) if t in by_task]
+    rows.append(_row("overall", records))
+    given = [r for r in records if not r["failed"]]
+    notes = [
+        f"mode={setup.mode}, rounds={setup.rounds}, critic={getattr(setup.critic, 'name', '?')}, "
+        f"generator={setup.generator.name}; closed loop after RealCritic (arXiv:2501.14492).",
+        "Grading: last \\boxed{} answer vs reference by math-verify; arc-challenge and mmlu_stem by option letter.",
+        "accepted: the critic's first verdict was 'correct' (the answer is kept). unscored: the critic gave no usable "
+        "verdict and the answer was kept. failed: the item could not be run (excluded from accuracy).",
+        "A correction without a boxed final answer does not replace the solution (regression guard).",
+    ]
+    if setup.mode != "self" and given:
+        agree = sum(r["correct_before"] == r["previous_score"] for r in given)
+        notes.append(f"Grader agrees with the authors' previous_score on {agree}/{len(given)} given solutions.")
+    notes.extend(f"input error: {b}" for b in bad)
+    extra: dict[str, Any] = {"tokens": sum(r["tokens"] for r in records), "input_errors": len(bad)}
+    if plot_path:
+        _plot(rows, Path(str(plot_path)), f"RealCritic closed loop — {setup.mode}, {ctx.model or setup.generator.name}")
+        extra["plots"] = [str(plot_path)]
+    return BenchResult(suite="realcritic", critic=getattr(setup.critic, "name", ctx.critic_name), model=ctx.model,
+                       rows=rows, items=records, notes=notes, wall_s=time.perf_counter() - start, extra=extra)
+
+
+async def _run_all(items: list[RealCriticItem], setup: _Setup, ctx: BenchContext) -> list[dict[str, Any]]:
+    sem = asyncio.Semaphore(max(1, ctx.concurrency))
+    done = 0
+
+    async def guarded(rc: RealCriticItem) -> dict[str, Any]:
+        nonlocal done
+        async with sem:
+            rec = await _one(rc, setup)
+        done += 1
+        if ctx.progress is not None:
+            ctx.progress(done, len(items))
+        return rec
+
+    try:
+        return list(await asyncio.gather(*(guarded(rc) for rc in items)))
+    finally:
+        for caller in setup.closers:
+            await caller.aclose()
+        critic_caller = getattr(setup.critic, "caller", None)
+        if critic_caller is not None and critic_caller not in setup.closers:
+            await critic_caller.aclose()
