@@ -1,0 +1,45 @@
+"""Rendering replay figures: a Rich table for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from critica.rescore.base import RescoreResult
+
+__all__ = ["figures_table", "write_json"]
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return f"{len(v)} record(s)"
+    return "—" if v is None else str(v)
+
+
+def figures_table(result: RescoreResult) -> Table:
+    """The figures as a two-column table (plus a "published" column when the authors stored figures beside the file)."""
+    table = Table(title=f"critica rescore {result.format} — {result.path}", title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    if result.published:
+        table.add_column("published", justify="right")
+        table.add_column("match")
+    for key, value in result.figures.items():
+        row = [key, _fmt(value)]
+        if result.published:
+            pub = result.published.get(key)
+            row += [_fmt(pub) if pub is not None else "", "" if pub is None else ("✓" if pub == value else "✗")]
+        table.add_row(*row)
+    return table
+
+
+def write_json(results: list[RescoreResult], path: Path) -> None:
+    """Write one result's JSON object (or a list for several) to ``path``."""
+    data: Any = results[0].to_json() if len(results) == 1 else [r.to_json() for r in results]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
