@@ -22,3 +22,65 @@ def _verifier(caller: Caller | None = None, **options: Any):
     # sampling options (temperature, max_tokens …) mean nothing to a verifier and are dropped
     keep = {k: v for k, v in options.items() if k in ("arithmetic", "final_answer", "evidence", "code")}
     return VerifierCritic(**keep)
+
+
+# --- critique protocols (issue 4): one factory per protocol, modules imported lazily ---
+
+
+@register("direct", "overall correct/incorrect verdict, explanation, first wrong step and a fix (CriticBench-style)")
+def _direct(caller: Caller, **options: Any):
+    from critica.critics.direct import DirectCritic
+
+    return DirectCritic(caller, **options)
+
+
+@register("deliberate", "DeepCritic-style per-step verification, then a meta-critique giving final step verdicts (2 calls)")
+def _deliberate(caller: Caller, **options: Any):
+    from critica.critics.deliberate import DeliberateCritic
+
+    return DeliberateCritic(caller, **options)
+
+
+@register("principles", "DeepSeek-GRM: query-specific principles, critiques, an integer score 1-10 per response")
+def _principles(caller: Caller, **options: Any):
+    from critica.critics.principles import PrinciplesCritic
+
+    return PrinciplesCritic(caller, **options)
+
+
+@register("pairwise", "A/B/tie preference between response and candidates[0], both orders; inconsistency reported")
+def _pairwise(caller: Caller, **options: Any):
+    from critica.critics.pairwise import PairwiseCritic
+
+    return PairwiseCritic(caller, **options)
+
+
+@register("rubric", "Prometheus-style absolute score on a rubric (1-5 default, any range), per aspect when several")
+def _rubric(caller: Caller, **options: Any):
+    from critica.critics.rubric import RubricCritic
+
+    return RubricCritic(caller, **options)
+
+
+@register("evidence", "AlignRAG-style: steps unsupported by, contradicting or ignoring the retrieved passages, cited")
+def _evidence(caller: Caller, **options: Any):
+    from critica.critics.evidence import EvidenceCritic
+
+    return EvidenceCritic(caller, **options)
+
+
+@register("tool-augmented", "CRITIC-style: a protocol (option protocol=, default direct) with verifier findings as tool evidence")
+def _tool_augmented(caller: Caller, protocol: str = "direct", **options: Any):
+    from critica.critics.registry import build_critic
+    from critica.critics.tool_augmented import ToolAugmentedCritic
+
+    if protocol.startswith("tool-augmented"):
+        from critica.errors import UserError
+
+        raise UserError("tool-augmented wraps a model protocol, not itself")
+    return ToolAugmentedCritic(build_critic(protocol, caller, **options))  # type: ignore[arg-type]
+
+
+@register("tool-augmented-processbench", "the ProcessBench protocol with verifier findings inserted as tool evidence")
+def _tool_augmented_processbench(caller: Caller, **options: Any):
+    return _tool_augmented(caller, protocol="processbench", **options)

@@ -23,6 +23,7 @@ to the 0-based :attr:`~critica.types.Critique.first_error_step`. ProcessBench ke
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -108,7 +109,7 @@ def as_int(value: Any, notes: Notes | None = None, what: str = "value") -> int |
             return None
         if notes is not None and not value.is_integer():
             notes.add(f"{what} {value:g} rounded")
-        return int(round(value))
+        return math.floor(value + 0.5)  # half up, as people round scores
     if isinstance(value, str):
         text = value.strip()
         m = re.match(r"^(?:step|paragraph|para)\s*#?\s*([+-]?\d{1,9})\s*$", text, re.IGNORECASE)
