@@ -18,7 +18,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from critica.cli import critique, schema, rescore  # noqa: F401 - commands register on import
+    from critica.cli import critique, schema, serve, rescore  # noqa: F401 - commands register on import
 
 
 def main(argv: list[str] | None = None) -> int:

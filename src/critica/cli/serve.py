@@ -1,0 +1,86 @@
+"""``critica serve``: the HTTP API and web UI (FastAPI under uvicorn), a thin shell over :func:`critica.server.create_app`."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import typer
+
+from critica.cli import app
+from critica.cli.common import ApiKeyOpt, BaseUrlOpt, ConcurrencyOpt, ModelOpt, RetriesOpt, TimeoutOpt, err_console, settings_from
+from critica.errors import MissingDependency, UserError
+
+
+def _keys(keys: list[str] | None, keys_file: Path | None) -> list[str]:
+    out = [k for raw in keys or [] for k in raw.replace(",", " ").split() if k]
+    if keys_file is not None:
+        if not keys_file.is_file():
+            raise UserError(f"{keys_file}: no such keys file")
+        out += [line.strip() for line in keys_file.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+    return out
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 for every interface; then set keys)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    model: str = ModelOpt,
+    base_url: str = BaseUrlOpt,
+    api_key: str = ApiKeyOpt,
+    timeout: float = TimeoutOpt,
+    retries: int = RetriesOpt,
+    concurrency: int = ConcurrencyOpt,
+    also_model: list[str] = typer.Option(None, "--also-model", help="Further model specs clients may choose (repeatable)."),
+    critic: str = typer.Option(None, "--critic", help="Default critic (processbench with a model, verifier without)."),
+    db: Path = typer.Option(None, "--db", help="Store file (default: $CRITICA_HOME/critica.db)."),
+    no_store: bool = typer.Option(False, "--no-store", help="Keep no runs: critiques are returned only."),
+    server_key: list[str] = typer.Option(None, "--server-key", envvar="CRITICA_SERVER_KEYS",
+                                         help="API key clients must send (repeatable; env: space- or comma-separated). "
+                                              "None: only localhost is served."),
+    keys_file: Path = typer.Option(None, "--keys-file", help="File with one API key per line (# comments allowed)."),
+    max_batch: int = typer.Option(64, "--max-batch", help="Most items per request."),
+    max_body: int = typer.Option(1_048_576, "--max-body", help="Largest request body in bytes."),
+    per_key: int = typer.Option(4, "--per-key", help="Requests (and jobs) one key may have in flight."),
+    request_timeout: float = typer.Option(300.0, "--request-timeout", help="Seconds before a request is answered 504."),
+    no_ui: bool = typer.Option(False, "--no-ui", help="Do not serve the web UI."),
+) -> None:
+    """Serve the API under /v1 (OpenAPI at /docs) and the web UI at /ui; logs one JSON line per request."""
+    try:
+        import uvicorn
+
+        from critica.server import ServerConfig, create_app
+        from critica.server.logs import configure_logging
+    except ImportError as e:
+        raise MissingDependency(f"the server ({e.name})", "pip install 'critica[server]'") from None
+    from critica.store import Store
+
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries,
+                             concurrency=concurrency)
+    keys = _keys(server_key, keys_file)
+    config = ServerConfig(settings=settings, models=list(also_model or []), critic=critic, api_keys=keys,
+                          max_batch=max_batch, max_body_bytes=max_body, per_key_concurrency=per_key,
+                          request_timeout_s=request_timeout, ui=not no_ui)
+    store = None if no_store else Store.open(db)
+    if not keys and not _is_loopback(host):
+        err_console.print(f"[yellow]no API keys set: requests from other machines to {host} will be refused "
+                          "(set --server-key or CRITICA_SERVER_KEYS)[/yellow]")
+    err_console.print(f"critica serving on http://{host}:{port}  (UI /ui, API /v1, docs /docs; "
+                      f"model {settings.model or 'none'}, {'no store' if store is None else store.path or 'in-memory store'}, "
+                      f"{len(keys)} key(s))")
+    configure_logging()
+    try:
+        uvicorn.run(create_app(store, config), host=host, port=port, access_log=False, log_level="warning")
+    finally:
+        if store is not None:
+            store.close()

@@ -1,0 +1,128 @@
+"""Request limits: body size (ASGI middleware), per-key concurrency, and a wall-clock timeout per request.
+
+The body limit acts before the app reads anything: a declared ``Content-Length`` over the limit is answered 413 at
+once, and a chunked body is read only up to the limit. The per-key limit answers 429 immediately rather than
+queueing, because a queued HTTP request holds a connection and still times out on the client side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from critica.server.errors import HTTPProblem, error_response
+
+__all__ = ["BodySizeLimit", "KeyLimiter", "within"]
+
+T = TypeVar("T")
+
+
+class BodySizeLimit:
+    """Refuse request bodies larger than ``max_bytes`` with a 413 JSON error."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str) -> None:
+        resp = error_response(413, "too_large", f"request body of {size} exceeds the limit of {self.max_bytes} bytes")
+        await resp(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                length = -1
+            if length > self.max_bytes:
+                await self._refuse(scope, receive, send, f"{length} bytes")
+                return
+            if length >= 0:
+                await self.app(scope, self._counting(receive), send)
+                return
+        # No (valid) length declared: buffer up to the limit, then replay to the app.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            msg = await receive()
+            if msg["type"] != "http.request":
+                break
+            body = msg.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send, f"more than {self.max_bytes} bytes")
+                return
+            chunks.append(body)
+            more = msg.get("more_body", False)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _counting(self, receive: Receive) -> Receive:
+        # A client that declares a small length and sends more is cut off at the limit.
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.max_bytes:
+                    return {"type": "http.disconnect"}
+            return msg
+
+        return counted
+
+
+class KeyLimiter:
+    """At most ``limit`` requests in flight per key; the next one is refused with 429."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_flight: dict[str, int] = {}
+
+    def in_flight(self, key: str) -> int:
+        """Requests of ``key`` now running."""
+        return self._in_flight.get(key, 0)
+
+    def acquire(self, key: str) -> None:
+        """Count one more request of ``key`` or raise 429."""
+        if self._in_flight.get(key, 0) >= self.limit:
+            raise HTTPProblem(429, f"too many concurrent requests for this key (limit {self.limit}); retry shortly "
+                                   "or submit long batches as a job (POST /v1/jobs)", headers={"Retry-After": "1"})
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+
+    def release(self, key: str) -> None:
+        """Count one request of ``key`` as finished."""
+        n = self._in_flight.get(key, 0) - 1
+        if n <= 0:
+            self._in_flight.pop(key, None)
+        else:
+            self._in_flight[key] = n
+
+
+async def within(work: Awaitable[T], timeout_s: float, what: str = "request") -> T:
+    """Await ``work`` or raise 504 naming the limit (the work is cancelled)."""
+    try:
+        return await asyncio.wait_for(work, timeout_s)
+    except asyncio.TimeoutError:
+        raise HTTPProblem(504, f"{what} did not finish within {timeout_s:g}s; send fewer items or submit a job "
+                               "(POST /v1/jobs) and poll it") from None
+
+
