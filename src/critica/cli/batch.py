@@ -1,0 +1,145 @@
+"""``critica batch``: a resumable, stored run over a large input (local or on Ray)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from critica.cli import app
+from critica.cli.common import (
+    ApiKeyOpt, BaseUrlOpt, ConcurrencyOpt, ModelOpt, RetriesOpt, TimeoutOpt, err_console, limited, settings_from,
+)
+from critica.errors import UserError
+from critica.inputs.load import parse_mapping
+from critica.run.batch import BatchResult, CriticRecipe, count_records, iter_source, run_batch
+from critica.run.runner import RunStats
+from critica.store import Store
+
+
+@app.command()
+def batch(
+    input: Path = typer.Argument(..., help="JSONL, JSON (array) or Parquet file of items; streamed, never loaded whole."),
+    run: str = typer.Option(..., "--run", "-r", help="Run name. Running again with the same name resumes: stored items are skipped."),
+    critic: str = typer.Option(None, "--critic", help="Critic name (see `critica critics`) or import path module:factory. Default: processbench with a model, verifier without."),
+    model: str = ModelOpt,
+    base_url: str = BaseUrlOpt,
+    api_key: str = ApiKeyOpt,
+    limit: int = typer.Option(None, "--limit", "-n", help="Only the first N items of the input."),
+    concurrency: int = ConcurrencyOpt,
+    timeout: float = TimeoutOpt,
+    retries: int = RetriesOpt,
+    field_map: list[str] = typer.Option(None, "--map", help="Field mapping ITEM_FIELD=SOURCE_FIELD (repeatable)."),
+    temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature."),
+    max_tokens: int = typer.Option(1024, "--max-tokens", help="Completion token limit per call."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+    structured: bool = typer.Option(True, "--json/--text", help="Schema-constrained JSON (default) or the protocol's free-text format."),
+    executor: str = typer.Option("local", "--executor", help="local (this process) or ray (a Ray cluster)."),
+    ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address; default RAY_ADDRESS or a local instance."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache."),
+    db: Path = typer.Option(None, "--db", help="Store file (default $CRITICA_HOME/critica.db)."),
+) -> None:
+    """Critique every item of INPUT into the stored run NAME, committing each result as it completes.
+
+    Killed at any moment (even with SIGKILL) and started again with the same --run, the job finishes with every
+    item critiqued exactly once. Malformed records are stored with their reason; exits 1 if there were any, or if
+    any call failed, after all other items are done.
+    """
+    if executor not in ("local", "ray"):
+        raise UserError(f"--executor must be local or ray, not {executor!r}")
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency)
+    conc = settings.concurrency or 4
+    name = critic or ("processbench" if settings.model else "verifier")
+    options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured} if settings.model else {}
+    store = Store.open(db)
+    recipe = CriticRecipe(
+        critic=name, model=settings.model, options=options, concurrency=conc,
+        settings=settings.model_dump(include={"base_url", "api_key", "timeout", "retries"}, exclude_none=True),
+        cache_path=None if no_cache or settings.model is None else str(store.path),
+    )
+    config = {"critic": name, "model": settings.model, "options": options, "input": str(input), "executor": executor,
+              "map": list(field_map or []), "limit": limit}
+    _open_run(store, run, config, name, settings.model, str(input))
+    records = limited(iter_source(input, parse_mapping(field_map)), limit)
+    total = count_records(input)
+    if limit is not None:
+        total = min(total, limit) if total is not None else limit
+    try:
+        result = _run_with_progress(recipe, records, store, run, executor, ray_address, total)
+    finally:
+        info = store.get_run(run)
+    totals = {
+        "critiques": info.critiques if info else 0, "input_errors": info.input_errors if info else 0,
+        "verdicts": store.verdict_counts(run), "last_invocation": _invocation_totals(result),
+    }
+    store.finish_run(run, totals)
+    _summary(result, run, store)
+    store.close()
+    if result.stats.input_errors or result.stats.backend_errors:
+        err_console.print(f"[red]{result.stats.input_errors} malformed record(s), {result.stats.backend_errors} failed call(s)[/red]")
+        raise typer.Exit(1)
+
+
+def _open_run(store: Store, run: str, config: dict, critic: str, model: str | None, source: str) -> None:
+    existing = store.get_run(run)
+    if existing is not None:
+        if (existing.protocol, existing.model) != (critic, model):
+            raise UserError(
+                f"run {run!r} was started with critic {existing.protocol!r} on model {existing.model!r}; "
+                f"resume it with the same --critic/--model, or choose another --run name")
+        if existing.source != source:
+            err_console.print(f"[yellow]run {run!r} was started on {existing.source}; resuming on {source}[/yellow]")
+        err_console.print(f"resuming run [bold]{run}[/bold]: {existing.critiques} item(s) already stored")
+    store.create_run(run, config, model=model, protocol=critic, source=source, exist_ok=True)
+
+
+def _run_with_progress(recipe, records, store, run, executor, ray_address, total) -> BatchResult:
+    progress = Progress(
+        TextColumn(f"[bold]{run}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
+        TextColumn("{task.fields[skipped]} resumed"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=err_console,
+    )
+    task = progress.add_task(run, total=total, rate="0.00", tokens=0, skipped=0)
+
+    def on_progress(stats: RunStats, skipped: int) -> None:
+        rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
+        progress.update(task, completed=stats.items + stats.input_errors + skipped, rate=f"{rate:.2f}",
+                        tokens=stats.usage.total_tokens, skipped=skipped)
+
+    with progress:
+        return run_batch(recipe, records, store.sink(run), executor=executor, ray_address=ray_address, progress=on_progress)
+
+
+def _invocation_totals(result: BatchResult) -> dict:
+    s = result.stats
+    return {
+        "items": s.items, "skipped": result.skipped, "input_errors": s.input_errors, "failed_calls": s.backend_errors,
+        "prompt_tokens": s.usage.prompt_tokens, "completion_tokens": s.usage.completion_tokens,
+        "cache_hits": result.cache_hits, "cache_misses": result.cache_misses, "wall_s": round(s.wall_s, 3),
+    }
+
+
+def _summary(result: BatchResult, run: str, store: Store) -> None:
+    s = result.stats
+    info = store.get_run(run)
+    rate = s.items / s.wall_s if s.wall_s > 0 else 0.0
+    table = Table(title=f"critica batch — run {run}", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("items critiqued now", s.items),
+        ("skipped (already stored)", result.skipped),
+        ("correct / incorrect / unscored", f"{s.verdicts.get('correct', 0)} / {s.verdicts.get('incorrect', 0)} / {s.verdicts.get('unscored', 0)}"),
+        ("malformed input records", s.input_errors),
+        ("failed calls", s.backend_errors),
+        ("tokens (prompt + completion)", f"{s.usage.prompt_tokens} + {s.usage.completion_tokens}"),
+        ("cache hits / misses", f"{result.cache_hits} / {result.cache_misses}"),
+        ("wall time / throughput", f"{s.wall_s:.1f} s / {rate:.2f} items/s"),
+        ("stored in run (critiques / bad records)", f"{info.critiques} / {info.input_errors}" if info else "-"),
+    ]
+    for k, v in rows:
+        table.add_row(k, str(v))
+    err_console.print(table)

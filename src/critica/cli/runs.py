@@ -1,0 +1,129 @@
+"""``critica runs list|show|export|rm``: stored runs, read and exported through the Python API."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from critica.cli import app
+from critica.cli.common import dumps, err_console
+from critica.errors import UserError
+from critica.report import export as ex
+from critica.store import Store
+
+runs_app = typer.Typer(help="List, inspect, export and remove stored runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+DbOpt = typer.Option(None, "--db", help="Store file (default $CRITICA_HOME/critica.db).")
+
+
+def _need(store: Store, name: str):
+    info = store.get_run(name)
+    if info is None:
+        raise UserError(f"no run named {name!r} (see: critica runs list)")
+    return info
+
+
+@runs_app.command("list")
+def list_cmd(db: Path = DbOpt, as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """All stored runs, newest first."""
+    with Store.open(db) as store:
+        runs = store.list_runs()
+    if as_json:
+        typer.echo(dumps([r.model_dump() for r in runs]))
+        return
+    table = Table(title="runs")
+    for col in ("name", "critic", "model", "source", "status", "critiques", "bad records", "started"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(r.name, r.protocol or "", r.model or "", r.source or "", r.status, str(r.critiques),
+                      str(r.input_errors), r.started_at)
+    err_console.print(table)
+
+
+@runs_app.command("show")
+def show_cmd(
+    name: str = typer.Argument(..., help="Run name."),
+    db: Path = DbOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    errors: int = typer.Option(10, "--errors", help="Show at most this many malformed input records."),
+) -> None:
+    """A run's settings, verdict counts, totals and malformed input records."""
+    with Store.open(db) as store:
+        info = _need(store, name)
+        verdicts = store.verdict_counts(name)
+        bad = store.input_errors(name)
+    if as_json:
+        typer.echo(dumps({**info.model_dump(), "verdicts": verdicts, "bad_records": [e.model_dump() for e in bad]}))
+        return
+    table = Table(title=f"run {name}", show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    for k, v in [("critic", info.protocol), ("model", info.model), ("source", info.source), ("status", info.status),
+                 ("started / ended", f"{info.started_at} / {info.ended_at or '-'}"), ("critiques", info.critiques),
+                 ("verdicts", ", ".join(f"{k}: {v}" for k, v in sorted(verdicts.items())) or "-"),
+                 ("malformed input records", info.input_errors), ("config", dumps(info.config)),
+                 ("totals", dumps(info.totals))]:
+        table.add_row(k, str(v if v is not None else "-"))
+    err_console.print(table)
+    for e in bad[:errors]:
+        where = f"{e.source}:{e.location}" + (f" field '{e.field}'" if e.field else "")
+        err_console.print(f"[red]bad record[/red] {where}: {e.reason}", highlight=False)
+    if len(bad) > errors:
+        err_console.print(f"… and {len(bad) - errors} more (--errors N)")
+
+
+@runs_app.command("export")
+def export_cmd(
+    name: str = typer.Argument(..., help="Run name."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output file; default stdout (not for parquet)."),
+    fmt: str = typer.Option(None, "--format", "-f", help="jsonl (critiques, default), parquet (critiques), dpo, kto, listwise, sft. Default from --out's suffix."),
+    with_items: bool = typer.Option(False, "--with-items", help="jsonl: add each critique's item."),
+    min_margin: float = typer.Option(0.0, "--min-margin", help="dpo: minimum normalised score difference of a pair."),
+    best_worst: bool = typer.Option(False, "--best-worst", help="dpo: only the best vs. the worst response per prompt."),
+    threshold: float = typer.Option(0.5, "--threshold", help="kto: normalised score at or above which a response is desirable."),
+    gold_key: str = typer.Option(None, "--gold-key", help="sft: keep only critiques whose first error matches item.metadata[KEY] (-1 = none)."),
+    conversational: bool = typer.Option(False, "--conversational", help="dpo/kto/sft: message lists instead of strings (TRL conversational format)."),
+    db: Path = DbOpt,
+) -> None:
+    """Export a run: its critiques (one per line, with item_id), preference pairs, KTO rows, ranked lists or SFT records."""
+    fmt = fmt or ("parquet" if out is not None and out.suffix in (".parquet", ".pq") else "jsonl")
+    if fmt not in ex.EXPORT_FORMATS:
+        raise UserError(f"--format must be one of {', '.join(ex.EXPORT_FORMATS)}, not {fmt!r}")
+    with Store.open(db) as store:
+        _need(store, name)
+        records = store.iter_records(name, with_items=with_items or fmt not in ("jsonl", "parquet"))
+        if fmt == "parquet":
+            if out is None:
+                raise UserError("--format parquet needs --out FILE")
+            n = ex.write_parquet(ex.flat_critique_rows(records), out)
+        else:
+            rows = {
+                "jsonl": lambda: ex.critique_rows(records, with_items=with_items),
+                "dpo": lambda: ex.preference_pairs(records, min_margin=min_margin,
+                                                   pairs="best-worst" if best_worst else "all", conversational=conversational),
+                "kto": lambda: ex.kto_records(records, threshold=threshold, conversational=conversational),
+                "listwise": lambda: ex.ranked_lists(records),
+                "sft": lambda: ex.sft_records(records, gold_key=gold_key, conversational=conversational),
+            }[fmt]()
+            n = ex.write_jsonl(rows, out if out is not None else sys.stdout)
+    err_console.print(f"wrote {n} {fmt} row(s)" + (f" to {out}" if out is not None else ""))
+
+
+@runs_app.command("rm")
+def rm_cmd(
+    names: list[str] = typer.Argument(..., help="Run name(s)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    db: Path = DbOpt,
+) -> None:
+    """Remove runs with their items, critiques and input errors (the call cache is kept)."""
+    with Store.open(db) as store:
+        for name in names:
+            info = _need(store, name)
+            if not yes and not typer.confirm(f"remove run {name!r} with {info.critiques} critique(s)?"):
+                continue
+            store.delete_run(name)
+            err_console.print(f"removed run {name}")

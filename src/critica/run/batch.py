@@ -1,0 +1,308 @@
+"""Resumable batch jobs: stream a large input through a critic into a stored run, exactly once per item.
+
+How "exactly once" holds under ``kill -9`` at any moment:
+
+* Results are committed one item per transaction by the sink (:class:`critica.store.StoreSink`), and the store
+  refuses a second critique for an ``(run, item_id)`` pair, so a commit is all-or-nothing and never doubled.
+* On restart the input is read again from the start in chunks; each chunk's ids are checked against the run
+  (one indexed query per chunk) and only the missing items are critiqued. An item that was in flight when the
+  process died was not committed, so it is critiqued again; one that was committed is skipped.
+* Malformed records are stored with file, location, field and reason (unique per location, so re-reading the
+  input does not record them twice).
+
+Memory stays flat as input grows: records are pulled lazily (JSONL line by line, JSON arrays with ``ijson``,
+Parquet with ``pyarrow`` ``iter_batches``), at most ``concurrency`` items are in flight, and nothing per item
+outlives its commit.
+
+The critic is described by a :class:`CriticRecipe` rather than passed as an object, so the Ray executor
+(:mod:`critica.run.ray`) can rebuild the same critic on each worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from critica.critics.base import Critic
+from critica.errors import InputError, MissingDependency, UserError
+from critica.inputs.load import read_items, record_to_item
+from critica.run.runner import RunStats, run_critic
+from critica.types import Critique, Item
+
+__all__ = ["CriticRecipe", "BatchSink", "BatchResult", "iter_source", "count_records", "run_batch"]
+
+Executor = Literal["local", "ray"]
+
+
+class BatchSink(Protocol):
+    """A runner sink that can also say which items a run already holds (``critica.store.StoreSink`` is one)."""
+
+    def write(self, critique: Critique) -> None: ...
+
+    def error(self, error: InputError) -> None: ...
+
+    def remember(self, item: Item) -> None: ...
+
+    def done(self, item_ids: list[str]) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class CriticRecipe:
+    """Everything needed to build a critic, in picklable form (sent to Ray workers as is).
+
+    ``critic`` is a registered critic name (``critica critics``) or an import path ``package.module:factory``
+    whose factory is called as ``factory(caller, **options)`` (``caller`` is None without a model).
+    """
+
+    critic: str
+    """Critic name or ``module:factory`` import path."""
+    model: str | None = None
+    """Model spec; None for model-free critics."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Keyword options for the critic factory (sampling, structured …)."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """:class:`~critica.config.Settings` fields (base URL, key, timeout, retries)."""
+    concurrency: int = 4
+    """Calls in flight per process."""
+    cache_path: str | None = None
+    """SQLite file of the call cache; None disables caching."""
+
+    def build(self) -> Critic:
+        """Construct the critic (and its backend, call policy and cache)."""
+        from critica.backends.call import CallPolicy, Caller
+        from critica.backends.registry import create_backend
+        from critica.config import Settings
+
+        caller = None
+        if self.model:
+            settings = Settings(**self.settings)
+            backend = create_backend(self.model, settings, workers=self.concurrency)
+            cache = None
+            if self.cache_path:
+                from critica.backends.cache import SqliteCache
+
+                cache = SqliteCache(self.cache_path)
+            policy = CallPolicy(timeout_s=settings.timeout or 120.0,
+                                retries=3 if settings.retries is None else settings.retries,
+                                concurrency=self.concurrency)
+            caller = Caller(backend, policy, cache=cache)
+        if ":" in self.critic:
+            return _import_factory(self.critic)(caller, **self.options)
+        from critica.critics.registry import build_critic
+
+        return build_critic(self.critic, caller, **self.options)
+
+
+def _import_factory(path: str) -> Callable[..., Critic]:
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise UserError(f"critic {path!r}: cannot import module {module_name!r} ({e})") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise UserError(f"critic {path!r}: {module_name} has no callable {attr!r}")
+    return factory
+
+
+# -- reading ---------------------------------------------------------------------------------------------------------
+
+
+def _convert(record: Any, source: str, where: str, default_id: str, mapping: Mapping[str, str] | None) -> Item | InputError:
+    try:
+        return record_to_item(record, default_id=default_id, mapping=mapping)
+    except ValueError as e:  # the loader's field errors carry .field and .reason
+        return InputError(source, where, getattr(e, "field", None), getattr(e, "reason", str(e)))
+
+
+def _iter_parquet(path: Path, mapping: Mapping[str, str] | None, batch_size: int) -> Iterator[Item | InputError]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise MissingDependency("pyarrow (Parquet input)", "pip install 'critica[batch]'") from None
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        raise UserError(f"{path}: not a readable Parquet file ({e})") from None
+    row = 0
+    for batch in pf.iter_batches(batch_size=batch_size):
+        for record in batch.to_pylist():
+            yield _convert(record, str(path), f"row {row}", f"{path.stem}-{row}", mapping)
+            row += 1
+
+
+def _iter_json_array(path: Path, mapping: Mapping[str, str] | None) -> Iterator[Item | InputError]:
+    """Stream the records of a JSON array (or of an object's ``items``/``data``/``records`` list) with ijson."""
+    try:
+        import ijson
+    except ImportError:  # no streaming parser: fall back to loading the document
+        yield from read_items(path, mapping)
+        return
+    with path.open("rb") as f:
+        head = f.read(4096).lstrip()
+    prefixes = ["item"] if head.startswith(b"[") else ["items.item", "data.item", "records.item"]
+    for prefix in prefixes:
+        index = 0
+        with path.open("rb") as f:
+            try:
+                for record in ijson.items(f, prefix, use_float=True):
+                    yield _convert(record, str(path), f"index {index}", f"{path.stem}-{index}", mapping)
+                    index += 1
+            except ijson.JSONError as e:
+                # A JSON array cannot be resynchronised after a syntax error: report where, keep what was read.
+                yield InputError(str(path), f"index {index}", None, f"invalid JSON, rest of file skipped: {e}")
+                return
+        if index:
+            return
+    if not head.startswith(b"["):  # a single record, or an object without a recognised list
+        yield from read_items(path, mapping)
+
+
+def iter_source(path: str | Path, mapping: Mapping[str, str] | None = None, *, batch_size: int = 1024) -> Iterator[Item | InputError]:
+    """Yield an Item or an InputError per record of a ``.jsonl``, ``.json`` or ``.parquet`` file, streaming.
+
+    Raises:
+        UserError: the file does not exist or cannot be opened as its format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return _iter_parquet(path, mapping, batch_size)
+    if suffix == ".json":
+        return _iter_json_array(path, mapping)
+    return read_items(path, mapping)
+
+
+def count_records(path: str | Path) -> int | None:
+    """Records in ``path`` for progress and ETA, cheaply: JSONL lines or Parquet row count; None if unknown."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # noqa: BLE001 - only a progress hint
+            return None
+    if suffix == ".json":
+        return None
+    n, last = 0, b"\n"
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+# -- running ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    """What a batch invocation did."""
+
+    stats: RunStats
+    """Totals of the items critiqued by this invocation."""
+    skipped: int = 0
+    """Items skipped because the run already held their critique (resume)."""
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
+def pending(records: Iterable[Item | InputError], sink: BatchSink, *, chunk: int = 256,
+            on_skip: Callable[[int], None] | None = None) -> Iterator[Item | InputError]:
+    """Records the run does not hold yet, checked one chunk at a time; input errors pass through."""
+    buf: list[Item | InputError] = []
+
+    def flush() -> Iterator[Item | InputError]:
+        ids = [r.id for r in buf if isinstance(r, Item)]
+        done = sink.done(ids) if ids else set()
+        if done and on_skip is not None:
+            on_skip(sum(1 for i in ids if i in done))
+        for r in buf:
+            if isinstance(r, Item):
+                if r.id in done:
+                    continue
+                sink.remember(r)
+            yield r
+        buf.clear()
+
+    for rec in records:
+        buf.append(rec)
+        if len(buf) >= chunk:
+            yield from flush()
+    yield from flush()
+
+
+def run_batch(
+    recipe: CriticRecipe,
+    records: Iterable[Item | InputError],
+    sink: BatchSink,
+    *,
+    executor: Executor = "local",
+    ray_address: str | None = None,
+    progress: Callable[[RunStats, int], None] | None = None,
+    chunk: int = 256,
+) -> BatchResult:
+    """Critique every record the run does not hold yet, committing each result through ``sink`` as it completes.
+
+    Args:
+        recipe: How to build the critic (built here for ``local``, on each worker for ``ray``).
+        records: Items and input errors, typically :func:`iter_source` (pulled lazily).
+        sink: Where results go and what is already done (``Store.sink(run)``).
+        executor: ``local`` (asyncio in this process) or ``ray`` (tasks on a Ray cluster).
+        ray_address: Cluster address for ``ray``; None starts or joins a local instance.
+        progress: Called as ``progress(stats, skipped)`` after each result.
+        chunk: Records checked against the store per query.
+    """
+    result = BatchResult(stats=RunStats())
+
+    def skip(n: int) -> None:
+        result.skipped += n
+        if progress is not None:
+            progress(result.stats, result.skipped)
+
+    todo = pending(records, sink, chunk=chunk, on_skip=skip)
+    if executor == "ray":
+        from critica.run.ray import ray_stream
+
+        stats = result.stats
+        for out in ray_stream(recipe, todo, address=ray_address, cache_counter=result):
+            if isinstance(out, InputError):
+                stats.input_errors += 1
+                sink.error(out)
+            else:
+                stats.add(out)
+                sink.write(out)
+            if progress is not None:
+                progress(stats, result.skipped)
+        stats.finished = time.perf_counter()
+        return result
+    if executor != "local":
+        raise UserError(f"unknown executor {executor!r}; use local or ray")
+    critic = recipe.build()
+
+    def on_result(stats: RunStats, _r: object) -> None:
+        if progress is not None:
+            progress(stats, result.skipped)
+
+    async def go() -> RunStats:
+        try:
+            return await run_critic(critic, todo, sink, concurrency=recipe.concurrency, progress=on_result)
+        finally:
+            caller = getattr(critic, "caller", None)
+            if caller is not None:
+                await caller.aclose()
+
+    result.stats = asyncio.run(go())
+    caller = getattr(critic, "caller", None)
+    if caller is not None and getattr(caller, "cache_stats", None) is not None:
+        result.cache_hits, result.cache_misses = caller.cache_stats.hits, caller.cache_stats.misses
+    return result

@@ -1,0 +1,42 @@
+"""A model-free test critic for batch, resume and Ray tests, importable by path (``test_batch_support:make_critic``).
+
+It is the real ProcessBench critic over a ScriptedBackend whose reply is a deterministic function of the prompt, so
+every executor and every resumed run must produce exactly the same critiques. ``CRITICA_TEST_DELAY`` (seconds per
+call) slows it down so a test can kill a job mid-run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from critica.backends.call import CallPolicy, Caller
+from critica.backends.fake import ScriptedBackend
+from critica.critics.processbench import ProcessBenchCritic
+
+
+def scripted_reply(request, _index: int) -> str:
+    prompt = request.messages[-1]["content"]
+    index = int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % 3 - 1  # -1, 0 or 1
+    return json.dumps({"critique": f"checked {len(prompt)} chars", "earliest_error_index": index})
+
+
+def make_critic(caller=None, **options):
+    delay = float(os.environ.get("CRITICA_TEST_DELAY", "0"))
+    backend = ScriptedBackend(scripted_reply, name="scripted:test", delay_s=delay)
+    return ProcessBenchCritic(caller or Caller(backend, CallPolicy(concurrency=8)), **options)
+
+
+def write_items(path, n: int, *, bad_lines: tuple[int, ...] = ()) -> set[str]:
+    """Write ``n`` JSONL items (3 steps each) to ``path``, corrupting the given 0-based lines; returns valid ids."""
+    ids = set()
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            if i in bad_lines:
+                f.write('{"id": "broken", "question": "unterminated\n')
+                continue
+            f.write(json.dumps({"id": f"it{i}", "question": f"What is {i} + {i}?",
+                                "steps": [f"{i} + {i}", f"= {2 * i}", f"answer {2 * i + i % 2}"]}) + "\n")
+            ids.add(f"it{i}")
+    return ids
