@@ -27,7 +27,7 @@ def rescore_cmd(
     rule: str = typer.Option(None, "--rule", help="llmbar only: force the winner regexes (line-start or is-better)."),
     strategy: str = typer.Option(None, "--strategy", help="llmbar only: LLM/Strategy (e.g. GPT-4/CoT) when the path does not say."),
     mcc: float = typer.Option(None, "--mcc", help="mr-gsm8k only: published task-1 MCC, for the MR-Scores."),
-    step: float = typer.Option(None, "--step", help="mr-gsm8k only: published task-2 Step accuracy (% or fraction)."),
+    step: float = typer.Option(None, "--step", help="mr-gsm8k only: published task-2 Step accuracy, in percent."),
 ) -> None:
     """Re-score raw generations as released: a table of figures (authors' rule and critica's), JSON with --json-out.
 

@@ -68,7 +68,7 @@ def replay_mr_gsm8k(
     Args:
         path: ``<Model>_eval_results.json`` (full, all items) or its ``gpt4-grading`` subset.
         mcc: Published task-1 MCC, used for the MR-Scores when the file cannot give it (grading subsets).
-        step: Published task-2 accuracy (fraction or percent), likewise.
+        step: Published task-2 Step accuracy in percent (as in the paper's table), likewise.
         correct_total: Correct solutions in the benchmark (denominator of TPR).
         incorrect_total: Incorrect solutions (denominator of TNR, Step, S+R).
 
@@ -174,12 +174,12 @@ def replay_mr_gsm8k(
         figures |= {"true_positives": tp, "tpr": pct(tp, correct_total), "tnr": pct(tn, incorrect_total),
                     "mcc": None if m is None else round(m, 3), "step": pct(step_ok, incorrect_total)}
         mcc = m if mcc is None else mcc
-        step = step_ok / incorrect_total if step is None else step
+        step = 100.0 * step_ok / incorrect_total if step is None else step
     else:
         notes.append("task-3 subset (no correct solutions): TPR/TNR/MCC and Step need the full results file; "
                      "pass --mcc and --step for the MR-Scores")
     if mcc is not None and step is not None:
-        step_frac = step / 100 if step > 1 else step
+        step_frac = step / 100
         figures["mr_score_manual"] = round(mr_score(mcc, step_frac, sr / incorrect_total), 3)
         if has_grades:
             figures["mr_score_auto"] = round(mr_score(mcc, step_frac, auto / incorrect_total), 3)
