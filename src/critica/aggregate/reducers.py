@@ -1,0 +1,359 @@
+"""Reducers: many critiques of one item → one critique. Pure functions, no I/O, no model calls.
+
+Every reducer takes the critiques in draw order and returns a new :class:`~critica.types.Critique` whose
+``samples`` are the critiques that voted, whose ``confidence`` is the (weighted) vote share of the winning verdict
+and whose ``usage`` is the sum of the samples' usage. They only read the protocol-independent fields of a
+critique (``verdict``, ``first_error_step``, ``score``, numeric ``metadata``), so they work for every protocol.
+
+Rules shared by all reducers:
+
+* ``unscored`` samples are **counted, not voted**: they appear in ``samples`` and in ``metadata["unscored"]``, and
+  never shift a vote share. When every sample is unscored, the result is unscored (with the samples' errors).
+* The verdict is voted first; the first-error index is then the mode over the samples that voted for the winning
+  verdict ``incorrect`` (hierarchical vote: "is it wrong?" before "where?").
+* Ties are broken deterministically. ``tie="first"`` (default) takes the tied answer that was drawn first — draw
+  order is random, so this is a reproducible random tie-break; ``"incorrect"`` prefers flagging an error;
+  ``"unscored"`` refuses to decide. First-error ties go to the earliest step. A tie is flagged in
+  ``metadata["tie"]``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Literal
+
+from critica.types import Critique, ParseStatus, Score, Usage, Verdict
+
+__all__ = [
+    "Reducer",
+    "TieBreak",
+    "majority",
+    "weighted_majority",
+    "mean_probability",
+    "score_sum",
+    "filter_top",
+    "vote_decided",
+    "vote_lead",
+    "disagreement",
+    "sum_usage",
+]
+
+Reducer = Callable[[Sequence[Critique]], Critique]
+"""A function ``list[Critique] -> Critique`` (all critiques are about the same item)."""
+
+TieBreak = Literal["first", "incorrect", "unscored"]
+
+
+def sum_usage(samples: Sequence[Critique]) -> Usage:
+    """Total token usage of ``samples``."""
+    total = Usage()
+    for c in samples:
+        total = total + c.usage
+    return total
+
+
+def _is_scored(c: Critique) -> bool:
+    return c.verdict != Verdict.UNSCORED
+
+
+def _all_unscored(samples: Sequence[Critique], critic: str, reducer: str) -> Critique:
+    errors = sorted({c.error for c in samples if c.error})
+    failed = any(c.parse_status == ParseStatus.FAILED for c in samples)
+    reasons = sorted({c.parse_error for c in samples if c.parse_error})
+    return Critique(
+        item_id=samples[0].item_id,
+        critic=critic,
+        verdict=Verdict.UNSCORED,
+        parse_status=ParseStatus.FAILED if failed or not errors else ParseStatus.OK,
+        parse_error=f"all {len(samples)} samples unscored" + (f" ({'; '.join(reasons[:3])})" if reasons else ""),
+        error="; ".join(errors[:3]) if errors else None,
+        usage=sum_usage(samples),
+        latency_s=max(c.latency_s for c in samples),
+        model=samples[0].model,
+        samples=list(samples),
+        metadata={"reducer": reducer, "k": len(samples), "unscored": len(samples)},
+    )
+
+
+def _pick(tally: dict[Hashable, float], order: list[Hashable], tie: TieBreak) -> tuple[Hashable | None, bool]:
+    """Winner of a weighted tally; ``order`` is draw order (first occurrence) for the "first" tie-break."""
+    top = max(tally.values())
+    tied = [a for a in order if tally.get(a, 0) == top]
+    if len(tied) == 1:
+        return tied[0], False
+    if tie == "unscored":
+        return None, True
+    if tie == "incorrect" and Verdict.INCORRECT in tied:
+        return Verdict.INCORRECT, True
+    return tied[0], True
+
+
+def _vote(samples: Sequence[Critique], weights: Sequence[float], *, critic: str | None, tie: TieBreak,
+          reducer: str) -> Critique:
+    if not samples:
+        raise ValueError("cannot reduce an empty list of critiques")
+    if len(weights) != len(samples):
+        raise ValueError(f"{len(weights)} weights for {len(samples)} critiques")
+    if any(w < 0 for w in weights):
+        raise ValueError("weights must be non-negative")
+    name = critic or samples[0].critic
+    voters = [(c, w) for c, w in zip(samples, weights, strict=True) if _is_scored(c)]
+    n_unscored = len(samples) - len(voters)
+    if not voters or sum(w for _, w in voters) <= 0:
+        return _all_unscored(samples, name, reducer)
+
+    tally: dict[Hashable, float] = {}
+    order: list[Hashable] = []
+    for c, w in voters:
+        if c.verdict not in tally:
+            order.append(c.verdict)
+        tally[c.verdict] = tally.get(c.verdict, 0.0) + w
+    winner, tied = _pick(tally, order, tie)
+    total = sum(tally.values())
+    meta: dict[str, Any] = {
+        "reducer": reducer,
+        "k": len(samples),
+        "unscored": n_unscored,
+        "votes": {str(getattr(v, "value", v)): round(t, 6) for v, t in tally.items()},
+        "tie": tied,
+    }
+    if winner is None:
+        out = _all_unscored(samples, name, reducer)
+        out.parse_error = "tied vote: " + ", ".join(f"{k}={v}" for k, v in meta["votes"].items())
+        out.parse_status = ParseStatus.OK
+        out.metadata.update(meta)
+        return out
+    return _assemble(samples, voters, winner, min(1.0, tally[winner] / total), meta, name)  # type: ignore[arg-type]
+
+
+def _assemble(samples: Sequence[Critique], voters: list[tuple[Critique, float]], winner: Verdict, confidence: float,
+              meta: dict[str, Any], name: str) -> Critique:
+    first_error: int | None = None
+    if winner == Verdict.INCORRECT:
+        steps: dict[int, float] = {}
+        for c, w in voters:
+            if c.verdict == Verdict.INCORRECT and c.first_error_step is not None:
+                steps[c.first_error_step] = steps.get(c.first_error_step, 0.0) + w
+        if steps and sum(steps.values()) > 0:
+            top = max(steps.values())
+            first_error = min(s for s, t in steps.items() if t == top)  # earliest step wins a tie
+            meta["first_error_votes"] = {str(s): round(t, 6) for s, t in sorted(steps.items())}
+            meta["first_error_share"] = round(top / sum(steps.values()), 6)
+
+    # The representative lends its explanation and step judgements, so they agree with the voted answer.
+    rep = next(
+        (c for c, _ in voters if c.verdict == winner and (first_error is None or c.first_error_step == first_error)),
+        next(c for c, _ in voters if c.verdict == winner),
+    )
+    return Critique(
+        item_id=samples[0].item_id,
+        critic=name,
+        verdict=winner,
+        first_error_step=first_error,
+        steps=rep.steps if rep.first_error_step == first_error else [],
+        score=_mean_score([c for c, _ in voters]),
+        explanation=rep.explanation,
+        suggested_fix=rep.suggested_fix,
+        parse_status=rep.parse_status,
+        parse_error=rep.parse_error,
+        usage=sum_usage(samples),
+        latency_s=max(c.latency_s for c in samples),
+        model=rep.model,
+        sampling=rep.sampling.model_copy(update={"n": len(samples)}) if rep.sampling else None,
+        confidence=max(0.0, min(1.0, confidence)),
+        samples=list(samples),
+        metadata=meta,
+    )
+
+
+def _mean_score(scored: Sequence[Critique]) -> Score | None:
+    scores = [c.score for c in scored if c.score is not None]
+    if not scores:
+        return None
+    lo, hi = scores[0].min, scores[0].max
+    if all(s.min == lo and s.max == hi for s in scores):
+        value = sum(s.value for s in scores) / len(scores)
+        return Score(value=min(hi, max(lo, value)), min=lo, max=hi)
+    # Mixed scales are only comparable after normalising to [0, 1].
+    return Score(value=sum(s.normalized for s in scores) / len(scores), min=0, max=1)
+
+
+def majority(samples: Sequence[Critique], *, critic: str | None = None, tie: TieBreak = "first") -> Critique:
+    """Majority vote on the verdict, then on the first-error step (see the module docstring).
+
+    Args:
+        samples: Critiques of one item, in draw order.
+        critic: Name of the resulting critique (default: the first sample's critic).
+        tie: How a tied verdict vote is broken.
+
+    Returns:
+        The voted critique; ``confidence`` is the winning verdict's share of the scored votes.
+    """
+    return _vote(samples, [1.0] * len(samples), critic=critic, tie=tie, reducer="majority")
+
+
+def weighted_majority(samples: Sequence[Critique], weights: Sequence[float], *, critic: str | None = None,
+                      tie: TieBreak = "first") -> Critique:
+    """Majority vote where sample ``i`` carries ``weights[i]`` votes (e.g. a panel member's exam accuracy).
+
+    Returns:
+        The voted critique; ``confidence`` is the winning verdict's share of the scored weight.
+    """
+    return _vote(samples, list(weights), critic=critic, tie=tie, reducer="weighted_majority")
+
+
+def mean_probability(samples: Sequence[Critique], *, critic: str | None = None, tie: TieBreak = "first") -> Critique:
+    """Average each critique's probability that the response is incorrect, then threshold at 0.5.
+
+    A critique with verdict ``incorrect`` and confidence ``c`` says P(incorrect) = c; ``correct`` says 1 - c; no
+    confidence counts as certain. A confident member can outvote two hesitant ones, unlike a plain majority.
+
+    Returns:
+        The critique whose verdict has mean probability above 0.5; ``confidence`` is that mean probability
+        (``metadata["p_incorrect"]`` holds P(incorrect)). Exactly 0.5 is a tie, broken by ``tie``.
+    """
+    if not samples:
+        raise ValueError("cannot reduce an empty list of critiques")
+    name = critic or samples[0].critic
+    voters = [(c, 1.0 if c.confidence is None else c.confidence) for c in samples if _is_scored(c)]
+    if not voters:
+        return _all_unscored(samples, name, "mean_probability")
+    probs = [conf if c.verdict == Verdict.INCORRECT else 1 - conf for c, conf in voters]
+    p = sum(probs) / len(probs)
+    meta: dict[str, Any] = {
+        "reducer": "mean_probability", "k": len(samples), "unscored": len(samples) - len(voters),
+        "votes": dict(Counter(c.verdict.value for c, _ in voters)), "p_incorrect": round(p, 6), "tie": p == 0.5,
+    }
+    if p > 0.5:
+        winner: Verdict | None = Verdict.INCORRECT
+    elif p < 0.5:
+        winner = Verdict.CORRECT
+    elif tie == "unscored":
+        winner = None
+    elif tie == "incorrect":
+        winner = Verdict.INCORRECT
+    else:
+        winner = voters[0][0].verdict
+    if winner is None:
+        out = _all_unscored(samples, name, "mean_probability")
+        out.parse_error, out.parse_status = "tied mean probability 0.5", ParseStatus.OK
+        out.metadata.update(meta)
+        return out
+    return _assemble(samples, voters, winner, p if winner == Verdict.INCORRECT else 1 - p, meta, name)
+
+
+def _numeric_list(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+
+
+def _numeric_dict(v: Any) -> bool:
+    return isinstance(v, dict) and bool(v) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
+
+
+def score_sum(samples: Sequence[Critique], *, critic: str | None = None, tie: TieBreak = "first") -> Critique:
+    """Score-sum voting (DeepSeek-GRM, Liu et al. 2025, arXiv:2504.02495): add up the scores of all samples.
+
+    The verdict is voted as in :func:`majority`. Scores are summed: ``metadata["score_sum"]`` holds the sum and
+    ``score`` the mean on the protocol's scale. Per-response or per-aspect scores — any ``metadata`` entry that is
+    a numeric list (same length) or a numeric dict (same keys) in every scored sample — are summed element-wise
+    into ``metadata["summed"][key]``; for lists the index of the largest sum is ``metadata["best"][key]``
+    (the best candidate, ties to the lower index).
+    """
+    out = _vote(samples, [1.0] * len(samples), critic=critic, tie=tie, reducer="score_sum")
+    scored = [c for c in samples if _is_scored(c)]
+    with_score = [c for c in scored if c.score is not None]
+    if with_score:
+        out.metadata["score_sum"] = sum(c.score.value for c in with_score)  # type: ignore[union-attr]
+        out.metadata["scores_counted"] = len(with_score)
+    if not scored:
+        return out
+    summed: dict[str, Any] = {}
+    best: dict[str, int] = {}
+    for key, first in scored[0].metadata.items():
+        values = [c.metadata.get(key) for c in scored]
+        if _numeric_list(first) and all(_numeric_list(v) and len(v) == len(first) for v in values):
+            sums = [sum(col) for col in zip(*values, strict=True)]
+            summed[key] = sums
+            best[key] = max(range(len(sums)), key=lambda i: (sums[i], -i))
+        elif _numeric_dict(first) and all(_numeric_dict(v) and v.keys() == first.keys() for v in values):
+            summed[key] = {k: sum(v[k] for v in values) for k in first}
+    if summed:
+        out.metadata["summed"] = summed
+        out.metadata["best"] = best
+    return out
+
+
+def filter_top(samples: Sequence[Critique], ratings: Sequence[float | None], keep: int) -> list[Critique]:
+    """Meta-filtering: the ``keep`` scored samples with the highest ratings, in draw order.
+
+    Unscored samples and samples without a rating rank last; equal ratings keep draw order, so the result is
+    deterministic. Used by the DeepSeek-GRM meta reward model step (only the top ``k_meta`` samples vote).
+    """
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    if len(ratings) != len(samples):
+        raise ValueError(f"{len(ratings)} ratings for {len(samples)} critiques")
+    ranked = sorted(
+        range(len(samples)),
+        key=lambda i: (not _is_scored(samples[i]), ratings[i] is None, -(ratings[i] or 0.0), i),
+    )
+    chosen = sorted(ranked[:keep])
+    return [samples[i] for i in chosen]
+
+
+def vote_lead(samples: Sequence[Critique]) -> tuple[int, int]:
+    """(lead of the top verdict over the runner-up, lead of the top first-error step among ``incorrect`` votes).
+
+    The second number is 0 when the top verdict is not ``incorrect`` (no index to decide) — callers check it
+    only for incorrect winners. Unscored samples are ignored.
+    """
+    counts = Counter(c.verdict for c in samples if _is_scored(c))
+    if not counts:
+        return 0, 0
+    ranked = counts.most_common()
+    lead = ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0)
+    top_verdicts = [v for v, n in ranked if n == ranked[0][1]]
+    if Verdict.INCORRECT not in top_verdicts:
+        return lead, 0
+    steps = Counter(c.first_error_step for c in samples if c.verdict == Verdict.INCORRECT)
+    s_ranked = steps.most_common()
+    s_lead = s_ranked[0][1] - (s_ranked[1][1] if len(s_ranked) > 1 else 0)
+    return lead, s_lead
+
+
+def vote_decided(samples: Sequence[Critique], remaining: int) -> bool:
+    """Whether :func:`majority` over ``samples`` plus any ``remaining`` further samples must give the same answer.
+
+    True when the top verdict leads the runner-up by more than ``remaining`` votes and, if it is ``incorrect``,
+    the top first-error step also leads by more than ``remaining`` (so no tie can arise either).
+    """
+    if remaining <= 0:
+        return True
+    lead, step_lead = vote_lead(samples)
+    if lead <= remaining:
+        return False
+    top = Counter(c.verdict for c in samples if _is_scored(c)).most_common(1)[0][0]
+    return top != Verdict.INCORRECT or step_lead > remaining
+
+
+def disagreement(critiques: Sequence[Critique]) -> dict[str, float | int]:
+    """How much scored critiques of one item disagree on the verdict.
+
+    Returns:
+        ``minority``: 1 - share of the most common verdict (0 = unanimous);
+        ``pairwise``: fraction of scored pairs with different verdicts; ``scored``: how many voted.
+    """
+    verdicts = [c.verdict for c in critiques if _is_scored(c)]
+    n = len(verdicts)
+    if n == 0:
+        return {"minority": 0.0, "pairwise": 0.0, "scored": 0}
+    counts = Counter(verdicts)
+    pairs = n * (n - 1) / 2
+    agreeing = sum(m * (m - 1) / 2 for m in counts.values())
+    return {
+        "minority": round(1 - counts.most_common(1)[0][1] / n, 6),
+        "pairwise": round((pairs - agreeing) / pairs, 6) if pairs else 0.0,
+        "scored": n,
+    }

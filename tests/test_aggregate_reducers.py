@@ -1,0 +1,170 @@
+"""Reducers on hand-built critiques: votes, ties, unscored samples, scores, meta-filtering, stopping."""
+
+from __future__ import annotations
+
+import pytest
+
+from critica.aggregate.reducers import (
+    disagreement,
+    filter_top,
+    majority,
+    mean_probability,
+    score_sum,
+    vote_decided,
+    weighted_majority,
+)
+from critica.types import Critique, ParseStatus, Score, Usage, Verdict
+
+C, I, U = Verdict.CORRECT, Verdict.INCORRECT, Verdict.UNSCORED
+
+
+def crit(verdict: Verdict, first: int | None = None, *, conf: float | None = None, score: float | None = None,
+         error: str | None = None, meta: dict | None = None, text: str = "", tokens: int = 10) -> Critique:
+    return Critique(
+        item_id="x", critic="p", verdict=verdict, first_error_step=first if verdict == I else None,
+        parse_status=ParseStatus.FAILED if verdict == U and not error else ParseStatus.OK,
+        parse_error="unparseable" if verdict == U and not error else None, error=error, confidence=conf,
+        score=Score(value=score, min=1, max=10) if score is not None else None, explanation=text,
+        usage=Usage(prompt_tokens=tokens, completion_tokens=1, calls=1), metadata=meta or {},
+    )
+
+
+@pytest.mark.parametrize(
+    "votes, verdict, first, confidence, tie",
+    [
+        ([(C,), (C,), (I, 2)], C, None, 2 / 3, False),
+        ([(I, 2), (I, 1), (I, 2), (C,)], I, 2, 3 / 4, False),
+        ([(I, 3), (I, 1), (C,)], I, 1, 2 / 3, False),  # step tie → earliest step
+        ([(C,), (I, 0)], C, None, 0.5, True),  # verdict tie → first drawn
+        ([(I, 0), (C,)], I, 0, 0.5, True),
+        ([(U,), (U,), (I, 1)], I, 1, 1.0, False),  # unscored counted, not voted
+    ],
+)
+def test_majority_votes_verdict_then_first_error(votes, verdict, first, confidence, tie):
+    samples = [crit(*v) for v in votes]
+    out = majority(samples)
+    assert (out.verdict, out.first_error_step, out.metadata["tie"]) == (verdict, first, tie)
+    assert out.confidence == pytest.approx(confidence)
+    assert out.samples == samples
+    assert out.metadata["unscored"] == sum(v[0] == U for v in votes)
+    assert out.usage.prompt_tokens == 10 * len(votes) and out.usage.calls == len(votes)
+
+
+def test_tie_policies():
+    samples = [crit(C), crit(I, 1)]
+    assert majority(samples, tie="incorrect").verdict == I
+    refused = majority(samples, tie="unscored")
+    assert refused.verdict == U and "tied" in refused.parse_error and refused.error is None
+    assert refused.parse_status == ParseStatus.OK
+
+
+def test_all_unscored_is_unscored_with_the_errors():
+    samples = [crit(U, error="backend down"), crit(U, error="backend down"), crit(U)]
+    out = majority(samples)
+    assert out.verdict == U and out.confidence is None
+    assert out.error == "backend down" and "all 3 samples unscored" in out.parse_error
+    assert out.samples == samples
+
+
+def test_representative_agrees_with_the_voted_answer():
+    samples = [crit(I, 0, text="zero"), crit(I, 2, text="two-a"), crit(I, 2, text="two-b")]
+    out = majority(samples)
+    assert out.first_error_step == 2 and out.explanation == "two-a"
+
+
+def test_empty_input_is_a_programming_error():
+    with pytest.raises(ValueError):
+        majority([])
+
+
+def test_weighted_majority_lets_weight_beat_headcount():
+    samples = [crit(C), crit(C), crit(I, 1)]
+    out = weighted_majority(samples, [0.2, 0.2, 0.9])
+    assert out.verdict == I and out.confidence == pytest.approx(0.9 / 1.3)
+    with pytest.raises(ValueError):
+        weighted_majority(samples, [1.0])
+    # a failing member's weight does not count
+    out = weighted_majority([crit(C), crit(U, error="x"), crit(I, 0)], [0.6, 5.0, 0.5])
+    assert out.verdict == C
+
+
+def test_mean_probability_uses_confidence():
+    # two hesitant "correct" (P(incorrect)=0.45) against one confident "incorrect" (0.95): mean 0.617
+    samples = [crit(C, conf=0.55), crit(C, conf=0.55), crit(I, 3, conf=0.95)]
+    out = mean_probability(samples)
+    assert out.verdict == I and out.first_error_step == 3
+    assert out.confidence == pytest.approx((0.45 + 0.45 + 0.95) / 3)
+    assert majority(samples).verdict == C
+    assert mean_probability([crit(C), crit(I, 0)]).metadata["tie"] is True
+
+
+def test_score_sum_adds_scores_and_per_response_lists():
+    samples = [
+        crit(C, score=8, meta={"scores": [8, 3]}), crit(C, score=6, meta={"scores": [6, 7]}),
+        crit(I, 0, score=2, meta={"scores": [2, 2]}), crit(U),
+    ]
+    out = score_sum(samples)
+    assert out.metadata["score_sum"] == 16 and out.metadata["scores_counted"] == 3
+    assert out.score.value == pytest.approx(16 / 3) and (out.score.min, out.score.max) == (1, 10)
+    assert out.metadata["summed"]["scores"] == [16, 12] and out.metadata["best"]["scores"] == 0
+    assert out.verdict == C and out.confidence == pytest.approx(2 / 3)
+
+
+def test_score_sum_skips_mismatched_lists_and_sums_aspect_dicts():
+    samples = [crit(C, meta={"scores": [1, 2], "aspects": {"a": 1, "b": 2}}),
+               crit(C, meta={"scores": [1], "aspects": {"a": 3, "b": 4}})]
+    out = score_sum(samples)
+    assert "scores" not in out.metadata["summed"] and out.metadata["summed"]["aspects"] == {"a": 4, "b": 6}
+    assert "score_sum" not in out.metadata  # no sample had a score
+
+
+def test_filter_top_keeps_best_rated_scored_samples_in_draw_order():
+    samples = [crit(C), crit(I, 1), crit(U), crit(I, 2), crit(C)]
+    kept = filter_top(samples, [0.2, 0.9, 1.0, None, 0.9], keep=2)
+    assert kept == [samples[1], samples[4]]
+    assert filter_top(samples, [None] * 5, keep=3) == samples[:2] + [samples[3]]
+    with pytest.raises(ValueError):
+        filter_top(samples, [0.1], keep=1)
+
+
+@pytest.mark.parametrize(
+    "votes, remaining, decided",
+    [
+        ([(C,)] * 5, 3, True),
+        ([(C,)] * 4 + [(I, 1)], 3, False),
+        ([(I, 1)] * 5, 3, True),
+        ([(I, 1)] * 3 + [(I, 2)] * 2, 3, False),  # verdict settled, first error not
+        ([(U,)] * 5, 3, False),
+        ([(C,)], 0, True),
+        ([(C,)] * 2, 2, False),  # a lead equal to what is left could still tie
+    ],
+)
+def test_vote_decided(votes, remaining, decided):
+    assert vote_decided([crit(*v) for v in votes], remaining) is decided
+
+
+def test_vote_decided_agrees_with_every_completion():
+    """Exhaustive check: whenever vote_decided says so, no completion changes the majority answer."""
+    import itertools
+
+    answers = [(C,), (I, 0), (I, 1), (U,)]
+    checked = 0
+    for drawn in range(1, 5):
+        for prefix in itertools.product(answers, repeat=drawn):
+            remaining = 4 - drawn
+            samples = [crit(*a) for a in prefix]
+            if not vote_decided(samples, remaining):
+                continue
+            now = majority(samples)
+            checked += 1
+            for rest in itertools.product(answers, repeat=remaining):
+                final = majority(samples + [crit(*a) for a in rest])
+                assert (final.verdict, final.first_error_step) == (now.verdict, now.first_error_step)
+    assert checked > 4**4  # early stops were exercised, not only the trivial "nothing left" case
+
+
+def test_disagreement():
+    assert disagreement([crit(C), crit(C), crit(I, 0), crit(U)]) == {"minority": pytest.approx(1 / 3),
+                                                                   "pairwise": pytest.approx(2 / 3), "scored": 3}
+    assert disagreement([crit(C)])["pairwise"] == 0.0
+    assert disagreement([crit(U)])["scored"] == 0

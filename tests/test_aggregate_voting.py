@@ -1,0 +1,200 @@
+"""k-sample voting, meta-filtering and adaptive sampling on scripted critics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from critica.aggregate.meta import MetaRater
+from critica.aggregate.reducers import score_sum
+from critica.aggregate.voting import (
+    AdaptiveVotingCritic,
+    MetaFilteredCritic,
+    SampleCache,
+    VotingCritic,
+    critique_as_item,
+    rating_of,
+)
+from critica.backends.call import CallPolicy, Caller
+from critica.backends.fake import ScriptedBackend, ScriptedError
+from critica.critics.base import Critic
+from critica.critics.processbench import ProcessBenchCritic
+from critica.types import Critique, Item, Verdict
+
+ITEM = Item(id="q1", question="What is 2+3*4?", steps=["3*4 = 12.", "2 + 12 = 15.", "The answer is 15."])
+
+
+def pb(index: int, note: str = "x") -> str:
+    return json.dumps({"critique": note, "earliest_error_index": index})
+
+
+def pb_critic(replies, **kw) -> tuple[ProcessBenchCritic, ScriptedBackend]:
+    backend = ScriptedBackend(replies, **{k: kw.pop(k) for k in ("honours_n",) if k in kw})
+    return ProcessBenchCritic(Caller(backend, CallPolicy(retries=0)), temperature=0.7, seed=10, **kw), backend
+
+
+async def test_k_samples_come_from_one_request_with_n_k():
+    critic, backend = pb_critic([pb(1), pb(1), pb(-1), pb(1), pb(0)])
+    out = await VotingCritic(critic, 5).critique(ITEM)
+    assert backend.calls == 1 and backend.requests[0].n == 5 and backend.requests[0].seed == 10
+    assert out.verdict == Verdict.INCORRECT and out.first_error_step == 1
+    assert out.confidence == pytest.approx(4 / 5) and len(out.samples) == 5
+    assert [s.sampling.seed for s in out.samples] == [10, 11, 12, 13, 14]
+    assert out.critic == "vote5(processbench)"
+    # the prompt was processed once; its tokens are split over the samples (integer division)
+    assert out.usage.prompt_tokens == critic.caller.usage.prompt_tokens // 5 * 5
+    assert out.usage.completion_tokens == critic.caller.usage.completion_tokens
+
+
+async def test_usage_of_the_vote_is_the_usage_of_its_samples():
+    critic, backend = pb_critic([pb(1)])
+    out = await VotingCritic(critic, 4).critique(ITEM)
+    assert out.usage == sum((s.usage for s in out.samples[1:]), out.samples[0].usage)
+    assert out.usage.completion_tokens > 0 and critic.caller.usage.calls == 1
+
+
+class CountingCritic:
+    """A critic without ``sample``: answers from a list, in call order."""
+
+    name = "counting"
+
+    def __init__(self, answers: list[Critique | Exception]) -> None:
+        self.answers = answers
+        self.calls = 0
+
+    async def critique(self, item: Item) -> Critique:
+        a = self.answers[self.calls % len(self.answers)]
+        self.calls += 1
+        if isinstance(a, Exception):
+            raise a
+        return a.model_copy()
+
+
+def verdict(v: Verdict, first: int | None = None) -> Critique:
+    return Critique(item_id=ITEM.id, critic="counting", verdict=v, first_error_step=first)
+
+
+async def test_a_critic_without_sample_is_called_k_times_and_a_raising_call_is_counted():
+    inner = CountingCritic([verdict(Verdict.CORRECT), RuntimeError("boom"), verdict(Verdict.CORRECT)])
+    assert isinstance(inner, Critic)
+    out = await VotingCritic(inner, 3).critique(ITEM)
+    assert inner.calls == 3
+    assert out.verdict == Verdict.CORRECT and out.confidence == 1.0 and out.metadata["unscored"] == 1
+    assert any("boom" in (s.error or "") for s in out.samples)
+
+
+async def test_backend_failure_makes_the_vote_unscored_with_the_error():
+    critic, _ = pb_critic([ScriptedError("server down", retryable=False)])
+    out = await VotingCritic(critic, 3).critique(ITEM)
+    assert out.verdict == Verdict.UNSCORED and "server down" in out.error and len(out.samples) == 3
+
+
+async def test_server_ignoring_n_still_yields_k_samples_with_distinct_seeds():
+    # ScriptedBackend(honours_n=False) returns one choice per request; the vote tops up with further requests.
+    critic, backend = pb_critic([pb(1), pb(2), pb(2)], honours_n=False)
+    out = await VotingCritic(critic, 3).critique(ITEM)
+    assert [(r.n, r.seed) for r in backend.requests] == [(3, 10), (2, 11), (1, 12)]
+    assert len(out.samples) == 3 and out.metadata["k"] == 3 and out.first_error_step == 2
+
+
+async def test_sample_cache_extends_without_redrawing():
+    critic, backend = pb_critic([pb(0), pb(1), pb(1), pb(1)])
+    cache = SampleCache()
+    one = await VotingCritic(critic, 1, cache=cache).critique(ITEM)
+    four = await VotingCritic(critic, 4, cache=cache).critique(ITEM)
+    assert [r.n for r in backend.requests] == [1, 3] and [r.seed for r in backend.requests] == [10, 11]
+    assert one.first_error_step == 0 and four.first_error_step == 1
+    assert four.samples[0].first_error_step == 0  # the k=1 draw is the first of the four
+    assert [s.metadata["sample_index"] for s in four.samples] == [0, 1, 2, 3]
+
+
+async def test_score_sum_reducer_plugs_in():
+    inner = CountingCritic([verdict(Verdict.CORRECT)])
+    out = await VotingCritic(inner, 2, reducer=score_sum).critique(ITEM)
+    assert out.metadata["reducer"] == "score_sum"
+
+
+def test_critique_as_item_shows_problem_steps_and_critique():
+    c = Critique(item_id="q1", critic="p", verdict=Verdict.INCORRECT, first_error_step=1, explanation="2+12 is 14")
+    meta_item = critique_as_item(ITEM, c, 3)
+    assert meta_item.id == "q1#meta3" and "Step 2: 2 + 12 = 15." in meta_item.question
+    assert "First error: step 2." in meta_item.response and "2+12 is 14" in meta_item.response
+
+
+def rater_replies(request, _i) -> str:
+    # The meta critic rates critiques naming step 2 highly, others poorly, and garbles one.
+    text = request.messages[-1]["content"]
+    if "First error: step 2." in text:
+        return json.dumps({"analysis": "right", "rating": 9})
+    if "First error: step 3." in text:
+        return "no idea"
+    return json.dumps({"analysis": "wrong", "rating": 14})  # out of range: clamped to 10
+
+
+async def test_meta_filter_lets_only_the_best_rated_vote():
+    critic, _ = pb_critic([pb(0), pb(1), pb(0), pb(1), pb(0), pb(2)])
+    meta = MetaRater(Caller(ScriptedBackend(lambda r, i: json.dumps(
+        {"analysis": "a", "rating": 9 if "First error: step 2." in r.messages[-1]["content"] else 2}))))
+    out = await MetaFilteredCritic(critic, meta, k=6, keep=2).critique(ITEM)
+    assert out.first_error_step == 1 and out.confidence == 1.0  # plain majority would say step 0
+    assert len(out.samples) == 2 and all(s.first_error_step == 1 for s in out.samples)
+    voted = [m for m in out.metadata["meta"] if m["voted"]]
+    assert [m["sample_index"] for m in voted] == [1, 3] and all(m["rating"] == pytest.approx(8 / 9) for m in voted)
+    # one n=6 request for the samples, one meta call per scored sample; all of it is in the vote's usage
+    assert critic.caller.usage.calls == 1 and meta.caller.usage.calls == 6
+    assert out.usage.prompt_tokens >= meta.caller.usage.prompt_tokens + critic.caller.usage.prompt_tokens - 6
+
+
+async def test_meta_rater_clamps_and_fails_visibly():
+    meta = MetaRater(Caller(ScriptedBackend(rater_replies)))
+    for step, (verdict_, value, failed) in {0: (Verdict.CORRECT, 10, False), 1: (Verdict.CORRECT, 9, False),
+                                            2: (Verdict.UNSCORED, None, True)}.items():
+        c = Critique(item_id="q1", critic="p", verdict=Verdict.INCORRECT, first_error_step=step)
+        m = await meta.critique(critique_as_item(ITEM, c))
+        assert m.verdict == verdict_ and (m.score.value if m.score else None) == value
+        assert (rating_of(m) is None) is failed
+    c = Critique(item_id="q1", critic="p", verdict=Verdict.INCORRECT, first_error_step=0)
+    m = await meta.critique(critique_as_item(ITEM, c))
+    assert "clamped" in m.parse_error
+
+
+async def test_adaptive_stops_when_the_vote_cannot_change():
+    critic, backend = pb_critic([pb(1)])
+    out = await AdaptiveVotingCritic(critic, 8).critique(ITEM)
+    assert out.metadata["adaptive"] == {"drawn": 5, "max_k": 8, "rounds": 1, "stopped": "decided", "rule": "decided"}
+    assert [r.n for r in backend.requests] == [5] and out.first_error_step == 1
+
+
+async def test_adaptive_draws_everything_when_samples_disagree():
+    critic, backend = pb_critic([pb(1), pb(-1)])
+    out = await AdaptiveVotingCritic(critic, 8).critique(ITEM)
+    assert out.metadata["adaptive"]["drawn"] == 8 and out.metadata["adaptive"]["stopped"] == "max_k"
+    assert [r.n for r in backend.requests] == [5, 1, 1, 1]
+    assert [r.seed for r in backend.requests] == [10, 15, 16, 17]
+    assert len(out.samples) == 8
+
+
+async def test_adaptive_near_unanimous_stops_early_in_later_round():
+    # 4 agree, 1 disagrees: lead 3 = remaining 3 → draw one more; lead 4 > 2 → stop at 6.
+    critic, backend = pb_critic([pb(1), pb(1), pb(-1), pb(1), pb(1), pb(1), pb(1), pb(1)], )
+    out = await AdaptiveVotingCritic(critic, 8).critique(ITEM)
+    assert out.metadata["adaptive"]["drawn"] == 6 and out.confidence == pytest.approx(5 / 6)
+
+
+@pytest.mark.parametrize("stop, kw, replies, drawn", [
+    ("margin", {"margin": 2}, [pb(1)], 2),
+    ("margin", {"margin": 2}, [pb(1), pb(-1)], 8),
+    ("confidence", {"min_confidence": 0.75, "min_samples": 4}, [pb(1)] * 3 + [pb(0)] + [pb(1)] * 4, 4),
+    ("confidence", {"min_confidence": 0.9, "min_samples": 4}, [pb(1)] * 3 + [pb(-1)] + [pb(1)] * 4, 8),
+])
+async def test_adaptive_margin_and_confidence_rules(stop, kw, replies, drawn):
+    critic, _ = pb_critic(replies)
+    out = await AdaptiveVotingCritic(critic, 8, stop=stop, **kw).critique(ITEM)
+    assert out.metadata["adaptive"]["drawn"] == drawn
+
+
+async def test_adaptive_keeps_drawing_through_unscored_samples():
+    critic, _ = pb_critic(["garbage"])
+    out = await AdaptiveVotingCritic(critic, 6).critique(ITEM)
+    assert out.verdict == Verdict.UNSCORED and out.metadata["adaptive"]["drawn"] == 6
