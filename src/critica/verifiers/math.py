@@ -57,10 +57,13 @@ _MODIFIERS = {
     "times", "more", "less", "fewer", "minus", "plus", "over", "divided", "choose", "factorial", "mod", "modulo",
     "remainder", "degrees", "degree", "radians", "percent", "percentage", "ratio", "base", "digit", "digits",
 }
+_SCALERS = {"twice", "double", "triple", "thrice", "quadruple", "fraction", "portion", "part", "parts", "percent",
+             "proportion", "share", "rest", "remainder", "each", "most", "some", "all", "none", "one", "two", "three",
+             "four", "five", "six", "seven", "eight", "nine", "ten", "multiple", "multiples", "sum", "product"}
 # Prose words that cannot sit right before an expression without making it part of something larger.
 _FUNCTION_WORDS = {
     "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lg", "exp", "sqrt", "lcm", "gcd", "mod", "det", "max",
-    "min", "floor", "ceil", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "choose", "binom", "root", "of",
+    "min", "floor", "ceil", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "choose", "binom", "root",
     "minus", "plus", "times", "over", "than", "by", "per", "squared", "cubed", "sum", "product", "abs",
 }
 # Convertible units: a link mixing two of these is a conversion, not an arithmetic claim.
@@ -71,6 +74,13 @@ _UNIT_FAMILIES = [
     {"ml", "liter", "litre", "gallon", "gal", "quart", "qt", "pint", "pt", "cup"},
     {"dollar", "cent", "penny", "pennie", "nickel", "dime", "quarter"},
 ]
+# A step that tests a hypothesis or corrects itself writes false equations on purpose ("2 + 1 = 1 (False)").
+_HYPOTHETICAL = re.compile(
+    r"\b(?:false|not true|not equal|contradict\w*|incorrect|mistakes?|wrong|errors?|invalid|impossible|doesn't|"
+    r"does not|isn't|not satisf\w*|fails?|recheck\w*|re-check\w*|re-?evaluat\w*|verify if|check if|check whether|"
+    r"see if|suppose|assum\w*|hypothe\w*|test(?:ing)? (?:if|whether|x|n|the value)|guess\w*|trial)\b|\\neq\b|≠|\\ne\b",
+    re.IGNORECASE,
+)
 _APPROX_WORDS = re.compile(
     r"\b(?:approx\w*|about|around|roughly|nearly|almost|estimat\w*|round\w*|nearest|close to)\b|≈|~|\\approx|\\sim",
     re.IGNORECASE,
@@ -88,6 +98,7 @@ class _Tok:
     start: int
     end: int
     value: Fraction | None = None
+    spaced: bool = False  # whitespace right before it
     decimals: int = 0
 
 
@@ -189,6 +200,8 @@ def _normalise(text: str) -> str:
     text = text[:MAX_STEP_CHARS].translate(_CHARS)
     for pat, rep in _SIMPLE:
         text = pat.sub(lambda _m, r=rep: r, text)
+    # a mixed number "3\frac{4}{5}" is 3 + 4/5, not 3 * 4/5: refuse rather than guess
+    text = re.sub(r"(\d)\s*(\\[dt]?frac)", lambda m: m.group(1) + " \\unknown " + m.group(2), text)
     text = _replace_all(text)
     # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
     text = re.sub(r"\\\[|\\\]|\\\(|\\\)|\$\$", " \n ", text)
@@ -223,7 +236,7 @@ def _tokenize(text: str) -> list[_Tok]:
             continue
         if kind == "CUR":
             continue  # currency signs are dropped; "$5" is 5
-        tok = _Tok(kind, s, m.start(), m.end())
+        tok = _Tok(kind, s, m.start(), m.end(), spaced=m.start() > 0 and text[m.start() - 1] in " \t\r\n")
         if kind == "NUM":
             digits = s.replace(",", "")
             if len(digits) > MAX_DIGITS:
@@ -268,6 +281,10 @@ def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
             t.kind, t.text = "OP", "*"
         elif lw == "of" and prev is not None and prev.kind == "PCT":
             t.kind, t.text = "OP", "*"
+        elif lw == "of":
+            # "a total of 5 * 8" is prose; "half of 5 * 8", "1/2 of 10", "twice of" scale what follows
+            scaled = prev is not None and (prev.kind in ("VAR", "NUM", "RP", "UNIT") or prev.text.lower() in _SCALERS)
+            t.kind = "VAR" if scaled else "WORD"
         elif lw == "equals":
             t.kind = "EQ"
         elif lw == "is" and _pct_of_before(out):
@@ -438,7 +455,7 @@ def _exact_sqrt(v: Fraction) -> Fraction | None:
 _MATHY = {"NUM", "OP", "LP", "RP", "PCT", "UNIT", "SQRT"}
 # Tokens that may border an expression without being part of it (prose, punctuation, line breaks).
 _SAFE_BORDER = {"WORD", "NL", "EQ", "APPROX"}
-_SAFE_STOP_CHARS = set(",;:?\"'“”‘’[]—")
+_SAFE_STOP_CHARS = set(",;:?\"'“”‘’—")
 
 
 def _border_ok(tok: _Tok | None, neighbour: _Tok, left: bool) -> bool:
@@ -456,20 +473,24 @@ def _border_ok(tok: _Tok | None, neighbour: _Tok, left: bool) -> bool:
     return False  # VAR, CMD, anything else: the expression is part of something larger
 
 
-def _trim(run: list[_Tok]) -> list[_Tok] | None:
-    """Strip bullets and unmatched outer parentheses; None when the run cannot be a whole expression."""
+def _trim(run: list[_Tok], left_of_eq: bool) -> list[_Tok] | None:
+    """Strip bullets and unmatched outer parentheses; None when the run cannot be a whole expression.
+
+    An unmatched "(" may open before a left side ("(3 * 4 = 12)") and an unmatched ")" close after a right side;
+    the other way round the expression sits inside a tuple or call ("(0 + 15)/2, 4) = (7.5, 4)") and is skipped.
+    """
     run = list(run)
     while run and run[-1].kind == "UNIT":
         run.pop()
     # a leading "-" separated by a space is a bullet or dash, not a minus sign
-    if len(run) > 1 and run[0].kind == "OP" and run[0].text == "-" and run[0].end < run[1].start:
+    if len(run) > 1 and run[0].kind == "OP" and run[0].text == "-" and run[1].spaced:
         run = run[1:]
     depth = 0
     for t in run:
         depth += (t.kind == "LP") - (t.kind == "RP")
-    while depth > 0 and run and run[0].kind == "LP":
+    while depth > 0 and left_of_eq and run and run[0].kind == "LP":
         run, depth = run[1:], depth - 1
-    while depth < 0 and run and run[-1].kind == "RP":
+    while depth < 0 and not left_of_eq and run and run[-1].kind == "RP":
         run, depth = run[:-1], depth + 1
     if depth != 0 or not run:
         return None
@@ -498,7 +519,7 @@ def _side(toks: list[_Tok], lo: int, hi: int, *, left_of_eq: bool) -> tuple[list
             return None, set()
         if j > lo and not _border_ok(toks[j - 1], run[0], left=True):
             return None, set()
-        return _trim(run), _units(toks[j : min(hi + 3, len(toks))])
+        return _trim(run, True), _units(run)
     j = lo
     while j < hi and toks[j].kind in _MATHY:
         j += 1
@@ -507,7 +528,7 @@ def _side(toks: list[_Tok], lo: int, hi: int, *, left_of_eq: bool) -> tuple[list
         return None, set()
     if j < hi and not _border_ok(toks[j], run[-1], left=False):
         return None, set()
-    return _trim(run), _units(run)
+    return _trim(run, False), _units(run)
 
 
 def _units(run: list[_Tok]) -> set[str]:
@@ -532,15 +553,16 @@ def _value(run: list[_Tok], subst: dict[int, Fraction] | None = None) -> Fractio
     return _Parser(run, subst).parse()
 
 
-def _range(run: list[_Tok]) -> tuple[Fraction, Fraction]:
-    """Bounds of the value when operands with 3+ decimals are themselves rounded (±half a unit in the last place)."""
-    fuzzy = [t for t in run if t.kind == "NUM" and t.decimals >= 3][:5]
+def _range(run: list[_Tok], min_decimals: int = 3, ulp: Fraction = Fraction(1, 2)) -> tuple[Fraction, Fraction]:
+    """Bounds of the value when operands with ``min_decimals``+ decimals are themselves rounded (± ``ulp`` units in
+    the last shown place): written values such as 0.333 or $6.61 are often rounded intermediate results."""
+    fuzzy = [t for t in run if t.kind == "NUM" and t.decimals >= min_decimals][:5]
     if not fuzzy:
         v = _value(run)
         return v, v
     vals = []
     for signs in itertools.product((-1, 1), repeat=len(fuzzy)):
-        subst = {t.start: t.value + s * Fraction(1, 2 * 10**t.decimals) for t, s in zip(fuzzy, signs)}
+        subst = {t.start: t.value + s * ulp / 10**t.decimals for t, s in zip(fuzzy, signs)}
         vals.append(_value(run, subst))
     return min(vals), max(vals)
 
@@ -621,8 +643,8 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
                 return Computation(expr, va, lead[0], True, approx, f"{expr} holds (running total)")
             if not _has_op(a):
                 return None  # "17 = 12 + 5" that fails is more often a restatement than a claim
-            lo, hi = _range(a)
-            blo, bhi = _range(b)
+            lo, hi = _range(a, 1, Fraction(1))
+            blo, bhi = _range(b, 1, Fraction(1))
             if hi < blo or bhi < lo:
                 if approx and not (abs(va - vb) > abs(va) * Fraction(2, 100)):
                     return None
@@ -647,6 +669,8 @@ def find_computations(text: str) -> list[Computation]:
     out: list[Computation] = []
     for tag in re.findall(r"<<([^<>]{1,300})>>", text[:MAX_STEP_CHARS]):
         out.extend(_scan(_normalise(tag), approx=False))
+    if _HYPOTHETICAL.search(text):
+        return out
     norm = _normalise(text)
     out.extend(_scan(norm, approx=bool(_APPROX_WORDS.search(text))))
     return out
@@ -656,18 +680,35 @@ def _scan(norm: str, approx: bool) -> list[Computation]:
     toks = _tokenize(norm)
     eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
     out: list[Computation] = []
+    sides: list[tuple[list[_Tok] | None, list[_Tok] | None]] = []
     for n, k in enumerate(eqs):
         lo = eqs[n - 1] + 1 if n > 0 else 0
         hi = eqs[n + 1] if n + 1 < len(eqs) else len(toks)
         left, lunits = _side(toks, lo, k, left_of_eq=True)
         right, runits = _side(toks, k + 1, hi, left_of_eq=False)
+        sides.append((left, right))
         if left is None or right is None:
             continue
+        if len(lunits) == 1 and runits and not (lunits & runits):
+            continue  # "42 * 20/21 daps = 42 baps": a relation between units, not arithmetic on one quantity
         link_approx = approx or toks[k].kind == "APPROX"
         comp = _check_link(norm, left, right, link_approx, lunits | runits)
+        if comp is not None and not comp.ok and n > 0 and _restates(sides[n - 1][0], right):
+            # "5!/2! = (5*4*3)/(2*1) = 60": a sloppy middle expression in a chain whose ends agree is not the error
+            comp = None
         if comp is not None:
             out.append(comp)
     return out
+
+
+def _restates(earlier: list[_Tok] | None, right: list[_Tok]) -> bool:
+    """Whether the right side of a failing link equals the left side of the link before it in the chain."""
+    if earlier is None:
+        return False
+    try:
+        return _value(earlier) == _value(right)
+    except (Unevaluable, ZeroDivisionError, OverflowError):
+        return False
 
 
 def check_step(text: str) -> tuple[list[Computation], bool]:
