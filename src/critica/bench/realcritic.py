@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ TASKS = ("arc-challenge", "college_math", "gsm8k", "math", "minerva_math", "mmlu
 """Task directories of the RealCritic copy (gpqa is not distributed; see the data's SOURCE.md)."""
 MULTIPLE_CHOICE = frozenset({"arc-challenge", "mmlu_stem"})
 """Tasks graded by option letter."""
-_MAX_ANSWER_CHARS = 1000
+_MAX_ANSWER_CHARS = 2000
 """Longer "final answers" are not answers; capping also bounds sympy's work on hostile text."""
 _LETTER = re.compile(r"^\(?([A-J])\)?(?:[.:)]|\s|$)")
 
@@ -133,30 +132,19 @@ def extract_choice(answer: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-def _normalise(s: str) -> str:
-    return re.sub(r"\s+", "", s).replace("\\!", "").replace("\\,", "").replace("dfrac", "frac").rstrip(".")
-
-
 def math_equivalent(answer: str, gold: str) -> bool:
-    """Whether two final answers are mathematically equal, by ``math-verify`` (sympy) after a string check.
+    """Whether two final answers are mathematically equal: identical text, or equivalent under ``math-verify``.
 
-    ``math-verify`` bounds its work with SIGALRM, which exists only on the main thread; elsewhere the answers'
-    length cap is the bound.
+    The symbolic check is :func:`critica.rescore.realcritic.answers_equivalent`, so the closed-loop benchmark and
+    ``critica rescore realcritic`` grade with one rule.
     """
-    if not answer.strip() or len(answer) > _MAX_ANSWER_CHARS or len(gold) > _MAX_ANSWER_CHARS:
-        return False
-    if _normalise(answer) == _normalise(gold):
-        return True
-    from math_verify import parse, verify
+    from critica.rescore.realcritic import answers_equivalent
 
-    on_main = threading.current_thread() is threading.main_thread()
-    timeout = 5 if on_main else None
-    try:
-        g = parse(f"\\boxed{{{gold}}}", parsing_timeout=timeout)
-        a = parse(f"\\boxed{{{answer}}}", parsing_timeout=timeout)
-        return bool(g and a and verify(g, a, timeout_seconds=timeout))
-    except Exception:  # noqa: BLE001 - math-verify/sympy failure means "not shown equal"
+    if not answer.strip() or len(answer) > _MAX_ANSWER_CHARS:
         return False
+    if re.sub(r"\s+", "", answer) == re.sub(r"\s+", "", gold):
+        return True
+    return answers_equivalent(answer, gold)
 
 
 def grade_answer(answer: str | None, gold: str, *, multiple_choice: bool) -> bool:
