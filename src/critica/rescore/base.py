@@ -88,7 +88,7 @@ def get_adapter(name: str) -> Adapter:
 
 
 def _load_all() -> None:
-    from critica.rescore import judgebench, jsonl, llmbar, mr_gsm8k, realcritic  # noqa: F401 - register on import
+    from critica.rescore import jsonl, judgebench, llmbar, mr_gsm8k, realcritic  # noqa: F401 - register on import
 
 
 def _read_text(path: Path) -> str:

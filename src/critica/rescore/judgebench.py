@@ -112,10 +112,12 @@ def replay_judgebench(path: str | Path) -> RescoreResult:
         judge_name = str(rec.get("judge_name", ""))
         try:
             parsed = []
-            for k, j in enumerate(js):
+            k = 0
+            for j in js:
                 judgment = j.get("judgment") if isinstance(j, dict) else None
                 stored = j.get("decision") if isinstance(j, dict) else None
                 parsed.append((*_decisions(judge_name, judgment, stored), stored, judgment))
+                k += 1
         except (KeyError, TypeError, ValueError) as e:
             errors.append(field_error(path, where, f"judgments[{k}].judgment", f"unreadable ({e})"))
             continue
