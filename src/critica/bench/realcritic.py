@@ -87,16 +87,20 @@ def load_realcritic(data_dir: Path, tasks: list[str] | None = None, limit: int |
 
     Args:
         data_dir: Root of the public benchmark data.
-        tasks: Only these tasks (default: all of :data:`TASKS`).
+        tasks: Only these tasks (default: every task of :data:`TASKS` present under ``data_dir``).
         limit: At most this many items per task.
     """
     root = Path(data_dir) / "realcritic"
     if not root.is_dir():
         raise UserError(f"RealCritic data not found at {root}; pass --data-dir or set CRITICA_DATA")
-    for task in tasks or list(TASKS):
+    # Without a task list, the tasks present are read (a partial copy of the data still runs).
+    wanted = list(tasks) if tasks else [t for t in TASKS if (root / t / "test.jsonl").is_file()]
+    for task in wanted:
         if task not in TASKS:
             raise UserError(f"unknown RealCritic task {task!r}; tasks: {', '.join(TASKS)}")
         path = root / task / "test.jsonl"
+        if not path.is_file():
+            raise UserError(f"RealCritic task file {path} does not exist")
         n = 0
         with path.open(encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
