@@ -1,0 +1,123 @@
+"""Exports: critique files, DPO pairs / KTO rows / ranked lists in TRL's columns, SFT records, Parquet round trip."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from critica.report import export as ex
+from critica.types import Critique, Item, ParseStatus, Score, StepJudgment, StepVerdict, Verdict
+
+
+def _item(i: str, q: str = "Q", response: str = "R", **kw) -> Item:
+    return Item(id=i, question=q, response=response, **kw)
+
+
+def _crit(i: str, verdict: Verdict = Verdict.CORRECT, **kw) -> Critique:
+    return Critique(item_id=i, critic=kw.pop("critic", "c"), verdict=verdict, **kw)
+
+
+SCORED = [  # principles-style: one score per response on 1-10
+    (_item("p1", "Which?", "A1", candidates=["B1", "C1"]),
+     _crit("p1", score=Score(value=8), metadata={"scores": [8, 3, 5]})),
+]
+PAIRWISE = [
+    (_item("w1", "Pick", "resp A", candidates=["resp B"]), _crit("w1", Verdict.INCORRECT, metadata={"preference": "B"})),
+    (_item("w2", "Pick2", "x", candidates=["y"]), _crit("w2", Verdict.UNSCORED, metadata={"preference": "tie"})),
+    (_item("w3", "Pick3", "x", candidates=["y"]),
+     _crit("w3", Verdict.UNSCORED, parse_status=ParseStatus.FAILED, metadata={"preference": None})),
+]
+SINGLE = [  # verdict-only critiques of separate responses to one question, grouped by prompt
+    (_item("s1", "2+2?", "4"), _crit("s1", Verdict.CORRECT)),
+    (_item("s2", "2+2?", "5"), _crit("s2", Verdict.INCORRECT)),
+    (_item("s3", "2+2?", "four"), _crit("s3", Verdict.UNSCORED, parse_status=ParseStatus.FAILED)),
+    (_item("s4", "3+3?", "6"), _crit("s4", Verdict.CORRECT)),
+]
+
+
+def test_dpo_pairs_use_trl_columns_and_every_score_source():
+    rows = list(ex.preference_pairs(SCORED + PAIRWISE + SINGLE))
+    triples = {(r["prompt"], r["chosen"], r["rejected"]) for r in rows}
+    assert triples == {
+        ("Which?", "A1", "B1"), ("Which?", "A1", "C1"), ("Which?", "C1", "B1"),  # 8 > 5 > 3
+        ("Pick", "resp B", "resp A"),  # pairwise preference B
+        ("2+2?", "4", "5"),  # verdicts grouped by prompt; the unparsed critique is not a judgement
+    }
+    by = {(r["chosen"], r["rejected"]): r for r in rows}
+    assert by[("A1", "B1")]["score_chosen"] == pytest.approx(7 / 9) and by[("A1", "B1")]["score_rejected"] == pytest.approx(2 / 9)
+    assert set(rows[0]) == {"prompt", "chosen", "rejected", "score_chosen", "score_rejected"}
+
+
+def test_dpo_margin_best_worst_and_conversational():
+    assert {(r["chosen"], r["rejected"]) for r in ex.preference_pairs(SCORED, pairs="best-worst")} == {("A1", "B1")}
+    assert {(r["chosen"], r["rejected"]) for r in ex.preference_pairs(SCORED, min_margin=0.4)} == {("A1", "B1")}
+    (row,) = ex.preference_pairs(SINGLE[:2], conversational=True)
+    assert row["prompt"] == [{"role": "user", "content": "2+2?"}]
+    assert row["chosen"] == [{"role": "assistant", "content": "4"}]
+
+
+def test_equal_scores_make_no_pair():
+    same = [(_item("a", "Q", "x"), _crit("a", score=Score(value=5))), (_item("b", "Q", "y"), _crit("b", score=Score(value=5)))]
+    assert list(ex.preference_pairs(same)) == []
+
+
+def test_kto_rows_label_desirable_responses():
+    rows = list(ex.kto_records(SCORED + PAIRWISE + SINGLE))
+    labels = {(r["prompt"], r["completion"]): r["label"] for r in rows}
+    assert labels == {
+        ("Which?", "A1"): True, ("Which?", "B1"): False, ("Which?", "C1"): False,  # 5 on 1-10 is 4/9 < 0.5
+        ("Pick", "resp A"): False, ("Pick", "resp B"): True,
+        ("2+2?", "4"): True, ("2+2?", "5"): False, ("3+3?", "6"): True,
+    }
+    assert all(set(r) == {"prompt", "completion", "label", "score"} for r in rows)
+
+
+def test_ranked_lists_best_first():
+    rows = list(ex.ranked_lists(SCORED + SINGLE))
+    assert {"prompt": "Which?", "completions": ["A1", "C1", "B1"], "scores": pytest.approx([7 / 9, 4 / 9, 2 / 9])} in rows
+    assert {"prompt": "2+2?", "completions": ["4", "5"], "scores": [1.0, 0.0]} in rows
+    assert all(r["prompt"] != "3+3?" for r in rows)  # a single response is not a ranking
+
+
+def test_sft_records_render_the_critique_and_filter_on_gold():
+    item = Item(id="m1", question="Compute 2*3+1", steps=["2*3 = 6", "6+1 = 8"], metadata={"label": 1})
+    crit = _crit("m1", Verdict.INCORRECT, first_error_step=1, explanation="6+1 is 7.",
+                 steps=[StepJudgment(index=0, verdict=StepVerdict.CORRECT),
+                        StepJudgment(index=1, verdict=StepVerdict.INCORRECT, explanation="6+1 = 7, not 8")])
+    wrong = crit.model_copy(update={"first_error_step": 0})
+    records = [(item, crit), (item.model_copy(update={"id": "m2"}), wrong), SINGLE[2]]
+    rows = list(ex.sft_records(records))
+    assert len(rows) == 2  # the unparsed critique is never training data
+    first = rows[0]
+    assert set(first) == {"prompt", "completion", "item_id", "critic"}
+    assert "Compute 2*3+1" in first["prompt"] and "Step 2: 6+1 = 8" in first["prompt"]
+    assert "Step 2: incorrect — 6+1 = 7, not 8" in first["completion"]
+    assert "First incorrect step: 2" in first["completion"] and first["completion"].endswith("Verdict: incorrect")
+    kept = list(ex.sft_records(records, gold_key="label"))
+    assert [r["item_id"] for r in kept] == ["m1"]
+    no_error = (Item(id="n", question="q", steps=["a"], metadata={"label": -1}), _crit("n", Verdict.CORRECT))
+    assert len(list(ex.sft_records([no_error], gold_key="label"))) == 1
+    assert "First incorrect step: none" in ex.render_critique(no_error[1])
+
+
+def test_critique_rows_carry_item_id_and_optionally_the_item():
+    buf = io.StringIO()
+    assert ex.write_jsonl(ex.critique_rows(SINGLE[:2], with_items=True), buf) == 2
+    lines = [json.loads(x) for x in buf.getvalue().splitlines()]
+    assert [r["item_id"] for r in lines] == ["s1", "s2"] and lines[0]["item"]["response"] == "4"
+    assert Critique.model_validate({k: v for k, v in lines[1].items() if k != "item"}) == SINGLE[1][1]
+
+
+def test_parquet_round_trip(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    records = SCORED + SINGLE
+    path = tmp_path / "c.parquet"
+    assert ex.write_parquet(ex.flat_critique_rows(records), path, batch_size=2) == len(records)
+    table = pq.read_table(path)
+    assert table.column("item_id").to_pylist() == [c.item_id for _, c in records]
+    assert table.column("score").to_pylist()[0] == 8.0
+    assert Critique.model_validate_json(table.column("critique_json").to_pylist()[0]) == SCORED[0][1]
+    empty = tmp_path / "e.parquet"
+    assert ex.write_parquet([], empty) == 0 and pq.read_table(empty).num_rows == 0
