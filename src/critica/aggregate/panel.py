@@ -31,7 +31,7 @@ from critica.critics.base import Critic
 from critica.types import Critique, Item, Verdict
 
 __all__ = ["Panel", "PanelMethod", "Gold", "gold_label", "matches_gold", "ExamResult", "qualification_exam",
-           "CallerGroup"]
+           "CallerGroup", "labelled"]
 
 PanelMethod = Literal["majority", "mean", "weighted"]
 
@@ -116,14 +116,15 @@ class Panel:
         members: The critics (run concurrently on each item).
         method: ``"majority"``, ``"mean"`` or ``"weighted"``.
         weights: One weight per member (``"weighted"`` only), e.g. ``ExamResult.weights``.
-        exam_items: A labelled qualification set (``"weighted"`` without ``weights``): the exam runs before the
+        exam_items: A labelled qualification set ((item, gold) pairs or items with gold metadata) (``"weighted"`` without ``weights``): the exam runs before the
             first item is judged and its weights are used from then on (``self.exam`` holds the result).
         tie: Tie-break of the verdict vote.
         name: Name of the aggregated critique (default ``panel(<members>)``).
     """
 
     def __init__(self, members: Sequence[Critic], *, method: PanelMethod = "majority",
-                 weights: Sequence[float] | None = None, exam_items: Sequence[Item] | None = None,
+                 weights: Sequence[float] | None = None,
+                 exam_items: Sequence[Item | tuple[Item, Gold]] | None = None,
                  tie: TieBreak = "first", name: str | None = None) -> None:
         if not members:
             raise ValueError("a panel needs at least one member")
@@ -216,9 +217,20 @@ class ExamResult:
         return [max(0.01, math.log(p / (1 - p))) for p in self.smoothed_accuracy]
 
 
+def labelled(items: Sequence[Item | tuple[Item, Gold]]) -> list[tuple[Item, Gold]]:
+    """Pairs of (item, gold): pairs pass through; items keep only those with a :func:`gold_label`."""
+    out = []
+    for x in items:
+        if isinstance(x, tuple):
+            out.append(x)
+        elif (g := gold_label(x)) is not None:
+            out.append((x, g))
+    return out
+
+
 async def qualification_exam(
     members: Sequence[Critic],
-    items: Sequence[Item],
+    items: Sequence[Item | tuple[Item, Gold]],
     *,
     judge: Callable[[Critique, Gold], bool | None] = matches_gold,
     concurrency: int = 4,
@@ -226,13 +238,14 @@ async def qualification_exam(
 ) -> ExamResult:
     """Run every member on the labelled ``items`` and measure its accuracy.
 
-    Items without a gold label (see :func:`gold_label`) are skipped. A member's failure on an item is a wrong
+    ``items`` are (item, gold) pairs, or items carrying a gold label in their metadata (see :func:`gold_label`;
+    items without one are skipped). A member's failure on an item is a wrong
     answer for the exam, never a crash.
 
     Returns:
         The exam result; pass ``result.weights`` to ``Panel(method="weighted")``.
     """
-    exam = [(it, g) for it in items if (g := gold_label(it)) is not None]
+    exam = labelled(items)
     labels: list[str] = []
     for i, m in enumerate(members):
         labels.append(_member_label(m, i, labels))

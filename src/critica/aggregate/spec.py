@@ -27,14 +27,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from critica.aggregate.cascade import Cascade
-from critica.aggregate.panel import Panel, gold_label
+from critica.aggregate.panel import Gold, Panel, labelled
 from critica.aggregate.reducers import TieBreak, majority, score_sum
 from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, StopRule, VotingCritic
 from critica.backends.call import CallPolicy, Caller
 from critica.config import Settings
 from critica.critics.base import Critic
 from critica.errors import InputError, UserError
-from critica.types import Item
+from critica.types import Item, Verdict
 
 __all__ = ["MemberSpec", "PanelSpec", "CascadeSpec", "ScalingConfig", "parse_member", "parse_panel",
            "parse_cascade", "load_scaling_config", "scaling_config", "load_exam_items", "wrap_critic"]
@@ -192,27 +192,33 @@ def scaling_config(*, samples: int | None = None, adaptive: bool | None = None, 
         raise UserError(f"scaling option {e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}") from None
 
 
-def load_exam_items(spec: str, data_dir: Path | None = None) -> list[Item]:
-    """Items with gold labels from ``SET[:N]`` (a file, or ``DATASET/SPLIT`` under ``data_dir``)."""
+def load_exam_items(spec: str, data_dir: Path | None = None) -> list[tuple[Item, Gold]]:
+    """Labelled items from ``SET[:N]``: ``processbench/SPLIT`` under ``data_dir``, or a JSONL/JSON file whose records
+    carry ProcessBench's ``label`` or ``gold_verdict``. Malformed records are skipped."""
     from critica.config import default_data_dir
     from critica.inputs.load import read_items
 
     m = re.match(r"^(.*?)(?::(\d+))?$", spec.strip())
-    name, limit = (m[1], int(m[2]) if m and m[2] else None) if m else (spec, None)
+    name, limit = (m[1], int(m[2]) if m[2] else None) if m else (spec, None)
     root = data_dir or default_data_dir()
-    candidates = [Path(name)] + [root / f"{name}{ext}" for ext in ("", ".json", ".jsonl")]
-    path = next((p for p in candidates if p.is_file()), None)
-    if path is None:
-        raise UserError(f"qualification set {name!r} not found (looked for a file, and under {root})")
-    items = []
-    for rec in read_items(path):
-        if isinstance(rec, Item) and gold_label(rec) is not None:
-            items.append(rec)
-            if limit is not None and len(items) >= limit:
-                break
-    if not items:
-        raise UserError(f"qualification set {path} has no items with a gold label (ProcessBench 'label' or 'gold_verdict')")
-    return items
+    pairs: list[tuple[Item, Gold]] = []
+    if name.startswith("processbench/") and not Path(name).is_file():
+        from critica.bench.datasets import load_processbench
+
+        loaded = load_processbench(root, [name.split("/", 1)[1]])
+        pairs = [(li.item, Gold(Verdict.CORRECT) if li.label < 0 else Gold(Verdict.INCORRECT, li.label))
+                 for li in loaded.items]
+    else:
+        candidates = [Path(name)] + [root / f"{name}{ext}" for ext in ("", ".json", ".jsonl")]
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            raise UserError(f"qualification set {name!r} not found (looked for a file, and under {root})")
+        pairs = labelled([rec for rec in read_items(path) if isinstance(rec, Item)])
+    pairs = pairs[:limit] if limit is not None else pairs
+    if not pairs:
+        raise UserError(f"qualification set {spec!r} has no items with a gold label (ProcessBench 'label' or "
+                        "'gold_verdict')")
+    return pairs
 
 
 class _Builder:

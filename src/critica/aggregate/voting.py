@@ -91,20 +91,32 @@ class SampleCache:
     """Samples already drawn per (critic, item), so a k=8 vote reuses the draws of a k=4 vote.
 
     Used by the scaling benchmark: it runs k = 1, 2, 4, 8 over the same items and draws each sample once.
+    With ``single=True`` every sample is its own request (n=1), so each sample's usage is exact (the full prompt
+    plus its own completion) — what per-k token accounting needs; seeds are the same either way.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, single: bool = False) -> None:
+        self.single = single
         self._store: dict[tuple[str, str], list[Critique]] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def get(self, critic: Critic, item: Item, k: int) -> list[Critique]:
         """The first ``k`` samples of ``critic`` on ``item``, drawing only those not drawn yet."""
         key = (critic.name, item.id)
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # locks belong to one event loop; a suite may run one loop per k
+            self._loop, self._locks = loop, {}
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             have = self._store.setdefault(key, [])
             if len(have) < k:
-                have.extend(await draw_samples(critic, item, k - len(have), offset=len(have)))
+                if self.single:
+                    drawn = await asyncio.gather(*(draw_samples(critic, item, 1, offset=i)
+                                                   for i in range(len(have), k)))
+                    have.extend(d[0] for d in drawn)
+                else:
+                    have.extend(await draw_samples(critic, item, k - len(have), offset=len(have)))
             return [c.model_copy(deep=True) for c in have[:k]]
 
 
