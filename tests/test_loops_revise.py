@@ -206,10 +206,12 @@ def test_render_critique_uses_every_field():
     c = Critique(item_id="x", critic="direct", verdict=Verdict.INCORRECT, first_error_step=1,
                  steps=[StepJudgment(index=1, verdict=StepVerdict.INCORRECT, explanation="3*4 is 12")],
                  explanation="wrong product", suggested_fix="use 12", score=Score(value=3),
-                 metadata={"citations": [2]})
+                 metadata={"cited_passages": [0, 2], "issues": [{"step": None, "type": "ignores_evidence",
+                                                                  "explanation": "passage 3 is ignored"}]})
     text = render_critique(c, ["a", "3*4 = 13"])
     for part in ("Verdict: incorrect", "Score: 3 on a scale of 1 to 10", 'Step 2 ("3*4 = 13")', "3*4 is 12",
-                 "wrong product", "Suggested fix: use 12", "Citations: [2]"):
+                 "wrong product", "Suggested fix: use 12", "Passages the critique cites: [1], [3]",
+                 "Whole answer (ignores_evidence): passage 3 is ignored"):
         assert part in text
 
 

@@ -71,10 +71,13 @@ def render_critique(critique: Critique, steps: list[str] | None = None) -> str:
         lines.append(f"Explanation: {critique.explanation.strip()}")
     if critique.suggested_fix and critique.suggested_fix.strip():
         lines.append(f"Suggested fix: {critique.suggested_fix.strip()}")
-    for key in ("citations", "cited_passages", "misaligned_steps"):
-        value = critique.metadata.get(key)
-        if value:
-            lines.append(f"{key.replace('_', ' ').capitalize()}: {value}")
+    # Evidence critics (critica.critics.evidence) store passages 0-based; the prompts number them from 1.
+    for issue in critique.metadata.get("issues") or []:
+        if isinstance(issue, dict) and issue.get("step") is None and issue.get("explanation"):
+            lines.append(f"Whole answer ({issue.get('type', 'issue')}): {issue['explanation']}")
+    cited = critique.metadata.get("cited_passages")
+    if isinstance(cited, list) and cited and all(isinstance(p, int) for p in cited):
+        lines.append("Passages the critique cites: " + ", ".join(f"[{p + 1}]" for p in cited))
     return "\n".join(lines)[:_MAX_CRITIQUE_CHARS]
 
 
