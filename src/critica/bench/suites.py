@@ -1,2 +1,4 @@
 """Imports every module that registers a benchmark suite (one line per suite module)."""
 from critica.bench import realcritic  # noqa: E402,F401 - closed-loop RealCritic suite
+from critica.bench import wice  # noqa: F401 - suite "wice"
+from critica.bench import process  # noqa: F401 - suites processbench, mr_gsm8k, prmbench

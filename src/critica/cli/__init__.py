@@ -20,6 +20,7 @@ app = typer.Typer(
 def _register() -> None:
     from critica.cli import critique, schema, serve, rescore  # noqa: F401 - commands register on import
     from critica.cli import batch, runs  # noqa: F401
+    from critica.cli import bench  # noqa: F401
     from critica.cli import refine, rerank  # noqa: F401
 
 

@@ -1,0 +1,141 @@
+"""Metrics of first-error identification and step-level error detection: pure functions, no I/O.
+
+Prediction convention (one per item): an ``int`` k ≥ 0 is "the earliest erroneous step is k" (0-based), ``-1`` is
+"no error found", :data:`FLAG_NO_STEP` (``-2``) is "the solution is wrong but no step was named" (e.g. a wrong final
+answer), and ``None`` is *unscored* (the critic gave no usable answer). Gold labels are k ≥ 0 or -1.
+
+Definitions implemented:
+
+* **ProcessBench** (Zheng et al., 2024, arXiv:2412.06559, §3 "Evaluation"): accuracy on erroneous items = share of
+  items with label ≥ 0 whose predicted index equals the label exactly; accuracy on correct items = share of items
+  with label -1 predicted -1; **F1** = their harmonic mean. Unscored predictions count as wrong (the official scorer
+  counts an unparseable reply as a miss) and are also reported separately. The cross-split figure is the
+  unweighted mean of the per-split F1 (the paper's "Avg. F1").
+* **Flag precision** (a verifier's view): a *flag* is any prediction other than -1 and None. Solution-level
+  precision = flags on erroneous items / flags; exact-step precision = flags equal to the label / flags;
+  false-alarm rate = flags on correct items / correct items; recall (exact) = exact flags / erroneous items;
+  recall (solution) = flags on erroneous items / erroneous items. An empty denominator gives ``None``, never 0.
+* **PRMBench** (Song et al., 2025, arXiv:2501.03124, §4.1): every step is a binary instance, *negative* when it is
+  one of the annotated ``error_steps``; a step is predicted negative when the critic judged it ``incorrect``.
+  PRMScore = 0.5 · F1(negative class) + 0.5 · F1(positive class), pooled over all steps of the split.
+* **Bootstrap CIs**: percentile bootstrap over items (Efron & Tibshirani, 1993), ``n`` resamples with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = [
+    "FLAG_NO_STEP",
+    "processbench_scores",
+    "flag_stats",
+    "prm_score",
+    "bootstrap_ci",
+    "harmonic_mean",
+    "throughput",
+]
+
+FLAG_NO_STEP = -2
+Pred = int | None
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def harmonic_mean(a: float | None, b: float | None) -> float | None:
+    """2ab / (a + b); 0 when both are 0; None when either is undefined."""
+    if a is None or b is None:
+        return None
+    return 0.0 if a + b == 0 else 2 * a * b / (a + b)
+
+
+def processbench_scores(labels: Sequence[int], preds: Sequence[Pred]) -> dict[str, Any]:
+    """ProcessBench accuracy on erroneous items, on correct items, and their harmonic-mean F1."""
+    if len(labels) != len(preds):
+        raise ValueError(f"labels and predictions differ in length: {len(labels)} vs {len(preds)}")
+    err = [(g, p) for g, p in zip(labels, preds) if g >= 0]
+    cor = [(g, p) for g, p in zip(labels, preds) if g < 0]
+    acc_err = _ratio(sum(p == g for g, p in err), len(err))
+    acc_cor = _ratio(sum(p == -1 for _, p in cor), len(cor))
+    return {
+        "n": len(labels), "n_erroneous": len(err), "n_correct": len(cor),
+        "acc_erroneous": acc_err, "acc_correct": acc_cor, "f1": harmonic_mean(acc_err, acc_cor),
+        "unscored": sum(p is None for p in preds),
+    }
+
+
+def flag_stats(labels: Sequence[int], preds: Sequence[Pred]) -> dict[str, Any]:
+    """Flag precision (solution-level and exact-step), false-alarm rate and recall, as defined in the module doc."""
+    if len(labels) != len(preds):
+        raise ValueError(f"labels and predictions differ in length: {len(labels)} vs {len(preds)}")
+    flags = [(g, p) for g, p in zip(labels, preds) if p is not None and p != -1]
+    on_err = sum(g >= 0 for g, _ in flags)
+    exact = sum(g >= 0 and p == g for g, p in flags)
+    n_err = sum(g >= 0 for g in labels)
+    n_cor = len(labels) - n_err
+    return {
+        "flags": len(flags),
+        "flags_exact": exact,
+        "flags_early": sum(g >= 0 and 0 <= p < g for g, p in flags),
+        "flags_late": sum(g >= 0 and p > g for g, p in flags),
+        "false_alarms": len(flags) - on_err,
+        "precision_solution": _ratio(on_err, len(flags)),
+        "precision_step": _ratio(exact, len(flags)),
+        "false_alarm_rate": _ratio(len(flags) - on_err, n_cor),
+        "recall_exact": _ratio(exact, n_err),
+        "recall_solution": _ratio(on_err, n_err),
+    }
+
+
+def prm_score(steps: Sequence[tuple[Sequence[int], Sequence[int], int]]) -> dict[str, Any]:
+    """PRMBench PRMScore from ``(gold_error_steps, predicted_error_steps, n_steps)`` per item (0-based indices)."""
+    tp = fp = fn = tn = 0  # for the negative (erroneous-step) class
+    for gold, pred, n in steps:
+        g, p = set(gold), set(pred)
+        for i in range(n):
+            if i in g and i in p:
+                tp += 1
+            elif i in p:
+                fp += 1
+            elif i in g:
+                fn += 1
+            else:
+                tn += 1
+
+    def f1(t: int, f_pos: int, f_neg: int) -> float | None:
+        return None if t + f_pos + f_neg == 0 else 2 * t / (2 * t + f_pos + f_neg)
+
+    f1_neg, f1_pos = f1(tp, fp, fn), f1(tn, fn, fp)
+    score = None if f1_neg is None or f1_pos is None else 0.5 * f1_neg + 0.5 * f1_pos
+    return {"prm_score": score, "f1_negative": f1_neg, "f1_positive": f1_pos, "steps": tp + fp + fn + tn,
+            "step_precision_negative": _ratio(tp, tp + fp), "step_recall_negative": _ratio(tp, tp + fn)}
+
+
+def bootstrap_ci(
+    records: Sequence[Any], statistic: Callable[[Sequence[Any]], float | None], *, n: int = 1000, seed: int = 0,
+    level: float = 0.95,
+) -> list[float] | None:
+    """Percentile bootstrap interval ``[lo, hi]`` of ``statistic`` over resampled ``records``; None if undefined."""
+    if not records:
+        return None
+    rng = random.Random(seed)
+    values = []
+    for _ in range(n):
+        sample = [records[rng.randrange(len(records))] for _ in range(len(records))]
+        v = statistic(sample)
+        if v is not None:
+            values.append(v)
+    if not values:
+        return None
+    values.sort()
+    lo = values[int((1 - level) / 2 * (len(values) - 1))]
+    hi = values[int((1 + level) / 2 * (len(values) - 1))]
+    return [lo, hi]
+
+
+def throughput(items: int, wall_s: float) -> float | None:
+    """Items per second of wall time."""
+    return items / wall_s if wall_s > 0 else None

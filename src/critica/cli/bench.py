@@ -1,0 +1,133 @@
+"""``critica bench``: run a registered benchmark suite and print its figures (or compare two runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from critica.backends.call import CallPolicy, Caller
+from critica.bench.base import BenchContext, BenchResult, available_suites, get_suite
+from critica.cli import app
+from critica.cli.common import BaseUrlOpt, ConcurrencyOpt, ModelOpt, err_console, settings_from
+from critica.config import default_data_dir
+from critica.critics.registry import build_critic
+from critica.errors import UserError
+from critica.report.tables import compare_rows, markdown_table
+
+out_console = Console()
+
+
+def _critic_factory(name: str, settings, concurrency: int, options: dict):
+    """A function building the critic under test, through the registry, with a Caller when a model is set."""
+
+    def make():
+        caller = None
+        if settings.model:
+            from critica.backends.registry import create_backend
+
+            backend = create_backend(settings.model, settings, workers=concurrency)
+            caller = Caller(backend, CallPolicy(timeout_s=settings.timeout or 120.0,
+                                                retries=3 if settings.retries is None else settings.retries,
+                                                concurrency=concurrency))
+        return build_critic(name, caller, **(options if caller is not None else {}))
+
+    return make
+
+
+def result_to_json(result: BenchResult) -> dict:
+    """The ``--json-out`` document: figures, notes and every per-item record."""
+    return {"suite": result.suite, "critic": result.critic, "model": result.model, "wall_s": result.wall_s,
+            "rows": result.rows, "notes": result.notes, "extra": result.extra, "items": result.items}
+
+
+def _load_run(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}:line {e.lineno}: invalid JSON: {e.msg}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
+        raise UserError(f"{path}: field 'rows': missing — not a `critica bench --json-out` file")
+    return doc
+
+
+@app.command()
+def bench(
+    suite: str = typer.Argument(None, help="Benchmark suite (omit to list them)."),
+    critic: str = typer.Option("verifier", "--critic", help="Critic under test (see `critica critics`)."),
+    model: str = ModelOpt,
+    base_url: str = BaseUrlOpt,
+    data_dir: Path = typer.Option(None, "--data-dir", help="Benchmark data root. Env: CRITICA_DATA. Default ../shared/data."),
+    limit: int = typer.Option(None, "--limit", "-n", help="At most N items per split."),
+    split: list[str] = typer.Option(None, "--split", help="Only this split (repeatable)."),
+    concurrency: int = ConcurrencyOpt,
+    json_out: Path = typer.Option(None, "--json-out", help="Write figures and every per-item result here (JSON)."),
+    compare: tuple[Path, Path] | None = typer.Option(None, "--compare", help="Compare the figures of two --json-out files: A.json B.json."),
+    plot: Path = typer.Option(None, "--plot", help="Also draw the per-split figures as a PNG here."),
+    seed: int = typer.Option(0, "--seed", help="Seed of bootstrap resampling and sampling."),
+    temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature of LLM critics."),
+    max_tokens: int = typer.Option(1024, "--max-tokens", help="Completion token limit of LLM critics."),
+    option: list[str] = typer.Option(None, "--option", help="Suite option KEY=VALUE (repeatable; JSON values allowed)."),
+) -> None:
+    """Run benchmark SUITE with a critic; prints a Markdown table of figures per split."""
+    if compare:
+        a, b = _load_run(compare[0]), _load_run(compare[1])
+        diff = compare_rows(a["rows"], b["rows"])
+        out_console.print(f"A = {compare[0]} ({a.get('suite')}, {a.get('critic')}); B = {compare[1]} ({b.get('suite')}, {b.get('critic')})")
+        typer.echo(markdown_table(diff, ["split", "metric", "a", "b", "delta"]) if diff else "no common splits")
+        return
+    if not suite:
+        for name, s in sorted(available_suites().items()):
+            out_console.print(f"{name}: {s.description}")
+        return
+    spec = get_suite(suite)
+    settings = settings_from(model=model, base_url=base_url, concurrency=concurrency, data_dir=str(data_dir) if data_dir else None, seed=seed)
+    conc = settings.concurrency or 4
+    llm_options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+    options = {}
+    for pair in option or []:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise UserError(f"--option {pair!r} must look like KEY=VALUE")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    progress = Progress(TextColumn(f"[bold]{suite}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]} items/s"), TimeElapsedColumn(), TextColumn("ETA"),
+                        TimeRemainingColumn(), console=err_console)
+    task = progress.add_task(suite, total=None, rate="0.0")
+
+    def tick(done: int, total: int | None) -> None:
+        elapsed = progress.tasks[0].elapsed or 0.0
+        progress.update(task, completed=done, total=total, rate=f"{done / elapsed:.1f}" if elapsed else "0.0")
+
+    ctx = BenchContext(
+        data_dir=default_data_dir(settings.data_dir), make_critic=_critic_factory(critic, settings, conc, llm_options),
+        critic_name=critic, model=settings.model, limit=limit, splits=list(split) if split else None,
+        concurrency=conc, seed=seed, options=options, progress=tick,
+    )
+    with progress:
+        result = spec.run(ctx)
+    title = f"## {result.suite} — critic `{result.critic}`" + (f" on {result.model}" if result.model else "")
+    out_console.print(Markdown(title))
+    typer.echo(markdown_table(result.rows))  # plain text: a Markdown table must not be re-wrapped
+    for note in result.notes:
+        typer.echo(f"- {note}")
+    n = len(result.items)
+    out_console.print(f"{n} items in {result.wall_s:.1f}s ({n / result.wall_s if result.wall_s else 0:.1f} items/s)")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result_to_json(result), indent=1, default=str), encoding="utf-8")
+        err_console.print(f"figures and {n} per-item results written to {json_out}")
+    if plot:
+        from critica.report.plots import plot_rows
+
+        plot_rows(result.rows, plot, title=f"{result.suite} — {result.critic}")
+        err_console.print(f"plot written to {plot}")

@@ -1,0 +1,42 @@
+"""PNG plots of benchmark figures (matplotlib, optional extra ``plots``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from critica.errors import MissingDependency
+
+__all__ = ["plot_rows"]
+
+
+def plot_rows(rows: Sequence[dict[str, Any]], path: str | Path, *, metrics: Sequence[str] | None = None,
+              title: str = "") -> Path:
+    """Grouped bars: one group per split, one bar per metric (rates in %); writes ``path`` and returns it."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise MissingDependency("matplotlib", "pip install 'critica[plots]'") from e
+    metrics = list(metrics or [m for m in ("f1", "precision_solution", "precision_step", "recall_exact",
+                                           "false_alarm_rate") if any(isinstance(r.get(m), float) for r in rows)])
+    splits = [str(r.get("split")) for r in rows]
+    width = 0.8 / max(1, len(metrics))
+    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(splits) * max(1, len(metrics)) / 3), 4))
+    for i, m in enumerate(metrics):
+        vals = [(r.get(m) or 0) * 100 for r in rows]
+        ax.bar([x + i * width for x in range(len(splits))], vals, width, label=m)
+    ax.set_xticks([x + width * (len(metrics) - 1) / 2 for x in range(len(splits))], splits, rotation=20)
+    ax.set_ylabel("%")
+    ax.set_ylim(0, 105)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
