@@ -37,7 +37,8 @@ from critica.errors import InputError, UserError
 from critica.types import Item, Verdict
 
 __all__ = ["MemberSpec", "PanelSpec", "CascadeSpec", "ScalingConfig", "parse_member", "parse_panel",
-           "parse_cascade", "load_scaling_config", "scaling_config", "load_exam_items", "wrap_critic"]
+           "parse_cascade", "load_scaling_config", "scaling_config", "load_exam_items", "wrap_critic",
+           "scaling_summary"]
 
 
 class MemberSpec(BaseModel):
@@ -327,3 +328,30 @@ def wrap_critic(
             cascade.caller.add(c)
         main = cascade
     return main
+
+
+def scaling_summary(critic: Critic) -> list[str]:
+    """Lines worth printing after a run of a wrapped critic: cascade escalation and cost saved, exam results."""
+    lines: list[str] = []
+    seen: set[int] = set()
+
+    def visit(c: Any) -> None:
+        if c is None or id(c) in seen:
+            return
+        seen.add(id(c))
+        if isinstance(c, Cascade) and c.stats.items:
+            s = c.stats.summary()
+            saved = "n/a (last stage never ran)" if s["tokens_saved"] is None else f"{s['tokens_saved']:.1%}"
+            time_saved = "n/a" if s["time_saved"] is None else f"{s['time_saved']:.1%}"
+            lines.append(f"cascade: {s['escalated']:.1%} of {s['items']} items escalated; answered by stage "
+                         + ", ".join(f"{k}={v}" for k, v in s["answered_by_stage"].items())
+                         + f"; tokens saved vs last stage alone {saved}, critic time saved {time_saved}")
+        if isinstance(c, Panel) and c.exam is not None:
+            lines.append("qualification exam: " + ", ".join(
+                f"{lab} {r}/{c.exam.n} (weight {w:.2f})"
+                for lab, r, w in zip(c.exam.labels, c.exam.right, c.exam.weights, strict=True)))
+        for child in [getattr(c, "inner", None), *getattr(c, "members", []), *getattr(c, "stages", [])]:
+            visit(child)
+
+    visit(critic)
+    return lines

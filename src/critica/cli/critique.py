@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from critica.aggregate.spec import scaling_config, scaling_summary, wrap_critic
 from critica.backends.call import CallPolicy, Caller
 from critica.backends.registry import create_backend
 from critica.cli import app
@@ -42,6 +43,12 @@ def critique(
     max_tokens: int = typer.Option(1024, "--max-tokens", help="Completion token limit per call."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
     structured: bool = typer.Option(True, "--json/--text", help="Ask for schema-constrained JSON (default) or the protocol's free-text format."),
+    samples: int = typer.Option(None, "--samples", help="Sample K critiques per item and vote (use --temperature > 0); the maximum with --adaptive."),
+    adaptive: bool = typer.Option(False, "--adaptive", help="Sample in rounds and stop once more samples cannot change the vote."),
+    meta_critic: str = typer.Option(None, "--meta-critic", help="Critic that rates each sample (e.g. meta); only the best half vote."),
+    panel: str = typer.Option(None, "--panel", help="Panel of critics: CRITIC[@MODEL][*K],...[;method=majority|mean|exam][;exam=processbench/gsm8k:20]."),
+    cascade: str = typer.Option(None, "--cascade", help="Cheap critics tried first: CRITIC[@MODEL][*K],...[;threshold=0.75]; escalate when unsure."),
+    scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/adaptive/meta_critic/panel/cascade (flags override)."),
 ) -> None:
     """Critique every item of INPUT; one JSON critique per line, a progress bar, and a summary table at the end.
 
@@ -56,6 +63,7 @@ def critique(
     name = critic or ("processbench" if caller is not None else "verifier")
     options = {} if caller is None else {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured}
     built = build_critic(name, caller, **options)
+    built = wrap_critic(built, scaling_config(samples=samples, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, config_file=scaling_file), caller=caller, settings=settings, options=options, concurrency=conc, warn=lambda m: err_console.print(f"[yellow]{m}[/yellow]"))
     records = limited(read_items(input, parse_mapping(field_map)), limit)
     stream = open_out(out)
     sink = JsonlSink(stream)
@@ -65,6 +73,8 @@ def critique(
         if out is not None:
             stream.close()
     _summary(stats, name, settings.model)
+    for line in scaling_summary(built):
+        err_console.print(line)
     failures = stats.input_errors + stats.backend_errors
     if failures:
         err_console.print(f"[red]{stats.input_errors} malformed record(s), {stats.backend_errors} failed call(s)[/red]")

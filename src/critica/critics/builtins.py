@@ -84,3 +84,10 @@ def _tool_augmented(caller: Caller, protocol: str = "direct", **options: Any):
 @register("tool-augmented-processbench", "the ProcessBench protocol with verifier findings inserted as tool evidence")
 def _tool_augmented_processbench(caller: Caller, **options: Any):
     return _tool_augmented(caller, protocol="processbench", **options)
+
+
+@register("meta", "DeepSeek-GRM-style meta critic: rates another critique 1-10 (for --meta-critic)")
+def _meta(caller: Caller, **options: Any):
+    from critica.aggregate.meta import MetaRater
+
+    return MetaRater(caller, **options)
