@@ -146,7 +146,8 @@ def refine(
                 try:
                     t = await (align(item, built, generator, **options) if rag else refine_item(item, built, generator, **options))
                 except UserError as e:  # e.g. --rag on an item without passages: that item only
-                    errors.append(InputError(str(input), item.id, "evidence", str(e)))
+                    errors.append(InputError(str(input), f"item {item.id}", "evidence", str(e)))
+                    err_console.print(f"[red]input error[/red] {errors[-1]}", highlight=False)
                     advance()
                     return
             stream.write(t.model_dump_json() + "\n")
