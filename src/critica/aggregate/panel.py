@@ -86,7 +86,11 @@ class CallerGroup:
             self.add(c)
 
     def add(self, caller: Any) -> None:
-        """Add ``caller`` unless it is already in the group (by identity)."""
+        """Add ``caller`` unless it is already in the group (by identity); a group is flattened into this one."""
+        if isinstance(caller, CallerGroup):
+            for c in caller.callers:
+                self.add(c)
+            return
         if caller is not None and all(caller is not d for d in self.callers):
             self.callers.append(caller)
 
