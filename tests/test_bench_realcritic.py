@@ -76,13 +76,13 @@ def context(data_dir: Path, backend, **options) -> BenchContext:
 def test_cross_mode_counts_every_transition(tiny):
     calls: list[str] = []
     result = get_suite("realcritic").run(context(tiny, scripted_model(calls)))
-    rows = {r["task"]: r for r in result.rows}
+    rows = {r["split"]: r for r in result.rows}
     assert rows["math"]["c->c"] == 1 and rows["math"]["i->c"] == 1 and rows["math"]["c->i"] == 1 and rows["math"]["i->i"] == 1
     assert rows["math"]["acc_before"] == 0.5 and rows["math"]["acc_after"] == 0.5
     assert rows["arc-challenge"]["i->c"] == 1 and rows["arc-challenge"]["c->c"] == 1
     assert rows["arc-challenge"]["acc_before"] == 0.5 and rows["arc-challenge"]["acc_after"] == 1.0
     overall = rows["overall"]
-    assert overall["items"] == 6 and overall["unscored"] == 1 and overall["accepted"] == 2 and overall["revised"] == 3
+    assert overall["n"] == 6 and overall["unscored"] == 1 and overall["accepted"] == 2 and overall["revised"] == 3
     assert overall["c->c"] + overall["c->i"] + overall["i->c"] + overall["i->i"] == 6
     assert "draft" not in calls and calls.count("revise") == 3
     by_id = {r["id"]: r for r in result.items}
@@ -114,10 +114,10 @@ def test_self_mode_grades_the_models_own_draft(tiny):
 
 def test_splits_limit_and_plot(tiny, tmp_path):
     calls: list[str] = []
-    ctx = context(tiny, scripted_model(calls), plot=str(tmp_path / "out" / "rc.png"))
+    ctx = context(tiny, scripted_model(calls), transitions_plot=str(tmp_path / "out" / "rc.png"))
     ctx.splits, ctx.limit = ["math"], 2
     result = get_suite("realcritic").run(ctx)
-    assert [r["task"] for r in result.rows] == ["math", "overall"] and result.rows[-1]["items"] == 2
+    assert [r["split"] for r in result.rows] == ["math", "overall"] and result.rows[-1]["n"] == 2
     png = tmp_path / "out" / "rc.png"
     assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG" and result.extra["plots"] == [str(png)]
 

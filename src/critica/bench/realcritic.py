@@ -15,8 +15,10 @@ Modes (``BenchContext.options["mode"]``):
 * ``iterative`` — as ``cross``, for ``rounds`` rounds (default 3): each round critiques the previous correction.
 
 Other options: ``rounds`` (int), ``critic_model`` (model spec of a different critic, cross-critique with two
-models), ``generator_model`` (model spec of the reviser; default: the critic's model), ``max_tokens`` (generator
-completion limit, default 1024), ``tasks`` (alias of ``--split``), ``plot`` (PNG path for the transitions plot).
+models), ``generator_model`` (model spec of the reviser; default: the critic's model), ``generator_max_tokens``
+(completion limit of corrections, default 1024), ``tasks`` (alias of ``--split``), ``transitions_plot`` (PNG path:
+accuracy before/after and the transition shares per task). Pass them as ``critica bench realcritic --option
+mode=iterative --option rounds=2``. Rows are keyed ``split`` (the task) with ``n`` items.
 
 Grading (shared with ``rescore realcritic`` through :func:`grade_answer`): the final answer is the content of the
 last ``\\boxed{}`` (:func:`critica.critics.parse.last_boxed`); math tasks compare it with the reference by
@@ -199,9 +201,9 @@ def _setup(ctx: BenchContext) -> _Setup:
         raise UserError(f"realcritic: unknown mode {mode!r}; use one of: {', '.join(_MODES)}")
     try:
         rounds = int(opts.pop("rounds", 3 if mode == "iterative" else 1))
-        max_tokens = int(opts.pop("max_tokens", 1024))
+        max_tokens = int(opts.pop("generator_max_tokens", 1024))
     except (TypeError, ValueError) as e:
-        raise UserError(f"realcritic: options 'rounds' and 'max_tokens' must be integers ({e})") from None
+        raise UserError(f"realcritic: options 'rounds' and 'generator_max_tokens' must be integers ({e})") from None
     if rounds < 1:
         raise UserError("realcritic: 'rounds' must be at least 1")
     closers: list[Any] = []
@@ -239,7 +241,7 @@ async def _one(rc: RealCriticItem, s: _Setup) -> dict[str, Any]:
     after = before if not t.changed else grade_answer(after_answer, rc.gold, multiple_choice=mc)
     first = t.rounds[0] if t.rounds else None
     return {
-        "id": rc.id, "task": rc.task, "gold": rc.gold, "answer_before": before_answer, "answer_after": after_answer,
+        "id": rc.id, "task": rc.task, "split": rc.task, "gold": rc.gold, "answer_before": before_answer, "answer_after": after_answer,
         "correct_before": before, "correct_after": after, "previous_score": rc.previous_correct,
         "first_verdict": first.verdict.value if first and first.verdict else None, "stop_reason": t.stop_reason.value,
         "revisions": t.revisions, "changed": t.changed, "failed": t.error is not None, "error": t.error,
@@ -254,7 +256,7 @@ def _row(name: str, recs: list[dict[str, Any]]) -> dict[str, Any]:
     before = sum(r["correct_before"] for r in ok) / n if n else 0.0
     after = sum(r["correct_after"] for r in ok) / n if n else 0.0
     return {
-        "task": name, "items": n, "acc_before": round(before, 4), "acc_after": round(after, 4),
+        "split": name, "n": n, "acc_before": round(before, 4), "acc_after": round(after, 4),
         "delta": round(after - before, 4), **trans,
         "accepted": sum(r["first_verdict"] == "correct" for r in ok),
         "revised": sum(r["revisions"] > 0 for r in ok),
@@ -269,7 +271,7 @@ def _plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [r["task"] for r in rows]
+    names = [r["split"] for r in rows]
     x = range(len(rows))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     ax1.bar([i - 0.2 for i in x], [r["acc_before"] for r in rows], 0.4, label="before")
@@ -281,7 +283,7 @@ def _plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     ax1.set_title("accuracy before / after correction")
     bottom = [0.0] * len(rows)
     for key, colour in (("c->c", "#4c9f70"), ("c->i", "#d1495b"), ("i->c", "#66a3d2"), ("i->i", "#999999")):
-        vals = [r[key] / r["items"] if r["items"] else 0.0 for r in rows]
+        vals = [r[key] / r["n"] if r["n"] else 0.0 for r in rows]
         ax2.bar(list(x), vals, 0.6, bottom=bottom, label=key, color=colour)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax2.set_xticks(list(x), names, rotation=30, ha="right")
@@ -306,7 +308,7 @@ def run_realcritic(ctx: BenchContext) -> BenchResult:
     loaded = list(load_realcritic(ctx.data_dir, tasks, ctx.limit))
     items = [r for r in loaded if isinstance(r, RealCriticItem)]
     bad = [str(r) for r in loaded if isinstance(r, UserError)]
-    plot_path = ctx.options.get("plot")
+    plot_path = ctx.options.get("transitions_plot")
     setup = _setup(ctx)
     records = asyncio.run(_run_all(items, setup, ctx))
     by_task: dict[str, list[dict[str, Any]]] = {}
