@@ -2,7 +2,8 @@
 
 "Peers" of a run are the other runs over the same ``source`` (the same input file or dataset): their critiques of
 an item are shown beside the run's own, and disagreement is judged across all of them. A critique's ``samples``
-(k-sample votes, panels) count as critiques of their own for disagreement.
+(k-sample votes, panels) count as critiques of their own for disagreement. A critique that carries a refinement
+trajectory (``metadata["trajectory"]``) judges a *revised* answer, so it is shown but never counted for disagreement.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def labelled(critique: Critique, run: str | None = None) -> Iterator[tuple[str, 
 
 def disagrees(critiques: list[Critique]) -> bool:
     """Scored critiques differ in verdict, or the ones saying ``incorrect`` differ in their first error step."""
-    scored = [c for c in critiques if c.verdict != Verdict.UNSCORED]
+    scored = [c for c in critiques if c.verdict != Verdict.UNSCORED and "trajectory" not in c.metadata]
     if len({c.verdict for c in scored}) > 1:
         return True
     wrong_at = {c.first_error_step for c in scored if c.verdict == Verdict.INCORRECT and c.first_error_step is not None}

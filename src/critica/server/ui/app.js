@@ -237,13 +237,13 @@ async function itemPage(run, itemId) {
   const wholeFindings = all.flatMap(([label, c]) => findingsOf(c).filter((f) => f.step === null || f.step === undefined)
     .map((f) => h("div", { class: "finding " + (f.verdict || "") }, `[${f.kind || "check"}] whole response: ${f.verdict || ""} — ${f.message || ""} (${label})`)));
   const trajectories = [roundsOf(item), ...d.critiques.map(roundsOf)].filter(Boolean);
-  view.replaceChildren(
+  view.replaceChildren(...[
     h("h1", {}, itemId, d.disagreement ? h("span", { class: "badge v-unscored", id: "disagree" }, "critics disagree") : ""),
     h("h2", {}, "Question"), h("div", { class: "question", id: "question" }, item.question),
     item.reference_answer ? [h("h2", {}, "Reference answer"), h("div", { class: "reference" }, item.reference_answer)] : "",
     h("h2", {}, `Response, ${d.steps.length} step(s)`), stepsList, wholeFindings,
     h("h2", {}, `Critiques (${all.length})`), h("div", { class: "critiques", id: "critiques" }, all.map(([label, c, r]) => critiqueCard(c, r, label))),
-    trajectories.length ? [h("h2", {}, "Refinement"), ...trajectories.map(roundsView)] : "");
+    trajectories.length ? [h("h2", {}, "Refinement"), ...trajectories.map(roundsView)] : ""].flat());
 }
 
 // ---- router ----------------------------------------------------------------------------------------------------
