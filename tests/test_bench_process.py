@@ -1,0 +1,103 @@
+"""ProcessBench / MR-GSM8K / PRMBench suites and `critica bench`, on small fixtures and (briefly) the real data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from critica.backends.fake import ScriptedBackend
+from critica.bench.base import BenchContext, get_suite
+from critica.bench.datasets import load_prmbench, load_processbench
+from critica.cli import main
+from critica.critics.registry import build_critic
+
+FIXTURES = Path(__file__).parent / "data" / "bench"
+
+
+def _ctx(**kw) -> BenchContext:
+    return BenchContext(data_dir=FIXTURES, make_critic=lambda: build_critic("verifier", None), **kw)
+
+
+def test_loader_reports_bad_record_and_keeps_the_rest():
+    loaded = load_processbench(FIXTURES, ["gsm8k"])
+    assert [li.item.id for li in loaded.items] == [f"gsm8k-{i}" for i in range(1, 6)]
+    assert len(loaded.errors) == 1 and "index 5" in str(loaded.errors[0]) and "steps" in str(loaded.errors[0])
+    assert all("label" not in li.item.metadata for li in loaded.items)  # gold stays out of the critic's view
+    assert all(li.item.reference_answer is None for li in loaded.items)
+
+
+def test_processbench_suite_figures():
+    result = get_suite("processbench").run(_ctx(splits=["gsm8k"]))
+    row = result.rows[0]
+    assert row["split"] == "gsm8k" and row["n"] == 5
+    assert row["acc_erroneous"] == pytest.approx(2 / 3) and row["acc_correct"] == 1.0
+    assert row["f1"] == pytest.approx(0.8)
+    assert row["precision_solution"] == 1.0 and row["precision_step"] == 1.0 and row["false_alarm_rate"] == 0.0
+    assert row["unchecked"] == 1 and row["unscored"] == 0
+    assert len(result.items) == 5 and {"id", "label", "pred", "correct", "checked_steps"} <= set(result.items[0])
+    assert any("malformed" in n for n in result.notes)
+
+
+def test_mr_gsm8k_suite():
+    result = get_suite("mr_gsm8k").run(_ctx())
+    assert result.rows[0]["acc_erroneous"] == pytest.approx(2 / 3)
+
+
+def test_prmbench_loader_and_suite():
+    loaded = load_prmbench(FIXTURES, ["confidence"])
+    err = [li for li in loaded.items if li.label >= 0]
+    assert len(err) == 4 and all(li.label == 1 for li in err)  # 1-based → 0-based
+    assert [li.error_steps for li in err] == [[1, 2], [1], [1, 2], [1]]  # step 9 of a 3-step solution dropped
+    assert sum(li.split == "original" for li in loaded.items) == 4
+    assert len(loaded.errors) == 2  # the broken line of each file
+    result = get_suite("prmbench").run(_ctx(splits=["confidence", "original"]))
+    rows = {r["split"]: r for r in result.rows}
+    assert rows["confidence"]["acc_erroneous"] == pytest.approx(0.5)
+    assert rows["confidence"]["prm_score"] is not None and rows["original"]["false_alarm_rate"] == 0.0
+
+
+def test_llm_critic_goes_through_registry_and_unscored_counts_as_wrong():
+    # a scripted model that never answers in the protocol's format: every item unscored
+    def make():
+        from critica.backends.call import CallPolicy, Caller
+
+        return build_critic("processbench", Caller(ScriptedBackend(["no idea"]), CallPolicy(retries=0)))
+
+    ctx = BenchContext(data_dir=FIXTURES, make_critic=make, critic_name="processbench", splits=["gsm8k"])
+    row = get_suite("processbench").run(ctx).rows[0]
+    assert row["unscored"] == 5 and row["acc_erroneous"] == 0.0 and row["acc_correct"] == 0.0
+
+
+def test_cli_bench_json_compare_and_plot(tmp_path, capsys):
+    a, b, png = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "p.png"
+    assert main(["bench", "processbench", "--data-dir", str(FIXTURES), "--split", "gsm8k", "--json-out", str(a),
+                 "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "| gsm8k |" in out and "F1" in out
+    doc = json.loads(a.read_text())
+    assert doc["suite"] == "processbench" and len(doc["items"]) == 5 and doc["rows"][0]["split"] == "gsm8k"
+    assert png.stat().st_size > 1000
+    assert main(["bench", "processbench", "--data-dir", str(FIXTURES), "--split", "gsm8k", "--limit", "2",
+                 "--json-out", str(b)]) == 0
+    capsys.readouterr()
+    assert main(["bench", "--compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "| gsm8k | n | 5 | 2 | -3 |" in out
+
+
+def test_cli_bench_errors(tmp_path):
+    assert main(["bench", "nope", "--data-dir", str(FIXTURES)]) == 2
+    assert main(["bench", "processbench", "--data-dir", str(tmp_path)]) == 2  # missing files: a clear user error
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert main(["bench", "--compare", str(bad), str(bad)]) == 2
+
+
+def test_real_processbench_smoke(data_dir):
+    ctx = BenchContext(data_dir=data_dir, make_critic=lambda: build_critic("verifier", None), limit=5,
+                       options={"n_boot": 50})
+    result = get_suite("processbench").run(ctx)
+    assert [r["split"] for r in result.rows] == ["gsm8k", "math", "olympiadbench", "omnimath", "average"]
+    assert result.rows[-1]["n"] == 20
