@@ -260,6 +260,7 @@ def _row(name: str, recs: list[dict[str, Any]]) -> dict[str, Any]:
         "delta": round(after - before, 4), **trans,
         "accepted": sum(r["first_verdict"] == "correct" for r in ok),
         "revised": sum(r["revisions"] > 0 for r in ok),
+        "rejected_revisions": sum(r["stop_reason"] in ("unusable_revision", "generator_failed") for r in ok),
         "unscored": sum(r["stop_reason"] == "unscored" for r in ok),
         "failed": len(recs) - n,
     }
@@ -322,7 +323,8 @@ def run_realcritic(ctx: BenchContext) -> BenchResult:
         f"generator={setup.generator.name}; closed loop after RealCritic (arXiv:2501.14492).",
         "Grading: last \\boxed{} answer vs reference by math-verify; arc-challenge and mmlu_stem by option letter.",
         "accepted: the critic's first verdict was 'correct' (the answer is kept). unscored: the critic gave no usable "
-        "verdict and the answer was kept. failed: the item could not be run (excluded from accuracy).",
+        "verdict and the answer was kept. rejected_revisions: the correction failed or had no boxed answer, so the "
+        "solution was kept. failed: the item could not be run (excluded from accuracy).",
         "A correction without a boxed final answer does not replace the solution (regression guard).",
     ]
     if setup.mode != "self" and given:
