@@ -1,0 +1,337 @@
+"""The ``wice`` benchmark: claim-level evidence grounding on WiCE (Kamoi et al., EMNLP 2023, arXiv:2303.01432).
+
+Each WiCE claim is one Wikipedia sentence with the sentences of the web page it cites; the gold label is
+``supported`` / ``partially_supported`` / ``not_supported``. The suite labels every claim with
+:class:`~critica.verifiers.evidence.EvidenceVerifier` and reports, per split and method (with and without
+sentence embeddings): claim-level accuracy and macro-F1 over the three labels with bootstrap 95% CIs, per-label
+precision/recall, the confusion matrix, the unscored count, citation precision/recall against WiCE's gold
+supporting sentences, throughput and wall time.
+
+Splits: ``dev`` is the calibration split — the verifier's thresholds were chosen there, once, by
+:func:`calibrate` (``python -m critica.bench.wice calibrate``) — and ``test`` is the one to quote. The shared copy
+has no train split; a held-out part of WiCE is kept elsewhere and re-checks the figures.
+
+With a critic other than the verifier (``--critic NAME``), each claim becomes an item (question: the article
+context, response: the claim, evidence: the cited sentences) and the critique's verdict is mapped: correct →
+``supported``, incorrect → ``not_supported``, unscored → unscored (such critics never say ``partially_supported``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from critica.bench.base import BenchContext, BenchResult, register_suite
+from critica.bench.classification import accuracy, bootstrap_ci, confusion_matrix, macro_f1, per_label, unscored_count
+from critica.errors import InputError, UserError
+from critica.types import Item, Verdict
+from critica.verifiers.evidence import (
+    DEFAULT_THRESHOLDS,
+    LEXICAL_THRESHOLDS,
+    ClauseScore,
+    EvidenceLabel,
+    EvidenceThresholds,
+    EvidenceVerifier,
+    label_claim,
+)
+
+__all__ = ["WICE_SPLITS", "LABELS", "WiceClaim", "load_wice", "run_wice", "calibrate", "evaluate_labels"]
+
+WICE_SPLITS = ("dev", "test")
+LABELS = tuple(label.value for label in EvidenceLabel)
+METHODS = ("lexical+embedding", "lexical")
+
+
+@dataclass
+class WiceClaim:
+    """One WiCE claim with its gold annotation."""
+
+    id: str
+    split: str
+    claim: str
+    evidence: list[str]
+    label: str
+    supporting: list[list[int]]
+    """Alternative minimal sets of evidence-sentence indices that support the claim."""
+    context: str = ""
+
+
+def load_wice(data_dir: Path, split: str, *, errors: list[InputError] | None = None) -> list[WiceClaim]:
+    """Read ``wice/claim/<split>.jsonl``; a malformed line is reported in ``errors`` (file, line, field) and skipped.
+
+    Raises:
+        UserError: the split is unknown or its file is missing.
+    """
+    if split not in WICE_SPLITS:
+        raise UserError(f"unknown WiCE split {split!r}; available: {', '.join(WICE_SPLITS)}")
+    path = Path(data_dir) / "wice" / "claim" / f"{split}.jsonl"
+    if not path.is_file():
+        raise UserError(f"WiCE data not found: {path} (set --data-dir or CRITICA_DATA)")
+    out: list[WiceClaim] = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                _report(errors, InputError(str(path), str(lineno), None, f"invalid JSON: {e.msg}"))
+                continue
+            problem = _validate(row)
+            if problem:
+                _report(errors, InputError(str(path), str(lineno), problem[0], problem[1]))
+                continue
+            meta = row.get("meta") or {}
+            out.append(WiceClaim(
+                id=str(meta.get("id") or f"{split}-{lineno}"), split=split, claim=row["claim"],
+                evidence=[str(e) for e in row["evidence"]], label=row["label"],
+                supporting=[[int(i) for i in s] for s in row.get("supporting_sentences") or []],
+                context=str(meta.get("claim_context") or ""),
+            ))
+    return out
+
+
+def _validate(row: Any) -> tuple[str, str] | None:
+    if not isinstance(row, dict):
+        return ("", "a record must be a JSON object")
+    if not isinstance(row.get("claim"), str) or not row["claim"].strip():
+        return ("claim", "missing or empty")
+    if not isinstance(row.get("evidence"), list):
+        return ("evidence", "must be a list of sentences")
+    if row.get("label") not in LABELS:
+        return ("label", f"must be one of {', '.join(LABELS)}; got {row.get('label')!r}")
+    sup = row.get("supporting_sentences", [])
+    if not isinstance(sup, list) or not all(isinstance(s, list) and all(isinstance(i, int) for i in s) for s in sup):
+        return ("supporting_sentences", "must be a list of lists of integers")
+    return None
+
+
+def _report(errors: list[InputError] | None, error: InputError) -> None:
+    if errors is None:
+        raise error
+    errors.append(error)
+
+
+# -- figures -------------------------------------------------------------------------------------------------
+
+
+def evaluate_labels(gold: list[str], pred: list[str | None], *, seed: int = 0, n_boot: int = 1000) -> dict[str, Any]:
+    """Accuracy and macro-F1 with bootstrap 95% CIs, per-label figures, confusion matrix and unscored count."""
+
+    def mf1(g: Any, p: Any) -> float:
+        return macro_f1(g, p, LABELS)
+
+    return {
+        "n": len(gold),
+        "unscored": unscored_count(pred),
+        "accuracy": accuracy(gold, pred),
+        "accuracy_ci": list(bootstrap_ci(gold, pred, accuracy, n=n_boot, seed=seed)),
+        "macro_f1": mf1(gold, pred),
+        "macro_f1_ci": list(bootstrap_ci(gold, pred, mf1, n=n_boot, seed=seed)),
+        "per_label": per_label(gold, pred, LABELS),
+        "confusion": confusion_matrix(gold, pred, LABELS),
+    }
+
+
+def _citation_figures(records: Iterable[dict[str, Any]]) -> dict[str, float | None]:
+    """Citation precision (cited sentences inside a gold supporting set) and recall (a gold set fully cited)."""
+    cited_total = cited_good = with_gold = recalled = 0
+    for r in records:
+        if not r["gold_supporting"]:
+            continue
+        gold_union = {i for s in r["gold_supporting"] for i in s}
+        cited = {c[1] if isinstance(c, list) else c for c in r["citations"]}
+        cited_total += len(cited)
+        cited_good += len(cited & gold_union)
+        with_gold += 1
+        recalled += any(set(s) <= cited for s in r["gold_supporting"] if s)
+    return {
+        "citation_precision": cited_good / cited_total if cited_total else None,
+        "citation_recall": recalled / with_gold if with_gold else None,
+    }
+
+
+# -- running -------------------------------------------------------------------------------------------------
+
+
+def _verifier_records(claims: list[WiceClaim], verifier: EvidenceVerifier,
+                      tick: Callable[[], None]) -> list[dict[str, Any]]:
+    records = []
+    for c in claims:
+        start = time.perf_counter()
+        try:
+            a = verifier.assess_sentences(c.claim, c.evidence)
+            pred: str | None = a.label.value
+            extra = {"citations": [list(x) for x in a.citations], "supported_share": round(a.supported_share, 4),
+                     "clauses": len(a.clauses)}
+            error = None
+        except Exception as e:  # noqa: BLE001 - one bad item must not sink the run
+            pred, extra, error = None, {"citations": []}, f"{type(e).__name__}: {e}"
+        records.append({"id": c.id, "split": c.split, "method": verifier.method, "gold": c.label, "pred": pred,
+                        "correct": pred == c.label, "gold_supporting": c.supporting, "error": error,
+                        "latency_s": round(time.perf_counter() - start, 4), **extra})
+        tick()
+    return records
+
+
+def _critic_records(claims: list[WiceClaim], ctx: BenchContext, tick: Callable[[], None]) -> list[dict[str, Any]]:
+    from critica.run.runner import critique_stream
+
+    critic = ctx.make_critic()
+    items = [Item(id=c.id, question=c.context or "(claim from a Wikipedia article)", response=c.claim,
+                  evidence=c.evidence) for c in claims]
+    by_id = {c.id: c for c in claims}
+    mapping = {Verdict.CORRECT: "supported", Verdict.INCORRECT: "not_supported"}
+
+    async def go() -> list[dict[str, Any]]:
+        out = []
+        async for crit in critique_stream(critic, items, concurrency=ctx.concurrency):
+            if isinstance(crit, InputError):
+                continue
+            c = by_id[crit.item_id]
+            pred = crit.metadata.get("evidence_label") or mapping.get(crit.verdict)
+            out.append({"id": c.id, "split": c.split, "method": ctx.critic_name, "gold": c.label, "pred": pred,
+                        "correct": pred == c.label, "gold_supporting": c.supporting, "citations": [],
+                        "error": crit.error, "latency_s": crit.latency_s, "parse_status": crit.parse_status.value})
+            tick()
+        return out
+
+    return asyncio.run(go())
+
+
+def run_wice(ctx: BenchContext) -> BenchResult:
+    """Run the WiCE suite (see the module docstring); options: ``methods`` (list, default both), ``n_boot``."""
+    splits = ctx.splits or list(WICE_SPLITS)
+    use_verifier = ctx.critic_name in ("verifier", "evidence")
+    methods = list(ctx.options.get("methods") or METHODS) if use_verifier else [ctx.critic_name]
+    errors: list[InputError] = []
+    data = {s: load_wice(ctx.data_dir, s, errors=errors)[: ctx.limit] for s in splits}
+    total = sum(len(v) for v in data.values()) * len(methods)
+    done = itertools.count(1)
+
+    def tick() -> None:
+        if ctx.progress:
+            ctx.progress(next(done), total)
+
+    rows: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    start_all = time.perf_counter()
+    for method in methods:
+        verifier = _verifier_for(method) if use_verifier else None
+        if use_verifier and verifier is None:
+            rows.append({"split": "all", "method": method, "note": "sentence-transformers / MiniLM not installed"})
+            continue
+        for split, claims in data.items():
+            start = time.perf_counter()
+            recs = _verifier_records(claims, verifier, tick) if verifier else _critic_records(claims, ctx, tick)
+            wall = time.perf_counter() - start
+            figs = evaluate_labels([r["gold"] for r in recs], [r["pred"] for r in recs], seed=ctx.seed,
+                                   n_boot=int(ctx.options.get("n_boot", 1000)))
+            rows.append({
+                "split": split + (" (calibration)" if split == "dev" and use_verifier else ""),
+                "method": method, **figs, **_citation_figures(recs),
+                "items_per_s": len(recs) / wall if wall else None, "wall_s": wall,
+            })
+            items.extend(recs)
+    notes = [
+        "Claim-level labels supported / partially_supported / not_supported; macro-F1 is the unweighted mean F1 "
+        "of the three; CIs are 95% percentile bootstrap intervals over claims.",
+        "Unscored claims stay in the denominator (wrong for accuracy, a miss for F1).",
+        "dev is the calibration split (thresholds chosen there once); quote test.",
+        f"Majority-class baseline (always partially_supported): accuracy {_majority(data)}.",
+        "Citation precision: cited sentences that lie in a gold supporting set; recall: claims for which a whole "
+        "gold supporting set was cited (gold-labelled supported/partial claims only).",
+    ]
+    if errors:
+        notes.append(f"{len(errors)} malformed record(s) skipped, e.g. {errors[0]}")
+    return BenchResult(suite="wice", critic=ctx.critic_name, model=ctx.model, rows=rows, items=items, notes=notes,
+                       wall_s=time.perf_counter() - start_all,
+                       extra={"input_errors": [str(e) for e in errors]})
+
+
+def _majority(data: dict[str, list[WiceClaim]]) -> str:
+    parts = []
+    for split, claims in data.items():
+        if claims:
+            share = sum(c.label == "partially_supported" for c in claims) / len(claims)
+            parts.append(f"{split} {share:.3f}")
+    return ", ".join(parts) or "n/a"
+
+
+def _verifier_for(method: str) -> EvidenceVerifier | None:
+    if method == "lexical":
+        return EvidenceVerifier(embedder=None)
+    v = EvidenceVerifier()
+    return v if v.embedder is not None else None
+
+
+@register_suite("wice", "WiCE claim-level evidence grounding: accuracy and macro-F1 over 3 labels (dev = calibration)")
+def _suite(ctx: BenchContext) -> BenchResult:
+    return run_wice(ctx)
+
+
+# -- calibration ---------------------------------------------------------------------------------------------
+
+
+def calibrate(
+    scored: list[tuple[str, list[ClauseScore]]], *, embeddings: bool, base: EvidenceThresholds | None = None
+) -> tuple[EvidenceThresholds, float]:
+    """Grid-search the decision thresholds for macro-F1 on cached clause scores ``[(gold, clauses), …]``.
+
+    The grid is coarse (a handful of values per constant) so the result reflects the split's overall shape,
+    not individual claims. Returns the best thresholds and their macro-F1.
+    """
+    base = base or (DEFAULT_THRESHOLDS if embeddings else LEXICAL_THRESHOLDS)
+    weights = (0.25, 0.5, 0.75) if embeddings else (0.0,)
+    best, best_f1 = base, -1.0
+    gold = [g for g, _ in scored]
+    for w, clause, sup, nsup, ent in itertools.product(
+        weights, _steps(0.2, 0.75), (*_steps(0.6, 0.95), 0.99), _steps(0.0, 0.5), (0.34, 0.5, 0.67),
+    ):
+        t = replace(base, weight=w, clause=clause, supported=sup, not_supported=nsup, entity_missing=ent)
+        pred: list[str | None] = [label_claim(cl, t)[0].value for _, cl in scored]
+        f1 = macro_f1(gold, pred, LABELS)
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = t, f1
+    return best, best_f1
+
+
+def _steps(lo: float, hi: float, step: float = 0.05) -> tuple[float, ...]:
+    return tuple(round(lo + i * step, 2) for i in range(int(round((hi - lo) / step)) + 1))
+
+
+def _main(argv: list[str] | None = None) -> int:  # pragma: no cover - a maintainer's command
+    import argparse
+
+    from rich.progress import Progress
+
+    from critica.config import default_data_dir
+
+    ap = argparse.ArgumentParser(prog="python -m critica.bench.wice",
+                                 description="Calibrate the evidence verifier's thresholds on WiCE dev.")
+    ap.add_argument("command", choices=["calibrate"])
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--limit", type=int, default=None)
+    args = ap.parse_args(argv)
+    claims = load_wice(default_data_dir(args.data_dir), "dev")[: args.limit]
+    verifier = EvidenceVerifier()
+    scored: list[tuple[str, list[ClauseScore]]] = []
+    with Progress() as progress:
+        task = progress.add_task("scoring WiCE dev claims", total=len(claims))
+        for c in claims:
+            scored.append((c.label, verifier.score_clauses(c.claim, c.evidence)))
+            progress.advance(task)
+    for emb in ([True] if verifier.embedder is not None else []) + [False]:
+        t, f1 = calibrate(scored, embeddings=emb)
+        print(f"{'lexical+embedding' if emb else 'lexical'}: macro-F1 {f1:.4f} with {t}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(_main())

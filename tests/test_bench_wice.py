@@ -1,0 +1,147 @@
+"""The WiCE suite, its loader, and the classification metrics it reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from critica.bench.base import BenchContext, get_suite
+from critica.bench.classification import accuracy, bootstrap_ci, confusion_matrix, macro_f1, per_label, unscored_count
+from critica.bench.wice import LABELS, calibrate, evaluate_labels, load_wice, run_wice
+from critica.errors import InputError, UserError
+from critica.types import Critique, Item, Verdict
+from critica.verifiers.evidence import ClauseScore
+
+FIXTURE = Path(__file__).parent / "data" / "wice"
+
+# -- metrics ---------------------------------------------------------------------------------------------------
+
+GOLD = ["a", "a", "b", "b", "c", "c"]
+PRED = ["a", "b", "b", "b", None, "a"]
+
+
+def test_accuracy_counts_unscored_as_wrong():
+    assert accuracy(GOLD, PRED) == pytest.approx(3 / 6)
+    assert unscored_count(PRED) == 1
+    assert accuracy([], []) == 0.0
+
+
+def test_per_label_and_macro_f1_by_hand():
+    pl = per_label(GOLD, PRED, ["a", "b", "c"])
+    # a: TP 1, FP 1 (c->a), FN 1 ; b: TP 2, FP 1, FN 0 ; c: TP 0, FN 2 (one unscored, never a false positive)
+    assert pl["a"] == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2})
+    assert pl["b"]["precision"] == pytest.approx(2 / 3) and pl["b"]["recall"] == 1.0
+    assert pl["b"]["f1"] == pytest.approx(0.8)
+    assert pl["c"] == pytest.approx({"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2})
+    assert macro_f1(GOLD, PRED, ["a", "b", "c"]) == pytest.approx((0.5 + 0.8 + 0.0) / 3)
+
+
+def test_confusion_matrix_has_unscored_column():
+    m = confusion_matrix(GOLD, PRED, ["a", "b", "c"])
+    assert m["a"] == {"a": 1, "b": 1, "c": 0, "unscored": 0}
+    assert m["c"] == {"a": 1, "b": 0, "c": 0, "unscored": 1}
+    assert sum(sum(r.values()) for r in m.values()) == len(GOLD)
+
+
+def test_bootstrap_ci_is_reproducible_and_brackets_the_estimate():
+    gold = ["x"] * 60 + ["y"] * 40
+    pred = ["x"] * 50 + ["y"] * 10 + ["y"] * 30 + ["x"] * 10
+    lo, hi = bootstrap_ci(gold, pred, accuracy, n=300, seed=1)
+    assert (lo, hi) == bootstrap_ci(gold, pred, accuracy, n=300, seed=1)
+    assert lo <= accuracy(gold, pred) <= hi and hi - lo < 0.3 and lo < hi
+
+
+def test_length_mismatch_is_an_error():
+    with pytest.raises(ValueError):
+        accuracy(["a"], [])
+
+
+# -- loader ----------------------------------------------------------------------------------------------------
+
+
+def test_loader_reports_bad_lines_and_keeps_the_rest():
+    errors: list[InputError] = []
+    claims = load_wice(FIXTURE, "dev", errors=errors)
+    assert [c.id for c in claims] == ["dev00001", "dev00002", "dev00003"]
+    assert claims[0].supporting == [[1]] and claims[0].label == "supported"
+    assert len(errors) == 2
+    assert errors[0].location == "4" and "invalid JSON" in str(errors[0])
+    assert errors[1].field == "label" and errors[1].path.endswith("dev.jsonl")
+
+
+def test_loader_errors_name_the_problem(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_wice(tmp_path, "dev")
+    with pytest.raises(UserError, match="unknown WiCE split"):
+        load_wice(FIXTURE, "train")
+
+
+# -- suite -----------------------------------------------------------------------------------------------------
+
+
+def _ctx(**kw) -> BenchContext:
+    return BenchContext(data_dir=FIXTURE, make_critic=lambda: None, options={"methods": ["lexical"], "n_boot": 50},
+                        **kw)
+
+
+def test_suite_runs_the_lexical_verifier_on_fixture_data():
+    seen = []
+    res = run_wice(_ctx(progress=lambda done, total: seen.append((done, total))))
+    assert res.suite == "wice" and [r["split"] for r in res.rows] == ["dev (calibration)", "test"]
+    dev = res.rows[0]
+    assert dev["n"] == 3 and dev["unscored"] == 0 and dev["method"] == "lexical"
+    assert 0.0 <= dev["accuracy_ci"][0] <= dev["accuracy"] <= dev["accuracy_ci"][1] <= 1.0
+    assert set(dev["per_label"]) == set(LABELS) and dev["items_per_s"] > 0
+    assert len(res.items) == 5 and seen[-1] == (5, 5)
+    by_id = {r["id"]: r for r in res.items if r["split"] == "dev"}
+    # clear-cut fixture claims: a verbatim sentence, and a claim about entirely unrelated evidence
+    assert by_id["dev00001"]["pred"] == "supported" and by_id["dev00001"]["citations"] == [[0, 1]]
+    assert by_id["dev00002"]["pred"] == "not_supported"
+    assert any("malformed" in n for n in res.notes)
+
+
+def test_suite_is_registered():
+    assert get_suite("wice").run is not None
+
+
+class _VerdictCritic:
+    """A critic whose verdict depends on the claim text (so the mapping, not a constant, is tested)."""
+
+    name = "toy"
+
+    async def critique(self, item: Item) -> Critique:
+        verdict = Verdict.CORRECT if "bridge" in (item.response or "") else Verdict.UNSCORED
+        return Critique(item_id=item.id, critic=self.name, verdict=verdict)
+
+
+def test_other_critics_map_verdicts_to_labels():
+    ctx = BenchContext(data_dir=FIXTURE, make_critic=_VerdictCritic, critic_name="toy", splits=["test"],
+                       options={"n_boot": 20})
+    res = run_wice(ctx)
+    preds = {r["id"]: r["pred"] for r in res.items}
+    assert preds == {"dev00001": "supported", "dev00002": None}
+    assert res.rows[0]["unscored"] == 1 and res.rows[0]["accuracy"] == 0.5
+
+
+def test_evaluate_labels_shape():
+    figs = evaluate_labels(["supported", "not_supported"], ["supported", None], n_boot=20)
+    assert figs["n"] == 2 and figs["unscored"] == 1 and figs["accuracy"] == 0.5
+    assert set(figs["confusion"]) == set(LABELS)
+
+
+def test_calibrate_finds_thresholds_that_separate_clean_scores():
+    def clause(cov: float) -> ClauseScore:
+        return ClauseScore(text="x", weight=1.0, coverage=cov, similarity=None, missing_numbers=[],
+                           missing_names=[], names=0, lexical_best=[0], semantic_best=None)
+
+    scored = [("supported", [clause(0.95), clause(0.9)])] * 3 + [("not_supported", [clause(0.1), clause(0.2)])] * 3
+    scored += [("partially_supported", [clause(0.95), clause(0.1)])] * 3
+    t, f1 = calibrate(scored, embeddings=False)
+    assert f1 == pytest.approx(1.0) and t.weight == 0.0
+
+
+def test_real_wice_smoke(data_dir):
+    res = run_wice(BenchContext(data_dir=data_dir, make_critic=lambda: None, limit=3, splits=["test"],
+                                options={"methods": ["lexical"], "n_boot": 20}))
+    assert res.rows[0]["n"] == 3 and all(r["pred"] in LABELS for r in res.items)
