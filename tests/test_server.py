@@ -430,3 +430,20 @@ def test_ui_is_served_at_root():
     r = client.get("/", follow_redirects=False)
     assert r.status_code in (302, 307) and r.headers["location"] == "/ui/"
     assert "app.js" in client.get("/ui/").text
+
+
+# -- the real local model (mechanics only: SmolLM2-135M is at chance, its verdicts are never asserted) ---------------
+
+
+@pytest.mark.model
+def test_reward_and_critiques_with_the_local_model(local_backend):
+    cfg = ServerConfig(settings=Settings(model="local:smollm2", timeout=120), critic="processbench")
+    with TestClient(create_app(Store.open(":memory:"), cfg, backends={"local:smollm2": local_backend})) as client:
+        r = client.post("/v1/reward", json={"samples": [{"prompt": "What is 2+3?", "response": "Step 1: 2+3 = 6\nStep 2: 6"}],
+                                            "options": {"max_tokens": 32}})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert len(body["rewards"]) == 1 and 0.0 <= body["rewards"][0] <= 1.0
+        crit = Critique.model_validate(body["critiques"][0])
+        assert crit.model == "local:smollm2" and crit.usage.prompt_tokens > 0 and crit.raw_outputs
+        assert body["details"][0]["scored"] == (crit.verdict != Verdict.UNSCORED)

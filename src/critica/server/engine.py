@@ -155,7 +155,8 @@ class Engine:
         return caller.health.down_reason if caller is not None else None
 
     async def aclose(self) -> None:
-        """Release every backend."""
-        for caller in self._callers.values():
-            await caller.aclose()
+        """Release the backends this engine built (injected ones belong to whoever passed them)."""
+        for spec, caller in self._callers.items():
+            if spec not in self._injected:
+                await caller.aclose()
         self._callers.clear()
