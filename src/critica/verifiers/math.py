@@ -76,9 +76,9 @@ _UNIT_FAMILIES = [
 ]
 # A step that tests a hypothesis or corrects itself writes false equations on purpose ("2 + 1 = 1 (False)").
 _HYPOTHETICAL = re.compile(
-    r"\b(?:false|not true|not equal|contradict\w*|incorrect|mistakes?|wrong|errors?|invalid|impossible|doesn't|"
-    r"does not|isn't|not satisf\w*|fails?|recheck\w*|re-check\w*|re-?evaluat\w*|verify if|check if|check whether|"
-    r"see if|suppose|assum\w*|hypothe\w*|test(?:ing)? (?:if|whether|x|n|the value)|guess\w*|trial)\b|\\neq\b|≠|\\ne\b",
+    r"\b(?:false|not true|not equal|contradict\w*|incorrect|mistakes?|wrong|errors?|invalid|impossible|"
+    r"not satisf\w*|recheck\w*|re-check\w*|re-?evaluat\w*|verify if|check if|check whether|see if|suppose|"
+    r"hypothe\w*|test(?:ing)? (?:if|whether|x|n|the value)|guess\w*|trial)\b|\\neq\b|≠|\\ne\b",
     re.IGNORECASE,
 )
 _APPROX_WORDS = re.compile(
@@ -206,6 +206,8 @@ def _normalise(text: str) -> str:
     # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
     text = re.sub(r"\\\[|\\\]|\\\(|\\\)|\$\$", " \n ", text)
     text = text.replace("{", "(").replace("}", ")")
+    # "7995 (total cookies) - 2595 (rainbow cookies)": parenthesised words annotate a number, they are not factors
+    text = re.sub(r"\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)", " ", text)
     return text
 
 
@@ -217,6 +219,7 @@ _TOKEN = re.compile(
     r"|(?P<EQ>(?<![<>!=:])=(?!=))"
     r"|(?P<OP>\*\*|[-+*/^])"
     r"|(?P<LP>\()|(?P<RP>\))|(?P<PCT>%)"
+    r"|(?P<FACT>(?<=[\d)])!(?=\s*[-+*/^)=,$\\]))"
     r"|(?P<CMD>\\[A-Za-z]+)"
     r"|(?P<WORD>[A-Za-z]+(?:'[a-z]+)?)"
     r"|(?P<NL>\n)"
@@ -405,9 +408,15 @@ class _Parser:
 
     def postfix(self) -> _Val:
         val = self.primary()
-        while (t := self.peek()) is not None and t.kind == "PCT":
+        while (t := self.peek()) is not None and t.kind in ("PCT", "FACT"):
             self.take()
-            val = _Val(val.v / 100, True)
+            if t.kind == "PCT":
+                val = _Val(val.v / 100, True)
+            else:
+                if val.v.denominator != 1 or not 0 <= val.v <= 30:
+                    raise Unevaluable("factorial of a non-integer or large number")
+                self.ops += 1
+                val = _Val(Fraction(math.factorial(int(val.v))))
         return val
 
     def primary(self) -> _Val:
@@ -452,7 +461,7 @@ def _exact_sqrt(v: Fraction) -> Fraction | None:
 
 # --- finding the asserted computations -------------------------------------------------------------------------
 
-_MATHY = {"NUM", "OP", "LP", "RP", "PCT", "UNIT", "SQRT"}
+_MATHY = {"NUM", "OP", "LP", "RP", "PCT", "UNIT", "SQRT", "FACT"}
 # Tokens that may border an expression without being part of it (prose, punctuation, line breaks).
 _SAFE_BORDER = {"WORD", "NL", "EQ", "APPROX"}
 _SAFE_STOP_CHARS = set(",;:?\"'“”‘’—")
@@ -546,7 +555,7 @@ def _mixes_units(units: set[str]) -> bool:
 
 
 def _has_op(run: list[_Tok]) -> bool:
-    return any(t.kind in ("OP", "SQRT", "PCT") for t in run[1:]) or run[0].kind in ("OP", "SQRT")
+    return any(t.kind in ("OP", "SQRT", "PCT", "FACT") for t in run[1:]) or run[0].kind in ("OP", "SQRT")
 
 
 def _value(run: list[_Tok], subst: dict[int, Fraction] | None = None) -> Fraction:
@@ -679,34 +688,34 @@ def find_computations(text: str) -> list[Computation]:
 def _scan(norm: str, approx: bool) -> list[Computation]:
     toks = _tokenize(norm)
     eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
-    out: list[Computation] = []
-    sides: list[tuple[list[_Tok] | None, list[_Tok] | None]] = []
+    links: list[tuple[list[_Tok] | None, list[_Tok] | None, Computation | None]] = []
     for n, k in enumerate(eqs):
         lo = eqs[n - 1] + 1 if n > 0 else 0
         hi = eqs[n + 1] if n + 1 < len(eqs) else len(toks)
         left, lunits = _side(toks, lo, k, left_of_eq=True)
         right, runits = _side(toks, k + 1, hi, left_of_eq=False)
-        sides.append((left, right))
-        if left is None or right is None:
-            continue
-        if len(lunits) == 1 and runits and not (lunits & runits):
-            continue  # "42 * 20/21 daps = 42 baps": a relation between units, not arithmetic on one quantity
-        link_approx = approx or toks[k].kind == "APPROX"
-        comp = _check_link(norm, left, right, link_approx, lunits | runits)
-        if comp is not None and not comp.ok and n > 0 and _restates(sides[n - 1][0], right):
-            # "5!/2! = (5*4*3)/(2*1) = 60": a sloppy middle expression in a chain whose ends agree is not the error
-            comp = None
-        if comp is not None:
-            out.append(comp)
-    return out
+        comp = None
+        # "42 * 20/21 daps = 42 baps" relates two units: not arithmetic on one quantity
+        if left is not None and right is not None and not (len(lunits) == 1 and runits and not lunits & runits):
+            comp = _check_link(norm, left, right, approx or toks[k].kind == "APPROX", lunits | runits)
+        links.append((left, right, comp))
+    # "5!/2! = (5*4*3)/(2*1) = 60": a sloppy middle expression in a chain whose two ends agree is not an error in
+    # the result; both links through it are dropped rather than flagged.
+    drop: set[int] = set()
+    for n in range(1, len(links)):
+        (a, _, first), (_, c, second) = links[n - 1], links[n]
+        if second is not None and not second.ok and _same_value(a, c):
+            drop.add(n)
+            if first is not None and not first.ok:
+                drop.add(n - 1)
+    return [comp for n, (_, _, comp) in enumerate(links) if comp is not None and n not in drop]
 
 
-def _restates(earlier: list[_Tok] | None, right: list[_Tok]) -> bool:
-    """Whether the right side of a failing link equals the left side of the link before it in the chain."""
-    if earlier is None:
+def _same_value(a: list[_Tok] | None, b: list[_Tok] | None) -> bool:
+    if a is None or b is None:
         return False
     try:
-        return _value(earlier) == _value(right)
+        return _value(a) == _value(b)
     except (Unevaluable, ZeroDivisionError, OverflowError):
         return False
 
