@@ -178,13 +178,19 @@ def test_a_chunked_body_over_the_limit_is_refused():
 
 
 async def test_per_key_concurrency_answers_429_while_a_request_runs():
-    backend = ScriptedBackend([WRONG_AT_1], delay_s=0.5)
+    from critica.server.auth import key_id
+
+    backend = ScriptedBackend([WRONG_AT_1], delay_s=1.0)
     cfg = ServerConfig(settings=Settings(model="scripted"), per_key_concurrency=1, api_keys=["k"])
     app = create_app(None, cfg, backends={"scripted": backend})
+    limiter = app.state.critica.limiter
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t", headers={"X-API-Key": "k"}) as client:
         first = asyncio.create_task(client.post("/v1/critiques", json={"items": [ITEM]}))
-        await asyncio.sleep(0.1)
+        for _ in range(500):  # until the first request holds the key's only slot
+            if limiter.in_flight(key_id("k")) == 1:
+                break
+            await asyncio.sleep(0.01)
         second = await client.post("/v1/critiques", json={"items": [ITEM]})
         assert second.status_code == 429 and second.headers["retry-after"] == "1"
         assert (await first).status_code == 200

@@ -46,7 +46,7 @@ def _seed(db: Path) -> None:
     ]
     pb = [("incorrect", 1), ("incorrect", 0), ("unscored", None)]
     vf = [("incorrect", 1), ("correct", None), ("correct", None)]
-    for item, (v1, e1), (v2, e2) in zip(items, pb, vf):
+    for item, (v1, e1), (v2, e2) in zip(items, pb, vf, strict=True):
         sample = Critique(item_id=item.id, critic="processbench", verdict=Verdict(v1), first_error_step=e1,
                           parse_status=ParseStatus.FAILED if v1 == "unscored" else ParseStatus.OK)
         own = sample.model_copy(update={"explanation": f"critique of {item.id}: the addition is wrong" if e1 == 1 else "",

@@ -8,7 +8,16 @@ from pathlib import Path
 import typer
 
 from critica.cli import app
-from critica.cli.common import ApiKeyOpt, BaseUrlOpt, ConcurrencyOpt, ModelOpt, RetriesOpt, TimeoutOpt, err_console, settings_from
+from critica.cli.common import (
+    ApiKeyOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    ModelOpt,
+    RetriesOpt,
+    TimeoutOpt,
+    err_console,
+    settings_from,
+)
 from critica.errors import MissingDependency, UserError
 
 

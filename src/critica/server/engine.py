@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from critica.backends.base import Backend, Completion, GenerateRequest
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.registry import create_backend
 from critica.critics.base import Critic
 from critica.critics.registry import available_critics, build_critic

@@ -121,7 +121,7 @@ async def within(work: Awaitable[T], timeout_s: float, what: str = "request") ->
     """Await ``work`` or raise 504 naming the limit (the work is cancelled)."""
     try:
         return await asyncio.wait_for(work, timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise HTTPProblem(504, f"{what} did not finish within {timeout_s:g}s; send fewer items or submit a job "
                                "(POST /v1/jobs) and poll it") from None
 

@@ -15,8 +15,17 @@ from critica.server.jobs import Job
 from critica.server.limits import within
 from critica.server.reward import reward_items, reward_samples, to_reward
 from critica.server.schemas import (
-    CompareRequest, CriticInfo, CritiqueRequest, CritiqueResponse, ErrorBody, Health, JobRequest, JobStatus,
-    RefineRequest, RewardResponse, RewardRequest,
+    CompareRequest,
+    CriticInfo,
+    CritiqueRequest,
+    CritiqueResponse,
+    ErrorBody,
+    Health,
+    JobRequest,
+    JobStatus,
+    RefineRequest,
+    RewardRequest,
+    RewardResponse,
 )
 from critica.server.service import Recorder, parse_items
 from critica.types import Critique, Item

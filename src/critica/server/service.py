@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from critica.errors import InputError, UserError
@@ -55,7 +55,7 @@ def parse_items(raw: Sequence[Any], mapping: Mapping[str, str], *, max_batch: in
 
 def new_run_name() -> str:
     """A fresh run name: ``api-<UTC time>-<random>``."""
-    return f"api-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    return f"api-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
 
 
 class Recorder:
