@@ -199,11 +199,11 @@ async def test_per_key_concurrency_answers_429_while_a_request_runs():
 
 
 def test_a_request_over_its_time_limit_is_a_504():
-    client, _, _ = make(delay_s=2.0, request_timeout_s=0.2)
+    client, _, _ = make(delay_s=30.0, request_timeout_s=0.2)
     start = time.perf_counter()
     r = client.post("/v1/critiques", json={"items": [ITEM]})
     assert r.status_code == 504 and "0.2s" in r.json()["error"]["message"]
-    assert time.perf_counter() - start < 1.5
+    assert time.perf_counter() - start < 15  # answered at the limit, not after the backend's 30 s
 
 
 def test_backend_outage_is_a_503_and_the_server_stays_up():
