@@ -88,7 +88,7 @@ def _ctx(**kw) -> BenchContext:
 def test_suite_runs_the_lexical_verifier_on_fixture_data():
     seen = []
     res = run_wice(_ctx(progress=lambda done, total: seen.append((done, total))))
-    assert res.suite == "wice" and [r["split"] for r in res.rows] == ["dev (calibration)", "test"]
+    assert res.suite == "wice" and [r["split"] for r in res.rows] == ["dev (calibration) [lexical]", "test [lexical]"]
     dev = res.rows[0]
     assert dev["n"] == 3 and dev["unscored"] == 0 and dev["method"] == "lexical"
     assert 0.0 <= dev["accuracy_ci"][0] <= dev["accuracy"] <= dev["accuracy_ci"][1] <= 1.0

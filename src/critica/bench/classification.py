@@ -12,7 +12,6 @@ bootstrap intervals over items (Efron & Tibshirani 1993), resampled with a fixed
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 
 __all__ = [
@@ -41,7 +40,7 @@ def unscored_count(pred: Preds) -> int:
 def accuracy(gold: Labels, pred: Preds) -> float:
     """Share of items whose prediction equals the gold label (unscored counts as wrong); 0.0 when empty."""
     _check(gold, pred)
-    return sum(g == p for g, p in zip(gold, pred)) / len(gold) if gold else 0.0
+    return sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold) if gold else 0.0
 
 
 def confusion_matrix(gold: Labels, pred: Preds, labels: Labels) -> dict[str, dict[str, int]]:
@@ -49,7 +48,7 @@ def confusion_matrix(gold: Labels, pred: Preds, labels: Labels) -> dict[str, dic
     _check(gold, pred)
     cols = [*labels, "unscored"]
     matrix = {g: dict.fromkeys(cols, 0) for g in labels}
-    for g, p in zip(gold, pred):
+    for g, p in zip(gold, pred, strict=True):
         row = matrix.setdefault(g, dict.fromkeys(cols, 0))
         key = "unscored" if p is None else p
         row[key] = row.get(key, 0) + 1
@@ -61,9 +60,9 @@ def per_label(gold: Labels, pred: Preds, labels: Labels) -> dict[str, dict[str, 
     _check(gold, pred)
     out: dict[str, dict[str, float]] = {}
     for lab in labels:
-        tp = sum(g == lab and p == lab for g, p in zip(gold, pred))
-        fp = sum(g != lab and p == lab for g, p in zip(gold, pred))
-        fn = sum(g == lab and p != lab for g, p in zip(gold, pred))
+        tp = sum(g == lab and p == lab for g, p in zip(gold, pred, strict=True))
+        fp = sum(g != lab and p == lab for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == lab and p != lab for g, p in zip(gold, pred, strict=True))
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -96,16 +95,10 @@ def bootstrap_ci(
         alpha: 0.05 gives a 95% interval.
         seed: Seed of the resampling, so the interval is reproducible.
     """
+    from critica.bench.metrics import bootstrap_ci as _bootstrap
+
     _check(gold, pred)
-    if not gold:
-        return (0.0, 0.0)
-    rng = random.Random(seed)
-    size = len(gold)
-    values = []
-    for _ in range(n):
-        idx = [rng.randrange(size) for _ in range(size)]
-        values.append(metric([gold[i] for i in idx], [pred[i] for i in idx]))
-    values.sort()
-    lo = values[int((alpha / 2) * (n - 1))]
-    hi = values[int((1 - alpha / 2) * (n - 1))]
-    return (lo, hi)
+    pairs = list(zip(gold, pred, strict=True))
+    # The resampling itself is the shared helper of critica.bench.metrics; this adapts it to (gold, pred) lists.
+    ci = _bootstrap(pairs, lambda s: metric([g for g, _ in s], [p for _, p in s]), n=n, seed=seed, level=1 - alpha)
+    return (ci[0], ci[1]) if ci else (0.0, 0.0)

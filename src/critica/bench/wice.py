@@ -221,6 +221,7 @@ def run_wice(ctx: BenchContext) -> BenchResult:
 
     rows: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
+    details: list[str] = []
     start_all = time.perf_counter()
     for method in methods:
         verifier = _verifier_for(method) if use_verifier else None
@@ -233,11 +234,13 @@ def run_wice(ctx: BenchContext) -> BenchResult:
             wall = time.perf_counter() - start
             figs = evaluate_labels([r["gold"] for r in recs], [r["pred"] for r in recs], seed=ctx.seed,
                                    n_boot=int(ctx.options.get("n_boot", 1000)))
+            name = split + (" (calibration)" if split == "dev" and use_verifier else "")
+            # The method is part of the split name so that `critica bench --compare` can match rows.
             rows.append({
-                "split": split + (" (calibration)" if split == "dev" and use_verifier else ""),
-                "method": method, **figs, **_citation_figures(recs),
+                "split": f"{name} [{method}]", "method": method, **figs, **_citation_figures(recs),
                 "items_per_s": len(recs) / wall if wall else None, "wall_s": wall,
             })
+            details.append(_describe(rows[-1]))
             items.extend(recs)
     notes = [
         "Claim-level labels supported / partially_supported / not_supported; macro-F1 is the unweighted mean F1 "
@@ -248,11 +251,24 @@ def run_wice(ctx: BenchContext) -> BenchResult:
         "Citation precision: cited sentences that lie in a gold supporting set; recall: claims for which a whole "
         "gold supporting set was cited (gold-labelled supported/partial claims only).",
     ]
+    notes.extend(details)
     if errors:
         notes.append(f"{len(errors)} malformed record(s) skipped, e.g. {errors[0]}")
     return BenchResult(suite="wice", critic=ctx.critic_name, model=ctx.model, rows=rows, items=items, notes=notes,
                        wall_s=time.perf_counter() - start_all,
                        extra={"input_errors": [str(e) for e in errors]})
+
+
+def _describe(row: dict[str, Any]) -> str:
+    """One line per split: CIs, per-label precision/recall and the confusion matrix (rows gold, columns predicted)."""
+    acc_lo, acc_hi = row["accuracy_ci"]
+    f1_lo, f1_hi = row["macro_f1_ci"]
+    short = {"supported": "S", "partially_supported": "P", "not_supported": "N", "unscored": "U"}
+    labels = " ".join(f"{short[k]} P{v['precision']:.2f}/R{v['recall']:.2f}" for k, v in row["per_label"].items())
+    conf = "; ".join(f"{short[g]}→" + ",".join(f"{short[p]}{n}" for p, n in cols.items())
+                     for g, cols in row["confusion"].items())
+    return (f"{row['split']}: accuracy {row['accuracy']:.3f} [95% CI {acc_lo:.3f}, {acc_hi:.3f}], macro-F1 "
+            f"{row['macro_f1']:.3f} [{f1_lo:.3f}, {f1_hi:.3f}]; {labels}; confusion (gold→pred) {conf}")
 
 
 def _majority(data: dict[str, list[WiceClaim]]) -> str:

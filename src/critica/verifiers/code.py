@@ -110,7 +110,7 @@ class CodeVerifier:
             return [Finding("code", StepVerdict.UNCHECKED,
                             f"the code could not be run: the sandbox did not start ({r.error_message or 'unknown'})",
                             details={**summary, "error": r.error_message})]
-        for i, (test, r) in enumerate(zip(tests, results)):
+        for i, (test, r) in enumerate(zip(tests, results, strict=False)):
             if r.passed:
                 continue
             what = _DESCRIBE.get(r.status, r.status)

@@ -95,7 +95,7 @@ class MiniLMEmbedder:
             vecs = model.encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
                                 convert_to_numpy=True, show_progress_bar=False)
             with self._lock:
-                for t, v in zip(missing, vecs):
+                for t, v in zip(missing, vecs, strict=True):
                     self._cache[t] = v
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)

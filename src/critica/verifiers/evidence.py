@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 
-class EvidenceLabel(str, Enum):
+class EvidenceLabel(str, Enum):  # noqa: UP042 - same style as critica.types
     """How far the evidence supports a claim (WiCE's three labels)."""
 
     SUPPORTED = "supported"
@@ -263,7 +263,7 @@ def label_claim(clauses: list[ClauseScore], t: EvidenceThresholds) -> tuple[Evid
     """
     ok = [_clause_supported(c, t) for c in clauses]
     total = sum(c.weight for c in clauses) or 1.0
-    share = sum(c.weight for c, good in zip(clauses, ok) if good) / total
+    share = sum(c.weight for c, good in zip(clauses, ok, strict=True) if good) / total
     if share >= t.supported:
         label = EvidenceLabel.SUPPORTED
     elif share <= t.not_supported:
@@ -311,7 +311,6 @@ class EvidenceVerifier:
         """Score every clause of ``claim`` against the evidence ``sentences`` (flattened, in order)."""
         claim = claim[:_MAX_CLAIM_CHARS]
         texts = [_analyse(s) for s in sentences]
-        all_words: set[str] = set().union(*(t.words for t in texts)) if texts else set()
         all_numbers: set[str] = set().union(*(t.numbers for t in texts)) if texts else set()
         # Names are checked against every word of the evidence, capitalised or not (titles, headers, lower-case
         # web text), so a name only counts as missing when it truly appears nowhere.
@@ -338,7 +337,7 @@ class EvidenceVerifier:
             cand_sims = self.embedder.similarity(clause_texts, [sentences[j] for j in candidates])
             sims = [[0.0] * len(texts) for _ in clause_texts]
             for ci, row in enumerate(cand_sims):
-                for j, value in zip(candidates, row):
+                for j, value in zip(candidates, row, strict=True):
                     sims[ci][j] = value
         out: list[ClauseScore] = []
         for ci, ctext in enumerate(clause_texts):
@@ -382,7 +381,7 @@ class EvidenceVerifier:
         clauses = self.score_clauses(claim, sentences)
         label, share, ok = label_claim(clauses, self.thresholds)
         cited: list[tuple[int, int]] = []
-        for c, good in zip(clauses, ok):
+        for c, good in zip(clauses, ok, strict=True):
             if not good:
                 continue
             # Cite what made the clause supported: its best lexical match, and its closest sentence in meaning
@@ -433,7 +432,7 @@ class EvidenceVerifier:
             return Finding("evidence", StepVerdict.CORRECT, f'"{short}" is supported by {cites}.', step, a.to_details())
         missing = sorted({x for c in a.clauses for x in c.missing_numbers + c.missing_names})
         why = f" ({', '.join(missing[:6])} not found in the evidence)" if missing else ""
-        unsupported = [c.text for c, ok in zip(a.clauses, label_claim(a.clauses, self.thresholds)[2]) if not ok]
+        unsupported = [c.text for c, ok in zip(a.clauses, label_claim(a.clauses, self.thresholds)[2], strict=True) if not ok]
         if a.label is EvidenceLabel.NOT_SUPPORTED:
             return Finding("evidence", StepVerdict.INCORRECT,
                            f'"{short}" is not supported by the evidence{why}.', step, a.to_details())
