@@ -49,6 +49,7 @@ def critique(
     panel: str = typer.Option(None, "--panel", help="Panel of critics: CRITIC[@MODEL][*K],...[;method=majority|mean|exam][;exam=processbench/gsm8k:20]."),
     cascade: str = typer.Option(None, "--cascade", help="Cheap critics tried first: CRITIC[@MODEL][*K],...[;threshold=0.75]; escalate when unsure."),
     scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/adaptive/meta_critic/panel/cascade (flags override)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache ($CRITICA_HOME/critica.db)."),
 ) -> None:
     """Critique every item of INPUT; one JSON critique per line, a progress bar, and a summary table at the end.
 
@@ -60,6 +61,10 @@ def critique(
     if settings.model:
         backend = create_backend(settings.model, settings, workers=conc)
         caller = Caller(backend, CallPolicy(timeout_s=settings.timeout or 120.0, retries=3 if settings.retries is None else settings.retries, concurrency=conc))
+        if not no_cache:
+            from critica.backends.cache import SqliteCache
+
+            caller.cache = SqliteCache()
     name = critic or ("processbench" if caller is not None else "verifier")
     options = {} if caller is None else {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured}
     built = build_critic(name, caller, **options)
@@ -73,6 +78,9 @@ def critique(
         if out is not None:
             stream.close()
     _summary(stats, name, settings.model)
+    if caller is not None and caller.cache is not None:
+        cs = caller.cache_stats
+        err_console.print(f"call cache: {cs.hits} hit(s), {cs.misses} miss(es), {cs.saved.total_tokens} token(s) not re-spent (--no-cache to bypass)")
     for line in scaling_summary(built):
         err_console.print(line)
     failures = stats.input_errors + stats.backend_errors
