@@ -8,7 +8,7 @@ import pytest
 
 from critica.bench.base import BenchContext, get_suite
 from critica.bench.classification import accuracy, bootstrap_ci, confusion_matrix, macro_f1, per_label, unscored_count
-from critica.bench.wice import LABELS, calibrate, evaluate_labels, load_wice, run_wice
+from critica.bench.wice import LABELS, calibrate, evaluate_labels, flag_figures, load_wice, run_wice
 from critica.errors import InputError, UserError
 from critica.types import Critique, Item, Verdict
 from critica.verifiers.evidence import ClauseScore
@@ -145,3 +145,22 @@ def test_real_wice_smoke(data_dir):
     res = run_wice(BenchContext(data_dir=data_dir, make_critic=lambda: None, limit=3, splits=["test"],
                                 options={"methods": ["lexical"], "n_boot": 20}))
     assert res.rows[0]["n"] == 3 and all(r["pred"] in LABELS for r in res.items)
+
+
+def test_flag_figures_read_labels_as_flags():
+    gold = ["supported", "partially_supported", "not_supported", "supported", "supported"]
+    pred = ["not_supported", "not_supported", "partially_supported", "supported", "partially_supported"]
+    f = flag_figures(gold, pred)
+    assert f["flag_precision"] == pytest.approx(1 / 2)
+    assert f["flag_precision_with_partial"] == pytest.approx(2 / 4)
+    assert f["supported_precision"] == 1.0
+    assert flag_figures(["supported"], [None]) == {"flag_precision": None, "flag_precision_with_partial": None,
+                                                   "supported_precision": None}
+
+
+def test_confusion_plot_is_written(tmp_path):
+    ctx = _ctx()
+    ctx.options["confusion_plot"] = str(tmp_path / "wice.png")
+    res = run_wice(ctx)
+    png = Path(res.extra["confusion_plot"])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

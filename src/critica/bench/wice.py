@@ -41,7 +41,10 @@ from critica.verifiers.evidence import (
     label_claim,
 )
 
-__all__ = ["WICE_SPLITS", "LABELS", "WiceClaim", "load_wice", "run_wice", "calibrate", "evaluate_labels"]
+__all__ = [
+    "WICE_SPLITS", "LABELS", "WiceClaim", "load_wice", "run_wice", "calibrate", "evaluate_labels", "flag_figures",
+    "plot_confusion",
+]
 
 WICE_SPLITS = ("dev", "test")
 LABELS = tuple(label.value for label in EvidenceLabel)
@@ -139,6 +142,26 @@ def evaluate_labels(gold: list[str], pred: list[str | None], *, seed: int = 0, n
     }
 
 
+def flag_figures(gold: list[str], pred: list[str | None]) -> dict[str, float | None]:
+    """Precision of the verifier's findings, read as flags (see the module docstring of the evidence verifier).
+
+    ``flag_precision``: of claims labelled ``not_supported`` (an ``incorrect`` finding), the share whose gold label
+    is not ``supported`` — the claim really does contain something the evidence does not back.
+    ``flag_precision_with_partial``: the same when ``partially_supported`` is flagged too (``partial_as="incorrect"``).
+    ``supported_precision``: of claims labelled ``supported`` (a ``correct`` finding), the share gold-supported.
+    """
+
+    def share(chosen: set[str], ok: Callable[[str], bool]) -> float | None:
+        picked = [g for g, p in zip(gold, pred, strict=True) if p in chosen]
+        return sum(ok(g) for g in picked) / len(picked) if picked else None
+
+    return {
+        "flag_precision": share({"not_supported"}, lambda g: g != "supported"),
+        "flag_precision_with_partial": share({"not_supported", "partially_supported"}, lambda g: g != "supported"),
+        "supported_precision": share({"supported"}, lambda g: g == "supported"),
+    }
+
+
 def _citation_figures(records: Iterable[dict[str, Any]]) -> dict[str, float | None]:
     """Citation precision (cited sentences inside a gold supporting set) and recall (a gold set fully cited)."""
     cited_total = cited_good = with_gold = recalled = 0
@@ -206,7 +229,11 @@ def _critic_records(claims: list[WiceClaim], ctx: BenchContext, tick: Callable[[
 
 
 def run_wice(ctx: BenchContext) -> BenchResult:
-    """Run the WiCE suite (see the module docstring); options: ``methods`` (list, default both), ``n_boot``."""
+    """Run the WiCE suite (see the module docstring).
+
+    Options: ``methods`` (list; default both ``lexical+embedding`` and ``lexical``), ``n_boot`` (bootstrap
+    resamples, default 1000), ``confusion_plot`` (a PNG path for the confusion-matrix heatmaps).
+    """
     splits = ctx.splits or list(WICE_SPLITS)
     use_verifier = ctx.critic_name in ("verifier", "evidence")
     methods = list(ctx.options.get("methods") or METHODS) if use_verifier else [ctx.critic_name]
@@ -237,7 +264,8 @@ def run_wice(ctx: BenchContext) -> BenchResult:
             name = split + (" (calibration)" if split == "dev" and use_verifier else "")
             # The method is part of the split name so that `critica bench --compare` can match rows.
             rows.append({
-                "split": f"{name} [{method}]", "method": method, **figs, **_citation_figures(recs),
+                "split": f"{name} [{method}]", "method": method, **figs,
+                **flag_figures([r["gold"] for r in recs], [r["pred"] for r in recs]), **_citation_figures(recs),
                 "items_per_s": len(recs) / wall if wall else None, "wall_s": wall,
             })
             details.append(_describe(rows[-1]))
@@ -252,11 +280,44 @@ def run_wice(ctx: BenchContext) -> BenchResult:
         "gold supporting set was cited (gold-labelled supported/partial claims only).",
     ]
     notes.extend(details)
+    extra: dict[str, Any] = {"input_errors": [str(e) for e in errors]}
+    if ctx.options.get("confusion_plot") and rows:
+        extra["confusion_plot"] = str(plot_confusion([r for r in rows if "confusion" in r],
+                                                     Path(ctx.options["confusion_plot"])))
     if errors:
         notes.append(f"{len(errors)} malformed record(s) skipped, e.g. {errors[0]}")
     return BenchResult(suite="wice", critic=ctx.critic_name, model=ctx.model, rows=rows, items=items, notes=notes,
-                       wall_s=time.perf_counter() - start_all,
-                       extra={"input_errors": [str(e) for e in errors]})
+                       wall_s=time.perf_counter() - start_all, extra=extra)
+
+
+def plot_confusion(rows: list[dict[str, Any]], path: Path) -> Path:
+    """One row-normalised confusion-matrix heatmap per suite row (gold rows, predicted columns), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    short = ["S", "P", "N", "unscored"]
+    fig, axes = plt.subplots(1, len(rows), figsize=(3.4 * len(rows), 3.4), squeeze=False)
+    for ax, row in zip(axes[0], rows, strict=True):
+        conf = row["confusion"]
+        counts = [[conf[g].get(p, 0) for p in [*LABELS, "unscored"]] for g in LABELS]
+        shares = [[c / (sum(r) or 1) for c in r] for r in counts]
+        ax.imshow(shares, vmin=0, vmax=1, cmap="Blues")
+        for i, r in enumerate(counts):
+            for j, c in enumerate(r):
+                ax.text(j, i, str(c), ha="center", va="center", color="white" if shares[i][j] > 0.5 else "black")
+        ax.set_xticks(range(4), short)
+        ax.set_yticks(range(3), short[:3])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("gold")
+        ax.set_title(f"{row['split']}\nacc {row['accuracy']:.2f}, macro-F1 {row['macro_f1']:.2f}", fontsize=8)
+    fig.suptitle("WiCE claim labels (S supported, P partially, N not supported)", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def _describe(row: dict[str, Any]) -> str:
