@@ -2,3 +2,4 @@
 from critica.bench import realcritic  # noqa: E402,F401 - closed-loop RealCritic suite
 from critica.bench import wice  # noqa: F401 - suite "wice"
 from critica.bench import process  # noqa: F401 - suites processbench, mr_gsm8k, prmbench
+from critica.bench import pairwise  # noqa: F401 - suites judgebench, llmbar (pairwise protocol)

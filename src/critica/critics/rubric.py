@@ -55,7 +55,7 @@ SCHEMA: dict[str, Any] = {
 }
 _SCORE_LINE = re.compile(r"(?im)^[\s*#_\-]*score\s+(\d{1,4})\s*[:)=\-–]")
 _ASPECT_LINE = re.compile(r"(?im)^[\s*#_\-]*(?:aspect|criterion)\s*\d*\s*[:\-]\s*(.+?)\s*$")
-_RESULT = re.compile(r"\[RESULT\]\s*[:\-]?\s*\[?\s*([+-]?\d{1,6}(?:\.\d{1,3})?)", re.IGNORECASE)
+_RESULT = re.compile(r"\[RESULT\]\s*[:\-]?\s*[\[(]?\s*([+-]?\d{1,6}(?:\.\d{1,3})?)", re.IGNORECASE)
 _LEADING_NUMBER = re.compile(r"^[\s\[(*_]*([+-]?\d{1,6}(?:\.\d{1,3})?)")
 
 
