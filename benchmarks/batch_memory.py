@@ -46,7 +46,7 @@ class StubBackend:
 
 def stub_critic(caller=None, **options):
     """ProcessBench critic over the stub backend, through the usual Caller."""
-    from critica.backends.call import CallPolicy, Caller
+    from critica.backends.call import Caller, CallPolicy
     from critica.critics.processbench import ProcessBenchCritic
 
     return ProcessBenchCritic(Caller(StubBackend(), CallPolicy(concurrency=64)), **options)

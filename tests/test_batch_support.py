@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend
 from critica.critics.processbench import ProcessBenchCritic
 

@@ -8,7 +8,7 @@ import pytest
 
 from critica.backends.base import GenerateRequest
 from critica.backends.cache import SqliteCache, cache_key
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend, ScriptedError
 from critica.critics.processbench import ProcessBenchCritic
 from critica.errors import BackendError

@@ -18,7 +18,7 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -105,7 +105,7 @@ class SqliteCache:
                 return None
             self._conn.execute(
                 "UPDATE call_cache SET hits = hits + 1, last_hit_at = ? WHERE key = ?",
-                (datetime.now(timezone.utc).isoformat(timespec="seconds"), key),
+                (datetime.now(UTC).isoformat(timespec="seconds"), key),
             )
         return _completion_from_json(row[0])
 
@@ -118,7 +118,7 @@ class SqliteCache:
                 (
                     key, model, json.dumps(req, default=str), _completion_to_json(completion),
                     completion.usage.prompt_tokens, completion.usage.completion_tokens, latency_s,
-                    datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    datetime.now(UTC).isoformat(timespec="seconds"),
                 ),
             )
 

@@ -10,7 +10,15 @@ from rich.table import Table
 
 from critica.cli import app
 from critica.cli.common import (
-    ApiKeyOpt, BaseUrlOpt, ConcurrencyOpt, ModelOpt, RetriesOpt, TimeoutOpt, err_console, limited, settings_from,
+    ApiKeyOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    ModelOpt,
+    RetriesOpt,
+    TimeoutOpt,
+    err_console,
+    limited,
+    settings_from,
 )
 from critica.errors import UserError
 from critica.inputs.load import parse_mapping

@@ -74,7 +74,7 @@ class CriticRecipe:
 
     def build(self) -> Critic:
         """Construct the critic (and its backend, call policy and cache)."""
-        from critica.backends.call import CallPolicy, Caller
+        from critica.backends.call import Caller, CallPolicy
         from critica.backends.registry import create_backend
         from critica.config import Settings
 

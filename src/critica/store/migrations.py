@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 __all__ = ["MIGRATIONS", "migrate", "applied"]
 
@@ -130,7 +130,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             migration(conn)
             conn.execute(
                 "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                (migration.__name__, datetime.now(timezone.utc).isoformat()),
+                (migration.__name__, datetime.now(UTC).isoformat()),
             )
             done_now.append(migration.__name__)
         conn.execute("COMMIT")
