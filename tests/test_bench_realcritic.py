@@ -9,11 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend
 from critica.bench.base import BenchContext, get_suite
 from critica.bench.realcritic import (
-    MULTIPLE_CHOICE, TASKS, RealCriticItem, extract_choice, grade_answer, load_realcritic, transition_counts,
+    MULTIPLE_CHOICE,
+    TASKS,
+    RealCriticItem,
+    extract_choice,
+    grade_answer,
+    load_realcritic,
+    transition_counts,
 )
 from critica.critics.registry import build_critic
 from critica.errors import UserError

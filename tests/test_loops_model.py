@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.critics.registry import build_critic
 from critica.loops import Generator, StopReason, best_of_n, refine, step_search
 from critica.types import Item, Verdict
@@ -16,7 +16,8 @@ ITEM = Item(id="m1", question="What is 12 + 30?", response="Step 1: 12 + 30 = 42
 
 @pytest.fixture
 def parts(local_backend):
-    caller = Caller(local_backend, CallPolicy(timeout_s=300, retries=0, concurrency=1)  # shared CI cores can be slow)
+    # A generous timeout: shared CI cores can be slow, and a timed-out call would hide the mechanics under test.
+    caller = Caller(local_backend, CallPolicy(timeout_s=300, retries=0, concurrency=1))
     critic = build_critic("processbench", caller, max_tokens=48)
     return critic, Generator(caller, max_tokens=48, step_max_tokens=24)
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend, ScriptedError
 from critica.critics.parse import last_boxed
 from critica.critics.registry import build_critic
