@@ -199,7 +199,8 @@ def ready(response: Response, c: AppContext = Depends(ctx)) -> Health:
     for spec in c.engine.models:
         h = c.engine.health().get(spec)
         if h is not None and h.down:
-            checks[f"backend {spec}"], ok = f"unavailable: {h.down_reason}", False
+            # The reason (it may name internal hosts) goes to API callers with a key, not to this open probe.
+            checks[f"backend {spec}"], ok = "unavailable (last call could not reach it)", False
         else:
             checks[f"backend {spec}"] = "ok" if h is not None else "not called yet"
     if not ok:
