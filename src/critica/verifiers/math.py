@@ -78,7 +78,9 @@ _UNIT_FAMILIES = [
 _HYPOTHETICAL = re.compile(
     r"\b(?:false|not true|not equal|contradict\w*|incorrect|mistakes?|wrong|errors?|invalid|impossible|"
     r"not satisf\w*|recheck\w*|re-check\w*|re-?evaluat\w*|verify if|check if|check whether|see if|suppose|"
-    r"hypothe\w*|test(?:ing)? (?:if|whether|x|n|the value)|guess\w*|trial)\b|\\neq\b|≠|\\ne\b",
+    r"hypothe\w*|test(?:ing)? (?:if|whether|x|n|the value)|guess\w*|trial|try|trying|tried|"
+    r"(?:does not|doesn't|do not|don't|did not|didn't|is not|isn't) (?:equal|equate|hold|work|satisfy|match|give))\b"
+    r"|\\neq\b|≠|\\ne\b",
     re.IGNORECASE,
 )
 _APPROX_WORDS = re.compile(
@@ -300,6 +302,9 @@ def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
             t.kind = "UNIT" if lw in _ATTACHED_UNITS else "VAR"
         elif prev is not None and prev.kind in ("NUM", "PCT") and _is_unit_word(w):
             t.kind = "UNIT"
+        elif (prev is not None and prev.kind == "UNIT" and len(w) >= 4 and lw not in _STOPWORDS and _is_unit_word(w)
+              and _unit_run(out) < 3):
+            t.kind = "UNIT"  # "36 cheese pizza slices"
         elif prev is not None and prev.kind == "OP" and prev.text == "/" and out[-2:-1] and out[-2].kind in ("UNIT", "NUM") and _is_unit_word(w) and not (nxt is not None and nxt.kind in ("NUM", "LP")):
             # "$35/hour": a per-unit, not a division by a variable
             out.pop()
@@ -310,6 +315,24 @@ def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
             t.kind = "WORD"  # prose
         out.append(t)
     return [t for t in out if t.kind != "PER"]
+
+
+# Prose that ends a multi-word unit ("5 apples then 3 * 4 = 12").
+_STOPWORDS = {
+    "then", "from", "with", "that", "this", "which", "were", "have", "will", "would", "into", "than", "when", "left",
+    "after", "before", "since", "because", "total", "also", "they", "there", "their", "these", "those", "what", "where",
+    "while", "each", "every", "gives", "makes", "means", "leaves", "remain", "remaining", "altogether", "together",
+    "equals", "minus", "plus", "times", "over", "more", "less", "fewer", "only", "just", "about", "around", "until",
+}
+
+
+def _unit_run(out: list[_Tok]) -> int:
+    n = 0
+    for t in reversed(out):
+        if t.kind != "UNIT":
+            break
+        n += 1
+    return n
 
 
 def _pct_of_before(out: list[_Tok]) -> bool:
@@ -474,8 +497,8 @@ def _border_ok(tok: _Tok | None, neighbour: _Tok, left: bool) -> bool:
     if tok.kind == "WORD":
         return not adjacent
     if tok.kind == "STOP":
-        if tok.text == "." and not left:
-            return True  # sentence end after a value
+        if tok.text == "." and (not left or not adjacent):
+            return True  # a sentence ends after a value / before the next one
         if tok.text in _SAFE_STOP_CHARS:
             return True
         return False
@@ -510,6 +533,9 @@ def _trim(run: list[_Tok], left_of_eq: bool) -> list[_Tok] | None:
             return None
     if run[0].kind == "OP" and run[0].text != "-":
         return None
+    for a, b, c in zip(run, run[1:], run[2:]):
+        if a.kind == "UNIT" and b.kind == "OP" and b.text == "/" and not b.spaced and not c.spaced:
+            return None  # "8 inches/4 years": a rate per 4 years, not a division of 8 inches by 4
     if run[-1].kind == "OP":
         return None
     if not any(t.kind == "NUM" for t in run):
@@ -528,7 +554,14 @@ def _side(toks: list[_Tok], lo: int, hi: int, *, left_of_eq: bool) -> tuple[list
             return None, set()
         if j > lo and not _border_ok(toks[j - 1], run[0], left=True):
             return None, set()
-        return _trim(run, True), _units(run)
+        # "3 notebooks cost 3 * $4 =": when the whole run is not one expression, a unit word that ends a phrase
+        # may be prose; the expression then starts right after it.
+        starts = [0] + [p for p in range(1, len(run)) if run[p - 1].kind == "UNIT" and run[p].kind in ("NUM", "LP", "SQRT")]
+        for p in starts:
+            cand = _trim(run[p:], True)
+            if cand is not None and _parses(cand):
+                return cand, _units(run[p:])
+        return None, set()
     j = lo
     while j < hi and toks[j].kind in _MATHY:
         j += 1
@@ -538,6 +571,14 @@ def _side(toks: list[_Tok], lo: int, hi: int, *, left_of_eq: bool) -> tuple[list
     if j < hi and not _border_ok(toks[j], run[-1], left=False):
         return None, set()
     return _trim(run, False), _units(run)
+
+
+def _parses(run: list[_Tok]) -> bool:
+    try:
+        _value(run)
+        return True
+    except (Unevaluable, ZeroDivisionError, OverflowError):
+        return False
 
 
 def _units(run: list[_Tok]) -> set[str]:
@@ -651,7 +692,9 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
             if lead is not None and _matches(*_range(a), lead[0], lead[1], approx):
                 return Computation(expr, va, lead[0], True, approx, f"{expr} holds (running total)")
             if not _has_op(a):
-                return None  # "17 = 12 + 5" that fails is more often a restatement than a claim
+                # "1 = 1/3 + 1/5 + 1/7" after substituting trial values is a goal, not a claim; "Day 17 = 12 + 5"
+                # a label: a bare number on the left is never flagged
+                return None
             lo, hi = _range(a, 1, Fraction(1))
             blo, bhi = _range(b, 1, Fraction(1))
             if hi < blo or bhi < lo:
