@@ -368,10 +368,12 @@ def calibrate(
     weights = (0.25, 0.5, 0.75) if embeddings else (0.0,)
     best, best_f1 = base, -1.0
     gold = [g for g, _ in scored]
-    for w, clause, sup, nsup, ent in itertools.product(
-        weights, _steps(0.2, 0.75), (*_steps(0.6, 0.95), 0.99), _steps(0.0, 0.5), (0.34, 0.5, 0.67),
+    for w, clause, sup, nsup, ent, unc in itertools.product(
+        weights, _steps(0.2, 0.75), (0.7, 0.8, 0.85, 0.9, 0.99), (0.0, 0.1, 0.15, 0.2, 0.3), (0.5, 0.67),
+        (0.3, 0.4, 0.5, 1.0),
     ):
-        t = replace(base, weight=w, clause=clause, supported=sup, not_supported=nsup, entity_missing=ent)
+        t = replace(base, weight=w, clause=clause, supported=sup, not_supported=nsup, entity_missing=ent,
+                    uncovered=unc)
         pred: list[str | None] = [label_claim(cl, t)[0].value for _, cl in scored]
         f1 = macro_f1(gold, pred, LABELS)
         if f1 > best_f1 + 1e-9:

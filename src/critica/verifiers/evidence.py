@@ -14,7 +14,8 @@ semicolons, dashes and clause-joining words), and every clause is scored against
 
 A clause is supported when ``w·similarity + (1-w)·coverage`` reaches a threshold and none of its numbers or most of
 its names are missing. The claim's label follows from the weighted share of supported clauses: ``supported`` when
-(nearly) all are, ``not_supported`` when (nearly) none are, ``partially_supported`` otherwise. The thresholds were
+(nearly) all are and little of the claim's vocabulary is absent from the whole evidence, ``not_supported`` when
+(nearly) none are, ``partially_supported`` otherwise. The thresholds were
 calibrated once on the WiCE *dev* split (``python -m critica.bench.wice calibrate``) and are reported on its *test*
 split; they are general constants, never tied to items.
 
@@ -68,6 +69,8 @@ class EvidenceThresholds:
         supported: Share of supported clause weight at or above which the claim is ``supported``.
         not_supported: Share at or below which the claim is ``not_supported``.
         entity_missing: A clause with at least this share of its names missing from the evidence is unsupported.
+        uncovered: A claim whose content words are absent from the whole evidence by more than this (idf-weighted)
+            share cannot be ``supported`` (at most ``partially_supported``).
     """
 
     weight: float = 0.5
@@ -75,11 +78,12 @@ class EvidenceThresholds:
     supported: float = 0.99
     not_supported: float = 0.25
     entity_missing: float = 0.5
+    uncovered: float = 1.0
 
 
 DEFAULT_THRESHOLDS = EvidenceThresholds()
-# Calibrated on WiCE dev (macro-F1 0.563 there) by ``python -m critica.bench.wice calibrate``.
-LEXICAL_THRESHOLDS = EvidenceThresholds(weight=0.0, clause=0.35, supported=0.85, not_supported=0.15)
+# Calibrated on WiCE dev (macro-F1 0.580 there) by ``python -m critica.bench.wice calibrate``.
+LEXICAL_THRESHOLDS = EvidenceThresholds(weight=0.0, clause=0.35, supported=0.85, not_supported=0.15, uncovered=0.4)
 
 # Input limits keep one hostile item from stalling a batch; what was cut is recorded in the details.
 _MAX_SENTENCES = 3000
@@ -212,6 +216,8 @@ class ClauseScore:
     lexical_best: list[int]
     """Indices (into the flattened evidence sentences) of the best lexical matches."""
     semantic_best: int | None
+    absent: float = 0.0
+    """Idf-weighted share of its content words found nowhere in the evidence."""
 
 
 @dataclass
@@ -264,7 +270,8 @@ def label_claim(clauses: list[ClauseScore], t: EvidenceThresholds) -> tuple[Evid
     ok = [_clause_supported(c, t) for c in clauses]
     total = sum(c.weight for c in clauses) or 1.0
     share = sum(c.weight for c, good in zip(clauses, ok, strict=True) if good) / total
-    if share >= t.supported:
+    absent = sum(c.weight * c.absent for c in clauses) / total
+    if share >= t.supported and absent <= t.uncovered:
         label = EvidenceLabel.SUPPORTED
     elif share <= t.not_supported:
         label = EvidenceLabel.NOT_SUPPORTED
@@ -311,6 +318,7 @@ class EvidenceVerifier:
         """Score every clause of ``claim`` against the evidence ``sentences`` (flattened, in order)."""
         claim = claim[:_MAX_CLAIM_CHARS]
         texts = [_analyse(s) for s in sentences]
+        all_words: set[str] = set().union(*(t.words for t in texts)) if texts else set()
         all_numbers: set[str] = set().union(*(t.numbers for t in texts)) if texts else set()
         # Names are checked against every word of the evidence, capitalised or not (titles, headers, lower-case
         # web text), so a name only counts as missing when it truly appears nowhere.
@@ -358,6 +366,7 @@ class EvidenceVerifier:
                 missing_numbers=sorted(a.numbers - all_numbers),
                 missing_names=sorted(x for x in a.names if x not in all_lower),
                 names=len(a.names), lexical_best=ranked, semantic_best=semantic_best,
+                absent=sum(weights[w] for w in a.words - all_words) / total if total else 0.0,
             ))
         return out
 
