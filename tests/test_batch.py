@@ -161,3 +161,30 @@ def test_factory_critic_is_deterministic():
     a = asyncio.run(make_critic().critique(item))
     b = asyncio.run(make_critic().critique(item))
     assert (a.verdict, a.first_error_step) == (b.verdict, b.first_error_step)
+
+
+def test_recipe_wires_the_call_cache(tmp_path):
+    recipe = CriticRecipe(critic="processbench", model="openai:x", settings={"base_url": "http://127.0.0.1:9/v1"},
+                          cache_path=str(tmp_path / "c.db"), concurrency=3)
+    critic = recipe.build()
+    assert critic.caller.cache is not None and critic.caller.cache.path == tmp_path / "c.db"
+    assert critic.caller.policy.concurrency == 3
+    assert CriticRecipe(critic="processbench", model="openai:x").build().caller.cache is None
+
+
+@pytest.mark.model
+def test_real_model_batch_rerun_is_served_from_the_cache(tmp_path):
+    src = [{"id": "tiny", "question": "What is 2 + 3?", "steps": ["2 + 3 = 5", "The answer is 5."]}]
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(src[0]) + "\n")
+    db = tmp_path / "c.db"
+    base = ["batch", str(path), "--model", "local:smollm2", "--max-tokens", "8", "--concurrency", "1", "--db", str(db)]
+    assert main([*base, "--run", "first"]) == 0
+    assert main([*base, "--run", "second"]) == 0
+    with Store.open(db) as store:
+        first, second = store.get_run("first").totals["last_invocation"], store.get_run("second").totals["last_invocation"]
+        assert (first["cache_hits"], first["cache_misses"]) == (0, 1)
+        assert (second["cache_hits"], second["cache_misses"]) == (1, 0)
+        a = store.get_critique("first", src[0]["id"]).model_dump(exclude={"latency_s"})
+        b = store.get_critique("second", src[0]["id"]).model_dump(exclude={"latency_s"})
+    assert a == b and a["model"] == "local:smollm2"
