@@ -24,7 +24,8 @@ prompt asks for a step-by-step critique of the response and the completion is th
 per-step judgements, the first error and the verdict. With ``gold_key`` only critiques that agree with the item's
 gold first-error label are kept (rejection sampling against gold, as both papers filter their data).
 
-This module imports only :mod:`critica.types`.
+This module imports only :mod:`critica.types` (and :func:`critica.inputs.steps.item_steps`, the single
+definition of step numbering, so SFT prompts number steps exactly as the critiques do).
 """
 
 from __future__ import annotations
@@ -181,9 +182,10 @@ def ranked_lists(records: Iterable[Record], *, min_size: int = 2) -> Iterator[di
 
 
 def _steps(item: Item) -> list[str]:
-    if item.steps:
-        return list(item.steps)
-    return [p.strip() for p in item.text.split("\n\n") if p.strip()] or [item.text]
+    # The one definition of step numbering: the critique's step indices were computed against exactly these steps.
+    from critica.inputs.steps import item_steps
+
+    return item_steps(item)
 
 
 def critique_prompt(item: Item) -> str:

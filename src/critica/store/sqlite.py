@@ -277,7 +277,8 @@ class Store:
 
     def sink(self, run: str) -> StoreSink:
         """A runner :class:`~critica.run.runner.Sink` writing into ``run`` (which must exist)."""
-        self.get_run(run) or self._run_id(run)
+        with self._lock:
+            self._run_id(run)  # fail now, not at the first write
         return StoreSink(self, run)
 
     # -- reads ------------------------------------------------------------------------------------------------------
