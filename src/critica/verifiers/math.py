@@ -660,6 +660,17 @@ def _sig_round_eq(v: Fraction, c: Fraction) -> bool:
     return False
 
 
+def _pretty(expr: str) -> str:
+    """The normalised expression made readable again: single spaces, no parentheses around bare numbers."""
+    expr = re.sub(r"\s+", " ", expr).strip()
+    prev = None
+    while prev != expr:
+        prev = expr
+        expr = re.sub(r"(?<!sqrt)\((\s*-?[\d.,]+\s*)\)", r"\1", expr)
+        expr = re.sub(r"\(\(([^()]*)\)\)", r"(\1)", expr)
+    return expr.replace("( ", "(").replace(" )", ")")
+
+
 def _fmt(v: Fraction) -> str:
     if v.denominator == 1:
         return str(v.numerator)
@@ -676,7 +687,7 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
         return None  # bare quantities: "1 dozen = 12", "2 hours = 120 minutes"
     if _mixes_units(units):
         return None
-    expr = text[a[0].start : b[-1].end].strip()
+    expr = _pretty(text[a[0].start : b[-1].end])
     try:
         va = _value(a)
     except (Unevaluable, ZeroDivisionError, OverflowError):
@@ -711,7 +722,7 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
             return Computation(expr, va, c * 100, True, approx, f"{expr} holds (as a percentage)")
         if not _has_op(a):
             return None
-        return Computation(expr, va, c, False, approx, f"'{expr}' is wrong: {text[a[0].start:a[-1].end].strip()} = {_fmt(va)}")
+        return Computation(expr, va, c, False, approx, f"'{expr}' is wrong: {_pretty(text[a[0].start:a[-1].end])} = {_fmt(va)}")
     except (Unevaluable, ZeroDivisionError, OverflowError):
         return None
 
