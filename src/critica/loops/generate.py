@@ -127,11 +127,15 @@ class Generator:
         )
         completion = await self.caller.generate(request)
         k = max(1, len(completion.texts))
-        share = Usage(prompt_tokens=completion.usage.prompt_tokens // k,
-                      completion_tokens=completion.usage.completion_tokens // k, calls=completion.usage.calls)
         reasons = completion.finish_reasons or [None] * k
-        return [Draft(strip_reasoning(t), completion.usage if k == 1 else share, reasons[i] if i < len(reasons) else None)
-                for i, t in enumerate(completion.texts)]
+        drafts = []
+        for i, text in enumerate(completion.texts):
+            # Shares add back up to the call's usage: tokens split evenly, the call counted once.
+            share = completion.usage if k == 1 else Usage(
+                prompt_tokens=completion.usage.prompt_tokens // k,
+                completion_tokens=completion.usage.completion_tokens // k, calls=completion.usage.calls if i == 0 else 0)
+            drafts.append(Draft(strip_reasoning(text), share, reasons[i] if i < len(reasons) else None))
+        return drafts
 
     async def answer(self, question: str, *, n: int = 1, seed: int | None = None) -> list[Draft]:
         """Write ``n`` answers to ``question`` (several samples use ``sample_temperature``)."""
