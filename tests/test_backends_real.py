@@ -80,3 +80,14 @@ def test_unknown_specs_are_user_errors():
         create_backend("openai:")
     with pytest.raises(UserError, match="does not exist"):
         create_backend("llamacpp:/no/such.gguf")
+
+
+async def test_inprocess_logprobs_need_opt_in(local_backend):
+    from critica.backends.llamacpp import LlamaCppBackend
+
+    req = GenerateRequest(messages=MSGS, max_tokens=4, logprobs=True)
+    with pytest.raises(UserError, match="logprobs=True"):
+        await Caller(local_backend).generate(req)
+    out = await Caller(LlamaCppBackend(logprobs=True, n_ctx=512)).generate(req)
+    assert len(out.logprobs) == 1 and len(out.logprobs[0]) == out.usage.completion_tokens
+    assert all(isinstance(tok, str) and lp <= 0 for tok, lp in out.logprobs[0])

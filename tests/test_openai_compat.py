@@ -93,3 +93,16 @@ def test_custom_base_url_never_gets_hosted_key(monkeypatch):
     assert from_env().api_key is None
     monkeypatch.delenv("CRITICA_BASE_URL")
     assert from_env().api_key == "sk-hosted"
+
+
+async def test_logprobs_and_reasoning_are_read():
+    def handler(request):
+        body = json.loads(request.content)
+        assert body["logprobs"] is True
+        data = _completion(["final"])
+        data["choices"][0]["logprobs"] = {"content": [{"token": "final", "logprob": -0.5, "bytes": None, "top_logprobs": []}]}
+        data["choices"][0]["message"]["reasoning_content"] = "thinking..."
+        return httpx.Response(200, json=data)
+
+    out = await _backend(handler).generate(GenerateRequest(messages=[{"role": "user", "content": "q"}], logprobs=True))
+    assert out.logprobs == [[("final", -0.5)]] and out.reasoning == ["thinking..."]

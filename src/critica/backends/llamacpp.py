@@ -46,9 +46,9 @@ def bundled_smollm2_path() -> Path:
 class _Worker:
     """One thread owning one Llama instance."""
 
-    def __init__(self, path: Path, n_ctx: int, n_threads: int) -> None:
+    def __init__(self, path: Path, n_ctx: int, n_threads: int, logits_all: bool) -> None:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="critica-llama")
-        self._path, self._n_ctx, self._n_threads = path, n_ctx, n_threads
+        self._path, self._n_ctx, self._n_threads, self._logits_all = path, n_ctx, n_threads, logits_all
         self.llm: Any = None
 
     def load(self) -> Any:
@@ -57,7 +57,7 @@ class _Worker:
 
             self.llm = Llama(
                 model_path=str(self._path), n_ctx=self._n_ctx, n_threads=self._n_threads,
-                n_threads_batch=self._n_threads, verbose=False, logits_all=False,
+                n_threads_batch=self._n_threads, verbose=False, logits_all=self._logits_all,
             )
         return self.llm
 
@@ -73,7 +73,9 @@ class LlamaCppBackend:
         n_ctx: int = 8192,
         workers: int = 1,
         threads: int | None = None,
+        logprobs: bool = False,
     ) -> None:
+        """``logprobs=True`` keeps logits for every position (needed for token logprobs; costs n_ctx × vocab floats)."""
         if importlib.util.find_spec("llama_cpp") is None:
             raise MissingDependency("llama-cpp-python", _LLAMA_FIX)
         path = Path(model_path) if model_path else bundled_smollm2_path()
@@ -84,7 +86,8 @@ class LlamaCppBackend:
         cores = os.cpu_count() or 1
         workers = max(1, min(workers, cores))
         per = threads or max(1, cores // workers)
-        self._workers = [_Worker(path, n_ctx, per) for _ in range(workers)]
+        self.logprobs = logprobs
+        self._workers = [_Worker(path, n_ctx, per, logprobs) for _ in range(workers)]
         self._free: asyncio.Queue[_Worker] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -99,6 +102,8 @@ class LlamaCppBackend:
         return self._free
 
     def _run(self, worker: _Worker, request: GenerateRequest) -> Completion:
+        if request.logprobs and not self.logprobs:
+            raise UserError("token logprobs from the in-process backend need LlamaCppBackend(logprobs=True)")
         llm = worker.load()
         texts: list[str] = []
         reasons: list[str | None] = []
