@@ -175,3 +175,22 @@ def test_cli_cascade_prints_escalation(monkeypatch, tmp_path, capsys):
     assert "cascade:" in err and "items escalated" in err and "tokens saved" in err
     rows = {r.item_id: r for r in map(Critique.model_validate_json, (tmp_path / "o").read_text().splitlines())}
     assert rows["b"].metadata["cascade"]["escalated"] is True
+
+
+def test_cli_bench_samples_list_prints_curve_and_plot(monkeypatch, tmp_path, capsys, data_dir):
+    def reply(request, i):
+        return pb_json(-1 if ((request.seed or 0) + i) % 2 else 0)
+
+    monkeypatch.setattr("critica.backends.registry.create_backend",
+                        lambda spec, settings=None, *, workers=1: ScriptedBackend(reply, name=spec))
+    png = tmp_path / "curve.png"
+    code = main(["bench", "processbench", "--split", "gsm8k", "--limit", "3", "--model", "openai:x",
+                 "--critic", "processbench", "--temperature", "0.7", "--samples", "1,2,4", "--plot", str(png),
+                 "--json-out", str(tmp_path / "c.json"), "--data-dir", str(data_dir)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert png.read_bytes()[:4] == b"\x89PNG" and "plot written" in err
+    rows = json.loads((tmp_path / "c.json").read_text())["rows"]
+    assert [r["k"] for r in rows] == [1, 2, 4] and rows[0]["f1_ci"] is not None
+    assert rows[2]["tokens/verdict (k calls)"] > rows[2]["tokens/verdict (n=k)"] > rows[0]["tokens/verdict (n=k)"]
+    assert "tokens/verdict" in out

@@ -14,7 +14,8 @@ Two ways to get the points, one table and one plot:
 Tokens per verdict are counted two ways: ``n=k`` (the prompt processed once, k completions — what one request with
 n=k costs where the server honours n) and ``k calls`` (k separate requests). Confidence intervals are percentile
 bootstrap intervals over items with a fixed seed. Calibration of the vote share (ECE, selective accuracy at 50 %
-coverage) is reported per k against verdict-level correctness.
+coverage) is reported per k against verdict-level correctness (:func:`scale_items`) or the suite's per-item
+``correct`` field (:func:`run_suite_scaling`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from critica.critics.base import Critic
 from critica.types import Critique, Item, Verdict
 
 __all__ = ["ScalingPoint", "ScalingResult", "processbench_f1", "label_accuracy", "scale_items", "run_suite_scaling",
-           "plot_scaling", "parse_ks"]
+           "plot_scaling", "parse_ks", "scaled_factory"]
 
 
 @dataclass
@@ -241,6 +242,32 @@ def _pick_metric(row: dict[str, Any], wanted: str | None) -> str:
     raise UserError("the suite's overall row has no numeric metric to plot")
 
 
+def _suite_calibration(res: BenchResult, seen: list[Critique]) -> tuple[float | None, float | None]:
+    """ECE and selective accuracy of the vote share against the suite's per-item ``correct`` field, if it has one."""
+    correct = {r.get("id"): r.get("correct") for r in res.items if isinstance(r.get("correct"), bool)}
+    pairs = [(c.confidence, correct[c.item_id]) for c in seen if c.confidence is not None and c.item_id in correct]
+    if not pairs:
+        return None, None
+    conf, right = [p[0] for p in pairs], [p[1] for p in pairs]
+    return expected_calibration_error(conf, right), selective_accuracy(conf, right, 0.5)
+
+
+def scaled_factory(make: Callable[[], Critic], config: Any, *, settings: Any = None, options: dict | None = None,
+                   concurrency: int = 4, data_dir: Path | None = None) -> Callable[[], Critic]:
+    """Wrap a suite's critic factory with :func:`~critica.aggregate.spec.wrap_critic` (panels, cascades, votes)."""
+    from critica.aggregate.spec import wrap_critic
+
+    if not config.active:
+        return make
+
+    def wrapped() -> Critic:
+        base = make()
+        return wrap_critic(base, config, caller=getattr(base, "caller", None), settings=settings, options=options,
+                           concurrency=concurrency, data_dir=data_dir)
+
+    return wrapped
+
+
 def run_suite_scaling(run: Callable[[BenchContext], BenchResult], ctx: BenchContext, ks: Sequence[int], *,
                       metric: str | None = None) -> tuple[ScalingResult, list[BenchResult]]:
     """Run a benchmark suite once per k with k-sample voting; returns the curve and each k's full result."""
@@ -259,13 +286,16 @@ def run_suite_scaling(run: Callable[[BenchContext], BenchResult], ctx: BenchCont
         row = res.rows[-1] if res.rows else {}
         chosen = _pick_metric(row, chosen)
         ci = row.get(f"{chosen}_ci")
+        ece, sel = _suite_calibration(res, seen)
         n = max(1, len(seen))
         # Samples are drawn one per request, so the first sample's prompt tokens are the whole prompt.
         prompt_once = sum(c.samples[0].usage.prompt_tokens if c.samples else c.usage.prompt_tokens for c in seen)
         completion = sum(c.usage.completion_tokens for c in seen)
         confs = [c for c in seen if c.confidence is not None]
         points.append(ScalingPoint(
-            k=k, value=float(row.get(chosen, 0.0) or 0.0), ci=tuple(ci) if isinstance(ci, list) and len(ci) == 2 else None,
+            k=k, value=float(row.get(chosen, 0.0) or 0.0),
+            ci=(float(ci[0]), float(ci[1])) if isinstance(ci, (list, tuple)) and len(ci) == 2 else None,
+            ece=ece, selective_50=sel,
             items=len(seen), tokens_n=(prompt_once + completion) / n,
             tokens_calls=(k * prompt_once + completion) / n,
             unscored=sum(c.verdict == Verdict.UNSCORED for c in seen) / n,

@@ -10,8 +10,10 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from critica.aggregate.spec import scaling_config
 from critica.backends.call import CallPolicy, Caller
 from critica.bench.base import BenchContext, BenchResult, available_suites, get_suite
+from critica.bench.scaling import parse_ks, plot_scaling, run_suite_scaling, scaled_factory
 from critica.cli import app
 from critica.cli.common import BaseUrlOpt, ConcurrencyOpt, ModelOpt, err_console, settings_from
 from critica.config import default_data_dir
@@ -74,6 +76,12 @@ def bench(
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature of LLM critics."),
     max_tokens: int = typer.Option(1024, "--max-tokens", help="Completion token limit of LLM critics."),
     option: list[str] = typer.Option(None, "--option", help="Suite option KEY=VALUE (repeatable; JSON values allowed)."),
+    samples: str = typer.Option(None, "--samples", help="K samples per verdict with majority vote; a list (1,2,4,8) gives a compute-vs-quality table and PNG (--plot, default scaling-SUITE.png)."),
+    adaptive: bool = typer.Option(False, "--adaptive", help="Sample in rounds and stop once more samples cannot change the vote."),
+    meta_critic: str = typer.Option(None, "--meta-critic", help="Critic that rates each sample (e.g. meta); only the best half vote."),
+    panel: str = typer.Option(None, "--panel", help="Panel of critics: CRITIC[@MODEL][*K],...[;method=majority|mean|exam][;exam=processbench/gsm8k:20]."),
+    cascade: str = typer.Option(None, "--cascade", help="Cheap critics tried first: CRITIC[@MODEL][*K],...[;threshold=0.75]."),
+    scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/adaptive/meta_critic/panel/cascade (flags override)."),
 ) -> None:
     """Run benchmark SUITE with a critic; prints a Markdown table of figures per split."""
     if compare:
@@ -113,6 +121,21 @@ def bench(
         critic_name=critic, model=settings.model, limit=limit, splits=list(split) if split else None,
         concurrency=conc, seed=seed, options=options, progress=tick,
     )
+    ks = parse_ks(samples) if samples else [1]
+    scfg = scaling_config(samples=ks[0] if len(ks) == 1 else None, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, config_file=scaling_file)
+    ctx.make_critic = scaled_factory(ctx.make_critic, scfg, settings=settings, options=llm_options, concurrency=conc, data_dir=ctx.data_dir)
+    if len(ks) > 1:
+        with progress:
+            curve, _ = run_suite_scaling(spec.run, ctx, ks)
+        typer.echo(markdown_table(curve.rows()))
+        for note in curve.notes:
+            typer.echo(f"- {note}")
+        png = plot_scaling(curve, plot or Path(f"scaling-{suite}.png"), title=f"{suite} — {curve.critic}" + (f" on {curve.model}" if curve.model else ""))
+        err_console.print(f"compute-vs-quality plot written to {png}")
+        if json_out:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps({"suite": suite, "critic": curve.critic, "model": curve.model, "rows": curve.rows(), "notes": curve.notes}, indent=1), encoding="utf-8")
+        return
     with progress:
         result = spec.run(ctx)
     title = f"## {result.suite} — critic `{result.critic}`" + (f" on {result.model}" if result.model else "")
