@@ -122,12 +122,11 @@ function filters(run, params, summary) {
     p.delete("offset");
     location.hash = `#/runs/${enc(run)}?${p}`;
   };
-  const critics = [summary.critic, ...summary.peers.map(() => null)].filter(Boolean);
   return h("div", { class: "filters" },
     sel("verdict", [["", "any"], ["correct", "correct"], ["incorrect", "incorrect"], ["unscored", "unscored"]]),
     sel("parse_status", [["", "any"], ["ok", "ok"], ["repaired", "repaired"], ["failed", "failed"]]),
     sel("disagreement", [["", "any"], ["true", "critics disagree"], ["false", "critics agree"]]),
-    h("label", {}, "critic ", h("input", { name: "critic", value: params.get("critic") || "", placeholder: critics[0] || "critic",
+    h("label", {}, "critic ", h("input", { name: "critic", value: params.get("critic") || "", placeholder: summary.critic || "critic",
       size: 14, onchange: (e) => update("critic", e.target.value.trim()) })),
     h("label", {}, "search ", h("input", { name: "q", value: params.get("q") || "", size: 16, onchange: (e) => update("q", e.target.value.trim()) })));
 }
