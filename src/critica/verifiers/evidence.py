@@ -81,7 +81,9 @@ class EvidenceThresholds:
     uncovered: float = 1.0
 
 
-DEFAULT_THRESHOLDS = EvidenceThresholds()
+# Calibrated on WiCE dev (macro-F1 0.595 there) by ``python -m critica.bench.wice calibrate``.
+DEFAULT_THRESHOLDS = EvidenceThresholds(weight=0.75, clause=0.5, supported=0.9, not_supported=0.15,
+                                        entity_missing=0.67, uncovered=0.4)
 # Calibrated on WiCE dev (macro-F1 0.580 there) by ``python -m critica.bench.wice calibrate``.
 LEXICAL_THRESHOLDS = EvidenceThresholds(weight=0.0, clause=0.35, supported=0.85, not_supported=0.15, uncovered=0.4)
 
