@@ -115,6 +115,7 @@ async def test_revision_without_final_answer_is_rejected_by_the_extractor():
     t = await refine(ITEM, critic, gen, max_rounds=2, extract=last_boxed)
     assert t.stop_reason == StopReason.UNUSABLE_REVISION
     assert t.final_answer == ITEM.response and t.rounds[0].revision_error == "the revision has no final answer"
+    assert t.rounds[0].rejected_revision == "I think it is five."
 
 
 async def test_empty_revision_is_rejected():

@@ -74,6 +74,8 @@ class Round(BaseModel):
     """Whether the critic accepted ``answer`` (None: no usable judgement)."""
     revision_error: str | None = None
     """Why revising this answer failed or was rejected, when it did."""
+    rejected_revision: str | None = None
+    """The text of a revision that was rejected (empty or without a final answer), kept for the reader."""
     usage: Usage = Field(default_factory=Usage)
     """Tokens spent in this round: the critique of ``answer`` and the revision that followed it."""
 
@@ -222,7 +224,7 @@ async def refine(
         current.usage = current.usage + revision.usage
         problem = _usable(revision, extract)
         if problem is not None:
-            current.revision_error = problem
+            current.revision_error, current.rejected_revision = problem, revision.text
             stop = StopReason.UNUSABLE_REVISION
             break
         if revision.text.strip() == answer.strip():
