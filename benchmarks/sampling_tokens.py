@@ -35,7 +35,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from critica.aggregate.voting import AdaptiveVotingCritic, VotingCritic
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend
 from critica.backends.llamacpp import bundled_smollm2_path
 from critica.backends.openai_compat import OpenAICompatBackend

@@ -8,7 +8,7 @@ from critica.aggregate.cascade import Cascade
 from critica.aggregate.meta import MetaRater
 from critica.aggregate.panel import Panel
 from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, VotingCritic
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.critics.processbench import ProcessBenchCritic
 from critica.critics.registry import build_critic
 from critica.types import Item, Verdict
@@ -25,7 +25,7 @@ def caller(local_backend):
 
 
 def pb(caller: Caller) -> ProcessBenchCritic:
-    return ProcessBenchCritic(caller, temperature=0.8, max_tokens=40, seed=3)
+    return ProcessBenchCritic(caller, temperature=0.8, max_tokens=24, seed=3)
 
 
 def assert_aggregate(out, k: int) -> None:
@@ -51,7 +51,7 @@ async def test_adaptive_on_the_local_model(caller):
 
 
 async def test_meta_filter_on_the_local_model(caller):
-    meta = MetaRater(caller, temperature=0.0, max_tokens=40)
+    meta = MetaRater(caller, temperature=0.0, max_tokens=24)
     out = await MetaFilteredCritic(pb(caller), meta, k=2, keep=1).critique(ITEM)
     assert len(out.metadata["meta"]) == 2 and sum(m["voted"] for m in out.metadata["meta"]) == 1
     rated = [m["rating"] for m in out.metadata["meta"] if m["rating"] is not None]

@@ -11,7 +11,7 @@ from critica.aggregate.panel import Gold, Panel, gold_label, matches_gold, quali
 from critica.aggregate.voting import VotingCritic
 from critica.types import Critique, Item, ParseStatus, Usage, Verdict
 
-C, I, U = Verdict.CORRECT, Verdict.INCORRECT, Verdict.UNSCORED
+C, I, U = Verdict.CORRECT, Verdict.INCORRECT, Verdict.UNSCORED  # noqa: E741 - short names keep the vote tables readable
 
 
 def item(i: int, label: int | None = None) -> Item:

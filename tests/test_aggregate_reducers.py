@@ -15,7 +15,7 @@ from critica.aggregate.reducers import (
 )
 from critica.types import Critique, ParseStatus, Score, Usage, Verdict
 
-C, I, U = Verdict.CORRECT, Verdict.INCORRECT, Verdict.UNSCORED
+C, I, U = Verdict.CORRECT, Verdict.INCORRECT, Verdict.UNSCORED  # noqa: E741 - short names keep the vote tables readable
 
 
 def crit(verdict: Verdict, first: int | None = None, *, conf: float | None = None, score: float | None = None,

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from critica.aggregate.panel import Gold, matches_gold
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend
 from critica.bench.base import BenchContext, BenchResult
 from critica.bench.scaling import (

@@ -21,7 +21,7 @@ from critica.aggregate.spec import (
     wrap_critic,
 )
 from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, VotingCritic
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend
 from critica.cli import main
 from critica.config import Settings

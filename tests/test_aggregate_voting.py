@@ -16,7 +16,7 @@ from critica.aggregate.voting import (
     critique_as_item,
     rating_of,
 )
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend, ScriptedError
 from critica.critics.base import Critic
 from critica.critics.processbench import ProcessBenchCritic

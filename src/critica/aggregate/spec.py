@@ -30,7 +30,7 @@ from critica.aggregate.cascade import Cascade
 from critica.aggregate.panel import Gold, Panel, labelled
 from critica.aggregate.reducers import TieBreak, majority, score_sum
 from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, StopRule, VotingCritic
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.config import Settings
 from critica.critics.base import Critic
 from critica.errors import InputError, UserError
