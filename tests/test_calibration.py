@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from critica.bench.calibration import (
@@ -55,6 +55,7 @@ def test_bad_input_is_rejected(conf, right):
         expected_calibration_error(conf, right)
 
 
+@settings(deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow])  # shared, loaded CI cores
 @given(st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=1, max_size=60), st.integers(1, 20))
 def test_properties(pairs, n_bins):
     conf = [c for c, _ in pairs]
