@@ -66,7 +66,7 @@ META_SCHEMA: dict[str, Any] = {
 }
 
 _STEP_LINE = re.compile(
-    r"(?im)^[\s>#*_\-]*(?:step|paragraph)\s+(\d{1,6})\s*(?:verdict|judgment|judgement)?[\s*_]*[:\-][\s*_]*(.+?)\s*$"
+    r"(?im)^[ \t>#*_\-]*(?:step|paragraph)[ \t]+(\d{1,6})[ \t]*(?:verdict|judgment|judgement)?[ \t*_]*[:\-][ \t*_]*(.+?)[ \t]*$"
 )
 _ERROR_LABELS = ("first error", "first error step", "first incorrect step", "first wrong step", "earliest error")
 

@@ -59,7 +59,7 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 _VERDICT = re.compile(r"^[\s\[(\"'`*_]*(grounded|ungrounded)\b", re.IGNORECASE)
-_ISSUE_LINE = re.compile(r"(?im)^[\s>*_\-]*issue\s*\d*\s*[:\-]\s*(.+?)\s*$")
+_ISSUE_LINE = re.compile(r"(?im)^[ \t>*_\-]*issue[ \t]*\d*[ \t]*[:\-][ \t]*(.+?)[ \t]*$")
 _TYPE_ALIASES = {"unsupported": "unsupported", "not supported": "unsupported", "contradicted": "contradicted",
                  "contradicts": "contradicted", "contradiction": "contradicted", "ignores evidence": "ignores_evidence",
                  "ignored evidence": "ignores_evidence"}

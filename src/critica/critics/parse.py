@@ -19,6 +19,8 @@ __all__ = ["MAX_CHARS", "strip_reasoning", "last_boxed", "all_boxed", "extract_j
 
 MAX_CHARS = 200_000
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_OPEN = re.compile(r"<think>", re.IGNORECASE)
+_CLOSE = re.compile(r"</think>", re.IGNORECASE)
 _INT = re.compile(r"^[+-]?\d{1,9}$")
 
 
@@ -27,30 +29,46 @@ def strip_reasoning(text: str | None) -> str:
     if not text:
         return ""
     text = text[:MAX_CHARS]
-    text = _THINK.sub("", text)
-    low = text.lower()
-    if "</think>" in low:  # opening tag added by the chat template, only the closing one is in the output
-        text = text[low.rindex("</think>") + len("</think>") :]
-    elif "<think>" in low:
-        text = text[: low.index("<think>")]
+    # One left-to-right pass (same result as substituting _THINK, which is quadratic on many unclosed tags).
+    # (Regex searches, not str.lower() offsets: lower-casing can change the length of non-ASCII text.)
+    kept: list[str] = []
+    pos = 0
+    while True:
+        start = _OPEN.search(text, pos)
+        end = _CLOSE.search(text, start.end()) if start else None
+        if start is None or end is None:
+            kept.append(text[pos:])
+            break
+        kept.append(text[pos : start.start()])
+        pos = end.end()
+    text = "".join(kept)
+    closes = list(_CLOSE.finditer(text))
+    if closes:  # opening tag added by the chat template, only the closing one is in the output
+        text = text[closes[-1].end() :]
+    else:
+        first = _OPEN.search(text)
+        if first:
+            text = text[: first.start()]
     return text.strip()
 
 
 def all_boxed(text: str) -> list[str]:
     """Contents of every ``\\boxed{...}`` / ``\\fbox{...}`` with balanced braces, in order."""
-    out: list[str] = []
     text = text[:MAX_CHARS]
-    for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-            i += 1
-        if depth == 0:
-            out.append(text[m.end() : i - 1].strip())
-    return out
+    opens = {m.end() - 1 for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text)}
+    if not opens:
+        return []
+    # One pass of brace matching (a scan per box is quadratic on many unclosed boxes).
+    found: list[tuple[int, str]] = []
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            start = stack.pop()
+            if start in opens:
+                found.append((start, text[start + 1 : i].strip()))
+    return [content for _, content in sorted(found)]
 
 
 def last_boxed(text: str) -> str | None:
@@ -139,12 +157,12 @@ def extract_json(text: str | None) -> JsonResult | None:
         value = json.loads(stripped)
         if isinstance(value, dict):
             return JsonResult(value, repaired=False)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: also over-long digit runs
         pass
     for start, end in reversed(_candidates(stripped)):
         try:
             value = json.loads(stripped[start:end])
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # ValueError: also over-long digit runs
             continue
         if isinstance(value, dict):
             return JsonResult(value, repaired=True, note="JSON object embedded in other text")
@@ -154,7 +172,7 @@ def extract_json(text: str | None) -> JsonResult | None:
         if closed:
             try:
                 value = json.loads(closed)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):  # ValueError: also over-long digit runs
                 value = None
             if isinstance(value, dict):
                 return JsonResult(value, repaired=True, note="truncated JSON closed")

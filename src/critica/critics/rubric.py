@@ -53,8 +53,8 @@ SCHEMA: dict[str, Any] = {
     "required": ["feedback", "aspect_scores", "score"],
     "additionalProperties": False,
 }
-_SCORE_LINE = re.compile(r"(?im)^[\s*#_\-]*score\s+(\d{1,4})\s*[:)=\-–]")
-_ASPECT_LINE = re.compile(r"(?im)^[\s*#_\-]*(?:aspect|criterion)\s*\d*\s*[:\-]\s*(.+?)\s*$")
+_SCORE_LINE = re.compile(r"(?im)^[ \t*#_\-]*score[ \t]+(\d{1,4})[ \t]*[:)=\-–]")
+_ASPECT_LINE = re.compile(r"(?im)^[ \t*#_\-]*(?:aspect|criterion)[ \t]*\d*[ \t]*[:\-][ \t]*(.+?)[ \t]*$")
 _RESULT = re.compile(r"\[RESULT\]\s*[:\-]?\s*[\[(]?\s*([+-]?\d{1,6}(?:\.\d{1,3})?)", re.IGNORECASE)
 _LEADING_NUMBER = re.compile(r"^[\s\[(*_]*([+-]?\d{1,6}(?:\.\d{1,3})?)")
 

@@ -153,7 +153,7 @@ def labelled_value(text: str, labels: Iterable[str]) -> str | None:
     ``Verdict: incorrect``, ``**Final verdict:** Correct``, ``- verdict - incorrect`` all give the value text.
     """
     alts = "|".join(re.escape(lab) for lab in labels)
-    pattern = re.compile(rf"(?im)^[\s>#*_\-]*(?:{alts})[\s*_]*[:\-][\s*_]*(.+?)[\s*_.]*$")
+    pattern = re.compile(rf"(?im)^[ \t>#*_\-]*(?:{alts})[ \t*_]*[:\-][ \t*_]*(.+?)[ \t*_.]*$")
     found = None
     for m in pattern.finditer(text[:MAX_CHARS]):
         found = m.group(1).strip()
