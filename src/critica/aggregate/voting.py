@@ -103,7 +103,7 @@ class SampleCache:
 
     async def get(self, critic: Critic, item: Item, k: int) -> list[Critique]:
         """The first ``k`` samples of ``critic`` on ``item``, drawing only those not drawn yet."""
-        key = (critic.name, item.id)
+        key = (f"{critic.name}@{getattr(getattr(critic, 'caller', None), 'name', '')}", item.id)
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # locks belong to one event loop; a suite may run one loop per k
             self._loop, self._locks = loop, {}
