@@ -50,7 +50,7 @@ async def test_schema_constrained_json(backend):
 
 async def test_processbench_critic_end_to_end(backend):
     item = Item(id="t", question="What is 2 + 3?", steps=["2 + 3 = 6.", "So the answer is 6."])
-    crit = await ProcessBenchCritic(Caller(backend), max_tokens=64).critique(item)
+    crit = await ProcessBenchCritic(Caller(backend, CallPolicy(timeout_s=600, retries=0)), max_tokens=64).critique(item)
     again = Critique.model_validate_json(crit.model_dump_json())
     assert again.item_id == "t" and again.raw_outputs and again.usage.calls >= 1
     if again.verdict == Verdict.UNSCORED:
