@@ -24,6 +24,8 @@ SCHEMA = {
     "required": ["verdict", "step"],
 }
 MSGS = [{"role": "user", "content": "Is 2 + 2 = 5 correct? Answer in JSON."}]
+# Generous: on a loaded 2-core machine a small model can still take minutes; the limit is tested elsewhere.
+SLOW = CallPolicy(timeout_s=600, retries=0)
 
 
 @pytest.fixture(params=["inproc", "http"])
@@ -35,7 +37,7 @@ def backend(request, local_backend):
 
 
 async def test_n_samples_with_usage(backend):
-    caller = Caller(backend, CallPolicy(timeout_s=120))
+    caller = Caller(backend, SLOW)
     out = await caller.generate(GenerateRequest(messages=MSGS, n=3, temperature=0.9, max_tokens=12, seed=1))
     assert len(out.texts) == 3 and all(isinstance(t, str) for t in out.texts)
     assert out.usage.prompt_tokens > 0 and out.usage.completion_tokens > 0
@@ -43,14 +45,14 @@ async def test_n_samples_with_usage(backend):
 
 
 async def test_schema_constrained_json(backend):
-    out = await Caller(backend).generate(GenerateRequest(messages=MSGS, json_schema=SCHEMA, max_tokens=40, temperature=0))
+    out = await Caller(backend, SLOW).generate(GenerateRequest(messages=MSGS, json_schema=SCHEMA, max_tokens=40, temperature=0))
     value = json.loads(out.texts[0])
     assert value["verdict"] in ("correct", "incorrect") and isinstance(value["step"], int)
 
 
 async def test_processbench_critic_end_to_end(backend):
     item = Item(id="t", question="What is 2 + 3?", steps=["2 + 3 = 6.", "So the answer is 6."])
-    crit = await ProcessBenchCritic(Caller(backend, CallPolicy(timeout_s=600, retries=0)), max_tokens=64).critique(item)
+    crit = await ProcessBenchCritic(Caller(backend, SLOW), max_tokens=64).critique(item)
     again = Critique.model_validate_json(crit.model_dump_json())
     assert again.item_id == "t" and again.raw_outputs and again.usage.calls >= 1
     if again.verdict == Verdict.UNSCORED:
@@ -87,7 +89,7 @@ async def test_inprocess_logprobs_need_opt_in(local_backend):
 
     req = GenerateRequest(messages=MSGS, max_tokens=4, logprobs=True)
     with pytest.raises(UserError, match="logprobs=True"):
-        await Caller(local_backend).generate(req)
-    out = await Caller(LlamaCppBackend(logprobs=True, n_ctx=512)).generate(req)
+        await Caller(local_backend, SLOW).generate(req)
+    out = await Caller(LlamaCppBackend(logprobs=True, n_ctx=512), SLOW).generate(req)
     assert len(out.logprobs) == 1 and len(out.logprobs[0]) == out.usage.completion_tokens
     assert all(isinstance(tok, str) and lp <= 0 for tok, lp in out.logprobs[0])
