@@ -199,7 +199,8 @@ _CHARS = str.maketrans({
 
 
 def _normalise(text: str) -> str:
-    text = text[:MAX_STEP_CHARS].translate(_CHARS)
+    # "500cm³", "12 m²": a superscript on a unit is part of the unit, not a power of the number
+    text = re.sub(r"(?<=[A-Za-z])[²³]", "", text[:MAX_STEP_CHARS]).translate(_CHARS)
     for pat, rep in _SIMPLE:
         text = pat.sub(lambda _m, r=rep: r, text)
     # a mixed number "3\frac{4}{5}" is 3 + 4/5, not 3 * 4/5: refuse rather than guess
@@ -209,14 +210,15 @@ def _normalise(text: str) -> str:
     text = re.sub(r"\\\[|\\\]|\\\(|\\\)|\$\$", " \n ", text)
     text = text.replace("{", "(").replace("}", ")")
     # "7995 (total cookies) - 2595 (rainbow cookies)": parenthesised words annotate a number, they are not factors
-    text = re.sub(r"\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)", " ", text)
+    text = re.sub(r"(?<=\s)\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)", " ", text)
     return text
 
 
 # --- tokenizer --------------------------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
-    r"(?P<NUM>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|(?<![\w.])\.\d+)"
+    r"(?P<ELL>\.\.\.|…)"
+    r"|(?P<NUM>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|(?<![\w.])\.\d+)"
     r"|(?P<APPROX>≈)"
     r"|(?P<EQ>(?<![<>!=:])=(?!=))"
     r"|(?P<OP>\*\*|[-+*/^])"
@@ -239,13 +241,13 @@ def _tokenize(text: str) -> list[_Tok]:
         s = m.group()
         if kind == "SP":
             continue
-        if kind == "CUR":
-            continue  # currency signs are dropped; "$5" is 5
         tok = _Tok(kind, s, m.start(), m.end(), spaced=m.start() > 0 and text[m.start() - 1] in " \t\r\n")
+        if kind == "ELL":
+            tok.kind = "VAR"  # "1 + 2 + ... + 10", "16.66...": the written numbers are not the whole expression
         if kind == "NUM":
             digits = s.replace(",", "")
-            if len(digits) > MAX_DIGITS:
-                tok.kind = "STOP"
+            if len(digits) > MAX_DIGITS or re.match(r"0\d", digits):
+                tok.kind = "STOP"  # too long, or a clock time / code with a leading zero ("0900 - 0130")
             else:
                 tok.value = Fraction(digits)
                 tok.decimals = len(digits.split(".")[1]) if "." in digits else 0
@@ -263,6 +265,8 @@ def _is_unit_word(w: str) -> bool:
         return False
     if lw in _SHORT_UNITS:
         return True
+    if lw in _STOPWORDS or lw in ("because", "since", "which", "while"):
+        return False
     return len(w) >= 4 and w.isalpha() and bool(re.search(r"[aeiouy]", lw)) and w[1:].islower()
 
 
@@ -279,7 +283,8 @@ def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
         nxt = toks[i + 1] if i + 1 < len(toks) else None
         attached_prev = prev is not None and prev.end == t.start
         prev_num = prev is not None and prev.kind in ("NUM", "RP", "PCT", "UNIT")
-        next_num = nxt is not None and nxt.kind in ("NUM", "LP")
+        after = toks[i + 2] if nxt is not None and nxt.kind == "CUR" and i + 2 < len(toks) else nxt
+        next_num = after is not None and after.kind in ("NUM", "LP")  # "2080 gallons x $0.15"
         if lw == "sqrt" and nxt is not None and nxt.kind == "LP":
             t.kind = "SQRT"
         elif lw in ("x", "times") and prev_num and next_num and not attached_prev:
@@ -317,6 +322,12 @@ def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
     return [t for t in out if t.kind != "PER"]
 
 
+_LABEL_WORDS = {
+    "day", "week", "month", "year", "step", "case", "part", "page", "chapter", "round", "level", "grade", "term",
+    "number", "no", "item", "row", "column", "game", "problem", "question", "section", "line", "room", "floor",
+    "phase", "stage", "option", "group", "team", "class", "test", "exam", "episode", "season", "figure", "table",
+    "lap", "hole", "inning", "quarter", "period", "unit", "lesson", "volume", "verse", "route", "highway", "version",
+}
 # Prose that ends a multi-word unit ("5 apples then 3 * 4 = 12").
 _STOPWORDS = {
     "then", "from", "with", "that", "this", "which", "were", "have", "will", "would", "into", "than", "when", "left",
@@ -357,7 +368,7 @@ class _Val:
 
 class _Parser:
     def __init__(self, toks: list[_Tok], subst: dict[int, Fraction] | None = None) -> None:
-        self.toks = [t for t in toks if t.kind != "UNIT"]
+        self.toks = [t for t in toks if t.kind not in ("UNIT", "CUR")]
         self.i = 0
         self.subst = subst or {}
         self.ops = 0
@@ -484,7 +495,7 @@ def _exact_sqrt(v: Fraction) -> Fraction | None:
 
 # --- finding the asserted computations -------------------------------------------------------------------------
 
-_MATHY = {"NUM", "OP", "LP", "RP", "PCT", "UNIT", "SQRT", "FACT"}
+_MATHY = {"NUM", "OP", "LP", "RP", "PCT", "UNIT", "SQRT", "FACT", "CUR"}
 # Tokens that may border an expression without being part of it (prose, punctuation, line breaks).
 _SAFE_BORDER = {"WORD", "NL", "EQ", "APPROX"}
 _SAFE_STOP_CHARS = set(",;:?\"'“”‘’—")
@@ -495,12 +506,13 @@ def _border_ok(tok: _Tok | None, neighbour: _Tok, left: bool) -> bool:
         return True
     adjacent = (tok.end == neighbour.start) if left else (neighbour.end == tok.start)
     if tok.kind == "WORD":
-        return not adjacent
+        # "on day 1 * 2 = 20", "Step 3 - 1 = 2": a number after a label word is an index, not a value
+        return not adjacent and not (left and tok.text.lower() in _LABEL_WORDS)
     if tok.kind == "STOP":
         if tok.text == "." and (not left or not adjacent):
             return True  # a sentence ends after a value / before the next one
         if tok.text in _SAFE_STOP_CHARS:
-            return True
+            return not (tok.text == ":" and adjacent)  # "6:00 + 18": a clock time, not a label
         return False
     return False  # VAR, CMD, anything else: the expression is part of something larger
 
@@ -512,10 +524,9 @@ def _trim(run: list[_Tok], left_of_eq: bool) -> list[_Tok] | None:
     the other way round the expression sits inside a tuple or call ("(0 + 15)/2, 4) = (7.5, 4)") and is skipped.
     """
     run = list(run)
-    while run and run[-1].kind == "UNIT":
+    while run and run[-1].kind in ("UNIT", "CUR"):
         run.pop()
-    # a leading "-" separated by a space is a bullet or dash, not a minus sign
-    if len(run) > 1 and run[0].kind == "OP" and run[0].text == "-" and run[1].spaced:
+    while run and run[0].kind == "CUR" and len(run) > 1:
         run = run[1:]
     depth = 0
     for t in run:
@@ -554,6 +565,17 @@ def _side(toks: list[_Tok], lo: int, hi: int, *, left_of_eq: bool) -> tuple[list
             return None, set()
         if j > lo and not _border_ok(toks[j - 1], run[0], left=True):
             return None, set()
+        at_line_start = j == 0 or toks[j - 1].kind in ("NL", "EQ", "APPROX")
+        if run[0].kind == "OP":
+            minus = run[0].text == "-" and len(run) > 1
+            if minus and not run[1].spaced:
+                pass  # a sign: "= -15 + 20 * 7.5", "(-3 + 11 ..."
+            elif minus and (j == 0 or toks[j - 1].kind == "NL"):
+                run = run[1:]  # a bullet or dash at the start of a line, not a minus sign
+            else:
+                return None, set()  # "x + 3 * 2 =", "books - 135 - 50 =": only part of a longer expression
+        if not at_line_start and _continues_left(toks, j, lo):
+            return None, set()  # "25 classmates + his 1 teacher + 1 himself =": the sum began before the prose
         # "3 notebooks cost 3 * $4 =": when the whole run is not one expression, a unit word that ends a phrase
         # may be prose; the expression then starts right after it.
         starts = [0] + [p for p in range(1, len(run)) if run[p - 1].kind == "UNIT" and run[p].kind in ("NUM", "LP", "SQRT")]
@@ -570,10 +592,64 @@ def _side(toks: list[_Tok], lo: int, hi: int, *, left_of_eq: bool) -> tuple[list
         return None, set()
     if j < hi and not _border_ok(toks[j], run[-1], left=False):
         return None, set()
-    return _trim(run, False), _units(run)
+    cand = _trim(run, False)
+    return (cand if cand is not None and _parses(cand) else None), _units(run)
+
+
+def _continues_left(toks: list[_Tok], j: int, lo: int) -> bool:
+    """Whether the expression starting at j really began earlier: an operator beyond the (up to 3) prose words to
+    its left ("+ his 1 teacher + 1"), a mixed number in words ("1 and 1/4"), or a sentence-less "." / "," glued
+    to a number ("14, 400 / 80", ". 84 + .82")."""
+    k, words = j - 1, 0
+    while k >= lo and toks[k].kind == "WORD" and words < 3:
+        k, words = k - 1, words + 1
+    if words == 0:
+        border = toks[j - 1] if j - 1 >= lo else None
+        if border is not None and border.text in (".", ","):
+            before = toks[j - 2] if j - 2 >= lo else None
+            if (border.text == "," and before is not None and before.kind == "NUM" and before.end == border.start
+                    and before.decimals == 0 and len(before.text) <= 3 and toks[j].kind == "NUM"
+                    and re.fullmatch(r"\d{3}(?:\.\d+)?", toks[j].text)):
+                return True  # "14, 400 / 80": a thousands separator followed by a stray space
+            if border.text == "." and not (before is not None and before.end == border.start
+                                           and before.kind in ("WORD", "UNIT", "NUM", "RP", "VAR", "CUR")):
+                return True
+        return False
+    if k < lo:
+        return False
+    if toks[k].kind in ("OP", "PCT"):
+        return True
+    mixed = toks[k].kind == "NUM" and toks[j - 1].text.lower() == "and" and len(toks) > j + 2 \
+        and toks[j].kind == "NUM" and toks[j + 1].text == "/"
+    return mixed
 
 
 def _parses(run: list[_Tok]) -> bool:
+    depth, divs_here = 0, [0]
+    for a, b in zip(run, run[1:]):
+        if a.kind == "UNIT" and b.kind in ("NUM", "LP", "SQRT"):
+            return False  # "5 cents (.05) x 100": a unit is not a factor
+        if a.kind == "OP" and b.kind == "OP" and b.text != "-":
+            return False  # "1 meat *+1 vegetable"
+    core = [t for t in run if t.kind not in ("UNIT", "CUR")]
+    if (len(core) == 3 and core[0].kind == "NUM" and core[1].text == "-" and core[2].kind == "NUM"
+            and core[0].end == core[1].start and core[1].end == core[2].start
+            and core[0].decimals == core[2].decimals == 0 and core[0].value < core[2].value):
+        return False  # "Weeks 1-2", "5-10 minutes": a range, not a subtraction
+    for t in run:
+        # "14 / 1 / 4", "6 km/ 1/30 hour": people do not mean (a / b) / c; which division binds first is a guess
+        if t.kind == "LP":
+            depth += 1
+            divs_here.append(0)
+        elif t.kind == "RP" and depth > 0:
+            depth -= 1
+            divs_here.pop()
+        elif t.kind == "OP" and t.text in "+-":
+            divs_here[-1] = 0
+        elif t.kind == "OP" and t.text == "/":
+            divs_here[-1] += 1
+            if divs_here[-1] > 1:
+                return False
     try:
         _value(run)
         return True
@@ -582,7 +658,7 @@ def _parses(run: list[_Tok]) -> bool:
 
 
 def _units(run: list[_Tok]) -> set[str]:
-    out = set()
+    out = {"dollar"} if any(t.kind == "CUR" and t.text == "$" for t in run) else set()
     for t in run:
         if t.kind == "UNIT":
             w = t.text.lower()
@@ -619,7 +695,7 @@ def _range(run: list[_Tok], min_decimals: int = 3, ulp: Fraction = Fraction(1, 2
 
 def _stated(run: list[_Tok]) -> tuple[Fraction, int, bool] | None:
     """(value, decimals, is_percent) when the run is one stated number, else None."""
-    core = [t for t in run if t.kind != "UNIT"]
+    core = [t for t in run if t.kind not in ("UNIT", "CUR")]
     sign = 1
     if core and core[0].kind == "OP" and core[0].text == "-":
         sign, core = -1, core[1:]
@@ -633,6 +709,8 @@ def _stated(run: list[_Tok]) -> tuple[Fraction, int, bool] | None:
 def _matches(lo: Fraction, hi: Fraction, c: Fraction, decimals: int, approx: bool) -> bool:
     if lo <= c <= hi:
         return True
+    if decimals >= 8 and any(abs(v - c) <= Fraction(1, 10**9) * max(1, abs(v)) for v in (lo, hi)):
+        return True  # a calculator's binary floating-point output: 99.00000000000001, 14.999999999999998
     for v in (lo, hi):
         if approx:
             if v != 0 and abs(v - c) <= abs(v) * Fraction(2, 100):
@@ -699,7 +777,10 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
             vb = _value(b)
             if va == vb:
                 return Computation(expr, va, vb, True, approx, f"{expr} holds")
-            lead = _stated(b[:1]) if b[0].kind == "NUM" else None
+            if any(t.kind == "PCT" for t in a + b) and (va == vb * 100 or vb == va * 100):
+                return None  # "(45/300 * 100)% = 15% of 300": percent read two ways in one line
+            head = b[:2] if len(b) > 1 and b[1].kind == "PCT" else b[:1]
+            lead = _stated(head) if b[0].kind == "NUM" else None  # "= 12 + 5 …", "= 15% of 300"
             if lead is not None and _matches(*_range(a), lead[0], lead[1], approx):
                 return Computation(expr, va, lead[0], True, approx, f"{expr} holds (running total)")
             if not _has_op(a):
@@ -720,6 +801,8 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
             return Computation(expr, va, c, True, approx, f"{expr} holds")
         if is_pct and _matches(lo, hi, c * 100, max(0, decimals - 2), approx):
             return Computation(expr, va, c * 100, True, approx, f"{expr} holds (as a percentage)")
+        if any(t.kind == "PCT" for t in a) and _matches(lo * 100, hi * 100, c, decimals, approx):
+            return Computation(expr, va, c, True, approx, f"{expr} holds (as a percentage)")  # "x / y * 100% = 25"
         if not _has_op(a):
             return None
         return Computation(expr, va, c, False, approx, f"'{expr}' is wrong: {_pretty(text[a[0].start:a[-1].end])} = {_fmt(va)}")
@@ -731,7 +814,8 @@ def find_computations(text: str) -> list[Computation]:
     """Every checkable computation asserted in ``text`` (one step), in order, each with its verdict."""
     out: list[Computation] = []
     for tag in re.findall(r"<<([^<>]{1,300})>>", text[:MAX_STEP_CHARS]):
-        out.extend(_scan(_normalise(tag), approx=False))
+        # a calculator tag is pure arithmetic: "50-110" there is a subtraction, never a range
+        out.extend(_scan(_normalise(re.sub(r"(?<=\d)-(?=\d)", " - ", tag)), approx=False))
     if _HYPOTHETICAL.search(text):
         return out
     norm = _normalise(text)
@@ -749,6 +833,8 @@ def _scan(norm: str, approx: bool) -> list[Computation]:
         left, lunits = _side(toks, lo, k, left_of_eq=True)
         right, runits = _side(toks, k + 1, hi, left_of_eq=False)
         comp = None
+        if toks[k].text.lower() == "is" and (right is None or _stated(right) is None):
+            right = None  # "50% of 8 is 1.5 * 8": 'is' reads as '=' only before a plain stated value
         # "42 * 20/21 daps = 42 baps" relates two units: not arithmetic on one quantity
         if left is not None and right is not None and not (len(lunits) == 1 and runits and not lunits & runits):
             comp = _check_link(norm, left, right, approx or toks[k].kind == "APPROX", lunits | runits)
