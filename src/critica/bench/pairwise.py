@@ -17,8 +17,7 @@ Both run any critic whose critiques carry ``metadata["preference"]`` — the ``p
 * ``order_consistency`` — both orders agree, among items where both parsed; ``inconsistent``/``tie`` rates;
 * ``unscored_rate`` — items whose critique failed to parse or whose call failed, reported on their own.
 
-``--limit N`` takes a seeded random sample of N per split (files are not shuffled). Option ``plot=PATH.png``
-writes a bar chart of accuracy, order consistency and unscored rate per split.
+``--limit N`` takes a seeded random sample of N per split (files are not shuffled); ``--plot`` draws the rows.
 """
 
 from __future__ import annotations
@@ -208,27 +207,6 @@ async def _judge_all(ctx: BenchContext, pairs: Sequence[PairItem]) -> list[dict[
     return out
 
 
-def _plot(rows: list[dict[str, Any]], path: str, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    keys = [("accuracy", "accuracy"), ("order_consistency", "order consistency"), ("unscored_rate", "unscored")]
-    fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(rows)), 3.5))
-    width = 0.8 / len(keys)
-    for k, (key, label) in enumerate(keys):
-        ax.bar([i + k * width for i in range(len(rows))], [r.get(key) or 0 for r in rows], width, label=label)
-    ax.set_xticks([i + width for i in range(len(rows))], [r["split"] for r in rows], rotation=20)
-    ax.set_ylim(0, 1)
-    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def _run(suite: str, ctx: BenchContext, pairs: list[PairItem], errors: list[str], splits: list[str]) -> BenchResult:
     start = time.perf_counter()
     records = asyncio.run(_judge_all(ctx, pairs))
@@ -242,10 +220,6 @@ def _run(suite: str, ctx: BenchContext, pairs: list[PairItem], errors: list[str]
     if errors:
         notes.append(f"{len(errors)} malformed record(s) skipped, first: {errors[0]}")
     extra: dict[str, Any] = {"input_errors": errors, "items_per_s": len(records) / wall if wall > 0 else None}
-    plot = ctx.options.get("plot")
-    if plot and rows:
-        _plot(rows, str(plot), f"{suite}: {ctx.critic_name}" + (f" on {ctx.model}" if ctx.model else ""))
-        extra["plot"] = str(plot)
     return BenchResult(suite=suite, critic=ctx.critic_name, model=ctx.model, rows=rows, items=records, notes=notes,
                        wall_s=wall, extra=extra)
 

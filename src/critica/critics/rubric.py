@@ -56,6 +56,7 @@ SCHEMA: dict[str, Any] = {
 _SCORE_LINE = re.compile(r"(?im)^[ \t*#_\-]*score[ \t]+(\d{1,4})[ \t]*[:)=\-–]")
 _ASPECT_LINE = re.compile(r"(?im)^[ \t*#_\-]*(?:aspect|criterion)[ \t]*\d*[ \t]*[:\-][ \t]*(.+?)[ \t]*$")
 _RESULT = re.compile(r"\[RESULT\]\s*[:\-]?\s*[\[(]?\s*([+-]?\d{1,6}(?:\.\d{1,3})?)", re.IGNORECASE)
+_FEEDBACK = re.compile(r"(?is)feedback[ \t*_]*:[ \t*_]*(.*?)(?=\[RESULT\]|$)")
 _LEADING_NUMBER = re.compile(r"^[\s\[(*_]*([+-]?\d{1,6}(?:\.\d{1,3})?)")
 
 
@@ -136,7 +137,8 @@ class RubricCritic(ProtocolCritic):
             if aspects and isinstance(entries, list):
                 by_aspect = self._match_aspects(entries, aspects, notes)
         else:
-            feedback = final
+            fb = _FEEDBACK.search(final)
+            feedback = fb.group(1).strip() if fb else final
             results = _RESULT.findall(final)
             overall = as_int(results[-1], notes, "score") if results else None
             if overall is None:
