@@ -322,6 +322,11 @@ def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
     return [t for t in out if t.kind != "PER"]
 
 
+# After a stated result these words describe it; scaling words ("= 2 dozen", "= 5 squared") are not among them.
+_RIGHT_SAFE = {
+    "of", "over", "than", "by", "per", "times", "more", "less", "fewer", "pair", "pairs", "couple", "degrees",
+    "degree", "remainder",
+}
 _LABEL_WORDS = {
     "day", "week", "month", "year", "step", "case", "part", "page", "chapter", "round", "level", "grade", "term",
     "number", "no", "item", "row", "column", "game", "problem", "question", "section", "line", "room", "floor",
@@ -514,6 +519,8 @@ def _border_ok(tok: _Tok | None, neighbour: _Tok, left: bool) -> bool:
         if tok.text in _SAFE_STOP_CHARS:
             return not (tok.text == ":" and adjacent)  # "6:00 + 18": a clock time, not a label
         return False
+    if tok.kind == "VAR" and not left and not adjacent and tok.text.lower() in _RIGHT_SAFE:
+        return True  # "= 8 pairs of shoes", "= 17 more chairs": words after a result that do not change it
     return False  # VAR, CMD, anything else: the expression is part of something larger
 
 
@@ -759,7 +766,14 @@ def _fmt(v: Fraction) -> str:
     return f"{v.numerator}/{v.denominator} (≈ {f:.6g})"
 
 
-def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: set[str]) -> Computation | None:
+_COMPARATIVES = re.compile(
+    r"(?:less|fewer|more|cheaper|lower|shorter|younger|older|smaller|bigger|larger|greater|higher|longer|colder|warmer|"
+    r"hotter|behind|below|above|under|over|short|loss|deficit|difference|apart|away|earlier|later|slower|faster)$",
+    re.IGNORECASE,
+)
+
+
+def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: set[str], signless: bool = False) -> Computation | None:
     """Check ``a = b``; None when the link is not a checkable arithmetic claim."""
     if not _has_op(a) and not _has_op(b):
         return None  # bare quantities: "1 dozen = 12", "2 hours = 120 minutes"
@@ -799,6 +813,9 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
         lo, hi = _range(a)
         if _matches(lo, hi, c, decimals, approx):
             return Computation(expr, va, c, True, approx, f"{expr} holds")
+        if signless and _matches(-hi, -lo, c, decimals, approx):
+            # "$1800 - $2000 = $200 less": the sign is said in words
+            return Computation(expr, va, c, True, approx, f"{expr} holds (sign stated in words)")
         if is_pct and _matches(lo, hi, c * 100, max(0, decimals - 2), approx):
             return Computation(expr, va, c * 100, True, approx, f"{expr} holds (as a percentage)")
         if any(t.kind == "PCT" for t in a) and _matches(lo * 100, hi * 100, c, decimals, approx):
@@ -837,7 +854,9 @@ def _scan(norm: str, approx: bool) -> list[Computation]:
             right = None  # "50% of 8 is 1.5 * 8": 'is' reads as '=' only before a plain stated value
         # "42 * 20/21 daps = 42 baps" relates two units: not arithmetic on one quantity
         if left is not None and right is not None and not (len(lunits) == 1 and runits and not lunits & runits):
-            comp = _check_link(norm, left, right, approx or toks[k].kind == "APPROX", lunits | runits)
+            after = toks.index(right[-1]) + 1
+            signless = any(_COMPARATIVES.match(t.text) for t in toks[after : after + 3] if t.kind in ("WORD", "VAR", "UNIT"))
+            comp = _check_link(norm, left, right, approx or toks[k].kind == "APPROX", lunits | runits, signless)
         links.append((left, right, comp))
     # "5!/2! = (5*4*3)/(2*1) = 60": a sloppy middle expression in a chain whose two ends agree is not an error in
     # the result; both links through it are dropped rather than flagged.
