@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from critica.bench.metrics import (
-    FLAG_NO_STEP, bootstrap_ci, flag_stats, harmonic_mean, processbench_scores, prm_score, throughput,
+    FLAG_NO_STEP,
+    bootstrap_ci,
+    flag_stats,
+    harmonic_mean,
+    prm_score,
+    processbench_scores,
+    throughput,
 )
 
 LABELS = [2, 0, 3, 1, -1, -1, -1, -1]

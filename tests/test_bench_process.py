@@ -61,7 +61,7 @@ def test_prmbench_loader_and_suite():
 def test_llm_critic_goes_through_registry_and_unscored_counts_as_wrong():
     # a scripted model that never answers in the protocol's format: every item unscored
     def make():
-        from critica.backends.call import CallPolicy, Caller
+        from critica.backends.call import Caller, CallPolicy
 
         return build_critic("processbench", Caller(ScriptedBackend(["no idea"]), CallPolicy(retries=0)))
 

@@ -56,8 +56,8 @@ def processbench_scores(labels: Sequence[int], preds: Sequence[Pred]) -> dict[st
     """ProcessBench accuracy on erroneous items, on correct items, and their harmonic-mean F1."""
     if len(labels) != len(preds):
         raise ValueError(f"labels and predictions differ in length: {len(labels)} vs {len(preds)}")
-    err = [(g, p) for g, p in zip(labels, preds) if g >= 0]
-    cor = [(g, p) for g, p in zip(labels, preds) if g < 0]
+    err = [(g, p) for g, p in zip(labels, preds, strict=True) if g >= 0]
+    cor = [(g, p) for g, p in zip(labels, preds, strict=True) if g < 0]
     acc_err = _ratio(sum(p == g for g, p in err), len(err))
     acc_cor = _ratio(sum(p == -1 for _, p in cor), len(cor))
     return {
@@ -71,7 +71,7 @@ def flag_stats(labels: Sequence[int], preds: Sequence[Pred]) -> dict[str, Any]:
     """Flag precision (solution-level and exact-step), false-alarm rate and recall, as defined in the module doc."""
     if len(labels) != len(preds):
         raise ValueError(f"labels and predictions differ in length: {len(labels)} vs {len(preds)}")
-    flags = [(g, p) for g, p in zip(labels, preds) if p is not None and p != -1]
+    flags = [(g, p) for g, p in zip(labels, preds, strict=True) if p is not None and p != -1]
     on_err = sum(g >= 0 for g, _ in flags)
     exact = sum(g >= 0 and p == g for g, p in flags)
     n_err = sum(g >= 0 for g in labels)

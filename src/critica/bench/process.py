@@ -21,10 +21,20 @@ from typing import Any
 
 from critica.bench.base import BenchContext, BenchResult, register_suite
 from critica.bench.datasets import (
-    PROCESSBENCH_SPLITS, LabeledItem, Loaded, load_mr_gsm8k, load_processbench, load_prmbench,
+    PROCESSBENCH_SPLITS,
+    LabeledItem,
+    Loaded,
+    load_mr_gsm8k,
+    load_prmbench,
+    load_processbench,
 )
 from critica.bench.metrics import (
-    FLAG_NO_STEP, bootstrap_ci, flag_stats, processbench_scores, prm_score, throughput,
+    FLAG_NO_STEP,
+    bootstrap_ci,
+    flag_stats,
+    prm_score,
+    processbench_scores,
+    throughput,
 )
 from critica.run.runner import critique_stream
 from critica.types import Critique, StepVerdict, Verdict

@@ -11,7 +11,7 @@ from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from critica.aggregate.spec import scaling_config
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.bench.base import BenchContext, BenchResult, available_suites, get_suite
 from critica.bench.scaling import parse_ks, plot_scaling, run_suite_scaling, scaled_factory
 from critica.cli import app

@@ -34,7 +34,7 @@ from critica.verifiers.answer import FinalAnswerVerifier
 from critica.verifiers.base import Finding, Verifier
 from critica.verifiers.math import ArithmeticVerifier
 
-__all__ = ["VerifierCritic", "verify_item"]
+__all__ = ["VerifierCritic", "build_critique"]
 
 
 def _optional(module: str, cls: str) -> Verifier | None:

@@ -551,7 +551,7 @@ def _trim(run: list[_Tok], left_of_eq: bool) -> list[_Tok] | None:
             return None
     if run[0].kind == "OP" and run[0].text != "-":
         return None
-    for a, b, c in zip(run, run[1:], run[2:]):
+    for a, b, c in zip(run, run[1:], run[2:], strict=False):
         if a.kind == "UNIT" and b.kind == "OP" and b.text == "/" and not b.spaced and not c.spaced:
             return None  # "8 inches/4 years": a rate per 4 years, not a division of 8 inches by 4
     if run[-1].kind == "OP":
@@ -633,7 +633,7 @@ def _continues_left(toks: list[_Tok], j: int, lo: int) -> bool:
 
 def _parses(run: list[_Tok]) -> bool:
     depth, divs_here = 0, [0]
-    for a, b in zip(run, run[1:]):
+    for a, b in zip(run, run[1:], strict=False):
         if a.kind == "UNIT" and b.kind in ("NUM", "LP", "SQRT"):
             return False  # "5 cents (.05) x 100": a unit is not a factor
         if a.kind == "OP" and b.kind == "OP" and b.text != "-":
@@ -695,7 +695,7 @@ def _range(run: list[_Tok], min_decimals: int = 3, ulp: Fraction = Fraction(1, 2
         return v, v
     vals = []
     for signs in itertools.product((-1, 1), repeat=len(fuzzy)):
-        subst = {t.start: t.value + s * ulp / 10**t.decimals for t, s in zip(fuzzy, signs)}
+        subst = {t.start: t.value + s * ulp / 10**t.decimals for t, s in zip(fuzzy, signs, strict=True)}
         vals.append(_value(run, subst))
     return min(vals), max(vals)
 
