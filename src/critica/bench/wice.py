@@ -398,7 +398,10 @@ def _main(argv: list[str] | None = None) -> int:  # pragma: no cover - a maintai
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args(argv)
-    claims = load_wice(default_data_dir(args.data_dir), "dev")[: args.limit]
+    errors: list[InputError] = []
+    claims = load_wice(default_data_dir(args.data_dir), "dev", errors=errors)[: args.limit]
+    for e in errors:
+        print(f"skipped: {e}")
     verifier = EvidenceVerifier()
     scored: list[tuple[str, list[ClauseScore]]] = []
     with Progress() as progress:
@@ -406,9 +409,14 @@ def _main(argv: list[str] | None = None) -> int:  # pragma: no cover - a maintai
         for c in claims:
             scored.append((c.label, verifier.score_clauses(c.claim, c.evidence)))
             progress.advance(task)
+    gold = [g for g, _ in scored]
     for emb in ([True] if verifier.embedder is not None else []) + [False]:
         t, f1 = calibrate(scored, embeddings=emb)
-        print(f"{'lexical+embedding' if emb else 'lexical'}: macro-F1 {f1:.4f} with {t}")
+        method = "lexical+embedding" if emb else "lexical"
+        pred: list[str | None] = [label_claim(cl, t)[0].value for _, cl in scored]
+        row = {"split": f"dev [{method}]", **evaluate_labels(gold, pred), **flag_figures(gold, pred)}
+        print(f"{method}: best thresholds {t}")
+        print("  " + _describe(row))
     return 0
 
 
