@@ -101,3 +101,18 @@ def test_real_processbench_smoke(data_dir):
     result = get_suite("processbench").run(ctx)
     assert [r["split"] for r in result.rows] == ["gsm8k", "math", "olympiadbench", "omnimath", "average"]
     assert result.rows[-1]["n"] == 20
+
+
+@pytest.mark.model
+def test_bench_with_the_real_local_model(tmp_path):
+    # mechanics only: the tiny model is at chance, so its predictions are not asserted
+    out = tmp_path / "m.json"
+    code = main(["bench", "processbench", "--critic", "processbench", "--model", "local:smollm2", "--data-dir",
+                 str(FIXTURES), "--split", "gsm8k", "--limit", "1", "--max-tokens", "48", "--concurrency", "1",
+                 "--json-out", str(out)])
+    assert code == 0
+    doc = json.loads(out.read_text())
+    assert doc["model"] == "local:smollm2" and len(doc["items"]) == 1
+    rec = doc["items"][0]
+    assert rec["pred"] is None or -1 <= rec["pred"] < rec["n_steps"]
+    assert doc["rows"][0]["unscored"] in (0, 1)
