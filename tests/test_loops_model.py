@@ -18,8 +18,8 @@ ITEM = Item(id="m1", question="What is 12 + 30?", response="Step 1: 12 + 30 = 42
 def parts(local_backend):
     # A generous timeout: shared CI cores can be slow, and a timed-out call would hide the mechanics under test.
     caller = Caller(local_backend, CallPolicy(timeout_s=300, retries=0, concurrency=1))
-    critic = build_critic("processbench", caller, max_tokens=48)
-    return critic, Generator(caller, max_tokens=48, step_max_tokens=24)
+    critic = build_critic("processbench", caller, max_tokens=40)
+    return critic, Generator(caller, max_tokens=40, step_max_tokens=24)
 
 
 async def test_refine_runs_a_round_trip(parts):
@@ -42,7 +42,8 @@ async def test_best_of_two_scores_both_candidates(parts):
 
 async def test_step_search_builds_a_tree(parts):
     critic, gen = parts
-    r = await step_search(ITEM, critic, gen, beam=1, expand=2, max_steps=2)
-    assert 1 <= len(r.nodes) <= 4 and r.stop_reason in {"solved", "max_steps", "no_proposals"}
-    assert all(n.depth in (1, 2) for n in r.nodes) and len(r.steps) <= 2
+    r = await step_search(ITEM, critic, gen, beam=1, expand=2, max_steps=1)
+    assert 1 <= len(r.nodes) <= 2 and r.stop_reason in {"solved", "max_steps", "no_proposals"}
+    assert all(n.depth == 1 and n.parent is None for n in r.nodes) and len(r.steps) <= 1
+    assert sum(n.kept for n in r.nodes) == 1
     assert r.usage.calls > 0
