@@ -85,6 +85,7 @@ def test_cli_bench_json_compare_and_plot(tmp_path, capsys):
     assert main(["bench", "--compare", str(a), str(b)]) == 0
     out = capsys.readouterr().out
     assert "| gsm8k | n | 5 | 2 | -3 |" in out
+    assert "| gsm8k | F1 | 80.0% |" in out
 
 
 def test_cli_bench_errors(tmp_path):

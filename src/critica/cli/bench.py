@@ -19,7 +19,7 @@ from critica.cli.common import BaseUrlOpt, ConcurrencyOpt, ModelOpt, err_console
 from critica.config import default_data_dir
 from critica.critics.registry import build_critic
 from critica.errors import UserError
-from critica.report.tables import compare_rows, markdown_table
+from critica.report.tables import compare_rows, compare_table, markdown_table
 
 out_console = Console()
 
@@ -88,7 +88,7 @@ def bench(
         a, b = _load_run(compare[0]), _load_run(compare[1])
         diff = compare_rows(a["rows"], b["rows"])
         out_console.print(f"A = {compare[0]} ({a.get('suite')}, {a.get('critic')}); B = {compare[1]} ({b.get('suite')}, {b.get('critic')})")
-        typer.echo(markdown_table(diff, ["split", "metric", "a", "b", "delta"]) if diff else "no common splits")
+        typer.echo(compare_table(diff) if diff else "no common splits")
         return
     if not suite:
         for name, s in sorted(available_suites().items()):

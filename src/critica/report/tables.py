@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["PREFERRED_COLUMNS", "columns_of", "format_value", "markdown_table", "compare_rows"]
+__all__ = ["PREFERRED_COLUMNS", "columns_of", "format_value", "markdown_table", "compare_rows", "compare_table"]
 
 PREFERRED_COLUMNS = [
     "split", "n", "acc_erroneous", "acc_correct", "f1", "f1_ci", "flags", "precision_solution", "precision_step",
@@ -78,3 +78,11 @@ def compare_rows(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], key: 
             if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and not isinstance(va, bool):
                 out.append({key: ra.get(key), "metric": metric, "a": va, "b": vb, "delta": vb - va})
     return out
+
+
+def compare_table(diff: Sequence[dict[str, Any]], key: str = "split") -> str:
+    """Markdown table of :func:`compare_rows` output, each value formatted as its metric (rates in %)."""
+    rows = [{key: d[key], "metric": _SHORT.get(d["metric"], d["metric"]),
+             "A": format_value(d["metric"], d["a"]), "B": format_value(d["metric"], d["b"]),
+             "B − A": format_value(d["metric"], d["delta"])} for d in diff]
+    return markdown_table(rows, [key, "metric", "A", "B", "B − A"])
