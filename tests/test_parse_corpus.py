@@ -66,7 +66,7 @@ def _check_critique(crit: Critique, expect: dict[str, Any]) -> None:
         assert crit.score is not None and [crit.score.min, crit.score.max] == expect["scale"]
     if "step_verdicts" in expect:
         assert [s.verdict.value for s in crit.steps] == expect["step_verdicts"]
-    for key in ("scores", "best", "aspect_scores", "cited_passages", "steps_disagree", "issues_disagree"):
+    for key in ("scores", "best", "aspect_scores", "cited_passages", "steps_disagree", "issues_disagree", "official_index"):
         if key in expect:
             assert crit.metadata.get(key) == expect[key], key
 

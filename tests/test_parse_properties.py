@@ -19,7 +19,7 @@ from critica.critics.evidence import EvidenceCritic
 from critica.critics.pairwise import PairwiseCritic, parse_preference
 from critica.critics.parse import all_boxed, extract_json, strip_reasoning
 from critica.critics.principles import PrinciplesCritic
-from critica.critics.processbench import ProcessBenchCritic
+from critica.critics.processbench import _OFFICIAL_BOXED, ProcessBenchCritic, official_index
 from critica.critics.rubric import RubricCritic
 from critica.critics.structured import as_int, boxed_ints, find_json, labelled_value
 from critica.types import Critique, Item, ParseStatus, Verdict
@@ -148,3 +148,19 @@ TAGGY = st.lists(st.sampled_from(["<think>", "</think>", "<THINK>", "\\boxed{", 
 def test_linear_helpers_match_their_definitions(text):
     assert strip_reasoning(text) == _strip_reference(text)
     assert all_boxed(text) == _boxed_reference(text)
+
+
+def _official_reference(text: str):
+    matches = _OFFICIAL_BOXED.findall(text)
+    if not matches or len(matches[-1].strip()) > 12:
+        return None
+    try:
+        return int(matches[-1].strip())
+    except ValueError:
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from(["\\boxed{", "\\boxed", "}", "{", "1", "-", "2", " ", "a"]), max_size=20).map("".join))
+def test_official_processbench_extractor_matches_the_official_regex(text):
+    assert official_index(text) == _official_reference(text)

@@ -8,20 +8,29 @@ with no parseable index is ``unscored`` (and the benchmark reports it as wrong *
 With ``structured=True`` (the default on backends that constrain output to a JSON schema) the same question is
 asked for a JSON object ``{"critique": str, "earliest_error_index": int}``; the index semantics are identical.
 Indices outside ``[-1, n_steps)`` are not clamped into a wrong step: they make the critique unscored.
+
+The official extractor (``re.findall(r"\\boxed\{([^}]*)\}", text)[-1]`` then ``int()``, on the whole reply) is
+reproduced by :func:`official_index`. critica's reading is a superset (nested braces, ``\\fbox``, ``\\text{1}``, and it
+ignores boxes inside ``<think>``); whenever the two differ on a boxed answer the critique is ``repaired`` with a note,
+and ``metadata["official_index"]`` keeps what the official scorer would have read (None: counted wrong there).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from critica.backends.base import Message
 from critica.critics.base import LLMCritic, unscored
-from critica.critics.parse import extract_json, last_boxed, parse_int, strip_reasoning
+from critica.critics.parse import MAX_CHARS, extract_json, last_boxed, parse_int, strip_reasoning
 from critica.critics.prompts import load_template
 from critica.inputs.steps import item_steps
 from critica.types import Critique, Item, ParseStatus, StepJudgment, StepVerdict, Verdict
 
-__all__ = ["ProcessBenchCritic", "tag_steps"]
+__all__ = ["ProcessBenchCritic", "tag_steps", "official_index"]
+
+_OFFICIAL_BOXED = re.compile(r"\\boxed\{([^}]*)\}")
+"""The official extractor's pattern (kept as the definition :func:`official_index` is tested against)."""
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -37,6 +46,31 @@ SCHEMA: dict[str, Any] = {
 def tag_steps(steps: list[str]) -> str:
     """The official tagging: ``<paragraph_i>\\n{step}\\n</paragraph_i>`` blocks, 0-based, blank-line separated."""
     return "\n\n".join(f"<paragraph_{i}>\n{s}\n</paragraph_{i}>" for i, s in enumerate(steps))
+
+
+def official_index(text: str | None) -> int | None:
+    """The index the official ProcessBench scorer reads: last ``\\boxed{...}`` without nested braces, ``int()``-ed.
+
+    Same matches as the official ``re.findall(r"\\boxed\{([^}]*)\}", text)``, found in one linear pass (the regex
+    is quadratic on many unclosed boxes).
+    """
+    if not text:
+        return None
+    text = text[:MAX_CHARS]
+    last: str | None = None
+    pos = 0
+    while True:
+        start = text.find("\\boxed{", pos)
+        end = text.find("}", start + 7) if start >= 0 else -1
+        if end < 0:
+            break
+        last, pos = text[start + 7 : end], end + 1
+    if last is None or len(last.strip()) > 12:  # no index is that long; int() of huge digit runs is refused
+        return None
+    try:
+        return int(last.strip())
+    except ValueError:
+        return None
 
 
 class ProcessBenchCritic(LLMCritic):
@@ -57,6 +91,7 @@ class ProcessBenchCritic(LLMCritic):
         status = ParseStatus.OK
         explanation = ""
         note = None
+        official: int | None | str = "n/a"
         js = extract_json(final)
         if js is not None and "earliest_error_index" in js.value:
             value = js.value["earliest_error_index"]
@@ -70,11 +105,17 @@ class ProcessBenchCritic(LLMCritic):
             explanation = final
             if index is not None and self.structured:
                 status, note = ParseStatus.REPAIRED, "boxed answer instead of the requested JSON"
+            official = official_index(raw)
+            if index is not None and official != index:
+                status = ParseStatus.REPAIRED
+                note = "; ".join(filter(None, [note, f"the official extractor reads {official!r}"]))
+        meta = {} if official == "n/a" else {"official_index": official}
         if index is None:
-            return unscored(item, self.name, reason="no earliest-error index found in the reply", explanation=final[:2000])
+            return unscored(item, self.name, reason="no earliest-error index found in the reply", explanation=final[:2000],
+                            metadata=meta)
         if not -1 <= index < n:
             return unscored(item, self.name, reason=f"index {index} outside [-1, {n - 1}] for {n} steps",
-                            explanation=explanation)
+                            explanation=explanation, metadata=meta)
         if index == -1:
             verdict, first = Verdict.CORRECT, None
             steps = [StepJudgment(index=i, verdict=StepVerdict.CORRECT) for i in range(n)]
@@ -84,5 +125,5 @@ class ProcessBenchCritic(LLMCritic):
             steps.append(StepJudgment(index=index, verdict=StepVerdict.INCORRECT, explanation="earliest error"))
         return Critique(
             item_id=item.id, critic=self.name, verdict=verdict, first_error_step=first, steps=steps,
-            explanation=explanation, parse_status=status, parse_error=note,
+            explanation=explanation, parse_status=status, parse_error=note, metadata=meta,
         )
