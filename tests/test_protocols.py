@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend, ScriptedError
 from critica.critics.registry import available_critics, build_critic
 from critica.critics.tool_augmented import ToolAugmentedCritic

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend
 from critica.bench.base import BenchContext, get_suite
 from critica.bench.pairwise import double_game, load_judgebench, load_llmbar, pairwise_metrics

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.registry import create_backend
 from critica.config import Settings
 from critica.critics.registry import build_critic

@@ -31,7 +31,14 @@ from critica.critics.direct import reference_block, verdict_word
 from critica.critics.parse import strip_reasoning
 from critica.critics.prompts import load_template
 from critica.critics.structured import (
-    Notes, ProtocolCritic, as_int, boxed_ints, find_json, labelled_value, numbered_steps, step_index,
+    Notes,
+    ProtocolCritic,
+    as_int,
+    boxed_ints,
+    find_json,
+    labelled_value,
+    numbered_steps,
+    step_index,
 )
 from critica.inputs.steps import item_steps
 from critica.types import Critique, Item, ParseStatus, StepJudgment, StepVerdict, Verdict

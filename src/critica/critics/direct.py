@@ -19,7 +19,15 @@ from critica.backends.base import Message
 from critica.critics.base import unscored
 from critica.critics.parse import last_boxed, strip_reasoning
 from critica.critics.prompts import load_template
-from critica.critics.structured import Notes, ProtocolCritic, as_int, find_json, labelled_value, numbered_steps, step_index
+from critica.critics.structured import (
+    Notes,
+    ProtocolCritic,
+    as_int,
+    find_json,
+    labelled_value,
+    numbered_steps,
+    step_index,
+)
 from critica.inputs.steps import item_steps
 from critica.types import Critique, Item, ParseStatus, StepJudgment, StepVerdict, Verdict
 

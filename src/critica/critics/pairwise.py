@@ -163,11 +163,11 @@ class PairwiseCritic(ProtocolCritic):
                   for i, j in enumerate(judged)]
         orders = [
             {"order": "AB" if i == 0 else "BA", "preference": p, "parse_status": j.status.value, "note": j.note}
-            for i, (j, p) in enumerate(zip(judged, frames))
+            for i, (j, p) in enumerate(zip(judged, frames, strict=True))
         ]
-        explanation = "\n\n".join(f"[{o['order']}] {j.explanation}" for o, j in zip(orders, judged)) if len(judged) > 1 \
+        explanation = "\n\n".join(f"[{o['order']}] {j.explanation}" for o, j in zip(orders, judged, strict=True)) if len(judged) > 1 \
             else judged[0].explanation
-        failed = [o for o, j in zip(orders, judged) if j.status == ParseStatus.FAILED]
+        failed = [o for o, j in zip(orders, judged, strict=True) if j.status == ParseStatus.FAILED]
         if failed:
             reason = "; ".join(f"order {o['order']}: {o['note']}" for o in failed)
             return unscored(item, self.name, reason=reason, explanation=explanation,

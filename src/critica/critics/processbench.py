@@ -9,7 +9,7 @@ With ``structured=True`` (the default on backends that constrain output to a JSO
 asked for a JSON object ``{"critique": str, "earliest_error_index": int}``; the index semantics are identical.
 Indices outside ``[-1, n_steps)`` are not clamped into a wrong step: they make the critique unscored.
 
-The official extractor (``re.findall(r"\\boxed\{([^}]*)\}", text)[-1]`` then ``int()``, on the whole reply) is
+The official extractor (the last match of :data:`_OFFICIAL_BOXED` then ``int()``, on the whole reply) is
 reproduced by :func:`official_index`. critica's reading is a superset (nested braces, ``\\fbox``, ``\\text{1}``, and it
 ignores boxes inside ``<think>``); whenever the two differ on a boxed answer the critique is ``repaired`` with a note,
 and ``metadata["official_index"]`` keeps what the official scorer would have read (None: counted wrong there).
@@ -51,7 +51,7 @@ def tag_steps(steps: list[str]) -> str:
 def official_index(text: str | None) -> int | None:
     """The index the official ProcessBench scorer reads: last ``\\boxed{...}`` without nested braces, ``int()``-ed.
 
-    Same matches as the official ``re.findall(r"\\boxed\{([^}]*)\}", text)``, found in one linear pass (the regex
+    Same matches as the official ``_OFFICIAL_BOXED.findall(text)``, found in one linear pass (the regex
     is quadratic on many unclosed boxes).
     """
     if not text:
