@@ -206,3 +206,15 @@ async def test_prompt_templates_are_user_overridable(tmp_path, monkeypatch):
     backend = ScriptedBackend(['{"explanation": "", "first_error_step": -1, "suggested_fix": "", "verdict": "correct"}'])
     await build_critic("direct", Caller(backend)).critique(ITEM)
     assert backend.requests[0].messages[0]["content"].startswith("CUSTOM What is 2 + 3 * 4? / Step 1:")
+
+
+@pytest.mark.parametrize("name", ["deliberate", "pairwise", "tool-augmented", "direct"])
+async def test_k_samples_are_complete_critiques_with_distinct_seeds(name):
+    backend = ScriptedBackend(["First error: -1\nVerdict: correct"])
+    critic = build_critic(name, Caller(backend), structured=False, temperature=0.8, seed=10)
+    crits = await critic.sample(_item_for(name), 3)
+    assert len(crits) == 3
+    calls_per = {"deliberate": 2, "pairwise": 2}.get(name, 1)
+    assert sorted({r.seed for r in backend.requests}) == ([10] if name in ("direct", "tool-augmented") else [10, 11, 12])
+    assert all(len(c.raw_outputs) == calls_per for c in crits)
+    assert sorted(c.sampling.seed for c in crits) == [10, 11, 12]

@@ -173,6 +173,7 @@ class DeliberateCritic(ProtocolCritic):
 
     name = "deliberate"
     json_schema = META_SCHEMA
+    multi_call = True
 
     def _fields(self, item: Item) -> dict[str, str]:
         return {"question": item.question, "steps": numbered_steps(item_steps(item)), "reference": reference_block(item)}
@@ -199,17 +200,17 @@ class DeliberateCritic(ProtocolCritic):
             parse_status=ans.status, parse_error=ans.note, metadata={"steps_disagree": ans.disagree},
         )
 
-    async def critique(self, item: Item) -> Critique:
+    async def run(self, item: Item, seed: int | None) -> Critique:
         start = time.perf_counter()
-        first = await self.call(item, self.messages(item), FIRST_PASS_SCHEMA, "deliberate_first_pass")
+        first = await self.call(item, self.messages(item), FIRST_PASS_SCHEMA, "deliberate_first_pass", seed=seed)
         if first.error:
-            return self.backend_failure(item, [first], start)
-        meta = await self.call(item, self.meta_messages(item, first.text or ""), META_SCHEMA, "deliberate_meta")
+            return self.backend_failure(item, [first], start, seed)
+        meta = await self.call(item, self.meta_messages(item, first.text or ""), META_SCHEMA, "deliberate_meta", seed=seed)
         if meta.error:
-            return self.backend_failure(item, [first, meta], start)
+            return self.backend_failure(item, [first, meta], start, seed)
         crit = self.parse(item, meta.text or "")
         fp = parse_stepwise(first.text, len(item_steps(item)), structured=self.structured, explanation_key="")
         crit.metadata["first_pass"] = {
             "first_error_step": fp.first_error, "parse_status": fp.status.value, "parse_error": fp.note,
         }
-        return self.finish(crit, [first, meta], start)
+        return self.finish(crit, [first, meta], start, seed)

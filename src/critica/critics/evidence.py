@@ -113,10 +113,11 @@ class EvidenceCritic(ProtocolCritic):
         return self.prompt(template.format(question=item.question, passages=numbered_passages(item.evidence),
                                            steps=numbered_steps(item_steps(item))))
 
-    async def critique(self, item: Item) -> Critique:
-        if not item.evidence:
-            return unscored(item, self.name, reason="item has no evidence passages to ground the answer against")
-        return await super().critique(item)
+    async def sample(self, item: Item, n: int = 1, seed: int | None = None) -> list[Critique]:
+        if not item.evidence:  # nothing to ground against: no model call
+            return [unscored(item, self.name, reason="item has no evidence passages to ground the answer against")
+                    for _ in range(n)]
+        return await super().sample(item, n, seed)
 
     def _raw_issues(self, final: str, ans_value: dict[str, Any] | None) -> list[dict[str, Any]]:
         if ans_value is not None:

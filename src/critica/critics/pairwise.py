@@ -119,6 +119,7 @@ class PairwiseCritic(ProtocolCritic):
     """A/B preference, run in both orders by default."""
 
     name = "pairwise"
+    multi_call = True
 
     def __init__(self, caller: Caller, *, both_orders: bool = True, allow_tie: bool = True, **options: Any) -> None:
         super().__init__(caller, **options)
@@ -186,18 +187,18 @@ class PairwiseCritic(ProtocolCritic):
             metadata={"preference": pref, "order_consistent": consistent, "orders": orders},
         )
 
-    async def critique(self, item: Item) -> Critique:
+    async def run(self, item: Item, seed: int | None) -> Critique:
         start = time.perf_counter()
         if not item.candidates:
             return unscored(item, self.name, reason="pairwise needs two responses: 'response' and 'candidates[0]'",
                             metadata={"preference": None, "order_consistent": None, "orders": []})
-        calls = [self.call(item, self.order_messages(item, swapped=False), self.json_schema)]
+        calls = [self.call(item, self.order_messages(item, swapped=False), self.json_schema, seed=seed)]
         if self.both_orders:
-            calls.append(self.call(item, self.order_messages(item, swapped=True), self.json_schema))
+            calls.append(self.call(item, self.order_messages(item, swapped=True), self.json_schema, seed=seed))
         replies: list[Reply] = await self.gather(*calls)
         if any(r.error for r in replies):
-            crit = self.backend_failure(item, replies, start)
+            crit = self.backend_failure(item, replies, start, seed)
             crit.metadata = {"preference": None, "order_consistent": None, "orders": []}
             return crit
         judged = [parse_preference(r.text, structured=self.structured, allow_tie=self.allow_tie) for r in replies]
-        return self.finish(self._build(item, judged), replies, start)
+        return self.finish(self._build(item, judged), replies, start, seed)

@@ -34,7 +34,7 @@ from critica.backends.base import GenerateRequest, Message
 from critica.critics.base import LLMCritic, unscored
 from critica.critics.parse import MAX_CHARS, all_boxed, extract_json, parse_int, strip_reasoning
 from critica.errors import BackendError
-from critica.types import Critique, Item, ParseStatus, SamplingParams, Usage
+from critica.types import Critique, Item, ParseStatus, Usage
 
 __all__ = [
     "Answer",
@@ -191,12 +191,35 @@ class ProtocolCritic(LLMCritic):
         """One user message (tool evidence, if any, is appended when the request is built)."""
         return [{"role": "user", "content": body}]
 
+    multi_call = False
+    """True for protocols that make several calls per critique (they implement :meth:`run`)."""
+
+    async def run(self, item: Item, seed: int | None) -> Critique:  # pragma: no cover - multi-call protocols only
+        """One complete critique with every call seeded from ``seed`` (multi-call protocols)."""
+        raise NotImplementedError
+
+    async def critique(self, item: Item) -> Critique:
+        if self.multi_call:
+            return await self.run(item, self.sampling.seed)
+        return await super().critique(item)
+
+    async def sample(self, item: Item, n: int = 1, seed: int | None = None) -> list[Critique]:
+        """``n`` independent critiques; a multi-call protocol runs all its calls once per sample, seeds ``seed + i``."""
+        if not self.multi_call:
+            return await super().sample(item, n, seed)
+        base = (self.sampling.seed or 0) if seed is None else seed
+        out = list(await asyncio.gather(*(self.run(item, base + i) for i in range(n))))
+        for i, crit in enumerate(out):
+            if crit.sampling is not None:
+                crit.sampling = crit.sampling.model_copy(update={"n": n, "seed": base + i})
+        return out
+
     async def call(self, item: Item, messages: list[Message], schema: dict[str, Any] | None,
-                   schema_name: str | None = None) -> Reply:
+                   schema_name: str | None = None, *, seed: int | None = None) -> Reply:
         """One backend call through the caller; a backend failure is returned, not raised."""
         request = GenerateRequest(
             messages=self.augment(item, messages), n=1, temperature=self.sampling.temperature, max_tokens=self.sampling.max_tokens,
-            seed=self.sampling.seed, json_schema=schema if self.structured else None,
+            seed=self.sampling.seed if seed is None else seed, json_schema=schema if self.structured else None,
             schema_name=(schema_name or self.name).replace("-", "_"),
         )
         start = time.perf_counter()
@@ -207,7 +230,7 @@ class ProtocolCritic(LLMCritic):
         text = completion.texts[0] if completion.texts else ""
         return Reply(text, completion.usage, time.perf_counter() - start)
 
-    def finish(self, crit: Critique, replies: Sequence[Reply], start: float) -> Critique:
+    def finish(self, crit: Critique, replies: Sequence[Reply], start: float, seed: int | None = None) -> Critique:
         """Stamp raw outputs, usage, model, sampling and latency of ``replies`` onto ``crit``."""
         crit.raw_outputs = [r.text for r in replies if r.text is not None]
         usage = Usage()
@@ -215,15 +238,15 @@ class ProtocolCritic(LLMCritic):
             usage = usage + r.usage
         crit.usage = usage
         crit.model = self.caller.name
-        crit.sampling = SamplingParams(**self.sampling.model_dump())
+        crit.sampling = self.sampling.model_copy(update={"seed": self.sampling.seed if seed is None else seed})
         crit.latency_s = time.perf_counter() - start
         return crit
 
-    def backend_failure(self, item: Item, replies: Sequence[Reply], start: float) -> Critique:
+    def backend_failure(self, item: Item, replies: Sequence[Reply], start: float, seed: int | None = None) -> Critique:
         """The unscored critique for a call that failed after its retries."""
         err = next(r.error for r in replies if r.error)
         crit = unscored(item, self.name, reason="backend failure", error=err)
-        return self.finish(crit, replies, start)
+        return self.finish(crit, replies, start, seed)
 
     @staticmethod
     async def gather(*calls: Any) -> list[Reply]:

@@ -43,6 +43,7 @@ class ToolAugmentedCritic:
         self.inner = inner
         self.name = f"tool-augmented:{inner.name}"
         self.caller = inner.caller
+        self.sampling = inner.sampling
         self.verifiers = list(verifiers) if verifiers is not None else None
         self._context: dict[str, str] = {}
         self._default: object | None = None
@@ -68,16 +69,20 @@ class ToolAugmentedCritic:
         return found
 
     async def critique(self, item: Item) -> Critique:
+        return (await self.sample(item, 1))[0]
+
+    async def sample(self, item: Item, n: int = 1, seed: int | None = None) -> list[Critique]:
+        """``n`` critiques of the inner protocol (its own sampling and seeds), all seeing the same tool evidence."""
         found = await asyncio.to_thread(self.findings, item)
         text = f"[Tool evidence]\n{render_findings(found)}\n{_SUFFIX}"
         self._context[item.id] = text
         try:
-            crit = await self.inner.critique(item)
+            crits = await self.inner.sample(item, n, seed)
         finally:
             self._context.pop(item.id, None)
-        crit.critic = self.name
-        crit.metadata["tool_findings"] = [
-            {"kind": f.kind, "verdict": f.verdict.value, "step": f.step, "message": f.message} for f in found
-        ]
-        crit.metadata["tool_findings_text"] = text
-        return crit
+        listed = [{"kind": f.kind, "verdict": f.verdict.value, "step": f.step, "message": f.message} for f in found]
+        for crit in crits:
+            crit.critic = self.name
+            crit.metadata["tool_findings"] = listed
+            crit.metadata["tool_findings_text"] = text
+        return crits
