@@ -222,3 +222,13 @@ async def test_refine_many_keeps_input_order_and_reports_progress():
     seen = []
     out = await refine_many(items, critic, gen, concurrency=2, progress=lambda t: seen.append(t.item_id))
     assert [t.item_id for t in out] == ["q0", "q1", "q2", "q3"] and sorted(seen) == ["q0", "q1", "q2", "q3"]
+
+
+async def test_raising_reviser_is_contained():
+    async def broken(item, critique):
+        raise KeyError("answer_format")
+
+    critic, gen, cb, gb = setup([pb(0)], [])
+    t = await refine(ITEM, critic, gen, reviser=broken)
+    assert t.stop_reason == StopReason.GENERATOR_FAILED and "KeyError" in (t.rounds[0].revision_error or "")
+    assert t.final_answer == ITEM.response

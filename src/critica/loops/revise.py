@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -42,7 +42,7 @@ Reviser = Callable[[Item, Critique], Awaitable[Draft]]
 Extractor = Callable[[str], str | None]
 
 
-class StopReason(str, Enum):
+class StopReason(StrEnum):
     """Why a loop ended."""
 
     ACCEPTED = "accepted"
@@ -217,8 +217,8 @@ async def refine(
             break
         try:
             revision = await revise(_with_answer(item, answer), critique)
-        except BackendError as e:
-            current.revision_error = str(e)
+        except Exception as e:  # noqa: BLE001 - a failed revision ends this item's loop, not the batch
+            current.revision_error = str(e) if isinstance(e, BackendError) else f"{type(e).__name__}: {e}"
             stop = StopReason.GENERATOR_FAILED
             break
         current.usage = current.usage + revision.usage
