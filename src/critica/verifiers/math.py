@@ -853,7 +853,10 @@ def _scan(norm: str, approx: bool) -> list[Computation]:
         if toks[k].text.lower() == "is" and (right is None or _stated(right) is None):
             right = None  # "50% of 8 is 1.5 * 8": 'is' reads as '=' only before a plain stated value
         # "42 * 20/21 daps = 42 baps" relates two units: not arithmetic on one quantity
-        if left is not None and right is not None and not (len(lunits) == 1 and runits and not lunits & runits):
+        # ("$200,000 / $50,000 = 4 years" divides a unit by itself: that ratio is a plain number)
+        relation = (len(lunits) == 1 and runits and not lunits & runits and left is not None
+                    and _unit_count(toks, left) < 2)
+        if left is not None and right is not None and not relation:
             after = toks.index(right[-1]) + 1
             signless = any(_COMPARATIVES.match(t.text) for t in toks[after : after + 3] if t.kind in ("WORD", "VAR", "UNIT"))
             comp = _check_link(norm, left, right, approx or toks[k].kind == "APPROX", lunits | runits, signless)
@@ -868,6 +871,11 @@ def _scan(norm: str, approx: bool) -> list[Computation]:
             if first is not None and not first.ok:
                 drop.add(n - 1)
     return [comp for n, (_, _, comp) in enumerate(links) if comp is not None and n not in drop]
+
+
+def _unit_count(toks: list[_Tok], run: list[_Tok]) -> int:
+    start = toks.index(run[0])
+    return sum(t.kind in ("UNIT", "CUR") for t in run) + (start > 0 and toks[start - 1].kind == "CUR")
 
 
 def _same_value(a: list[_Tok] | None, b: list[_Tok] | None) -> bool:
