@@ -42,8 +42,8 @@ async def test_k_samples_come_from_one_request_with_n_k():
     assert out.confidence == pytest.approx(4 / 5) and len(out.samples) == 5
     assert [s.sampling.seed for s in out.samples] == [10, 11, 12, 13, 14]
     assert out.critic == "vote5(processbench)"
-    # the prompt was processed once; its tokens are split over the samples (integer division)
-    assert out.usage.prompt_tokens == critic.caller.usage.prompt_tokens // 5 * 5
+    # the prompt was processed once; the samples' usages add up exactly to the one call
+    assert out.usage == critic.caller.usage
     assert out.usage.completion_tokens == critic.caller.usage.completion_tokens
 
 

@@ -63,3 +63,12 @@ async def test_samples_carry_seeds_usage_and_request_schema():
     req = backend.requests[0]
     assert req.n == 2 and req.json_schema["required"] == ["critique", "earliest_error_index"] and req.temperature == 0.7
     assert all(s.usage.completion_tokens > 0 for s in samples)
+
+
+async def test_sample_usages_add_up_to_the_request():
+    backend = ScriptedBackend(['{"critique": "a b c", "earliest_error_index": 0}'] * 3)
+    caller = Caller(backend)
+    samples = await ProcessBenchCritic(caller).sample(ITEM, n=3)
+    total = samples[0].usage + samples[1].usage + samples[2].usage
+    assert total == caller.usage
+    assert [s.usage.calls for s in samples] == [1, 0, 0]

@@ -104,11 +104,16 @@ class LLMCritic:
             crit.parse_status = ParseStatus.FAILED
             return [crit.model_copy(deep=True) for _ in range(n)]
         latency = time.perf_counter() - start
-        per = Usage(
-            prompt_tokens=completion.usage.prompt_tokens // max(1, len(completion.texts)),
-            completion_tokens=completion.usage.completion_tokens // max(1, len(completion.texts)),
-            calls=1,
-        )
+        k = max(1, len(completion.texts))
+        # Split the request's usage so that the samples' usages add up exactly to what was spent.
+        shares = [
+            Usage(prompt_tokens=p, completion_tokens=c, calls=n_calls)
+            for p, c, n_calls in zip(
+                _split(completion.usage.prompt_tokens, k),
+                _split(completion.usage.completion_tokens, k),
+                _split(completion.usage.calls, k),
+            )
+        ]
         out = []
         for i, text in enumerate(completion.texts):
             crit = self.parse(item, text)
@@ -116,9 +121,15 @@ class LLMCritic:
             crit.model = self.caller.name
             crit.sampling = self.sampling.model_copy(update={"n": n, "seed": (self.sampling.seed or 0) + i if seed is None else seed + i})
             crit.latency_s = latency
-            crit.usage = completion.usage if n == 1 else per
+            crit.usage = shares[i] if i < len(shares) else Usage()
             out.append(crit)
         return out
 
     async def critique(self, item: Item) -> Critique:
         return (await self.sample(item, 1))[0]
+
+
+def _split(total: int, k: int) -> list[int]:
+    """``total`` split into ``k`` near-equal non-negative parts that sum to it (remainder to the first parts)."""
+    base, rem = divmod(max(0, total), k)
+    return [base + (1 if i < rem else 0) for i in range(k)]
