@@ -9,7 +9,7 @@ import time
 import pytest
 
 from critica.backends.base import GenerateRequest
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.registry import create_backend
 from critica.config import Settings
 from critica.critics.processbench import ProcessBenchCritic

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from critica.backends.base import GenerateRequest
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend, ScriptedError
 from critica.errors import BackendError, BackendUnavailable
 

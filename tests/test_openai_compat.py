@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from critica.backends.base import GenerateRequest
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.openai_compat import OpenAICompatBackend
 from critica.errors import BackendError
 

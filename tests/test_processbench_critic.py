@@ -1,6 +1,6 @@
 import pytest
 
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.fake import ScriptedBackend, ScriptedError
 from critica.critics.processbench import ProcessBenchCritic, tag_steps
 from critica.types import Item, ParseStatus, StepVerdict, Verdict

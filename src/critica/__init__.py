@@ -4,7 +4,7 @@ The public API is re-exported here; everything else is internal and may change.
 """
 
 from critica.backends.base import Backend, Completion, GenerateRequest
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.registry import create_backend
 from critica.config import Settings
 from critica.critics.base import Critic

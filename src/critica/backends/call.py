@@ -96,7 +96,7 @@ class Caller:
                     completion = await asyncio.wait_for(self.backend.generate(request), self.policy.timeout_s)
                 self.usage = self.usage + completion.usage
                 return completion
-            except asyncio.TimeoutError as e:
+            except TimeoutError as e:
                 last = e
                 decision_retry, after, unavailable, status = True, None, True, None
             except CriticaError:

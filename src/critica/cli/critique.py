@@ -10,12 +10,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from critica.aggregate.spec import scaling_config, scaling_summary, wrap_critic
-from critica.backends.call import CallPolicy, Caller
+from critica.backends.call import Caller, CallPolicy
 from critica.backends.registry import create_backend
 from critica.cli import app
 from critica.cli.common import (
-    ApiKeyOpt, BaseUrlOpt, ConcurrencyOpt, JsonlSink, ModelOpt, RetriesOpt, TimeoutOpt, err_console, limited,
-    open_out, settings_from,
+    ApiKeyOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    JsonlSink,
+    ModelOpt,
+    RetriesOpt,
+    TimeoutOpt,
+    err_console,
+    limited,
+    open_out,
+    settings_from,
 )
 from critica.critics.registry import available_critics, build_critic
 from critica.inputs.load import parse_mapping, read_items
@@ -29,7 +38,7 @@ def _critic_help() -> str:
 @app.command()
 def critique(
     input: Path = typer.Argument(..., help="JSONL file or JSON array of items (ProcessBench layout works as is)."),
-    critic: str = typer.Option(None, "--critic", help="Critic name; see `critica critics`. Default: processbench with a model, verifier without."),
+    critic: str = typer.Option(None, "--critic", help="Default: processbench with a model, verifier without. " + _critic_help()),
     model: str = ModelOpt,
     base_url: str = BaseUrlOpt,
     api_key: str = ApiKeyOpt,

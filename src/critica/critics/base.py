@@ -112,6 +112,7 @@ class LLMCritic:
                 _split(completion.usage.prompt_tokens, k),
                 _split(completion.usage.completion_tokens, k),
                 _split(completion.usage.calls, k),
+                strict=True,
             )
         ]
         out = []

@@ -41,7 +41,7 @@ def _by_markers(text: str, pattern: re.Pattern[str]) -> list[str] | None:
     if len(run) < 2:
         return None
     pieces = [text[: run[0].start()]]
-    for a, b in zip(run, run[1:] + [None]):
+    for a, b in zip(run, run[1:] + [None], strict=True):
         pieces.append(text[a.start() : b.start() if b else len(text)])
     return [p.strip() for p in pieces if p.strip()]
 
