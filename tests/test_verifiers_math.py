@@ -62,3 +62,11 @@ def test_bounded_time_on_hostile_input():
     start = time.perf_counter()
     check_step(hostile)
     assert time.perf_counter() - start < 5
+
+
+def test_implicit_products_stay_visible_in_messages():
+    from critica.verifiers.math import find_computations
+
+    (comp,) = find_computations(r"\frac{(182)(181)}{2} = 16,511")
+    assert not comp.ok and comp.left == 16471
+    assert "182 * 181" in comp.message

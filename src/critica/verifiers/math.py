@@ -748,6 +748,8 @@ def _sig_round_eq(v: Fraction, c: Fraction) -> bool:
 def _pretty(expr: str) -> str:
     """The normalised expression made readable again: single spaces, no parentheses around bare numbers."""
     expr = re.sub(r"\s+", " ", expr).strip()
+    # Implicit products must stay visible once the parentheses around bare numbers go: (182)(181) → 182 * 181.
+    expr = re.sub(r"\)\s*\(", ") * (", expr)
     prev = None
     while prev != expr:
         prev = expr
