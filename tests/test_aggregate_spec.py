@@ -149,7 +149,7 @@ def test_exam_items_from_processbench_and_from_a_file(tmp_path, data_dir):
 
 def test_cli_critique_with_samples_votes_and_reports(monkeypatch, tmp_path, capsys):
     replies = iter([pb_json(1), pb_json(1), pb_json(-1)] * 10)
-    monkeypatch.setattr("critica.cli.critique.create_backend",
+    monkeypatch.setattr("critica.backends.registry.create_backend",
                         lambda spec, settings=None, *, workers=1: ScriptedBackend(lambda r, i: next(replies)))
     src = tmp_path / "items.jsonl"
     src.write_text("".join(json.dumps({"id": f"i{n}", "question": "q", "steps": ["a", "b"]}) + "\n" for n in range(2)))
@@ -163,7 +163,7 @@ def test_cli_critique_with_samples_votes_and_reports(monkeypatch, tmp_path, caps
 
 
 def test_cli_cascade_prints_escalation(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr("critica.cli.critique.create_backend",
+    monkeypatch.setattr("critica.backends.registry.create_backend",
                         lambda spec, settings=None, *, workers=1: ScriptedBackend([pb_json(0)]))
     src = tmp_path / "items.jsonl"
     # the verifier can check "2 + 2 = 5" (answers) but not "hello" (abstains → escalates to the model)

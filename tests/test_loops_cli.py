@@ -34,7 +34,7 @@ def scripted(monkeypatch):
         made.append(backend)
         return backend
 
-    monkeypatch.setattr("critica.cli.refine.create_backend", fake_create)
+    monkeypatch.setattr("critica.backends.registry.create_backend", fake_create)
     return made
 
 

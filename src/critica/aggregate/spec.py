@@ -30,7 +30,7 @@ from critica.aggregate.cascade import Cascade
 from critica.aggregate.panel import Gold, Panel, labelled
 from critica.aggregate.reducers import TieBreak, majority, score_sum
 from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, StopRule, VotingCritic
-from critica.backends.call import Caller, CallPolicy
+from critica.backends.call import Caller
 from critica.config import Settings
 from critica.critics.base import Critic
 from critica.errors import InputError, UserError
@@ -236,11 +236,9 @@ class _Builder:
         if model is None or model == self.settings.model:
             return self.default
         if model not in self.callers:
-            from critica.backends.registry import create_backend
+            from critica.backends.registry import create_backend, policy_from
 
-            policy = self.default.policy if self.default is not None else CallPolicy(
-                timeout_s=self.settings.timeout or 120.0, retries=3 if self.settings.retries is None else
-                self.settings.retries, concurrency=self.concurrency)
+            policy = self.default.policy if self.default is not None else policy_from(self.settings, concurrency=self.concurrency)
             self.callers[model] = Caller(create_backend(model, self.settings, workers=self.concurrency), policy)
         return self.callers[model]
 

@@ -15,11 +15,14 @@ Imports are lazy: a provider's package is imported only when it is selected, and
 
 from __future__ import annotations
 
+from typing import Any
+
 from critica.backends.base import Backend
+from critica.backends.call import Caller, CallPolicy
 from critica.config import Settings
 from critica.errors import UserError
 
-__all__ = ["create_backend", "PROVIDERS"]
+__all__ = ["create_backend", "create_caller", "policy_from", "PROVIDERS"]
 
 _PRESET_URLS = {
     "vllm": "http://127.0.0.1:8000/v1",
@@ -61,3 +64,19 @@ def create_backend(spec: str, settings: Settings | None = None, *, workers: int 
             name=spec,
         )
     raise UserError(f"unknown model provider {provider!r} in {spec!r}; use one of: {', '.join(PROVIDERS)}")
+
+
+def policy_from(settings: Settings, *, concurrency: int | None = None) -> CallPolicy:
+    """The call policy the settings ask for: timeout (default 120 s), retries (default 3), concurrency (default 4)."""
+    return CallPolicy(
+        timeout_s=settings.timeout or 120.0,
+        retries=3 if settings.retries is None else settings.retries,
+        concurrency=concurrency or settings.concurrency or 4,
+    )
+
+
+def create_caller(spec: str, settings: Settings | None = None, *, concurrency: int | None = None, cache: Any = None) -> Caller:
+    """A :class:`Caller` for model ``spec``: the backend plus the policy from settings (and an optional call cache)."""
+    settings = settings or Settings()
+    policy = policy_from(settings, concurrency=concurrency)
+    return Caller(create_backend(spec, settings, workers=policy.concurrency), policy, cache=cache)

@@ -11,7 +11,6 @@ from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from critica.aggregate.spec import scaling_config
-from critica.backends.call import Caller, CallPolicy
 from critica.bench.base import BenchContext, BenchResult, available_suites, get_suite
 from critica.bench.scaling import parse_ks, plot_scaling, run_suite_scaling, scaled_factory
 from critica.cli import app
@@ -30,12 +29,9 @@ def _critic_factory(name: str, settings, concurrency: int, options: dict):
     def make():
         caller = None
         if settings.model:
-            from critica.backends.registry import create_backend
+            from critica.backends.registry import create_caller
 
-            backend = create_backend(settings.model, settings, workers=concurrency)
-            caller = Caller(backend, CallPolicy(timeout_s=settings.timeout or 120.0,
-                                                retries=3 if settings.retries is None else settings.retries,
-                                                concurrency=concurrency))
+            caller = create_caller(settings.model, settings, concurrency=concurrency)
         return build_critic(name, caller, **(options if caller is not None else {}))
 
     return make

@@ -10,8 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from critica.aggregate.spec import scaling_config, scaling_summary, wrap_critic
-from critica.backends.call import Caller, CallPolicy
-from critica.backends.registry import create_backend
+from critica.backends.registry import create_caller
 from critica.cli import app
 from critica.cli.common import (
     ApiKeyOpt,
@@ -68,8 +67,7 @@ def critique(
     conc = settings.concurrency or 4
     caller = None
     if settings.model:
-        backend = create_backend(settings.model, settings, workers=conc)
-        caller = Caller(backend, CallPolicy(timeout_s=settings.timeout or 120.0, retries=3 if settings.retries is None else settings.retries, concurrency=conc))
+        caller = create_caller(settings.model, settings, concurrency=conc)
         if not no_cache:
             from critica.backends.cache import SqliteCache
 

@@ -17,8 +17,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from critica.backends.call import Caller, CallPolicy
-from critica.backends.registry import create_backend
+from critica.backends.call import Caller
+from critica.backends.registry import create_caller
 from critica.cli import app
 from critica.cli.common import (
     ApiKeyOpt,
@@ -42,9 +42,7 @@ from critica.types import Item
 
 def make_caller(spec: str, settings: Settings) -> Caller:
     """A Caller for model ``spec`` under the command's timeout, retries and concurrency."""
-    conc = settings.concurrency or 4
-    return Caller(create_backend(spec, settings, workers=conc), CallPolicy(
-        timeout_s=settings.timeout or 120.0, retries=3 if settings.retries is None else settings.retries, concurrency=conc))
+    return create_caller(spec, settings)
 
 
 def read_questions(path: Path, mapping: dict[str, str], *, need_response: bool) -> Iterator[Item | InputError]:

@@ -74,8 +74,8 @@ class CriticRecipe:
 
     def build(self) -> Critic:
         """Construct the critic (and its backend, call policy and cache)."""
-        from critica.backends.call import Caller, CallPolicy
-        from critica.backends.registry import create_backend
+        from critica.backends.call import Caller
+        from critica.backends.registry import create_backend, policy_from
         from critica.config import Settings
 
         caller = None
@@ -87,10 +87,7 @@ class CriticRecipe:
                 from critica.backends.cache import SqliteCache
 
                 cache = SqliteCache(self.cache_path)
-            policy = CallPolicy(timeout_s=settings.timeout or 120.0,
-                                retries=3 if settings.retries is None else settings.retries,
-                                concurrency=self.concurrency)
-            caller = Caller(backend, policy, cache=cache)
+            caller = Caller(backend, policy_from(settings, concurrency=self.concurrency), cache=cache)
         if ":" in self.critic:
             return _import_factory(self.critic)(caller, **self.options)
         from critica.critics.registry import build_critic
