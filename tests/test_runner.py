@@ -44,3 +44,14 @@ async def test_runner_streams_all_results_keeps_failures_and_limits_concurrency(
     assert failed.verdict == Verdict.UNSCORED and "critic bug" in failed.error
     assert stats.verdicts["correct"] == 9 and stats.verdicts["unscored"] == 1 and stats.backend_errors == 1
     assert critic.peak == 3
+
+
+async def test_stats_tell_ties_from_parse_failures():
+    from critica.run.runner import RunStats
+    from critica.types import ParseStatus
+
+    stats = RunStats()
+    stats.add(Critique(item_id="a", critic="pairwise", verdict=Verdict.UNSCORED, metadata={"preference": "tie"}))
+    stats.add(Critique(item_id="b", critic="pairwise", verdict=Verdict.UNSCORED, parse_status=ParseStatus.FAILED))
+    stats.add(Critique(item_id="c", critic="pairwise", verdict=Verdict.UNSCORED, parse_status=ParseStatus.FAILED, error="down"))
+    assert stats.verdicts["unscored"] == 3 and stats.no_verdict == 1 and stats.backend_errors == 1

@@ -131,6 +131,8 @@ def _summary(stats: RunStats, critic: str, model: str | None) -> None:
         ("correct", stats.verdicts.get("correct", 0)),
         ("incorrect", stats.verdicts.get("incorrect", 0)),
         ("unscored", stats.verdicts.get("unscored", 0)),
+        ("  parsed, no verdict (tie, inconsistent)", stats.no_verdict),
+        ("  unparseable output", max(0, stats.parse_status.get("failed", 0) - stats.backend_errors)),
         ("parsed after repair", stats.parse_status.get("repaired", 0)),
         ("malformed input records", stats.input_errors),
         ("failed calls", stats.backend_errors),

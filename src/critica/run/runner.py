@@ -14,7 +14,7 @@ from typing import Protocol
 
 from critica.critics.base import Critic, unscored
 from critica.errors import InputError
-from critica.types import Critique, Item, Usage, Verdict
+from critica.types import Critique, Item, ParseStatus, Usage, Verdict
 
 __all__ = ["Sink", "RunStats", "run_critic", "critique_stream"]
 
@@ -36,6 +36,8 @@ class RunStats:
     verdicts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
     parse_status: dict[str, int] = field(default_factory=dict)
     backend_errors: int = 0
+    no_verdict: int = 0
+    """Unscored although parsed and no call failed: a tie, an order-inconsistent pair, an abstention."""
     usage: Usage = field(default_factory=Usage)
     latency_total_s: float = 0.0
     started: float = field(default_factory=time.perf_counter)
@@ -46,6 +48,7 @@ class RunStats:
         self.verdicts[c.verdict.value] = self.verdicts.get(c.verdict.value, 0) + 1
         self.parse_status[c.parse_status.value] = self.parse_status.get(c.parse_status.value, 0) + 1
         self.backend_errors += c.error is not None
+        self.no_verdict += c.verdict == Verdict.UNSCORED and c.parse_status != ParseStatus.FAILED and c.error is None
         self.usage = self.usage + c.usage
         self.latency_total_s += c.latency_s
 
