@@ -8,14 +8,16 @@ every per-item record, ``--compare`` of two JSON files). Suites compute figures 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from critica.critics.base import Critic
+from critica.types import Critique, Item
 
-__all__ = ["BenchContext", "BenchResult", "Suite", "register_suite", "get_suite", "available_suites"]
+__all__ = ["BenchContext", "BenchResult", "Suite", "register_suite", "get_suite", "available_suites", "critique_records"]
 
 
 @dataclass
@@ -92,3 +94,38 @@ def get_suite(name: str) -> Suite:
     if name not in suites:
         raise UserError(f"unknown benchmark {name!r}; available: {', '.join(sorted(suites)) or 'none'}")
     return suites[name]
+
+
+T = TypeVar("T")
+
+
+def critique_records(
+    ctx: BenchContext,
+    labeled: Sequence[T],
+    item_of: Callable[[T], Item],
+    record: Callable[[T, Critique], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Critique every labelled item with the context's critic and return one record per item, in input order.
+
+    Runs with the context's concurrency, reports progress as items finish, and closes the critic's backend at the end.
+    """
+    from critica.run.runner import critique_stream
+
+    async def go() -> list[dict[str, Any]]:
+        critic = ctx.make_critic()
+        by_id = {item_of(x).id: x for x in labeled}
+        out: list[dict[str, Any]] = []
+        try:
+            async for c in critique_stream(critic, (item_of(x) for x in labeled), concurrency=ctx.concurrency):
+                out.append(record(by_id[c.item_id], c))  # type: ignore[union-attr]
+                if ctx.progress:
+                    ctx.progress(len(out), len(labeled))
+        finally:
+            caller = getattr(critic, "caller", None)
+            if caller is not None:
+                await caller.aclose()
+        order = {item_of(x).id: i for i, x in enumerate(labeled)}
+        out.sort(key=lambda r: order[r["id"]])
+        return out
+
+    return asyncio.run(go())

@@ -22,7 +22,6 @@ Both run any critic whose critiques carry ``metadata["preference"]`` — the ``p
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import time
@@ -31,10 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from critica.bench.base import BenchContext, BenchResult, register_suite
+from critica.bench.base import BenchContext, BenchResult, critique_records, register_suite
 from critica.bench.metrics import bootstrap_ci
 from critica.errors import UserError
-from critica.run.runner import critique_stream
 from critica.types import Critique, Item, ParseStatus
 
 __all__ = ["PairItem", "load_judgebench", "load_llmbar", "double_game", "pair_record", "pairwise_metrics",
@@ -189,27 +187,9 @@ def pairwise_metrics(records: Sequence[dict[str, Any]], *, seed: int = 0, n_boot
     }
 
 
-async def _judge_all(ctx: BenchContext, pairs: Sequence[PairItem]) -> list[dict[str, Any]]:
-    critic = ctx.make_critic()
-    by_id = {p.item.id: p for p in pairs}
-    out: list[dict[str, Any]] = []
-    try:
-        async for c in critique_stream(critic, (p.item for p in pairs), concurrency=ctx.concurrency):
-            out.append(pair_record(by_id[c.item_id], c))  # type: ignore[union-attr]
-            if ctx.progress:
-                ctx.progress(len(out), len(pairs))
-    finally:
-        caller = getattr(critic, "caller", None)
-        if caller is not None:
-            await caller.aclose()
-    order = {p.item.id: i for i, p in enumerate(pairs)}
-    out.sort(key=lambda r: order[r["id"]])
-    return out
-
-
 def _run(suite: str, ctx: BenchContext, pairs: list[PairItem], errors: list[str], splits: list[str]) -> BenchResult:
     start = time.perf_counter()
-    records = asyncio.run(_judge_all(ctx, pairs))
+    records = critique_records(ctx, pairs, lambda p: p.item, pair_record)
     wall = time.perf_counter() - start
     n_boot = int(ctx.options.get("n_boot", 1000))
     rows = [{"split": s, **pairwise_metrics([r for r in records if r["split"] == s], seed=ctx.seed, n_boot=n_boot)}

@@ -13,13 +13,12 @@ Critique → prediction: ``unscored`` → None; a ``first_error_step`` → that 
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from critica.bench.base import BenchContext, BenchResult, register_suite
+from critica.bench.base import BenchContext, BenchResult, critique_records, register_suite
 from critica.bench.datasets import (
     PROCESSBENCH_SPLITS,
     LabeledItem,
@@ -36,7 +35,6 @@ from critica.bench.metrics import (
     processbench_scores,
     throughput,
 )
-from critica.run.runner import critique_stream
 from critica.types import Critique, StepVerdict, Verdict
 
 __all__ = ["prediction", "evaluate_records", "run_labeled", "PROCESS_NOTES"]
@@ -81,28 +79,10 @@ def _record(li: LabeledItem, c: Critique) -> dict[str, Any]:
     return rec
 
 
-async def _critique_all(ctx: BenchContext, items: Sequence[LabeledItem]) -> list[dict[str, Any]]:
-    critic = ctx.make_critic()
-    by_id = {li.item.id: li for li in items}
-    out: list[dict[str, Any]] = []
-    try:
-        async for c in critique_stream(critic, (li.item for li in items), concurrency=ctx.concurrency):
-            out.append(_record(by_id[c.item_id], c))  # type: ignore[union-attr]
-            if ctx.progress:
-                ctx.progress(len(out), len(items))
-    finally:
-        caller = getattr(critic, "caller", None)
-        if caller is not None:
-            await caller.aclose()
-    order = {li.item.id: i for i, li in enumerate(items)}
-    out.sort(key=lambda r: order[r["id"]])
-    return out
-
-
 def run_labeled(ctx: BenchContext, items: Sequence[LabeledItem]) -> tuple[list[dict[str, Any]], float]:
     """Critique every item; returns the per-item records (input order) and the wall time in seconds."""
     start = time.perf_counter()
-    records = asyncio.run(_critique_all(ctx, items))
+    records = critique_records(ctx, items, lambda li: li.item, _record)
     return records, time.perf_counter() - start
 
 

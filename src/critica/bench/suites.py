@@ -1,5 +1,7 @@
 """Imports every module that registers a benchmark suite (one line per suite module)."""
-from critica.bench import realcritic  # noqa: E402,F401 - closed-loop RealCritic suite
-from critica.bench import wice  # noqa: F401 - suite "wice"
-from critica.bench import process  # noqa: F401 - suites processbench, mr_gsm8k, prmbench
-from critica.bench import pairwise  # noqa: F401 - suites judgebench, llmbar (pairwise protocol)
+from critica.bench import (
+    pairwise,  # noqa: F401 - suites judgebench, llmbar (pairwise protocol)
+    process,  # noqa: F401 - suites processbench, mr_gsm8k, prmbench
+    realcritic,  # noqa: E402,F401 - closed-loop RealCritic suite
+    wice,  # noqa: F401 - suite "wice"
+)
