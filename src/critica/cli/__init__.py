@@ -18,10 +18,17 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from critica.cli import critique, schema, serve, rescore  # noqa: F401 - commands register on import
-    from critica.cli import batch, runs  # noqa: F401
-    from critica.cli import bench  # noqa: F401
-    from critica.cli import refine, rerank  # noqa: F401
+    from critica.cli import (  # noqa: F401 - commands register on import  # noqa: F401  # noqa: F401
+        batch,
+        bench,  # noqa: F401
+        critique,
+        refine,
+        rerank,
+        rescore,
+        runs,
+        schema,
+        serve,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
