@@ -18,9 +18,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from critica.cli import (  # noqa: F401 - commands register on import  # noqa: F401  # noqa: F401
+    from critica.cli import (  # noqa: F401 - commands register on import
         batch,
-        bench,  # noqa: F401
+        bench,
         critique,
         refine,
         rerank,
