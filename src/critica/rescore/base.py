@@ -17,7 +17,7 @@ from typing import Any
 from critica.errors import InputError, UserError
 from critica.types import Critique
 
-__all__ = ["RescoreResult", "Adapter", "register_adapter", "get_adapter", "available_formats", "iter_json_array",
+__all__ = ["RescoreResult", "Adapter", "register_adapter", "get_adapter", "available_formats", "iter_json_array", "iter_json_objects",
            "iter_jsonl", "pct"]
 
 
@@ -150,6 +150,14 @@ def iter_json_array(path: Path) -> Iterator[tuple[int, Any | InputError]]:
         line = text.count("\n", 0, i) + 1
         yield index, InputError(str(path), f"index {index} (line {line})", None, "file ends before the array is closed (truncated?)")
         return
+
+
+def iter_json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    """:func:`iter_json_array`, with an InputError for every element that is not a JSON object."""
+    for index, value in iter_json_array(path):
+        if not isinstance(value, (dict, InputError)):
+            value = InputError(str(path), f"index {index}", None, "expected a JSON object")
+        yield index, value
 
 
 def _skip_ws(text: str, i: int) -> int:

@@ -24,7 +24,7 @@ from typing import Any
 
 from critica.critics.labels import llmbar_winner, llmbar_winner_authors, swap_winner
 from critica.errors import InputError
-from critica.rescore.base import RescoreResult, field_error, iter_json_array, pct, register_adapter
+from critica.rescore.base import RescoreResult, field_error, iter_json_objects, pct, register_adapter
 from critica.rescore.pairwise import combine_orders, pairwise_critique
 from critica.types import Critique
 
@@ -102,14 +102,11 @@ def replay_llmbar(path: str | Path, *, rule: str | None = None, strategy: str | 
     llm, strat = config if config else ("?", "?")
     records: list[tuple[int, dict[str, Any]]] = []
     errors: list[InputError] = []
-    for index, rec in iter_json_array(path):
+    for index, rec in iter_json_objects(path):
         if isinstance(rec, InputError):
             errors.append(rec)
             continue
         where = f"index {index}"
-        if not isinstance(rec, dict):
-            errors.append(InputError(str(path), where, None, "expected a JSON object"))
-            continue
         if "label" not in rec or str(rec["label"]) not in ("1", "2"):
             errors.append(field_error(path, where, "label", "missing or not 1/2"))
             continue

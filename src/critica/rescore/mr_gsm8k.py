@@ -32,7 +32,7 @@ from critica.critics.labels import (
     parse_mr_gsm8k,
 )
 from critica.errors import InputError
-from critica.rescore.base import RescoreResult, field_error, iter_json_array, pct, register_adapter
+from critica.rescore.base import RescoreResult, field_error, iter_json_objects, pct, register_adapter
 from critica.types import Critique, ParseStatus, Verdict
 
 __all__ = ["replay_mr_gsm8k", "mr_score", "mcc_from_counts"]
@@ -86,14 +86,11 @@ def replay_mr_gsm8k(
     has_correct_items = False
     has_grades = False
     model_key = None
-    for index, rec in iter_json_array(path):
+    for index, rec in iter_json_objects(path):
         if isinstance(rec, InputError):
             errors.append(rec)
             continue
         where = f"index {index}"
-        if not isinstance(rec, dict):
-            errors.append(InputError(str(path), where, None, "expected a JSON object"))
-            continue
         keys = [k for k in rec if "_eval_output" in k]
         missing = [k for k in _REQUIRED if k not in rec]
         if missing or not keys or not isinstance(rec[keys[0]], dict) or not isinstance(rec[keys[0]].get("response"), str):
