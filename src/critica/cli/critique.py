@@ -27,6 +27,7 @@ from critica.cli.common import (
 )
 from critica.critics.registry import available_critics, build_critic
 from critica.inputs.load import parse_mapping, read_items
+from critica.run.batch import count_records
 from critica.run.runner import RunStats, run_critic
 
 
@@ -80,7 +81,10 @@ def critique(
     stream = open_out(out)
     sink = JsonlSink(stream)
     try:
-        stats = _run_with_progress(built, records, sink, conc, total=limit)
+        total = count_records(input) if input.is_file() else None
+        if limit is not None:
+            total = limit if total is None else min(limit, total)
+        stats = _run_with_progress(built, records, sink, conc, total=total)
     finally:
         if out is not None:
             stream.close()
