@@ -267,10 +267,9 @@ def _row(name: str, recs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    import matplotlib
+    from critica.report.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = [r["split"] for r in rows]
     x = range(len(rows))
@@ -293,9 +292,7 @@ def _plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     ax2.set_title("transitions")
     fig.suptitle(title)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 @register_suite("realcritic", "RealCritic closed loop: critique + correct the given solution; accuracy before/after "

@@ -311,10 +311,9 @@ def run_suite_scaling(run: Callable[[BenchContext], BenchResult], ctx: BenchCont
 
 def plot_scaling(result: ScalingResult, path: Path, *, title: str | None = None) -> Path:
     """Two panels — metric vs samples (log2 axis) and metric vs tokens per verdict — with CI error bars (PNG)."""
-    import matplotlib
+    from critica.report.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ks = [p.k for p in result.points]
     ys = [p.value for p in result.points]
@@ -337,8 +336,4 @@ def plot_scaling(result: ScalingResult, path: Path, *, title: str | None = None)
         ax.grid(alpha=0.3)
     fig.suptitle(title or f"{result.critic}" + (f" on {result.model}" if result.model else "") + " — 95 % bootstrap CI")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

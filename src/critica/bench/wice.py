@@ -292,10 +292,9 @@ def run_wice(ctx: BenchContext) -> BenchResult:
 
 def plot_confusion(rows: list[dict[str, Any]], path: Path) -> Path:
     """One row-normalised confusion-matrix heatmap per suite row (gold rows, predicted columns), as a PNG."""
-    import matplotlib
+    from critica.report.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     short = ["S", "P", "N", "unscored"]
     fig, axes = plt.subplots(1, len(rows), figsize=(3.4 * len(rows), 3.4), squeeze=False)
@@ -314,10 +313,7 @@ def plot_confusion(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.set_title(f"{row['split']}\nacc {row['accuracy']:.2f}, macro-F1 {row['macro_f1']:.2f}", fontsize=8)
     fig.suptitle("WiCE claim labels (S supported, P partially, N not supported)", fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _describe(row: dict[str, Any]) -> str:

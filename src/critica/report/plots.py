@@ -8,12 +8,11 @@ from typing import Any
 
 from critica.errors import MissingDependency
 
-__all__ = ["plot_rows"]
+__all__ = ["plot_rows", "pyplot", "save_figure"]
 
 
-def plot_rows(rows: Sequence[dict[str, Any]], path: str | Path, *, metrics: Sequence[str] | None = None,
-              title: str = "") -> Path:
-    """Grouped bars: one group per split, one bar per metric (rates in %); writes ``path`` and returns it."""
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the headless Agg backend; MissingDependency with the install command if absent."""
     try:
         import matplotlib
 
@@ -21,6 +20,24 @@ def plot_rows(rows: Sequence[dict[str, Any]], path: str | Path, *, metrics: Sequ
         import matplotlib.pyplot as plt
     except ImportError as e:  # pragma: no cover - depends on the install
         raise MissingDependency("matplotlib", "pip install 'critica[plots]'") from e
+    return plt
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (creating its folder), free its memory, and return the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_rows(rows: Sequence[dict[str, Any]], path: str | Path, *, metrics: Sequence[str] | None = None,
+              title: str = "") -> Path:
+    """Grouped bars: one group per split, one bar per metric (rates in %); writes ``path`` and returns it."""
+    plt = pyplot()
     metrics = list(metrics or [m for m in ("f1", "precision_solution", "precision_step", "recall_exact",
                                            "false_alarm_rate") if any(isinstance(r.get(m), float) for r in rows)])
     splits = [str(r.get("split")) for r in rows]
@@ -35,8 +52,4 @@ def plot_rows(rows: Sequence[dict[str, Any]], path: str | Path, *, metrics: Sequ
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

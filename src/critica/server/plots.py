@@ -21,14 +21,13 @@ PLOTS = ("verdicts", "first-error", "latency", "figures")
 
 
 def _pyplot():
-    try:
-        import matplotlib
+    from critica.errors import MissingDependency
+    from critica.report.plots import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    try:
+        return pyplot()
+    except MissingDependency:
         raise HTTPProblem(501, "plots need matplotlib: pip install 'critica[plots]'") from None
-    return plt
 
 
 def _numeric(totals: dict, prefix: str = "") -> dict[str, float]:
