@@ -272,12 +272,7 @@ def run_batch(
 
         stats = result.stats
         for out in ray_stream(recipe, todo, address=ray_address, cache_counter=result):
-            if isinstance(out, InputError):
-                stats.input_errors += 1
-                sink.error(out)
-            else:
-                stats.add(out)
-                sink.write(out)
+            stats.deliver(out, sink)
             if progress is not None:
                 progress(stats, result.skipped)
         stats.finished = time.perf_counter()

@@ -43,6 +43,15 @@ class RunStats:
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
 
+    def deliver(self, result: Critique | InputError, sink: Sink) -> None:
+        """Count ``result`` and hand it to ``sink`` (every executor's one way to record a result)."""
+        if isinstance(result, InputError):
+            self.input_errors += 1
+            sink.error(result)
+        else:
+            self.add(result)
+            sink.write(result)
+
     def add(self, c: Critique) -> None:
         self.items += 1
         self.verdicts[c.verdict.value] = self.verdicts.get(c.verdict.value, 0) + 1
@@ -110,12 +119,7 @@ async def run_critic(
     """
     stats = RunStats()
     async for result in critique_stream(critic, records, concurrency=concurrency):
-        if isinstance(result, InputError):
-            stats.input_errors += 1
-            sink.error(result)
-        else:
-            stats.add(result)
-            sink.write(result)
+        stats.deliver(result, sink)
         if progress is not None:
             progress(stats, result)
     stats.finished = time.perf_counter()
