@@ -44,19 +44,28 @@ def _check_outage(c: AppContext, chosen: Chosen, critiques: list[Critique]) -> N
         raise HTTPProblem(503, f"model backend unavailable: {reason}", headers={"Retry-After": "5"})
 
 
-@router.post("/critiques", response_model=CritiqueResponse, tags=["critique"])
-async def create_critiques(body: CritiqueRequest, _: str = Depends(limited), c: AppContext = Depends(ctx)) -> CritiqueResponse:
-    """Critique one or many items; invalid items are listed in ``errors`` (as the CLI reports them), the rest run.
 
-    Answers 422 when no item is valid, 503 when the model backend is unreachable, 504 past the request timeout.
+def _prepare(c: AppContext, body: Any, *, max_batch: int) -> tuple[list, list, Chosen, Recorder | None]:
+    """Validate a batch request's items, choose its critic, and open its stored run when asked to.
+
+    Answers 422 when no item is valid; the other items' problems are returned to be reported with the results.
     """
-    items, problems = parse_items(body.items, body.map, max_batch=c.config.max_batch)
+    items, problems = parse_items(body.items, body.map, max_batch=max_batch)
     if not items:
         raise HTTPProblem(422, "no valid item in the request: " + problems[0].message, errors=problems)
     chosen = c.engine.choose(body.critic, body.model, body.options)
     recorder = None
     if body.store and c.store is not None:
         recorder = Recorder(c.store, body.run_name, chosen, source=body.source, options=body.options, problems=problems)
+    return items, problems, chosen, recorder
+
+@router.post("/critiques", response_model=CritiqueResponse, tags=["critique"])
+async def create_critiques(body: CritiqueRequest, _: str = Depends(limited), c: AppContext = Depends(ctx)) -> CritiqueResponse:
+    """Critique one or many items; invalid items are listed in ``errors`` (as the CLI reports them), the rest run.
+
+    Answers 422 when no item is valid, 503 when the model backend is unreachable, 504 past the request timeout.
+    """
+    items, problems, chosen, recorder = _prepare(c, body, max_batch=c.config.max_batch)
     try:
         critiques = await within(c.engine.run(chosen, items, recorder), c.config.request_timeout_s, "critique request")
     finally:
@@ -119,13 +128,7 @@ async def refine(body: RefineRequest, _: str = Depends(limited), c: AppContext =
 async def submit_job(body: JobRequest, response: Response, who: str = Depends(limited),
                      c: AppContext = Depends(ctx)) -> JobStatus:
     """Start a long batch in the background; poll ``GET /v1/jobs/{id}`` (the ``Location`` header)."""
-    items, problems = parse_items(body.items, body.map, max_batch=c.config.max_job_batch)
-    if not items:
-        raise HTTPProblem(422, "no valid item in the request: " + problems[0].message, errors=problems)
-    chosen = c.engine.choose(body.critic, body.model, body.options)
-    recorder = None
-    if body.store and c.store is not None:
-        recorder = Recorder(c.store, body.run_name, chosen, source=body.source, options=body.options, problems=problems)
+    items, problems, chosen, recorder = _prepare(c, body, max_batch=c.config.max_job_batch)
     job = Job(id="", key=who, critic=chosen.name, model=chosen.model, total=len(items),
               run_id=recorder.name if recorder else None, errors=problems)
 
