@@ -53,6 +53,8 @@ class VerifierCritic:
     def __init__(self, *, arithmetic: bool = True, final_answer: bool = True, evidence: bool = True, code: bool = True) -> None:
         """Choose which checks run; the optional evidence and code verifiers load on first use."""
         self.arithmetic = ArithmeticVerifier() if arithmetic else None
+        # Equation and algebra checks share the arithmetic switch: both verify what a step asserts symbolically.
+        self.algebra = _optional("critica.verifiers.algebra", "AlgebraVerifier") if arithmetic else None
         self.final_answer = FinalAnswerVerifier() if final_answer else None
         self._want = {"evidence": evidence, "code": code}
         self._extra: dict[str, Verifier | None] = {}
@@ -68,7 +70,7 @@ class VerifierCritic:
         """All findings for ``item`` and the names of checks that applied but were unavailable."""
         found: list[Finding] = []
         skipped: list[str] = []
-        for verifier in (self.arithmetic, self.final_answer):
+        for verifier in (self.arithmetic, self.algebra, self.final_answer):
             if verifier is not None:
                 found.extend(verifier.check(item, steps))
         for kind, applies in (("evidence", bool(item.evidence)), ("code", bool(item.tests))):
