@@ -70,3 +70,45 @@ def test_implicit_products_stay_visible_in_messages():
     (comp,) = find_computations(r"\frac{(182)(181)}{2} = 16,511")
     assert not comp.ok and comp.left == 16471
     assert "182 * 181" in comp.message
+
+
+# (text, whether a false computation is flagged, why). Each pattern has a true, a false and a skipped variant.
+PATTERNS = [
+    # implicit products: a glued "3(4)" or "(2)(5)" computes, like "3 * 4"
+    ("So 3(4) = 12.", False, "implicit product, true"),
+    ("So 3(4) = 13.", True, "implicit product, false"),
+    ("Then x = 0.99(1500) = 1489 beans.", True, "implicit product after a variable's '='"),
+    ("(7)(9)(15)(6) = 5670", False, "product of parenthesised factors, true"),
+    ("by equation 3 (2) = 5 we get", False, "a spaced '3 (2)' may be a reference: not a claimed product"),
+    # a stated percentage is a bare quantity: "84% = 28%" sets up an equation, it computes nothing
+    ("so we can set up the equation: 84% = 28%.", False, "two bare percentages"),
+    # hyphenated words are prose, not subtractions that make the expression start earlier
+    ("the total cost of the T-shirts is 2 * $8 = $16.", False, "hyphenated word before a true product"),
+    ("the total cost of the T-shirts is 2 * $8 = $17.", True, "hyphenated word before a false product"),
+    # words in parentheses after an operator are an unknown operand, not an annotation to drop
+    ("Step 10: 6 * (number of strawberry cubes) - 4 = 116", False, "operand in words"),
+    ("7995 (total cookies) - 2595 (rainbow cookies) = 5400", False, "annotation after a number, true"),
+    ("7995 (total cookies) - 2595 (rainbow cookies) = 5300", True, "annotation after a number, false"),
+    # a compound quantity "1 hour and 20 minutes" belongs to the sum that began before it
+    ("The total is 40 + 1 hour and 20 minutes + 50 minutes = 40 + 80 minutes + 50 minutes = 170 minutes.", False,
+     "compound quantity inside a sum"),
+    # a negative running total leads the right side
+    ("K = 37 - 52 = -15 + 37 = 22.", False, "negative running total, true"),
+    ("K = 37 - 52 = -15 + 37 = 15.", True, "negative running total, false end"),
+    # the sign of a calculator-tag result given in words after it
+    ("He gets $3500-$4000 = $<<3500-4000=500>>500 in change.", False, "difference stated as change"),
+    ("He has 50-110 = <<50-110=60>>60 feet of fence.", True, "a sign dropped without words"),
+]
+
+
+@pytest.mark.parametrize(("text", "wrong", "why"), PATTERNS, ids=[p[2] for p in PATTERNS])
+def test_patterns(text, wrong, why):
+    comps, flagged = check_step(text)
+    assert flagged is wrong, (why, [(c.expression, c.ok) for c in comps])
+
+
+def test_messages_show_implicit_products():
+    (comp,) = find_computations("x = 7(23) + 5 = 164")
+    assert "7 * 23 + 5" in comp.message and "166" in comp.message
+    (comp,) = find_computations("we get 2(1) + (-2) = 1")
+    assert "2 * 1 + (-2)" in comp.message

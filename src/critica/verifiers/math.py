@@ -210,7 +210,9 @@ def _normalise(text: str) -> str:
     text = re.sub(r"\\\[|\\\]|\\\(|\\\)|\$\$", " \n ", text)
     text = text.replace("{", "(").replace("}", ")")
     # "7995 (total cookies) - 2595 (rainbow cookies)": parenthesised words annotate a number, they are not factors
-    text = re.sub(r"(?<=\s)\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)", " ", text)
+    # ... unless an operator precedes them: "6 * (number of cubes) - 4" multiplies by an unknown quantity.
+    text = re.sub(r"(?<=\s)\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)",
+                  lambda m: " \\unknown " if text[: m.start()].rstrip()[-1:] in ("*", "/", "+", "-", "^") else " ", text)
     return text
 
 
@@ -225,7 +227,7 @@ _TOKEN = re.compile(
     r"|(?P<LP>\()|(?P<RP>\))|(?P<PCT>%)"
     r"|(?P<FACT>(?<=[\d)])!(?=\s*[-+*/^)=,$\\]))"
     r"|(?P<CMD>\\[A-Za-z]+)"
-    r"|(?P<WORD>[A-Za-z]+(?:'[a-z]+)?)"
+    r"|(?P<WORD>[A-Za-z]+(?:-[a-z]{2,})*(?:'[a-z]+)?)"  # "T-shirts", "x-axis": a hyphen inside a word
     r"|(?P<NL>\n)"
     r"|(?P<CUR>[$€£¥])"
     r"|(?P<SP>[ \t\r]+)"
@@ -267,7 +269,7 @@ def _is_unit_word(w: str) -> bool:
         return True
     if lw in _STOPWORDS or lw in ("because", "since", "which", "while"):
         return False
-    return len(w) >= 4 and w.isalpha() and bool(re.search(r"[aeiouy]", lw)) and w[1:].islower()
+    return len(w) >= 4 and w.replace("-", "").isalpha() and bool(re.search(r"[aeiouy]", lw)) and w[1:].islower()
 
 
 def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
@@ -628,7 +630,10 @@ def _continues_left(toks: list[_Tok], j: int, lo: int) -> bool:
         return True
     mixed = toks[k].kind == "NUM" and toks[j - 1].text.lower() == "and" and len(toks) > j + 2 \
         and toks[j].kind == "NUM" and toks[j + 1].text == "/"
-    return mixed
+    # "1 hour and 20 minutes + 50 minutes": a compound quantity in two units of one family began before "and"
+    compound = (words == 1 and toks[j - 1].text.lower() == "and" and toks[k].kind == "UNIT" and len(toks) > j + 1
+                and toks[j + 1].kind == "UNIT" and _mixes_units(_units([toks[k], toks[j + 1]])))
+    return mixed or compound
 
 
 def _parses(run: list[_Tok]) -> bool:
@@ -679,7 +684,16 @@ def _mixes_units(units: set[str]) -> bool:
 
 
 def _has_op(run: list[_Tok]) -> bool:
-    return any(t.kind in ("OP", "SQRT", "PCT", "FACT") for t in run[1:]) or run[0].kind in ("OP", "SQRT")
+    """Whether the run computes something (an operator, a root, a percentage of, a factorial, an implicit product)
+    rather than stating a bare quantity."""
+    core = [t for t in run if t.kind not in ("UNIT", "CUR")]
+    if len(core) == 2 and core[0].kind == "NUM" and core[1].kind == "PCT":
+        return False  # "84% = 28%": a stated percentage is a bare quantity, like a stated number
+    if any(t.kind in ("OP", "SQRT", "PCT", "FACT") for t in run[1:]) or run[0].kind in ("OP", "SQRT"):
+        return True
+    # "3(4)", "(2)(5)": an implicit product; a glued "3(4)" only, since "equation 3 (2)" may be a reference
+    return any(b.kind == "LP" and (a.kind == "RP" or (a.kind == "NUM" and a.end == b.start))
+               for a, b in zip(core, core[1:], strict=False))
 
 
 def _value(run: list[_Tok], subst: dict[int, Fraction] | None = None) -> Fraction:
@@ -750,10 +764,12 @@ def _pretty(expr: str) -> str:
     expr = re.sub(r"\s+", " ", expr).strip()
     # Implicit products must stay visible once the parentheses around bare numbers go: (182)(181) → 182 * 181.
     expr = re.sub(r"\)\s*\(", ") * (", expr)
+    expr = re.sub(r"(?<=\d)\s*\(", " * (", expr)  # "7(23)", "0.99(1500)"
+    expr = re.sub(r"\)\s*(?=\d)", ") * ", expr)  # "(2)3"
     prev = None
     while prev != expr:
         prev = expr
-        expr = re.sub(r"(?<!sqrt)\((\s*-?[\d.,]+\s*)\)", r"\1", expr)
+        expr = re.sub(r"(?<!sqrt)\((\s*[\d.,]+\s*)\)", r"\1", expr)  # negative numbers keep theirs
         expr = re.sub(r"\(\(([^()]*)\)\)", r"(\1)", expr)
     return expr.replace("( ", "(").replace(" )", ")")
 
@@ -770,7 +786,7 @@ def _fmt(v: Fraction) -> str:
 
 _COMPARATIVES = re.compile(
     r"(?:less|fewer|more|cheaper|lower|shorter|younger|older|smaller|bigger|larger|greater|higher|longer|colder|warmer|"
-    r"hotter|behind|below|above|under|over|short|loss|deficit|difference|apart|away|earlier|later|slower|faster)$",
+    r"hotter|behind|below|above|under|over|short|loss|deficit|difference|apart|away|earlier|later|slower|faster|change)$",
     re.IGNORECASE,
 )
 
@@ -795,8 +811,10 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
                 return Computation(expr, va, vb, True, approx, f"{expr} holds")
             if any(t.kind == "PCT" for t in a + b) and (va == vb * 100 or vb == va * 100):
                 return None  # "(45/300 * 100)% = 15% of 300": percent read two ways in one line
-            head = b[:2] if len(b) > 1 and b[1].kind == "PCT" else b[:1]
-            lead = _stated(head) if b[0].kind == "NUM" else None  # "= 12 + 5 …", "= 15% of 300"
+            sign = 1 if b[0].kind == "OP" and b[0].text == "-" and len(b) > 1 and b[1].kind == "NUM" else 0
+            head = b[: sign + 2] if len(b) > sign + 1 and b[sign + 1].kind == "PCT" else b[: sign + 1]
+            # "= 12 + 5 …", "= 15% of 300", "37 - 52 = -15 + 37": the running total leads the right side
+            lead = _stated(head) if b[sign].kind == "NUM" else None
             if lead is not None and _matches(*_range(a), lead[0], lead[1], approx):
                 return Computation(expr, va, lead[0], True, approx, f"{expr} holds (running total)")
             if not _has_op(a):
@@ -832,9 +850,13 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
 def find_computations(text: str) -> list[Computation]:
     """Every checkable computation asserted in ``text`` (one step), in order, each with its verdict."""
     out: list[Computation] = []
-    for tag in re.findall(r"<<([^<>]{1,300})>>", text[:MAX_STEP_CHARS]):
+    for m in re.finditer(r"<<([^<>]{1,300})>>", text[:MAX_STEP_CHARS]):
         # a calculator tag is pure arithmetic: "50-110" there is a subtraction, never a range
-        out.extend(_scan(_normalise(re.sub(r"(?<=\d)-(?=\d)", " - ", tag)), approx=False))
+        tag = _normalise(re.sub(r"(?<=\d)-(?=\d)", " - ", m.group(1)))
+        # "$3500-$4000 = $<<3500-4000=500>>500 in change": the words after the tag's result give its sign
+        after = re.match(r"\s*\$?[\d.,]*\s*((?:[A-Za-z]+\s*){0,3})", text[m.end() : m.end() + 80])
+        signless = after is not None and any(_COMPARATIVES.match(w) for w in after.group(1).split())
+        out.extend(_scan(tag, approx=False, signless=signless))
     if _HYPOTHETICAL.search(text):
         return out
     norm = _normalise(text)
@@ -842,7 +864,8 @@ def find_computations(text: str) -> list[Computation]:
     return out
 
 
-def _scan(norm: str, approx: bool) -> list[Computation]:
+def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
+    """The computations of normalised text; ``signless``: the sign of every result is said in words."""
     toks = _tokenize(norm)
     eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
     links: list[tuple[list[_Tok] | None, list[_Tok] | None, Computation | None]] = []
@@ -860,8 +883,9 @@ def _scan(norm: str, approx: bool) -> list[Computation]:
                     and _unit_count(toks, left) < 2)
         if left is not None and right is not None and not relation:
             after = toks.index(right[-1]) + 1
-            signless = any(_COMPARATIVES.match(t.text) for t in toks[after : after + 3] if t.kind in ("WORD", "VAR", "UNIT"))
-            comp = _check_link(norm, left, right, approx or toks[k].kind == "APPROX", lunits | runits, signless)
+            unsigned = signless or any(_COMPARATIVES.match(t.text) for t in toks[after : after + 3]
+                                       if t.kind in ("WORD", "VAR", "UNIT"))
+            comp = _check_link(norm, left, right, approx or toks[k].kind == "APPROX", lunits | runits, unsigned)
         links.append((left, right, comp))
     # "5!/2! = (5*4*3)/(2*1) = 60": a sloppy middle expression in a chain whose two ends agree is not an error in
     # the result; both links through it are dropped rather than flagged.
