@@ -112,3 +112,29 @@ def test_messages_show_implicit_products():
     assert "7 * 23 + 5" in comp.message and "166" in comp.message
     (comp,) = find_computations("we get 2(1) + (-2) = 1")
     assert "2 * 1 + (-2)" in comp.message
+
+
+REMAINDERS = [
+    ("54 / 8 = 6 remainder 6", False, "true division with remainder"),
+    ("54 / 8 = 6 remainder 4", True, "false remainder (54 / 8 rounds to 6, yet 54 = 6 * 8 + 6)"),
+    (r"\(1121 \div 3^5 = 1121 \div 243 = 4\) remainder \(133\)", True, "remainder after inline math"),
+    (r"$$ 10 \div 13 = 0\, \text{R}\, 10 $$", False, "remainder written R"),
+    ("7 / 2 = 3 R 2", True, "false remainder written R"),
+    ("49/9 = 5 with a remainder of 4", False, "with a remainder of"),
+    ("1 + 9 / 4 = 2 remainder 1", False, "not one division: skipped"),
+    ("When we divide 49 by 4 we get 12 with a remainder of 1.", False, "prose division, true"),
+    ("When we divide 49 by 4 we get 12 with a remainder of 2.", True, "prose division, false remainder"),
+    ("So 160 goes into 570 four times, with a remainder of 10.", True, "goes into, false quotient in words"),
+    ("So 160 goes into 1000 six times, with a remainder of 40.", False, "goes into, true"),
+    ("Dividing 27 by six gives 4 with a remainder of 3.", False, "divisor in words"),
+    ("2004 divided by 12 is 167 with a remainder of 1", True, "divided by ... is, false"),
+    ("the remainder when 10 is divided by 83 is 10", False, "no quotient stated: not checked"),
+]
+
+
+@pytest.mark.parametrize(("text", "wrong", "why"), REMAINDERS, ids=[p[2] for p in REMAINDERS])
+def test_remainders(text, wrong, why):
+    comps, flagged = check_step(text)
+    assert flagged is wrong, (why, [(c.expression, c.ok) for c in comps])
+    if wrong:
+        assert "remainder" in next(c for c in comps if not c.ok).message

@@ -102,6 +102,7 @@ class _Tok:
     value: Fraction | None = None
     spaced: bool = False  # whitespace right before it
     decimals: int = 0
+    remainder: Fraction | None = None  # "6 remainder 4": the remainder stated after this quotient
 
 
 @dataclass
@@ -802,6 +803,9 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
         va = _value(a)
     except (Unevaluable, ZeroDivisionError, OverflowError):
         return None
+    quotient = [t for t in b if t.kind not in ("UNIT", "CUR")]
+    if len(quotient) == 1 and quotient[0].remainder is not None:
+        return _check_division(expr, a, quotient[0].value, quotient[0].remainder)
     stated_b = _stated(b)
     try:
         if stated_b is None:
@@ -847,6 +851,109 @@ def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: se
         return None
 
 
+def _is_int(t: _Tok | None) -> bool:
+    return t is not None and t.kind == "NUM" and t.value is not None and t.value.denominator == 1
+
+
+def _attach_remainders(toks: list[_Tok]) -> list[_Tok]:
+    """Fold "q remainder r", "q R r", "q with a remainder of r" into the quotient token q (its ``remainder``), so
+    that "54 / 8 = 6 remainder 4" is checked as a division with remainder rather than as 54 / 8 rounded to 6."""
+    out: list[_Tok] = []
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        out.append(t)
+        i += 1
+        if not _is_int(t):
+            continue
+        j = i
+        while j < len(toks) and (toks[j].kind == "NL" or toks[j].text in (",", "with", "and", "a")) and j - i < 4:
+            j += 1
+        if j >= len(toks) or not (toks[j].text.lower() == "remainder" or toks[j].text == "R"):
+            continue
+        j += 1
+        while j < len(toks) and (toks[j].kind in ("NL", "EQ") or toks[j].text in ("of", "is", ":")) and j - i < 8:
+            j += 1
+        if not _is_int(toks[j] if j < len(toks) else None):
+            continue
+        t.remainder = toks[j].value
+        # the remainder clause ends the expression like a line break: "= 4 remainder 133, then 133 / 81 = 1"
+        out.append(_Tok("NL", "", toks[i].start, toks[j].end))
+        i = j + 1
+    return out
+
+
+def _check_division(expr: str, a: list[_Tok], q: Fraction, r: Fraction) -> Computation | None:
+    """``A / B = q remainder r``: holds when A = q·B + r with 0 ≤ r < B (A, B positive integers)."""
+    level, top = 0, []
+    for n, t in enumerate(a):
+        level += (t.kind == "LP") - (t.kind == "RP")
+        if level == 0 and t.kind == "OP" and n > 0:
+            top.append((n, t.text))
+    # one division, the last operation: "54 / 8", "2 * 27 / 4"; not "a / b * c", "a / b + c" or "a + b / c"
+    if not top or top[-1][1] != "/" or any(op in "+-/" for _, op in top[:-1]):
+        return None
+    cut = top[-1][0]
+    try:
+        dividend, divisor = _value(a[:cut]), _value(a[cut + 1 :])
+    except (Unevaluable, ZeroDivisionError, OverflowError):
+        return None
+    if dividend.denominator != 1 or divisor.denominator != 1 or dividend < 0 or divisor <= 0:
+        return None
+    true_q, true_r = divmod(int(dividend), int(divisor))
+    stated = f"{expr} remainder {_fmt(r)}"
+    if q == true_q and r == true_r:
+        return Computation(stated, Fraction(true_q), q, True, False, f"{stated} holds")
+    return Computation(stated, Fraction(true_q), q, False, False,
+                       f"'{stated}' is wrong: {_fmt(dividend)} / {_fmt(divisor)} = {true_q} remainder {true_r}")
+
+
+_NUMBER_WORDS = {
+    w: n for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split())
+}
+_INT = r"(\d{1,3}(?:,\d{3})+|\d+|" + "|".join(_NUMBER_WORDS) + r")"
+_M = r"\$?"  # an inline-math "$49$" around a number
+_PROSE_DIVISIONS = [
+    # "divide 49 by 6 and get 8 with a remainder of 1", "Dividing 27 by six gives 4 with a remainder of 3"
+    (re.compile(rf"\bdivid(?:e|es|ed|ing)\s+{_M}{_INT}{_M}\s+by\s+{_M}{_INT}{_M}[\s,]*(?:(?:and\s+)?(?:we\s+|I\s+)?"
+                rf"(?:get|gets|gives?|yields?|results?\s+in|is|=)\s+)(?:a\s+quotient\s+of\s+)?{_M}{_INT}{_M}[\s,]*"
+                rf"(?:with|and)\s+(?:a\s+)?remainder\s+(?:of\s+|is\s+)?{_M}{_INT}{_M}", re.IGNORECASE), (1, 2, 3, 4)),
+    # "49 divided by 6 is 8 with a remainder of 1"
+    (re.compile(rf"{_M}{_INT}{_M}\s+divided\s+by\s+{_M}{_INT}{_M}\s+(?:is|equals|=|gives)\s+{_M}{_INT}{_M}[\s,]*"
+                rf"(?:with|and)\s+(?:a\s+)?remainder\s+(?:of\s+|is\s+)?{_M}{_INT}{_M}", re.IGNORECASE), (1, 2, 3, 4)),
+    # "160 goes into 1000 six times, with a remainder of 40"
+    (re.compile(rf"{_M}{_INT}{_M}\s+goes\s+into\s+{_M}{_INT}{_M}\s+{_INT}\s+times[\s,]*(?:with|and)\s+(?:a\s+)?"
+                rf"remainder\s+(?:of\s+|is\s+)?{_M}{_INT}{_M}", re.IGNORECASE), (2, 1, 3, 4)),
+]
+
+
+def _int_word(s: str) -> int:
+    s = s.lower().replace(",", "")
+    return _NUMBER_WORDS[s] if s in _NUMBER_WORDS else int(s)
+
+
+def _prose_divisions(text: str) -> list[Computation]:
+    """Divisions with remainder told in words; each is checked exactly (quotient and remainder)."""
+    out: list[Computation] = []
+    if "remainder" not in text.lower():
+        return out
+    for pat, (ia, ib, iq, ir) in _PROSE_DIVISIONS:
+        for m in pat.finditer(text):
+            a, b, q, r = (_int_word(m.group(i)) for i in (ia, ib, iq, ir))
+            if b == 0:
+                continue
+            true_q, true_r = divmod(a, b)
+            expr = f"{a} / {b} = {q} remainder {r}"
+            if (q, r) == (true_q, true_r):
+                out.append(Computation(expr, Fraction(true_q), Fraction(q), True, False, f"{expr} holds"))
+            else:
+                out.append(Computation(expr, Fraction(true_q), Fraction(q), False, False,
+                                       f"'{m.group(0)}' is wrong: {a} / {b} = {true_q} remainder {true_r}"))
+    return out
+
+
 def find_computations(text: str) -> list[Computation]:
     """Every checkable computation asserted in ``text`` (one step), in order, each with its verdict."""
     out: list[Computation] = []
@@ -861,12 +968,13 @@ def find_computations(text: str) -> list[Computation]:
         return out
     norm = _normalise(text)
     out.extend(_scan(norm, approx=bool(_APPROX_WORDS.search(text))))
+    out.extend(_prose_divisions(text[:MAX_STEP_CHARS]))
     return out
 
 
 def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
-    toks = _tokenize(norm)
+    toks = _attach_remainders(_tokenize(norm))
     eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
     links: list[tuple[list[_Tok] | None, list[_Tok] | None, Computation | None]] = []
     for n, k in enumerate(eqs):
