@@ -42,7 +42,26 @@ def test_flag_stats():
 
 def test_flag_without_step_counts_at_solution_level_only():
     f = flag_stats([3, -1], [FLAG_NO_STEP, -1])
-    assert f["precision_solution"] == 1.0 and f["precision_step"] == 0.0 and f["false_alarm_rate"] == 0.0
+    assert f["precision_solution"] == 1.0 and f["false_alarm_rate"] == 0.0
+    # it names no step, so it makes no step claim: exact-step precision is undefined, not 0
+    assert f["located"] == 0 and f["precision_step"] is None and f["recall_exact"] == 0.0
+    f = flag_stats([3, 2, -1], [FLAG_NO_STEP, 2, -1])
+    assert f["located"] == 1 and f["precision_step"] == 1.0 and f["precision_solution"] == 1.0
+
+
+def test_bounds_give_bound_precision_and_the_earliest_operating_point():
+    labels = [1, 3, 2, -1, 0]
+    preds = [FLAG_NO_STEP, FLAG_NO_STEP, 2, FLAG_NO_STEP, -1]
+    bounds = [4, 1, None, 0, None]  # item 2 is located (its own bound); item 4 said "no error"
+    f = flag_stats(labels, preds, bounds)
+    assert f["bounded"] == 4
+    # holds: 1 <= 4 (item 0), 2 <= 2 (item 2); fails: 3 > 1 (item 1), correct solution (item 3)
+    assert f["precision_bound"] == pytest.approx(2 / 4)
+    # earliest: predictions 4, 1, 2, 0, -1 -> exact only on item 2
+    assert f["precision_step_earliest"] == pytest.approx(1 / 4) and f["recall_earliest"] == pytest.approx(1 / 4)
+    assert f["precision_step"] == 1.0 and f["recall_exact"] == pytest.approx(1 / 4)
+    with pytest.raises(ValueError):
+        flag_stats(labels, preds, bounds[:2])
 
 
 def test_late_and_early_flags():

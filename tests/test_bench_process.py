@@ -16,8 +16,10 @@ from critica.critics.registry import build_critic
 FIXTURES = Path(__file__).parent / "data" / "bench"
 
 
-def _ctx(**kw) -> BenchContext:
-    return BenchContext(data_dir=FIXTURES, make_critic=lambda: build_critic("verifier", None), **kw)
+def _ctx(critic: str = "verifier-earliest", **kw) -> BenchContext:
+    # The fixtures' solutions are 2-3 steps long, so the default verifier's locate policy (a flag in the first 30%
+    # of the steps) would decline most of them; the suite mechanics are tested with the earliest-naming variant.
+    return BenchContext(data_dir=FIXTURES, make_critic=lambda: build_critic(critic, None), **kw)
 
 
 def test_loader_reports_bad_record_and_keeps_the_rest():
@@ -38,6 +40,31 @@ def test_processbench_suite_figures():
     assert row["unchecked"] == 1 and row["unscored"] == 0
     assert len(result.items) == 5 and {"id", "label", "pred", "correct", "checked_steps"} <= set(result.items[0])
     assert any("malformed" in n for n in result.notes)
+
+
+def test_default_verifier_bounds_what_it_does_not_locate(tmp_path):
+    reasoning = "Since the triangle is isosceles, the base angles are equal and the altitude bisects the base. "
+    records = [
+        {"id": "a", "problem": "p", "steps": ["Tom has 3 * 12 = 38 apples.", "The answer is 38."], "label": 0},
+        # a slip late in a long solution: the first error is at or before it, but it is not named
+        {"id": "b", "problem": "p", "steps": [reasoning] * 4 + ["So 6 * 4 / 2 = 13.", "The answer is 13."],
+         "label": 1},
+        {"id": "c", "problem": "p", "steps": [reasoning] * 4 + ["So 6 * 4 / 2 = 13.", "The answer is 13."],
+         "label": 4},
+        {"id": "d", "problem": "p", "steps": ["3 * 4 = 12.", "The answer is 12."], "label": -1},
+    ]
+    (tmp_path / "processbench").mkdir()
+    (tmp_path / "processbench" / "gsm8k.json").write_text(json.dumps(records))
+    ctx = BenchContext(data_dir=tmp_path, make_critic=lambda: build_critic("verifier", None), splits=["gsm8k"])
+    result = get_suite("processbench").run(ctx)
+    rec = dict(zip("abcd", result.items, strict=True))  # input order
+    assert rec["a"]["pred"] == 0  # a false first step is always the first error
+    assert rec["b"]["pred"] == -2 and rec["b"]["bound"] == 4 and "bound" not in rec["d"]
+    row = result.rows[0]
+    assert row["flags"] == 3 and row["located"] == 1 and row["precision_step"] == 1.0
+    assert row["precision_bound"] == 1.0  # 1 <= 4 and 4 <= 4
+    assert row["recall_exact"] == pytest.approx(1 / 3) and row["recall_earliest"] == pytest.approx(2 / 3)
+    assert row["precision_step_earliest"] == pytest.approx(2 / 3)
 
 
 def test_mr_gsm8k_suite():
@@ -73,14 +100,14 @@ def test_llm_critic_goes_through_registry_and_unscored_counts_as_wrong():
 def test_cli_bench_json_compare_and_plot(tmp_path, capsys):
     a, b, png = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "p.png"
     assert main(["bench", "processbench", "--data-dir", str(FIXTURES), "--split", "gsm8k", "--json-out", str(a),
-                 "--plot", str(png)]) == 0
+                 "--plot", str(png), "--critic", "verifier-earliest"]) == 0
     out = capsys.readouterr().out
     assert "| gsm8k |" in out and "F1" in out
     doc = json.loads(a.read_text())
     assert doc["suite"] == "processbench" and len(doc["items"]) == 5 and doc["rows"][0]["split"] == "gsm8k"
     assert png.stat().st_size > 1000
     assert main(["bench", "processbench", "--data-dir", str(FIXTURES), "--split", "gsm8k", "--limit", "2",
-                 "--json-out", str(b)]) == 0
+                 "--json-out", str(b), "--critic", "verifier-earliest"]) == 0
     capsys.readouterr()
     assert main(["bench", "--compare", str(a), str(b)]) == 0
     out = capsys.readouterr().out

@@ -30,13 +30,43 @@ def test_correct_with_reference_is_confident():
 
 
 def test_arithmetic_error_names_the_first_wrong_step():
-    item = Item(id="b", question="q", steps=["We have 12 apples.", "3 * 12 = 38 apples.", "38 - 10 = 28."])
+    item = Item(id="b", question="q", steps=["We have 12 apples.", "3 * 12 = 38 apples.", "38 - 10 = 28.",
+                                             "She sells them.", "The answer is 28."])
     c = _judge(item)
-    assert c.verdict == Verdict.INCORRECT and c.first_error_step == 1
+    assert c.verdict == Verdict.INCORRECT and c.first_error_step == 1 and c.metadata["error_at_or_before"] == 1
     assert c.steps[1].verdict == StepVerdict.INCORRECT and "36" in c.steps[1].explanation
     assert c.steps[2].verdict == StepVerdict.CORRECT  # later steps are judged on their own
     assert "Step 2" in c.explanation
     assert any(f["kind"] == "arithmetic" and f["verdict"] == "incorrect" for f in c.metadata["findings"])
+
+
+def _late_slip() -> Item:
+    reasoning = "Since the triangle is isosceles, the base angles are equal and the altitude bisects the base. "
+    return Item(id="late", question="q", steps=[reasoning, reasoning, reasoning, "So the area is 6 * 4 / 2 = 13.",
+                                                "The answer is 13."])
+
+
+def test_late_slip_after_unchecked_reasoning_bounds_the_first_error_without_naming_it():
+    c = _judge(_late_slip())
+    assert c.verdict == Verdict.INCORRECT and c.first_error_step is None
+    assert c.metadata["error_at_or_before"] == 3 and c.steps[3].verdict == StepVerdict.INCORRECT
+    assert "at or before step 4" in c.explanation and "12" in c.explanation
+
+
+def test_locate_policy_options():
+    from critica.verifiers.critic import LocatePolicy
+
+    assert _judge(_late_slip(), VerifierCritic(locate="earliest")).first_error_step == 3
+    assert build_critic("verifier-earliest", None).judge(_late_slip()).first_error_step == 3
+    assert _judge(_late_slip(), VerifierCritic(locate=LocatePolicy(max_position=1.0, max_unchecked_chars=10))
+                  ).first_error_step is None  # too much unchecked text before the slip
+    first_step = Item(id="f", question="q", steps=["3 * 12 = 38.", "x" * 2000, "y"])
+    assert _judge(first_step, VerifierCritic(locate=LocatePolicy(max_position=0.0, max_unchecked_chars=0))
+                  ).first_error_step == 0  # nothing precedes step 0
+    import pytest
+
+    with pytest.raises(ValueError):
+        VerifierCritic(locate="latest")
 
 
 def test_wrong_final_answer_without_flagged_step():

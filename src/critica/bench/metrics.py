@@ -11,10 +11,17 @@ Definitions implemented:
   with label -1 predicted -1; **F1** = their harmonic mean. Unscored predictions count as wrong (the official scorer
   counts an unparseable reply as a miss) and are also reported separately. The cross-split figure is the
   unweighted mean of the per-split F1 (the paper's "Avg. F1").
-* **Flag precision** (a verifier's view): a *flag* is any prediction other than -1 and None. Solution-level
-  precision = flags on erroneous items / flags; exact-step precision = flags equal to the label / flags;
-  false-alarm rate = flags on correct items / correct items; recall (exact) = exact flags / erroneous items;
-  recall (solution) = flags on erroneous items / erroneous items. An empty denominator gives ``None``, never 0.
+* **Flag precision** (a verifier's view): a *flag* is any prediction other than -1 and None; a *located* flag
+  names a step (k ≥ 0). Solution-level precision = flags on erroneous items / flags; exact-step precision =
+  located flags equal to the label / located flags (a flag that names no step makes no step claim: it counts for
+  the solution-level figures only, and ``located`` says how many flags name a step); false-alarm rate = flags on
+  correct items / correct items; recall (exact) = exact flags / erroneous items; recall (solution) = flags on
+  erroneous items / erroneous items. An empty denominator gives ``None``, never 0.
+* **Bounds** (optional, one per item): a critic may say "the first error is at or before step b" without naming
+  it (the verifier does, when a verified false step b may follow an unverifiable earlier error). Bound precision =
+  bounded flags with 0 ≤ label ≤ b / bounded flags. The *earliest* operating point names every bound as the first
+  error (prediction b): ``recall_earliest`` and ``precision_step_earliest`` are recall and exact-step precision
+  there — what the critic would score if it always named its earliest false step.
 * **PRMBench** (Song et al., 2025, arXiv:2501.03124, §4.1): every step is a binary instance, *negative* when it is
   one of the annotated ``error_steps``; a step is predicted negative when the critic judged it ``incorrect``.
   PRMScore = 0.5 · F1(negative class) + 0.5 · F1(positive class), pooled over all steps of the split.
@@ -67,27 +74,51 @@ def processbench_scores(labels: Sequence[int], preds: Sequence[Pred]) -> dict[st
     }
 
 
-def flag_stats(labels: Sequence[int], preds: Sequence[Pred]) -> dict[str, Any]:
-    """Flag precision (solution-level and exact-step), false-alarm rate and recall, as defined in the module doc."""
+def flag_stats(labels: Sequence[int], preds: Sequence[Pred], bounds: Sequence[int | None] | None = None) -> dict[str, Any]:
+    """Flag precision (solution-level and exact-step), false-alarm rate and recall, as defined in the module doc.
+
+    ``bounds`` (optional, aligned with ``labels``): per item, the step at or before which the critic says the
+    first error lies (None when it says nothing); adds the bound precision and the earliest operating point.
+    """
     if len(labels) != len(preds):
         raise ValueError(f"labels and predictions differ in length: {len(labels)} vs {len(preds)}")
     flags = [(g, p) for g, p in zip(labels, preds, strict=True) if p is not None and p != -1]
+    located = [(g, p) for g, p in flags if p >= 0]
     on_err = sum(g >= 0 for g, _ in flags)
-    exact = sum(g >= 0 and p == g for g, p in flags)
+    exact = sum(g >= 0 and p == g for g, p in located)
     n_err = sum(g >= 0 for g in labels)
     n_cor = len(labels) - n_err
-    return {
+    out = {
         "flags": len(flags),
+        "located": len(located),
         "flags_exact": exact,
-        "flags_early": sum(g >= 0 and 0 <= p < g for g, p in flags),
-        "flags_late": sum(g >= 0 and p > g for g, p in flags),
+        "flags_early": sum(g >= 0 and p < g for g, p in located),
+        "flags_late": sum(g >= 0 and p > g for g, p in located),
         "false_alarms": len(flags) - on_err,
         "precision_solution": _ratio(on_err, len(flags)),
-        "precision_step": _ratio(exact, len(flags)),
+        "precision_step": _ratio(exact, len(located)),
         "false_alarm_rate": _ratio(len(flags) - on_err, n_cor),
         "recall_exact": _ratio(exact, n_err),
         "recall_solution": _ratio(on_err, n_err),
     }
+    if bounds is not None:
+        if len(bounds) != len(labels):
+            raise ValueError(f"labels and bounds differ in length: {len(labels)} vs {len(bounds)}")
+        # A located prediction is its own bound; "no error" and unscored predictions bound nothing.
+        bound = [b if b is not None else (p if p is not None and p >= 0 else None)
+                 for p, b in zip(preds, bounds, strict=True)]
+        bounded = [(g, b) for g, b, p in zip(labels, bound, preds, strict=True)
+                   if b is not None and p is not None and p != -1]
+        earliest = [b if b is not None and p is not None and p != -1 else p for p, b in zip(preds, bound, strict=True)]
+        e_located = [(g, e) for g, e in zip(labels, earliest, strict=True) if e is not None and e >= 0]
+        e_exact = sum(g == e for g, e in e_located)
+        out.update({
+            "bounded": len(bounded),
+            "precision_bound": _ratio(sum(0 <= g <= b for g, b in bounded), len(bounded)),
+            "precision_step_earliest": _ratio(e_exact, len(e_located)),
+            "recall_earliest": _ratio(e_exact, n_err),
+        })
+    return out
 
 
 def prm_score(steps: Sequence[tuple[Sequence[int], Sequence[int], int]]) -> dict[str, Any]:

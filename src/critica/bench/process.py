@@ -42,9 +42,12 @@ __all__ = ["prediction", "evaluate_records", "run_labeled", "PROCESS_NOTES"]
 PROCESS_NOTES = [
     "acc_err / acc_cor / F1: ProcessBench (Zheng et al. 2024) — exact earliest-error index on erroneous items, "
     "'no error' on correct items, harmonic mean; unscored items count as wrong and are also listed.",
-    "flags: predictions other than 'no error'; prec_sol = flags on erroneous solutions / flags; prec_step = flags "
-    "at exactly the gold first error / flags; FA = flags on correct solutions / correct solutions; "
-    "recall = exact first error found / erroneous solutions.",
+    "flags: predictions other than 'no error'; located: flags naming a step; prec_sol = flags on erroneous "
+    "solutions / flags; prec_step = located flags at exactly the gold first error / located flags; FA = flags on "
+    "correct solutions / correct solutions; recall = exact first error found / erroneous solutions.",
+    "prec_bound (critics that bound the first error, e.g. the verifier): flags whose claim 'the first error is at or "
+    "before step b' holds / such flags; prec_step@earliest and recall@earliest: the same critic naming every bound "
+    "as the first error.",
     "unchecked: items where the critic checked no step at all (its 'no error' is then uninformative).",
     "CIs: percentile bootstrap over items, 1000 resamples, seeded.",
 ]
@@ -74,6 +77,9 @@ def _record(li: LabeledItem, c: Critique) -> dict[str, Any]:
         "parse_status": c.parse_status.value, "error": c.error, "latency_s": round(c.latency_s, 4),
         "explanation": c.explanation[:600],
     }
+    bound = c.metadata.get("error_at_or_before")
+    if isinstance(bound, int) and pred is not None and pred != -1:
+        rec["bound"] = bound
     if li.error_steps is not None:
         rec["error_steps"] = li.error_steps
     return rec
@@ -90,7 +96,8 @@ def evaluate_records(records: Sequence[dict[str, Any]], *, seed: int = 0, n_boot
     """All figures of one split from its per-item records."""
     labels = [r["label"] for r in records]
     preds = [r["pred"] for r in records]
-    row: dict[str, Any] = {**processbench_scores(labels, preds), **flag_stats(labels, preds)}
+    bounds = [r.get("bound") for r in records] if any("bound" in r for r in records) else None
+    row: dict[str, Any] = {**processbench_scores(labels, preds), **flag_stats(labels, preds, bounds)}
     row["unchecked"] = sum(r.get("checked_steps") == 0 for r in records)
 
     def f1(sample: Sequence[dict[str, Any]]) -> float | None:

@@ -20,8 +20,14 @@ def _verifier(caller: Caller | None = None, **options: Any):
     from critica.verifiers.critic import VerifierCritic
 
     # sampling options (temperature, max_tokens …) mean nothing to a verifier and are dropped
-    keep = {k: v for k, v in options.items() if k in ("arithmetic", "final_answer", "evidence", "code")}
+    keep = {k: v for k, v in options.items() if k in ("arithmetic", "final_answer", "evidence", "code", "locate")}
     return VerifierCritic(**keep)
+
+
+@register("verifier-earliest", "the verifier, always naming its earliest false step as the first error "
+          "(more exact hits on ProcessBench, less precise)", needs_model=False)
+def _verifier_earliest(caller: Caller | None = None, **options: Any):
+    return _verifier(caller, **{**options, "locate": "earliest"})
 
 
 # --- critique protocols (issue 4): one factory per protocol, modules imported lazily ---

@@ -12,22 +12,26 @@ from typing import Any
 __all__ = ["PREFERRED_COLUMNS", "columns_of", "format_value", "markdown_table", "compare_rows", "compare_table"]
 
 PREFERRED_COLUMNS = [
-    "split", "n", "acc_erroneous", "acc_correct", "f1", "f1_ci", "flags", "precision_solution", "precision_step",
-    "false_alarm_rate", "recall_exact", "prm_score", "flag_in_error_steps", "unscored", "unchecked",
+    "split", "n", "acc_erroneous", "acc_correct", "f1", "f1_ci", "flags", "located", "precision_solution",
+    "precision_step", "false_alarm_rate", "recall_exact", "precision_bound", "precision_step_earliest",
+    "recall_earliest", "prm_score", "flag_in_error_steps", "unscored", "unchecked",
 ]
 # Kept in the JSON, left out of the terminal table unless asked for.
 SECONDARY = {"n_erroneous", "n_correct", "f1_mean_of_splits", "precision_step_ci", "recall_solution", "items_per_s",
              "flags_exact", "flags_early", "flags_late", "false_alarms", "steps", "f1_negative", "f1_positive",
-             "step_precision_negative", "step_recall_negative"}
+             "step_precision_negative", "step_recall_negative", "bounded"}
 _SHORT = {
     "n_erroneous": "n_err", "n_correct": "n_cor", "acc_erroneous": "acc_err", "acc_correct": "acc_cor",
     "precision_solution": "prec_sol", "precision_step": "prec_step", "precision_step_ci": "prec_step 95% CI",
     "false_alarm_rate": "FA", "recall_exact": "recall", "recall_solution": "recall_sol", "f1_ci": "F1 95% CI",
     "f1_mean_of_splits": "avg F1", "flag_in_error_steps": "flag∈err", "items_per_s": "items/s", "f1": "F1",
+    "precision_bound": "prec_bound", "precision_step_earliest": "prec_step@earliest",
+    "recall_earliest": "recall@earliest",
 }
 _PERCENT = {"acc_erroneous", "acc_correct", "f1", "f1_ci", "f1_mean_of_splits", "precision_solution", "precision_step",
             "precision_step_ci", "false_alarm_rate", "recall_exact", "recall_solution", "prm_score",
-            "flag_in_error_steps", "accuracy", "macro_f1", "f1_negative", "f1_positive"}
+            "flag_in_error_steps", "accuracy", "macro_f1", "f1_negative", "f1_positive", "precision_bound",
+            "precision_step_earliest", "recall_earliest"}
 
 
 def columns_of(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> list[str]:

@@ -10,7 +10,12 @@ It runs, on the item's steps (:func:`critica.inputs.steps.item_steps`):
 
 Verdict rule (ProcessBench-compatible: "no error found" is the prediction ``-1``):
 
-1. Some step has an ``incorrect`` finding → ``incorrect``, ``first_error_step`` = the earliest such step.
+1. Some step has an ``incorrect`` finding → ``incorrect``. The earliest such step k is always recorded in
+   ``metadata["error_at_or_before"]``: a verified false step proves the *first* error lies at or before k. It
+   becomes ``first_error_step`` only when the verifier can stand behind "k is the earliest error" (see
+   :class:`LocatePolicy`); otherwise ``first_error_step`` stays None and the explanation says the first error is at
+   or before step k. The reason: a slip found late in a long solution usually follows an earlier reasoning error the
+   verifier cannot see, and naming it as the first error would be a confident wrong answer.
 2. Otherwise a whole-response check failed (wrong final answer, failing test) → ``incorrect``,
    ``first_error_step`` None, and the explanation says which check failed.
 3. Otherwise → ``correct``, meaning *no error found*, never "verified correct": ``confidence`` is 0.9 when a
@@ -25,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from critica.inputs.steps import item_steps
@@ -34,7 +39,7 @@ from critica.verifiers.answer import FinalAnswerVerifier
 from critica.verifiers.base import Finding, Verifier
 from critica.verifiers.math import ArithmeticVerifier
 
-__all__ = ["VerifierCritic", "build_critique"]
+__all__ = ["LocatePolicy", "VerifierCritic", "build_critique"]
 
 
 def _optional(module: str, cls: str) -> Verifier | None:
@@ -45,13 +50,66 @@ def _optional(module: str, cls: str) -> Verifier | None:
         return None
 
 
+CHAIN_KINDS = frozenset({"arithmetic", "algebra"})
+"""Finding kinds that check a computation inside a chain of reasoning (see :class:`LocatePolicy`)."""
+
+
+@dataclass(frozen=True)
+class LocatePolicy:
+    """When a verified false step k may be named as the *first* error.
+
+    The verifier checks computations, not reasoning, so it cannot rule out an earlier reasoning error. It names k
+    only when little room is left for one: k is the first step; or the steps before k are short (at most
+    ``short_prefix_chars`` characters in all); or k lies in the first ``max_position`` share of the steps and the
+    steps before it hold at most ``max_unchecked_chars`` characters of text it could not check. The defaults were
+    chosen on MR-GSM8K and PRMBench (the calibration sets; ProcessBench held out) as the loosest values keeping the
+    exact-step precision of named steps near 88% or more on both; ``docs/verifiers.md`` gives the figures.
+    ``earliest()`` always names the earliest false step (more exact hits, far less precise on competition maths).
+    """
+
+    max_position: float = 0.3
+    """Largest k / n (0-based step index over the number of steps) that may be named after a long prefix."""
+    max_unchecked_chars: int = 400
+    """Most characters of unchecked steps allowed before k."""
+    short_prefix_chars: int = 150
+    """A prefix this short (all steps before k together) leaves no room for a hidden error, wherever k is."""
+
+    @classmethod
+    def earliest(cls) -> LocatePolicy:
+        """Always name the earliest false step."""
+        return cls(max_position=1.0, max_unchecked_chars=10**12)
+
+    def why_not(self, k: int, steps: list[str], judgments: list[StepJudgment]) -> str | None:
+        """None when the false step ``k`` may be named as the first error, else the reason it is not."""
+        prefix = sum(len(steps[j]) for j in range(k))
+        if k == 0 or prefix <= self.short_prefix_chars:
+            return None
+        reasons = []
+        if k / len(steps) > self.max_position:
+            reasons.append(f"it comes late (step {k + 1} of {len(steps)}, after {prefix} characters of solution)")
+        unchecked = sum(len(steps[j]) for j in range(k) if judgments[j].verdict == StepVerdict.UNCHECKED)
+        if unchecked > self.max_unchecked_chars:
+            reasons.append(f"{unchecked} characters of the earlier steps could not be checked")
+        return " and ".join(reasons) or None
+
+
 class VerifierCritic:
     """Critic backed by deterministic verifiers (arithmetic, final answer, evidence, code)."""
 
     name = "verifier"
 
-    def __init__(self, *, arithmetic: bool = True, final_answer: bool = True, evidence: bool = True, code: bool = True) -> None:
-        """Choose which checks run; the optional evidence and code verifiers load on first use."""
+    def __init__(self, *, arithmetic: bool = True, final_answer: bool = True, evidence: bool = True, code: bool = True,
+                 locate: LocatePolicy | str | None = None) -> None:
+        """Choose which checks run; the optional evidence and code verifiers load on first use.
+
+        ``locate``: when a false step is named as the first error — a :class:`LocatePolicy`, ``"confident"`` (the
+        default policy) or ``"earliest"`` (always the earliest false step).
+        """
+        if isinstance(locate, str):
+            if locate not in ("confident", "earliest"):
+                raise ValueError(f"locate must be 'confident' or 'earliest', not {locate!r}")
+            locate = LocatePolicy.earliest() if locate == "earliest" else None
+        self.locate = locate or LocatePolicy()
         self.arithmetic = ArithmeticVerifier() if arithmetic else None
         # Equation and algebra checks share the arithmetic switch: both verify what a step asserts symbolically.
         self.algebra = _optional("critica.verifiers.algebra", "AlgebraVerifier") if arithmetic else None
@@ -91,7 +149,7 @@ class VerifierCritic:
         start = time.perf_counter()
         steps = item_steps(item)
         found, skipped = self.findings(item, steps)
-        crit = build_critique(item, steps, found, self.name)
+        crit = build_critique(item, steps, found, self.name, self.locate)
         if skipped:
             crit.metadata["skipped"] = skipped
         crit.latency_s = time.perf_counter() - start
@@ -102,8 +160,10 @@ class VerifierCritic:
         return await asyncio.to_thread(self.judge, item)
 
 
-def build_critique(item: Item, steps: list[str], found: list[Finding], critic: str = "verifier") -> Critique:
+def build_critique(item: Item, steps: list[str], found: list[Finding], critic: str = "verifier",
+                   locate: LocatePolicy | None = None) -> Critique:
     """Apply the verdict rule of this module's docstring to a list of findings."""
+    locate = locate or LocatePolicy()
     per_step: dict[int, list[Finding]] = {}
     whole: list[Finding] = []
     for f in found:
@@ -127,10 +187,23 @@ def build_critique(item: Item, steps: list[str], found: list[Finding], critic: s
     checked = sum(j.verdict != StepVerdict.UNCHECKED for j in judgments)
     whole_bad = [f for f in whole if f.verdict == StepVerdict.INCORRECT]
     whole_ok = [f for f in whole if f.verdict == StepVerdict.CORRECT]
+    metadata: dict[str, Any] = {"checked_steps": checked, "n_steps": len(steps)}
     if flagged:
-        first = flagged[0]
-        verdict, confidence = Verdict.INCORRECT, 0.95
-        explanation = f"Step {first + 1} is wrong: {judgments[first].explanation}"
+        earliest = flagged[0]
+        metadata["error_at_or_before"] = earliest
+        explanation = f"Step {earliest + 1} is wrong: {judgments[earliest].explanation}"
+        verdict = Verdict.INCORRECT
+        # Only chain checks (a computation inside a line of reasoning) can trail an unseen earlier error; an
+        # unsupported claim or a failing test is judged on its own.
+        chain = any(f.kind in CHAIN_KINDS and f.verdict == StepVerdict.INCORRECT for f in per_step[earliest])
+        why = locate.why_not(earliest, steps, judgments) if chain else None
+        if why is None:
+            first, confidence = earliest, 0.95
+        else:
+            first, confidence = None, 0.9
+            explanation += (f" The first error is at or before step {earliest + 1}. The verifier checks computations, "
+                            f"not reasoning, and does not name step {earliest + 1} as the first error: {why}, "
+                            "so an earlier reasoning error is likely.")
         if whole_bad:
             explanation += " Also: " + "; ".join(f.message for f in whole_bad)
     elif whole_bad:
@@ -146,7 +219,7 @@ def build_critique(item: Item, steps: list[str], found: list[Finding], critic: s
     return Critique(
         item_id=item.id, critic=critic, verdict=verdict, first_error_step=first, steps=judgments,
         explanation=explanation, confidence=confidence,
-        metadata={"checked_steps": checked, "n_steps": len(steps), "findings": [_plain(f) for f in found]},
+        metadata={**metadata, "findings": [_plain(f) for f in found]},
     )
 
 
