@@ -98,6 +98,15 @@ PATTERNS = [
     # the sign of a calculator-tag result given in words after it
     ("He gets $3500-$4000 = $<<3500-4000=500>>500 in change.", False, "difference stated as change"),
     ("He has 50-110 = <<50-110=60>>60 feet of fence.", True, "a sign dropped without words"),
+    # admitting an error does not make a computation hypothetical; testing a value does
+    ("The minimum is claimed to be 4*4=14, which is incorrect.", True, "false claim admitted as incorrect"),
+    ("Substituting x = 3: 2 + 1 = 1 (False)", False, "a trial substitution shown false"),
+    ("Let's try 53 + 57 = 111 and see if it works.", False, "a trial"),
+    # what follows "power of", "raised to", "square of" is an argument, not a value
+    ("I state that 4 raised to the power of 3/4 equals 8.", False, "exponent argument"),
+    ("the square of 3 + 4 = 7", False, "argument of 'square of'"),
+    ("They raised $430 + $750 + $700 = $1980.", True, "'raised' as a verb before a false sum"),
+    ("The area is (6 feet + 2 feet) * (8 feet + 2 feet) = 14 square feet.", True, "'square feet' after a result"),
 ]
 
 

@@ -66,6 +66,11 @@ _FUNCTION_WORDS = {
     "min", "floor", "ceil", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "choose", "binom", "root",
     "minus", "plus", "times", "over", "than", "by", "per", "squared", "cubed", "sum", "product", "abs",
 }
+# Words that take what follows "of"/"to" as an argument: "power of 3/4", "raised to 2 + 1", "square of 3 + 4".
+_ARGUMENT_WORDS = {
+    "power", "powers", "exponent", "raised", "root", "roots", "square", "cube", "log", "logarithm", "sine", "cosine",
+    "tangent", "reciprocal", "inverse", "factorial", "sum", "product",
+}
 # Convertible units: a link mixing two of these is a conversion, not an arithmetic claim.
 _UNIT_FAMILIES = [
     {"second", "minute", "hour", "day", "week", "month", "year", "sec", "min", "hr", "yr", "decade", "century"},
@@ -74,9 +79,11 @@ _UNIT_FAMILIES = [
     {"ml", "liter", "litre", "gallon", "gal", "quart", "qt", "pint", "pt", "cup"},
     {"dollar", "cent", "penny", "pennie", "nickel", "dime", "quarter"},
 ]
-# A step that tests a hypothesis or corrects itself writes false equations on purpose ("2 + 1 = 1 (False)").
+# A step that tests a hypothesis writes false equations on purpose ("2 + 1 = 1 (False)", "try x = 2: 4 = 5").
+# Words that only admit an error ("incorrect", "mistake", "wrong") do not make a computation hypothetical: a step
+# asserting "4 * 4 = 14, which is incorrect" still asserts a false computation.
 _HYPOTHETICAL = re.compile(
-    r"\b(?:false|not true|not equal|contradict\w*|incorrect|mistakes?|wrong|errors?|invalid|impossible|"
+    r"\b(?:false|not true|not equal|contradict\w*|impossible|"
     r"not satisf\w*|recheck\w*|re-check\w*|re-?evaluat\w*|verify if|check if|check whether|see if|suppose|"
     r"hypothe\w*|test(?:ing)? (?:if|whether|x|n|the value)|guess\w*|trial|try|trying|tried|"
     r"(?:does not|doesn't|do not|don't|did not|didn't|is not|isn't) (?:equal|equate|hold|work|satisfy|match|give))\b"
@@ -294,6 +301,8 @@ def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
             t.kind, t.text = "OP", "*"
         elif lw == "of" and prev is not None and prev.kind == "PCT":
             t.kind, t.text = "OP", "*"
+        elif lw in ("of", "to") and prev is not None and prev.text.lower() in _ARGUMENT_WORDS:
+            t.kind = "VAR"  # "the power of 3/4 equals 8", "raised to 3/4": what follows is an argument, not a value
         elif lw == "of":
             # "a total of 5 * 8" is prose; "half of 5 * 8", "1/2 of 10", "twice of" scale what follows
             scaled = prev is not None and (prev.kind in ("VAR", "NUM", "RP", "UNIT") or prev.text.lower() in _SCALERS)
