@@ -107,6 +107,14 @@ PATTERNS = [
     ("the square of 3 + 4 = 7", False, "argument of 'square of'"),
     ("They raised $430 + $750 + $700 = $1980.", True, "'raised' as a verb before a false sum"),
     ("The area is (6 feet + 2 feet) * (8 feet + 2 feet) = 14 square feet.", True, "'square feet' after a result"),
+    # a label defined twice in a row, or a line starting with "=", restates the expression before it
+    (r"\[ \text{Total pens} = 12 + 30 + 41 \] \[ \text{Total pens} = 83 \]", False, "same label, true"),
+    (r"\[ \text{Total pens} = 12 + 30 + 41 \] \[ \text{Total pens} = 93 \]", True, "same label, false"),
+    ("Daily pay = $105 / 5. Daily pay = $22.", True, "same label across sentences, false"),
+    (r"\[ y = 7 + 5 \] \[ = 13 \]", True, "a line starting with '='"),
+    ("Total = 5 + 3\nTotal = 9 + 2 = 11", False, "an update with a new expression is not a restatement"),
+    ("x = -1, x = 2", False, "alternative values"),
+    ("Cost = 4 + 6. Then we add tax. Cost = 11.", False, "other text between the two: not linked"),
 ]
 
 

@@ -801,13 +801,18 @@ _COMPARATIVES = re.compile(
 )
 
 
-def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: set[str], signless: bool = False) -> Computation | None:
-    """Check ``a = b``; None when the link is not a checkable arithmetic claim."""
+def _check_link(text: str, a: list[_Tok], b: list[_Tok], approx: bool, units: set[str], signless: bool = False,
+                joined: bool = False) -> Computation | None:
+    """Check ``a = b``; None when the link is not a checkable arithmetic claim. ``joined``: a and b sit apart in the
+    text (two lines), the expression shown is then the two sides joined by "="."""
     if not _has_op(a) and not _has_op(b):
         return None  # bare quantities: "1 dozen = 12", "2 hours = 120 minutes"
     if _mixes_units(units):
         return None
-    expr = _pretty(text[a[0].start : b[-1].end])
+    if joined:
+        expr = _pretty(text[a[0].start : a[-1].end] + " = " + text[b[0].start : b[-1].end])
+    else:
+        expr = _pretty(text[a[0].start : b[-1].end])
     try:
         va = _value(a)
     except (Unevaluable, ZeroDivisionError, OverflowError):
@@ -1013,7 +1018,51 @@ def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
             drop.add(n)
             if first is not None and not first.ok:
                 drop.add(n - 1)
-    return [comp for n, (_, _, comp) in enumerate(links) if comp is not None and n not in drop]
+    out = [comp for n, (_, _, comp) in enumerate(links) if comp is not None and n not in drop]
+    return out + _across_lines(norm, toks, eqs, [right for _, right, _ in links], approx)
+
+
+def _label_before(toks: list[_Tok], k: int) -> tuple[int, tuple[str, ...]] | None:
+    """(start, words) when the ``=`` at k has only words before it back to a line or sentence start: a label such
+    as "Total fruits =" or "\\text{Money lost} =", never a number."""
+    j, words = k - 1, []
+    while j >= 0 and toks[j].kind in ("WORD", "UNIT", "VAR") and len(words) < 12:
+        words.append(toks[j].text.lower())
+        j -= 1
+    if not words or (j >= 0 and toks[j].kind != "NL" and toks[j].text not in (".", ":", ",", ";")):
+        return None
+    return j + 1, tuple(reversed(words))
+
+
+def _across_lines(norm: str, toks: list[_Tok], eqs: list[int], rights: list[list[_Tok] | None],
+                  approx: bool) -> list[Computation]:
+    """Links that span two lines or sentences: the same label defined twice in a row ("Total fruits = 52 + 24" then
+    "Total fruits = 76"), or a line that starts with "=" and goes on from the expression ending the previous one.
+    The earlier side must be a computation left without a result, and nothing but line or sentence breaks may
+    separate the two (an update such as "Total = 40 - 5" after other text is a new quantity, not a restatement)."""
+    out: list[Computation] = []
+    for n in range(len(eqs) - 1):
+        first, second = rights[n], rights[n + 1]
+        # a computation, not a signed value: "x = -1, x = 2" lists alternatives
+        if first is None or second is None or len(first) < 2 or not _has_op(first[1:] if first[0].kind == "OP" else first):
+            continue
+        end, k = toks.index(first[-1]) + 1, eqs[n + 1]
+        label, next_label = _label_before(toks, eqs[n]), _label_before(toks, k)
+        if label is not None and next_label is not None and label[1] == next_label[1]:
+            gap = toks[end : next_label[0]]
+        elif end < k and toks[k - 1].kind == "NL" and _side(toks, end, k, left_of_eq=True)[0] is None:
+            gap = toks[end:k]
+        else:
+            continue
+        if not gap or not all(t.kind == "NL" or t.text == "." for t in gap):
+            continue
+        units = _units(first) | _units(second)
+        comp = _check_link(norm, first, second, approx or toks[k].kind == "APPROX" or toks[eqs[n]].kind == "APPROX",
+                           units, joined=True)
+        # two compound sides that disagree may be an update of the quantity rather than a restatement: not flagged
+        if comp is not None and (comp.ok or _stated(second) is not None):
+            out.append(comp)
+    return out
 
 
 def _unit_count(toks: list[_Tok], run: list[_Tok]) -> int:
