@@ -17,12 +17,15 @@ numbers (``50 + 20%``), or when both sides are bare quantities (``1 dozen = 12``
 that are the true value rounded, truncated or bounded to the shown precision are accepted; so are approximations
 (``≈``, "about", "round", "approximately" anywhere in the step: within 2% or equal at some significant-figure
 rounding), and propagated rounding from operands with three or more decimals.
+
+Layout. This module finds and checks the asserted computations (side trimming, linking of ``a op b = c``
+chains, divisions with remainder, the verifier). Text normalisation, the tokenizer and word classification live in
+:mod:`critica.verifiers.mathtext`; expression evaluation, bounds, value matching and formatting in
+:mod:`critica.verifiers.mathexpr`. Their helpers are re-exported here for code that imports them from this module.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -30,47 +33,52 @@ from fractions import Fraction
 from critica.types import Item, StepVerdict
 from critica.verifiers.base import Finding
 
+# Every helper of the two modules is imported, also those this module does not use: they lived here before the
+# split and other code may import them from critica.verifiers.math (hence noqa: F401).
+from critica.verifiers.mathexpr import (  # noqa: F401
+    MAX_EXPONENT,
+    MAX_EXPR_TOKENS,
+    MAX_MAGNITUDE,
+    Unevaluable,
+    _bound,
+    _exact_sqrt,
+    _fmt,
+    _matches,
+    _Parser,
+    _pretty,
+    _range,
+    _sig_round_eq,
+    _stated,
+    _Val,
+    _value,
+)
+from critica.verifiers.mathtext import (  # noqa: F401
+    _ARGUMENT_WORDS,
+    _ATTACHED_UNITS,
+    _CHARS,
+    _FUNCTION_WORDS,
+    _MODIFIERS,
+    _SCALERS,
+    _SHORT_UNITS,
+    _SIMPLE,
+    _STOPWORDS,
+    _TOKEN,
+    MAX_DIGITS,
+    MAX_STEP_CHARS,
+    _classify_words,
+    _is_unit_word,
+    _normalise,
+    _pct_of_before,
+    _replace_all,
+    _replace_braced,
+    _Tok,
+    _tokenize,
+    _unit_run,
+)
+
 __all__ = ["ArithmeticVerifier", "Computation", "find_computations", "check_step"]
 
-MAX_STEP_CHARS = 20_000
-MAX_EXPR_TOKENS = 80
-MAX_DIGITS = 40
-MAX_EXPONENT = 200
-MAX_MAGNITUDE = Fraction(10) ** 60
 
-# Words that may follow a number as a unit and be dropped. Longer words are accepted by shape (see _is_unit_word);
-# short ones only from this list, because short letter runs in math text are usually variables (ab, xy, abc).
-_SHORT_UNITS = {
-    "cm", "km", "kg", "mg", "ml", "mm", "ft", "lb", "lbs", "oz", "mph", "hr", "hrs", "min", "mins", "sec", "secs",
-    "yr", "yrs", "mi", "gb", "mb", "kb", "day", "days", "cup", "cups", "box", "men", "pen", "egg", "eggs", "kid",
-    "kids", "toy", "toys", "car", "cars", "cow", "cows", "pig", "pigs", "pie", "pies", "bag", "bags", "can", "cans",
-    "jar", "jars", "dog", "dogs", "cat", "cats", "hen", "hens", "usd", "cent", "pts", "pcs", "gal", "qt", "pt",
-    "tea", "bus", "van", "way", "ways", "row", "rows", "set", "sets", "lap", "laps", "mile", "inch", "feet", "foot",
-}
-# Attached directly to a number ("5kg") only these read as units; anything else ("2x", "3rd", "5k") is not a number.
-_ATTACHED_UNITS = {"cm", "km", "kg", "mg", "ml", "mm", "ft", "lb", "lbs", "oz", "mph", "hr", "hrs", "min", "mins", "yr", "yrs"}
-# Words after a number that change its value or meaning: the expression is skipped.
-_MODIFIERS = {
-    "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion", "billions",
-    "trillion", "squared", "cubed", "half", "halves", "third", "thirds", "quarter", "quarters", "fourth", "fourths",
-    "fifth", "fifths", "sixth", "tenth", "tenths", "hundredth", "hundredths", "score", "pair", "pairs", "couple",
-    "times", "more", "less", "fewer", "minus", "plus", "over", "divided", "choose", "factorial", "mod", "modulo",
-    "remainder", "degrees", "degree", "radians", "percent", "percentage", "ratio", "base", "digit", "digits",
-}
-_SCALERS = {"twice", "double", "triple", "thrice", "quadruple", "fraction", "portion", "part", "parts", "percent",
-             "proportion", "share", "rest", "remainder", "each", "most", "some", "all", "none", "one", "two", "three",
-             "four", "five", "six", "seven", "eight", "nine", "ten", "multiple", "multiples", "sum", "product"}
-# Prose words that cannot sit right before an expression without making it part of something larger.
-_FUNCTION_WORDS = {
-    "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lg", "exp", "sqrt", "lcm", "gcd", "mod", "det", "max",
-    "min", "floor", "ceil", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "choose", "binom", "root",
-    "minus", "plus", "times", "over", "than", "by", "per", "squared", "cubed", "sum", "product", "abs",
-}
-# Words that take what follows "of"/"to" as an argument: "power of 3/4", "raised to 2 + 1", "square of 3 + 4".
-_ARGUMENT_WORDS = {
-    "power", "powers", "exponent", "raised", "root", "roots", "square", "cube", "log", "logarithm", "sine", "cosine",
-    "tangent", "reciprocal", "inverse", "factorial", "sum", "product",
-}
 # Convertible units: a link mixing two of these is a conversion, not an arithmetic claim.
 _UNIT_FAMILIES = [
     {"second", "minute", "hour", "day", "week", "month", "year", "sec", "min", "hr", "yr", "decade", "century"},
@@ -96,22 +104,6 @@ _APPROX_WORDS = re.compile(
 )
 
 
-class Unevaluable(Exception):
-    """The text is not an expression this checker evaluates with confidence."""
-
-
-@dataclass
-class _Tok:
-    kind: str  # NUM OP LP RP PCT EQ APPROX WORD UNIT VAR CMD STOP SQRT NL
-    text: str
-    start: int
-    end: int
-    value: Fraction | None = None
-    spaced: bool = False  # whitespace right before it
-    decimals: int = 0
-    remainder: Fraction | None = None  # "6 remainder 4": the remainder stated after this quotient
-
-
 @dataclass
 class Computation:
     """One asserted computation (a link ``left = right`` of a chain), with its verdict."""
@@ -129,211 +121,6 @@ class Computation:
         return self.left
 
 
-# --- normalisation ----------------------------------------------------------------------------------------------
-
-
-def _replace_braced(text: str, command: str, arity: int, render) -> str:
-    """Replace ``\\command{a}{b}`` (balanced braces, nested) by ``render(a, b)``; unbalanced input is left as is."""
-    out = []
-    i = 0
-    pat = re.compile(re.escape(command) + r"(?![A-Za-z])\s*")
-    while True:
-        m = pat.search(text, i)
-        if not m:
-            out.append(text[i:])
-            return "".join(out)
-        out.append(text[i : m.start()])
-        j = m.end()
-        args = []
-        for _ in range(arity):
-            while j < len(text) and text[j] == " ":
-                j += 1
-            if j < len(text) and text[j] == "{":
-                depth, k = 0, j
-                while k < len(text):
-                    if text[k] == "{":
-                        depth += 1
-                    elif text[k] == "}":
-                        depth -= 1
-                        if depth == 0:
-                            break
-                    k += 1
-                if k >= len(text):
-                    break
-                args.append(text[j + 1 : k])
-                j = k + 1
-            elif j < len(text) and text[j].isdigit():  # \frac12
-                args.append(text[j])
-                j += 1
-            else:
-                break
-        if len(args) < arity:
-            out.append(" \\unknown ")
-            i = j if j > m.end() else m.end()
-            continue
-        out.append(render(*[_replace_all(a) for a in args]))
-        i = j
-
-
-def _replace_all(text: str) -> str:
-    for cmd in ("\\dfrac", "\\tfrac", "\\frac"):
-        text = _replace_braced(text, cmd, 2, lambda a, b: f"(({a})/({b}))")
-    text = _replace_braced(text, "\\sqrt", 1, lambda a: f" sqrt(({a})) ")
-    for cmd in ("\\text", "\\textbf", "\\mathrm", "\\mbox", "\\textrm", "\\textit", "\\boxed", "\\mathbf"):
-        text = _replace_braced(text, cmd, 1, lambda a: f" {a} ")
-    # a named operator is a function applied to what follows: never part of plain arithmetic
-    text = _replace_braced(text, "\\operatorname", 1, lambda a: " \\unknown ")
-    return text
-
-
-_SIMPLE = [
-    (re.compile(r"<<[^<>]*>>"), " "),
-    (re.compile(r"\\left\s*[(\[]|\\bigl?\s*\(|\\Bigl?\s*\("), "("),
-    (re.compile(r"\\right\s*[)\]]|\\bigr?\s*\)|\\Bigr?\s*\)"), ")"),
-    (re.compile(r"\\left\s*\.|\\right\s*\.|\\left\s*\||\\right\s*\|"), " \\unknown "),
-    (re.compile(r"\\(?:times|cdot|ast)(?![A-Za-z])"), " * "),
-    (re.compile(r"\\div(?![A-Za-z])"), " / "),
-    (re.compile(r"\\(?:approx|simeq|thickapprox|doteq)(?![A-Za-z])"), " ≈ "),
-    (re.compile(r"\\[,;:! ]|\\quad|\\qquad|~"), " "),
-    (re.compile(r"\\%"), "%"),
-    (re.compile(r"\\\$"), "$"),
-    (re.compile(r"\{,\}"), ","),
-    (re.compile(r"\\(?:dollar|displaystyle|limits)(?![A-Za-z])"), " "),
-]
-_CHARS = str.maketrans({
-    "×": "*", "·": "*", "⋅": "*", "∙": "*", "÷": "/", "−": "-", "–": "-", "—": " — ", "²": "^2", "³": "^3",
-    "\u2009": " ", "\u00a0": " ", "\u202f": " ", "＝": "=", "≃": "≈", "≅": "≈",
-})
-
-
-def _normalise(text: str) -> str:
-    # "500cm³", "12 m²": a superscript on a unit is part of the unit, not a power of the number
-    text = re.sub(r"(?<=[A-Za-z])[²³]", "", text[:MAX_STEP_CHARS]).translate(_CHARS)
-    for pat, rep in _SIMPLE:
-        text = pat.sub(lambda _m, r=rep: r, text)
-    # a mixed number "3\frac{4}{5}" is 3 + 4/5, not 3 * 4/5: refuse rather than guess
-    text = re.sub(r"(\d)\s*(\\[dt]?frac)", lambda m: m.group(1) + " \\unknown " + m.group(2), text)
-    text = _replace_all(text)
-    # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
-    text = re.sub(r"\\\[|\\\]|\\\(|\\\)|\$\$", " \n ", text)
-    text = text.replace("{", "(").replace("}", ")")
-    # "7995 (total cookies) - 2595 (rainbow cookies)": parenthesised words annotate a number, they are not factors
-    # ... unless an operator precedes them: "6 * (number of cubes) - 4" multiplies by an unknown quantity.
-    text = re.sub(r"(?<=\s)\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)",
-                  lambda m: " \\unknown " if text[: m.start()].rstrip()[-1:] in ("*", "/", "+", "-", "^") else " ", text)
-    return text
-
-
-# --- tokenizer --------------------------------------------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"(?P<ELL>\.\.\.|…)"
-    r"|(?P<NUM>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|(?<![\w.])\.\d+)"
-    r"|(?P<APPROX>≈)"
-    r"|(?P<EQ>(?<![<>!=:])=(?!=))"
-    r"|(?P<OP>\*\*|[-+*/^])"
-    r"|(?P<LP>\()|(?P<RP>\))|(?P<PCT>%)"
-    r"|(?P<FACT>(?<=[\d)])!(?=\s*[-+*/^)=,$\\]))"
-    r"|(?P<CMD>\\[A-Za-z]+)"
-    r"|(?P<WORD>[A-Za-z]+(?:-[a-z]{2,})*(?:'[a-z]+)?)"  # "T-shirts", "x-axis": a hyphen inside a word
-    r"|(?P<NL>\n)"
-    r"|(?P<CUR>[$€£¥])"
-    r"|(?P<SP>[ \t\r]+)"
-    r"|(?P<STOP>.)",
-    re.DOTALL,
-)
-
-
-def _tokenize(text: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or "STOP"
-        s = m.group()
-        if kind == "SP":
-            continue
-        tok = _Tok(kind, s, m.start(), m.end(), spaced=m.start() > 0 and text[m.start() - 1] in " \t\r\n")
-        if kind == "ELL":
-            tok.kind = "VAR"  # "1 + 2 + ... + 10", "16.66...": the written numbers are not the whole expression
-        if kind == "NUM":
-            digits = s.replace(",", "")
-            if len(digits) > MAX_DIGITS or re.match(r"0\d", digits):
-                tok.kind = "STOP"  # too long, or a clock time / code with a leading zero ("0900 - 0130")
-            else:
-                tok.value = Fraction(digits)
-                tok.decimals = len(digits.split(".")[1]) if "." in digits else 0
-        elif kind == "OP" and s == "**":
-            tok.text = "^"
-        elif kind == "CMD":
-            tok.kind = "SQRT" if s == "\\sqrt" else "CMD"
-        toks.append(tok)
-    return _classify_words(toks, text)
-
-
-def _is_unit_word(w: str) -> bool:
-    lw = w.lower()
-    if lw in _MODIFIERS or lw in _FUNCTION_WORDS:
-        return False
-    if lw in _SHORT_UNITS:
-        return True
-    if lw in _STOPWORDS or lw in ("because", "since", "which", "while"):
-        return False
-    return len(w) >= 4 and w.replace("-", "").isalpha() and bool(re.search(r"[aeiouy]", lw)) and w[1:].islower()
-
-
-def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
-    """Turn WORD tokens into operators, units, variables or plain prose, using their neighbours."""
-    out: list[_Tok] = []
-    for i, t in enumerate(toks):
-        if t.kind != "WORD":
-            out.append(t)
-            continue
-        w = t.text
-        lw = w.lower()
-        prev = out[-1] if out else None
-        nxt = toks[i + 1] if i + 1 < len(toks) else None
-        attached_prev = prev is not None and prev.end == t.start
-        prev_num = prev is not None and prev.kind in ("NUM", "RP", "PCT", "UNIT")
-        after = toks[i + 2] if nxt is not None and nxt.kind == "CUR" and i + 2 < len(toks) else nxt
-        next_num = after is not None and after.kind in ("NUM", "LP")  # "2080 gallons x $0.15"
-        if lw == "sqrt" and nxt is not None and nxt.kind == "LP":
-            t.kind = "SQRT"
-        elif lw in ("x", "times") and prev_num and next_num and not attached_prev:
-            t.kind, t.text = "OP", "*"
-        elif lw == "of" and prev is not None and prev.kind == "PCT":
-            t.kind, t.text = "OP", "*"
-        elif lw in ("of", "to") and prev is not None and prev.text.lower() in _ARGUMENT_WORDS:
-            t.kind = "VAR"  # "the power of 3/4 equals 8", "raised to 3/4": what follows is an argument, not a value
-        elif lw == "of":
-            # "a total of 5 * 8" is prose; "half of 5 * 8", "1/2 of 10", "twice of" scale what follows
-            scaled = prev is not None and (prev.kind in ("VAR", "NUM", "RP", "UNIT") or prev.text.lower() in _SCALERS)
-            t.kind = "VAR" if scaled else "WORD"
-        elif lw == "equals":
-            t.kind = "EQ"
-        elif lw == "is" and _pct_of_before(out):
-            t.kind = "EQ"
-        elif lw == "per" and prev is not None and prev.kind in ("UNIT", "NUM"):
-            t.kind = "PER"
-        elif prev is not None and prev.kind == "PER":
-            t.kind = "UNIT" if w.isalpha() else "VAR"
-        elif attached_prev and prev is not None and prev.kind == "NUM":
-            t.kind = "UNIT" if lw in _ATTACHED_UNITS else "VAR"
-        elif prev is not None and prev.kind in ("NUM", "PCT") and _is_unit_word(w):
-            t.kind = "UNIT"
-        elif (prev is not None and prev.kind == "UNIT" and len(w) >= 4 and lw not in _STOPWORDS and _is_unit_word(w)
-              and _unit_run(out) < 3):
-            t.kind = "UNIT"  # "36 cheese pizza slices"
-        elif prev is not None and prev.kind == "OP" and prev.text == "/" and out[-2:-1] and out[-2].kind in ("UNIT", "NUM") and _is_unit_word(w) and not (nxt is not None and nxt.kind in ("NUM", "LP")):
-            # "$35/hour": a per-unit, not a division by a variable
-            out.pop()
-            t.kind = "UNIT"
-        elif len(w) == 1 or lw in _MODIFIERS or lw in _FUNCTION_WORDS:
-            t.kind = "VAR"
-        else:
-            t.kind = "WORD"  # prose
-        out.append(t)
-    return [t for t in out if t.kind != "PER"]
-
-
 # After a stated result these words describe it; scaling words ("= 2 dozen", "= 5 squared") are not among them.
 _RIGHT_SAFE = {
     "of", "over", "than", "by", "per", "times", "more", "less", "fewer", "pair", "pairs", "couple", "degrees",
@@ -345,169 +132,6 @@ _LABEL_WORDS = {
     "phase", "stage", "option", "group", "team", "class", "test", "exam", "episode", "season", "figure", "table",
     "lap", "hole", "inning", "quarter", "period", "unit", "lesson", "volume", "verse", "route", "highway", "version",
 }
-# Prose that ends a multi-word unit ("5 apples then 3 * 4 = 12").
-_STOPWORDS = {
-    "then", "from", "with", "that", "this", "which", "were", "have", "will", "would", "into", "than", "when", "left",
-    "after", "before", "since", "because", "total", "also", "they", "there", "their", "these", "those", "what", "where",
-    "while", "each", "every", "gives", "makes", "means", "leaves", "remain", "remaining", "altogether", "together",
-    "equals", "minus", "plus", "times", "over", "more", "less", "fewer", "only", "just", "about", "around", "until",
-}
-
-
-def _unit_run(out: list[_Tok]) -> int:
-    n = 0
-    for t in reversed(out):
-        if t.kind != "UNIT":
-            break
-        n += 1
-    return n
-
-
-def _pct_of_before(out: list[_Tok]) -> bool:
-    for t in reversed(out[-8:]):
-        if t.kind in ("EQ", "APPROX", "NL", "STOP"):
-            return False
-        if t.kind == "OP" and t.text == "*" and t.start != t.end and t.text != "":
-            idx = out.index(t)
-            if idx > 0 and out[idx - 1].kind == "PCT":
-                return True
-    return False
-
-
-# --- parser / evaluator -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Val:
-    v: Fraction
-    pct: bool = False  # a bare percentage (so "50 + 20%" can be refused)
-
-
-class _Parser:
-    def __init__(self, toks: list[_Tok], subst: dict[int, Fraction] | None = None) -> None:
-        self.toks = [t for t in toks if t.kind not in ("UNIT", "CUR")]
-        self.i = 0
-        self.subst = subst or {}
-        self.ops = 0
-
-    def peek(self) -> _Tok | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def take(self) -> _Tok:
-        t = self.toks[self.i]
-        self.i += 1
-        return t
-
-    def parse(self) -> Fraction:
-        if not self.toks or len(self.toks) > MAX_EXPR_TOKENS:
-            raise Unevaluable("empty or too long")
-        val = self.expr()
-        if self.i != len(self.toks):
-            raise Unevaluable(f"unexpected {self.toks[self.i].text!r}")
-        return val.v
-
-    def expr(self) -> _Val:
-        left = self.term()
-        while (t := self.peek()) is not None and t.kind == "OP" and t.text in "+-":
-            self.take()
-            right = self.term()
-            if left.pct != right.pct:
-                raise Unevaluable("percentage added to a plain number")
-            self.ops += 1
-            left = _Val(left.v + right.v if t.text == "+" else left.v - right.v, left.pct)
-        return left
-
-    def term(self) -> _Val:
-        left = self.unary()
-        while (t := self.peek()) is not None and ((t.kind == "OP" and t.text in "*/") or t.kind in ("LP", "SQRT")):
-            if t.kind == "OP":
-                self.take()
-            right = self.unary()
-            self.ops += 1
-            if t.kind == "OP" and t.text == "/":
-                if right.v == 0:
-                    raise Unevaluable("division by zero")
-                left = _Val(left.v / right.v)
-            else:
-                left = _Val(left.v * right.v)
-            _bound(left.v)
-        return left
-
-    def unary(self) -> _Val:
-        t = self.peek()
-        if t is not None and t.kind == "OP" and t.text in "+-":
-            self.take()
-            inner = self.unary()
-            return _Val(-inner.v if t.text == "-" else inner.v, inner.pct)
-        return self.power()
-
-    def power(self) -> _Val:
-        base = self.postfix()
-        t = self.peek()
-        if t is not None and t.kind == "OP" and t.text == "^":
-            self.take()
-            exp = self.unary()
-            self.ops += 1
-            if exp.v.denominator != 1 or abs(exp.v) > MAX_EXPONENT:
-                raise Unevaluable("non-integer or huge exponent")
-            if base.v == 0 and exp.v < 0:
-                raise Unevaluable("zero to a negative power")
-            if abs(base.v.numerator) > 1 and abs(exp.v) * math.log10(max(abs(base.v.numerator), abs(base.v.denominator))) > 60:
-                raise Unevaluable("result too large")
-            return _Val(base.v ** int(exp.v))
-        return base
-
-    def postfix(self) -> _Val:
-        val = self.primary()
-        while (t := self.peek()) is not None and t.kind in ("PCT", "FACT"):
-            self.take()
-            if t.kind == "PCT":
-                val = _Val(val.v / 100, True)
-            else:
-                if val.v.denominator != 1 or not 0 <= val.v <= 30:
-                    raise Unevaluable("factorial of a non-integer or large number")
-                self.ops += 1
-                val = _Val(Fraction(math.factorial(int(val.v))))
-        return val
-
-    def primary(self) -> _Val:
-        t = self.peek()
-        if t is None:
-            raise Unevaluable("expression ends early")
-        if t.kind == "NUM":
-            self.take()
-            return _Val(self.subst.get(t.start, t.value))
-        if t.kind == "LP":
-            self.take()
-            val = self.expr()
-            close = self.peek()
-            if close is None or close.kind != "RP":
-                raise Unevaluable("unbalanced parenthesis")
-            self.take()
-            return _Val(val.v, val.pct)
-        if t.kind == "SQRT":
-            self.take()
-            if (p := self.peek()) is None or p.kind != "LP":
-                raise Unevaluable("sqrt without argument")
-            arg = self.primary().v
-            self.ops += 1
-            root = _exact_sqrt(arg)
-            if root is None:
-                raise Unevaluable("irrational square root")
-            return _Val(root)
-        raise Unevaluable(f"cannot evaluate {t.text!r}")
-
-
-def _bound(v: Fraction) -> None:
-    if abs(v.numerator) > MAX_MAGNITUDE * max(1, v.denominator) or v.denominator > MAX_MAGNITUDE:
-        raise Unevaluable("value too large")
-
-
-def _exact_sqrt(v: Fraction) -> Fraction | None:
-    if v < 0:
-        return None
-    n, d = math.isqrt(v.numerator), math.isqrt(v.denominator)
-    return Fraction(n, d) if n * n == v.numerator and d * d == v.denominator else None
 
 
 # --- finding the asserted computations -------------------------------------------------------------------------
@@ -704,94 +328,6 @@ def _has_op(run: list[_Tok]) -> bool:
     # "3(4)", "(2)(5)": an implicit product; a glued "3(4)" only, since "equation 3 (2)" may be a reference
     return any(b.kind == "LP" and (a.kind == "RP" or (a.kind == "NUM" and a.end == b.start))
                for a, b in zip(core, core[1:], strict=False))
-
-
-def _value(run: list[_Tok], subst: dict[int, Fraction] | None = None) -> Fraction:
-    return _Parser(run, subst).parse()
-
-
-def _range(run: list[_Tok], min_decimals: int = 3, ulp: Fraction = Fraction(1, 2)) -> tuple[Fraction, Fraction]:
-    """Bounds of the value when operands with ``min_decimals``+ decimals are themselves rounded (± ``ulp`` units in
-    the last shown place): written values such as 0.333 or $6.61 are often rounded intermediate results."""
-    fuzzy = [t for t in run if t.kind == "NUM" and t.decimals >= min_decimals][:5]
-    if not fuzzy:
-        v = _value(run)
-        return v, v
-    vals = []
-    for signs in itertools.product((-1, 1), repeat=len(fuzzy)):
-        subst = {t.start: t.value + s * ulp / 10**t.decimals for t, s in zip(fuzzy, signs, strict=True)}
-        vals.append(_value(run, subst))
-    return min(vals), max(vals)
-
-
-def _stated(run: list[_Tok]) -> tuple[Fraction, int, bool] | None:
-    """(value, decimals, is_percent) when the run is one stated number, else None."""
-    core = [t for t in run if t.kind not in ("UNIT", "CUR")]
-    sign = 1
-    if core and core[0].kind == "OP" and core[0].text == "-":
-        sign, core = -1, core[1:]
-    if len(core) == 1 and core[0].kind == "NUM":
-        return sign * core[0].value, core[0].decimals, False
-    if len(core) == 2 and core[0].kind == "NUM" and core[1].kind == "PCT":
-        return sign * core[0].value / 100, core[0].decimals + 2, True
-    return None
-
-
-def _matches(lo: Fraction, hi: Fraction, c: Fraction, decimals: int, approx: bool) -> bool:
-    if lo <= c <= hi:
-        return True
-    if decimals >= 8 and any(abs(v - c) <= Fraction(1, 10**9) * max(1, abs(v)) for v in (lo, hi)):
-        return True  # a calculator's binary floating-point output: 99.00000000000001, 14.999999999999998
-    for v in (lo, hi):
-        if approx:
-            if v != 0 and abs(v - c) <= abs(v) * Fraction(2, 100):
-                return True
-            if _sig_round_eq(v, c):
-                return True
-        unit = Fraction(1, 10**decimals)
-        if (v / unit).denominator != 1:  # the true value needs more digits than shown: rounding is legitimate
-            if decimals == 0:
-                if c in (math.floor(v), math.ceil(v)):
-                    return True
-            elif abs(v - c) <= unit:
-                return True
-    return False
-
-
-def _sig_round_eq(v: Fraction, c: Fraction) -> bool:
-    if c == 0 or v == 0:
-        return False
-    fv = float(v)
-    for sig in range(1, 8):
-        r = round(fv, sig - 1 - int(math.floor(math.log10(abs(fv)))))
-        if abs(r - float(c)) <= 1e-9 * max(1.0, abs(float(c))):
-            return True
-    return False
-
-
-def _pretty(expr: str) -> str:
-    """The normalised expression made readable again: single spaces, no parentheses around bare numbers."""
-    expr = re.sub(r"\s+", " ", expr).strip()
-    # Implicit products must stay visible once the parentheses around bare numbers go: (182)(181) → 182 * 181.
-    expr = re.sub(r"\)\s*\(", ") * (", expr)
-    expr = re.sub(r"(?<=\d)\s*\(", " * (", expr)  # "7(23)", "0.99(1500)"
-    expr = re.sub(r"\)\s*(?=\d)", ") * ", expr)  # "(2)3"
-    prev = None
-    while prev != expr:
-        prev = expr
-        expr = re.sub(r"(?<!sqrt)\((\s*[\d.,]+\s*)\)", r"\1", expr)  # negative numbers keep theirs
-        expr = re.sub(r"\(\(([^()]*)\)\)", r"(\1)", expr)
-    return expr.replace("( ", "(").replace(" )", ")")
-
-
-def _fmt(v: Fraction) -> str:
-    if v.denominator == 1:
-        return str(v.numerator)
-    f = float(v)
-    s = f"{f:.6f}".rstrip("0").rstrip(".")
-    if Fraction(s) == v:
-        return s
-    return f"{v.numerator}/{v.denominator} (≈ {f:.6g})"
 
 
 _COMPARATIVES = re.compile(

@@ -1,0 +1,301 @@
+"""Text side of the arithmetic checker: normalisation of LaTeX and plain text, the tokenizer, word classification.
+
+:func:`_normalise` rewrites a step's LaTeX and typography into plain arithmetic text (``\\frac{a}{b}`` becomes
+``((a)/(b))``, ``\\times`` becomes ``*``, ``\\text{..}`` is unwrapped, unknown commands become ``\\unknown``).
+:func:`_tokenize` splits that text into :class:`_Tok` tokens and :func:`_classify_words` decides, from its neighbours,
+what each word is: an operator (``x``/``times`` between numbers, ``of`` after a percentage), ``=`` (``equals``), a
+unit to drop (``3 hours``), a variable or scaling word that makes an expression unevaluable (``dozen``, ``squared``),
+or plain prose. The word lists here encode those decisions.
+
+Nothing here evaluates anything: values live in :mod:`critica.verifiers.mathexpr`; finding and checking the
+asserted computations in :mod:`critica.verifiers.math`. This module depends on neither.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+MAX_STEP_CHARS = 20_000
+MAX_DIGITS = 40
+
+# Words that may follow a number as a unit and be dropped. Longer words are accepted by shape (see _is_unit_word);
+# short ones only from this list, because short letter runs in math text are usually variables (ab, xy, abc).
+_SHORT_UNITS = {
+    "cm", "km", "kg", "mg", "ml", "mm", "ft", "lb", "lbs", "oz", "mph", "hr", "hrs", "min", "mins", "sec", "secs",
+    "yr", "yrs", "mi", "gb", "mb", "kb", "day", "days", "cup", "cups", "box", "men", "pen", "egg", "eggs", "kid",
+    "kids", "toy", "toys", "car", "cars", "cow", "cows", "pig", "pigs", "pie", "pies", "bag", "bags", "can", "cans",
+    "jar", "jars", "dog", "dogs", "cat", "cats", "hen", "hens", "usd", "cent", "pts", "pcs", "gal", "qt", "pt",
+    "tea", "bus", "van", "way", "ways", "row", "rows", "set", "sets", "lap", "laps", "mile", "inch", "feet", "foot",
+}
+# Attached directly to a number ("5kg") only these read as units; anything else ("2x", "3rd", "5k") is not a number.
+_ATTACHED_UNITS = {"cm", "km", "kg", "mg", "ml", "mm", "ft", "lb", "lbs", "oz", "mph", "hr", "hrs", "min", "mins", "yr", "yrs"}
+# Words after a number that change its value or meaning: the expression is skipped.
+_MODIFIERS = {
+    "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion", "billions",
+    "trillion", "squared", "cubed", "half", "halves", "third", "thirds", "quarter", "quarters", "fourth", "fourths",
+    "fifth", "fifths", "sixth", "tenth", "tenths", "hundredth", "hundredths", "score", "pair", "pairs", "couple",
+    "times", "more", "less", "fewer", "minus", "plus", "over", "divided", "choose", "factorial", "mod", "modulo",
+    "remainder", "degrees", "degree", "radians", "percent", "percentage", "ratio", "base", "digit", "digits",
+}
+_SCALERS = {"twice", "double", "triple", "thrice", "quadruple", "fraction", "portion", "part", "parts", "percent",
+             "proportion", "share", "rest", "remainder", "each", "most", "some", "all", "none", "one", "two", "three",
+             "four", "five", "six", "seven", "eight", "nine", "ten", "multiple", "multiples", "sum", "product"}
+# Prose words that cannot sit right before an expression without making it part of something larger.
+_FUNCTION_WORDS = {
+    "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lg", "exp", "sqrt", "lcm", "gcd", "mod", "det", "max",
+    "min", "floor", "ceil", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "choose", "binom", "root",
+    "minus", "plus", "times", "over", "than", "by", "per", "squared", "cubed", "sum", "product", "abs",
+}
+# Words that take what follows "of"/"to" as an argument: "power of 3/4", "raised to 2 + 1", "square of 3 + 4".
+_ARGUMENT_WORDS = {
+    "power", "powers", "exponent", "raised", "root", "roots", "square", "cube", "log", "logarithm", "sine", "cosine",
+    "tangent", "reciprocal", "inverse", "factorial", "sum", "product",
+}
+# Prose that ends a multi-word unit ("5 apples then 3 * 4 = 12").
+_STOPWORDS = {
+    "then", "from", "with", "that", "this", "which", "were", "have", "will", "would", "into", "than", "when", "left",
+    "after", "before", "since", "because", "total", "also", "they", "there", "their", "these", "those", "what", "where",
+    "while", "each", "every", "gives", "makes", "means", "leaves", "remain", "remaining", "altogether", "together",
+    "equals", "minus", "plus", "times", "over", "more", "less", "fewer", "only", "just", "about", "around", "until",
+}
+
+
+@dataclass
+class _Tok:
+    """One token of normalised text; the parser and the linking code in critica.verifiers.math read these."""
+
+    kind: str  # NUM OP LP RP PCT EQ APPROX WORD UNIT VAR CMD STOP SQRT NL
+    text: str
+    start: int
+    end: int
+    value: Fraction | None = None
+    spaced: bool = False  # whitespace right before it
+    decimals: int = 0
+    remainder: Fraction | None = None  # "6 remainder 4": the remainder stated after this quotient
+
+
+# --- normalisation ----------------------------------------------------------------------------------------------
+
+
+def _replace_braced(text: str, command: str, arity: int, render) -> str:
+    """Replace ``\\command{a}{b}`` (balanced braces, nested) by ``render(a, b)``; unbalanced input is left as is."""
+    out = []
+    i = 0
+    pat = re.compile(re.escape(command) + r"(?![A-Za-z])\s*")
+    while True:
+        m = pat.search(text, i)
+        if not m:
+            out.append(text[i:])
+            return "".join(out)
+        out.append(text[i : m.start()])
+        j = m.end()
+        args = []
+        for _ in range(arity):
+            while j < len(text) and text[j] == " ":
+                j += 1
+            if j < len(text) and text[j] == "{":
+                depth, k = 0, j
+                while k < len(text):
+                    if text[k] == "{":
+                        depth += 1
+                    elif text[k] == "}":
+                        depth -= 1
+                        if depth == 0:
+                            break
+                    k += 1
+                if k >= len(text):
+                    break
+                args.append(text[j + 1 : k])
+                j = k + 1
+            elif j < len(text) and text[j].isdigit():  # \frac12
+                args.append(text[j])
+                j += 1
+            else:
+                break
+        if len(args) < arity:
+            out.append(" \\unknown ")
+            i = j if j > m.end() else m.end()
+            continue
+        out.append(render(*[_replace_all(a) for a in args]))
+        i = j
+
+
+def _replace_all(text: str) -> str:
+    for cmd in ("\\dfrac", "\\tfrac", "\\frac"):
+        text = _replace_braced(text, cmd, 2, lambda a, b: f"(({a})/({b}))")
+    text = _replace_braced(text, "\\sqrt", 1, lambda a: f" sqrt(({a})) ")
+    for cmd in ("\\text", "\\textbf", "\\mathrm", "\\mbox", "\\textrm", "\\textit", "\\boxed", "\\mathbf"):
+        text = _replace_braced(text, cmd, 1, lambda a: f" {a} ")
+    # a named operator is a function applied to what follows: never part of plain arithmetic
+    text = _replace_braced(text, "\\operatorname", 1, lambda a: " \\unknown ")
+    return text
+
+
+_SIMPLE = [
+    (re.compile(r"<<[^<>]*>>"), " "),
+    (re.compile(r"\\left\s*[(\[]|\\bigl?\s*\(|\\Bigl?\s*\("), "("),
+    (re.compile(r"\\right\s*[)\]]|\\bigr?\s*\)|\\Bigr?\s*\)"), ")"),
+    (re.compile(r"\\left\s*\.|\\right\s*\.|\\left\s*\||\\right\s*\|"), " \\unknown "),
+    (re.compile(r"\\(?:times|cdot|ast)(?![A-Za-z])"), " * "),
+    (re.compile(r"\\div(?![A-Za-z])"), " / "),
+    (re.compile(r"\\(?:approx|simeq|thickapprox|doteq)(?![A-Za-z])"), " ≈ "),
+    (re.compile(r"\\[,;:! ]|\\quad|\\qquad|~"), " "),
+    (re.compile(r"\\%"), "%"),
+    (re.compile(r"\\\$"), "$"),
+    (re.compile(r"\{,\}"), ","),
+    (re.compile(r"\\(?:dollar|displaystyle|limits)(?![A-Za-z])"), " "),
+]
+_CHARS = str.maketrans({
+    "×": "*", "·": "*", "⋅": "*", "∙": "*", "÷": "/", "−": "-", "–": "-", "—": " — ", "²": "^2", "³": "^3",
+    "\u2009": " ", "\u00a0": " ", "\u202f": " ", "＝": "=", "≃": "≈", "≅": "≈",
+})
+
+
+def _normalise(text: str) -> str:
+    # "500cm³", "12 m²": a superscript on a unit is part of the unit, not a power of the number
+    text = re.sub(r"(?<=[A-Za-z])[²³]", "", text[:MAX_STEP_CHARS]).translate(_CHARS)
+    for pat, rep in _SIMPLE:
+        text = pat.sub(lambda _m, r=rep: r, text)
+    # a mixed number "3\frac{4}{5}" is 3 + 4/5, not 3 * 4/5: refuse rather than guess
+    text = re.sub(r"(\d)\s*(\\[dt]?frac)", lambda m: m.group(1) + " \\unknown " + m.group(2), text)
+    text = _replace_all(text)
+    # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
+    text = re.sub(r"\\\[|\\\]|\\\(|\\\)|\$\$", " \n ", text)
+    text = text.replace("{", "(").replace("}", ")")
+    # "7995 (total cookies) - 2595 (rainbow cookies)": parenthesised words annotate a number, they are not factors
+    # ... unless an operator precedes them: "6 * (number of cubes) - 4" multiplies by an unknown quantity.
+    text = re.sub(r"(?<=\s)\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)",
+                  lambda m: " \\unknown " if text[: m.start()].rstrip()[-1:] in ("*", "/", "+", "-", "^") else " ", text)
+    return text
+
+
+# --- tokenizer --------------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"(?P<ELL>\.\.\.|…)"
+    r"|(?P<NUM>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|(?<![\w.])\.\d+)"
+    r"|(?P<APPROX>≈)"
+    r"|(?P<EQ>(?<![<>!=:])=(?!=))"
+    r"|(?P<OP>\*\*|[-+*/^])"
+    r"|(?P<LP>\()|(?P<RP>\))|(?P<PCT>%)"
+    r"|(?P<FACT>(?<=[\d)])!(?=\s*[-+*/^)=,$\\]))"
+    r"|(?P<CMD>\\[A-Za-z]+)"
+    r"|(?P<WORD>[A-Za-z]+(?:-[a-z]{2,})*(?:'[a-z]+)?)"  # "T-shirts", "x-axis": a hyphen inside a word
+    r"|(?P<NL>\n)"
+    r"|(?P<CUR>[$€£¥])"
+    r"|(?P<SP>[ \t\r]+)"
+    r"|(?P<STOP>.)",
+    re.DOTALL,
+)
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "STOP"
+        s = m.group()
+        if kind == "SP":
+            continue
+        tok = _Tok(kind, s, m.start(), m.end(), spaced=m.start() > 0 and text[m.start() - 1] in " \t\r\n")
+        if kind == "ELL":
+            tok.kind = "VAR"  # "1 + 2 + ... + 10", "16.66...": the written numbers are not the whole expression
+        if kind == "NUM":
+            digits = s.replace(",", "")
+            if len(digits) > MAX_DIGITS or re.match(r"0\d", digits):
+                tok.kind = "STOP"  # too long, or a clock time / code with a leading zero ("0900 - 0130")
+            else:
+                tok.value = Fraction(digits)
+                tok.decimals = len(digits.split(".")[1]) if "." in digits else 0
+        elif kind == "OP" and s == "**":
+            tok.text = "^"
+        elif kind == "CMD":
+            tok.kind = "SQRT" if s == "\\sqrt" else "CMD"
+        toks.append(tok)
+    return _classify_words(toks, text)
+
+
+def _is_unit_word(w: str) -> bool:
+    lw = w.lower()
+    if lw in _MODIFIERS or lw in _FUNCTION_WORDS:
+        return False
+    if lw in _SHORT_UNITS:
+        return True
+    if lw in _STOPWORDS or lw in ("because", "since", "which", "while"):
+        return False
+    return len(w) >= 4 and w.replace("-", "").isalpha() and bool(re.search(r"[aeiouy]", lw)) and w[1:].islower()
+
+
+def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
+    """Turn WORD tokens into operators, units, variables or plain prose, using their neighbours."""
+    out: list[_Tok] = []
+    for i, t in enumerate(toks):
+        if t.kind != "WORD":
+            out.append(t)
+            continue
+        w = t.text
+        lw = w.lower()
+        prev = out[-1] if out else None
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        attached_prev = prev is not None and prev.end == t.start
+        prev_num = prev is not None and prev.kind in ("NUM", "RP", "PCT", "UNIT")
+        after = toks[i + 2] if nxt is not None and nxt.kind == "CUR" and i + 2 < len(toks) else nxt
+        next_num = after is not None and after.kind in ("NUM", "LP")  # "2080 gallons x $0.15"
+        if lw == "sqrt" and nxt is not None and nxt.kind == "LP":
+            t.kind = "SQRT"
+        elif lw in ("x", "times") and prev_num and next_num and not attached_prev:
+            t.kind, t.text = "OP", "*"
+        elif lw == "of" and prev is not None and prev.kind == "PCT":
+            t.kind, t.text = "OP", "*"
+        elif lw in ("of", "to") and prev is not None and prev.text.lower() in _ARGUMENT_WORDS:
+            t.kind = "VAR"  # "the power of 3/4 equals 8", "raised to 3/4": what follows is an argument, not a value
+        elif lw == "of":
+            # "a total of 5 * 8" is prose; "half of 5 * 8", "1/2 of 10", "twice of" scale what follows
+            scaled = prev is not None and (prev.kind in ("VAR", "NUM", "RP", "UNIT") or prev.text.lower() in _SCALERS)
+            t.kind = "VAR" if scaled else "WORD"
+        elif lw == "equals":
+            t.kind = "EQ"
+        elif lw == "is" and _pct_of_before(out):
+            t.kind = "EQ"
+        elif lw == "per" and prev is not None and prev.kind in ("UNIT", "NUM"):
+            t.kind = "PER"
+        elif prev is not None and prev.kind == "PER":
+            t.kind = "UNIT" if w.isalpha() else "VAR"
+        elif attached_prev and prev is not None and prev.kind == "NUM":
+            t.kind = "UNIT" if lw in _ATTACHED_UNITS else "VAR"
+        elif prev is not None and prev.kind in ("NUM", "PCT") and _is_unit_word(w):
+            t.kind = "UNIT"
+        elif (prev is not None and prev.kind == "UNIT" and len(w) >= 4 and lw not in _STOPWORDS and _is_unit_word(w)
+              and _unit_run(out) < 3):
+            t.kind = "UNIT"  # "36 cheese pizza slices"
+        elif prev is not None and prev.kind == "OP" and prev.text == "/" and out[-2:-1] and out[-2].kind in ("UNIT", "NUM") and _is_unit_word(w) and not (nxt is not None and nxt.kind in ("NUM", "LP")):
+            # "$35/hour": a per-unit, not a division by a variable
+            out.pop()
+            t.kind = "UNIT"
+        elif len(w) == 1 or lw in _MODIFIERS or lw in _FUNCTION_WORDS:
+            t.kind = "VAR"
+        else:
+            t.kind = "WORD"  # prose
+        out.append(t)
+    return [t for t in out if t.kind != "PER"]
+
+
+def _unit_run(out: list[_Tok]) -> int:
+    n = 0
+    for t in reversed(out):
+        if t.kind != "UNIT":
+            break
+        n += 1
+    return n
+
+
+def _pct_of_before(out: list[_Tok]) -> bool:
+    for t in reversed(out[-8:]):
+        if t.kind in ("EQ", "APPROX", "NL", "STOP"):
+            return False
+        if t.kind == "OP" and t.text == "*" and t.start != t.end and t.text != "":
+            idx = out.index(t)
+            if idx > 0 and out[idx - 1].kind == "PCT":
+                return True
+    return False
