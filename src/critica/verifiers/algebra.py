@@ -1,0 +1,1010 @@
+"""Equation checks: a step that solves an equation in one unknown and states the solution is checked by substitution.
+
+What is checked. Inside a step, LaTeX math (``$…$``, ``$$…$$``, ``\\(…\\)``, ``\\[…\\]``) is read as a sequence of
+*links* (``A = B = …``) joined by connectors: implications (``\\Rightarrow``, ``\\implies``, ``⟹``, "so", "thus",
+"hence", "gives", "we get", "solving for x, we get" …), list separators (``,``, ``\\quad``, "and") and "or". Two
+patterns are verified exactly with sympy:
+
+* **Claimed solutions.** ``E_1 ⇒ E_2 ⇒ … ⇒ x = c`` where every ``E_k`` is an equation whose only unknown is ``x``
+  and ``c`` is an exact number (integers, fractions, ``\\frac``, ``\\sqrt``, ``\\pi``, ``\\pm``; a set when written
+  ``x = 2 or x = 3`` / ``x = -1, 1``). Each value must satisfy every ``E_k``; a value that makes some ``E_k`` false
+  (and is defined there) flags the step, quoting the equation and the values that do solve it.
+* **Consecutive equations.** ``E_1 ⇒ E_2`` in the same single unknown, both polynomial or rational with rational
+  coefficients: the step is flagged when each has a real root the other lacks (a root was both lost *and* gained,
+  which no valid manipulation does; losing roots alone is often legitimate domain reasoning, gaining alone can be
+  squaring, so neither is flagged).
+
+Precision first: a false alarm costs more than a missed error. Skipped, never guessed: steps that test a guess or
+correct themselves ("suppose", "check", "wrong", "extraneous" …), links with any LaTeX this parser does not know
+(functions, subscripts, primes, ``\\text`` words, degrees, inequalities, ``≈``, ``≡``, ``\\pmod``, absolute values),
+more than one unknown, the letters ``e`` and ``i`` (constants or indices?), claims followed by a condition ("when",
+"if", "for"), equations with the unknown under a root or in a non-integer power (extraneous roots are expected
+there) and approximate values (decimals within rounding of a true root).
+
+How. A small recursive-descent parser turns whitelisted LaTeX into sympy objects directly (no ``eval``, no
+``parse_expr``: anything outside the whitelist is refused instead of being reinterpreted). Sizes are bounded (text
+length, digit runs, exponents, polynomial degree) so sympy always works on tiny expressions and cannot stall.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Expr, Rational, Symbol
+
+from critica.types import Item, StepVerdict
+from critica.verifiers.base import Finding
+
+__all__ = ["AlgebraVerifier", "check_step", "parse_latex_expr", "Unparseable"]
+
+MAX_STEP_CHARS = 20_000
+MAX_LINK_CHARS = 240
+MAX_DIGITS = 30
+MAX_EXPONENT = 60
+MAX_DEGREE = 6
+
+_GREEK = {"theta", "alpha", "beta", "gamma", "phi", "varphi", "lambda", "mu", "sigma", "tau", "rho", "psi"}
+# Letters that are usually constants or indices rather than an unknown being solved for.
+_RESERVED_LETTERS = {"e", "i"}
+
+
+class Unparseable(Exception):
+    """The text is not an expression this checker reads with confidence."""
+
+
+# --- LaTeX → sympy ----------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"(?P<NUM>\d+(?:\.\d+)?)|(?P<CMD>\\[A-Za-z]+)|(?P<LET>[A-Za-z](?:_(?:\{\s*(?:[A-Za-z]|\d+)\s*\}|[A-Za-z0-9]))?)"
+    r"|(?P<OP>[-+*/^])"
+    r"|(?P<LP>[({\[])|(?P<RP>[)}\]])|(?P<SP>\s+)|(?P<BAD>.)",
+    re.DOTALL,
+)
+_CLOSE = {"(": ")", "{": "}", "[": "]"}
+
+
+@dataclass
+class _Tok:
+    kind: str
+    text: str
+    spaced: bool  # whitespace right before it
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    spaced = False
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "BAD"
+        if kind == "SP":
+            spaced = True
+            continue
+        if kind == "BAD":
+            raise Unparseable(m.group())
+        text = m.group()
+        if kind == "LET":
+            text = re.sub(r"[{}\s]", "", text)  # d_{1} and d_1 are one name
+        toks.append(_Tok(kind, text, spaced))
+        spaced = False
+    return toks
+
+
+def _check_power(base: Expr, exp: Expr) -> None:
+    """Refuse exponents and numeric powers big enough to make exact arithmetic slow (floats suffice to tell)."""
+    try:
+        e = float(exp)
+    except (TypeError, ValueError):
+        raise Unparseable("complex exponent") from None
+    if abs(e) > MAX_EXPONENT:
+        raise Unparseable("exponent too large")
+    if base.is_number:
+        b = abs(complex(base))
+        if b != 0 and abs(e) * abs(math.log10(b)) > 600:
+            raise Unparseable("power too large")
+
+
+class _Parser:
+    """Recursive descent over whitelisted LaTeX: + - * / ^, implicit products, \\frac, \\sqrt, \\pi, letters."""
+
+    def __init__(self, toks: list[_Tok]) -> None:
+        self.toks = toks
+        self.i = 0
+        self.decimal = False
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self) -> _Tok:
+        tok = self.peek()
+        if tok is None:
+            raise Unparseable("unexpected end")
+        self.i += 1
+        return tok
+
+    def expect(self, text: str) -> None:
+        if self.take().text != text:
+            raise Unparseable(f"expected {text}")
+
+    def parse(self) -> Expr:
+        e = self.expr()
+        if self.peek() is not None:
+            raise Unparseable(f"trailing {self.peek().text}")
+        return e
+
+    def expr(self) -> Expr:
+        tok = self.peek()
+        if tok is not None and tok.kind == "OP" and tok.text in "+-":
+            self.take()
+            first = self.term()
+            e = -first if tok.text == "-" else first
+        else:
+            e = self.term()
+        while (tok := self.peek()) is not None and tok.kind == "OP" and tok.text in "+-":
+            self.take()
+            t = self.term()
+            e = e + t if tok.text == "+" else e - t
+        return e
+
+    def _mentions(self, letter: str) -> bool:
+        """Does the parenthesised group starting at the next token contain ``letter``?"""
+        depth = 0
+        for tok in self.toks[self.i :]:
+            if tok.kind == "LP":
+                depth += 1
+            elif tok.kind == "RP":
+                depth -= 1
+                if depth == 0:
+                    return False
+            elif tok.kind == "LET" and tok.text == letter:
+                return True
+        return False
+
+    def _starts_atom(self, tok: _Tok | None) -> bool:
+        if tok is None:
+            return False
+        if tok.kind in ("LET", "LP"):
+            return True
+        return tok.kind == "CMD" and (tok.text in ("\\frac", "\\sqrt", "\\pi") or tok.text[1:] in _GREEK)
+
+    def term(self) -> Expr:
+        e = self.power()
+        while True:
+            tok = self.peek()
+            if tok is not None and tok.kind == "OP" and tok.text in "*/":
+                self.take()
+                f = self.power()
+                if tok.text == "/":
+                    if f == 0:
+                        raise Unparseable("division by zero")
+                    e = e / f
+                else:
+                    e = e * f
+            elif self._starts_atom(tok):
+                e = e * self.power()  # implicit product: 2x, x(x+1), (x+1)(x-1), 3\sqrt{2}
+            else:
+                return e
+
+    def power(self) -> Expr:
+        base = self.atom()
+        tok = self.peek()
+        if tok is not None and tok.kind == "OP" and tok.text == "^":
+            self.take()
+            nxt = self.peek()
+            if nxt is not None and nxt.kind == "LP":
+                exp = self.atom()
+            elif nxt is not None and nxt.kind == "NUM":
+                # x^23 in LaTeX is x^2 · 3; only a single digit is the exponent
+                t = self.take()
+                if "." in t.text:
+                    raise Unparseable("decimal exponent")
+                exp = Rational(t.text[0])
+                if len(t.text) > 1:
+                    raise Unparseable("ambiguous exponent")
+            elif nxt is not None and nxt.kind == "LET":
+                exp = self.atom()
+            elif nxt is not None and nxt.kind == "OP" and nxt.text == "-":
+                raise Unparseable("unbraced negative exponent")
+            else:
+                raise Unparseable("bad exponent")
+            if exp.is_number:
+                _check_power(base, exp)
+            nxt = self.peek()
+            if (isinstance(base, Symbol) and nxt is not None and nxt.text == "(" and not nxt.spaced
+                    and not self._mentions(base.name)):
+                raise Unparseable("function notation")  # f^{-1}(9), g^2(x)
+            if base == 0 and exp.is_number and exp <= 0:
+                raise Unparseable("0 to a non-positive power")
+            return base**exp
+        return base
+
+    def group(self) -> Expr:
+        tok = self.take()
+        if tok.kind != "LP":
+            if tok.kind == "NUM" and len(tok.text) == 1:  # \frac12
+                return Rational(tok.text)
+            if tok.kind == "LET" and tok.text not in _RESERVED_LETTERS:
+                return Symbol(tok.text)
+            raise Unparseable("expected a group")
+        e = self.expr()
+        self.expect(_CLOSE[tok.text])
+        return e
+
+    def atom(self) -> Expr:
+        tok = self.take()
+        if tok.kind == "NUM":
+            if len(tok.text.replace(".", "")) > MAX_DIGITS:
+                raise Unparseable("number too long")
+            if "." in tok.text:
+                self.decimal = True
+            nxt = self.peek()
+            if nxt is not None and nxt.kind == "NUM":
+                raise Unparseable("two numbers in a row")
+            return Rational(tok.text)
+        if tok.kind == "LET":
+            if tok.text in _RESERVED_LETTERS:
+                raise Unparseable("reserved letter")
+            nxt = self.peek()
+            if nxt is not None and nxt.kind in ("LET", "NUM") and not nxt.spaced:
+                raise Unparseable("letter run or subscript-like digit")  # ab, cm, x2
+            if nxt is not None and nxt.text == "(" and not nxt.spaced and not self._mentions(tok.text):
+                raise Unparseable("function notation")  # f(3), g(x); but x(x + 1) is a product
+            return Symbol(tok.text)
+        if tok.kind == "LP":
+            e = self.expr()
+            self.expect(_CLOSE[tok.text])
+            return e
+        if tok.kind == "CMD":
+            name = tok.text[1:]
+            if name == "frac":
+                num = self.group()
+                den = self.group()
+                if den == 0:
+                    raise Unparseable("division by zero")
+                return num / den
+            if name == "sqrt":
+                nxt = self.peek()
+                if nxt is not None and nxt.text == "[":
+                    self.take()
+                    index = self.expr()
+                    self.expect("]")
+                    if not (index.is_Integer and 2 <= index <= 10):
+                        raise Unparseable("root index")
+                    return sympy.root(self.group(), index)
+                return sympy.sqrt(self.group())
+            if name == "pi":
+                return sympy.pi
+            if name in _GREEK:
+                return Symbol(name)
+        raise Unparseable(f"unexpected {tok.text}")
+
+
+_PRE = [
+    (re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)(?![A-Za-z])\s*"), ""),
+    (re.compile(r"\\(?:displaystyle|,|;|!|:| )"), " "),
+    (re.compile(r"\\(?:d|t)frac(?![A-Za-z])"), r"\\frac"),
+    (re.compile(r"\\(?:cdot|times|ast)(?![A-Za-z])"), "*"),
+    (re.compile(r"\\div(?![A-Za-z])"), "/"),
+    (re.compile(r"−|–"), "-"),
+    (re.compile(r"×|·|⋅"), "*"),
+]
+
+
+def parse_latex_expr(text: str) -> tuple[Expr, bool]:
+    """One side of an equation as a sympy expression and whether it contains a decimal; raises Unparseable."""
+    if len(text) > MAX_LINK_CHARS:
+        raise Unparseable("too long")
+    for pat, rep in _PRE:
+        text = pat.sub(rep, text)
+    if not text.strip():
+        raise Unparseable("empty")
+    parser = _Parser(_tokenize(text))
+    expr = parser.parse()
+    if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        raise Unparseable("undefined")
+    return expr, parser.decimal
+
+
+# --- a step as links and connectors -----------------------------------------------------------------------------
+
+_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$(.+?)\$", re.DOTALL)
+_IMPLY_CMDS = (
+    r"\\Rightarrow|\\implies|\\Longrightarrow|\\longrightarrow|\\rightarrow|\\to(?![A-Za-z])|\\therefore|"
+    r"\\Leftrightarrow|\\iff|\\Longleftrightarrow|⟹|⇒|→|⟺|⇔"
+)
+# Split points inside math, at bracket depth 0.
+_MATH_SPLIT = re.compile(
+    rf"(?P<IMPLY>{_IMPLY_CMDS})|(?P<ROW>\\\\)|(?P<COMMA>,|;|\\quad|\\qquad|\\text\s*\{{\s*(?:and|,)\s*\}})"
+    r"|(?P<OR>\\text\s*\{\s*or\s*\}|\\(?:lor|vee)(?![A-Za-z]))"
+    r"|(?P<IMPLYTXT>\\text\s*\{\s*(?:so|thus|hence|then|therefore|which gives|gives)\s*,?\s*\})"
+)
+_TEXTLIKE = re.compile(r"\\(?:text|mathrm|textbf|mbox|textrm|textit|operatorname)\s*\{")
+_BOXED = re.compile(r"\\boxed\s*\{")
+# Relations and notation that make a link something other than a plain equation.
+_NOT_EQUATION = re.compile(
+    r"<|>|\\[lg]eq?(?![A-Za-z])|\\[lg]eqslant|\\neq?(?![A-Za-z])|\\approx|\\sim|\\equiv|\\pmod|\\bmod|\\mod|\\mid|"
+    r"\\in(?![A-Za-z])|\\cong|\\propto|≤|≥|≠|≈|≡|:|\||!|'|\\circ|\^\s*\{?\s*\\circ|%|\\%|\\cdots|\\ldots|\.\.\.|"
+    r"\\infty|\\sum|\\prod|\\int|\\lim|\\log|\\ln|\\sin|\\cos|\\tan|\\binom|\\lfloor|\\lceil|\\vec|\\overline|"
+    r"\\angle|\\triangle|\\hat|\\bar|\\dot"
+)
+_CONDITION_AFTER = re.compile(
+    r"^\s*[,;]?\s*(?:\(?\s*(?:when|if|for|where|whenever|provided|unless|only|since|because|as long as|assuming|"
+    r"is (?:not|extraneous|invalid|rejected)|are (?:not|extraneous)|does not|doesn't|cannot|can't|would|could|"
+    r"might|or)\b)",
+    re.IGNORECASE,
+)
+# A step that tests a guess or corrects itself writes false equations on purpose.
+_HYPOTHETICAL = re.compile(
+    r"\b(?:suppos\w*|assum\w*|guess\w*|try|trying|tried|test\w*|check\w*|verif\w*|plug\w*|incorrect|wrong|mistake\w*|"
+    r"errors?|extraneous|reject\w*|discard\w*|invalid|contradict\w*|impossible|not possible|not a (?:valid )?solution|"
+    r"not satisf\w*|re-?evaluat\w*|recheck\w*|re-?examin\w*|reconsider\w*|hypothe\w*|counterexample|"
+    r"approx\w*|estimat\w*|round\w*|roughly|about|nearly)\b|≈|\\approx",
+    re.IGNORECASE,
+)
+_PROSE_WORDS = {
+    "and", "so", "thus", "hence", "therefore", "then", "which", "this", "that", "it", "gives", "give", "giving",
+    "yields", "yield", "yielding", "implies", "imply", "we", "get", "obtain", "find", "have", "solving", "solve",
+    "solved", "for", "var", "simplifying", "simplify", "simplifies", "to", "dividing", "divide", "multiplying",
+    "multiply", "both", "sides", "by", "adding", "add", "subtracting", "subtract", "from", "rearranging",
+    "equivalently", "means", "us", "or", "the", "equation", "becomes", "leads", "results", "in", "isolating",
+    "further", "finally", "now", "is", "are", "of", "each", "side", "expanding", "factoring", "factorising",
+    "factorizing", "combining", "like", "terms", "moving", "all", "one", "collecting", "isolate", "cross",
+    "multiplication", "clearing", "denominators", "denominator", "a", "an", "common", "out", "taking", "square",
+    "root", "roots", "squaring", "rewrite", "rewriting", "can", "be", "written", "as", "reduces", "reducing",
+}
+_RESULT = {"get", "gives", "giving", "yields", "yielding", "obtain", "find", "so", "thus", "hence", "therefore"}
+_STRONG = {
+    "so", "thus", "hence", "therefore", "then", "gives", "giving", "yields", "yielding", "implies", "get", "obtain",
+    "find", "solving", "solve", "leads", "simplifies", "results", "simplifying", "dividing",
+    "multiplying", "adding", "subtracting", "rearranging", "isolating", "expanding", "factoring", "factorising",
+    "factorizing", "combining", "collecting", "taking", "squaring", "reduces", "reducing", "written", "rewriting",
+}
+
+
+@dataclass
+class _Link:
+    """A run ``A = B = …`` of one math piece; ``sides`` is None when some side could not be parsed.
+
+    Sides are parsed on first use: most formulas are never next to an implication, and parsing is the costly part."""
+
+    raw: str
+    after: str = ""  # prose right after the math segment it ends, when it ends one
+    _parsed: tuple[list[Expr] | None, bool] | None = field(default=None, repr=False)
+
+    @property
+    def sides(self) -> list[Expr] | None:
+        if self._parsed is None:
+            self._parsed = _parse_link(self.raw)
+        return self._parsed[0]
+
+    @property
+    def decimal(self) -> bool:
+        return self.sides is not None and self._parsed is not None and self._parsed[1]
+
+
+@dataclass
+class _Conn:
+    kind: str  # IMPLY, COMMA, OR, BREAK
+    text: str = ""  # the prose it was read from, if any
+
+
+def _strip_wrappers(text: str) -> str | None:
+    """Unwrap ``\\boxed{…}``; return None when ``\\text``-like words remain (units, conditions, labels)."""
+    while (m := _BOXED.search(text)) is not None:
+        depth, j = 0, m.end() - 1
+        while j < len(text):
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
+            if depth == 0:
+                break
+            j += 1
+        if j >= len(text):
+            return None
+        text = text[: m.start()] + text[m.end() : j] + text[j + 1 :]
+    if _TEXTLIKE.search(text):
+        return None
+    return text
+
+
+def _split_math(seg: str) -> list[_Link | _Conn]:
+    """A math segment as links and connectors, split at depth-0 separators."""
+    out: list[_Link | _Conn] = []
+    depth = 0
+    start = 0
+    i = 0
+    seg = re.sub(r"(?<=\d)\{,\}(?=\d{3}(?!\d))", "", seg)  # 1{,}000
+    seg = seg.replace("&", " ")
+    seg = re.sub(r"\\(?:begin|end)\{(?:align|aligned|equation|gather|gathered|eqnarray|split)\*?\}", lambda _m: " \\\\ ", seg)
+    while i < len(seg):
+        ch = seg[i]
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        if depth == 0:
+            m = _MATH_SPLIT.match(seg, i)
+            if m and not (m.group() == "," and _thousands_comma(seg, i)):
+                out.append(_make_link(seg[start:i]))
+                kind = m.lastgroup or "COMMA"
+                # rows of an aligned derivation ("2x &= 10 \\\\ x &= 5") follow from each other (see _sequence)
+                out.append(_Conn("IMPLY" if kind == "IMPLYTXT" else kind))
+                i = start = m.end()
+                continue
+        i += 1
+    out.append(_make_link(seg[start:]))
+    out = [p for p in out if not (isinstance(p, _Link) and not p.raw.strip())]
+    # separators at the edges of a formula separate nothing ("\\begin{aligned} … \\end{aligned}", a trailing comma)
+    while out and isinstance(out[0], _Conn) and out[0].kind != "IMPLY":
+        out.pop(0)
+    while out and isinstance(out[-1], _Conn) and out[-1].kind != "IMPLY":
+        out.pop()
+    return out
+
+
+def _thousands_comma(seg: str, i: int) -> bool:
+    return i > 0 and seg[i - 1].isdigit() and re.match(r",\d{3}(?!\d)", seg[i:]) is not None
+
+
+def _make_link(raw: str) -> _Link:
+    return _Link(raw.strip())
+
+
+def _parse_link(raw: str) -> tuple[list[Expr] | None, bool]:
+    """The sides of ``A = B = …`` and whether a decimal occurs, or (None, False) when any side is unreadable."""
+    text = _strip_wrappers(re.sub(r"[\s.,;:]+$", "", raw))  # sentence punctuation at the end of a formula
+    if text is None or _NOT_EQUATION.search(text) or "\\pm" in text or "\\mp" in text or "±" in text:
+        return None, False
+    try:
+        parsed = [parse_latex_expr(side) for side in text.split("=")]
+    except (Unparseable, ValueError, TypeError, ZeroDivisionError, RecursionError, OverflowError):
+        return None, False
+    return [p[0] for p in parsed], any(p[1] for p in parsed)
+
+
+def _pm_values(raw: str) -> list[Expr] | None:
+    """``[x, a + b, a - b]`` for ``x = a \\pm b (= a' \\pm b' …)`` (one ``±`` per side, every side numeric and the
+    sides agreeing sign by sign), or None."""
+    text = _strip_wrappers(re.sub(r"[\s.,;:]+$", "", raw))
+    if text is None or _NOT_EQUATION.search(text) or "\\mp" in text:
+        return None
+    left, *rights = text.replace("±", "\\pm").split("=")
+    if not rights or any(r.count("\\pm") > 1 for r in rights) or not any("\\pm" in r for r in rights):
+        return None
+    pairs = []
+    try:
+        lhs, _ = parse_latex_expr(left)
+        for right in rights:
+            pair = [parse_latex_expr(re.sub(r"\\pm(?![A-Za-z])", sign, right))[0] for sign in ("+", "-")]
+            if any(v.free_symbols or not v.is_real for v in pair):
+                return None
+            pairs.append(pair)
+    except (Unparseable, ValueError, TypeError, ZeroDivisionError, RecursionError, OverflowError):
+        return None
+    if not isinstance(lhs, Symbol):
+        return None
+    first = pairs[0]
+    for pair in pairs[1:]:
+        same = all(_zero(a - b) is True for a, b in zip(pair, first, strict=True))
+        swapped = all(_zero(a - b) is True for a, b in zip(pair, reversed(first), strict=False))
+        if not (same or swapped):
+            return None  # an arithmetic slip inside the formula: the arithmetic checker's business
+    return [lhs, *first]
+
+
+def _prose_conn(prose: str) -> _Conn:
+    conn = _prose_kind(prose)
+    conn.text = prose
+    return conn
+
+
+def _prose_kind(prose: str) -> _Conn:
+    words = re.findall(r"[A-Za-z]+", prose.lower())
+    if not words:
+        stripped = prose.strip()
+        if stripped == "":
+            return _Conn("ROW")  # one display after another: a derivation, unless the step announces a list
+        if stripped in (",", ";"):
+            return _Conn("COMMA")
+        return _Conn("BREAK")
+    if len(words) > 10 or any(w not in _PROSE_WORDS for w in words):
+        return _Conn("BREAK")
+    if any(w in _STRONG for w in words):
+        if any(w in ("solving", "solve") for w in words) and not any(w in _RESULT for w in words):
+            return _Conn("BREAK")  # "Solving 2x = 10 …": what follows is the equation to solve, not a result
+        return _Conn("IMPLY")
+    if words == ["or"]:
+        return _Conn("OR")
+    if words == ["and"]:
+        return _Conn("COMMA")
+    return _Conn("BREAK")
+
+
+# Prose announcing several separate equations ("the pair of equations", "the system", "the following cases"): then
+# formulas stacked one after another are a list, not a derivation.
+_LISTING = re.compile(r"\b(?:equations|system|pair|both|following|given|conditions|cases|options|possibilities|"
+                      r"constraints|relations|each|respectively)\b", re.IGNORECASE)
+
+
+def _merge(a: _Conn, b: _Conn) -> _Conn:
+    for kind in ("BREAK", "IMPLY", "ROW", "OR", "COMMA"):
+        if kind in (a.kind, b.kind):
+            return _Conn(kind, a.text + b.text)
+    return a
+
+
+# Plain-text formulas ("we get 2x + 30 = 110, so x = 40"): runs of numbers, single letters, operators and brackets.
+_PLAIN_TOKEN = re.compile(r"\d+(?:\.\d+)?(?![\d.]*[A-Za-z]{2})|(?<![A-Za-z'])[A-Za-z](?![A-Za-z'])|[-+*/^=×÷()]|\s+")
+
+
+def _plain_spans(prose: str) -> list[tuple[int, int]]:
+    """Spans of ``prose`` that read as a formula with an ``=`` (and nothing but formula characters)."""
+    spans: list[tuple[int, int]] = []
+    if "=" not in prose:
+        return spans
+    i = 0
+    while i < len(prose):
+        m = _PLAIN_TOKEN.match(prose, i)
+        if m is None or m.group().isspace():
+            i = i + 1 if m is None else m.end()
+            continue
+        j = i
+        end = i
+        while (m := _PLAIN_TOKEN.match(prose, j)) is not None:
+            j = m.end()
+            if not m.group().isspace():
+                end = j
+        text = prose[i:end]
+        if "=" in text and re.search(r"[A-Za-z]", text) and _whole_formula(prose, i, end):
+            spans.append((i, end))
+        i = max(j, i + 1)
+    return spans
+
+
+# Words that make a formula part of a larger expression: "5 times 2x = 20", "2x = 20 more than y".
+_GLUE_BEFORE = re.compile(r"(?:\b(?:times|of|plus|minus|by|over|divided|multiplied|half|twice|double|triple|thrice|"
+                          r"sqrt|root|than|per|and|or)|[\d$%)\\_^.'])\s*$", re.IGNORECASE)
+_GLUE_AFTER = re.compile(r"^\s*(?:[%(\d$\\_^']|\.\d|(?:times|plus|minus|divided|over|squared|cubed|percent|more|less|"
+                         r"fewer|than|per|of)\b)", re.IGNORECASE)
+
+
+def _whole_formula(prose: str, start: int, end: int) -> bool:
+    """Is ``prose[start:end]`` a whole plain-text formula, not a piece of a longer expression written with words?"""
+    text = prose[start:end]
+    if re.search(r"[-+*/^=×÷(]$", text) or _GLUE_BEFORE.search(prose[:start]) or _GLUE_AFTER.search(prose[end:]):
+        return False
+    # "-14 = x + 2 -16 = x": an operator spaced on one side only glues two formulas together
+    return not re.search(r"\S\s+[-+][\d(A-Za-z]|[\d)A-Za-z][-+]\s+\S", text)
+
+
+def _segments(step: str) -> list[tuple[bool, str]]:
+    """The step as alternating (is_math, text) pieces: LaTeX math, plain-text formulas and prose."""
+    out: list[tuple[bool, str]] = []
+    pos = 0
+
+    def prose(text: str) -> None:
+        p = 0
+        for a, b in _plain_spans(text):
+            out.append((False, text[p:a]))
+            out.append((True, text[a:b].replace("×", "*").replace("÷", "/")))
+            p = b
+        out.append((False, text[p:]))
+
+    for m in _MATH.finditer(step):
+        prose(step[pos : m.start()])
+        out.append((True, next(g for g in m.groups() if g is not None)))
+        pos = m.end()
+    prose(step[pos:])
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _sequence(step: str) -> tuple[list[_Link | _Conn], str]:
+    """The step's math as one sequence of links and connectors (prose between formulas is a connector), and the
+    prose before its first formula."""
+    seq: list[_Link | _Conn] = []
+    prose = ""
+    lead: str | None = None
+    listing = False
+    for is_math, body in _segments(step):
+        if not is_math:
+            prose += body
+            listing = listing or bool(_LISTING.search(body))
+            continue
+        if "=" not in body and not re.search(_IMPLY_CMDS, body):
+            prose += " var "  # "solving for $x$, we get": a bare symbol or number is part of the prose
+            continue
+        if lead is None:
+            lead = prose
+        if seq:
+            conn = _prose_conn(prose)
+            if isinstance(seq[-1], _Conn):  # "… ⇒" then prose: the weakest link decides
+                conn = _merge(seq.pop(), conn)
+            seq.append(conn)
+            last = seq[-2]
+            if isinstance(last, _Link):
+                last.after = prose
+        prose = ""
+        parts = _split_math(body)
+        if parts and isinstance(parts[0], _Conn) and seq and isinstance(seq[-1], _Conn):
+            seq.append(_merge(seq.pop(), parts.pop(0)))
+        seq.extend(parts)
+    for k, p in enumerate(seq):
+        if isinstance(p, _Conn) and p.kind == "ROW":
+            # formulas stacked without words: a derivation, unless the step announces several equations
+            seq[k] = _Conn("COMMA" if listing else "IMPLY", p.text)
+    if seq and isinstance(seq[-1], _Link):
+        seq[-1].after = prose
+    return seq, lead if lead is not None else prose
+
+
+# --- checks -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EquationCheck:
+    """One verified relation between equations in a single unknown."""
+
+    kind: str  # "solution" or "chain"
+    ok: bool
+    message: str
+    details: dict = field(default_factory=dict)
+
+
+def _in_list(seq: list[_Link | _Conn], k: int, x: Symbol) -> bool:
+    """Is the link at ``k`` one of a list ("x - 5 = 0 or x + 2 = 0") whose previous member may concern ``x``?"""
+    if k < 2 or not isinstance(seq[k - 1], _Conn) or seq[k - 1].kind not in ("OR", "COMMA"):
+        return False
+    prev = seq[k - 2]
+    return not isinstance(prev, _Link) or prev.sides is None or any(x in s.free_symbols for s in prev.sides)
+
+
+def _unknown(link: _Link) -> Symbol | None:
+    """The single unknown of an equation link, or None (no equation, several unknowns, numbers only)."""
+    if link.sides is None or len(link.sides) < 2:
+        return None
+    syms: set = set()
+    for s in link.sides:
+        syms |= s.free_symbols
+    if len(syms) != 1:
+        return None
+    return next(iter(syms))
+
+
+def _claim(link: _Link) -> tuple[Symbol, list[Expr]] | None:
+    """``x = c (= c' …)`` with every right side an exact number, all equal: (x, [c]); ``x = a ± b``: (x, [a+b, a-b])."""
+    if link.sides is None:
+        pm = _pm_values(link.raw)
+        if pm is None:
+            return None
+        sym, *values = pm
+        return sym, values  # type: ignore[return-value]
+    if len(link.sides) < 2 or not isinstance(link.sides[0], Symbol):
+        return None
+    values = link.sides[1:]
+    if any(v.free_symbols for v in values):
+        return None
+    first = values[0]
+    if any(_zero(v - first) is not True for v in values[1:]):
+        return None  # "x = 24/15 = 8/6": an arithmetic slip, the arithmetic checker's business
+    if not first.is_real:
+        return None
+    return link.sides[0], [first]
+
+
+def _zero(value: Expr) -> bool | None:
+    """True when ``value`` is 0, False when it is clearly not, None when undefined or too close to call."""
+    try:
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            return None
+        if value.is_Rational:
+            return value == 0
+        v = sympy.N(value, 40)
+        if v.has(sympy.zoo, sympy.nan) or not v.is_number:
+            return None
+        mag = abs(complex(v))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
+        return None
+    if mag < 1e-25:
+        return True
+    if mag > 1e-9:
+        return False
+    return None
+
+
+def _unsafe_for_substitution(expr: Expr, x: Symbol) -> bool:
+    """The unknown sits under a root or in a fractional power: squaring may legitimately add extraneous roots."""
+    for p in expr.atoms(sympy.Pow):
+        if p.base.has(x) and not (p.exp.is_Integer):
+            return True
+    return False
+
+
+def _holds(lhs: Expr, rhs: Expr, x: Symbol, c: Expr) -> bool | None:
+    """Does ``lhs = rhs`` hold at ``x = c``? None when undefined there (a zero denominator) or too close to call."""
+    try:
+        left = lhs.subs(x, c)
+        right = rhs.subs(x, c)
+    except (TypeError, ValueError, ZeroDivisionError, RecursionError):
+        return None
+    if left.has(sympy.zoo, sympy.nan) or right.has(sympy.zoo, sympy.nan):
+        return None
+    z = _zero(left - right)
+    return None if z is None else z
+
+
+def _polynomial(lhs: Expr, rhs: Expr, x: Symbol) -> sympy.Poly | None:
+    """``lhs - rhs`` as the numerator polynomial of its reduced fraction (rational coefficients), or None."""
+    if _unsafe_for_substitution(lhs, x) or _unsafe_for_substitution(rhs, x):
+        return None
+    diff = lhs - rhs
+    for p in diff.atoms(sympy.Pow):
+        if p.has(x) and p.exp.is_Integer and abs(p.exp) > MAX_DEGREE:
+            return None
+        if p.exp.has(x):
+            return None
+    try:
+        num, den = diff.as_numer_denom()
+        poly = sympy.Poly(num, x)
+        if poly.domain not in (sympy.ZZ, sympy.QQ) or poly.degree() > 2 * MAX_DEGREE:
+            return None
+        if den.has(x):
+            dpoly = sympy.Poly(den, x)
+            if dpoly.domain not in (sympy.ZZ, sympy.QQ):
+                return None
+            poly = poly.quo(poly.gcd(dpoly))  # roots shared with the denominator are not solutions
+    except (sympy.PolynomialError, sympy.GeneratorsNeeded, TypeError, ValueError, RecursionError):
+        return None
+    if poly.degree() > MAX_DEGREE:
+        return None
+    return poly
+
+
+def _real_roots(poly: sympy.Poly) -> set | None:
+    """Distinct real roots (exact), None for the zero polynomial (an identity)."""
+    if poly.is_zero:
+        return None
+    if poly.degree() == 0:
+        return set()
+    return set(poly.real_roots(multiple=True))
+
+
+def _fmt(v: Expr) -> str:
+    if v.has(sympy.CRootOf) or v.is_Float:
+        return sympy.sstr(sympy.N(v, 6))  # a root of a quartic has no short exact form worth quoting
+    return sympy.sstr(v)
+
+
+def _solutions_text(lhs: Expr, rhs: Expr, x: Symbol) -> tuple[str, list[str]]:
+    poly = _polynomial(lhs, rhs, x)
+    if poly is None:
+        return "", []
+    roots = _real_roots(poly)
+    if roots is None:
+        return "", []
+    if not roots:
+        return f"; it has no real solution for {x}", []
+    shown = [_fmt(r) for r in sorted(roots, key=float)]
+    if len(shown) == 1:
+        return f"; its solution is {x} = {shown[0]}", shown
+    return f"; its real solutions are {x} = " + ", ".join(shown), shown
+
+
+def _equations(link: _Link) -> list[tuple[Expr, Expr]]:
+    """The pairs of adjacent sides of a link that contain the unknown (numeric pairs are arithmetic, not ours)."""
+    assert link.sides is not None
+    return [(a, b) for a, b in zip(link.sides, link.sides[1:], strict=False) if a.free_symbols or b.free_symbols]
+
+
+def _near_a_root(lhs: Expr, rhs: Expr, x: Symbol, c: Expr) -> bool:
+    """For decimal values: is ``c`` within 2% (or rounding) of some real root of ``lhs = rhs``?"""
+    poly = _polynomial(lhs, rhs, x)
+    if poly is None:
+        return True  # cannot tell: treat as approximately right
+    roots = _real_roots(poly)
+    if roots is None:
+        return True
+    cf = float(c)
+    return any(abs(float(r) - cf) <= max(0.02 * abs(float(r)), 0.01) for r in roots)
+
+
+def _check_claim(chain: list[_Link], x: Symbol, values: list[Expr], claim_raw: str) -> EquationCheck | None:
+    decimal = any(link.decimal for link in chain) or "." in claim_raw
+    checked = 0
+    for link in chain:
+        for lhs, rhs in _equations(link):
+            if _unsafe_for_substitution(lhs, x) or _unsafe_for_substitution(rhs, x):
+                continue
+            for c in values:
+                ok = _holds(lhs, rhs, x, c)
+                if ok is None:
+                    continue
+                if ok:
+                    checked += 1
+                    continue
+                if decimal and _near_a_root(lhs, rhs, x, c):
+                    continue
+                sols, shown = _solutions_text(lhs, rhs, x)
+                eq = f"{sympy.sstr(lhs)} = {sympy.sstr(rhs)}"
+                return EquationCheck(
+                    "solution", False,
+                    f"{x} = {_fmt(c)} does not satisfy {eq} (from “{link.raw}”){sols}",
+                    {"equation": eq, "unknown": str(x), "claimed": _fmt(c), "solutions": shown, "claim": claim_raw},
+                )
+    if not checked:
+        return None
+    return EquationCheck("solution", True, f"{x} = " + ", ".join(_fmt(c) for c in values) + " solves the equation",
+                         {"unknown": str(x), "claimed": [_fmt(c) for c in values]})
+
+
+def _link_poly(link: _Link, x: Symbol) -> sympy.Poly | None:
+    """One polynomial whose real roots are the link's solutions: a single non-identity side pair, else None."""
+    polys = [p for p in (_polynomial(lhs, rhs, x) for lhs, rhs in _equations(link))]
+    if any(p is None for p in polys):
+        return None
+    real = [p for p in polys if p is not None and not p.is_zero]
+    return real[0] if len(real) == 1 else None  # "A = B = 0" with two constraints: rare, skipped
+
+
+def _n_real(poly: sympy.Poly) -> int:
+    """Number of distinct real roots (Sturm sequences: exact and cheap, no root isolation)."""
+    return 0 if poly.degree() <= 0 else poly.sqf_part().count_roots()
+
+
+def _check_pair(first: _Link, second: _Link, x: Symbol) -> EquationCheck | None:
+    if first.decimal or second.decimal:
+        return None
+    p1, p2 = _link_poly(first, x), _link_poly(second, x)
+    if p1 is None or p2 is None:
+        return None
+    n1, n2 = _n_real(p1), _n_real(p2)
+    if not n1 or not n2:
+        return None
+    shared = _n_real(p1.gcd(p2))
+    if shared in (n1, n2):  # one real solution set contains the other
+        return EquationCheck("chain", True, f"“{second.raw}” follows from “{first.raw}”")
+    r1, r2 = _real_roots(p1) or set(), _real_roots(p2) or set()
+    lost = sorted(_fmt(r) for r in r1 - r2)
+    gained = sorted(_fmt(r) for r in r2 - r1)
+    return EquationCheck(
+        "chain", False,
+        f"“{first.raw}” does not imply “{second.raw}”: {x} = {', '.join(gained)} solves the second but not the first "
+        f"(whose real solutions are {x} = {', '.join(sorted(_fmt(r) for r in r1))})",
+        {"from": first.raw, "to": second.raw, "unknown": str(x), "lost": lost, "gained": gained},
+    )
+
+
+_STEP_LABEL = re.compile(r"^\s*(?:step\s*\d+\s*[:.)]|\d+[.)]\s)", re.IGNORECASE)
+# Between equations, these words say the second came from outside knowledge, not from the first alone.
+_SUBSTITUTION = re.compile(r"\b(?:substitut\w*|plug\w*|replac\w*|using|use|since|because|recall\w*|know|given)\b",
+                           re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=64)
+def _readable(step: str) -> bool:
+    return len(step) <= MAX_STEP_CHARS and not _HYPOTHETICAL.search(step)
+
+
+def step_tail(step: str) -> _Link | None:
+    """The step's last formula when the step ends on it (only connecting words after it), else None.
+
+    A next step that opens with "so", "dividing both sides by 3, we get" … continues from it."""
+    if not _readable(step):
+        return None
+    seq, _ = _sequence(step)
+    if not seq or not isinstance(seq[-1], _Link):
+        return None
+    if len(seq) >= 2 and seq[-2].kind in ("OR", "COMMA"):  # type: ignore[union-attr]
+        return None  # the last of a list ("x = 2 or x = 3", "x - 5 = 0 or x + 2 = 0") does not stand for the list
+    after = seq[-1].after
+    words = re.findall(r"[A-Za-z]+", after.lower())
+    if any(w not in _PROSE_WORDS for w in words) or re.search(r"[%$]", after):
+        return None
+    return seq[-1]
+
+
+def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
+    """Every claimed solution and every implied equation in ``step`` that could be verified.
+
+    ``before`` is the previous step's closing formula (:func:`step_tail`): when this step opens with connecting
+    words only ("So", "Dividing both sides by 2, we get", or nothing), its first formula is read as following it."""
+    if not _readable(step):
+        return []
+    seq, lead = _sequence(step)
+    offset = 0
+    if before is not None and seq and isinstance(seq[0], _Link):
+        lead = _STEP_LABEL.sub("", lead)
+        conn = _prose_conn(lead)
+        if conn.kind in ("IMPLY", "ROW") or (conn.kind == "COMMA" and not lead.strip(" \n:")):
+            seq = [before, _Conn("IMPLY", lead), *seq]
+            offset = 2
+    checks: list[EquationCheck] = []
+    i = offset
+    while i < len(seq):
+        item = seq[i]
+        if not isinstance(item, _Link):
+            i += 1
+            continue
+        prev_link = seq[i - 2] if i >= 2 and isinstance(seq[i - 1], _Conn) and seq[i - 1].kind == "IMPLY" else None
+        if not isinstance(prev_link, _Link):
+            i += 1  # every check relates a formula to the one it follows from
+            continue
+        claim = _claim(item)
+        if claim is not None:
+            x, values = claim
+            j = i + 1
+            # "x = 2 or x = 3", "x = -1, 1": the claim is a set of values
+            while j + 1 < len(seq) and isinstance(seq[j], _Conn) and seq[j].kind in ("OR", "COMMA"):
+                nxt = seq[j + 1]
+                if not isinstance(nxt, _Link) or nxt.sides is None:
+                    break
+                if len(nxt.sides) == 1 and not nxt.sides[0].free_symbols and nxt.sides[0].is_real:
+                    values.append(nxt.sides[0])
+                elif (more := _claim(nxt)) is not None and more[0] == x:
+                    values.extend(more[1])
+                else:
+                    break
+                j += 2
+            last = seq[j - 1]
+            if isinstance(last, _Link) and _CONDITION_AFTER.search(last.after):
+                i = j
+                continue
+            chain: list[_Link] = []
+            k = i - 2
+            # a preceding claim ("x = √4 or x = -√4 ⇒ x = 2 …") is a value, possibly one of a set: not an equation
+            while k >= 0 and isinstance(seq[k], _Link) and _unknown(seq[k]) == x and _claim(seq[k]) is None:
+                if _in_list(seq, k, x):
+                    break  # "x - 5 = 0 or x + 2 = 0 ⇒ x = 5 or x = -2" answers the whole list, not its last member
+                chain.append(seq[k])
+                if k >= 2 and isinstance(seq[k - 1], _Conn) and seq[k - 1].kind == "IMPLY":
+                    k -= 2
+                else:
+                    break
+            if chain:
+                result = _check_claim(chain, x, values, item.raw)
+                if result is not None:
+                    checks.append(result)
+            i = j
+            continue
+        # E1 ⇒ E2 in the same unknown, neither a bare assignment "x = c" (a substitution or a case, not a solving step)
+        x = _unknown(item)
+        if (x is not None and isinstance(prev_link, _Link) and _unknown(prev_link) == x and _claim(prev_link) is None
+                and not _in_list(seq, i - 2, x)
+                and not _CONDITION_AFTER.search(item.after) and not _SUBSTITUTION.search(seq[i - 1].text)):
+            result = _check_pair(prev_link, item, x)
+            if result is not None:
+                checks.append(result)
+        i += 1
+    return checks
+
+
+class AlgebraVerifier:
+    """Flags steps that state a wrong solution of an equation in one unknown, or an equation that does not follow."""
+
+    name = "algebra"
+
+    def check(self, item: Item, steps: list[str]) -> list[Finding]:
+        """One finding per step with a verified equation relation: ``incorrect`` quoting the first failure (with the
+        true solutions), else ``correct``. Steps with nothing checkable get no finding."""
+        findings: list[Finding] = []
+        before: _Link | None = None
+        for i, step in enumerate(steps):
+            try:
+                checks = check_step(step, before)
+                before = step_tail(step)
+            except Exception:  # noqa: BLE001 - a verifier must not raise on any text; unreadable means unchecked
+                before = None
+                continue
+            if not checks:
+                continue
+            bad = next((c for c in checks if not c.ok), None)
+            if bad is not None:
+                findings.append(Finding(kind="algebra", verdict=StepVerdict.INCORRECT, step=i, message=bad.message,
+                                        details={"check": bad.kind, **bad.details, "checked": len(checks)}))
+            else:
+                findings.append(Finding(
+                    kind="algebra", verdict=StepVerdict.CORRECT, step=i,
+                    message=f"{len(checks)} equation step(s) check out: " + "; ".join(c.message for c in checks[:3]),
+                    details={"checked": len(checks)},
+                ))
+        return findings

@@ -1,0 +1,160 @@
+"""Equation checks: claimed solutions are substituted back, consecutive equations compared, ambiguity skipped."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sympy
+
+from critica.types import Item, StepVerdict, Verdict
+from critica.verifiers.algebra import AlgebraVerifier, Unparseable, check_step, parse_latex_expr
+from critica.verifiers.critic import VerifierCritic
+
+
+def _verdicts(step: str) -> list[bool]:
+    return [c.ok for c in check_step(step)]
+
+
+# --- parser -----------------------------------------------------------------------------------------------------
+
+
+def test_parser_reads_whitelisted_latex_exactly():
+    x = sympy.Symbol("x")
+    assert parse_latex_expr(r"\frac{6}{10}")[0] == sympy.Rational(3, 5)
+    assert parse_latex_expr(r"\dfrac{x}{8 - x}")[0] == x / (8 - x)
+    assert parse_latex_expr(r"2x^{2} + 3\sqrt{2}")[0] == 2 * x**2 + 3 * sympy.sqrt(2)
+    assert parse_latex_expr(r"x(x + 1)")[0] == x * (x + 1)
+    assert parse_latex_expr(r"\left(\frac{b}{2}\right)^2")[0] == sympy.Symbol("b") ** 2 / 4
+    assert parse_latex_expr("d_{1} + 1")[0] == sympy.Symbol("d_1") + 1
+    assert parse_latex_expr("0.5x") == (x / 2, True)
+
+
+@pytest.mark.parametrize("text", [
+    "f(3)", r"f^{-1}(9)", r"\sin x", "ab", "x2", "3!", r"\log_2 8", r"2^{1000}", "e^2", r"\text{cm}", "|x|", "",
+])
+def test_parser_refuses_what_it_cannot_read_with_confidence(text):
+    with pytest.raises(Unparseable):
+        parse_latex_expr(text)
+
+
+# --- claimed solutions ------------------------------------------------------------------------------------------
+
+
+def test_wrong_claimed_solution_is_flagged_with_the_true_one():
+    [check] = check_step(r"Then \(\frac{6}{10} = \frac{x}{8 - x} \Rightarrow x = \frac{24}{15} = \frac{8}{5}\).")
+    assert not check.ok and check.kind == "solution"
+    assert "x = 8/5" in check.message and "x = 3" in check.message
+    assert check.details["solutions"] == ["3"]
+
+
+def test_correct_claimed_solution_passes():
+    assert _verdicts(r"\[ \frac{6}{10} = \frac{x}{8 - x} \implies x = 3 \]") == [True]
+    assert _verdicts(r"From \(2^x = 8\), we get \(x = 3\).") == [True]
+
+
+def test_chain_is_checked_link_by_link():
+    assert _verdicts(r"\[ 2x + 3 = 13 \implies 2x = 10 \implies x = 5 \]") == [True, True]
+    # the slip is in the middle link: the claim satisfies the last equation but not the first
+    checks = check_step(r"\[ 2x + 3 = 13 \implies 2x = 12 \implies x = 6 \]")
+    assert [c.ok for c in checks] == [False, False]
+    assert "2*x + 3 = 13" in checks[1].message
+
+
+def test_solution_sets_written_with_or_commas_and_pm():
+    assert _verdicts(r"We have \(x^2 - 5x + 6 = 0\), so \(x = 2\) or \(x = 3\).") == [True]
+    assert _verdicts(r"\[ (x - 1)(x + 1) = 0 \Rightarrow x = -1, 1 \]") == [True]
+    assert _verdicts(r"\[ x^2 - 4x + 1 = 0 \Rightarrow x = \frac{4 \pm \sqrt{12}}{2} = 2 \pm \sqrt{3} \]") == [True]
+    assert _verdicts(r"We have \(x^2 - 5x + 6 = 0\), so \(x = 2\) or \(x = 4\).") == [False]
+    assert _verdicts(r"\[ x^2 - 4x + 1 = 0 \Rightarrow x = 2 \pm \sqrt{5} \]") == [False]
+
+
+def test_plain_text_equations_and_prose_markers():
+    assert _verdicts("Subtracting 30 from both sides, we get 2x = 80, so x = 40.") == [True]
+    assert _verdicts("Subtracting 30 from both sides, we get 2x = 80, so x = 20.") == [False]
+
+
+def test_consecutive_equations_that_lose_and_gain_a_root_are_flagged():
+    [check] = check_step(r"\[ 2x + 3 = 13 \implies 2x = 16 \]")
+    assert not check.ok and check.kind == "chain"
+    assert check.details["gained"] == ["8"] and check.details["lost"] == ["5"]
+    # only losing a root (x > 0 from context) or only gaining one (squaring) is legitimate
+    assert _verdicts(r"\[ x^2 = 4 \implies x = 2 \]") == [True]
+    assert _verdicts(r"\[ x^2 - 4 = 0 \implies (x - 2)(x + 2) = 0 \]") == [True]
+
+
+def test_stacked_displays_are_a_derivation_unless_announced_as_a_list():
+    step = "Simplify:\n\\[ 3 - 4x + x^2 - 5 = 0 \\]\n\\[ x^2 - 4x + 2 = 0 \\]"
+    assert _verdicts(step) == [False]
+    listed = "We solve the pair of equations:\n\\[ x^2 + 5x + 6 = 0 \\]\n\\[ x^2 + 5x - 6 = 0 \\]"
+    assert _verdicts(listed) == []
+
+
+# --- skipped on purpose -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", [
+    r"\[ x + y = 5 \implies x = 2 \]",  # two unknowns
+    r"\[ x^2 > 4 \implies x = 3 \]",  # inequality
+    r"\[ 2x \approx 10 \implies x = 6 \]",  # approximation
+    r"Suppose \(2x = 10\), then \(x = 6\).",  # a hypothesis being tested
+    r"\[ 2x = 10 \implies x = 6 \] is wrong, so we recheck.",  # a self-correction
+    r"\[ 2x = 10 \implies x = 6 \text{ cm} \]",  # units / words inside the formula
+    r"From \(2x = 10\), so \(x = 6\) when the offset is ignored.",  # a conditional claim
+    r"\[ f(x) = 10 \implies x = 6 \]",  # function notation
+    r"\[ 3x \equiv 1 \pmod{5} \implies x = 3 \]",  # modular arithmetic
+    r"\[ \sqrt{x + 2} = x \implies x + 2 = x^2 \implies x = -1 \]",  # extraneous roots of squaring are expected
+    r"\[ x - 5 = 0 \text{ or } x + 2 = 0 \implies x = 5 \text{ or } x = 2 \]",  # answers a list, not its last member
+    r"\[ 2x = 10 \] and then some unrelated prose \[ x = 6 \]",  # no implication between the formulas
+    r"\[ \frac{x}{x - 1} = \frac{1}{x - 1} \implies x = 1 \]",  # undefined at the claim: no verdict either way
+])
+def test_ambiguous_text_is_skipped(step):
+    assert not any(not c.ok for c in check_step(step))
+
+
+def test_decimals_within_rounding_are_not_flagged():
+    assert _verdicts(r"\[ 3x = 1 \implies x = 0.33 \]") == []
+    assert _verdicts(r"\[ 3x = 1 \implies x = 0.5 \]") == [False]
+
+
+def test_huge_or_hostile_input_is_fast_and_safe():
+    start = time.perf_counter()
+    assert _verdicts(r"\[ x^{60} = 2^{60} \implies x = 2 \]") == [True]
+    assert check_step("\\[" + "(x+1)" * 400 + " = 0 \\implies x = 1 \\]") == []
+    assert check_step("x = " * 5000) == []
+    assert check_step(r"\[ \frac{1}{0} = x \implies x = 1 \]") == []
+    assert time.perf_counter() - start < 5
+
+
+# --- verifier and critic ----------------------------------------------------------------------------------------
+
+
+def test_verifier_reports_findings_per_step_and_carries_chains_across_steps():
+    steps = ["Let the number be x.", "Then 5x + 4 = 30.", "Subtracting 4 from both sides, we get 5x = 26.",
+             "Dividing both sides by 5, we get x = 5."]
+    findings = AlgebraVerifier().check(Item(id="a", question="q", steps=steps), steps)
+    by_step = {f.step: f for f in findings}
+    assert by_step[2].verdict == StepVerdict.CORRECT
+    assert by_step[3].verdict == StepVerdict.INCORRECT and "26/5" in by_step[3].message
+    assert 0 not in by_step and 1 not in by_step
+
+
+def test_verifier_critic_names_the_step_with_the_wrong_solution():
+    item = Item(id="b", question="q", steps=[
+        "Let $BD = x$ and $DC = 8 - x$.",
+        r"By the angle bisector theorem, \(\frac{6}{10} = \frac{x}{8 - x} \Rightarrow x = \frac{24}{15}\).",
+        r"So \(BD = \frac{24}{15}\).",
+    ])
+    c = VerifierCritic().judge(item)
+    assert c.verdict == Verdict.INCORRECT and c.first_error_step == 1
+    assert c.steps[1].verdict == StepVerdict.INCORRECT and "x = 3" in c.steps[1].explanation
+    assert any(f["kind"] == "algebra" for f in c.metadata["findings"])
+
+
+def test_verifier_critic_leaves_a_correct_solution_alone():
+    item = Item(id="c", question="q", steps=[
+        r"We need \(2x + 3 = 13\).", r"So \(2x = 10\), hence \(x = 5\).", r"The answer is \(\boxed{5}\).",
+    ])
+    c = VerifierCritic().judge(item)
+    assert c.verdict == Verdict.CORRECT and c.first_error_step is None
+    assert c.steps[1].verdict == StepVerdict.CORRECT
