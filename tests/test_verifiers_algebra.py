@@ -158,3 +158,68 @@ def test_verifier_critic_leaves_a_correct_solution_alone():
     c = VerifierCritic().judge(item)
     assert c.verdict == Verdict.CORRECT and c.first_error_step is None
     assert c.steps[1].verdict == StepVerdict.CORRECT
+
+
+# --- identity chains --------------------------------------------------------------------------------------------
+
+
+def _identity_failures(step: str) -> list:
+    return [c for c in check_step(step) if c.kind == "identity" and not c.ok]
+
+
+@pytest.mark.parametrize("step", [
+    r"Expanding, $(x+2)(x-3) = x^2 - x - 6$.",
+    r"Simplifying, $\frac{x^2-1}{x-1} = x+1$.",
+    r"Factoring, $a^2 + 2a + 1 = (a+1)^2$.",
+    r"Expanding, we get $2(3x + 4) = 6x + 8$.",
+    r"$(y+1)^2 = y^2 + 2y + 1 = (y + 1)(y + 1)$",
+])
+def test_true_identities_are_not_flagged(step):
+    assert _identity_failures(step) == []
+
+
+def test_wrong_expansion_after_a_cue_is_flagged_with_the_correct_one():
+    [check] = _identity_failures(r"Expanding, $(x+2)(x-3) = x^2 + x - 6$.")
+    assert check.details["correct"] == "x**2 - x - 6"
+    assert "differ by -2*x" in check.message
+    # sympy distributes 2(3x + 4) while parsing: the raw left side still shows the expansion
+    [check] = _identity_failures(r"Expanding, we get $2(3x + 4) = 6x + 4$.")
+    assert check.details["correct"] == "6*x + 8"
+
+
+def test_wrong_factoring_and_simplifying_are_flagged():
+    [check] = _identity_failures(r"Factoring, $x^2 - 5x + 6 = (x-2)(x-4)$.")
+    assert check.details["correct"] == "(x - 3)*(x - 2)"
+    assert _identity_failures(r"This simplifies to $\frac{x^2-1}{x-1} = x + 2$.")
+    assert _identity_failures(r"Combining like terms, $2x + 3x + 1 = 5x + 2$.")
+
+
+def test_later_link_of_an_identity_chain_is_flagged():
+    [check] = _identity_failures(r"$-k + 3k = (-1 + 3)k = 4k$")
+    assert check.details["left"] == "2*k" and check.details["right"] == "4*k"
+    assert _identity_failures(r"$(x+1)^2 = x^2 + 2x + 1 = x^2 + 3x + 1$")
+
+
+@pytest.mark.parametrize("step", [
+    r"$2x + 3 = 13$",  # an equation, not a wrong identity
+    r"Expanding, we get $x^2 + 5x + 6 = 3x + 10$.",  # an equation after expanding: both sides already expanded
+    r"Simplifying, we get $3x + 2 = x + 8$.",  # an equation: the sides differ by more than a constant
+    r"Expanding $(x+1)^2 = x^2 + 4$ gives $x^2 + 2x + 1 = x^2 + 4$.",  # the cue names what it expands
+    r"$(x+1)^2 = x^2 + 2x + 1 = 0$",  # the chain turns into an equation
+    r"$x^2 + y^2 = (x+y)^2 - 2xy = 4(x + y)$",  # a known relation substituted: the degree changes
+    r"Let $(x+1)^2 = x^2 + 2x + 1 = x^2 + 3x + 1$.",  # a definition
+    r"Expanding, $f(x) = x^2 + 1$.",  # functions are not read
+    r"Expanding, $(a_1 + 1)^2 = a_1^2 + 1$.",  # subscripts are not read
+    r"$2(0.5x + 1) = x + 2 = x + 2.1$",  # decimals are usually rounded
+    r"Expanding, $(x+1)^2 \geq x^2 + 1$.",  # inequalities are not identities
+    r"$y = 2x + 3 = 2x + 4$",  # a lone symbol on the left names, it does not rewrite
+])
+def test_equations_and_unreadable_links_are_not_read_as_identities(step):
+    assert _identity_failures(step) == []
+
+
+def test_identity_failure_flags_the_step_through_the_verifier():
+    steps = ["Write the expression.", r"Expanding, $(x+2)(x-3) = x^2 + x - 6$."]
+    findings = AlgebraVerifier().check(Item(id="t", question="q", steps=steps), steps)
+    [f] = findings
+    assert f.step == 1 and f.verdict == StepVerdict.INCORRECT and f.details["check"] == "identity"

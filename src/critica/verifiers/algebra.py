@@ -911,6 +911,7 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
     if not _readable(step):
         return []
     seq, lead = _sequence(step)
+    identities = _identity_checks(seq, lead)
     offset = 0
     if before is not None and seq and isinstance(seq[0], _Link):
         lead = _STEP_LABEL.sub("", lead)
@@ -975,7 +976,170 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
             if result is not None:
                 checks.append(result)
         i += 1
-    return checks
+    return identities + checks
+
+
+# --- identity chains --------------------------------------------------------------------------------------------
+# A step that *rewrites* an expression ("Expanding, (x+2)(x-3) = x^2 - x - 6") asserts an identity: both sides must
+# agree for every value of the variables. The hard part is telling that from an equation to solve ("2x + 3 = 13",
+# "x^2 + 5x + 6 = 3x + 10" after expanding), so a link is read as a rewriting only when the step says so clearly:
+# * a chain ``A = B = C …`` whose first link is a (non-trivial) identity that holds: a later link between two
+#   expressions in the same variables that is not an identity is a slip in the rewriting;
+# * a rewriting cue right before the formula ("Expanding, …", "… simplifies to", "factoring, …") whose two sides have
+#   the shape the cue promises: expanding leaves an expanded right side from an unexpanded left one, factoring a
+#   product from a sum; after the other cues ("simplifying", "combining like terms", "can be written as") the two
+#   sides must differ by a nonzero constant, which as an equation would have no solution at all.
+
+_REWRITE_CUE = re.compile(
+    r"\b(?P<cue>expanding|expand(?:ed|s)?|multiplying\s+out|factoring|factori[sz]ing|factor(?:ed|s)?|simplifying|"
+    r"simplif(?:y|ies|ied)(?:\s+to)?|rewrit(?:e|ing|ten)(?:\s+as)?|can\s+be\s+(?:re)?written\s+as|"
+    r"combining\s+like\s+terms)\b"
+    r"(?P<tail>(?:\s+(?:the|this|that|it|expression|left|right|hand|side|sides|numerator|denominator|product|"
+    r"we|get|have|obtain|gives|yields|to|as|which|is|becomes)|\s*,)*)\s*[,:]?\s*$",
+    re.IGNORECASE,
+)
+# The cue must hand over a result ("Expanding, …", "Expanding gives …"), not name what it acts on ("Expanding
+# (x+1)^2 = x^2 + 4 gives …" is an equation being expanded).
+_HANDS_OVER = re.compile(r"(?:,|:|\b(?:get|have|obtain|gives|yields|to|as|becomes))\s*$", re.IGNORECASE)
+_DEFINITION = re.compile(r"\b(?:let|where|define[sd]?|denote[sd]?|set)\b|:=|\\coloneqq|\\equiv|\\sum|\\prod",
+                         re.IGNORECASE)
+_SAMPLE_POINTS = ((Rational(3, 7), Rational(-5, 3), Rational(11, 4)), (Rational(-2, 9), Rational(13, 5), Rational(7, 3)),
+                  (Rational(17, 6), Rational(4, 11), Rational(-9, 5)), (Rational(-23, 8), Rational(6, 13), Rational(19, 7)))
+
+
+def _plain_side(e: Expr) -> bool:
+    """A side that is a number or a lone variable: "x = …" names or assigns, it does not rewrite."""
+    return not e.free_symbols or isinstance(e, Symbol)
+
+
+def _readable_expr(e: Expr) -> bool:
+    """A polynomial or rational expression in plain variables (no subscripts, roots of variables, symbolic powers)."""
+    if any("_" in s.name for s in e.free_symbols):
+        return False
+    for p in e.atoms(sympy.Pow):
+        if p.exp.free_symbols or (p.base.free_symbols and not p.exp.is_Integer):
+            return False
+        if p.base.free_symbols and p.exp.is_Integer and abs(p.exp) > MAX_DEGREE:
+            return False
+    return True
+
+
+def _identity(a: Expr, b: Expr) -> bool | None:
+    """Is ``a = b`` an identity? Decided symbolically (cancel + expand of the difference) and cross-checked at exact
+    rational points; None when the two disagree or the points are undefined."""
+    try:
+        diff = sympy.expand(sympy.cancel(a - b))
+    except (sympy.PolynomialError, TypeError, ValueError, RecursionError):
+        return None
+    syms = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    if len(syms) > 3:
+        return None
+    nonzero = defined = 0
+    for point in _SAMPLE_POINTS:
+        sub = dict(zip(syms, point, strict=False))
+        try:
+            va, vb = a.subs(sub), b.subs(sub)
+        except (TypeError, ValueError, ZeroDivisionError, RecursionError):
+            continue
+        if any(v.has(sympy.zoo, sympy.nan) or not v.is_Rational for v in (va, vb)):
+            continue
+        defined += 1
+        nonzero += va != vb
+    if diff == 0:
+        return True if nonzero == 0 else None
+    return False if defined >= 3 and nonzero >= 2 else None
+
+
+def _degrees(e: Expr) -> tuple[int, int] | None:
+    """Total degrees of the numerator and denominator of ``e`` as a reduced fraction, or None."""
+    try:
+        num, den = sympy.cancel(e).as_numer_denom()
+        gens = sorted(e.free_symbols, key=lambda s: s.name)
+        return sympy.Poly(num, *gens).total_degree(), sympy.Poly(den, *gens).total_degree()
+    except (sympy.PolynomialError, sympy.GeneratorsNeeded, TypeError, ValueError, RecursionError):
+        return None
+
+
+def _rewriting_pair(a: Expr, b: Expr) -> bool:
+    """Two sides a rewriting could relate: same variables, neither a number or a lone variable, both readable, and
+    of the same degrees. A change of degree means a known relation was substituted ("x^2 + y^2 = 4(x + y)" given
+    earlier), which is no rewriting slip."""
+    if not (not _plain_side(a) and not _plain_side(b) and a.free_symbols == b.free_symbols
+            and _readable_expr(a) and _readable_expr(b)):
+        return False
+    da = _degrees(a)
+    return da is not None and da == _degrees(b)
+
+
+def _correct_form(a: Expr, cue: str) -> Expr:
+    return sympy.factor(a) if cue.lower().startswith("factor") else sympy.expand(sympy.cancel(a))
+
+
+def _identity_failure(a: Expr, b: Expr, link: _Link, cue: str, how: str) -> EquationCheck:
+    """The failed link ``a = b``, quoting the correct rewriting of ``a`` (sympy has already evaluated numbers in it,
+    so for ``(-1 + 3)k = 4k`` that is ``2k``)."""
+    right = _correct_form(a, cue)
+    return EquationCheck(
+        "identity", False,
+        f"“{link.raw}” is not an identity ({how}): {sympy.sstr(a)} and {sympy.sstr(b)} differ by "
+        f"{sympy.sstr(sympy.expand(sympy.cancel(a - b)))}; the correct rewriting is {sympy.sstr(right)}",
+        {"left": sympy.sstr(a), "right": sympy.sstr(b), "correct": sympy.sstr(right),
+         "link": link.raw},
+    )
+
+
+def _cue_shape(a: Expr, b: Expr, left_raw: str, cue: str) -> bool:
+    """Do the sides have the shape the cue promises (so the link is the rewriting itself, not an equation)?
+
+    The left side's raw text is looked at too: sympy distributes ``2(3x + 4)`` as it parses."""
+    c = cue.lower()
+    if (c.startswith("expand") or c.startswith("multiplying")) and re.search(r"[)\]]", left_raw) and (
+            sympy.expand(b) == b and b.is_Add):
+        return True
+    if c.startswith("factor") and a.is_Add and sympy.expand(a) == a and (b.is_Mul or b.is_Pow) and any(
+            f.is_Add for f in sympy.Mul.make_args(b) for f in [f.base if f.is_Pow else f]):
+        return True
+    try:
+        diff = sympy.expand(sympy.cancel(a - b))
+    except (sympy.PolynomialError, TypeError, ValueError, RecursionError):
+        return False
+    return diff.is_number and diff != 0  # as an equation it would have no solution: a rewriting slip
+
+
+def _identity_checks(seq: list[_Link | _Conn], lead: str) -> list[EquationCheck]:
+    """Failed identities in the step's rewritings (see the section comment); identities that hold are not reported."""
+    out: list[EquationCheck] = []
+    for i, item in enumerate(seq):
+        if not isinstance(item, _Link) or len(item.raw) > MAX_LINK_CHARS or item.raw.count("=") < 1:
+            continue
+        prose = lead if i == 0 else (seq[i - 1].text if isinstance(seq[i - 1], _Conn) else "")
+        m = _REWRITE_CUE.search(prose)
+        cue_ok = m is not None and _HANDS_OVER.search(prose) is not None
+        if item.raw.count("=") < 2 and not cue_ok:
+            continue
+        if any(_DEFINITION.search(t) for t in (prose, item.raw, item.after)) or _CONDITION_AFTER.search(item.after):
+            continue
+        sides = item.sides
+        if sides is None or len(sides) < 2 or item.decimal:
+            continue  # decimals are rounded more often than not
+        if len(sides) >= 3 and _rewriting_pair(sides[0], sides[1]) and _identity(sides[0], sides[1]) is True:
+            for a, b in zip(sides[1:], sides[2:], strict=False):
+                if not _rewriting_pair(a, b):
+                    break  # "… = x^2 - x - 6 = 0": the chain turns into an equation
+                verdict = _identity(a, b)
+                if verdict is None:
+                    break
+                if not verdict:
+                    out.append(_identity_failure(a, b, item, "", "a later member of an identity chain"))
+                    break
+            continue
+        if cue_ok and len(sides) == 2 and m is not None:
+            a, b = sides
+            cue = m.group("cue")
+            left_raw = item.raw.split("=")[0]
+            if _rewriting_pair(a, b) and _cue_shape(a, b, left_raw, cue) and _identity(a, b) is False:
+                out.append(_identity_failure(a, b, item, cue, f"after “{cue}”"))
+    return out
 
 
 class AlgebraVerifier:
