@@ -13,6 +13,10 @@ patterns are verified exactly with sympy:
   coefficients: the step is flagged when each has a real root the other lacks (a root was both lost *and* gained,
   which no valid manipulation does; losing roots alone is often legitimate domain reasoning, gaining alone can be
   squaring, so neither is flagged).
+* **Identity chains.** A rewriting ``A = B (= C …)`` of expressions in variables must hold identically: a chain of
+  3+ members opened by a true identity, or a link right after a rewriting cue ("Expanding, …", "Factoring, …",
+  "… simplifies to") whose sides have the promised shape, is flagged at its first non-identity link (checked by
+  cancel/expand and exact rational sample points), quoting the correct rewriting. See ``_identity_checks``.
 
 Precision first: a false alarm costs more than a missed error. Skipped, never guessed: steps that test a guess or
 correct themselves ("suppose", "check", "wrong", "extraneous" …), links with any LaTeX this parser does not know
