@@ -206,7 +206,7 @@ def test_later_link_of_an_identity_chain_is_flagged():
     r"Simplifying, we get $3x + 2 = x + 8$.",  # an equation: the sides differ by more than a constant
     r"Expanding $(x+1)^2 = x^2 + 4$ gives $x^2 + 2x + 1 = x^2 + 4$.",  # the cue names what it expands
     r"$(x+1)^2 = x^2 + 2x + 1 = 0$",  # the chain turns into an equation
-    r"$x^2 + y^2 = (x+y)^2 - 2xy = 4(x + y)$",  # a known relation substituted: the degree changes
+    r"$x^2 + y^2 = (x+y)^2 - 2x \cdot y = 4(x + y)$",  # a known relation substituted: the degree changes
     r"Let $(x+1)^2 = x^2 + 2x + 1 = x^2 + 3x + 1$.",  # a definition
     r"Expanding, $f(x) = x^2 + 1$.",  # functions are not read
     r"Expanding, $(a_1 + 1)^2 = a_1^2 + 1$.",  # subscripts are not read
