@@ -223,3 +223,13 @@ def test_identity_failure_flags_the_step_through_the_verifier():
     findings = AlgebraVerifier().check(Item(id="t", question="q", steps=steps), steps)
     [f] = findings
     assert f.step == 1 and f.verdict == StepVerdict.INCORRECT and f.details["check"] == "identity"
+
+
+def test_unicode_minus_in_plain_text_is_part_of_the_formula():
+    # "9 = 2J − 33" (U+2212) must not be read as "9 = 2J": that dropped term once made a true step look false
+    steps = ["So, J + 9 = 3J − 33", "So, 9 = 2J − 33", "So, 42 = 2J"]
+    found = AlgebraVerifier().check(Item(id="u", question="q", steps=steps), steps)
+    assert found and all(f.verdict == StepVerdict.CORRECT for f in found)
+    wrong = ["So, 9 = 2J – 33, so 40 = 2J."]  # en dash as minus, and a real slip: 2J = 42
+    [f] = AlgebraVerifier().check(Item(id="w", question="q", steps=wrong), wrong)
+    assert f.verdict == StepVerdict.INCORRECT and "21" in f.message

@@ -538,7 +538,7 @@ def _merge(a: _Conn, b: _Conn) -> _Conn:
 
 
 # Plain-text formulas ("we get 2x + 30 = 110, so x = 40"): runs of numbers, single letters, operators and brackets.
-_PLAIN_TOKEN = re.compile(r"\d+(?:\.\d+)?(?![\d.]*[A-Za-z]{2})|(?<![A-Za-z'])[A-Za-z](?![A-Za-z'])|[-+*/^=×÷()]|\s+")
+_PLAIN_TOKEN = re.compile(r"\d+(?:\.\d+)?(?![\d.]*[A-Za-z]{2})|(?<![A-Za-z'])[A-Za-z](?![A-Za-z'])|[-+*/^=×÷()−–]|\s+")
 
 
 def _plain_spans(prose: str) -> list[tuple[int, int]]:
@@ -568,17 +568,17 @@ def _plain_spans(prose: str) -> list[tuple[int, int]]:
 # Words that make a formula part of a larger expression: "5 times 2x = 20", "2x = 20 more than y".
 _GLUE_BEFORE = re.compile(r"(?:\b(?:times|of|plus|minus|by|over|divided|multiplied|half|twice|double|triple|thrice|"
                           r"sqrt|root|than|per|and|or)|[\d$%)\\_^.'])\s*$", re.IGNORECASE)
-_GLUE_AFTER = re.compile(r"^\s*(?:[%(\d$\\_^']|\.\d|(?:times|plus|minus|divided|over|squared|cubed|percent|more|less|"
+_GLUE_AFTER = re.compile(r"^\s*(?:[%(\d$\\_^'−–·⋅<>≤≥]|\.\d|(?:times|plus|minus|divided|over|squared|cubed|percent|more|less|"
                          r"fewer|than|per|of)\b)", re.IGNORECASE)
 
 
 def _whole_formula(prose: str, start: int, end: int) -> bool:
     """Is ``prose[start:end]`` a whole plain-text formula, not a piece of a longer expression written with words?"""
     text = prose[start:end]
-    if re.search(r"[-+*/^=×÷(]$", text) or _GLUE_BEFORE.search(prose[:start]) or _GLUE_AFTER.search(prose[end:]):
+    if re.search(r"[-+*/^=×÷(−–]$", text) or _GLUE_BEFORE.search(prose[:start]) or _GLUE_AFTER.search(prose[end:]):
         return False
     # "-14 = x + 2 -16 = x": an operator spaced on one side only glues two formulas together
-    return not re.search(r"\S\s+[-+][\d(A-Za-z]|[\d)A-Za-z][-+]\s+\S", text)
+    return not re.search(r"\S\s+[-+−–][\d(A-Za-z]|[\d)A-Za-z][-+−–]\s+\S", text)
 
 
 def _segments(step: str) -> list[tuple[bool, str]]:
