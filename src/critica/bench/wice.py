@@ -7,8 +7,9 @@ sentence embeddings): claim-level accuracy and macro-F1 over the three labels wi
 precision/recall, the confusion matrix, the unscored count, citation precision/recall against WiCE's gold
 supporting sentences, throughput and wall time.
 
-Splits: ``dev`` is the calibration split — the verifier's thresholds were chosen there, once, by
-:func:`calibrate` (``python -m critica.bench.wice calibrate``) — and ``test`` is the one to quote. The shared copy
+Splits: ``dev`` is the calibration split — the verifier's label model was selected (by cross-validation) and
+fitted there, once, by :func:`select_label_model` (``python -m critica.bench.wice calibrate``) — and ``test`` is
+the one to quote. The shared copy
 has no train split; a held-out part of WiCE is kept elsewhere and re-checks the figures.
 
 With a critic other than the verifier (``--critic NAME``), each claim becomes an item (question: the article
@@ -21,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +33,11 @@ from critica.bench.base import BenchContext, BenchResult, register_suite
 from critica.bench.classification import accuracy, bootstrap_ci, confusion_matrix, macro_f1, per_label, unscored_count
 from critica.errors import InputError, UserError
 from critica.types import Item, Verdict
-from critica.verifiers.evidence import (
-    DEFAULT_THRESHOLDS,
-    LEXICAL_THRESHOLDS,
-    ClauseScore,
-    EvidenceLabel,
-    EvidenceThresholds,
-    EvidenceVerifier,
-    label_claim,
-)
+from critica.verifiers.evidence import FEATURES, EvidenceLabel, EvidenceVerifier, LabelModel
 
 __all__ = [
-    "WICE_SPLITS", "LABELS", "WiceClaim", "load_wice", "run_wice", "calibrate", "evaluate_labels", "flag_figures",
-    "plot_confusion",
+    "WICE_SPLITS", "LABELS", "WiceClaim", "load_wice", "run_wice", "fit_label_model", "select_label_model",
+    "cross_validate", "evaluate_labels", "flag_figures", "plot_confusion",
 ]
 
 WICE_SPLITS = ("dev", "test")
@@ -63,6 +57,8 @@ class WiceClaim:
     supporting: list[list[int]]
     """Alternative minimal sets of evidence-sentence indices that support the claim."""
     context: str = ""
+    title: str = ""
+    """The Wikipedia article the claim comes from (cross-validation folds keep an article's claims together)."""
 
 
 def load_wice(data_dir: Path, split: str, *, errors: list[InputError] | None = None) -> list[WiceClaim]:
@@ -95,7 +91,7 @@ def load_wice(data_dir: Path, split: str, *, errors: list[InputError] | None = N
                 id=str(meta.get("id") or f"{split}-{lineno}"), split=split, claim=row["claim"],
                 evidence=[str(e) for e in row["evidence"]], label=row["label"],
                 supporting=[[int(i) for i in s] for s in row.get("supporting_sentences") or []],
-                context=str(meta.get("claim_context") or ""),
+                context=str(meta.get("claim_context") or ""), title=str(meta.get("claim_title") or ""),
             ))
     return out
 
@@ -191,8 +187,8 @@ def _verifier_records(claims: list[WiceClaim], verifier: EvidenceVerifier,
         try:
             a = verifier.assess_sentences(c.claim, c.evidence)
             pred: str | None = a.label.value
-            extra = {"citations": [list(x) for x in a.citations], "supported_share": round(a.supported_share, 4),
-                     "clauses": len(a.clauses)}
+            extra = {"citations": [list(x) for x in a.citations], "grounded_share": round(a.grounded_share, 4),
+                     "probabilities": {k: round(v, 4) for k, v in a.probabilities.items()}, "clauses": len(a.clauses)}
             error = None
         except Exception as e:  # noqa: BLE001 - one bad item must not sink the run
             pred, extra, error = None, {"citations": []}, f"{type(e).__name__}: {e}"
@@ -274,7 +270,7 @@ def run_wice(ctx: BenchContext) -> BenchResult:
         "Claim-level labels supported / partially_supported / not_supported; macro-F1 is the unweighted mean F1 "
         "of the three; CIs are 95% percentile bootstrap intervals over claims.",
         "Unscored claims stay in the denominator (wrong for accuracy, a miss for F1).",
-        "dev is the calibration split (thresholds chosen there once); quote test.",
+        "dev is the calibration split (the label model was fitted there once); quote test.",
         f"Majority-class baseline (always partially_supported): accuracy {_majority(data)}.",
         "Citation precision: cited sentences that lie in a gold supporting set; recall: claims for which a whole "
         "gold supporting set was cited (gold-labelled supported/partial claims only).",
@@ -350,35 +346,126 @@ def _suite(ctx: BenchContext) -> BenchResult:
 
 
 # -- calibration ---------------------------------------------------------------------------------------------
+#
+# The label model is chosen on WiCE dev only. Candidates (a feature set, an L2 strength, a class-weight power)
+# are compared by repeated 5-fold cross-validation in which all claims of one Wikipedia article fall in the same
+# fold; the winner maximises the mean of cross-validated accuracy and macro-F1, and is then refitted on all of dev.
+
+ORDER = (EvidenceLabel.NOT_SUPPORTED.value, EvidenceLabel.PARTIALLY_SUPPORTED.value, EvidenceLabel.SUPPORTED.value)
+"""WiCE's labels from least to most supported (the ordinal model's order)."""
+
+CORE_FEATURES = ("coverage_all", "similarity_max", "clause_similarity_min", "grounded_share", "missing_numbers",
+                 "missing_names")
+"""A small feature set, the alternative to all of :data:`~critica.verifiers.evidence.FEATURES`."""
+
+L2_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
+CLASS_WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def calibrate(
-    scored: list[tuple[str, list[ClauseScore]]], *, embeddings: bool, base: EvidenceThresholds | None = None
-) -> tuple[EvidenceThresholds, float]:
-    """Grid-search the decision thresholds for macro-F1 on cached clause scores ``[(gold, clauses), …]``.
+def fit_label_model(features: list[dict[str, float]], gold: list[str], names: tuple[str, ...], *, l2: float = 3.0,
+                    class_weight: float = 0.5) -> LabelModel:
+    """Fit the ordinal logistic :class:`LabelModel` by penalised maximum likelihood (deterministic L-BFGS).
 
-    The grid is coarse (a handful of values per constant) so the result reflects the split's overall shape,
-    not individual claims. Returns the best thresholds and their macro-F1.
+    Args:
+        features: Claim features (from :meth:`EvidenceVerifier.score`), one dict per claim.
+        gold: Their WiCE labels.
+        names: The features to use.
+        l2: Ridge penalty on the (standardised) feature weights; cut points are not penalised.
+        class_weight: Each claim counts ``(n / (3 · n_label))^class_weight``: 0 fits the label frequencies as they
+            are (favouring the common ``partially_supported``), 1 weighs the three labels equally.
     """
-    base = base or (DEFAULT_THRESHOLDS if embeddings else LEXICAL_THRESHOLDS)
-    weights = (0.25, 0.5, 0.75) if embeddings else (0.0,)
-    best, best_f1 = base, -1.0
-    gold = [g for g, _ in scored]
-    for w, clause, sup, nsup, ent, unc in itertools.product(
-        weights, _steps(0.2, 0.75), (0.7, 0.8, 0.85, 0.9, 0.99), (0.0, 0.1, 0.15, 0.2, 0.3), (0.5, 0.67),
-        (0.3, 0.4, 0.5, 1.0),
-    ):
-        t = replace(base, weight=w, clause=clause, supported=sup, not_supported=nsup, entity_missing=ent,
-                    uncovered=unc)
-        pred: list[str | None] = [label_claim(cl, t)[0].value for _, cl in scored]
-        f1 = macro_f1(gold, pred, LABELS)
-        if f1 > best_f1 + 1e-9:
-            best, best_f1 = t, f1
-    return best, best_f1
+    import numpy as np
+    from scipy.optimize import minimize
+
+    x = np.array([[f[name] for name in names] for f in features], dtype=float)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = (x - mean) / scale
+    y = np.array([ORDER.index(g) for g in gold])
+    counts = np.bincount(y, minlength=3).astype(float)
+    w = (len(y) / (3 * np.maximum(counts, 1.0)))[y] ** class_weight
+    w /= w.mean()
+    n_feat = len(names)
+    rows = np.arange(len(y))
+
+    def loss_and_grad(p: Any) -> tuple[float, Any]:
+        beta, t1, gap = p[:n_feat], p[n_feat], p[n_feat + 1]
+        t2 = t1 + np.exp(gap)  # keeps the cut points ordered
+        s = z @ beta
+        c1, c2 = 1 / (1 + np.exp(-(s - t1))), 1 / (1 + np.exp(-(s - t2)))
+        prob = np.clip(np.stack([1 - c1, c1 - c2, c2], axis=1), 1e-12, None)
+        d1, d2 = c1 * (1 - c1), c2 * (1 - c2)
+        # d log p_y / d s and / d t1, d t2 for each claim's own label
+        ds = np.select([y == 0, y == 1], [-c1, (d1 - d2) / prob[:, 1]], 1 - c2)
+        dt1 = np.select([y == 0, y == 1], [c1, -d1 / prob[:, 1]], 0.0)
+        dt2 = np.select([y == 0, y == 1], [0.0, d2 / prob[:, 1]], -(1 - c2))
+        loss = -(w * np.log(prob[rows, y])).sum() + 0.5 * l2 * (beta @ beta)
+        grad = np.empty_like(p)
+        grad[:n_feat] = -(z.T @ (w * ds)) + l2 * beta
+        grad[n_feat] = -(w * (dt1 + dt2)).sum()
+        grad[n_feat + 1] = -(w * dt2).sum() * np.exp(gap)
+        return float(loss), grad
+
+    result = minimize(loss_and_grad, np.zeros(n_feat + 2), jac=True, method="L-BFGS-B",
+                      options={"maxiter": 1000, "gtol": 1e-8})
+    p = result.x
+    return LabelModel(features=tuple(names), mean=tuple(round(float(v), 6) for v in mean),
+                      scale=tuple(round(float(v), 6) for v in scale),
+                      weights=tuple(round(float(v), 6) for v in p[:n_feat]),
+                      cuts=(round(float(p[n_feat]), 6), round(float(p[n_feat] + math.exp(p[n_feat + 1])), 6)))
 
 
-def _steps(lo: float, hi: float, step: float = 0.05) -> tuple[float, ...]:
-    return tuple(round(lo + i * step, 2) for i in range(int(round((hi - lo) / step)) + 1))
+def _folds(groups: list[str], k: int, seed: int) -> list[list[int]]:
+    """``k`` folds of item indices; all items of one group (article) share a fold; the shuffle is seeded."""
+    import random
+
+    names = sorted(set(groups))
+    random.Random(seed).shuffle(names)
+    fold_of = {g: i % k for i, g in enumerate(names)}
+    return [[i for i, g in enumerate(groups) if fold_of[g] == f] for f in range(k)]
+
+
+def cross_validate(features: list[dict[str, float]], gold: list[str], groups: list[str], names: tuple[str, ...], *,
+                   l2: float, class_weight: float, k: int = 5, seeds: Iterable[int] = range(5)) -> tuple[float, float]:
+    """Mean accuracy and macro-F1 of :func:`fit_label_model` over repeated grouped ``k``-fold cross-validation."""
+    accs, f1s = [], []
+    for seed in seeds:
+        pred: list[str | None] = [None] * len(gold)
+        for held in _folds(groups, k, seed):
+            held_set = set(held)
+            train = [i for i in range(len(gold)) if i not in held_set]
+            model = fit_label_model([features[i] for i in train], [gold[i] for i in train], names, l2=l2,
+                                    class_weight=class_weight)
+            for i in held:
+                pred[i] = model.predict(features[i]).value
+        accs.append(accuracy(gold, pred))
+        f1s.append(macro_f1(gold, pred, LABELS))
+    return sum(accs) / len(accs), sum(f1s) / len(f1s)
+
+
+def select_label_model(features: list[dict[str, float]], gold: list[str], groups: list[str], *, embeddings: bool,
+                       l2_grid: Iterable[float] = L2_GRID, class_weight_grid: Iterable[float] = CLASS_WEIGHT_GRID,
+                       seeds: Iterable[int] = range(5),
+                       log: Callable[[str], None] | None = None) -> tuple[LabelModel, dict[str, Any]]:
+    """Choose feature set, L2 and class weight by grouped cross-validation on dev, then fit on all of it.
+
+    Returns the model and a record of the choice (settings, cross-validated accuracy and macro-F1).
+    """
+    seeds = list(seeds)
+    sets = {"all": FEATURES, "core": CORE_FEATURES}
+    if not embeddings:  # similarity features are 0 without an embedder
+        sets = {k: tuple(f for f in v if not f.startswith(("similarity", "clause_similarity"))) for k, v in sets.items()}
+    best: dict[str, Any] = {}
+    for (set_name, names), l2, cw in itertools.product(sets.items(), list(l2_grid), list(class_weight_grid)):
+        acc, f1 = cross_validate(features, gold, groups, names, l2=l2, class_weight=cw, seeds=seeds)
+        if log:
+            log(f"  {set_name:4s} l2={l2:<4} class_weight={cw:<4}: CV accuracy {acc:.3f}, macro-F1 {f1:.3f}")
+        if not best or (acc + f1) / 2 > best["objective"] + 1e-9:
+            best = {"features": set_name, "l2": l2, "class_weight": cw, "cv_accuracy": acc, "cv_macro_f1": f1,
+                    "objective": (acc + f1) / 2}
+    model = fit_label_model(features, gold, sets[best["features"]], l2=best["l2"], class_weight=best["class_weight"])
+    return model, best
 
 
 def _main(argv: list[str] | None = None) -> int:  # pragma: no cover - a maintainer's command
@@ -389,30 +476,34 @@ def _main(argv: list[str] | None = None) -> int:  # pragma: no cover - a maintai
     from critica.config import default_data_dir
 
     ap = argparse.ArgumentParser(prog="python -m critica.bench.wice",
-                                 description="Calibrate the evidence verifier's thresholds on WiCE dev.")
+                                 description="Select and fit the evidence verifier's label models on WiCE dev.")
     ap.add_argument("command", choices=["calibrate"])
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--quiet", action="store_true", help="do not list every candidate's CV figures")
     args = ap.parse_args(argv)
     errors: list[InputError] = []
     claims = load_wice(default_data_dir(args.data_dir), "dev", errors=errors)[: args.limit]
     for e in errors:
         print(f"skipped: {e}")
-    verifier = EvidenceVerifier()
-    scored: list[tuple[str, list[ClauseScore]]] = []
-    with Progress() as progress:
-        task = progress.add_task("scoring WiCE dev claims", total=len(claims))
-        for c in claims:
-            scored.append((c.label, verifier.score_clauses(c.claim, c.evidence)))
-            progress.advance(task)
-    gold = [g for g, _ in scored]
-    for emb in ([True] if verifier.embedder is not None else []) + [False]:
-        t, f1 = calibrate(scored, embeddings=emb)
-        method = "lexical+embedding" if emb else "lexical"
-        pred: list[str | None] = [label_claim(cl, t)[0].value for _, cl in scored]
-        row = {"split": f"dev [{method}]", **evaluate_labels(gold, pred), **flag_figures(gold, pred)}
-        print(f"{method}: best thresholds {t}")
+    gold = [c.label for c in claims]
+    groups = [c.title or c.id for c in claims]
+    verifiers = [v for v in (_verifier_for("lexical+embedding"), _verifier_for("lexical")) if v is not None]
+    for verifier in verifiers:
+        feats = []
+        with Progress() as progress:
+            task = progress.add_task(f"scoring WiCE dev claims [{verifier.method}]", total=len(claims))
+            for c in claims:
+                feats.append(verifier.score(c.claim, c.evidence).features)
+                progress.advance(task)
+        model, choice = select_label_model(feats, gold, groups, embeddings=verifier.embedder is not None,
+                                           log=None if args.quiet else print)
+        pred: list[str | None] = [model.predict(f).value for f in feats]
+        row = {"split": f"dev, in-sample [{verifier.method}]", **evaluate_labels(gold, pred), **flag_figures(gold, pred)}
+        name = "EMBEDDING_MODEL" if verifier.embedder is not None else "LEXICAL_MODEL"
+        print(f"{verifier.method}: chose {choice}")
         print("  " + _describe(row))
+        print(f"{name} = {model!r}")
     return 0
 
 
