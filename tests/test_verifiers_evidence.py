@@ -143,6 +143,18 @@ def test_findings_map_labels_to_verdicts():
     assert strict[2].verdict is StepVerdict.INCORRECT
 
 
+def test_a_conflicting_number_is_a_contradiction_not_a_missing_detail():
+    evidence = CASES["evidence"]
+    claims = ["The Riverton bridge opened in 1934.", "The Riverton bridge carries 4 lanes across the Slate river."]
+    item = Item(id="e2", question="q", response="\n\n".join(claims), evidence=evidence)
+    wrong_year, unknown_count = EvidenceVerifier(embedder=None).check(item, claims)
+    # the page gives the opening year as 1932: the claim is wrong, and the message cites the sentence
+    assert wrong_year.verdict is StepVerdict.INCORRECT and "1932, not 1934" in wrong_year.message
+    assert wrong_year.details["contradiction"] == {"claimed": "1934", "evidence": "1932", "citation": [0, 0]}
+    # a number the evidence does not give at all is only a missing detail
+    assert unknown_count.verdict is StepVerdict.UNCHECKED and "contradiction" not in unknown_count.details
+
+
 def test_no_evidence_no_findings_and_trivial_sentences_skipped():
     item = Item(id="e2", question="q", response="Sure! The Riverton bridge opened in 1932.")
     assert LEXICAL.check(item, ["Sure!", "The Riverton bridge opened in 1932."]) == []
