@@ -50,7 +50,7 @@ def _optional(module: str, cls: str) -> Verifier | None:
         return None
 
 
-CHAIN_KINDS = frozenset({"arithmetic", "algebra"})
+CHAIN_KINDS = frozenset({"arithmetic", "algebra", "quantities"})
 """Finding kinds that check a computation inside a chain of reasoning (see :class:`LocatePolicy`)."""
 
 
@@ -112,8 +112,9 @@ class VerifierCritic:
             locate = LocatePolicy.earliest() if locate == "earliest" else None
         self.locate = locate or LocatePolicy()
         self.arithmetic = ArithmeticVerifier() if arithmetic else None
-        # Equation and algebra checks share the arithmetic switch: both verify what a step asserts symbolically.
+        # Equation, algebra and quantity checks share the arithmetic switch: all verify what a step computes.
         self.algebra = _optional("critica.verifiers.algebra", "AlgebraVerifier") if arithmetic else None
+        self.quantities = _optional("critica.verifiers.quantities", "QuantityVerifier") if arithmetic else None
         self.final_answer = FinalAnswerVerifier() if final_answer else None
         self._want = {"evidence": evidence, "code": code}
         self._extra: dict[str, Verifier | None] = {}
@@ -129,7 +130,7 @@ class VerifierCritic:
         """All findings for ``item`` and the names of checks that applied but were unavailable."""
         found: list[Finding] = []
         skipped: list[str] = []
-        for verifier in (self.arithmetic, self.algebra, self.final_answer):
+        for verifier in (self.arithmetic, self.algebra, self.quantities, self.final_answer):
             if verifier is not None:
                 found.extend(verifier.check(item, steps))
         for kind, applies in (("evidence", bool(item.evidence)), ("code", bool(item.tests))):
