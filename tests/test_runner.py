@@ -55,3 +55,13 @@ async def test_stats_tell_ties_from_parse_failures():
     stats.add(Critique(item_id="b", critic="pairwise", verdict=Verdict.UNSCORED, parse_status=ParseStatus.FAILED))
     stats.add(Critique(item_id="c", critic="pairwise", verdict=Verdict.UNSCORED, parse_status=ParseStatus.FAILED, error="down"))
     assert stats.verdicts["unscored"] == 3 and stats.no_verdict == 1 and stats.backend_errors == 1
+
+
+def test_stats_count_incorrect_critiques_that_name_the_first_error():
+    from critica.run.runner import RunStats
+
+    stats = RunStats()
+    stats.add(Critique(item_id="a", critic="verifier", verdict=Verdict.INCORRECT, first_error_step=2))
+    stats.add(Critique(item_id="b", critic="verifier", verdict=Verdict.INCORRECT, metadata={"error_at_or_before": 5}))
+    stats.add(Critique(item_id="c", critic="verifier", verdict=Verdict.CORRECT))
+    assert stats.verdicts["incorrect"] == 2 and stats.first_error_named == 1

@@ -134,6 +134,7 @@ def _summary(stats: RunStats, critic: str, model: str | None) -> None:
         ("items critiqued", stats.items),
         ("correct", stats.verdicts.get("correct", 0)),
         ("incorrect", stats.verdicts.get("incorrect", 0)),
+        ("  first error step named", stats.first_error_named),
         ("unscored", stats.verdicts.get("unscored", 0)),
         ("  parsed, no verdict (tie, inconsistent)", stats.no_verdict),
         ("  unparseable output", max(0, stats.parse_status.get("failed", 0) - stats.backend_errors)),

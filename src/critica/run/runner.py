@@ -38,6 +38,8 @@ class RunStats:
     backend_errors: int = 0
     no_verdict: int = 0
     """Unscored although parsed and no call failed: a tie, an order-inconsistent pair, an abstention."""
+    first_error_named: int = 0
+    """Incorrect with a first erroneous step named."""
     usage: Usage = field(default_factory=Usage)
     latency_total_s: float = 0.0
     started: float = field(default_factory=time.perf_counter)
@@ -55,6 +57,7 @@ class RunStats:
     def add(self, c: Critique) -> None:
         self.items += 1
         self.verdicts[c.verdict.value] = self.verdicts.get(c.verdict.value, 0) + 1
+        self.first_error_named += c.verdict == Verdict.INCORRECT and c.first_error_step is not None
         self.parse_status[c.parse_status.value] = self.parse_status.get(c.parse_status.value, 0) + 1
         self.backend_errors += c.error is not None
         self.no_verdict += c.verdict == Verdict.UNSCORED and c.parse_status != ParseStatus.FAILED and c.error is None
