@@ -39,7 +39,8 @@ def plot_rows(rows: Sequence[dict[str, Any]], path: str | Path, *, metrics: Sequ
     """Grouped bars: one group per split, one bar per metric (rates in %); writes ``path`` and returns it."""
     plt = pyplot()
     metrics = list(metrics or [m for m in ("f1", "precision_solution", "precision_step", "recall_exact",
-                                           "false_alarm_rate") if any(isinstance(r.get(m), float) for r in rows)])
+                                           "precision_step_earliest", "recall_earliest", "false_alarm_rate")
+                               if any(isinstance(r.get(m), float) for r in rows)])
     splits = [str(r.get("split")) for r in rows]
     width = 0.8 / max(1, len(metrics))
     fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(splits) * max(1, len(metrics)) / 3), 4))
