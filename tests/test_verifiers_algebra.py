@@ -8,7 +8,7 @@ import pytest
 import sympy
 
 from critica.types import Item, StepVerdict, Verdict
-from critica.verifiers.algebra import AlgebraVerifier, Unparseable, check_step, parse_latex_expr
+from critica.verifiers.algebra import AlgebraVerifier, Unparseable, check_step, numeric_checks, parse_latex_expr
 from critica.verifiers.critic import VerifierCritic
 
 
@@ -233,3 +233,125 @@ def test_unicode_minus_in_plain_text_is_part_of_the_formula():
     wrong = ["So, 9 = 2J – 33, so 40 = 2J."]  # en dash as minus, and a real slip: 2J = 42
     [f] = AlgebraVerifier().check(Item(id="w", question="q", steps=wrong), wrong)
     assert f.verdict == StepVerdict.INCORRECT and "21" in f.message
+
+
+# --- constant claims (numeric) ----------------------------------------------------------------------------------
+
+
+def _numeric(step: str, modular: bool = False) -> list[bool]:
+    return [c.ok for c in numeric_checks(step, modular)]
+
+
+@pytest.mark.parametrize("step", [
+    r"So $\binom{6}{2} = \frac{6!}{2!4!} = 15$.",
+    r"There are ${7 \choose 3} = 35$ ways, and $\dbinom{9}{0} = 1$.",
+    r"Hence $C(8, 3) = 56$.",
+    r"We simplify $\sqrt{72} = \sqrt{36 \cdot 2} = 6\sqrt{2}$.",
+    r"So $\sqrt[3]{54} = 3\sqrt[3]{2}$.",
+    r"Then $\log_2 64 = 6$ and $\log_{3}(81) = 4$.",
+    r"Since $\ln(1) = 0$, the term vanishes.",
+    r"We know $\sin 30^\circ = \frac{1}{2}$ and $\cos 60^{\circ} = \frac12$.",
+    r"Also $\tan 45° = 1$ and $\sin^2 30^\circ + \cos^2 30^\circ = 1$.",
+    r"Note $\tan 20^\circ \tan 70^\circ = 1$.",
+    r"At the angle $\frac{\pi}{3}$ we get $\cos \frac{\pi}{3} = \frac{1}{2}$.",
+    r"So $\lfloor \sqrt{50} \rfloor = 7$ and $\lceil 3.2 \rceil = 4$.",
+    r"We find $\gcd(84, 36) = 12$ and $\text{lcm}(4, 6) = 12$.",
+    r"Thus $2^{10} \equiv 1 \pmod{11}$.",
+    r"Indeed $3 \times 7 = 21 \equiv 1 \pmod{20}$, so $3^{-1} \equiv 7 \pmod{20}$.",
+    r"So $100 \mod 7 = 2$.",
+    r"We have $\sqrt{2} \approx 1.414$ and $\pi \approx 3.14$.",
+    r"Hence $\frac{25\pi}{4} + \frac{25\pi}{4} = \frac{25\pi}{2}$.",
+])
+def test_true_constant_claims_pass(step):
+    verdicts = _numeric(step)
+    assert verdicts and all(verdicts)
+
+
+@pytest.mark.parametrize("step, quoted", [
+    (r"So $\binom{8}{2} = 56$.", "28"),
+    (r"Thus $C(10, 3) = 720$.", "120"),
+    (r"Then $\frac{7!}{2!5!} = 42$.", "21"),
+    (r"We simplify $\sqrt{72} = 6\sqrt{3}$.", "6*sqrt(2)"),
+    (r"So $\sqrt{6!} = 120$.", "12*sqrt(5)"),
+    (r"Then $\log_2 32 = 6$.", "5"),
+    (r"We know $\tan 30^\circ = \sqrt{3}$.", "sqrt(3)/3"),
+    (r"We know $\cos 120^\circ = \frac{1}{2}$.", "-1/2"),
+    (r"So $\lceil -2.5 \rceil = -3$.", "-2"),
+    (r"So $\lfloor \sqrt{99} \rfloor = 10$.", "9"),
+    (r"We find $\gcd(84, 36) = 6$.", "12"),
+    (r"Thus $5050 \equiv 28 \pmod{77}$.", "45 (mod 77)"),
+    (r"So $100 \mod 7 = 3$.", "2 (mod 7)"),
+    (r"The prime factorisation is $1584 = 2^3 \cdot 3^2 \cdot 11$.", "792"),
+    (r"So $\pi \approx 3.41$.", "3.1415927"),
+    (r"Then $\frac{1}{2} \cdot \sqrt{3} \cdot 6 = 3\sqrt{2}$.", "3*sqrt(3)"),
+])
+def test_false_constant_claims_are_flagged_with_the_correct_value(step, quoted):
+    checks = numeric_checks(step)
+    bad = [c for c in checks if not c.ok]
+    assert len(bad) == 1 and bad[0].kind == "numeric"
+    assert quoted in bad[0].details["correct"] and quoted in bad[0].message
+
+
+def test_only_the_first_false_link_of_a_chain_is_flagged():
+    checks = numeric_checks(r"$\sqrt{50} = 5\sqrt{3} = \sqrt{75}$")
+    assert [c.ok for c in checks] == [False]
+    assert checks[0].details["left"] == r"\sqrt{50}"
+
+
+@pytest.mark.parametrize("step", [
+    r"So $\sin 30 = 0.5$.",  # no degree sign: radians or a slip, not ours
+    r"So $\log 100 = 2$.",  # no base: 10 or e?
+    r"So $\sin 2\pi = 1$.",  # unbraced argument followed by more: its extent is a guess
+    r"So $\binom{n}{2} = 10$.",  # a free symbol
+    r"Here $(4x^2 + y^2) - (4x^2 + y^2) = 5$.",  # letters, even when they cancel
+    r"So $\pi(10) = 4$.",  # the prime-counting function, not 10π
+    r"So $\sqrt{345600} = 588$.",  # an irrational value rounded to an integer
+    r"So $\sqrt{2} = 1.41$.",  # a decimal within its shown precision
+    r"So $\pi \approx 3$.",  # ≈ without a decimal: precision unclear
+    r"So $2^{100} \equiv 376$.",  # a congruence without a modulus
+    r"So $39 \mod 19 = 0 + 20 \mod 19 = 1$.",  # two \mod: precedence unclear
+    r"So $\{1, 2\} = \{2, 1\}$ and $(1, 2) = (1, 2)$.",  # sets, coordinates
+    r"The angle is $30^\circ = \frac{\pi}{6}$.",  # degrees outside a trigonometric function (a unit)
+    r"So $\sqrt{2} = 2 \text{ cm}$.",  # units
+    r"Suppose $\binom{8}{2} = 56$; then we check it.",  # a hypothesis being tested
+    r"Substituting, $2\sqrt{2} = 3$.",  # a value substituted into an equation: an equation to test
+    r"Is $\sqrt{50} = 5\sqrt{3}$?",  # a question
+    r"So $\binom{5}{2} = 10 \times 3 = 30$.",  # the running-total style: 10, then 10 × 3
+    r"So $6! = 720$ and $2^{10} = 1024$.",  # plain arithmetic: the arithmetic checker's business
+    r"So $10000! = 1$ and $\binom{5000}{2} = 1$.",  # beyond the size caps
+])
+def test_ambiguous_or_foreign_constant_claims_are_skipped(step):
+    assert not any(not ok for ok in _numeric(step))
+
+
+def test_integer_equalities_in_a_modular_context_are_not_flagged():
+    step = r"Then $24 = 2^{10}$."  # 2^10 mod 1000
+    assert _numeric(step) == [False]
+    assert _numeric(step, modular=True) == []
+    assert _numeric(r"So $\sqrt{8} = 3\sqrt{2}$.", modular=True) == [False]  # not an integer equality
+    steps = ["We work modulo 1000.", step]
+    assert all(f.verdict != StepVerdict.INCORRECT
+               for f in AlgebraVerifier().check(Item(id="m", question="q", steps=steps), steps))
+
+
+def test_arithmetic_the_arithmetic_checker_reads_is_left_to_it():
+    # a false plain computation with a power is flagged by the arithmetic checker, not twice
+    assert not any(not c.ok for c in numeric_checks(r"So $2^{10} = 1000$."))
+
+
+def test_numeric_claims_are_fast_and_safe_on_hostile_input():
+    start = time.perf_counter()
+    assert numeric_checks("$" + r"\sqrt{" * 300 + "2" + "}" * 300 + " = 1$") == []
+    assert numeric_checks(r"$2^{2^{2^{2^{2}}}} = 1$ and $99^{99^{99}} = 3$") == []
+    assert numeric_checks(r"$\gcd(" + ", ".join(["6"] * 500) + ") = 6$") == []  # too long to read
+    assert time.perf_counter() - start < 5
+
+
+def test_numeric_findings_through_the_verifier():
+    steps = [r"We need $\binom{8}{2}$.", r"So $\binom{8}{2} = \frac{8 \cdot 7}{2} = 28$.", r"Hence $\sqrt{6!} = 120$."]
+    findings = {f.step: f for f in AlgebraVerifier().check(Item(id="n", question="q", steps=steps), steps)}
+    assert 0 not in findings
+    assert findings[1].verdict == StepVerdict.CORRECT and findings[1].details["check"] == "numeric"
+    assert findings[2].verdict == StepVerdict.INCORRECT and findings[2].details["check"] == "numeric"
+    c = VerifierCritic(locate="earliest").judge(Item(id="n", question="q", steps=steps))
+    assert c.first_error_step == 2

@@ -17,6 +17,12 @@ patterns are verified exactly with sympy:
   3+ members opened by a true identity, or a link right after a rewriting cue ("Expanding, …", "Factoring, …",
   "… simplifies to") whose sides have the promised shape, is flagged at its first non-identity link (checked by
   cancel/expand and exact rational sample points), quoting the correct rewriting. See ``_identity_checks``.
+* **Constant claims** (:func:`numeric_checks`). A link ``A = B (= C …)``, ``A ≈ B`` or ``A ≡ B \\pmod m`` whose
+  sides are constants built with functions the arithmetic checker does not read (``\\binom``, ``C(n, k)``, ``n!``,
+  roots, ``\\log_b``, ``\\ln``, trigonometric values at degrees or rational multiples of pi, floors, ceilings, gcd,
+  lcm, residues, powers, factorisations) is decided exactly (rationals exactly, other constants at 50 digits) and
+  flagged at its first false link with the correct value. Decimals and ``≈`` are judged within the shown precision
+  (or 2%); integer equalities are not flagged where the problem works with residues.
 
 Precision first: a false alarm costs more than a missed error. Skipped, never guessed: steps that test a guess or
 correct themselves ("suppose", "check", "wrong", "extraneous" …), links with any LaTeX this parser does not know
@@ -43,7 +49,7 @@ from sympy import Expr, Rational, Symbol
 from critica.types import Item, StepVerdict
 from critica.verifiers.base import Finding
 
-__all__ = ["AlgebraVerifier", "check_step", "parse_latex_expr", "Unparseable"]
+__all__ = ["AlgebraVerifier", "check_step", "numeric_checks", "parse_latex_expr", "Unparseable"]
 
 MAX_STEP_CHARS = 20_000
 MAX_LINK_CHARS = 240
@@ -64,7 +70,7 @@ class Unparseable(Exception):
 
 _TOKEN = re.compile(
     r"(?P<NUM>\d+(?:\.\d+)?)|(?P<CMD>\\[A-Za-z]+)|(?P<LET>[A-Za-z](?:_(?:\{\s*(?:[A-Za-z]|\d+)\s*\}|[A-Za-z0-9]))?)"
-    r"|(?P<OP>[-+*/^])"
+    r"|(?P<OP>[-+*/^])|(?P<SUB>_)|(?P<COMMA>,)|(?P<FACT>!)"
     r"|(?P<LP>[({\[])|(?P<RP>[)}\]])|(?P<SP>\s+)|(?P<BAD>.)",
     re.DOTALL,
 )
@@ -76,6 +82,20 @@ class _Tok:
     kind: str
     text: str
     spaced: bool  # whitespace right before it
+
+
+MAX_FACTORIAL = 100
+MAX_BINOMIAL = 1000
+MAX_NUMERIC_EXPONENT = 2000  # numeric powers: the magnitude cap of _check_power still applies
+_DEGREE_TOKEN = "\\degreesign"
+_TRIG = {"sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "cot": sympy.cot, "sec": sympy.sec, "csc": sympy.csc}
+_NUMERIC_FUNCS = {"binom", "dbinom", "tbinom", "lfloor", "lceil", "gcd", "lcm", "log", "ln", *_TRIG}
+
+
+def _binomial(n: Expr, k: Expr) -> Expr:
+    if not (n.is_Integer and k.is_Integer and 0 <= n <= MAX_BINOMIAL):
+        raise Unparseable("binomial arguments")
+    return sympy.binomial(n, k)
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -96,13 +116,13 @@ def _tokenize(text: str) -> list[_Tok]:
     return toks
 
 
-def _check_power(base: Expr, exp: Expr) -> None:
+def _check_power(base: Expr, exp: Expr, max_exponent: int = MAX_EXPONENT) -> None:
     """Refuse exponents and numeric powers big enough to make exact arithmetic slow (floats suffice to tell)."""
     try:
         e = float(exp)
     except (TypeError, ValueError):
         raise Unparseable("complex exponent") from None
-    if abs(e) > MAX_EXPONENT:
+    if abs(e) > (max_exponent if base.is_number else MAX_EXPONENT):
         raise Unparseable("exponent too large")
     if base.is_number:
         b = abs(complex(base))
@@ -111,12 +131,20 @@ def _check_power(base: Expr, exp: Expr) -> None:
 
 
 class _Parser:
-    """Recursive descent over whitelisted LaTeX: + - * / ^, implicit products, \\frac, \\sqrt, \\pi, letters."""
+    """Recursive descent over whitelisted LaTeX: + - * / ^, implicit products, \\frac, \\sqrt, \\pi, letters.
 
-    def __init__(self, toks: list[_Tok]) -> None:
+    With ``numeric``, also the functions of constant claims (see :func:`numeric_checks`): ``n!``, ``\\binom``,
+    ``{n \\choose k}``, ``C(n, k)``, ``\\log_b``, ``\\ln``, trigonometric functions at degree arguments (or
+    rational multiples of pi), ``\\lfloor``/``\\lceil``, ``\\gcd``/``\\lcm``. Their arguments must be numbers."""
+
+    def __init__(self, toks: list[_Tok], numeric: bool = False) -> None:
         self.toks = toks
         self.i = 0
         self.decimal = False
+        self.numeric = numeric
+        self.trig_depth = 0  # inside a trigonometric argument, where a degree sign is allowed
+        self.degrees = False  # a degree sign was read in the current trigonometric argument
+        self.symbols = False  # a letter was read (it may cancel: "(4x^2 + y^2) - (4x^2 + y^2)")
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -171,6 +199,8 @@ class _Parser:
             return False
         if tok.kind in ("LET", "LP"):
             return True
+        if self.numeric and tok.kind == "CMD" and tok.text[1:] in _NUMERIC_FUNCS:
+            return True
         return tok.kind == "CMD" and (tok.text in ("\\frac", "\\sqrt", "\\pi") or tok.text[1:] in _GREEK)
 
     def term(self) -> Expr:
@@ -186,13 +216,16 @@ class _Parser:
                     e = e / f
                 else:
                     e = e * f
-            elif self._starts_atom(tok):
-                e = e * self.power()  # implicit product: 2x, x(x+1), (x+1)(x-1), 3\sqrt{2}
+            elif self._starts_atom(tok) or (self.numeric and tok is not None and tok.kind == "NUM"
+                                            and self.toks[self.i - 1].kind == "FACT"):
+                e = e * self.power()  # implicit product: 2x, x(x+1), (x+1)(x-1), 3\sqrt{2}, 2!3!
             else:
                 return e
 
     def power(self) -> Expr:
         base = self.atom()
+        if self.numeric:
+            base = self._postfix(base)
         tok = self.peek()
         if tok is not None and tok.kind == "OP" and tok.text == "^":
             self.take()
@@ -214,7 +247,7 @@ class _Parser:
             else:
                 raise Unparseable("bad exponent")
             if exp.is_number:
-                _check_power(base, exp)
+                _check_power(base, exp, MAX_NUMERIC_EXPONENT if self.numeric else MAX_EXPONENT)
             nxt = self.peek()
             if (isinstance(base, Symbol) and nxt is not None and nxt.text == "(" and not nxt.spaced
                     and not self._mentions(base.name)):
@@ -230,11 +263,105 @@ class _Parser:
             if tok.kind == "NUM" and len(tok.text) == 1:  # \frac12
                 return Rational(tok.text)
             if tok.kind == "LET" and tok.text not in _RESERVED_LETTERS:
+                self.symbols = True
                 return Symbol(tok.text)
             raise Unparseable("expected a group")
         e = self.expr()
         self.expect(_CLOSE[tok.text])
         return e
+
+    # --- numeric mode: functions of constant claims ------------------------------------------------------------
+
+    def _postfix(self, base: Expr) -> Expr:
+        """``n!`` and the degree sign (only inside a trigonometric argument)."""
+        tok = self.peek()
+        if tok is not None and tok.kind == "FACT":
+            self.take()
+            if (nxt := self.peek()) is not None and nxt.kind == "FACT":
+                raise Unparseable("double factorial")
+            if not (base.is_Integer and 0 <= base <= MAX_FACTORIAL):
+                raise Unparseable("factorial argument")
+            base = sympy.factorial(base)
+            tok = self.peek()
+        if tok is not None and tok.text == _DEGREE_TOKEN:
+            self.take()
+            if not self.trig_depth:
+                raise Unparseable("degrees outside a trigonometric function")  # an angle, a unit
+            self.degrees = True
+            base = base * sympy.pi / 180
+        return base
+
+    def _argument(self) -> Expr:
+        """A function's argument: a bracketed group, or a bare power (``\\sin 30^\\circ``, ``\\log_2 8``) that must
+        not run on into an implicit product whose extent would be a guess (``\\sin 2\\pi``, ``\\log_2 8x``)."""
+        tok = self.peek()
+        if tok is not None and tok.kind == "LP" and tok.text in "({":
+            arg = self.atom()
+            if self.numeric:
+                arg = self._postfix(arg)
+            if (nxt := self.peek()) is not None and nxt.kind == "OP" and nxt.text == "^":
+                raise Unparseable("power after a function argument")  # \log(8)^2: of the argument or the value?
+            return arg
+        arg = self.power()
+        nxt = self.peek()
+        if nxt is not None and (nxt.kind in ("NUM", "LET", "LP") or nxt.text in ("\\sqrt", "\\frac", "\\pi")):
+            raise Unparseable("unclear extent of a function argument")
+        return arg
+
+    def _function(self, name: str) -> Expr:
+        if name in ("binom", "dbinom", "tbinom"):
+            return _binomial(self.group(), self.group())
+        if name in ("lfloor", "lceil"):
+            inner = self.expr()
+            self.expect("\\rfloor" if name == "lfloor" else "\\rceil")
+            if inner.free_symbols:
+                raise Unparseable("floor of a variable")
+            return sympy.floor(inner) if name == "lfloor" else sympy.ceiling(inner)
+        if name in ("gcd", "lcm"):
+            self.expect("(")
+            args = [self.expr()]
+            while (tok := self.take()).kind == "COMMA":
+                args.append(self.expr())
+            if tok.text != ")" or len(args) < 2 or not all(a.is_Integer and 0 < abs(a) <= 10**MAX_DIGITS for a in args):
+                raise Unparseable("gcd/lcm arguments")
+            ints = [int(a) for a in args]
+            return sympy.Integer(math.gcd(*ints) if name == "gcd" else math.lcm(*ints))
+        if name in ("log", "ln"):
+            if name == "log":
+                if self.take().kind != "SUB":
+                    raise Unparseable("logarithm without a base")  # \log 100: base 10 or e?
+                base = self.group()
+            else:
+                base = sympy.E
+            arg = self._argument()
+            if base.free_symbols or arg.free_symbols or not (arg.is_positive and base.is_positive) or base == 1:
+                raise Unparseable("logarithm domain")
+            return sympy.log(arg, base) if name == "log" else sympy.log(arg)
+        # trigonometric: \sin x, \sin^2 x (a power of the value), \sin(x)
+        exponent = sympy.Integer(1)
+        if (tok := self.peek()) is not None and tok.kind == "OP" and tok.text == "^":
+            self.take()
+            exponent = self.group()
+            if not (exponent.is_Integer and 1 <= exponent <= 4):
+                raise Unparseable("trigonometric power")  # \sin^{-1}: the inverse function
+        outer = self.degrees
+        self.trig_depth += 1
+        self.degrees = False
+        try:
+            arg = self._argument()
+            degrees = self.degrees
+        finally:
+            self.trig_depth -= 1
+            self.degrees = outer
+        if arg.free_symbols:
+            raise Unparseable("trigonometric function of a variable")
+        # radians only at rational multiples of pi: \sin 30 (no degree sign) is a slip or a convention, not ours
+        if not degrees and not (arg / sympy.pi).is_Rational:
+            raise Unparseable("trigonometric argument without degrees")
+        value = _TRIG[name](arg)
+        if value.has(sympy.zoo, sympy.nan):
+            raise Unparseable("undefined trigonometric value")
+        return value**exponent
 
     def atom(self) -> Expr:
         tok = self.take()
@@ -247,6 +374,15 @@ class _Parser:
             if nxt is not None and nxt.kind == "NUM":
                 raise Unparseable("two numbers in a row")
             return Rational(tok.text)
+        if self.numeric and tok.kind == "LET" and tok.text == "C" and (nxt := self.peek()) is not None and (
+                nxt.text == "(" and not nxt.spaced):
+            self.take()  # C(n, k): a binomial coefficient (a point would not be equated to a number)
+            n = self.expr()
+            if self.take().kind != "COMMA":
+                raise Unparseable("expected a comma")
+            k = self.expr()
+            self.expect(")")
+            return _binomial(n, k)
         if tok.kind == "LET":
             if tok.text in _RESERVED_LETTERS:
                 raise Unparseable("reserved letter")
@@ -255,9 +391,15 @@ class _Parser:
                 raise Unparseable("letter run or subscript-like digit")  # ab, cm, x2
             if nxt is not None and nxt.text == "(" and not nxt.spaced and not self._mentions(tok.text):
                 raise Unparseable("function notation")  # f(3), g(x); but x(x + 1) is a product
+            self.symbols = True
             return Symbol(tok.text)
         if tok.kind == "LP":
             e = self.expr()
+            if self.numeric and tok.text == "{" and (nxt := self.peek()) is not None and nxt.text == "\\choose":
+                self.take()
+                k = self.expr()
+                self.expect("}")
+                return _binomial(e, k)
             self.expect(_CLOSE[tok.text])
             return e
         if tok.kind == "CMD":
@@ -279,9 +421,14 @@ class _Parser:
                     return sympy.root(self.group(), index)
                 return sympy.sqrt(self.group())
             if name == "pi":
+                if self.numeric and (nxt := self.peek()) is not None and nxt.text == "(" and not nxt.spaced:
+                    raise Unparseable("function notation")  # \pi(n): the prime-counting function
                 return sympy.pi
             if name in _GREEK:
+                self.symbols = True
                 return Symbol(name)
+            if self.numeric and name in _NUMERIC_FUNCS:
+                return self._function(name)
         raise Unparseable(f"unexpected {tok.text}")
 
 
@@ -296,16 +443,33 @@ _PRE = [
 ]
 
 
-def parse_latex_expr(text: str) -> tuple[Expr, bool]:
-    """One side of an equation as a sympy expression and whether it contains a decimal; raises Unparseable."""
+# Numeric mode: function names written as words, the degree sign, binomial spellings.
+_NUMERIC_PRE = [
+    (re.compile(r"\\(?:text|operatorname|mathrm|textrm)\s*\{\s*(gcd|lcm)\s*\}", re.IGNORECASE),
+     lambda m: "\\" + m.group(1).lower()),
+    (re.compile(r"(?<![\\A-Za-z])(gcd|lcm|GCD|LCM)(?=\s*\()"), lambda m: "\\" + m.group(1).lower()),
+    (re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|°|\\degree(?![A-Za-z])"), lambda _m: " " + _DEGREE_TOKEN + " "),
+]
+
+
+def parse_latex_expr(text: str, numeric: bool = False) -> tuple[Expr, bool]:
+    """One side of an equation as a sympy expression and whether it contains a decimal; raises Unparseable.
+
+    ``numeric`` also reads the functions of constant claims (see :class:`_Parser`) and refuses any letter, even one
+    that cancels out."""
     if len(text) > MAX_LINK_CHARS:
         raise Unparseable("too long")
     for pat, rep in _PRE:
         text = pat.sub(rep, text)
+    if numeric:
+        for pat, fn in _NUMERIC_PRE:
+            text = pat.sub(fn, text)
     if not text.strip():
         raise Unparseable("empty")
-    parser = _Parser(_tokenize(text))
+    parser = _Parser(_tokenize(text), numeric)
     expr = parser.parse()
+    if numeric and parser.symbols:
+        raise Unparseable("a variable")
     if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         raise Unparseable("undefined")
     return expr, parser.decimal
@@ -1146,8 +1310,293 @@ def _identity_checks(seq: list[_Link | _Conn], lead: str) -> list[EquationCheck]
     return out
 
 
+# --- constant claims --------------------------------------------------------------------------------------------
+# MATH-level solutions assert many values of functions the arithmetic checker does not read: binomials, factorials
+# inside fractions, roots to simplify, logarithms, trigonometric values at degrees, floors, gcd/lcm, residues. A
+# link ``A = B`` (``≈``, ``≡ … \pmod m``) whose sides are both constants is decided exactly here. The arithmetic
+# checker keeps what it reads: a pair it returns a computation for is left to it.
+
+_NUMERIC_MARKERS = re.compile(
+    r"\\sqrt|\\pi|!|\\[dt]?binom|\\choose|\\log|\\ln|\\sin|\\cos|\\tan|\\cot|\\sec|\\csc|\\lfloor|\\lceil|gcd|lcm|"
+    r"GCD|LCM|\\equiv|≡|mod|\^|(?<![A-Za-z])C\(")
+# A step that tests a guess or corrects itself writes false values on purpose (approximation words are allowed
+# here: an approximate claim is judged within its precision). Values substituted into an equation give an equation
+# to test, whose falsity points at an earlier step.
+_NUMERIC_SKIP = re.compile(
+    r"\b(?:suppos\w*|assum\w*|guess\w*|try|trying|tried|test\w*|check\w*|verif\w*|plug\w*|incorrect|wrong|mistake\w*|"
+    r"errors?|extraneous|reject\w*|discard\w*|invalid|contradict\w*|impossible|not possible|not a (?:valid )?solution|"
+    r"not satisf\w*|re-?evaluat\w*|recheck\w*|re-?examin\w*|reconsider\w*|hypothe\w*|counterexample|false|not true|"
+    r"substitut\w*|plug\w*|(?:does not|doesn't|is not|isn't|are not|aren't) (?:equal|hold|work|satisfy|match|correct|"
+    r"right))\b",
+    re.IGNORECASE,
+)
+# Relations and notation that make a link something other than a plain numeric claim: inequalities, divisibility,
+# absolute values, sets and intervals (":", "\\in"), ratios, percentages, sums, limits, geometry, ± …
+_NUMERIC_NOT = re.compile(
+    r"<|>|\\[lg]eq?(?![A-Za-z])|\\[lg]eqslant|\\neq?(?![A-Za-z])|\\sim|\\simeq|\\mid|\\nmid|\\in(?![A-Za-z])|"
+    r"\\cong|\\propto|≤|≥|≠|:|\||'|%|\\cdots|\\ldots|\.\.\.|\\infty|\\sum|\\prod|\\int|\\lim|\\vec|\\overline|"
+    r"\\angle|\\triangle|\\hat|\\bar|\\dot|\\pm(?!od)|\\mp|±|\\arc|\\to(?![A-Za-z])|\\mathbb|\\setminus|\\cup|\\cap"
+)
+_MOD_FORMS = [
+    (re.compile(r"\(\s*\\(?:text|mathrm|operatorname)\s*\{\s*mod\s*\}\s*\{?\s*(\d+)\s*\}?\s*\)"), r"\\pmod{\1}"),
+    (re.compile(r"\\(?:text|mathrm)\s*\{\s*\(\s*mod\s+(\d+)\s*\)\s*\}"), r"\\pmod{\1}"),
+    (re.compile(r"\(\s*\\(?:bmod|mod)\s*\{?\s*(\d+)\s*\}?\s*\)"), r"\\pmod{\1}"),
+    (re.compile(r"\\(?:text|mathrm|operatorname)\s*\{\s*mod\s*\}"), r"\\mod "),
+]
+_MOD_MARK = re.compile(r"\\(?:pmod|bmod|mod)(?![A-Za-z])")
+_MODULUS_END = re.compile(r"\\(?:pmod|bmod|mod)\s*(?:\{\s*(\d+)\s*\}|(\d+))\s*$")
+_INLINE_MOD = re.compile(r"^(?P<a>.+?)\\(?:bmod|mod)\s*(?:\{\s*(?P<m1>\d+)\s*\}|(?P<m2>\d+))\s*=(?P<r>[^=]+)$")
+_RELATION = re.compile(r"(=|\\approx(?![A-Za-z])|≈|\\equiv(?![A-Za-z])|≡)")
+_DECIMAL = re.compile(r"\d\.(\d+)")
+_NUMBER_LITERAL = re.compile(r"^\s*-?\s*\d+(?:\.\d+)?\s*$")
+_TOP_OPERATOR = re.compile(r"[-+*/]|\\(?:times|cdot|div)(?![A-Za-z])")
+MAX_MODULUS = 10**12
+APPROX_REL_TOL = 0.02  # propagated rounding of an approximate value ("\sqrt 3 ≈ 1.73, so 5\sqrt 3 ≈ 8.65")
+
+
+@dataclass
+class _NumClaim:
+    """One link ``left rel right`` of a constant claim, with both sides parsed."""
+
+    left_raw: str
+    rel: str  # "=", "≈" or "≡"
+    right_raw: str
+    left: Expr
+    right: Expr
+    decimals: int | None  # fewest decimal places shown in the link, None when no decimal
+
+
+def _show(v: Expr) -> str:
+    """An exact value and, when irrational, its decimal value (only the decimal value when the exact form is long)."""
+    exact = sympy.sstr(v)
+    if v.is_Rational and len(exact) <= 40:
+        return exact
+    approx = sympy.sstr(sympy.N(v, 8))
+    return approx if len(exact) > 40 else f"{exact} ≈ {approx}"
+
+
+def _numeric_sides(raw: str) -> tuple[list[str], list[str], int | None] | None:
+    """The sides and relations of a constant claim and its modulus (None: no modulus), or None when the link is
+    not one (unknown notation, a relation that is not a claim, a modulus that is unclear)."""
+    if _NUMERIC_NOT.search(raw):
+        return None
+    text = re.sub(r"[\s.,;]+$", "", raw)
+    for pat, rep in _MOD_FORMS:
+        text = pat.sub(rep, text)
+    text = re.sub(r"\\(?:text|operatorname|mathrm|textrm)\s*\{\s*(gcd|lcm)\s*\}", r"\\\1", text, flags=re.IGNORECASE)
+    text = _strip_wrappers(text)
+    if text is None or _NUMERIC_NOT.search(text) or "=" not in text and not re.search(r"\\equiv|≡|\\approx|≈", text):
+        return None
+    modulus: int | None = None
+    marks = len(_MOD_MARK.findall(text))
+    if re.search(r"\\equiv|≡|\\pmod", text):
+        m = _MODULUS_END.search(text)
+        if m is None or marks != 1:
+            return None  # "a ≡ b" with the modulus elsewhere (or none): unclear
+        modulus = int(m.group(1) or m.group(2))
+        text = text[: m.start()]
+    elif marks:
+        m = _INLINE_MOD.match(text)
+        if m is None or marks != 1:
+            return None  # "39 \mod 19 = 0 + 20 \mod 19": precedence unclear
+        modulus = int(m.group("m1") or m.group("m2"))
+        text = m.group("a") + "=" + m.group("r")
+    if modulus is not None and not 2 <= modulus <= MAX_MODULUS:
+        return None
+    parts = _RELATION.split(text)
+    sides, rels = parts[0::2], parts[1::2]
+    rels = ["≈" if r in ("\\approx", "≈") else "≡" if r in ("\\equiv", "≡") else "=" for r in rels]
+    if modulus is None and "≡" in rels:
+        return None
+    if modulus is not None and "≈" in rels:
+        return None
+    return [side.strip() for side in sides], rels, modulus
+
+
+_LETTER = re.compile(r"(?<![\\A-Za-z])(?!C\()[A-Za-z]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_constant(side: str) -> Expr | None:
+    if _LETTER.search(side):
+        return None  # a variable (commands are skipped by the lookbehind): refused without parsing, which is costly
+    try:
+        value, _ = parse_latex_expr(side, numeric=True)
+    except (Unparseable, ValueError, TypeError, ZeroDivisionError, RecursionError, OverflowError, AttributeError):
+        return None
+    if value.free_symbols or not value.is_number or value.has(sympy.zoo, sympy.nan) or value.is_real is not True:
+        return None
+    return value
+
+
+def _math_checks(left: str, rel: str, right: str) -> bool:
+    """Does the arithmetic checker read this pair itself? Then it is its business, not ours."""
+    from critica.verifiers import math as arithmetic  # imported late: the arithmetic module is large
+
+    op = "\\approx" if rel == "≈" else "="
+    comps, _ = arithmetic.check_step(f"${left} {op} {right}$")
+    return bool(comps)
+
+
+def _numeric_close(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
+    """Is ``a = b``? Exact when no tolerance is given: rationals are compared exactly; other constants (sympy has
+    already simplified roots, rational multiples of pi and the trigonometric values it knows) by evaluating the
+    difference at 50 significant digits, where mpmath's adaptive precision makes a zero below 1e-30 (relative) an
+    equality and one above 1e-10 a true difference; in between is too close to call (None). ``sympy.simplify`` is
+    not used: it costs a tenth of a second per claim and cannot prove most trigonometric identities anyway. For
+    approximate claims: within ``abs_tol`` or 2%."""
+    if abs_tol is None and a.is_Rational and b.is_Rational:
+        return a == b
+    try:
+        va, vb = sympy.N(a, 15), sympy.N(b, 15)
+        d = abs(sympy.N(a - b, 50))
+        if not (va.is_real and vb.is_real and d.is_real):
+            return None
+        scale = max(sympy.Float(1), abs(va), abs(vb))
+        if abs_tol is not None:
+            return bool(d <= max(abs_tol, APPROX_REL_TOL * abs(va)) * (1 + sympy.Float("1e-12")))
+        if d / scale < sympy.Float("1e-30"):
+            return True
+        if d / scale < sympy.Float("1e-10"):
+            return None
+        # confirm the difference at a higher precision (a cancellation that 50 digits could not resolve would show)
+        return False if abs(sympy.N(a - b, 80)) / scale > sympy.Float("1e-10") else None
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError, AttributeError):
+        return None
+
+
+def _residue(v: Expr, m: int) -> int | None:
+    if not v.is_Rational:
+        return None
+    p, q = int(v.p), int(v.q)
+    if math.gcd(q, m) != 1:
+        return None
+    return p * pow(q, -1, m) % m
+
+
+def _running_total(right_raw: str, value: Expr) -> bool:
+    """Does the right side *start* with the left side's value ("\\binom{5}{2} = 10 \\times 3 = 30": 10, then
+    10 × 3)? Then the link is a running computation, not a false equation."""
+    depth = 0
+    for i, ch in enumerate(right_raw):
+        depth += ch in "({["
+        depth -= ch in ")}]"
+        if depth or i == 0 or not _TOP_OPERATOR.match(right_raw, i):
+            continue
+        start = _parse_constant(right_raw[:i])
+        if start is not None and _numeric_close(start, value, None) is True:
+            return True
+    return False
+
+
+def _numeric_link(raw: str, modular: bool = False) -> list[EquationCheck]:
+    """The checks of one link's constant claims, up to and including its first false one. In a ``modular`` context
+    an equality of integers without a modulus may be one of residues ("2^{100} = (2^{10})^{10} = 24^{10}" working
+    mod 1000): it is not flagged."""
+    read = _numeric_sides(raw)
+    if read is None:
+        return []
+    sides, rels, modulus = read
+    out: list[EquationCheck] = []
+    for k, rel in enumerate(rels):
+        left, right = sides[k], sides[k + 1]
+        pair = f"{left} {rel} {right}"
+        if not left or not right or _LETTER.search(left) or _LETTER.search(right):
+            continue  # cheap refusals first: parsing is the costly part
+        if modulus is None and not _NUMERIC_MARKERS.search(pair):
+            continue  # plain arithmetic: the arithmetic checker's
+        a, b = _parse_constant(left), _parse_constant(right)
+        if a is None or b is None:
+            continue
+        if modulus is not None:
+            ra, rb = _residue(a, modulus), _residue(b, modulus)
+            if ra is None or rb is None:
+                continue
+            ok: bool | None = ra == rb
+        else:
+            places = [len(d) for d in _DECIMAL.findall(pair)]
+            if rel == "≈" and not _DECIMAL.search(right):
+                continue  # "≈" without a decimal value: precision unclear
+            if not places and (not a.is_Rational or not b.is_Rational) and any(
+                    _NUMBER_LITERAL.match(side) for side in (left, right)):
+                places = [0]  # "\sqrt{345600} = 588": an irrational value rounded to an integer
+            tol = Rational(1, 10 ** min(places)) if places else None
+            ok = _numeric_close(a, b, tol)
+            if ok is False and rel == "=" and _running_total(right, a):
+                continue
+            if ok is False and modular and a.is_Integer and b.is_Integer:
+                continue
+        if ok is None or (ok is False and rel != "≡" and _math_checks(left, rel, right)):
+            continue  # too close to call, or a computation the arithmetic checker reads (and judges) itself
+        shown = pair if modulus is None else f"{pair} (mod {modulus})"
+        details: dict = {"link": raw, "left": left, "right": right}
+        if modulus is not None:
+            details["modulus"] = modulus
+        if ok:
+            out.append(EquationCheck("numeric", True, shown, details))
+            continue
+        computed = left
+        if modulus is not None:
+            correct, claimed = f"{ra} (mod {modulus})", f"{rb} (mod {modulus})"
+        elif _NUMBER_LITERAL.match(left) and not _NUMBER_LITERAL.match(right):
+            # "1584 = 2^3 \cdot 3^2 \cdot 11": the stated number is given, the right side is the computation
+            computed, correct, claimed = right, _show(b), _show(a)
+        else:
+            correct, claimed = _show(a), _show(b)
+        details.update(correct=correct, claimed=claimed)
+        out.append(EquationCheck("numeric", False, f"“{shown}” is false (in “{raw}”): {computed} is {correct}, "
+                                 f"not {claimed}", details))
+        break
+    return out
+
+
+# Words that make an equality of integers possibly one of residues (see _numeric_link).
+MODULAR_CONTEXT = re.compile(
+    r"\bmod(?:ulo|ular|ulus)?\b|\\[pb]?mod(?![A-Za-z])|\bremainders?\b|\bresidues?\b|\bcongruen\w*|"
+    r"\b(?:last|units?|ones|final|rightmost|trailing)\s+(?:\w+\s+)?(?:digits?|zeros?|zeroes)\b",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=64)
+def numeric_checks(step: str, modular: bool = False) -> list[EquationCheck]:
+    """Every constant claim in the step's LaTeX math that could be decided (see the section comment). Never raises
+    on any text; steps that test a guess or correct themselves are skipped, and so are formulas asked as questions.
+    ``modular``: the problem or an earlier step works with residues (:data:`MODULAR_CONTEXT`); the step's own text
+    is looked at too."""
+    if len(step) > MAX_STEP_CHARS or not _NUMERIC_MARKERS.search(step) or _NUMERIC_SKIP.search(step):
+        return []
+    modular = modular or bool(MODULAR_CONTEXT.search(step))
+    out: list[EquationCheck] = []
+    for m in _MATH.finditer(step):
+        body = next(g for g in m.groups() if g is not None)
+        if not _NUMERIC_MARKERS.search(body) or re.match(r"\s*\?", step[m.end():]):
+            continue  # "Is $\sqrt{50} = 5\sqrt{2}$?" asks, it does not claim
+        prev: _Link | None = None
+        prev_conn = ""
+        for part in _split_math(body):
+            if isinstance(part, _Conn):
+                prev_conn = part.kind
+                continue
+            raw = part.raw
+            # an aligned derivation continues a row: "\sqrt{72} \\ &= 6\sqrt{2}"
+            if prev is not None and prev_conn == "ROW" and re.match(r"\s*(?:=|\\approx|≈|\\equiv|≡)", raw):
+                last = _RELATION.split(prev.raw)[-1]
+                raw = last + " " + raw
+            if not _NUMERIC_MARKERS.search(raw):
+                prev, prev_conn = part, ""
+                continue
+            try:
+                out.extend(_numeric_link(raw, modular))
+            except Exception:  # noqa: BLE001 - unreadable means unchecked
+                pass
+            prev, prev_conn = part, ""
+    return out
+
+
 class AlgebraVerifier:
-    """Flags steps that state a wrong solution of an equation in one unknown, or an equation that does not follow."""
+    """Flags steps that state a wrong solution of an equation in one unknown, an equation that does not follow, a
+    wrong rewriting, or a false constant claim (a function value the arithmetic checker does not read)."""
 
     name = "algebra"
 
@@ -1156,13 +1605,18 @@ class AlgebraVerifier:
         true solutions), else ``correct``. Steps with nothing checkable get no finding."""
         findings: list[Finding] = []
         before: _Link | None = None
+        modular = bool(MODULAR_CONTEXT.search(item.question or ""))
         for i, step in enumerate(steps):
             try:
                 checks = check_step(step, before)
                 before = step_tail(step)
             except Exception:  # noqa: BLE001 - a verifier must not raise on any text; unreadable means unchecked
-                before = None
-                continue
+                checks, before = [], None
+            try:
+                checks = checks + numeric_checks(step, modular)
+            except Exception:  # noqa: BLE001
+                pass
+            modular = modular or bool(MODULAR_CONTEXT.search(step))
             if not checks:
                 continue
             bad = next((c for c in checks if not c.ok), None)
@@ -1170,9 +1624,11 @@ class AlgebraVerifier:
                 findings.append(Finding(kind="algebra", verdict=StepVerdict.INCORRECT, step=i, message=bad.message,
                                         details={"check": bad.kind, **bad.details, "checked": len(checks)}))
             else:
+                kinds = sorted({c.kind for c in checks})
+                what = "constant claim(s)" if kinds == ["numeric"] else "equation step(s)"
                 findings.append(Finding(
                     kind="algebra", verdict=StepVerdict.CORRECT, step=i,
-                    message=f"{len(checks)} equation step(s) check out: " + "; ".join(c.message for c in checks[:3]),
-                    details={"checked": len(checks)},
+                    message=f"{len(checks)} {what} check out: " + "; ".join(c.message for c in checks[:3]),
+                    details={"check": "+".join(kinds), "checked": len(checks)},
                 ))
         return findings
