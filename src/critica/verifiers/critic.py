@@ -50,7 +50,15 @@ def _optional(module: str, cls: str) -> Verifier | None:
         return None
 
 
-CHAIN_KINDS = frozenset({"arithmetic", "algebra", "quantities"})
+_STEP_CHECKS = [
+    ("critica.verifiers.algebra", "AlgebraVerifier"),  # equations, identities, constant claims with functions
+    ("critica.verifiers.quantities", "QuantityVerifier"),  # unit mismatches in word problems
+    ("critica.verifiers.listing", "ListingVerifier"),  # listed divisors/primes/elements and their counts
+    ("critica.verifiers.series", "SeriesVerifier"),  # sums and products written with an ellipsis
+]
+"""Optional step verifiers beside the arithmetic one, loaded lazily (a missing module is skipped)."""
+
+CHAIN_KINDS = frozenset({"arithmetic", "algebra", "quantities", "listing", "series"})
 """Finding kinds that check a computation inside a chain of reasoning (see :class:`LocatePolicy`)."""
 
 
@@ -112,9 +120,8 @@ class VerifierCritic:
             locate = LocatePolicy.earliest() if locate == "earliest" else None
         self.locate = locate or LocatePolicy()
         self.arithmetic = ArithmeticVerifier() if arithmetic else None
-        # Equation, algebra and quantity checks share the arithmetic switch: all verify what a step computes.
-        self.algebra = _optional("critica.verifiers.algebra", "AlgebraVerifier") if arithmetic else None
-        self.quantities = _optional("critica.verifiers.quantities", "QuantityVerifier") if arithmetic else None
+        # The symbolic step checks share the arithmetic switch: all verify what a step computes.
+        self.step_checks = [v for v in (_optional(m, c) for m, c in _STEP_CHECKS) if v is not None] if arithmetic else []
         self.final_answer = FinalAnswerVerifier() if final_answer else None
         self._want = {"evidence": evidence, "code": code}
         self._extra: dict[str, Verifier | None] = {}
@@ -130,7 +137,7 @@ class VerifierCritic:
         """All findings for ``item`` and the names of checks that applied but were unavailable."""
         found: list[Finding] = []
         skipped: list[str] = []
-        for verifier in (self.arithmetic, self.algebra, self.quantities, self.final_answer):
+        for verifier in (self.arithmetic, *self.step_checks, self.final_answer):
             if verifier is not None:
                 found.extend(verifier.check(item, steps))
         for kind, applies in (("evidence", bool(item.evidence)), ("code", bool(item.tests))):
