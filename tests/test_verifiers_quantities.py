@@ -86,3 +86,12 @@ def test_verifier_critic_names_the_mismatch_as_first_error():
     crit = VerifierCritic().judge(_item(steps))
     assert crit.verdict == Verdict.INCORRECT
     assert crit.first_error_step == 1
+
+
+def test_rates_per_two_time_units_chain_and_are_not_a_mismatch():
+    from critica.verifiers.quantities import unit_mismatches
+
+    # hours per day times days per week is hours per week: the conversion is in the two rates
+    step = ("He now runs 3+2=5 times a week. Each day he runs for 1+1=2 hours. So he runs 2*5=10 hours a week.")
+    assert unit_mismatches(step) == []
+    assert unit_mismatches("She saves 20 coins per month, so in 10 years she saves 20 * 10 = 200 coins.") != []

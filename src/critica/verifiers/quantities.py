@@ -75,6 +75,11 @@ _AMOUNT = re.compile(_amount("v", "t"), re.IGNORECASE)
 _BARE_PRODUCT = re.compile(
     r"(?<![\d.*×/+\-^(])(?<!\\times )\$?\s?(?P<a>" + _NUM + r")" + _TIMES + r"\$?\s?(?P<b>" + _NUM + r")\s*="
 )
+# Every "per <time>" the step mentions, in any form: "each day", "a week", "per hour", "daily".
+_PER_TIME = re.compile(r"\b(?:per|each|every|an?)\s+(?P<t>" + _TIME_WORD + r")\b|\b(?P<adv>hourly|daily|weekly|monthly|"
+                       r"yearly|annually)\b", re.IGNORECASE)
+_ADVERB_UNIT = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month", "yearly": "year",
+                "annually": "year"}
 _CONVERSIONS = {Fraction(c) for c in (7, 12, 24, 28, 29, 30, 31, 52, 60, 365, 366, 168, 1440, 3600)}
 _CONVERTING = re.compile(r"\bconver\w*|\bthere (?:are|is) \d+ " + _TIME_WORD + r"\b", re.IGNORECASE)
 
@@ -105,6 +110,11 @@ def unit_mismatches(step: str) -> list[str]:
     """The products in ``step`` of a rate per one time unit and an amount of another, with no conversion in sight."""
     text = step[:MAX_STEP_CHARS]
     if _HYPOTHETICAL.search(text) or _CONVERTING.search(text):
+        return []
+    # Rates per two different time units ("5 times a week", "each day … 2 hours") chain into a conversion the
+    # writer does in their head (hours/day × days/week): not a mismatch this check can judge.
+    per = {_unit(m.group("t")) if m.group("t") else _ADVERB_UNIT[m.group("adv").lower()] for m in _PER_TIME.finditer(text)}
+    if len(per - {""}) > 1:
         return []
     # "24 hours", "7 days" … anywhere in the step: the writer has the conversion in view.
     stated = [(m.start(), _num(m.group("v"))) for m in _AMOUNT.finditer(text)]
