@@ -172,6 +172,7 @@ async def test_tool_augmented_inserts_verifier_findings_into_the_prompt():
     crit = await build_critic("tool-augmented", Caller(backend), structured=False).critique(NO_EVIDENCE)
     prompt = backend.requests[0].messages[0]["content"]
     assert "[Tool evidence]" in prompt and "step 2" in prompt  # the arithmetic check flags 2 + 12 = 15
+    assert "the first error is at step 2 or earlier" in prompt  # a false step bounds the first error
     assert crit.critic == "tool-augmented:direct" and crit.verdict == Verdict.INCORRECT
     assert any(f["kind"] == "arithmetic" and f["step"] == 1 and f["verdict"] == "incorrect"
                for f in crit.metadata["tool_findings"])

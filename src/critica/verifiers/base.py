@@ -49,4 +49,10 @@ def render_findings(findings: list[Finding], *, one_based: bool = True) -> str:
     for f in findings:
         where = "whole response" if f.step is None else f"step {f.step + 1 if one_based else f.step}"
         lines.append(f"- [{f.kind}] {where}: {f.verdict.value} — {f.message}")
+    wrong = [f.step for f in findings if f.step is not None and f.verdict == StepVerdict.INCORRECT]
+    if wrong:
+        # The tools check computations, not reasoning: a false step bounds the first error, it need not be it.
+        k = min(wrong) + (1 if one_based else 0)
+        lines.append(f"So the first error is at step {k} or earlier; the steps before it may hold a reasoning error "
+                     "these tools cannot check.")
     return "\n".join(lines)
