@@ -133,6 +133,10 @@ def test_cli_default_critic_without_model_is_the_verifier(tmp_path):
     assert crits["apples-correct"]["verdict"] == "correct"
     assert crits["apples-arith-error"]["verdict"] == "incorrect" and crits["apples-arith-error"]["first_error_step"] == 0
     assert crits["trip-wrong-answer"]["verdict"] == "incorrect" and crits["trip-wrong-answer"]["first_error_step"] is None
+    # the slip in step 5 follows a reasoning error in step 2 (the path widens each side by 2 m): bounded, not named
+    late = crits["late-slip"]
+    assert late["verdict"] == "incorrect" and late["first_error_step"] is None
+    assert late["metadata"]["error_at_or_before"] == 4
 
 
 def test_cli_on_processbench_layout(tmp_path):
