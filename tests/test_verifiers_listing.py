@@ -109,6 +109,9 @@ def test_count_of_other_things_is_not_read() -> None:
     "The sum of the digits of 1234 is 1 + 2 + 3 + 4 = 10.",
     "The prime factorization of 360 is 2^3 × 3^2 × 5.",
     "The prime factorization of 100 is 2^2 times 5^2.",
+    "The prime factorization of $N = 360$ is $2^3 \\cdot 3^2 \\cdot 5$.",
+    "So 360 factors as 2^3 × 3^2 × 5.",
+    "Thus 1200 can be written as 12 × 100.",  # a product, not a prime factorization: only the product is checked
     "Since 97 is a prime number, it has two divisors.",
     "91 is not prime.",
     "So 2, 3 and 5 are primes.",
@@ -130,6 +133,9 @@ def test_true_facts_check_out(step: str) -> None:
     ("The sum of the digits of 2023 is 8.", "sum to 7"),
     ("The prime factorization of 6432 is 2^6 × 3 × 13.", "6432 = 2^5 × 3 × 67"),
     ("The prime factorization of 180 is 4 × 9 × 5.", "not prime"),
+    ("The prime factorization of $M = 1260$ is $2^2 \\cdot 3^2 \\cdot 37$.", "the product is 1332"),
+    ("Then 1260 factorizes as $2^2 \\cdot 5 \\cdot 61$.", "1260 = 2^2 × 3^2 × 5 × 7"),
+    ("So 500 can be written as 4 × 120.", "the product is 480"),
     ("Since 2018 is a prime number, the group is cyclic.", "2018 = 2 × 1009"),
     ("We see 51 is prime.", "51 = 3 × 17"),
     ("Note that 31 is composite.", "31 is prime"),
@@ -153,6 +159,9 @@ def test_false_facts_are_flagged(step: str, expected: str) -> None:
     "Suppose 57 is prime.",
     "The prime factorization of 180 is 180 = 2^2 × 3^2 × 5.",  # the algebra checker reads "N = ..."
     "The sum of the digits of 1234 in base 5 is 3.",
+    "Then 2x + 12 can be written as 2(x + 6).",  # 12 ends an expression and the right side has a variable
+    "So 3 + 12 can be written as 3 × 5.",  # 12 is not the subject
+    "The number 12 can be written as 5 + 7.",  # a sum, not a product
     "The number of divisors of 72 is even.",
     "So n is prime and n is divisible by 3.",
     "54 is divisible by 6 with a remainder of 0.",

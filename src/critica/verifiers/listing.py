@@ -12,8 +12,9 @@ plain text):
   explicit listing (same step, or the next step) of things with the same noun: the count must equal the length of
   the list as written.
 * **Stated facts.** "the number of divisors of N is k", "N has k divisors", "the sum of the (proper) divisors of N
-  is s", "the sum of the digits of N is s", "the prime factorization of N is 2^2 × 3" (without an ``=``; the
-  algebra checker reads ``N = 2^2 \\cdot 3``), "N is (not) prime / composite", "a, b and c are prime", "N is (not)
+  is s", "the sum of the digits of N is s", "the prime factorization of N (or "of K = N") is 2^2 × 3" (without an
+  ``=``; the algebra checker reads ``N = 2^2 \\cdot 3``), "N factors as / can be written as 4 × 5203" (the product only),
+  "N is (not) prime / composite", "a, b and c are prime", "N is (not)
   divisible by m", "m divides N", "m is a factor of N", "the gcd / lcm of a and b is g" in words. A stated value may
   be a chain ending in a number ("is (2+1)(2+1) = 9": the last member is the claim).
 
@@ -464,7 +465,15 @@ _DIGIT_SUM = re.compile(
     re.IGNORECASE,
 )
 _FACTORISATION = re.compile(
-    r"\bprime\s+factori[sz]ation\s+of\s+" + _N + r"\s*(?:is|:)\s*:?\s*",
+    # "of 360 is", "of K = 20812 is": a name for the number may stand before it
+    r"\bprime\s+factori[sz]ation\s+of\s+(?:[A-Za-z]\s*=\s*)?" + _N + r"\s*(?:is|:)\s*:?\s*",
+    re.IGNORECASE,
+)
+# "20812 factors as 2^2 × 13 × 401": a product claim in words (the "N = …" form is the algebra checker's). Only the
+# product is checked here: "can be written as 4 × 5203" does not promise prime factors.
+_FACTORS_AS = re.compile(
+    _N + r"\s+(?:factors|factorizes|factorises|(?:can|may)\s+be\s+(?:written|expressed|factored|factorized|"
+    r"factorised)|is\s+(?:written|expressed))\s+as\s*:?\s*",
     re.IGNORECASE,
 )
 _IS_PRIME = re.compile(
@@ -557,6 +566,11 @@ def _fact_claims(text: str, low: str) -> list[tuple[int, Claim]]:
         claim = _check_factorisation(text, m)
         if claim is not None:
             out.append((m.start(), claim))
+    for m in _FACTORS_AS.finditer(text) if " as" in low else ():
+        if _subject_ok(text, m.start()):
+            claim = _check_factorisation(text, m, prime=False)
+            if claim is not None:
+                out.append((m.start(), claim))
     for m in _IS_PRIME.finditer(text) if "prime" in low or "composite" in low else ():
         n = int(m.group("n"))
         if n > MAX_PRIMALITY or not _subject_ok(text, m.start()) or not _asserted(text, m.start(), m.end()):
@@ -652,9 +666,9 @@ def _divisibility(text: str, m: re.Match[str], n: int, d: int, neg: bool) -> Cla
 _FACTOR_TERM = re.compile(r"^\s*(\d+)\s*(?:\^\s*\(?\s*(\d+)\s*\)?)?\s*$")
 
 
-def _check_factorisation(text: str, m: re.Match[str]) -> Claim | None:
-    """"the prime factorization of N is 2^2 × 3 × 5": the product must be N and every base prime. Forms with an
-    ``=`` are the algebra checker's (it reads "N = 2^2 \\cdot 3"), so they are skipped here."""
+def _check_factorisation(text: str, m: re.Match[str], prime: bool = True) -> Claim | None:
+    """"the prime factorization of N is 2^2 × 3 × 5": the product must be N and (``prime``) every base prime. Forms
+    with an ``=`` are the algebra checker's (it reads "N = 2^2 \\cdot 3"), so they are skipped here."""
     n = int(m.group("n"))
     if not 1 < n <= MAX_FACTOR or not _asserted(text, m.start(), m.end()):
         return None
@@ -681,6 +695,8 @@ def _check_factorisation(text: str, m: re.Match[str]) -> Claim | None:
     if product != n:
         return Claim(quote, False, f"“{quote}” is false: the product is {product}, and {n} = {true}",
                      {"correct": true, "product": product})
+    if not prime:
+        return Claim(quote, True, f"{quote} holds")
     bad = [b for b in bases if not sympy.isprime(b)]
     if bad:
         return Claim(quote, False, f"“{quote}” is not a prime factorization: {_fmt_list(set(bad))} not prime; "
@@ -691,7 +707,8 @@ def _check_factorisation(text: str, m: re.Match[str]) -> Claim | None:
 # --- the verifier ----------------------------------------------------------------------------------------------------
 
 # Every claim read here names one of these words; a step without any (most steps) costs a few substring tests.
-_KEYWORDS = ("divis", "divide", "factor", "prime", "composite", "multiple", "gcd", "gcf", "hcf", "lcm", "common", "digit")
+_KEYWORDS = ("divis", "divide", "factor", "prime", "composite", "multiple", "gcd", "gcf", "hcf", "lcm", "common", "digit",
+             "written as", "expressed as")
 
 
 def find_claims(step: str, carried: tuple[str, list[int]] | None = None) -> tuple[list[Claim], tuple[str, list[int]] | None]:
