@@ -83,6 +83,24 @@ def test_consecutive_equations_that_lose_and_gain_a_root_are_flagged():
     assert _verdicts(r"\[ x^2 - 4 = 0 \implies (x - 2)(x + 2) = 0 \]") == [True]
 
 
+def test_consecutive_equations_without_real_roots_compare_complex_roots():
+    # ω a complex root: ω^8 + 3ω^4 + 1 = 0 becomes ω^8 - ω^4 + 1 = 0 (2 was subtracted from only one side)
+    [check] = check_step(r"$\omega^4 + 2 + \frac{1}{\omega^4} = -1 \Rightarrow \omega^4 + \frac{1}{\omega^4} = 1$")
+    assert not check.ok and check.details["complex"] and check.details["gained"] == "omega**8 - omega**4 + 1"
+    assert _verdicts(r"$\omega^4 + 2 + \frac{1}{\omega^4} = -1 \Rightarrow \omega^4 + \frac{1}{\omega^4} = -3$") == [True]
+    # no real root on either side: the complex roots are what is being manipulated
+    assert _verdicts(r"$x^2 + 4 = 0 \Rightarrow x^2 = -3$") == [False]
+    assert _verdicts(r"$2x^2 + 8 = 0 \Rightarrow x^2 = -4$") == [True]
+    # a complex context compares complex roots even where real roots exist; gaining alone is not flagged
+    assert _verdicts(r"For complex $z$, $z^4 = 16 \Rightarrow z^2 = 5$") == [False]
+    assert _verdicts(r"For complex $z$, $z^2 + z + 1 = 0 \Rightarrow z^3 = 1$") == [True]
+
+
+def test_complex_comparison_skips_high_degree_and_huge_coefficients():
+    assert check_step(r"For complex $z$, $z^{10} = 3 \Rightarrow z^{10} = 5$") == []
+    assert check_step(r"For complex $z$, $z^2 = 10^{15} + 1 \Rightarrow z^2 = 10^{15} + 3$") == []
+
+
 def test_stacked_displays_are_a_derivation_unless_announced_as_a_list():
     step = "Simplify:\n\\[ 3 - 4x + x^2 - 5 = 0 \\]\n\\[ x^2 - 4x + 2 = 0 \\]"
     assert _verdicts(step) == [False]

@@ -12,7 +12,9 @@ patterns are verified exactly with sympy:
 * **Consecutive equations.** ``E_1 ⇒ E_2`` in the same single unknown, both polynomial or rational with rational
   coefficients: the step is flagged when each has a real root the other lacks (a root was both lost *and* gained,
   which no valid manipulation does; losing roots alone is often legitimate domain reasoning, gaining alone can be
-  squaring, so neither is flagged).
+  squaring, so neither is flagged). Where the step works over the complex numbers (``\\omega``, ``\\zeta``,
+  "complex", "root of unity" …) or neither equation has a real root, the distinct *complex* roots are compared
+  instead (degree ≤ 8 after clearing denominators, exactly, by gcds of square-free parts, no root finding).
 * **Identity chains.** A rewriting ``A = B (= C …)`` of expressions in variables must hold identically: a chain of
   3+ members opened by a true identity, or a link right after a rewriting cue ("Expanding, …", "Factoring, …",
   "… simplifies to") whose sides have the promised shape, is flagged at its first non-identity link (checked by
@@ -56,8 +58,11 @@ MAX_LINK_CHARS = 240
 MAX_DIGITS = 30
 MAX_EXPONENT = 60
 MAX_DEGREE = 6
+MAX_COMPLEX_DEGREE = 8  # equations compared by their complex roots (gcd of polynomials: exact and cheap)
+MAX_COMPLEX_COEFF = 10**12
 
-_GREEK = {"theta", "alpha", "beta", "gamma", "phi", "varphi", "lambda", "mu", "sigma", "tau", "rho", "psi"}
+_GREEK = {"theta", "alpha", "beta", "gamma", "phi", "varphi", "lambda", "mu", "sigma", "tau", "rho", "psi", "omega",
+          "zeta"}
 # Letters that are usually constants or indices rather than an unknown being solved for.
 _RESERVED_LETTERS = {"e", "i"}
 
@@ -901,20 +906,20 @@ def _holds(lhs: Expr, rhs: Expr, x: Symbol, c: Expr) -> bool | None:
     return None if z is None else z
 
 
-def _polynomial(lhs: Expr, rhs: Expr, x: Symbol) -> sympy.Poly | None:
+def _polynomial(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int = MAX_DEGREE) -> sympy.Poly | None:
     """``lhs - rhs`` as the numerator polynomial of its reduced fraction (rational coefficients), or None."""
     if _unsafe_for_substitution(lhs, x) or _unsafe_for_substitution(rhs, x):
         return None
     diff = lhs - rhs
     for p in diff.atoms(sympy.Pow):
-        if p.has(x) and p.exp.is_Integer and abs(p.exp) > MAX_DEGREE:
+        if p.has(x) and p.exp.is_Integer and abs(p.exp) > max_degree:
             return None
         if p.exp.has(x):
             return None
     try:
         num, den = diff.as_numer_denom()
         poly = sympy.Poly(num, x)
-        if poly.domain not in (sympy.ZZ, sympy.QQ) or poly.degree() > 2 * MAX_DEGREE:
+        if poly.domain not in (sympy.ZZ, sympy.QQ) or poly.degree() > 2 * max_degree:
             return None
         if den.has(x):
             dpoly = sympy.Poly(den, x)
@@ -923,7 +928,7 @@ def _polynomial(lhs: Expr, rhs: Expr, x: Symbol) -> sympy.Poly | None:
             poly = poly.quo(poly.gcd(dpoly))  # roots shared with the denominator are not solutions
     except (sympy.PolynomialError, sympy.GeneratorsNeeded, TypeError, ValueError, RecursionError):
         return None
-    if poly.degree() > MAX_DEGREE:
+    if poly.degree() > max_degree:
         return None
     return poly
 
@@ -1005,9 +1010,9 @@ def _check_claim(chain: list[_Link], x: Symbol, values: list[Expr], claim_raw: s
                          {"unknown": str(x), "claimed": [_fmt(c) for c in values]})
 
 
-def _link_poly(link: _Link, x: Symbol) -> sympy.Poly | None:
-    """One polynomial whose real roots are the link's solutions: a single non-identity side pair, else None."""
-    polys = [p for p in (_polynomial(lhs, rhs, x) for lhs, rhs in _equations(link))]
+def _link_poly(link: _Link, x: Symbol, max_degree: int = MAX_DEGREE) -> sympy.Poly | None:
+    """One polynomial whose roots are the link's solutions: a single non-identity side pair, else None."""
+    polys = [p for p in (_polynomial(lhs, rhs, x, max_degree) for lhs, rhs in _equations(link))]
     if any(p is None for p in polys):
         return None
     real = [p for p in polys if p is not None and not p.is_zero]
@@ -1019,10 +1024,47 @@ def _n_real(poly: sympy.Poly) -> int:
     return 0 if poly.degree() <= 0 else poly.sqf_part().count_roots()
 
 
-def _check_pair(first: _Link, second: _Link, x: Symbol) -> EquationCheck | None:
+# Words that put a step over the complex numbers, where an equation's non-real roots are its solutions too.
+_COMPLEX_CONTEXT = re.compile(r"\\omega|ω|\\zeta|\bcomplex\b|\broots?\s+of\s+unity\b|\bimaginary\b|\bnon-?real\b",
+                              re.IGNORECASE)
+
+
+def _small_coefficients(poly: sympy.Poly) -> bool:
+    return all(abs(sympy.fraction(c)[0]) <= MAX_COMPLEX_COEFF and sympy.fraction(c)[1] <= MAX_COMPLEX_COEFF
+               for c in poly.all_coeffs())
+
+
+def _check_pair_complex(first: _Link, second: _Link, x: Symbol) -> EquationCheck | None:
+    """``E_1 ⇒ E_2`` over the complex numbers: flagged when each has a root the other lacks.
+
+    Exact without finding any root: the roots of ``p_1`` are all roots of ``p_2`` iff ``gcd(p_1, p_2)`` keeps every
+    distinct root of ``p_1``, i.e. its square-free part has the same degree as ``p_1``'s."""
+    p1, p2 = _link_poly(first, x, MAX_COMPLEX_DEGREE), _link_poly(second, x, MAX_COMPLEX_DEGREE)
+    if p1 is None or p2 is None or p1.degree() < 1 or p2.degree() < 1:
+        return None
+    if not (_small_coefficients(p1) and _small_coefficients(p2)):
+        return None
+    s1, s2 = p1.sqf_part(), p2.sqf_part()
+    shared = s1.gcd(s2).degree()
+    if shared in (s1.degree(), s2.degree()):
+        return EquationCheck("chain", True, f"“{second.raw}” follows from “{first.raw}” (complex roots)")
+    gained = s2.quo(s1.gcd(s2))
+    eq1, eq2 = (sympy.sstr(p.as_expr()) for p in (p1, p2))
+    return EquationCheck(
+        "chain", False,
+        f"“{first.raw}” does not imply “{second.raw}”: over the complex numbers the first is {eq1} = 0 and the second "
+        f"{eq2} = 0; the roots of {sympy.sstr(gained.as_expr())} = 0 solve the second but not the first",
+        {"from": first.raw, "to": second.raw, "unknown": str(x), "gained": sympy.sstr(gained.as_expr()),
+         "complex": True},
+    )
+
+
+def _check_pair(first: _Link, second: _Link, x: Symbol, complex_context: bool = False) -> EquationCheck | None:
     if first.decimal or second.decimal:
         return None
     p1, p2 = _link_poly(first, x), _link_poly(second, x)
+    if complex_context or (p1 is not None and p2 is not None and not _n_real(p1) and not _n_real(p2)):
+        return _check_pair_complex(first, second, x)
     if p1 is None or p2 is None:
         return None
     n1, n2 = _n_real(p1), _n_real(p2)
@@ -1080,6 +1122,7 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
         return []
     seq, lead = _sequence(step)
     identities = _identity_checks(seq, lead)
+    complex_context = bool(_COMPLEX_CONTEXT.search(step))
     offset = 0
     if before is not None and seq and isinstance(seq[0], _Link):
         lead = _STEP_LABEL.sub("", lead)
@@ -1140,7 +1183,7 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
         if (x is not None and isinstance(prev_link, _Link) and _unknown(prev_link) == x and _claim(prev_link) is None
                 and not _in_list(seq, i - 2, x)
                 and not _CONDITION_AFTER.search(item.after) and not _SUBSTITUTION.search(seq[i - 1].text)):
-            result = _check_pair(prev_link, item, x)
+            result = _check_pair(prev_link, item, x, complex_context)
             if result is not None:
                 checks.append(result)
         i += 1
