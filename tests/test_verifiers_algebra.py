@@ -236,6 +236,40 @@ def test_equations_and_unreadable_links_are_not_read_as_identities(step):
     assert _identity_failures(step) == []
 
 
+@pytest.mark.parametrize("step", [
+    r"We can rewrite \(9(9^y)\) as \[3^2 \cdot 3^{2y}\] first.",  # 9 * 9^y = 3^(2y+2)
+    r"The expression $(x+1)^2$ can be written as $x^2 + 2x + 1$.",
+    r"Then $\frac{x^2-1}{x-1}$ simplifies to $x + 1$.",
+    r"Rewriting $2^{x+1}$ as $2 \cdot 2^x$, we get",
+])
+def test_true_rewritings_across_prose_are_not_flagged(step):
+    assert _identity_failures(step) == []
+
+
+def test_wrong_rewritings_across_prose_are_flagged():
+    [check] = _identity_failures(r"We can rewrite \(9(9^y)\) as \[3^2 \cdot 3^{y}\] first.")
+    assert check.details["right"] == "9*3**y" and "at y = 1 the first is 81 and the second 27" in check.message
+    # the right span may go on with "= …": only its first member is the rewriting
+    [check] = _identity_failures(r"The expression $(x+1)^2$ can be written as $x^2 + 3x + 1 = 0$.")
+    assert check.details["right"] == "x**2 + 3*x + 1"
+    assert _identity_failures(r"Then $\frac{x^2-1}{x-1}$ simplifies to $x - 1$.")
+    assert _identity_failures(r"So $(a+b)^2$ becomes $a^2 + b^2$.")
+
+
+@pytest.mark.parametrize("step", [
+    r"Dividing both sides by 2, $2x + 4$ becomes $x + 2$.",  # an operation on an equation
+    r"Replacing $x$ by $x + 1$, $x^2$ becomes $x^2 + 2x + 1$.",  # a substitution
+    r"As $n \to \infty$, $\frac{n^2 + 1}{n}$ becomes $n$.",  # a limit
+    r"The range is from $-2n(n + 1)$ to $2n(n + 1)$, which simplifies to $-2n^2 - 2n \leq y$.",  # a range
+    r"Then $(x+1)^2$ becomes $x^2 + 3x$ when $x = -1$.",  # a condition
+    r"We can rewrite $3(x + 1)$ as $y$.",  # a new name
+    r"We write $x^2 + 1$ as $(x + 1)^2$ minus something.",  # no cue, plain "as" after "write" only with nothing else
+    r"Here $2^x$ as $x^2$ grows slower.",  # "as" without a writing verb
+])
+def test_unclear_rewritings_across_prose_are_skipped(step):
+    assert _identity_failures(step) == []
+
+
 def test_identity_failure_flags_the_step_through_the_verifier():
     steps = ["Write the expression.", r"Expanding, $(x+2)(x-3) = x^2 + x - 6$."]
     findings = AlgebraVerifier().check(Item(id="t", question="q", steps=steps), steps)

@@ -19,6 +19,9 @@ patterns are verified exactly with sympy:
   3+ members opened by a true identity, or a link right after a rewriting cue ("Expanding, …", "Factoring, …",
   "… simplifies to") whose sides have the promised shape, is flagged at its first non-identity link (checked by
   cancel/expand and exact rational sample points), quoting the correct rewriting. See ``_identity_checks``.
+  A rewriting across prose ("we can rewrite \\(8(8^x)\\) as \\[2^3 \\cdot 2^{x}\\]", "… can be written as / simplifies
+  to / becomes …"), a bare expression then a formula opening with an expression, is checked the same way; with the
+  variable in an exponent, by exact values at x = 1, 2, 3, 1/2, 5/3. See ``_prose_identity_checks``.
 * **Constant claims** (:func:`numeric_checks`). A link ``A = B (= C …)``, ``A ≈ B`` or ``A ≡ B \\pmod m`` whose
   sides are constants built with functions the arithmetic checker does not read (``\\binom``, ``C(n, k)``, ``n!``,
   roots, ``\\log_b``, ``\\ln``, trigonometric values at degrees or rational multiples of pi, floors, ceilings, gcd,
@@ -1121,7 +1124,7 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
     if not _readable(step):
         return []
     seq, lead = _sequence(step)
-    identities = _identity_checks(seq, lead)
+    identities = _identity_checks(seq, lead) + _prose_identity_checks(step)
     complex_context = bool(_COMPLEX_CONTEXT.search(step))
     offset = 0
     if before is not None and seq and isinstance(seq[0], _Link):
@@ -1351,6 +1354,127 @@ def _identity_checks(seq: list[_Link | _Conn], lead: str) -> list[EquationCheck]
             if _rewriting_pair(a, b) and _cue_shape(a, b, left_raw, cue) and _identity(a, b) is False:
                 out.append(_identity_failure(a, b, item, cue, f"after “{cue}”"))
     return out
+
+
+# A rewriting across prose: "we can rewrite \\(8(8^x)\\) as \\[2^3 \\cdot 2^{x}\\]", "\\(A\\) simplifies to \\(B\\)". The left
+# formula is a bare expression (no "="), the right one starts with an expression (what follows its first "=" is
+# another claim). Read only between these cues, and never where the sentence operates on an equation ("dividing
+# both sides, the left side becomes …") or substitutes ("replacing x by 2x, … becomes …"): there the two differ.
+_BETWEEN_CUE = re.compile(
+    r"^\s*,?\s*(?:(?:which|this|that|it)\s+)?(?:(?:can|may|could)\s+be\s+(?:re)?written\s+as|(?:can|may)\s+be\s+expressed"
+    r"\s+as|simplifies\s+to|becomes|(?P<bare>as))\s*:?\s*$",
+    re.IGNORECASE,
+)
+_WRITE_BEFORE = re.compile(r"\b(?:re)?writ(?:e|ing)\s+(?:the\s+\w+\s+)?(?:var\s+)?$|\bexpress(?:ing)?\s+$", re.IGNORECASE)
+_OPERATING = re.compile(
+    r"\b(?:both\s+sides|sides?|each\s+side|multiply\w*|divid\w*|add\w*|subtract\w*|squar\w*|cub\w*|rais\w*|"
+    r"tak\w*|differentiat\w*|derivative|integrat\w*|limit|approach\w*|when|if|for|where|let|since|because|given|"
+    r"mod\w*|equation|inequality|substitut\w*|plug\w*|replac\w*|using|becomes?\s+(?:zero|negative|positive))\b|"
+    r"\\to(?![A-Za-z])|→",
+    re.IGNORECASE,
+)
+_EXACT_POINTS = (Rational(1), Rational(2), Rational(3), Rational(1, 2), Rational(5, 3))
+
+
+def _symbolic_exponent(e: Expr) -> bool:
+    return any(p.exp.free_symbols for p in e.atoms(sympy.Pow))
+
+
+def _identity_by_points(a: Expr, b: Expr) -> bool | None:
+    """``a = b`` in one variable with the variable in an exponent: compared at exact points (1, 2, 3, 1/2, 5/3), the
+    values evaluated to 50 digits; False needs two points that differ, True every defined point equal."""
+    syms = a.free_symbols | b.free_symbols
+    if len(syms) != 1:
+        return None
+    [x] = syms
+    defined = differ = 0
+    for c in _EXACT_POINTS:
+        try:
+            va, vb = sympy.N(a.subs(x, c), 50), sympy.N(b.subs(x, c), 50)
+        except (TypeError, ValueError, ZeroDivisionError, RecursionError):
+            continue
+        if not (va.is_real and vb.is_real and va.is_finite and vb.is_finite):
+            continue
+        defined += 1
+        differ += bool(abs(va - vb) > sympy.Float(10, 50) ** -30 * max(1, abs(va), abs(vb)))
+    if defined < 3:
+        return None
+    if differ == 0:
+        return True
+    return False if differ >= 2 else None
+
+
+def _prose_identity_checks(step: str) -> list[EquationCheck]:
+    """Failed rewritings written as two formulas joined by a cue in words (see the comment above)."""
+    if not _BETWEEN_WORDS.search(step):
+        return []
+    segs = _segments(step)
+    out: list[EquationCheck] = []
+    for k in range(len(segs) - 2):
+        (m1, left_raw), (m2, between), (m3, right_raw) = segs[k], segs[k + 1], segs[k + 2]
+        if not (m1 and not m2 and m3) or "=" in left_raw or re.search(_IMPLY_CMDS, left_raw):
+            continue
+        cue = _BETWEEN_CUE.search(between)
+        before = segs[k - 1][1] if k >= 1 and not segs[k - 1][0] else ""
+        if cue is None or (cue.group("bare") and not _WRITE_BEFORE.search(before)):
+            continue
+        after = segs[k + 3][1] if k + 3 < len(segs) and not segs[k + 3][0] else ""
+        so_far = "".join(text for _, text in segs[:k])
+        cut = [m.end() for m in re.finditer(r"[.!?](?=\s)|\n", so_far)]
+        sentence = so_far[cut[-1] if cut else 0 :] + " " + between
+        if (_OPERATING.search(sentence) or _CONTINUES.search(after) or _DEFINITION.search(sentence + left_raw + right_raw)
+                or _CONDITION_AFTER.search(after) or re.search(_IMPLY_CMDS, right_raw.split("=")[0])):
+            continue
+        if _PART_OF_PHRASE.search(before) or re.search(r"<|>|≤|≥|\\[lg]eq?(?![A-Za-z])|\\[lg]eqslant|\\neq?", right_raw):
+            continue  # "from A to B, which simplifies to" (the cue is about the whole range); inequalities
+        right_first = re.split(r"=|\\approx|≈", right_raw)[0]
+        try:
+            (a, dec_a), (b, dec_b) = parse_latex_expr(left_raw), parse_latex_expr(right_first)
+        except (Unparseable, TypeError, ValueError, ZeroDivisionError, RecursionError):
+            continue
+        if dec_a or dec_b or _plain_side(a) or _plain_side(b) or a.free_symbols != b.free_symbols:
+            continue
+        try:
+            if _symbolic_exponent(a) or _symbolic_exponent(b):
+                verdict = _identity_by_points(a, b)
+            elif _rewriting_pair(a, b):
+                verdict = _identity(a, b)
+            else:
+                continue
+            example = _difference_example(a, b) if verdict is False else ""
+        except (TypeError, ValueError, ZeroDivisionError, RecursionError, sympy.PolynomialError):
+            continue
+        if verdict is False:
+            words = " ".join(between.split())
+            link = _Link(f"{left_raw.strip()} = {right_first.strip()}")
+            out.append(EquationCheck(
+                "identity", False,
+                f"“{left_raw.strip()}” {words} “{right_first.strip()}” is not an identity: the two differ "
+                f"({example})",
+                {"left": sympy.sstr(a), "right": sympy.sstr(b), "link": link.raw},
+            ))
+    return out
+
+
+def _difference_example(a: Expr, b: Expr) -> str:
+    syms = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    for point in ((Rational(1),) * len(syms), (Rational(2),) * len(syms), *_SAMPLE_POINTS):
+        sub = dict(zip(syms, point, strict=False))
+        try:
+            va, vb = sympy.nsimplify(a.subs(sub)), sympy.nsimplify(b.subs(sub))
+        except (TypeError, ValueError, ZeroDivisionError, RecursionError):
+            continue
+        if va.is_finite and vb.is_finite and sympy.simplify(va - vb) != 0:
+            at = ", ".join(f"{s} = {v}" for s, v in sub.items())
+            return f"at {at} the first is {sympy.sstr(va)} and the second {sympy.sstr(vb)}"
+    return f"{sympy.sstr(a)} vs {sympy.sstr(b)}"
+
+
+# The left formula is one member of a larger phrase ("from A to B", "A and B"): a cue after it is about the whole.
+_PART_OF_PHRASE = re.compile(r"\b(?:to|and|or|from|between|by|of|with|plus|minus|times|than|over)\s*$", re.IGNORECASE)
+# The right formula is only the start of what is said ("as $(x+1)^2$ minus 2x").
+_CONTINUES = re.compile(r"^\s*(?:minus|plus|times|divided|over|multiplied|squared|cubed|[-+*/^×·])", re.IGNORECASE)
+_BETWEEN_WORDS = re.compile(r"written|expressed|simplifies|becomes|\bas\b", re.IGNORECASE)
 
 
 # --- constant claims --------------------------------------------------------------------------------------------
