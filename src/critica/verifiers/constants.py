@@ -1,0 +1,312 @@
+"""Constant claims with functions, the algebra checker's third kind of check (:func:`numeric_checks`).
+
+A link ``A = B (= C …)``, ``A ≈ B`` or ``A ≡ B \\pmod m`` whose sides are constants built with functions the
+arithmetic checker does not read (``\\binom``, ``C(n, k)``, ``n!``, roots, ``\\log_b``, ``\\ln``, trigonometric values
+at degrees or rational multiples of pi, floors, ceilings, gcd, lcm, residues, powers, factorisations) is decided
+exactly (rationals exactly, other constants at 50 digits) and flagged at its first false link with the correct value.
+Decimals and ``≈`` are judged within the shown precision (or 2%); integer equalities are not flagged where the
+problem works with residues (:data:`MODULAR_CONTEXT`). Steps that test a guess or correct themselves are skipped
+(``_NUMERIC_SKIP``, also read by the listing checker).
+
+Sides are read by :func:`critica.verifiers.symparse.parse_latex_expr` in numeric mode, formulas split into links by
+:mod:`critica.verifiers.steplinks`. Called by :class:`critica.verifiers.algebra.AlgebraVerifier`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+
+import sympy
+from sympy import Expr, Rational
+
+from critica.verifiers.steplinks import _MATH, EquationCheck, _Conn, _Link, _split_math, _strip_wrappers
+from critica.verifiers.symparse import MAX_STEP_CHARS, Unparseable, parse_latex_expr
+
+__all__ = ["MODULAR_CONTEXT", "numeric_checks"]
+
+
+# --- constant claims --------------------------------------------------------------------------------------------
+# MATH-level solutions assert many values of functions the arithmetic checker does not read: binomials, factorials
+# inside fractions, roots to simplify, logarithms, trigonometric values at degrees, floors, gcd/lcm, residues. A
+# link ``A = B`` (``≈``, ``≡ … \pmod m``) whose sides are both constants is decided exactly here. The arithmetic
+# checker keeps what it reads: a pair it returns a computation for is left to it.
+
+_NUMERIC_MARKERS = re.compile(
+    r"\\sqrt|\\pi|!|\\[dt]?binom|\\choose|\\log|\\ln|\\sin|\\cos|\\tan|\\cot|\\sec|\\csc|\\lfloor|\\lceil|gcd|lcm|"
+    r"GCD|LCM|\\equiv|≡|mod|\^|(?<![A-Za-z])C\(")
+# A step that tests a guess or corrects itself writes false values on purpose (approximation words are allowed
+# here: an approximate claim is judged within its precision). Values substituted into an equation give an equation
+# to test, whose falsity points at an earlier step.
+_NUMERIC_SKIP = re.compile(
+    r"\b(?:suppos\w*|assum\w*|guess\w*|try|trying|tried|test\w*|check\w*|verif\w*|plug\w*|incorrect|wrong|mistake\w*|"
+    r"errors?|extraneous|reject\w*|discard\w*|invalid|contradict\w*|impossible|not possible|not a (?:valid )?solution|"
+    r"not satisf\w*|re-?evaluat\w*|recheck\w*|re-?examin\w*|reconsider\w*|hypothe\w*|counterexample|false|not true|"
+    r"substitut\w*|plug\w*|(?:does not|doesn't|is not|isn't|are not|aren't) (?:equal|hold|work|satisfy|match|correct|"
+    r"right))\b",
+    re.IGNORECASE,
+)
+# Relations and notation that make a link something other than a plain numeric claim: inequalities, divisibility,
+# absolute values, sets and intervals (":", "\\in"), ratios, percentages, sums, limits, geometry, ± …
+_NUMERIC_NOT = re.compile(
+    r"<|>|\\[lg]eq?(?![A-Za-z])|\\[lg]eqslant|\\neq?(?![A-Za-z])|\\sim|\\simeq|\\mid|\\nmid|\\in(?![A-Za-z])|"
+    r"\\cong|\\propto|≤|≥|≠|:|\||'|%|\\cdots|\\ldots|\.\.\.|\\infty|\\sum|\\prod|\\int|\\lim|\\vec|\\overline|"
+    r"\\angle|\\triangle|\\hat|\\bar|\\dot|\\pm(?!od)|\\mp|±|\\arc|\\to(?![A-Za-z])|\\mathbb|\\setminus|\\cup|\\cap"
+)
+_MOD_FORMS = [
+    (re.compile(r"\(\s*\\(?:text|mathrm|operatorname)\s*\{\s*mod\s*\}\s*\{?\s*(\d+)\s*\}?\s*\)"), r"\\pmod{\1}"),
+    (re.compile(r"\\(?:text|mathrm)\s*\{\s*\(\s*mod\s+(\d+)\s*\)\s*\}"), r"\\pmod{\1}"),
+    (re.compile(r"\(\s*\\(?:bmod|mod)\s*\{?\s*(\d+)\s*\}?\s*\)"), r"\\pmod{\1}"),
+    (re.compile(r"\\(?:text|mathrm|operatorname)\s*\{\s*mod\s*\}"), r"\\mod "),
+]
+_MOD_MARK = re.compile(r"\\(?:pmod|bmod|mod)(?![A-Za-z])")
+_MODULUS_END = re.compile(r"\\(?:pmod|bmod|mod)\s*(?:\{\s*(\d+)\s*\}|(\d+))\s*$")
+_INLINE_MOD = re.compile(r"^(?P<a>.+?)\\(?:bmod|mod)\s*(?:\{\s*(?P<m1>\d+)\s*\}|(?P<m2>\d+))\s*=(?P<r>[^=]+)$")
+_RELATION = re.compile(r"(=|\\approx(?![A-Za-z])|≈|\\equiv(?![A-Za-z])|≡)")
+_DECIMAL = re.compile(r"\d\.(\d+)")
+_NUMBER_LITERAL = re.compile(r"^\s*-?\s*\d+(?:\.\d+)?\s*$")
+_TOP_OPERATOR = re.compile(r"[-+*/]|\\(?:times|cdot|div)(?![A-Za-z])")
+MAX_MODULUS = 10**12
+APPROX_REL_TOL = 0.02  # propagated rounding of an approximate value ("\sqrt 3 ≈ 1.73, so 5\sqrt 3 ≈ 8.65")
+
+
+@dataclass
+class _NumClaim:
+    """One link ``left rel right`` of a constant claim, with both sides parsed."""
+
+    left_raw: str
+    rel: str  # "=", "≈" or "≡"
+    right_raw: str
+    left: Expr
+    right: Expr
+    decimals: int | None  # fewest decimal places shown in the link, None when no decimal
+
+
+def _show(v: Expr) -> str:
+    """An exact value and, when irrational, its decimal value (only the decimal value when the exact form is long)."""
+    exact = sympy.sstr(v)
+    if v.is_Rational and len(exact) <= 40:
+        return exact
+    approx = sympy.sstr(sympy.N(v, 8))
+    return approx if len(exact) > 40 else f"{exact} ≈ {approx}"
+
+
+def _numeric_sides(raw: str) -> tuple[list[str], list[str], int | None] | None:
+    """The sides and relations of a constant claim and its modulus (None: no modulus), or None when the link is
+    not one (unknown notation, a relation that is not a claim, a modulus that is unclear)."""
+    if _NUMERIC_NOT.search(raw):
+        return None
+    text = re.sub(r"[\s.,;]+$", "", raw)
+    for pat, rep in _MOD_FORMS:
+        text = pat.sub(rep, text)
+    text = re.sub(r"\\(?:text|operatorname|mathrm|textrm)\s*\{\s*(gcd|lcm)\s*\}", r"\\\1", text, flags=re.IGNORECASE)
+    text = _strip_wrappers(text)
+    if text is None or _NUMERIC_NOT.search(text) or "=" not in text and not re.search(r"\\equiv|≡|\\approx|≈", text):
+        return None
+    modulus: int | None = None
+    marks = len(_MOD_MARK.findall(text))
+    if re.search(r"\\equiv|≡|\\pmod", text):
+        m = _MODULUS_END.search(text)
+        if m is None or marks != 1:
+            return None  # "a ≡ b" with the modulus elsewhere (or none): unclear
+        modulus = int(m.group(1) or m.group(2))
+        text = text[: m.start()]
+    elif marks:
+        m = _INLINE_MOD.match(text)
+        if m is None or marks != 1:
+            return None  # "39 \mod 19 = 0 + 20 \mod 19": precedence unclear
+        modulus = int(m.group("m1") or m.group("m2"))
+        text = m.group("a") + "=" + m.group("r")
+    if modulus is not None and not 2 <= modulus <= MAX_MODULUS:
+        return None
+    parts = _RELATION.split(text)
+    sides, rels = parts[0::2], parts[1::2]
+    rels = ["≈" if r in ("\\approx", "≈") else "≡" if r in ("\\equiv", "≡") else "=" for r in rels]
+    if modulus is None and "≡" in rels:
+        return None
+    if modulus is not None and "≈" in rels:
+        return None
+    return [side.strip() for side in sides], rels, modulus
+
+
+_LETTER = re.compile(r"(?<![\\A-Za-z])(?!C\()[A-Za-z]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_constant(side: str) -> Expr | None:
+    if _LETTER.search(side):
+        return None  # a variable (commands are skipped by the lookbehind): refused without parsing, which is costly
+    try:
+        value, _ = parse_latex_expr(side, numeric=True)
+    except (Unparseable, ValueError, TypeError, ZeroDivisionError, RecursionError, OverflowError, AttributeError):
+        return None
+    if value.free_symbols or not value.is_number or value.has(sympy.zoo, sympy.nan) or value.is_real is not True:
+        return None
+    return value
+
+
+def _math_checks(left: str, rel: str, right: str) -> bool:
+    """Does the arithmetic checker read this pair itself? Then it is its business, not ours."""
+    from critica.verifiers import math as arithmetic  # imported late: the arithmetic module is large
+
+    op = "\\approx" if rel == "≈" else "="
+    comps, _ = arithmetic.check_step(f"${left} {op} {right}$")
+    return bool(comps)
+
+
+def _numeric_close(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
+    """Is ``a = b``? Exact when no tolerance is given: rationals are compared exactly; other constants (sympy has
+    already simplified roots, rational multiples of pi and the trigonometric values it knows) by evaluating the
+    difference at 50 significant digits, where mpmath's adaptive precision makes a zero below 1e-30 (relative) an
+    equality and one above 1e-10 a true difference; in between is too close to call (None). ``sympy.simplify`` is
+    not used: it costs a tenth of a second per claim and cannot prove most trigonometric identities anyway. For
+    approximate claims: within ``abs_tol`` or 2%."""
+    if abs_tol is None and a.is_Rational and b.is_Rational:
+        return a == b
+    try:
+        va, vb = sympy.N(a, 15), sympy.N(b, 15)
+        d = abs(sympy.N(a - b, 50))
+        if not (va.is_real and vb.is_real and d.is_real):
+            return None
+        scale = max(sympy.Float(1), abs(va), abs(vb))
+        if abs_tol is not None:
+            return bool(d <= max(abs_tol, APPROX_REL_TOL * abs(va)) * (1 + sympy.Float("1e-12")))
+        if d / scale < sympy.Float("1e-30"):
+            return True
+        if d / scale < sympy.Float("1e-10"):
+            return None
+        # confirm the difference at a higher precision (a cancellation that 50 digits could not resolve would show)
+        return False if abs(sympy.N(a - b, 80)) / scale > sympy.Float("1e-10") else None
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError, AttributeError):
+        return None
+
+
+def _residue(v: Expr, m: int) -> int | None:
+    if not v.is_Rational:
+        return None
+    p, q = int(v.p), int(v.q)
+    if math.gcd(q, m) != 1:
+        return None
+    return p * pow(q, -1, m) % m
+
+
+def _running_total(right_raw: str, value: Expr) -> bool:
+    """Does the right side *start* with the left side's value ("\\binom{5}{2} = 10 \\times 3 = 30": 10, then
+    10 × 3)? Then the link is a running computation, not a false equation."""
+    depth = 0
+    for i, ch in enumerate(right_raw):
+        depth += ch in "({["
+        depth -= ch in ")}]"
+        if depth or i == 0 or not _TOP_OPERATOR.match(right_raw, i):
+            continue
+        start = _parse_constant(right_raw[:i])
+        if start is not None and _numeric_close(start, value, None) is True:
+            return True
+    return False
+
+
+def _numeric_link(raw: str, modular: bool = False) -> list[EquationCheck]:
+    """The checks of one link's constant claims, up to and including its first false one. In a ``modular`` context
+    an equality of integers without a modulus may be one of residues ("2^{100} = (2^{10})^{10} = 24^{10}" working
+    mod 1000): it is not flagged."""
+    read = _numeric_sides(raw)
+    if read is None:
+        return []
+    sides, rels, modulus = read
+    out: list[EquationCheck] = []
+    for k, rel in enumerate(rels):
+        left, right = sides[k], sides[k + 1]
+        pair = f"{left} {rel} {right}"
+        if not left or not right or _LETTER.search(left) or _LETTER.search(right):
+            continue  # cheap refusals first: parsing is the costly part
+        if modulus is None and not _NUMERIC_MARKERS.search(pair):
+            continue  # plain arithmetic: the arithmetic checker's
+        a, b = _parse_constant(left), _parse_constant(right)
+        if a is None or b is None:
+            continue
+        if modulus is not None:
+            ra, rb = _residue(a, modulus), _residue(b, modulus)
+            if ra is None or rb is None:
+                continue
+            ok: bool | None = ra == rb
+        else:
+            places = [len(d) for d in _DECIMAL.findall(pair)]
+            if rel == "≈" and not _DECIMAL.search(right):
+                continue  # "≈" without a decimal value: precision unclear
+            if not places and (not a.is_Rational or not b.is_Rational) and any(
+                    _NUMBER_LITERAL.match(side) for side in (left, right)):
+                places = [0]  # "\sqrt{345600} = 588": an irrational value rounded to an integer
+            tol = Rational(1, 10 ** min(places)) if places else None
+            ok = _numeric_close(a, b, tol)
+            if ok is False and rel == "=" and _running_total(right, a):
+                continue
+            if ok is False and modular and a.is_Integer and b.is_Integer:
+                continue
+        if ok is None or (ok is False and rel != "≡" and _math_checks(left, rel, right)):
+            continue  # too close to call, or a computation the arithmetic checker reads (and judges) itself
+        shown = pair if modulus is None else f"{pair} (mod {modulus})"
+        details: dict = {"link": raw, "left": left, "right": right}
+        if modulus is not None:
+            details["modulus"] = modulus
+        if ok:
+            out.append(EquationCheck("numeric", True, shown, details))
+            continue
+        computed = left
+        if modulus is not None:
+            correct, claimed = f"{ra} (mod {modulus})", f"{rb} (mod {modulus})"
+        elif _NUMBER_LITERAL.match(left) and not _NUMBER_LITERAL.match(right):
+            # "1584 = 2^3 \cdot 3^2 \cdot 11": the stated number is given, the right side is the computation
+            computed, correct, claimed = right, _show(b), _show(a)
+        else:
+            correct, claimed = _show(a), _show(b)
+        details.update(correct=correct, claimed=claimed)
+        out.append(EquationCheck("numeric", False, f"“{shown}” is false (in “{raw}”): {computed} is {correct}, "
+                                 f"not {claimed}", details))
+        break
+    return out
+
+
+# Words that make an equality of integers possibly one of residues (see _numeric_link).
+MODULAR_CONTEXT = re.compile(
+    r"\bmod(?:ulo|ular|ulus)?\b|\\[pb]?mod(?![A-Za-z])|\bremainders?\b|\bresidues?\b|\bcongruen\w*|"
+    r"\b(?:last|units?|ones|final|rightmost|trailing)\s+(?:\w+\s+)?(?:digits?|zeros?|zeroes)\b",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=64)
+def numeric_checks(step: str, modular: bool = False) -> list[EquationCheck]:
+    """Every constant claim in the step's LaTeX math that could be decided (see the section comment). Never raises
+    on any text; steps that test a guess or correct themselves are skipped, and so are formulas asked as questions.
+    ``modular``: the problem or an earlier step works with residues (:data:`MODULAR_CONTEXT`); the step's own text
+    is looked at too."""
+    if len(step) > MAX_STEP_CHARS or not _NUMERIC_MARKERS.search(step) or _NUMERIC_SKIP.search(step):
+        return []
+    modular = modular or bool(MODULAR_CONTEXT.search(step))
+    out: list[EquationCheck] = []
+    for m in _MATH.finditer(step):
+        body = next(g for g in m.groups() if g is not None)
+        if not _NUMERIC_MARKERS.search(body) or re.match(r"\s*\?", step[m.end():]):
+            continue  # "Is $\sqrt{50} = 5\sqrt{2}$?" asks, it does not claim
+        prev: _Link | None = None
+        prev_conn = ""
+        for part in _split_math(body):
+            if isinstance(part, _Conn):
+                prev_conn = part.kind
+                continue
+            raw = part.raw
+            # an aligned derivation continues a row: "\sqrt{72} \\ &= 6\sqrt{2}"
+            if prev is not None and prev_conn == "ROW" and re.match(r"\s*(?:=|\\approx|≈|\\equiv|≡)", raw):
+                last = _RELATION.split(prev.raw)[-1]
+                raw = last + " " + raw
+            if not _NUMERIC_MARKERS.search(raw):
+                prev, prev_conn = part, ""
+                continue
+            try:
+                out.extend(_numeric_link(raw, modular))
+            except Exception:  # noqa: BLE001 - unreadable means unchecked
+                pass
+            prev, prev_conn = part, ""
+    return out

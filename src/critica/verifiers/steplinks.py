@@ -1,0 +1,318 @@
+"""A step's math as *links* and *connectors*: the reading shared by the equation and constant checkers.
+
+Inside a step, LaTeX math (``$…$``, ``$$…$$``, ``\\(…\\)``, ``\\[…\\]``) and plain-text formulas ("we get 2x + 30 =
+110") are read as a sequence of *links* (``A = B = …``) joined by connectors: implications (``\\Rightarrow``,
+``\\implies``, ``⟹``, "so", "thus", "hence", "gives", "we get", "solving for x, we get" …), list separators (``,``,
+``\\quad``, "and"), "or", and breaks (any other prose). Formulas stacked without words are a derivation unless the
+step announces several equations. Link sides are parsed on first use by
+:func:`critica.verifiers.symparse.parse_latex_expr`.
+
+:class:`EquationCheck` is the record every check returns. Used by :mod:`critica.verifiers.algebra` (claimed
+solutions, consecutive equations, identities) and :mod:`critica.verifiers.constants` (constant claims).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from sympy import Expr
+
+from critica.verifiers.symparse import Unparseable, parse_latex_expr
+
+# --- a step as links and connectors -----------------------------------------------------------------------------
+
+_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$(.+?)\$", re.DOTALL)
+_IMPLY_CMDS = (
+    r"\\Rightarrow|\\implies|\\Longrightarrow|\\longrightarrow|\\rightarrow|\\to(?![A-Za-z])|\\therefore|"
+    r"\\Leftrightarrow|\\iff|\\Longleftrightarrow|⟹|⇒|→|⟺|⇔"
+)
+# Split points inside math, at bracket depth 0.
+_MATH_SPLIT = re.compile(
+    rf"(?P<IMPLY>{_IMPLY_CMDS})|(?P<ROW>\\\\)|(?P<COMMA>,|;|\\quad|\\qquad|\\text\s*\{{\s*(?:and|,)\s*\}})"
+    r"|(?P<OR>\\text\s*\{\s*or\s*\}|\\(?:lor|vee)(?![A-Za-z]))"
+    r"|(?P<IMPLYTXT>\\text\s*\{\s*(?:so|thus|hence|then|therefore|which gives|gives)\s*,?\s*\})"
+)
+_TEXTLIKE = re.compile(r"\\(?:text|mathrm|textbf|mbox|textrm|textit|operatorname)\s*\{")
+_BOXED = re.compile(r"\\boxed\s*\{")
+# Relations and notation that make a link something other than a plain equation.
+_NOT_EQUATION = re.compile(
+    r"<|>|\\[lg]eq?(?![A-Za-z])|\\[lg]eqslant|\\neq?(?![A-Za-z])|\\approx|\\sim|\\equiv|\\pmod|\\bmod|\\mod|\\mid|"
+    r"\\in(?![A-Za-z])|\\cong|\\propto|≤|≥|≠|≈|≡|:|\||!|'|\\circ|\^\s*\{?\s*\\circ|%|\\%|\\cdots|\\ldots|\.\.\.|"
+    r"\\infty|\\sum|\\prod|\\int|\\lim|\\log|\\ln|\\sin|\\cos|\\tan|\\binom|\\lfloor|\\lceil|\\vec|\\overline|"
+    r"\\angle|\\triangle|\\hat|\\bar|\\dot"
+)
+_PROSE_WORDS = {
+    "and", "so", "thus", "hence", "therefore", "then", "which", "this", "that", "it", "gives", "give", "giving",
+    "yields", "yield", "yielding", "implies", "imply", "we", "get", "obtain", "find", "have", "solving", "solve",
+    "solved", "for", "var", "simplifying", "simplify", "simplifies", "to", "dividing", "divide", "multiplying",
+    "multiply", "both", "sides", "by", "adding", "add", "subtracting", "subtract", "from", "rearranging",
+    "equivalently", "means", "us", "or", "the", "equation", "becomes", "leads", "results", "in", "isolating",
+    "further", "finally", "now", "is", "are", "of", "each", "side", "expanding", "factoring", "factorising",
+    "factorizing", "combining", "like", "terms", "moving", "all", "one", "collecting", "isolate", "cross",
+    "multiplication", "clearing", "denominators", "denominator", "a", "an", "common", "out", "taking", "square",
+    "root", "roots", "squaring", "rewrite", "rewriting", "can", "be", "written", "as", "reduces", "reducing",
+}
+_RESULT = {"get", "gives", "giving", "yields", "yielding", "obtain", "find", "so", "thus", "hence", "therefore"}
+_STRONG = {
+    "so", "thus", "hence", "therefore", "then", "gives", "giving", "yields", "yielding", "implies", "get", "obtain",
+    "find", "solving", "solve", "leads", "simplifies", "results", "simplifying", "dividing",
+    "multiplying", "adding", "subtracting", "rearranging", "isolating", "expanding", "factoring", "factorising",
+    "factorizing", "combining", "collecting", "taking", "squaring", "reduces", "reducing", "written", "rewriting",
+}
+
+
+@dataclass
+class _Link:
+    """A run ``A = B = …`` of one math piece; ``sides`` is None when some side could not be parsed.
+
+    Sides are parsed on first use: most formulas are never next to an implication, and parsing is the costly part."""
+
+    raw: str
+    after: str = ""  # prose right after the math segment it ends, when it ends one
+    _parsed: tuple[list[Expr] | None, bool] | None = field(default=None, repr=False)
+
+    @property
+    def sides(self) -> list[Expr] | None:
+        if self._parsed is None:
+            self._parsed = _parse_link(self.raw)
+        return self._parsed[0]
+
+    @property
+    def decimal(self) -> bool:
+        return self.sides is not None and self._parsed is not None and self._parsed[1]
+
+
+@dataclass
+class _Conn:
+    kind: str  # IMPLY, COMMA, OR, BREAK
+    text: str = ""  # the prose it was read from, if any
+
+
+def _strip_wrappers(text: str) -> str | None:
+    """Unwrap ``\\boxed{…}``; return None when ``\\text``-like words remain (units, conditions, labels)."""
+    while (m := _BOXED.search(text)) is not None:
+        depth, j = 0, m.end() - 1
+        while j < len(text):
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
+            if depth == 0:
+                break
+            j += 1
+        if j >= len(text):
+            return None
+        text = text[: m.start()] + text[m.end() : j] + text[j + 1 :]
+    if _TEXTLIKE.search(text):
+        return None
+    return text
+
+
+def _split_math(seg: str) -> list[_Link | _Conn]:
+    """A math segment as links and connectors, split at depth-0 separators."""
+    out: list[_Link | _Conn] = []
+    depth = 0
+    start = 0
+    i = 0
+    seg = re.sub(r"(?<=\d)\{,\}(?=\d{3}(?!\d))", "", seg)  # 1{,}000
+    seg = seg.replace("&", " ")
+    seg = re.sub(r"\\(?:begin|end)\{(?:align|aligned|equation|gather|gathered|eqnarray|split)\*?\}", lambda _m: " \\\\ ", seg)
+    while i < len(seg):
+        ch = seg[i]
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        if depth == 0:
+            m = _MATH_SPLIT.match(seg, i)
+            if m and not (m.group() == "," and _thousands_comma(seg, i)):
+                out.append(_make_link(seg[start:i]))
+                kind = m.lastgroup or "COMMA"
+                # rows of an aligned derivation ("2x &= 10 \\\\ x &= 5") follow from each other (see _sequence)
+                out.append(_Conn("IMPLY" if kind == "IMPLYTXT" else kind))
+                i = start = m.end()
+                continue
+        i += 1
+    out.append(_make_link(seg[start:]))
+    out = [p for p in out if not (isinstance(p, _Link) and not p.raw.strip())]
+    # separators at the edges of a formula separate nothing ("\\begin{aligned} … \\end{aligned}", a trailing comma)
+    while out and isinstance(out[0], _Conn) and out[0].kind != "IMPLY":
+        out.pop(0)
+    while out and isinstance(out[-1], _Conn) and out[-1].kind != "IMPLY":
+        out.pop()
+    return out
+
+
+def _thousands_comma(seg: str, i: int) -> bool:
+    return i > 0 and seg[i - 1].isdigit() and re.match(r",\d{3}(?!\d)", seg[i:]) is not None
+
+
+def _make_link(raw: str) -> _Link:
+    return _Link(raw.strip())
+
+
+def _parse_link(raw: str) -> tuple[list[Expr] | None, bool]:
+    """The sides of ``A = B = …`` and whether a decimal occurs, or (None, False) when any side is unreadable."""
+    text = _strip_wrappers(re.sub(r"[\s.,;:]+$", "", raw))  # sentence punctuation at the end of a formula
+    if text is None or _NOT_EQUATION.search(text) or "\\pm" in text or "\\mp" in text or "±" in text:
+        return None, False
+    try:
+        parsed = [parse_latex_expr(side) for side in text.split("=")]
+    except (Unparseable, ValueError, TypeError, ZeroDivisionError, RecursionError, OverflowError):
+        return None, False
+    return [p[0] for p in parsed], any(p[1] for p in parsed)
+
+
+def _prose_conn(prose: str) -> _Conn:
+    conn = _prose_kind(prose)
+    conn.text = prose
+    return conn
+
+
+def _prose_kind(prose: str) -> _Conn:
+    words = re.findall(r"[A-Za-z]+", prose.lower())
+    if not words:
+        stripped = prose.strip()
+        if stripped == "":
+            return _Conn("ROW")  # one display after another: a derivation, unless the step announces a list
+        if stripped in (",", ";"):
+            return _Conn("COMMA")
+        return _Conn("BREAK")
+    if len(words) > 10 or any(w not in _PROSE_WORDS for w in words):
+        return _Conn("BREAK")
+    if any(w in _STRONG for w in words):
+        if any(w in ("solving", "solve") for w in words) and not any(w in _RESULT for w in words):
+            return _Conn("BREAK")  # "Solving 2x = 10 …": what follows is the equation to solve, not a result
+        return _Conn("IMPLY")
+    if words == ["or"]:
+        return _Conn("OR")
+    if words == ["and"]:
+        return _Conn("COMMA")
+    return _Conn("BREAK")
+
+
+# Prose announcing several separate equations ("the pair of equations", "the system", "the following cases"): then
+# formulas stacked one after another are a list, not a derivation.
+_LISTING = re.compile(r"\b(?:equations|system|pair|both|following|given|conditions|cases|options|possibilities|"
+                      r"constraints|relations|each|respectively)\b", re.IGNORECASE)
+
+
+def _merge(a: _Conn, b: _Conn) -> _Conn:
+    for kind in ("BREAK", "IMPLY", "ROW", "OR", "COMMA"):
+        if kind in (a.kind, b.kind):
+            return _Conn(kind, a.text + b.text)
+    return a
+
+
+# Plain-text formulas ("we get 2x + 30 = 110, so x = 40"): runs of numbers, single letters, operators and brackets.
+_PLAIN_TOKEN = re.compile(r"\d+(?:\.\d+)?(?![\d.]*[A-Za-z]{2})|(?<![A-Za-z'])[A-Za-z](?![A-Za-z'])|[-+*/^=×÷()−–]|\s+")
+
+
+def _plain_spans(prose: str) -> list[tuple[int, int]]:
+    """Spans of ``prose`` that read as a formula with an ``=`` (and nothing but formula characters)."""
+    spans: list[tuple[int, int]] = []
+    if "=" not in prose:
+        return spans
+    i = 0
+    while i < len(prose):
+        m = _PLAIN_TOKEN.match(prose, i)
+        if m is None or m.group().isspace():
+            i = i + 1 if m is None else m.end()
+            continue
+        j = i
+        end = i
+        while (m := _PLAIN_TOKEN.match(prose, j)) is not None:
+            j = m.end()
+            if not m.group().isspace():
+                end = j
+        text = prose[i:end]
+        if "=" in text and re.search(r"[A-Za-z]", text) and _whole_formula(prose, i, end):
+            spans.append((i, end))
+        i = max(j, i + 1)
+    return spans
+
+
+# Words that make a formula part of a larger expression: "5 times 2x = 20", "2x = 20 more than y".
+_GLUE_BEFORE = re.compile(r"(?:\b(?:times|of|plus|minus|by|over|divided|multiplied|half|twice|double|triple|thrice|"
+                          r"sqrt|root|than|per|and|or)|[\d$%)\\_^.'])\s*$", re.IGNORECASE)
+_GLUE_AFTER = re.compile(r"^\s*(?:[%(\d$\\_^'−–·⋅<>≤≥]|\.\d|(?:times|plus|minus|divided|over|squared|cubed|percent|more|less|"
+                         r"fewer|than|per|of)\b)", re.IGNORECASE)
+
+
+def _whole_formula(prose: str, start: int, end: int) -> bool:
+    """Is ``prose[start:end]`` a whole plain-text formula, not a piece of a longer expression written with words?"""
+    text = prose[start:end]
+    if re.search(r"[-+*/^=×÷(−–]$", text) or _GLUE_BEFORE.search(prose[:start]) or _GLUE_AFTER.search(prose[end:]):
+        return False
+    # "-14 = x + 2 -16 = x": an operator spaced on one side only glues two formulas together
+    return not re.search(r"\S\s+[-+−–][\d(A-Za-z]|[\d)A-Za-z][-+−–]\s+\S", text)
+
+
+def _segments(step: str) -> list[tuple[bool, str]]:
+    """The step as alternating (is_math, text) pieces: LaTeX math, plain-text formulas and prose."""
+    out: list[tuple[bool, str]] = []
+    pos = 0
+
+    def prose(text: str) -> None:
+        p = 0
+        for a, b in _plain_spans(text):
+            out.append((False, text[p:a]))
+            out.append((True, text[a:b].replace("×", "*").replace("÷", "/")))
+            p = b
+        out.append((False, text[p:]))
+
+    for m in _MATH.finditer(step):
+        prose(step[pos : m.start()])
+        out.append((True, next(g for g in m.groups() if g is not None)))
+        pos = m.end()
+    prose(step[pos:])
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _sequence(step: str) -> tuple[list[_Link | _Conn], str]:
+    """The step's math as one sequence of links and connectors (prose between formulas is a connector), and the
+    prose before its first formula."""
+    seq: list[_Link | _Conn] = []
+    prose = ""
+    lead: str | None = None
+    listing = False
+    for is_math, body in _segments(step):
+        if not is_math:
+            prose += body
+            listing = listing or bool(_LISTING.search(body))
+            continue
+        if "=" not in body and not re.search(_IMPLY_CMDS, body):
+            prose += " var "  # "solving for $x$, we get": a bare symbol or number is part of the prose
+            continue
+        if lead is None:
+            lead = prose
+        if seq:
+            conn = _prose_conn(prose)
+            if isinstance(seq[-1], _Conn):  # "… ⇒" then prose: the weakest link decides
+                conn = _merge(seq.pop(), conn)
+            seq.append(conn)
+            last = seq[-2]
+            if isinstance(last, _Link):
+                last.after = prose
+        prose = ""
+        parts = _split_math(body)
+        if parts and isinstance(parts[0], _Conn) and seq and isinstance(seq[-1], _Conn):
+            seq.append(_merge(seq.pop(), parts.pop(0)))
+        seq.extend(parts)
+    for k, p in enumerate(seq):
+        if isinstance(p, _Conn) and p.kind == "ROW":
+            # formulas stacked without words: a derivation, unless the step announces several equations
+            seq[k] = _Conn("COMMA" if listing else "IMPLY", p.text)
+    if seq and isinstance(seq[-1], _Link):
+        seq[-1].after = prose
+    return seq, lead if lead is not None else prose
+
+
+@dataclass
+class EquationCheck:
+    """One verified relation between equations in a single unknown."""
+
+    kind: str  # "solution" or "chain"
+    ok: bool
+    message: str
+    details: dict = field(default_factory=dict)
