@@ -45,8 +45,8 @@ import re
 import sympy
 from sympy import Expr, Rational, Symbol
 
-from critica.types import Item, StepVerdict
-from critica.verifiers.base import Finding
+from critica.types import Item
+from critica.verifiers.base import Finding, step_finding
 from critica.verifiers.constants import (
     _NUMERIC_SKIP,  # noqa: F401 - re-exported: the listing checker reads it here
     MODULAR_CONTEXT,
@@ -797,15 +797,11 @@ class AlgebraVerifier:
             if not checks:
                 continue
             bad = next((c for c in checks if not c.ok), None)
-            if bad is not None:
-                findings.append(Finding(kind="algebra", verdict=StepVerdict.INCORRECT, step=i, message=bad.message,
-                                        details={"check": bad.kind, **bad.details, "checked": len(checks)}))
-            else:
-                kinds = sorted({c.kind for c in checks})
-                what = "constant claim(s)" if kinds == ["numeric"] else "equation step(s)"
-                findings.append(Finding(
-                    kind="algebra", verdict=StepVerdict.CORRECT, step=i,
-                    message=f"{len(checks)} {what} check out: " + "; ".join(c.message for c in checks[:3]),
-                    details={"check": "+".join(kinds), "checked": len(checks)},
-                ))
+            kinds = sorted({c.kind for c in checks})
+            findings.append(step_finding(
+                "algebra", i, len(checks), "constant claim(s)" if kinds == ["numeric"] else "equation step(s)",
+                [c.message for c in checks[:3]],
+                None if bad is None else (bad.message, {"check": bad.kind, **bad.details}),
+                {"check": "+".join(kinds)},
+            ))
         return findings

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from critica.types import Item, StepVerdict
 
-__all__ = ["Finding", "Verifier", "render_findings"]
+__all__ = ["Finding", "Verifier", "render_findings", "step_finding"]
 
 
 @dataclass
@@ -29,6 +29,18 @@ class Finding:
     """0-based step index it concerns, or None when it concerns the whole response."""
     details: dict[str, Any] = field(default_factory=dict)
     """Machine-readable specifics (expression, claimed and correct value, cited passages, test name …)."""
+
+
+def step_finding(kind: str, step: int, checked: int, what: str, passed: list[str],
+                 wrong: tuple[str, dict[str, Any]] | None = None, passed_details: dict[str, Any] | None = None) -> Finding:
+    """The one finding of a step whose ``checked`` claims were decided: ``incorrect`` with the first false claim's
+    ``(message, details)`` when ``wrong`` is given, else ``correct`` quoting up to three of the ``passed`` claims as
+    "N <what> check out: …". ``details["checked"]`` always says how many claims were decided."""
+    if wrong is not None:
+        message, details = wrong
+        return Finding(kind, StepVerdict.INCORRECT, message, step, {**details, "checked": checked})
+    return Finding(kind, StepVerdict.CORRECT, f"{checked} {what} check out: " + "; ".join(passed[:3]), step,
+                   {**(passed_details or {}), "checked": checked})
 
 
 class Verifier(Protocol):

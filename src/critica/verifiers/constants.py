@@ -23,7 +23,7 @@ import sympy
 from sympy import Expr, Rational
 
 from critica.verifiers.steplinks import _MATH, EquationCheck, _Conn, _Link, _split_math, _strip_wrappers
-from critica.verifiers.symparse import MAX_STEP_CHARS, Unparseable, parse_latex_expr
+from critica.verifiers.symparse import MAX_STEP_CHARS, Unparseable, parse_latex_expr, show_value
 
 __all__ = ["MODULAR_CONTEXT", "numeric_checks"]
 
@@ -85,12 +85,7 @@ class _NumClaim:
 
 
 def _show(v: Expr) -> str:
-    """An exact value and, when irrational, its decimal value (only the decimal value when the exact form is long)."""
-    exact = sympy.sstr(v)
-    if v.is_Rational and len(exact) <= 40:
-        return exact
-    approx = sympy.sstr(sympy.N(v, 8))
-    return approx if len(exact) > 40 else f"{exact} ≈ {approx}"
+    return show_value(v, 8)
 
 
 def _numeric_sides(raw: str) -> tuple[list[str], list[str], int | None] | None:

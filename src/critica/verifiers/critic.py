@@ -2,7 +2,8 @@
 
 It runs, on the item's steps (:func:`critica.inputs.steps.item_steps`):
 
-* :class:`~critica.verifiers.math.ArithmeticVerifier` on every item;
+* :class:`~critica.verifiers.math.ArithmeticVerifier` and the symbolic step checks (algebra, quantities, listing,
+  series) on every item;
 * :class:`~critica.verifiers.answer.FinalAnswerVerifier` when ``Item.reference_answer`` is set;
 * ``EvidenceVerifier`` (:mod:`critica.verifiers.evidence`) when ``Item.evidence`` is non-empty and
   ``CodeVerifier`` (:mod:`critica.verifiers.code`) when ``Item.tests`` is non-empty — imported lazily; when the module
@@ -35,9 +36,13 @@ from typing import Any
 
 from critica.inputs.steps import item_steps
 from critica.types import Critique, Item, StepJudgment, StepVerdict, Verdict
+from critica.verifiers.algebra import AlgebraVerifier
 from critica.verifiers.answer import FinalAnswerVerifier
 from critica.verifiers.base import Finding, Verifier
+from critica.verifiers.listing import ListingVerifier
 from critica.verifiers.math import ArithmeticVerifier
+from critica.verifiers.quantities import QuantityVerifier
+from critica.verifiers.series import SeriesVerifier
 
 __all__ = ["LocatePolicy", "VerifierCritic", "build_critique"]
 
@@ -50,15 +55,15 @@ def _optional(module: str, cls: str) -> Verifier | None:
         return None
 
 
-_STEP_CHECKS = [
-    ("critica.verifiers.algebra", "AlgebraVerifier"),  # equations, identities, constant claims with functions
-    ("critica.verifiers.quantities", "QuantityVerifier"),  # unit mismatches in word problems
-    ("critica.verifiers.listing", "ListingVerifier"),  # listed divisors/primes/elements and their counts
-    ("critica.verifiers.series", "SeriesVerifier"),  # sums and products written with an ellipsis
-]
-"""Optional step verifiers beside the arithmetic one, loaded lazily (a missing module is skipped)."""
+_STEP_CHECKS = (
+    AlgebraVerifier,  # equations, identities, constant claims with functions
+    QuantityVerifier,  # unit mismatches in word problems
+    ListingVerifier,  # listed divisors/primes and number-theory facts in words
+    SeriesVerifier,  # sums and products written with an ellipsis or sigma notation
+)
+"""Step verifiers beside the arithmetic one (they share its switch: all verify what a step computes)."""
 
-CHAIN_KINDS = frozenset({"arithmetic", "algebra", "quantities", "listing", "series"})
+CHAIN_KINDS = frozenset(v.name for v in (ArithmeticVerifier, *_STEP_CHECKS))
 """Finding kinds that check a computation inside a chain of reasoning (see :class:`LocatePolicy`)."""
 
 
@@ -120,8 +125,7 @@ class VerifierCritic:
             locate = LocatePolicy.earliest() if locate == "earliest" else None
         self.locate = locate or LocatePolicy()
         self.arithmetic = ArithmeticVerifier() if arithmetic else None
-        # The symbolic step checks share the arithmetic switch: all verify what a step computes.
-        self.step_checks = [v for v in (_optional(m, c) for m, c in _STEP_CHECKS) if v is not None] if arithmetic else []
+        self.step_checks: list[Verifier] = [v() for v in _STEP_CHECKS] if arithmetic else []
         self.final_answer = FinalAnswerVerifier() if final_answer else None
         self._want = {"evidence": evidence, "code": code}
         self._extra: dict[str, Verifier | None] = {}

@@ -628,7 +628,7 @@ class EvidenceVerifier:
                                             step=step_i, details={"claim": claim, "error": repr(e)}))
                     continue
                 finding = self._finding(step_i, a)
-                if finding.verdict != StepVerdict.CORRECT and finding.verdict != StepVerdict.INCORRECT:
+                if finding.verdict == StepVerdict.UNCHECKED:  # a partial claim, unless partial_as flags it
                     finding = _contradiction(claim, sentences, passages_index, finding) or finding
                 findings.append(finding)
         return findings
@@ -683,7 +683,8 @@ def _contradiction(claim: str, sentences: list[str], index: list[tuple[int, int]
     something else, this fires on none of the 507 claims.
     """
     mine = _analyse(claim)
-    slots = [x for x in _number_slots(claim) if x[0] not in set().union(*(_analyse_cached(t).numbers for t in sentences))]
+    given = set().union(*(_analyse_cached(t).numbers for t in sentences))
+    slots = [x for x in _number_slots(claim) if x[0] not in given]
     if not slots:
         return None
     for i, sent in enumerate(sentences):

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from critica.types import Item, StepVerdict
-from critica.verifiers.base import Finding
+from critica.types import Item
+from critica.verifiers.base import Finding, step_finding
 
 __all__ = ["ListingVerifier", "Claim", "find_claims"]
 
@@ -759,14 +759,8 @@ class ListingVerifier:
             if not claims:
                 continue
             bad = next((c for c in claims if not c.ok), None)
-            if bad is not None:
-                findings.append(Finding(kind="listing", verdict=StepVerdict.INCORRECT, step=i, message=bad.message,
-                                        details={"claim": bad.text, **bad.details, "checked": len(claims)}))
-            else:
-                findings.append(Finding(
-                    kind="listing", verdict=StepVerdict.CORRECT, step=i,
-                    message=f"{len(claims)} listing/number claim(s) check out: "
-                            + "; ".join(c.text for c in claims[:3]),
-                    details={"checked": len(claims)},
-                ))
+            findings.append(step_finding(
+                "listing", i, len(claims), "listing/number claim(s)", [c.text for c in claims[:3]],
+                None if bad is None else (bad.message, {"claim": bad.text, **bad.details}),
+            ))
         return findings

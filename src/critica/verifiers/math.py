@@ -30,8 +30,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from critica.types import Item, StepVerdict
-from critica.verifiers.base import Finding
+from critica.types import Item
+from critica.verifiers.base import Finding, step_finding
 
 # Every helper of the two modules is imported, also those this module does not use: they lived here before the
 # split and other code may import them from critica.verifiers.math (hence noqa: F401).
@@ -637,17 +637,10 @@ class ArithmeticVerifier:
             comps, wrong = check_step(step)
             if not comps:
                 continue
-            if wrong:
-                bad = next(c for c in comps if not c.ok)
-                findings.append(Finding(
-                    kind="arithmetic", verdict=StepVerdict.INCORRECT, step=i, message=bad.message,
-                    details={"expression": bad.expression, "correct_value": _fmt(bad.left), "stated_value": _fmt(bad.right),
-                             "checked": len(comps)},
-                ))
-            else:
-                findings.append(Finding(
-                    kind="arithmetic", verdict=StepVerdict.CORRECT, step=i,
-                    message=f"{len(comps)} computation(s) check out: " + "; ".join(c.expression for c in comps[:3]),
-                    details={"checked": len(comps)},
-                ))
+            bad = next(c for c in comps if not c.ok) if wrong else None
+            findings.append(step_finding(
+                "arithmetic", i, len(comps), "computation(s)", [c.expression for c in comps[:3]],
+                None if bad is None else (bad.message, {"expression": bad.expression, "correct_value": _fmt(bad.left),
+                                                        "stated_value": _fmt(bad.right)}),
+            ))
         return findings

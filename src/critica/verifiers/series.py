@@ -44,9 +44,10 @@ from fractions import Fraction
 import sympy
 from sympy import Expr, Rational
 
-from critica.types import Item, StepVerdict
+from critica.types import Item
 from critica.verifiers.algebra import Unparseable, parse_latex_expr
-from critica.verifiers.base import Finding
+from critica.verifiers.base import Finding, step_finding
+from critica.verifiers.symparse import show_value
 
 __all__ = ["SeriesVerifier", "SeriesCheck", "check_step", "series_value"]
 
@@ -84,11 +85,7 @@ class SeriesCheck:
 # --- values --------------------------------------------------------------------------------------------------------
 
 def _show(v: Expr) -> str:
-    exact = sympy.sstr(v)
-    if v.is_Rational and len(exact) <= 40:
-        return exact
-    approx = sympy.sstr(sympy.N(v, 10))
-    return approx if len(exact) > 40 else f"{exact} ≈ {approx}"
+    return show_value(v, 10)
 
 
 def _latex_number(v: Rational) -> str:
@@ -875,13 +872,8 @@ class SeriesVerifier:
             if not checks:
                 continue
             bad = next((c for c in checks if not c.ok), None)
-            if bad is not None:
-                findings.append(Finding(kind="series", verdict=StepVerdict.INCORRECT, step=i, message=bad.message,
-                                        details={**bad.details, "checked": len(checks)}))
-            else:
-                findings.append(Finding(
-                    kind="series", verdict=StepVerdict.CORRECT, step=i,
-                    message=f"{len(checks)} claim(s) check out: " + "; ".join(c.message for c in checks[:3]),
-                    details={"checked": len(checks)},
-                ))
+            findings.append(step_finding(
+                "series", i, len(checks), "claim(s)", [c.message for c in checks[:3]],
+                None if bad is None else (bad.message, bad.details),
+            ))
         return findings

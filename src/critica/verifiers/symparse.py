@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, Rational, Symbol
 
-__all__ = ["MAX_LINK_CHARS", "MAX_STEP_CHARS", "Unparseable", "parse_latex_expr"]
+__all__ = ["MAX_LINK_CHARS", "MAX_STEP_CHARS", "Unparseable", "parse_latex_expr", "show_value"]
 
 MAX_STEP_CHARS = 20_000
 MAX_LINK_CHARS = 240
@@ -401,6 +401,16 @@ class _Parser:
             if self.numeric and name in _NUMERIC_FUNCS:
                 return self._function(name)
         raise Unparseable(f"unexpected {tok.text}")
+
+
+def show_value(v: Expr, digits: int) -> str:
+    """An exact value and, when irrational, its decimal value to ``digits`` significant digits (only the decimal
+    value when the exact form is long): how the constant checks quote a correct value."""
+    exact = sympy.sstr(v)
+    if v.is_Rational and len(exact) <= 40:
+        return exact
+    approx = sympy.sstr(sympy.N(v, digits))
+    return approx if len(exact) > 40 else f"{exact} ≈ {approx}"
 
 
 _PRE = [
