@@ -104,12 +104,11 @@ def flag_stats(labels: Sequence[int], preds: Sequence[Pred], bounds: Sequence[in
     if bounds is not None:
         if len(bounds) != len(labels):
             raise ValueError(f"labels and bounds differ in length: {len(labels)} vs {len(bounds)}")
-        # A located prediction is its own bound; "no error" and unscored predictions bound nothing.
-        bound = [b if b is not None else (p if p is not None and p >= 0 else None)
+        # Only flags bound anything; a located flag without an explicit bound is its own.
+        bound = [(b if b is not None else (p if p >= 0 else None)) if p is not None and p != -1 else None
                  for p, b in zip(preds, bounds, strict=True)]
-        bounded = [(g, b) for g, b, p in zip(labels, bound, preds, strict=True)
-                   if b is not None and p is not None and p != -1]
-        earliest = [b if b is not None and p is not None and p != -1 else p for p, b in zip(preds, bound, strict=True)]
+        bounded = [(g, b) for g, b in zip(labels, bound, strict=True) if b is not None]
+        earliest = [p if b is None else b for p, b in zip(preds, bound, strict=True)]
         e_located = [(g, e) for g, e in zip(labels, earliest, strict=True) if e is not None and e >= 0]
         e_exact = sum(g == e for g, e in e_located)
         out.update({
