@@ -9,6 +9,10 @@ STAMP := $(VENV)/.critica-installed
 .PHONY: install demo test hostile lint clean
 
 $(STAMP): pyproject.toml
+	@# bubblewrap contains the code verifier's untrusted code; without it code tests are reported unchecked.
+	@command -v bwrap >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo -n"; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null 2>&1 \
+		|| echo "note: install bubblewrap (apt-get install bubblewrap) to run code tests in the sandbox"; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/python -c "import llama_cpp" 2>/dev/null || \

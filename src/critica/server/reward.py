@@ -47,7 +47,8 @@ def reward_items(samples: list[RewardSample]) -> list[Item]:
         if item_id in seen:
             raise HTTPProblem(422, f"items[{i}]: field 'id': duplicate id {item_id!r} in this request")
         seen.add(item_id)
-        items.append(Item(id=item_id, question=s.prompt, response=s.response, reference_answer=s.reference))
+        items.append(Item(id=item_id, question=s.prompt, response=s.response, reference_answer=s.reference,
+                          tests=list(s.tests or [])))
     return items
 
 

@@ -81,11 +81,13 @@ class CritiqueResponse(BaseModel):
 
 
 class RewardSample(_Base):
-    """One (prompt, response[, reference]) to score."""
+    """One (prompt, response[, reference][, tests]) to score."""
 
     prompt: str
     response: str
     reference: str | None = None
+    tests: list[str] | None = None
+    """Code tests (``assert f(2) == 4``) for the code verifier; the judge decides them outside the sandbox."""
     id: str | None = None
 
 

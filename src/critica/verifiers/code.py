@@ -6,11 +6,21 @@ in order; without any fence, the whole response. Each test (``Item.tests``, Pyth
 CPU, memory, process and file-size limits, an empty working directory, a scrubbed environment, no network), so one
 test cannot influence another.
 
+The pass of each test is decided by the judge outside the sandbox (:mod:`critica.verifiers.judge`): the sandbox
+only reports the values of the test's probes (``f(2)`` of ``assert f(2) == 4``), and the expected values never
+enter it (:mod:`critica.verifiers.testplan`).
+
 Findings (all ``step=None``: a test exercises the whole program, not one step):
 
-* the first failing test → ``incorrect``, quoting the test, the error type and message, and stdout/stderr tails;
+* the first failing test → ``incorrect``, quoting the assertion, the values the code produced, the error type
+  and message, and stdout/stderr tails;
 * every test passing → one ``correct`` finding;
-* the sandbox could not start → ``unchecked`` (an infrastructure problem says nothing about the code).
+* the sandbox could not start, a test is not valid Python, or an assertion compares two values that are not plain
+  data (only the sandbox could compare them) → ``unchecked``: none of these says anything about the code, and
+  none is ever a pass.
+
+``details`` carries, besides the per-test statuses, ``weak``: the ways a test's outcome still rests on what the
+sandbox reports (assertions inside loops or functions, expected values computed by helpers the test defines).
 """
 
 from __future__ import annotations
@@ -104,22 +114,38 @@ class CodeVerifier:
             "statuses": [r.status for r in results],
             "enforcement": results[0].enforcement if results else {},
         }
+        weak = {f"test {i + 1}": r.weak for i, r in enumerate(results) if r.weak}
+        if weak:
+            summary["weak"] = weak
         broken = [r for r in results if r.status == "sandbox_error"]
         if broken:
             r = broken[0]
             return [Finding("code", StepVerdict.UNCHECKED,
                             f"the code could not be run: the sandbox did not start ({r.error_message or 'unknown'})",
                             details={**summary, "error": r.error_message})]
+        invalid = [(i, r) for i, r in enumerate(results) if r.status == "invalid_test"]
+        if invalid:
+            i, r = invalid[0]
+            return [Finding("code", StepVerdict.UNCHECKED, f"test {i + 1} cannot be run: {r.error_message}",
+                            details={**summary, "test_index": i, "error": r.error_message})]
         for i, (test, r) in enumerate(zip(tests, results, strict=False)):
-            if r.passed:
+            if r.passed or r.status == "unjudgeable":
                 continue
             what = _DESCRIBE.get(r.status, r.status)
             err = f"{r.error_type}: {r.error_message}" if r.error_message else (r.error_type or r.status)
             if r.status == "error":
                 msg = f"the code raised {err} before test {i + 1} could run"
+            elif r.status == "failed" and r.error_message:
+                msg = f"test {i + 1} failed: {r.error_message}"
             else:
                 msg = f"test {i + 1} `{_first_line(test)}` {what}: {err}"
             details = {**summary, "test_index": i, "test": test, **{k: v for k, v in asdict(r).items()
                                                                      if k != "enforcement"}}
             return [Finding("code", StepVerdict.INCORRECT, msg, details=details)]
+        unjudged = [(i, r) for i, r in enumerate(results) if r.status == "unjudgeable"]
+        if unjudged:
+            i, r = unjudged[0]
+            return [Finding("code", StepVerdict.UNCHECKED,
+                            f"test {i + 1} could not be judged outside the sandbox: {r.error_message}",
+                            details={**summary, "test_index": i, "error": r.error_message})]
         return [Finding("code", StepVerdict.CORRECT, f"all {len(results)} tests passed", details=summary)]

@@ -1,38 +1,43 @@
-"""Run untrusted Python (a response's code plus one test) in a contained child process.
+"""Run untrusted Python (a response's code plus one test) in a contained process, and judge the test outside it.
 
-Each run is ``python -I`` in a fresh process, started through a tiny launcher that applies the limits and then
-``exec``\\ s the runner. What is enforced, and by whom:
+Two separate promises:
+
+**The code cannot decide its own result.** The test is split by :mod:`critica.verifiers.testplan`: the sandbox
+runs the code and then only the *probes* of the test's assertions (``f(2)`` of ``assert f(2) == 4``) and reports
+their values as plain data; the judge (:mod:`critica.verifiers.judge`), in this process, compares them with
+expectations that never entered the sandbox. Forged result messages on any file descriptor, early exits
+(``os._exit(0)``, ``sys.exit(0)`` at import), patched builtins, memory scanning and objects whose ``__eq__``
+always returns True therefore all fail: a report without every top-level assertion fails, and a report with
+made-up values has to guess the expected ones. There is no nonce to steal, because nothing depends on one.
+
+**The code cannot harm the machine or read its secrets.** Each run is a fresh ``python -I`` under bubblewrap
+(``bwrap``, Debian/Ubuntu package ``bubblewrap``), started through a tiny launcher that sets the resource limits
+and, when started as root, drops to a private, otherwise unused uid:
 
 =====================  ======================================================================  ===================
 threat                 containment                                                             enforced by
 =====================  ======================================================================  ===================
-infinite loop          wall-clock timeout, then SIGKILL to the process group (and, when a      kernel (signals,
-                       private uid is used, to every process of that uid); RLIMIT_CPU          rlimits)
-fork bomb              RLIMIT_NPROC under a private, otherwise unused uid (root is exempt from  kernel
-                       RLIMIT_NPROC, so the launcher drops to that uid when started as root);
-                       everything of that uid is killed afterwards; the Python guard also
-                       refuses ``os.fork``/``subprocess``/``os.system``
-memory bomb            RLIMIT_AS (address space)                                               kernel
-huge files / output    RLIMIT_FSIZE (stdout and stderr go to files, so they count too)         kernel
-network                a new, empty network namespace (``unshare(CLONE_NEWNET)``; as non-root   kernel when
-                       inside a new user namespace when the system allows it); the Python      available, else
-                       guard also refuses socket creation                                      Python
-writing outside        runs as a private uid that owns only its working directory (the repo   kernel (uid,
-its directory          and system files are not writable); /tmp, /var/tmp and /dev/shm are     mount namespace)
-                       replaced by small private tmpfs mounts in a new mount namespace; the    + Python
-                       Python guard refuses opening for writing, renaming, deleting … any path
-                       outside the working directory
-environment secrets    the child gets a scrubbed environment (PATH, LANG, HOME/TMPDIR = its    kernel (exec env,
-                       directory); under a different uid it cannot read the parent's           /proc permissions)
-                       ``/proc/PID/environ``
+infinite loop          wall-clock timeout, then SIGKILL to bwrap (its PID namespace dies with   kernel
+                       it) and to every process of the private uid; RLIMIT_CPU
+fork bomb              RLIMIT_NPROC under the private uid (root is exempt, hence the uid);     kernel
+                       the PID namespace is torn down at the end
+memory bomb            RLIMIT_AS                                                               kernel
+huge files / output    RLIMIT_FSIZE (stdout/stderr are files); a 16 MB private tmpfs /tmp      kernel
+network                a new, empty network namespace                                          kernel
+other processes        a new PID namespace with its own /proc: no other process is visible     kernel
+                       (``/proc/PID/cmdline`` of a server holding keys cannot be read)
+files                  a new mount namespace holding only ``/usr`` (read-only), a private      kernel
+                       ``/dev``, ``/proc`` and tmpfs ``/tmp``: no home, repository, data,
+                       store or key file exists in it; nothing outside can be written
+environment            a cleared environment (PATH, LANG, HOME=TMPDIR=the working directory)   kernel (exec)
+privileges             no capabilities; nested user namespaces disabled; a new session         kernel
 =====================  ======================================================================  ===================
 
-The Python guard is an audit hook (PEP 578) installed before the response's code runs. It is defence in depth, not
-a security boundary: code can do things audit hooks do not see. The kernel mechanisms are the boundary; which of
-them were in effect is recorded in :attr:`SandboxResult.enforcement` for every run (they need root, or unprivileged
-user namespaces; without them the Python guard and the rlimits remain). The result channel is a pipe whose
-messages carry a per-run nonce, so printed text cannot pass for a result; code that deliberately searches its own
-interpreter for the nonce could forge one — a known limit of running code and test in one interpreter.
+Without ``bwrap`` (or where it cannot create namespaces) no code is run: the result is ``sandbox_error``, which
+the code verifier reports as ``unchecked`` — an infrastructure problem says nothing about the code, and running it
+half-contained would let it read secrets. A Python audit hook inside the sandbox still refuses sockets, writes
+outside the working directory and process creation: defence in depth, not a boundary. What was in effect is
+recorded in :attr:`SandboxResult.enforcement` for every run.
 """
 
 from __future__ import annotations
@@ -41,8 +46,6 @@ import itertools
 import json
 import math
 import os
-import secrets
-import select
 import shutil
 import signal
 import stat
@@ -52,13 +55,17 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SandboxLimits", "SandboxResult", "run_python", "sandbox_python"]
+from critica.verifiers.judge import Malformed, judge_report, parse_report
+from critica.verifiers.testplan import TestPlan, plan_test
 
-_STATUS_PREFIX = "\x00CRITICA-SANDBOX "
+__all__ = ["SandboxLimits", "SandboxResult", "run_python", "sandbox_python", "bwrap_path"]
+
 _LAUNCHER_FAILED = 97
+_REPORT_LIMIT = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -66,15 +73,18 @@ class SandboxLimits:
     """Resource limits of one sandboxed run.
 
     Attributes:
-        timeout_s: Wall-clock limit; the process group is killed when it passes.
+        timeout_s: Wall-clock limit; the sandbox is killed when it passes.
         cpu_s: CPU-time limit (RLIMIT_CPU); default: the timeout rounded up.
         memory_mb: Address-space limit (RLIMIT_AS).
         max_processes: Process limit (RLIMIT_NPROC) of the private uid.
         file_size_mb: Largest file the code may write, stdout and stderr included (RLIMIT_FSIZE).
+        tmp_mb: Size of the private tmpfs that holds the working directory.
         tail_chars: How much of stdout/stderr to keep in the result.
-        isolate_network: Put the child in an empty network namespace when possible.
+        max_value_mb: Most data the sandbox may report for the values of one test's probes.
         private_uid: Run as a private uid when started as root (needed for RLIMIT_NPROC to apply).
         python_guard: Install the audit-hook guard (sockets, writes outside the directory, process creation).
+        bwrap: Path of the bubblewrap executable; default: ``bwrap`` on PATH.
+        python: Interpreter inside the sandbox; default: a system ``python3`` under ``/usr``.
     """
 
     timeout_s: float = 5.0
@@ -82,73 +92,64 @@ class SandboxLimits:
     memory_mb: int = 512
     max_processes: int = 32
     file_size_mb: int = 16
+    tmp_mb: int = 16
     tail_chars: int = 2000
-    isolate_network: bool = True
+    max_value_mb: int = 4
     private_uid: bool = True
     python_guard: bool = True
+    bwrap: str | None = None
+    python: str | None = None
 
 
 @dataclass
 class SandboxResult:
-    """What happened when code and test ran."""
+    """What happened when code and test ran, as the judge decided it."""
 
     status: str
-    """``passed``; ``failed`` (the test raised); ``error`` (the code itself raised, e.g. SyntaxError or exit);
-    ``timeout``; ``cpu_limit``; ``memory_limit``; ``file_size_limit``; ``crashed`` (killed by a signal or exited
-    without a result); ``sandbox_error`` (the sandbox could not start — says nothing about the code)."""
+    """``passed``; ``failed`` (an assertion is false, or the test raised); ``error`` (the code itself raised, e.g.
+    SyntaxError or exit, before the test); ``timeout``; ``cpu_limit``; ``memory_limit``; ``file_size_limit``;
+    ``crashed`` (killed by a signal, or ended without reporting every top-level assertion); ``unjudgeable`` (an
+    assertion compares two values that are not plain data); ``invalid_test`` (the test is not valid Python or too
+    large — says nothing about the code); ``sandbox_error`` (the sandbox could not start — says nothing about the
+    code)."""
     phase: str | None = None
     """``code`` or ``test``: which part raised."""
     error_type: str | None = None
     error_message: str | None = None
     traceback: str | None = None
-    """The last lines of the traceback, frames of the sandbox runner removed."""
+    """The last lines of the traceback, frames of the sandbox harness removed."""
     stdout_tail: str = ""
     stderr_tail: str = ""
     returncode: int | None = None
     wall_s: float = 0.0
+    assertions: int = 0
+    """Assertions the judge evaluated."""
+    weak: list[str] = field(default_factory=list)
+    """Ways this test's outcome still rests on the sandbox's report (see :class:`~critica.verifiers.testplan.TestPlan`)."""
     enforcement: dict[str, Any] = field(default_factory=dict)
-    """Which mechanisms were in effect (network, uid, tmpfs, rlimits, python_guard)."""
+    """Which mechanisms were in effect (isolation, pid/network namespaces, uid, rlimits, python_guard)."""
 
     @property
     def passed(self) -> bool:
-        """True only when the test ran to completion without raising."""
+        """True only when the judge found every assertion of the test true."""
         return self.status == "passed"
 
 
-# The launcher runs first (as the caller's user): limits, namespaces, uid, then exec of the runner.
 _LAUNCHER = r"""
-import ctypes, json, os, resource, sys
+import json, os, resource, sys
 cfg = json.loads(sys.argv[1])
-st = {"rlimits": ["cpu", "as", "fsize", "nproc", "core", "nofile"]}
-def fail(msg):
-    os.write(2, ("critica-sandbox launcher: " + msg + "\n").encode()); os._exit(97)
 try:
-    libc = ctypes.CDLL(None, use_errno=True)
-    root = os.geteuid() == 0
-    workdir = cfg["workdir"]
-    st["network"] = "python" if cfg["guard"] else "none"
-    st["tmpfs"] = []
-    if cfg["isolate"]:
-        if root and libc.unshare(0x40000000 | 0x00020000) == 0:      # CLONE_NEWNET | CLONE_NEWNS
-            st["network"] = "kernel"
-            if libc.mount(b"none", b"/", None, 0x4000 | 0x40000, None) == 0:   # MS_REC | MS_PRIVATE
-                for d in ("/tmp", "/var/tmp", "/dev/shm"):
-                    if os.path.isdir(d) and libc.mount(b"tmpfs", d.encode(), b"tmpfs", 0x2 | 0x4,
-                                                       b"size=16m,mode=1777") == 0:   # MS_NOSUID | MS_NODEV
-                        st["tmpfs"].append(d)
-                if "/tmp" in st["tmpfs"]:
-                    workdir = "/tmp/work"
-                    os.mkdir(workdir, 0o700)
-        elif not root and libc.unshare(0x10000000 | 0x40000000) == 0:  # CLONE_NEWUSER | CLONE_NEWNET
-            st["network"] = "kernel"
-    uid = cfg["uid"] if root else None
-    if uid is not None:
-        os.chown(workdir, uid, uid)
-    os.chdir(workdir)
+    uid = cfg["uid"]
+    # The result pipe goes to fd 3, below the NOFILE limit whatever number it had here.
+    os.dup2(cfg["fd"], 3, inheritable=True)
+    if cfg["fd"] != 3:
+        os.close(cfg["fd"])
     mb = 1024 * 1024
-    for res, val in ((resource.RLIMIT_CPU, cfg["cpu"]), (resource.RLIMIT_AS, cfg["mem"] * mb),
-                     (resource.RLIMIT_FSIZE, cfg["fsize"] * mb), (resource.RLIMIT_NPROC, cfg["nproc"]),
-                     (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, 64)):
+    limits = [(resource.RLIMIT_CPU, cfg["cpu"]), (resource.RLIMIT_AS, cfg["mem"] * mb),
+              (resource.RLIMIT_FSIZE, cfg["fsize"] * mb), (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, 64)]
+    if uid is not None:
+        limits.append((resource.RLIMIT_NPROC, cfg["nproc"]))
+    for res, val in limits:
         soft, hard = resource.getrlimit(res)
         val = val if hard == resource.RLIM_INFINITY else min(val, hard)
         # CPU: SIGXCPU at the soft limit (reported as such), SIGKILL one second later if it is ignored.
@@ -156,78 +157,10 @@ try:
         resource.setrlimit(res, (val, top))
     if uid is not None:
         os.setgroups([]); os.setgid(uid); os.setuid(uid)
-    st["uid"] = os.getuid()
-    st["nproc_effective"] = os.getuid() != 0
-    env = dict(cfg["env"], HOME=workdir, TMPDIR=workdir)
-    os.write(2, ("\x00CRITICA-SANDBOX " + json.dumps(st) + "\n").encode())
-    os.execve(cfg["python"], [cfg["python"], "-I", "-c", cfg["runner"]], env)
+    os.execve(cfg["bwrap"], cfg["argv"], cfg["env"])
 except Exception as e:
-    fail(type(e).__name__ + ": " + str(e))
-"""
-
-# The runner: guard, then the response's code, then the test, in one namespace; the result goes to a pipe.
-_RUNNER = r"""
-import json, os, sys, traceback
-_cfg = json.loads(sys.stdin.read())
-sys.stdin = open(os.devnull)
-_out = os.fdopen(_cfg["fd"], "w")
-_wd = os.path.realpath(os.getcwd())
-def _inside(p):
-    try:
-        p = os.fsdecode(p)
-    except TypeError:
-        return True
-    full = os.path.realpath(os.path.join(_wd, p))
-    return full == _wd or full.startswith(_wd + os.sep) or full == os.devnull
-_WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-_PATHS = {"os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1), "os.link": (0, 1),
-          "os.symlink": (0, 1), "os.chmod": (0,), "os.chown": (0,), "os.truncate": (0,), "os.utime": (0,),
-          "shutil.rmtree": (0,), "shutil.copyfile": (1,), "shutil.move": (0, 1)}
-_PROC = {"os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
-         "pty.spawn", "os.kill", "os.killpg", "ctypes.dlsym", "os.putenv"}
-def _guard(event, args):
-    if event.startswith("socket."):
-        raise PermissionError("sandbox: network access is not allowed (" + event + ")")
-    if event == "open":
-        path, mode, flags = args
-        if isinstance(path, int) or path is None:
-            return
-        writing = bool(mode and any(c in str(mode) for c in "wax+")) or bool((flags or 0) & _WRITE)
-        if writing and not _inside(path):
-            raise PermissionError("sandbox: writing outside the working directory is not allowed: " + repr(path))
-    elif event in _PATHS:
-        for i in _PATHS[event]:
-            if i < len(args) and not isinstance(args[i], int) and not _inside(args[i]):
-                raise PermissionError("sandbox: " + event + " outside the working directory is not allowed")
-    elif event in _PROC or (event == "ctypes.dlopen" and args and args[0] is not None):
-        raise PermissionError("sandbox: " + event + " is not allowed")
-_res = {"nonce": _cfg["nonce"], "status": "passed"}
-def _tail(e):
-    lines = traceback.format_exception(e)
-    keep = [l for l in lines if "<string>" not in l]
-    return "".join(keep)[-1500:]
-def _run():
-    g = {"__name__": "__main__", "__builtins__": __builtins__}
-    for phase, src, label in (("code", _cfg["code"], "<response>"), ("test", _cfg["test"], "<test>")):
-        try:
-            exec(compile(src, label, "exec"), g)
-        except BaseException as e:
-            _res.update(status="error" if phase == "code" else "failed", phase=phase, error_type=type(e).__name__,
-                        error_message=str(e)[:1000], traceback=_tail(e))
-            return
-if _cfg["guard"]:
-    sys.addaudithook(_guard)
-_run()
-try:
-    sys.stdout.flush(); sys.stderr.flush()
-except BaseException:
-    pass
-try:
-    _out.write(json.dumps(_res)); _out.flush()
-except MemoryError:
-    os.write(_cfg["fd"], json.dumps({"nonce": _cfg["nonce"], "status": _res["status"], "error_type": "MemoryError",
-                                     "phase": _res.get("phase")}).encode())
-os._exit(0)
+    os.write(2, ("critica-sandbox launcher: " + type(e).__name__ + ": " + str(e) + "\n").encode())
+    os._exit(97)
 """
 
 _UID_BASE = 3_100_000
@@ -252,18 +185,44 @@ def _world_executable(path: str) -> bool:
         return False
 
 
-def sandbox_python(private_uid: bool = True) -> tuple[str, bool]:
-    """The interpreter for sandboxed code and whether a private uid can run it.
+def bwrap_path(limits: SandboxLimits | None = None) -> str | None:
+    """The bubblewrap executable the sandbox will use, or None if there is none."""
+    lim = limits or SandboxLimits()
+    return lim.bwrap or shutil.which("bwrap")
 
-    A private uid must be able to reach the interpreter, so when ``sys.executable`` lives somewhere only its owner
-    can read (e.g. under ``/root``) a world-readable system ``python3`` is used instead.
-    """
-    if not (private_uid and os.geteuid() == 0):
-        return sys.executable, False
-    for cand in (sys.executable, shutil.which("python3", path="/usr/bin:/usr/local/bin:/bin") or ""):
-        if cand and _world_executable(cand):
-            return cand, True
-    return sys.executable, False
+
+def sandbox_python(limits: SandboxLimits | None = None) -> str | None:
+    """The interpreter run inside the sandbox: one under ``/usr`` (the only tree mounted there), or None."""
+    lim = limits or SandboxLimits()
+    candidates = [lim.python] if lim.python else [
+        sys.executable, shutil.which("python3", path="/usr/bin:/usr/local/bin") or "",
+        shutil.which("python3.11", path="/usr/bin:/usr/local/bin") or ""]
+    for cand in candidates:
+        if not cand:
+            continue
+        real = os.path.realpath(cand)
+        if real.startswith("/usr/") and _world_executable(real):
+            return real
+    return None
+
+
+def _bwrap_argv(bwrap: str, python: str, lim: SandboxLimits) -> list[str]:
+    argv = [bwrap, "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+            "--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session",
+            "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
+    for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = "/" + top
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(lim.tmp_mb << 20), "--tmpfs", "/tmp",
+             "--dir", "/tmp/work", "--chdir", "/tmp/work", "--clearenv",
+             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp/work",
+             "--setenv", "TMPDIR", "/tmp/work", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+             "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1"]
+    harness = resources.files("critica.verifiers").joinpath("_harness.py").read_text(encoding="utf-8")
+    return [*argv, "--", python, "-I", "-c", harness]
 
 
 def _kill_uid(uid: int) -> None:
@@ -275,7 +234,7 @@ def _kill_uid(uid: int) -> None:
             try:
                 with open(f"/proc/{entry.name}/status") as f:
                     fields = dict(line.split(":", 1) for line in f if ":" in line)
-                # A zombie is already dead; it waits only for init to reap it.
+                # A zombie is already dead; it waits only for its parent to reap it.
                 if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
                     os.kill(int(entry.name), signal.SIGKILL)
                     found = True
@@ -297,39 +256,80 @@ def _tail(path: Path, n: int) -> str:
         return ""
 
 
+class _Drain(threading.Thread):
+    """Reads the result pipe while the sandbox runs, so a large report never blocks it; keeps at most ``limit``."""
+
+    def __init__(self, fd: int, limit: int) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.limit = fd, limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.overflow = False
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            if self.size + len(chunk) > self.limit:
+                self.overflow = True
+                continue
+            self.chunks.append(chunk)
+            self.size += len(chunk)
+
+
 def run_python(code: str, test: str, limits: SandboxLimits | None = None) -> SandboxResult:
-    """Run ``code`` and then ``test`` in one sandboxed interpreter; never raises for anything the code does.
+    """Run ``code``, then the probes of ``test``, in the sandbox; the judge decides the test. Never raises for
+    anything the code or the test does.
 
     Args:
         code: The program under test (e.g. a function definition).
-        test: Python source run after it in the same namespace, e.g. ``assert f(2) == 4``.
+        test: Python test source run after it, e.g. ``assert f(2) == 4``.
         limits: Resource limits and isolation switches.
 
     Returns:
         The outcome, with error details, output tails and the enforcement that was in effect.
     """
-    lim = limits or SandboxLimits()
-    python, drop = sandbox_python(lim.private_uid)
-    uid = _private_uid() if drop else None
-    nonce = secrets.token_hex(16)
     start = time.perf_counter()
+    plan = plan_test(test)
+    if plan.error is not None:
+        return SandboxResult(status="invalid_test", error_type="InvalidTest", error_message=plan.error,
+                             wall_s=time.perf_counter() - start)
+    return _run_plan(code, plan, limits or SandboxLimits(), start)
+
+
+def _run_plan(code: str, plan: TestPlan, lim: SandboxLimits, start: float) -> SandboxResult:
+    bwrap = bwrap_path(lim)
+    python = sandbox_python(lim)
+    if bwrap is None or python is None:
+        missing = ("bubblewrap (bwrap) is not installed; install it (Debian/Ubuntu: apt-get install bubblewrap)"
+                   if bwrap is None else "no Python interpreter under /usr to run inside the sandbox")
+        return SandboxResult(status="sandbox_error", error_type="SandboxUnavailable",
+                             error_message=f"untrusted code is not run without isolation: {missing}",
+                             wall_s=time.perf_counter() - start)
+    uid = _private_uid() if lim.private_uid and os.geteuid() == 0 else None
+    enforcement: dict[str, Any] = {
+        "isolation": "bwrap", "pid_namespace": True, "network": "kernel", "filesystem": "read-only /usr, tmpfs /tmp",
+        "uid": uid if uid is not None else os.getuid(), "nproc_effective": uid is not None,
+        "rlimits": ["cpu", "as", "fsize", "core", "nofile"] + (["nproc"] if uid is not None else []),
+        "python_guard": lim.python_guard,
+    }
+    payload = json.dumps({"code": code, "program": plan.program, "fd": 3, "guard": lim.python_guard,
+                          "max_value_bytes": lim.max_value_mb << 20}).encode("utf-8", "surrogatepass")
     with tempfile.TemporaryDirectory(prefix="critica-sbx-") as tmp:
-        base = Path(tmp)
-        workdir = base / "work"
-        workdir.mkdir(mode=0o700)
-        out_path, err_path = base / "stdout", base / "stderr"
-        if uid is not None:
-            os.chmod(base, 0o711)  # the private uid must be able to reach its working directory
+        out_path, err_path = Path(tmp) / "stdout", Path(tmp) / "stderr"
         r, w = os.pipe()
         cfg = {
-            "workdir": str(workdir), "isolate": lim.isolate_network, "uid": uid, "guard": lim.python_guard,
-            "cpu": lim.cpu_s or max(1, math.ceil(lim.timeout_s)), "mem": lim.memory_mb, "fsize": lim.file_size_mb,
-            "nproc": lim.max_processes, "python": python, "runner": _RUNNER,
-            "env": {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-                    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+            "uid": uid, "fd": w, "cpu": lim.cpu_s or max(1, math.ceil(lim.timeout_s)), "mem": lim.memory_mb,
+            "fsize": lim.file_size_mb, "nproc": lim.max_processes, "bwrap": bwrap,
+            "argv": _bwrap_argv(bwrap, python, lim), "env": {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
         }
-        payload = json.dumps({"code": code, "test": test, "nonce": nonce, "fd": w, "guard": lim.python_guard})
         timed_out = False
+        drain = _Drain(r, _REPORT_LIMIT)
+        proc = None
         try:
             with open(out_path, "wb") as out_f, open(err_path, "wb") as err_f:
                 proc = subprocess.Popen(
@@ -339,10 +339,10 @@ def run_python(code: str, test: str, limits: SandboxLimits | None = None) -> San
                 )
                 os.close(w)
                 w = -1
+                drain.start()
                 try:
                     # The payload may exceed the pipe buffer, so write it from a thread the timeout still covers.
-                    feeder = threading.Thread(target=_feed, args=(proc, payload.encode()), daemon=True)
-                    feeder.start()
+                    threading.Thread(target=_feed, args=(proc, payload), daemon=True).start()
                     proc.wait(timeout=lim.timeout_s)
                 except subprocess.TimeoutExpired:
                     timed_out = True
@@ -351,29 +351,21 @@ def run_python(code: str, test: str, limits: SandboxLimits | None = None) -> San
                     if uid is not None:
                         _kill_uid(uid)
                     proc.wait()
-            raw = _read_all(r)
+            drain.join(timeout=2.0)
         except OSError as e:
             return SandboxResult(status="sandbox_error", error_type=type(e).__name__, error_message=str(e),
-                                 wall_s=time.perf_counter() - start)
+                                 wall_s=time.perf_counter() - start, enforcement=enforcement)
         finally:
             if w != -1:
                 os.close(w)
-            os.close(r)
-        wall = time.perf_counter() - start
-        stderr_full = _tail(err_path, lim.tail_chars + 4096)
-        enforcement: dict[str, Any] = {}
-        if _STATUS_PREFIX in stderr_full:
-            before, _, rest = stderr_full.partition(_STATUS_PREFIX)
-            line, _, after = rest.partition("\n")
-            try:
-                enforcement = json.loads(line)
-            except ValueError:
-                enforcement = {}
-            stderr_full = before + after
-        enforcement["python_guard"] = lim.python_guard
-        res = SandboxResult(status="crashed", returncode=proc.returncode, wall_s=wall, enforcement=enforcement,
-                            stdout_tail=_tail(out_path, lim.tail_chars), stderr_tail=stderr_full[-lim.tail_chars:])
-    return _classify(res, raw, nonce, timed_out, proc.returncode, lim)
+            if not drain.is_alive():
+                os.close(r)
+        res = SandboxResult(status="crashed", returncode=proc.returncode, wall_s=time.perf_counter() - start,
+                            enforcement=enforcement, weak=list(plan.weak),
+                            stdout_tail=_tail(out_path, lim.tail_chars),
+                            stderr_tail=_tail(err_path, lim.tail_chars))
+    raw = b"".join(drain.chunks)
+    return _classify(res, plan, raw, drain.overflow, timed_out, lim)
 
 
 def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
@@ -392,58 +384,56 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def _read_all(fd: int, limit: int = 1 << 20) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if not ready:
-            break
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+def _signal_of(rc: int | None) -> int | None:
+    # bwrap exits with 128 + N when its child was killed by signal N; a negative code is bwrap itself killed.
+    if rc is None:
+        return None
+    if rc < 0:
+        return -rc
+    if rc > 128:
+        return rc - 128
+    return None
 
 
-def _classify(res: SandboxResult, raw: bytes, nonce: str, timed_out: bool, rc: int | None,
+def _classify(res: SandboxResult, plan: TestPlan, raw: bytes, overflow: bool, timed_out: bool,
               lim: SandboxLimits) -> SandboxResult:
-    data: dict[str, Any] | None = None
-    try:
-        # Forked children inherit the pipe and may append their own copies; the first complete message wins.
-        parsed = json.JSONDecoder().raw_decode(raw.decode("utf-8", "replace").lstrip())[0] if raw else None
-        if isinstance(parsed, dict) and parsed.get("nonce") == nonce:
-            data = parsed
-    except ValueError:
-        data = None
-    if rc == _LAUNCHER_FAILED and data is None:
-        res.status = "sandbox_error"
-        res.error_message = res.stderr_tail.strip()[-500:]
+    rc = res.returncode
+    if rc == _LAUNCHER_FAILED or (rc == 1 and not raw and res.stderr_tail.lstrip().startswith("bwrap:")):
+        res.status, res.error_type = "sandbox_error", "SandboxUnavailable"
+        res.error_message = res.stderr_tail.strip()[-500:] or "the sandbox did not start"
         return res
-    if data is not None:
-        res.status = str(data.get("status", "crashed"))
-        res.phase = data.get("phase")
-        res.error_type = data.get("error_type")
-        res.error_message = data.get("error_message")
-        res.traceback = data.get("traceback")
-        if res.error_type == "MemoryError":
+    doc = None
+    if raw and not overflow and not timed_out:
+        try:
+            doc = parse_report(raw, _REPORT_LIMIT)
+        except Malformed as e:
+            res.error_type, res.error_message = "Malformed", f"the sandbox's report is malformed: {e}"
+            return res
+    if doc is not None:
+        j = judge_report(plan, doc)
+        res.status, res.phase, res.error_type = j.status, j.phase, j.error_type
+        res.error_message, res.traceback, res.assertions = j.error_message, j.traceback, j.assertions
+        if res.error_type == "MemoryError" and res.status in ("error", "failed"):
             res.status = "memory_limit"
         return res
+    sig = _signal_of(rc)
     if timed_out:
         res.status, res.error_type = "timeout", "Timeout"
-        res.error_message = f"no result within the wall-clock limit of {lim.timeout_s:g} s (process group killed)"
-    elif rc is not None and rc < 0 and -rc == signal.SIGXCPU:
+        res.error_message = f"no result within the wall-clock limit of {lim.timeout_s:g} s (sandbox killed)"
+    elif sig == signal.SIGXCPU:
         res.status, res.error_type = "cpu_limit", "CPULimit"
         res.error_message = "CPU-time limit exceeded (SIGXCPU)"
-    elif rc is not None and rc < 0 and -rc == signal.SIGXFSZ:
+    elif sig == signal.SIGXFSZ:
         res.status, res.error_type = "file_size_limit", "FileSizeLimit"
         res.error_message = f"file size limit of {lim.file_size_mb} MB exceeded (output included)"
     elif "MemoryError" in res.stderr_tail:
         res.status, res.error_type = "memory_limit", "MemoryError"
         res.error_message = f"memory limit of {lim.memory_mb} MB exceeded"
+    elif overflow:
+        res.error_type = "ReportTooLarge"
+        res.error_message = f"the sandbox reported more than {_REPORT_LIMIT >> 20} MB"
     else:
         res.error_type = "Crashed"
-        how = f"signal {-rc}" if rc is not None and rc < 0 else f"exit code {rc}"
-        res.error_message = f"the process ended ({how}) before the test finished"
+        how = f"signal {sig}" if sig is not None else f"exit code {rc}"
+        res.error_message = f"the process ended ({how}) without reporting the test's assertions"
     return res
