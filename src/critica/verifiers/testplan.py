@@ -363,7 +363,9 @@ def _literal_names(body: list[ast.stmt]) -> dict[str, tuple[int, Any]]:
 class _Splitter:
     """Turns an assertion's test into a judge expression plus probes evaluated in the sandbox."""
 
-    def __init__(self, folded: dict[str, Any], rebound: set[str], test_defined: set[str]) -> None:
+    def __init__(self, folded: dict[str, Any], rebound: set[str], test_defined: set[str],
+                 math_aliases: dict[str, str] | None = None) -> None:
+        self.math_aliases = math_aliases or {}
         self.folded = folded
         self.rebound = rebound
         self.test_defined = test_defined
@@ -412,6 +414,8 @@ class _Splitter:
         if node.id in self.folded:
             self.folded_used.add(node.id)
             return _const_ast(self.folded[node.id])
+        if node.id in self.math_aliases:
+            return ast.Attribute(ast.Name("math", ast.Load()), self.math_aliases[node.id], ast.Load())
         if self._safe_name(node.id):
             return node
         return self.probe(node)
@@ -431,6 +435,9 @@ class _Splitter:
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
         func = node.func
+        if isinstance(func, ast.Name) and func.id in self.math_aliases:
+            func = ast.Attribute(ast.Name("math", ast.Load()), self.math_aliases[func.id], ast.Load())
+            node = ast.Call(func, node.args, node.keywords)
         known = (isinstance(func, ast.Name) and func.id in SAFE_FUNCS and self._safe_name(func.id)) or (
             isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "math"
             and func.attr in SAFE_MATH and self.rebound_ok("math"))
@@ -635,6 +642,18 @@ def _plan(tree: ast.Module) -> TestPlan:
     rebound = {n for n, c in bound.items() if c and not (n == "math" and c == 1)}
     test_defined = {st.name for st in ast.walk(ast.Module(body, [])) if isinstance(
         st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    # ``from math import isclose``: the judge knows these functions as well as ``math.isclose``.
+    math_aliases: dict[str, str] = {}
+    for st in body:
+        if isinstance(st, ast.ImportFrom) and st.module == "math" and not st.level:
+            for alias in st.names:
+                local = alias.asname or alias.name
+                if alias.name in SAFE_MATH and bound[local] == 1:
+                    math_aliases[local] = alias.name
+        if isinstance(st, (ast.Import, ast.ImportFrom)):
+            test_defined.update((a.asname or a.name).split(".")[0] for a in st.names)
+    test_defined -= set(math_aliases) | {"math"}
+    rebound -= set(math_aliases)
     literals = _literal_names(body)
     # A literal name stays with the judge when it is used only inside top-level assertions, never in a probe.
     candidates = {}
@@ -643,7 +662,7 @@ def _plan(tree: ast.Module) -> TestPlan:
         if loads and all(isinstance(body[i], ast.Assert) and i > index for i, _ in loads):
             candidates[name] = value
     while True:
-        plan, in_probes, used = _build(body, candidates, rebound, test_defined, literals)
+        plan, in_probes, used = _build(body, candidates, rebound, test_defined, literals, math_aliases)
         spoiled = (in_probes & candidates.keys()) | {n for n in candidates if n not in used}
         if not spoiled:
             return plan
@@ -652,7 +671,7 @@ def _plan(tree: ast.Module) -> TestPlan:
 
 
 def _build(body: list[ast.stmt], folded: dict[str, Any], rebound: set[str], test_defined: set[str],
-           literals: dict[str, tuple[int, Any]]) -> tuple[TestPlan, set[str], set[str]]:
+           literals: dict[str, tuple[int, Any]], math_aliases: dict[str, str]) -> tuple[TestPlan, set[str], set[str]]:
     plan = TestPlan()
     program: list[ast.stmt] = []
     in_probes: set[str] = set()
@@ -666,7 +685,7 @@ def _build(body: list[ast.stmt], folded: dict[str, Any], rebound: set[str], test
 
     def split(node: ast.Assert, required: bool) -> ast.stmt:
         nonlocal next_id
-        splitter = _Splitter(folded if required else {}, rebound, test_defined)
+        splitter = _Splitter(folded if required else {}, rebound, test_defined, math_aliases)
         assertion, probes = _split(node, next_id, splitter, required)
         next_id += 1
         plan.assertions.append(assertion)
