@@ -159,3 +159,37 @@ def test_cascade_without_last_stage_runs_reports_no_saving():
     assert cascade.stats.tokens_saved is None and cascade.stats.escalated == 0.0
     with pytest.raises(ValueError):
         Cascade([Fixed("a")], threshold=2)
+
+
+async def test_a_member_whose_backend_fails_is_shown_counted_and_marks_the_panel_failed():
+    from critica.backends.call import Caller, CallPolicy
+    from critica.backends.fake import ScriptedBackend, ScriptedError
+    from critica.critics.processbench import ProcessBenchCritic
+    from critica.run.runner import RunStats
+
+    down = ProcessBenchCritic(Caller(ScriptedBackend([ScriptedError("503 down", retryable=False)], name="m-down"),
+                                     CallPolicy(retries=0)))
+    panel = Panel([down, Fixed("b", (C, None)), Fixed("c", (C, None))])
+    out = await panel.critique(item(0))
+    assert out.verdict == C  # the members that answered still decide
+    assert out.failed and out.usage.failed_calls == 1
+    (failure,) = out.metadata["failures"]
+    assert failure.startswith("processbench@m-down: ") and "503 down" in failure
+    stats = RunStats()
+    stats.add(out)
+    assert stats.failed_items == 1 and stats.usage.failed_calls == 1
+
+
+async def test_a_panel_whose_members_all_fail_is_unscored_with_their_errors():
+    out = await Panel([Fixed("a", (RuntimeError("x down"), None)), Fixed("b", (RuntimeError("y down"), None))]).critique(item(0))
+    assert out.verdict == U and "x down" in out.error and "y down" in out.error
+    assert len(out.metadata["failures"]) == 2 and out.failed
+
+
+async def test_a_failed_early_stage_of_a_cascade_is_not_hidden_by_the_later_verdict():
+    cascade = Cascade([Fixed("cheap", (RuntimeError("cheap backend down"), None)), Fixed("big", (I, 1))])
+    out = await cascade.critique(item(0))
+    assert out.verdict == I and out.error is None  # the last stage's verdict stands
+    assert out.failed and out.metadata["failures"] == ["cheap: RuntimeError: cheap backend down"]
+    ok = await Cascade([Fixed("cheap", (C, None), conf=0.9), Fixed("big", (I, 1))]).critique(item(1))
+    assert not ok.failed and "failures" not in ok.metadata

@@ -198,3 +198,26 @@ async def test_adaptive_keeps_drawing_through_unscored_samples():
     critic, _ = pb_critic(["garbage"])
     out = await AdaptiveVotingCritic(critic, 6).critique(ITEM)
     assert out.verdict == Verdict.UNSCORED and out.metadata["adaptive"]["drawn"] == 6
+
+
+async def test_a_failed_sample_is_listed_and_counted_although_the_rest_voted():
+    class Flaky:
+        name = "flaky"
+        calls = 0
+
+        async def critique(self, item):
+            Flaky.calls += 1
+            if Flaky.calls == 2:
+                raise RuntimeError("backend gone")
+            return Critique(item_id=item.id, critic="flaky", verdict=Verdict.CORRECT)
+
+    out = await VotingCritic(Flaky(), 3).critique(ITEM)
+    assert out.verdict == Verdict.CORRECT and out.failed
+    assert len(out.metadata["failures"]) == 1 and "backend gone" in out.metadata["failures"][0]
+
+
+async def test_one_failed_request_for_k_samples_is_one_failed_call():
+    critic, _ = pb_critic([ScriptedError("server down", retryable=False)])
+    out = await VotingCritic(critic, 3).critique(ITEM)
+    assert out.failed and out.usage.failed_calls == 1 and out.usage.calls == 0
+    assert out.metadata["failures"] == [f"sample 0, sample 1, sample 2: {out.samples[0].error}"]

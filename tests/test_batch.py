@@ -186,6 +186,55 @@ def test_real_model_batch_rerun_is_served_from_the_cache(tmp_path):
         first, second = store.get_run("first").totals["last_invocation"], store.get_run("second").totals["last_invocation"]
         assert (first["cache_hits"], first["cache_misses"]) == (0, 1)
         assert (second["cache_hits"], second["cache_misses"]) == (1, 0)
-        a = store.get_critique("first", src[0]["id"]).model_dump(exclude={"latency_s"})
-        b = store.get_critique("second", src[0]["id"]).model_dump(exclude={"latency_s"})
+        assert second["prompt_tokens"] == second["completion_tokens"] == 0  # nothing spent: all replayed
+        assert second["replayed_prompt_tokens"] == first["prompt_tokens"] > 0
+        ca, cb = store.get_critique("first", src[0]["id"]), store.get_critique("second", src[0]["id"])
+    assert cb.usage == ca.usage.as_replayed() and cb.latency_s == pytest.approx(ca.latency_s, rel=0.2)
+    a, b = ca.model_dump(exclude={"latency_s", "usage"}), cb.model_dump(exclude={"latency_s", "usage"})
     assert a == b and a["model"] == "local:smollm2"
+
+
+def test_resume_retries_items_whose_calls_failed_and_replaces_them(tmp_path, monkeypatch):
+    from test_batch_support import make_flaky_critic  # noqa: F401 - imported by path below
+
+    path = tmp_path / "in.jsonl"
+    ids = write_items(path, 12)
+    recipe = CriticRecipe(critic="test_batch_support:make_flaky_critic")
+    store = Store.open(tmp_path / "c.db")
+    store.create_run("r")
+    monkeypatch.setenv("CRITICA_TEST_DOWN", "3")  # it0, it3, it6, it9 fail
+    res = run_batch(recipe, iter_source(path), store.sink("r"))
+    assert res.stats.failed_items == 4 and res.stats.usage.failed_calls == 4
+    assert store.get_run("r").failed == 4 and store.count_critiques("r") == 12  # kept, nothing lost
+    assert "503" in store.get_critique("r", "it3").error
+
+    monkeypatch.delenv("CRITICA_TEST_DOWN")  # the outage is over
+    sink = store.sink("r")
+    res = run_batch(recipe, iter_source(path), sink)
+    assert (res.stats.items, res.skipped, sink.retried, res.stats.failed_items) == (4, 8, 4, 0)
+    assert store.get_run("r").failed == 0 and store.count_critiques("r") == 12
+    ref = Store.open(tmp_path / "ref.db")
+    ref.create_run("r")
+    run_batch(RECIPE, iter_source(path), ref.sink("r"))
+    assert _result_set(store, "r") == _result_set(ref, "r") and {c.item_id for c in store.iter_critiques("r")} == ids
+
+
+def test_cli_batch_exit_code_says_whether_the_run_still_holds_failed_items(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "in.jsonl"
+    write_items(path, 10)
+    db = tmp_path / "c.db"
+    args = ["batch", str(path), "--run", "f", "--critic", "test_batch_support:make_flaky_critic", "--db", str(db)]
+    monkeypatch.setenv("CRITICA_TEST_DOWN", "3")
+    assert main(args) == 1
+    assert "holds 4 failed item(s)" in capsys.readouterr().err
+    assert main(args) == 1  # still down: retried, failed again, still held
+    monkeypatch.delenv("CRITICA_TEST_DOWN")
+    # Only the first 2 items are read now (it0 retried and fixed); the run still holds it3, it6, it9 as failed.
+    assert main([*args, "--limit", "2"]) == 1
+    with Store.open(db) as store:
+        info = store.get_run("f")
+        assert info.failed == 3 and info.totals["failed"] == 3 and info.totals["last_invocation"]["retried"] == 1
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["runs", "show", "f", "--json", "--db", str(db)]) == 0
+    assert json.loads(capsys.readouterr().out)["failed"] == 0

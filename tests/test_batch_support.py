@@ -40,3 +40,22 @@ def write_items(path, n: int, *, bad_lines: tuple[int, ...] = ()) -> set[str]:
                                 "steps": [f"{i} + {i}", f"= {2 * i}", f"answer {2 * i + i % 2}"]}) + "\n")
             ids.add(f"it{i}")
     return ids
+
+
+def make_flaky_critic(caller=None, **options):
+    """Like :func:`make_critic`, but while ``CRITICA_TEST_DOWN=N`` is set the backend fails (HTTP 503, no retry) for
+    every item whose number is a multiple of N: an outage that a resumed run must recover from."""
+    import re
+
+    from critica.backends.fake import ScriptedError
+
+    down = int(os.environ.get("CRITICA_TEST_DOWN", "0") or 0)
+
+    def reply(request, index: int) -> str:
+        number = re.search(r"What is (\d+) \+", request.messages[-1]["content"])
+        if down and number and int(number.group(1)) % down == 0:
+            raise ScriptedError("503 service unavailable", retryable=False, status=503)
+        return scripted_reply(request, index)
+
+    backend = ScriptedBackend(reply, name="scripted:flaky")
+    return ProcessBenchCritic(caller or Caller(backend, CallPolicy(concurrency=8, retries=0)), **options)

@@ -37,7 +37,10 @@ async def test_hit_makes_zero_backend_calls(cache):
     again = Caller(backend, cache=cache)
     replay = await again.generate(REQ)
     assert backend.calls == 1  # counted at the backend: nothing was sent
-    assert replay.texts == first.texts and replay.usage == first.usage
+    assert replay.texts == first.texts and replay.usage == first.usage.as_replayed()
+    assert replay.cached and not first.cached  # marked, with the original call's latency
+    assert replay.latency_s is not None and replay.latency_s >= 0
+    assert replay.usage.spent_tokens == 0 and replay.usage.replayed_tokens == first.usage.total_tokens > 0
     assert (again.cache_stats.hits, again.cache_stats.misses) == (1, 0)
     assert again.cache_stats.saved.completion_tokens == first.usage.completion_tokens
     assert again.usage.calls == 0  # nothing spent
@@ -108,5 +111,10 @@ async def test_rerunning_a_critic_replays_its_critiques(cache):
     caller = Caller(backend, cache=cache)
     again = [await ProcessBenchCritic(caller).critique(it) for it in items]
     assert backend.calls == 4 and caller.cache_stats.hits == 4
-    strip = {"latency_s"}
+    strip = {"latency_s", "usage"}
     assert [c.model_dump(exclude=strip) for c in again] == [c.model_dump(exclude=strip) for c in first]
+    # Same cost, but marked as replayed: nothing counted as spent, the original latency kept (not the replay's).
+    assert [c.usage for c in again] == [c.usage.as_replayed() for c in first]
+    assert all(c.usage.replayed_calls == c.usage.calls == 1 and c.usage.spent_tokens == 0 for c in again)
+    row_latency = {r[0] for r in cache._conn.execute("SELECT latency_s FROM call_cache")}
+    assert all(c.latency_s in row_latency for c in again)

@@ -121,3 +121,51 @@ def test_parquet_round_trip(tmp_path):
     assert Critique.model_validate_json(table.column("critique_json").to_pylist()[0]) == SCORED[0][1]
     empty = tmp_path / "e.parquet"
     assert ex.write_parquet([], empty) == 0 and pq.read_table(empty).num_rows == 0
+
+
+def _rows_then_crash(n: int):
+    for i in range(n):
+        yield {"i": i}
+    raise KeyboardInterrupt  # the export is stopped midway
+
+
+@pytest.mark.parametrize("writer", ["jsonl", "parquet"])
+def test_an_export_stopped_midway_leaves_no_file_and_no_temporary(tmp_path, writer):
+    if writer == "parquet":
+        pytest.importorskip("pyarrow")
+    out = tmp_path / f"out.{writer}"
+    write = ex.write_jsonl if writer == "jsonl" else lambda rows, p: ex.write_parquet(rows, p, batch_size=2)
+    with pytest.raises(KeyboardInterrupt):
+        write(_rows_then_crash(5), out)
+    assert list(tmp_path.iterdir()) == []  # no truncated export, no leftover temporary file
+    out.write_text("previous complete export\n")
+    with pytest.raises(KeyboardInterrupt):
+        write(_rows_then_crash(5), out)
+    assert out.read_text() == "previous complete export\n" and list(tmp_path.iterdir()) == [out]
+    assert write(iter([{"i": 1}, {"i": 2}]), out) == 2 and list(tmp_path.iterdir()) == [out]
+
+
+def test_atomic_files_keep_permissions_and_write_special_files_in_place(tmp_path):
+    import os
+    import stat
+
+    from critica.report.files import atomic_open, atomic_write_text
+
+    target = tmp_path / "sub" / "f.json"
+    atomic_write_text(target, "{}")
+    assert target.read_text() == "{}"
+    os.chmod(target, 0o640)
+    atomic_write_text(target, "[]")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text() == "[]"
+    if hasattr(os, "mkfifo"):  # a FIFO (like /dev/stdout) cannot be renamed over: written in place
+        import threading
+
+        fifo = tmp_path / "pipe"
+        os.mkfifo(fifo)
+        got: list[str] = []
+        reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+        reader.start()
+        with atomic_open(fifo) as f:
+            f.write("streamed")
+        reader.join(timeout=10)
+        assert got == ["streamed"] and stat.S_ISFIFO(fifo.stat().st_mode)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,9 +23,11 @@ RECIPE = CriticRecipe(critic="test_batch_support:make_critic", concurrency=4)
 
 @pytest.fixture(scope="module")
 def local_ray():
-    # Workers import the test critic by path, so they need tests/ on their path too.
+    # Workers import the test critic by path, so they need tests/ on their path too (and the caller's PYTHONPATH,
+    # so a checkout under test is what the workers import, not another installed copy).
+    path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
-             runtime_env={"env_vars": {"PYTHONPATH": str(TESTS)}})
+             runtime_env={"env_vars": {"PYTHONPATH": path}})
     yield
     ray.shutdown()
 

@@ -65,3 +65,18 @@ def test_stats_count_incorrect_critiques_that_name_the_first_error():
     stats.add(Critique(item_id="b", critic="verifier", verdict=Verdict.INCORRECT, metadata={"error_at_or_before": 5}))
     stats.add(Critique(item_id="c", critic="verifier", verdict=Verdict.CORRECT))
     assert stats.verdicts["incorrect"] == 2 and stats.first_error_named == 1
+
+
+def test_stats_count_failed_items_failed_calls_and_replayed_tokens_apart():
+    from critica.run.runner import RunStats
+    from critica.types import Usage
+
+    stats = RunStats()
+    spent = Usage(prompt_tokens=10, completion_tokens=2, calls=1)
+    stats.add(Critique(item_id="a", critic="c", verdict=Verdict.CORRECT, usage=spent))
+    stats.add(Critique(item_id="b", critic="c", verdict=Verdict.CORRECT, usage=spent.as_replayed()))
+    # a panel whose member failed: a verdict, but a failed item and a failed call
+    stats.add(Critique(item_id="c", critic="p", verdict=Verdict.INCORRECT, usage=spent + Usage(failed_calls=1),
+                       metadata={"failures": ["m2: backend down"]}))
+    assert (stats.failed_items, stats.backend_errors, stats.usage.failed_calls) == (1, 0, 1)
+    assert (stats.usage.spent_tokens, stats.usage.replayed_tokens) == (24, 12)

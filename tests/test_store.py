@@ -17,7 +17,7 @@ EXPECTED_SCHEMA = {
     "runs": ["id", "name", "config", "model", "protocol", "source", "status", "started_at", "ended_at", "totals"],
     "items": ["run_id", "item_id", "item"],
     "critiques": ["id", "run_id", "item_id", "critic", "verdict", "first_error_step", "parse_status", "score",
-                  "error", "created_at", "critique"],
+                  "error", "created_at", "critique", "failed"],
     "input_errors": ["id", "run_id", "source", "location", "field", "reason", "created_at"],
     "call_cache": ["key", "model", "request", "completion", "prompt_tokens", "completion_tokens", "latency_s",
                    "created_at", "hits", "last_hit_at"],
@@ -159,3 +159,54 @@ def test_shared_between_threads(store):
     for t in threads:
         t.join()
     assert store.count_critiques("r") == 200
+
+
+def test_a_failed_critique_is_kept_but_not_final_and_a_retry_replaces_it_in_place(store):
+    store.create_run("r")
+    failed = _crit(1, Verdict.UNSCORED, error="backend down", parse_status=ParseStatus.FAILED)
+    assert store.add_critique("r", failed, _item(1)) and store.add_critique("r", _crit(2), _item(2))
+    assert store.done_item_ids("r") == {"i2"} and store.failed_item_ids("r") == {"i1"}
+    info = store.get_run("r")
+    assert (info.critiques, info.failed) == (2, 1)
+    assert store.count_critiques("r", failed=True) == 1
+    assert not store.add_critique("r", _crit(1))  # without replace_failed the stored row stands
+    first_order = [c.item_id for c in store.iter_critiques("r")]
+    assert store.add_critique("r", _crit(1, Verdict.INCORRECT, first_error_step=0), replace_failed=True)
+    assert [c.item_id for c in store.iter_critiques("r")] == first_order  # replaced in place, not appended
+    assert store.get_critique("r", "i1").verdict == Verdict.INCORRECT and store.get_run("r").failed == 0
+    assert not store.add_critique("r", _crit(1), replace_failed=True)  # a final critique is never replaced
+    assert store.get_critique("r", "i1").verdict == Verdict.INCORRECT and store.count_critiques("r") == 2
+
+
+def test_sink_retries_failed_items_once_and_still_flags_duplicates(store):
+    store.create_run("r")
+    store.add_critique("r", _crit(1, Verdict.UNSCORED, error="down", parse_status=ParseStatus.FAILED), _item(1))
+    store.add_critique("r", _crit(2), _item(2))
+    sink = store.sink("r")
+    assert sink.done(["i1", "i2", "i3"]) == {"i2"} and sink.retried == 1
+    sink.write(_crit(1))  # the retry replaces the failed row
+    sink.write(_crit(1, Verdict.INCORRECT))  # the same id again: a duplicate, not a second retry
+    assert store.get_critique("r", "i1").verdict == Verdict.CORRECT and sink.duplicates == 1
+    assert store.get_run("r").failed == 0
+
+
+def test_migration_flags_failed_rows_already_stored(tmp_path):
+    from critica.store.migrations import m001_initial, m002_call_cache
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    m001_initial(conn)
+    m002_call_cache(conn)
+    conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    conn.executemany("INSERT INTO _migrations VALUES (?, 'then')", [("m001_initial",), ("m002_call_cache",)])
+    conn.execute("INSERT INTO runs (name, started_at) VALUES ('r', 'now')")
+    rows = [_crit(1), _crit(2, Verdict.UNSCORED, error="down", parse_status=ParseStatus.FAILED),
+            _crit(3, metadata={"failures": ["m: down"]})]
+    for c in rows:
+        conn.execute("INSERT INTO critiques (run_id, item_id, critic, verdict, parse_status, error, created_at, critique) "
+                     "VALUES (1, ?, 'c', ?, ?, ?, 'now', ?)", (c.item_id, c.verdict.value, c.parse_status.value, c.error,
+                                                               c.model_dump_json()))
+    conn.commit()
+    conn.close()
+    with Store.open(path) as s:
+        assert s.failed_item_ids("r") == {"i2", "i3"} and s.done_item_ids("r") == {"i1"}

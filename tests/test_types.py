@@ -56,3 +56,27 @@ def test_schema_command_prints_both_models(capsys):
     props = critique.get("properties") or critique["$defs"]["Critique"]["properties"]
     assert "first_error_step" in props and "parse_status" in props
     assert "question" in out["item"]["properties"]
+
+
+def test_usage_counts_replayed_tokens_apart_and_splits_exactly():
+    from critica.types import Usage
+
+    fresh = Usage(prompt_tokens=10, completion_tokens=7, calls=1)
+    replayed = fresh.as_replayed()
+    assert (replayed.total_tokens, replayed.spent_tokens, replayed.replayed_tokens) == (17, 0, 17)
+    mixed = fresh + replayed + Usage(failed_calls=1)
+    assert (mixed.calls, mixed.replayed_calls, mixed.failed_calls) == (2, 1, 1)
+    assert (mixed.spent_prompt_tokens, mixed.spent_completion_tokens, mixed.replayed_tokens) == (10, 7, 17)
+    shares = mixed.split(3)
+    total = shares[0] + shares[1] + shares[2]
+    assert total == mixed and all(s.replayed_tokens <= s.total_tokens for s in shares)
+
+
+def test_a_critique_is_failed_by_its_error_a_failed_call_or_a_failed_member():
+    from critica.types import Usage
+
+    base = dict(item_id="a", critic="c", verdict=Verdict.CORRECT)
+    assert not Critique(**base).failed
+    assert Critique(**base, usage=Usage(failed_calls=1)).failed  # a verdict, but a call behind it failed
+    assert Critique(**base, metadata={"failures": ["b@m: backend down"]}).failed
+    assert Critique(item_id="a", critic="c", verdict=Verdict.UNSCORED, error="backend down").failed

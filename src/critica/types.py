@@ -63,26 +63,78 @@ class ParseStatus(str, Enum):
 
 
 class Usage(BaseModel):
-    """Token usage of one or more backend calls."""
+    """Token usage of one or more backend calls.
+
+    The token and call counts cover every call behind a critique, whether it was made now or **replayed** from
+    critica's call cache (a replay makes no backend call and spends nothing). The ``replayed_*`` fields say how much
+    of each was replayed, so *spent* = total − replayed (:attr:`spent_tokens`). A critique's usage is thus what it
+    took to produce it, the same on a cached re-run, while run summaries report what was actually spent.
+    ("Replayed" is critica's own cache, not a provider's prompt caching, whose tokens are spent and billed.)
+    """
 
     prompt_tokens: int = 0
-    """Tokens in the prompt(s)."""
+    """Tokens in the prompt(s), replayed ones included."""
     completion_tokens: int = 0
-    """Tokens generated."""
+    """Tokens generated, replayed ones included."""
     calls: int = 0
-    """Number of backend calls that produced this usage."""
+    """Number of backend calls that produced this usage, replayed ones included."""
+    replayed_calls: int = 0
+    """Of ``calls``, those answered from the call cache (no backend call was made)."""
+    replayed_prompt_tokens: int = 0
+    """Of ``prompt_tokens``, those of replayed calls (not spent now)."""
+    replayed_completion_tokens: int = 0
+    """Of ``completion_tokens``, those of replayed calls (not spent now)."""
+    failed_calls: int = 0
+    """Backend calls that failed after their retries (not in ``calls``; the critique records the error)."""
 
     @property
     def total_tokens(self) -> int:
-        """Prompt plus completion tokens."""
+        """Prompt plus completion tokens (replayed ones included)."""
         return self.prompt_tokens + self.completion_tokens
 
+    @property
+    def replayed_tokens(self) -> int:
+        """Prompt plus completion tokens replayed from the call cache."""
+        return self.replayed_prompt_tokens + self.replayed_completion_tokens
+
+    @property
+    def spent_prompt_tokens(self) -> int:
+        """Prompt tokens of calls actually made."""
+        return self.prompt_tokens - self.replayed_prompt_tokens
+
+    @property
+    def spent_completion_tokens(self) -> int:
+        """Completion tokens of calls actually made."""
+        return self.completion_tokens - self.replayed_completion_tokens
+
+    @property
+    def spent_tokens(self) -> int:
+        """Prompt plus completion tokens of calls actually made (what a run cost)."""
+        return self.total_tokens - self.replayed_tokens
+
+    def as_replayed(self) -> Usage:
+        """This usage marked as replayed from the call cache in full (what a cache hit returns)."""
+        return self.model_copy(update={
+            "replayed_calls": self.calls, "replayed_prompt_tokens": self.prompt_tokens,
+            "replayed_completion_tokens": self.completion_tokens,
+        })
+
+    def split(self, k: int) -> list[Usage]:
+        """``k`` near-equal shares (remainder to the first) that add up exactly to this usage, field by field.
+
+        Used when one request returns k samples: each sample carries its share, and the samples' sum is the call.
+        """
+        k = max(1, k)
+        parts = {name: _split(getattr(self, name), k) for name in Usage.model_fields}
+        return [Usage(**{name: parts[name][i] for name in parts}) for i in range(k)]
+
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            calls=self.calls + other.calls,
-        )
+        return Usage(**{name: getattr(self, name) + getattr(other, name) for name in Usage.model_fields})
+
+
+def _split(total: int, k: int) -> list[int]:
+    base, rem = divmod(max(0, total), k)
+    return [base + (1 if i < rem else 0) for i in range(k)]
 
 
 class Item(BaseModel):
@@ -214,13 +266,24 @@ class Critique(BaseModel):
     error: str | None = None
     """Backend or critic failure that left this critique unscored."""
     metadata: dict[str, Any] = Field(default_factory=dict)
-    """Protocol-specific extras (per-response scores, aspect scores, citations …)."""
+    """Protocol-specific extras (per-response scores, aspect scores, citations …). Composite critics (panels,
+    cascades, votes) list the failures of their members here under ``"failures"`` (``"<member>: <error>"``)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Critique:
         if self.parse_status == ParseStatus.FAILED and self.verdict != Verdict.UNSCORED:
             raise ValueError("a critique whose output failed to parse must be unscored")
         return self
+
+    @property
+    def failed(self) -> bool:
+        """Whether something behind this critique failed: its ``error`` is set, a backend call failed after its
+        retries (``usage.failed_calls``), or a member of a panel, cascade or vote failed (``metadata["failures"]``).
+
+        A failed critique is kept and counted (it may still carry the verdict of the members that answered), but
+        it is not final: a resumed ``critica batch`` critiques the item again and replaces it.
+        """
+        return self.error is not None or self.usage.failed_calls > 0 or bool(self.metadata.get("failures"))
 
     @property
     def first_error_display(self) -> int | None:

@@ -2,6 +2,8 @@
 
 Stage ``i`` answers an item when its critique is scored and either has no confidence or a confidence of at least
 ``threshold``; otherwise the item escalates to stage ``i + 1``. The last stage always answers (even unscored).
+A stage that fails (backend error, exception) escalates like an unsure one; its error is listed in
+``metadata["failures"]`` and its failed calls are counted, so the cascade's critique is *failed* (retried on resume).
 A tool-grounded verifier that abstains when it can check nothing is the natural first stage; a small model under
 :class:`~critica.aggregate.voting.VotingCritic` (which gives a vote-share confidence) is another.
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from critica.aggregate.panel import CallerGroup
-from critica.aggregate.reducers import sum_usage
+from critica.aggregate.reducers import note_failures, sum_usage
 from critica.aggregate.voting import _safe
 from critica.critics.base import Critic
 from critica.types import Critique, Item, Verdict
@@ -129,11 +131,14 @@ class Cascade:
         out = tried[-1].model_copy(update={
             "critic": self.name,
             "usage": sum_usage(tried),
-            "latency_s": time.perf_counter() - start,
+            # Stages run one after another (replayed ones count for their original latency).
+            "latency_s": max(time.perf_counter() - start, sum(c.latency_s for c in tried)),
             "samples": tried,
-            # A backend failure in an early stage that was then escalated past is not this critique's error.
+            # A backend failure in an early stage that was then escalated past is not this critique's error (the
+            # last stage's verdict stands); it is listed in metadata["failures"] below.
             "error": tried[-1].error,
         })
         out.metadata = {**tried[-1].metadata, "cascade": {"stage": answered, "escalated": answered > 0,
                                                            "path": path}}
-        return out
+        # An early stage's failure is escalated past, but still a failure of this item: listed, counted, retried.
+        return note_failures(out, [(p["stage"], c) for p, c in zip(path, tried, strict=True)])

@@ -11,7 +11,10 @@ arXiv:2410.15287):
   measured accuracy (Laplace-smoothed, so a 3-item exam cannot give 0 % or 100 %, then turned into log-odds
   weights: see :attr:`ExamResult.weights`).
 
-A member that raises or fails becomes an unscored vote: counted, not voted. Every result carries per-item
+A member that raises or fails becomes an unscored vote: counted, not voted, and never hidden — its error is listed
+in ``metadata["failures"]``, its failed calls are in ``usage.failed_calls``, and the panel's critique is *failed*
+(:attr:`~critica.types.Critique.failed`: counted by the run, retried by a resumed batch) even when the other members
+gave a verdict. When every member fails, the result is unscored with their errors. Every result carries per-item
 disagreement in ``metadata["disagreement"]`` and each member's verdict in ``metadata["members"]``.
 The qualification set must not overlap the items being judged (use another split or hold the first N out).
 """
@@ -25,7 +28,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from critica.aggregate.reducers import TieBreak, disagreement, majority, mean_probability, weighted_majority
+from critica.aggregate.reducers import (
+    TieBreak,
+    disagreement,
+    majority,
+    mean_probability,
+    note_failures,
+    weighted_majority,
+)
 from critica.aggregate.voting import _safe
 from critica.critics.base import Critic
 from critica.types import Critique, Item, Verdict
@@ -162,7 +172,7 @@ class Panel:
         out.metadata["disagreement"] = disagreement(critiques)
         if self.weights is not None:
             out.metadata["weights"] = dict(zip(self.labels, self.weights, strict=True))
-        return out
+        return note_failures(out, list(zip(self.labels, critiques, strict=True)))
 
     async def qualify(self) -> ExamResult | None:
         """Run the qualification exam once (if one is set) and adopt its weights."""
@@ -181,7 +191,8 @@ class Panel:
         start = time.perf_counter()
         critiques = await asyncio.gather(*(_safe(m, item) for m in self.members))
         out = self.reduce(critiques)
-        out.latency_s = time.perf_counter() - start
+        # Members run concurrently: the slowest member's latency (its original one when replayed from the cache).
+        out.latency_s = max([time.perf_counter() - start, *(c.latency_s for c in critiques)])
         return out
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "vote_lead",
     "disagreement",
     "sum_usage",
+    "note_failures",
 ]
 
 Reducer = Callable[[Sequence[Critique]], Critique]
@@ -51,6 +52,28 @@ def sum_usage(samples: Sequence[Critique]) -> Usage:
     for c in samples:
         total = total + c.usage
     return total
+
+
+def note_failures(out: Critique, members: Sequence[tuple[str, Critique]]) -> Critique:
+    """Record in ``out.metadata["failures"]`` each member that failed (``"<label>: <error>"``); returns ``out``.
+
+    Composites (panels, cascades, votes) call this so a member's failure is never hidden behind the verdict of
+    the members that answered: ``out.failed`` is then true, the run counts it, and a resumed batch retries it.
+    The failed calls themselves are already counted in ``out.usage.failed_calls`` (usage is summed).
+    """
+    by_reason: dict[str, list[str]] = {}  # members failing for the same reason share one entry (k samples of one request)
+    for label, c in members:
+        if not c.failed:
+            continue
+        nested = c.metadata.get("failures")
+        reason = c.error or ("; ".join(map(str, nested)) if nested else f"{c.usage.failed_calls} failed call(s)")
+        by_reason.setdefault(reason, []).append(label)
+    failures = [f"{', '.join(labels)}: {reason}" for reason, labels in by_reason.items()]
+    if failures:
+        out.metadata["failures"] = failures
+    else:
+        out.metadata.pop("failures", None)
+    return out
 
 
 def _is_scored(c: Critique) -> bool:

@@ -13,6 +13,10 @@
 Sample ``i`` of an item always uses seed ``base_seed + i`` whether it was drawn in one request or in rounds, so
 results are reproducible and a :class:`SampleCache` can extend k=1 to k=8 without redrawing (the sample index is
 part of the key, so k draws are never collapsed into one cached answer).
+
+A sample whose call failed is counted, not voted; every wrapper lists such failures in ``metadata["failures"]``
+(with the error) and sums their failed calls into ``usage``, so the result is *failed* even when the other samples
+settled the vote (:attr:`~critica.types.Critique.failed`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,15 @@ import time
 from collections.abc import Sequence
 from typing import Literal
 
-from critica.aggregate.reducers import Reducer, filter_top, majority, sum_usage, vote_decided, vote_lead
+from critica.aggregate.reducers import (
+    Reducer,
+    filter_top,
+    majority,
+    note_failures,
+    sum_usage,
+    vote_decided,
+    vote_lead,
+)
 from critica.critics.base import Critic, unscored
 from critica.inputs.steps import item_steps
 from critica.types import Critique, Item, Verdict
@@ -48,6 +60,10 @@ async def _safe(critic: Critic, item: Item) -> Critique:
     except Exception as e:  # noqa: BLE001 - a failing sample is data, not a crashed vote
         return unscored(item, getattr(critic, "name", "critic"), reason="critic raised an exception",
                         error=f"{type(e).__name__}: {e}", latency_s=time.perf_counter() - start)
+
+
+def _labelled(samples: Sequence[Critique], what: str = "sample") -> list[tuple[str, Critique]]:
+    return [(f"{what} {c.metadata.get('sample_index', i)}", c) for i, c in enumerate(samples)]
 
 
 async def draw_samples(critic: Critic, item: Item, n: int, *, offset: int = 0) -> list[Critique]:
@@ -150,10 +166,11 @@ class VotingCritic:
 
     async def critique(self, item: Item) -> Critique:
         start = time.perf_counter()
-        out = self.reducer(await self.samples(item))
+        samples = await self.samples(item)
+        out = note_failures(self.reducer(samples), _labelled(samples))
         out.critic = self.name
-        if self.cache is None:
-            out.latency_s = time.perf_counter() - start
+        if self.cache is None:  # the reducer's latency is the slowest sample's (the original one when replayed)
+            out.latency_s = max(time.perf_counter() - start, out.latency_s)
         return out
 
 
@@ -218,13 +235,16 @@ class MetaFilteredCritic:
         kept_ids = {id(c) for c in kept}
         out.critic = self.name
         out.usage = sum_usage(drawn) + sum_usage(metas)
-        out.latency_s = time.perf_counter() - start
+        # Sampling, then rating: each phase as slow as its slowest call (the original one when replayed).
+        implied = max((c.latency_s for c in drawn), default=0.0) + max((m.latency_s for m in metas), default=0.0)
+        out.latency_s = max(time.perf_counter() - start, implied)
         out.metadata["meta"] = [
             {"sample_index": i, "rating": ratings[i], "verdict": c.verdict.value, "voted": id(c) in kept_ids}
             for i, c in enumerate(drawn)
         ]
         out.metadata["meta_failed"] = sum(1 for m in metas if m.verdict == Verdict.UNSCORED)
-        return out
+        rated = [(f"meta of sample {i}", m) for i, m in zip(scored, metas, strict=True)]
+        return note_failures(out, _labelled(drawn) + rated)
 
 
 class AdaptiveVotingCritic:
@@ -294,10 +314,10 @@ class AdaptiveVotingCritic:
             size = self.round_size
         out = self.reducer(samples)
         out.critic = self.name
-        out.latency_s = time.perf_counter() - start
+        out.latency_s = max(time.perf_counter() - start, out.latency_s)
         # Reaching max_k means the rule never fired early; no samples were saved.
         reason = "max_k" if len(samples) >= self.max_k else self.stop
         out.metadata["adaptive"] = {"drawn": len(samples), "max_k": self.max_k, "rounds": rounds, "stopped": reason,
                                     "rule": self.stop}
-        return out
+        return note_failures(out, _labelled(samples))
 

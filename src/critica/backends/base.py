@@ -49,6 +49,11 @@ class Completion:
     finish_reasons: list[str | None] = field(default_factory=list)
     reasoning: list[str | None] = field(default_factory=list)
     """Reasoning text returned separately by reasoning models (``reasoning_content``), per completion."""
+    cached: bool = False
+    """True when :class:`~critica.backends.call.Caller` replayed this completion from the call cache (no backend
+    call was made; ``usage`` is then marked replayed, see :class:`~critica.types.Usage`)."""
+    latency_s: float | None = None
+    """For a replayed completion, the wall time the original call took (retries included); None otherwise."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ logprobs, stop …; new request fields enter the key automatically) and the **sa
 keeps k-sample voting honest: k calls of one request that pass indices ``0..k-1`` are k cache entries, so a re-run
 replays the same k answers instead of collapsing them into one.
 
-Only successful calls are cached; failures are retried on the next run. Entries live in the ``call_cache`` table
+Only successful calls are cached; failures are retried on the next run. A replayed completion is marked
+(``Completion.cached``, its usage counted as replayed, the original call's latency kept), so a cached re-run is
+never mistaken for fresh work. Entries live in the ``call_cache`` table
 of the store's database (``$CRITICA_HOME/critica.db``), which doubles as the per-call record: model, token counts,
 latency, when it was made, and how often it was replayed.
 """
@@ -61,7 +63,7 @@ class CallCache(Protocol):
     """Where completed calls are kept."""
 
     def get(self, key: str) -> Completion | None:
-        """The completion stored under ``key``, or None."""
+        """The completion stored under ``key`` (with ``latency_s``, the original call's wall time), or None."""
         ...
 
     def put(self, key: str, model: str, request: GenerateRequest, completion: Completion, latency_s: float) -> None:
@@ -100,14 +102,16 @@ class SqliteCache:
 
     def get(self, key: str) -> Completion | None:
         with self._lock:
-            row = self._conn.execute("SELECT completion FROM call_cache WHERE key = ?", (key,)).fetchone()
+            row = self._conn.execute("SELECT completion, latency_s FROM call_cache WHERE key = ?", (key,)).fetchone()
             if row is None:
                 return None
             self._conn.execute(
                 "UPDATE call_cache SET hits = hits + 1, last_hit_at = ? WHERE key = ?",
                 (datetime.now(UTC).isoformat(timespec="seconds"), key),
             )
-        return _completion_from_json(row[0])
+        completion = _completion_from_json(row[0])
+        completion.latency_s = float(row[1]) if row[1] is not None else None
+        return completion
 
     def put(self, key: str, model: str, request: GenerateRequest, completion: Completion, latency_s: float) -> None:
         req = dataclasses.asdict(request)

@@ -7,12 +7,15 @@ connection errors, 429, 5xx) are retried; a 400 fails at once. After the last at
 
 With a :class:`~critica.backends.cache.CallCache` attached, a request already answered (same model, messages,
 sampling parameters, seed and sample index) is replayed from the cache without any backend call; hits and misses
-are counted in ``Caller.cache_stats``. ``Caller.usage`` counts only tokens actually spent.
+are counted in ``Caller.cache_stats``. ``Caller.usage`` counts only tokens actually spent. A replayed completion
+comes back marked: ``cached=True``, ``latency_s`` of the original call, and its usage counted as replayed
+(:meth:`~critica.types.Usage.as_replayed`), so critiques built from it say they were not made now.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from dataclasses import dataclass, field
@@ -80,7 +83,7 @@ class Caller:
         if hit is not None:
             self.cache_stats.hits += 1
             self.cache_stats.saved = self.cache_stats.saved + hit.usage
-            return hit
+            return dataclasses.replace(hit, cached=True, usage=hit.usage.as_replayed())
         self.cache_stats.misses += 1
         start = time.perf_counter()
         completion = await self._generate(request)

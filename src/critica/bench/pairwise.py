@@ -157,6 +157,7 @@ def pair_record(pair: PairItem, c: Critique) -> dict[str, Any]:
         "order_consistent": c.metadata.get("order_consistent"), "double_game": None if unscored else double_game(orders),
         "correct": pref == pair.gold, "unscored": unscored, "parse_status": c.parse_status.value, "error": c.error,
         "latency_s": round(c.latency_s, 4), "tokens": c.usage.total_tokens,
+        "tokens_replayed": c.usage.replayed_tokens,  # of "tokens", replayed from the call cache (not spent now)
     }
 
 

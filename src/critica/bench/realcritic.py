@@ -245,7 +245,7 @@ async def _one(rc: RealCriticItem, s: _Setup) -> dict[str, Any]:
         "correct_before": before, "correct_after": after, "previous_score": rc.previous_correct,
         "first_verdict": first.verdict.value if first and first.verdict else None, "stop_reason": t.stop_reason.value,
         "revisions": t.revisions, "changed": t.changed, "failed": t.error is not None, "error": t.error,
-        "tokens": t.usage.total_tokens, "trajectory": t.model_dump(mode="json"),
+        "tokens": t.usage.total_tokens, "tokens_replayed": t.usage.replayed_tokens, "trajectory": t.model_dump(mode="json"),
     }
 
 
@@ -328,7 +328,8 @@ def run_realcritic(ctx: BenchContext) -> BenchResult:
         agree = sum(r["correct_before"] == r["previous_score"] for r in given)
         notes.append(f"Grader agrees with the authors' previous_score on {agree}/{len(given)} given solutions.")
     notes.extend(f"input error: {b}" for b in bad)
-    extra: dict[str, Any] = {"tokens": sum(r["tokens"] for r in records), "input_errors": len(bad)}
+    extra: dict[str, Any] = {"tokens": sum(r["tokens"] for r in records),
+                             "tokens_replayed": sum(r["tokens_replayed"] for r in records), "input_errors": len(bad)}
     if plot_path:
         _plot(rows, Path(str(plot_path)), f"RealCritic closed loop — {setup.mode}, {ctx.model or setup.generator.name}")
         extra["plots"] = [str(plot_path)]

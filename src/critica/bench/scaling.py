@@ -51,9 +51,10 @@ class ScalingPoint:
     """95 % bootstrap interval of the metric."""
     items: int
     tokens_n: float
-    """Prompt + completion tokens per verdict with the prompt processed once (one n=k request)."""
+    """Prompt + completion tokens per verdict with the prompt processed once (one n=k request). A cost of the method:
+    tokens replayed from the call cache count too (``Usage.replayed_tokens`` says how many were not spent now)."""
     tokens_calls: float
-    """Prompt + completion tokens per verdict with k separate calls."""
+    """Prompt + completion tokens per verdict with k separate calls (replayed ones included, as above)."""
     unscored: float = 0.0
     """Fraction of items whose vote is unscored."""
     ece: float | None = None

@@ -52,8 +52,9 @@ def batch(
     """Critique every item of INPUT into the stored run NAME, committing each result as it completes.
 
     Killed at any moment (even with SIGKILL) and started again with the same --run, the job finishes with every
-    item critiqued exactly once. Malformed records are stored with their reason; exits 1 if there were any, or if
-    any call failed, after all other items are done.
+    item critiqued exactly once. Items whose calls failed are stored as failed and critiqued again on the next run
+    with the same --run. Malformed records are stored with their reason. Exits 1, after all other items are done,
+    while the run holds failed items or malformed records.
     """
     if executor not in ("local", "ray"):
         raise UserError(f"--executor must be local or ray, not {executor!r}")
@@ -74,19 +75,28 @@ def batch(
     total = count_records(input)
     if limit is not None:
         total = min(total, limit) if total is not None else limit
+    sink = store.sink(run)
     try:
-        result = _run_with_progress(recipe, records, store, run, executor, ray_address, total)
+        result = _run_with_progress(recipe, records, sink, run, executor, ray_address, total)
     finally:
         info = store.get_run(run)
     totals = {
-        "critiques": info.critiques if info else 0, "input_errors": info.input_errors if info else 0,
-        "verdicts": store.verdict_counts(run), "last_invocation": _invocation_totals(result),
+        "critiques": info.critiques if info else 0, "failed": info.failed if info else 0,
+        "input_errors": info.input_errors if info else 0,
+        "verdicts": store.verdict_counts(run), "last_invocation": _invocation_totals(result, sink.retried),
     }
     store.finish_run(run, totals)
-    _summary(result, run, store)
+    _summary(result, run, store, sink.retried)
     store.close()
-    if result.stats.input_errors or result.stats.backend_errors:
-        err_console.print(f"[red]{result.stats.input_errors} malformed record(s), {result.stats.backend_errors} failed call(s)[/red]")
+    # The exit code describes the run as it now stands, not just this invocation: a resume that skipped every
+    # stored item still exits 1 while the run holds failed items or malformed records.
+    if info is not None and (info.failed or info.input_errors):
+        if info.failed:
+            err_console.print(f"[red]run {run} holds {info.failed} failed item(s) (a backend call or panel member "
+                              f"failed): run the same command again to retry them[/red]", highlight=False)
+        if info.input_errors:
+            err_console.print(f"[red]run {run} holds {info.input_errors} malformed input record(s): "
+                              f"see critica runs show {run}[/red]", highlight=False)
         raise typer.Exit(1)
 
 
@@ -103,7 +113,7 @@ def _open_run(store: Store, run: str, config: dict, critic: str, model: str | No
     store.create_run(run, config, model=model, protocol=critic, source=source, exist_ok=True)
 
 
-def _run_with_progress(recipe, records, store, run, executor, ray_address, total) -> BatchResult:
+def _run_with_progress(recipe, records, sink, run, executor, ray_address, total) -> BatchResult:
     progress = Progress(
         TextColumn(f"[bold]{run}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
@@ -115,38 +125,47 @@ def _run_with_progress(recipe, records, store, run, executor, ray_address, total
     def on_progress(stats: RunStats, skipped: int) -> None:
         rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
         progress.update(task, completed=stats.items + stats.input_errors + skipped, rate=f"{rate:.2f}",
-                        tokens=stats.usage.total_tokens, skipped=skipped)
+                        tokens=stats.usage.spent_tokens, skipped=skipped)
 
     with progress:
-        return run_batch(recipe, records, store.sink(run), executor=executor, ray_address=ray_address, progress=on_progress)
+        return run_batch(recipe, records, sink, executor=executor, ray_address=ray_address, progress=on_progress)
 
 
-def _invocation_totals(result: BatchResult) -> dict:
-    s = result.stats
+def _invocation_totals(result: BatchResult, retried: int) -> dict:
+    s, u = result.stats, result.stats.usage
     return {
-        "items": s.items, "skipped": result.skipped, "input_errors": s.input_errors, "failed_calls": s.backend_errors,
-        "prompt_tokens": s.usage.prompt_tokens, "completion_tokens": s.usage.completion_tokens,
+        "items": s.items, "retried": retried, "skipped": result.skipped, "input_errors": s.input_errors,
+        "failed_items": s.failed_items, "failed_calls": u.failed_calls,
+        # Spent and replayed apart: a re-run served from the call cache spends nothing.
+        "prompt_tokens": u.spent_prompt_tokens, "completion_tokens": u.spent_completion_tokens,
+        "replayed_prompt_tokens": u.replayed_prompt_tokens, "replayed_completion_tokens": u.replayed_completion_tokens,
+        "calls": u.calls - u.replayed_calls, "replayed_calls": u.replayed_calls,
         "cache_hits": result.cache_hits, "cache_misses": result.cache_misses, "wall_s": round(s.wall_s, 3),
     }
 
 
-def _summary(result: BatchResult, run: str, store: Store) -> None:
+def _summary(result: BatchResult, run: str, store: Store, retried: int = 0) -> None:
     s = result.stats
     info = store.get_run(run)
     rate = s.items / s.wall_s if s.wall_s > 0 else 0.0
     table = Table(title=f"critica batch — run {run}", show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
+    u = s.usage
     rows = [
         ("items critiqued now", s.items),
+        ("  retried (stored as failed before)", retried),
         ("skipped (already stored)", result.skipped),
         ("correct / incorrect / unscored", f"{s.verdicts.get('correct', 0)} / {s.verdicts.get('incorrect', 0)} / {s.verdicts.get('unscored', 0)}"),
         ("malformed input records", s.input_errors),
-        ("failed calls", s.backend_errors),
-        ("tokens (prompt + completion)", f"{s.usage.prompt_tokens} + {s.usage.completion_tokens}"),
+        ("failed items now (kept, retried on resume)", s.failed_items),
+        ("failed calls", u.failed_calls),
+        ("tokens spent (prompt + completion)", f"{u.spent_prompt_tokens} + {u.spent_completion_tokens}"),
+        ("tokens replayed from the call cache", f"{u.replayed_prompt_tokens} + {u.replayed_completion_tokens}"),
         ("cache hits / misses", f"{result.cache_hits} / {result.cache_misses}"),
         ("wall time / throughput", f"{s.wall_s:.1f} s / {rate:.2f} items/s"),
-        ("stored in run (critiques / bad records)", f"{info.critiques} / {info.input_errors}" if info else "-"),
+        ("stored in run (critiques / failed / bad records)",
+         f"{info.critiques} / {info.failed} / {info.input_errors}" if info else "-"),
     ]
     for k, v in rows:
         table.add_row(k, str(v))

@@ -18,6 +18,7 @@ from critica.cli.common import BaseUrlOpt, ConcurrencyOpt, ModelOpt, err_console
 from critica.config import default_data_dir
 from critica.critics.registry import build_critic
 from critica.errors import UserError
+from critica.report.files import atomic_write_text
 from critica.report.tables import compare_rows, compare_table, markdown_table
 
 out_console = Console()
@@ -129,8 +130,7 @@ def bench(
         png = plot_scaling(curve, plot or Path(f"scaling-{suite}.png"), title=f"{suite} — {curve.critic}" + (f" on {curve.model}" if curve.model else ""))
         err_console.print(f"compute-vs-quality plot written to {png}")
         if json_out:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps({"suite": suite, "critic": curve.critic, "model": curve.model, "rows": curve.rows(), "notes": curve.notes}, indent=1), encoding="utf-8")
+            atomic_write_text(json_out, json.dumps({"suite": suite, "critic": curve.critic, "model": curve.model, "rows": curve.rows(), "notes": curve.notes}, indent=1))
         return
     with progress:
         result = spec.run(ctx)
@@ -142,8 +142,7 @@ def bench(
     n = len(result.items)
     out_console.print(f"{n} items in {result.wall_s:.1f}s ({n / result.wall_s if result.wall_s else 0:.1f} items/s)")
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result_to_json(result), indent=1, default=str), encoding="utf-8")
+        atomic_write_text(json_out, json.dumps(result_to_json(result), indent=1, default=str))
         err_console.print(f"figures and {n} per-item results written to {json_out}")
     if plot:
         from critica.report.plots import plot_rows

@@ -62,7 +62,8 @@ def critique(
 ) -> None:
     """Critique every item of INPUT; one JSON critique per line, a progress bar, and a summary table at the end.
 
-    Exits 1 when any record was malformed or any call failed (after all other items are done).
+    Exits 1 when any record was malformed or any item failed — a backend call, or a panel, cascade or vote member,
+    failed (after all other items are done; the failed items are written too, with the error).
     """
     settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency)
     conc = settings.concurrency or 4
@@ -94,9 +95,10 @@ def critique(
         err_console.print(f"call cache: {cs.hits} hit(s), {cs.misses} miss(es), {cs.saved.total_tokens} token(s) not re-spent (--no-cache to bypass)")
     for line in scaling_summary(built):
         err_console.print(line)
-    failures = stats.input_errors + stats.backend_errors
+    failures = stats.input_errors + stats.failed_items
     if failures:
-        err_console.print(f"[red]{stats.input_errors} malformed record(s), {stats.backend_errors} failed call(s)[/red]")
+        err_console.print(f"[red]{stats.input_errors} malformed record(s), {stats.failed_items} failed item(s) "
+                          f"({stats.usage.failed_calls} failed call(s))[/red]", highlight=False)
         raise typer.Exit(1)
 
 
@@ -110,7 +112,7 @@ def _run_with_progress(critic, records, sink, concurrency: int, total: int | Non
 
     def on_result(stats: RunStats, _result: object) -> None:
         rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
-        progress.update(task, completed=stats.items + stats.input_errors, rate=f"{rate:.2f}", tokens=stats.usage.total_tokens)
+        progress.update(task, completed=stats.items + stats.input_errors, rate=f"{rate:.2f}", tokens=stats.usage.spent_tokens)
 
     with progress:
         return asyncio.run(_run(critic, records, sink, concurrency, on_result))
@@ -140,9 +142,12 @@ def _summary(stats: RunStats, critic: str, model: str | None) -> None:
         ("  unparseable output", max(0, stats.parse_status.get("failed", 0) - stats.backend_errors)),
         ("parsed after repair", stats.parse_status.get("repaired", 0)),
         ("malformed input records", stats.input_errors),
-        ("failed calls", stats.backend_errors),
+        ("failed items (error or a failed call/member)", stats.failed_items),
+        ("failed calls", stats.usage.failed_calls),
         ("mean latency per item", f"{stats.mean_latency_s:.2f} s"),
-        ("tokens (prompt + completion)", f"{stats.usage.prompt_tokens} + {stats.usage.completion_tokens}"),
+        ("tokens spent (prompt + completion)", f"{stats.usage.spent_prompt_tokens} + {stats.usage.spent_completion_tokens}"),
+        ("tokens replayed from the call cache", f"{stats.usage.replayed_prompt_tokens} + {stats.usage.replayed_completion_tokens}"
+                                                f" ({stats.usage.replayed_calls} call(s))"),
         ("wall time / throughput", f"{stats.wall_s:.1f} s / {rate:.2f} items/s"),
     ]
     for k, v in rows:

@@ -36,11 +36,11 @@ def list_cmd(db: Path = DbOpt, as_json: bool = typer.Option(False, "--json", hel
         typer.echo(dumps([r.model_dump() for r in runs]))
         return
     table = Table(title="runs")
-    for col in ("name", "critic", "model", "source", "status", "critiques", "bad records", "started"):
+    for col in ("name", "critic", "model", "source", "status", "critiques", "failed", "bad records", "started"):
         table.add_column(col)
     for r in runs:
         table.add_row(r.name, r.protocol or "", r.model or "", r.source or "", r.status, str(r.critiques),
-                      str(r.input_errors), r.started_at)
+                      f"[red]{r.failed}[/red]" if r.failed else "0", str(r.input_errors), r.started_at)
     err_console.print(table)
 
 
@@ -65,6 +65,7 @@ def show_cmd(
     for k, v in [("critic", info.protocol), ("model", info.model), ("source", info.source), ("status", info.status),
                  ("started / ended", f"{info.started_at} / {info.ended_at or '-'}"), ("critiques", info.critiques),
                  ("verdicts", ", ".join(f"{k}: {v}" for k, v in sorted(verdicts.items())) or "-"),
+                 ("failed items (retried when the batch is resumed)", info.failed),
                  ("malformed input records", info.input_errors), ("config", dumps(info.config)),
                  ("totals", dumps(info.totals))]:
         table.add_row(k, str(v if v is not None else "-"))

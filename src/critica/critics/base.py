@@ -102,19 +102,14 @@ class LLMCritic:
             crit = unscored(item, self.name, reason="backend failure", error=str(e), model=self.caller.name,
                             latency_s=time.perf_counter() - start)
             crit.parse_status = ParseStatus.FAILED
-            return [crit.model_copy(deep=True) for _ in range(n)]
-        latency = time.perf_counter() - start
+            out = [crit.model_copy(deep=True) for _ in range(n)]
+            out[0].usage = Usage(failed_calls=1)  # one request failed, whatever n it asked for
+            return out
+        # A replayed completion keeps the latency of the call that made it, not the microseconds of the replay.
+        latency = completion.latency_s if completion.cached and completion.latency_s is not None else time.perf_counter() - start
         k = max(1, len(completion.texts))
-        # Split the request's usage so that the samples' usages add up exactly to what was spent.
-        shares = [
-            Usage(prompt_tokens=p, completion_tokens=c, calls=n_calls)
-            for p, c, n_calls in zip(
-                _split(completion.usage.prompt_tokens, k),
-                _split(completion.usage.completion_tokens, k),
-                _split(completion.usage.calls, k),
-                strict=True,
-            )
-        ]
+        # Split the request's usage so that the samples' usages add up exactly to what was spent (and replayed).
+        shares = completion.usage.split(k)
         out = []
         for i, text in enumerate(completion.texts):
             crit = self.parse(item, text)
@@ -129,8 +124,3 @@ class LLMCritic:
     async def critique(self, item: Item) -> Critique:
         return (await self.sample(item, 1))[0]
 
-
-def _split(total: int, k: int) -> list[int]:
-    """``total`` split into ``k`` near-equal non-negative parts that sum to it (remainder to the first parts)."""
-    base, rem = divmod(max(0, total), k)
-    return [base + (1 if i < rem else 0) for i in range(k)]

@@ -177,7 +177,10 @@ class Reply:
     text: str | None
     usage: Usage
     latency_s: float
+    """Wall time of this call now (microseconds for a replay from the call cache)."""
     error: str | None = None
+    original_latency_s: float | None = None
+    """For a call replayed from the call cache, the wall time the original call took."""
 
 
 class ProtocolCritic(LLMCritic):
@@ -226,9 +229,10 @@ class ProtocolCritic(LLMCritic):
         try:
             completion = await self.caller.generate(request)
         except BackendError as e:
-            return Reply(None, Usage(), time.perf_counter() - start, str(e))
+            return Reply(None, Usage(failed_calls=1), time.perf_counter() - start, str(e))
         text = completion.texts[0] if completion.texts else ""
-        return Reply(text, completion.usage, time.perf_counter() - start)
+        return Reply(text, completion.usage, time.perf_counter() - start,
+                     original_latency_s=completion.latency_s if completion.cached else None)
 
     def finish(self, crit: Critique, replies: Sequence[Reply], start: float, seed: int | None = None) -> Critique:
         """Stamp raw outputs, usage, model, sampling and latency of ``replies`` onto ``crit``."""
@@ -239,7 +243,9 @@ class ProtocolCritic(LLMCritic):
         crit.usage = usage
         crit.model = self.caller.name
         crit.sampling = self.sampling.model_copy(update={"seed": self.sampling.seed if seed is None else seed})
-        crit.latency_s = time.perf_counter() - start
+        # A call replayed from the cache counts for the time the original call took, not for the replay.
+        replayed = sum(r.original_latency_s - r.latency_s for r in replies if r.original_latency_s is not None)
+        crit.latency_s = time.perf_counter() - start + max(0.0, replayed)
         return crit
 
     def backend_failure(self, item: Item, replies: Sequence[Reply], start: float, seed: int | None = None) -> Critique:

@@ -129,12 +129,10 @@ class Generator:
         k = max(1, len(completion.texts))
         reasons = completion.finish_reasons or [None] * k
         drafts = []
+        # Shares add back up exactly to the call's usage (spent and replayed tokens alike).
+        shares = completion.usage.split(k)
         for i, text in enumerate(completion.texts):
-            # Shares add back up to the call's usage: tokens split evenly, the call counted once.
-            share = completion.usage if k == 1 else Usage(
-                prompt_tokens=completion.usage.prompt_tokens // k,
-                completion_tokens=completion.usage.completion_tokens // k, calls=completion.usage.calls if i == 0 else 0)
-            drafts.append(Draft(strip_reasoning(text), share, reasons[i] if i < len(reasons) else None))
+            drafts.append(Draft(strip_reasoning(text), shares[i], reasons[i] if i < len(reasons) else None))
         return drafts
 
     async def answer(self, question: str, *, n: int = 1, seed: int | None = None) -> list[Draft]:

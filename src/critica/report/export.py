@@ -24,7 +24,7 @@ prompt asks for a step-by-step critique of the response and the completion is th
 per-step judgements, the first error and the verdict. With ``gold_key`` only critiques that agree with the item's
 gold first-error label are kept (rejection sampling against gold, as both papers filter their data).
 
-This module imports only :mod:`critica.types` (and :func:`critica.inputs.steps.item_steps`, the single
+Files are written atomically (:mod:`critica.report.files`). This module imports only :mod:`critica.types` (and :func:`critica.inputs.steps.item_steps`, the single
 definition of step numbering, so SFT prompts number steps exactly as the critiques do).
 """
 
@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from critica.report.files import atomic_open, atomic_path
 from critica.types import Critique, Item, ParseStatus, Verdict
 
 __all__ = [
@@ -254,10 +255,13 @@ def sft_records(records: Iterable[Record], *, gold_key: str | None = None, conve
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out: str | Path | IO[str]) -> int:
-    """Write one JSON object per line (streaming); returns the number of rows."""
+    """Write one JSON object per line (streaming); returns the number of rows.
+
+    A path is written atomically (:func:`critica.report.files.atomic_open`): the file appears complete, or not at
+    all, however the export ends.
+    """
     if isinstance(out, (str, Path)):
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        with Path(out).open("w", encoding="utf-8") as f:
+        with atomic_open(out, "w") as f:
             return write_jsonl(rows, f)
     n = 0
     for row in rows:
@@ -267,7 +271,15 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: str | Path | IO[str]) -> in
 
 
 def write_parquet(rows: Iterable[dict[str, Any]], path: str | Path, *, batch_size: int = 2000) -> int:
-    """Write rows to a Parquet file in batches (schema from the first batch); returns the number of rows."""
+    """Write rows to a Parquet file in batches (schema from the first batch); returns the number of rows.
+
+    Written atomically, like :func:`write_jsonl`: a Parquet file cut short is unreadable, never a shorter table.
+    """
+    with atomic_path(path) as tmp:
+        return _write_parquet(rows, tmp, batch_size)
+
+
+def _write_parquet(rows: Iterable[dict[str, Any]], path: Path, batch_size: int) -> int:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -275,8 +287,6 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: str | Path, *, batch_siz
         from critica.errors import MissingDependency
 
         raise MissingDependency("pyarrow (Parquet export)", "pip install 'critica[batch]'") from None
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     writer = None
     schema = None
     n = 0

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from critica.errors import MissingDependency
+from critica.report.files import atomic_path
 
 __all__ = ["plot_rows", "pyplot", "save_figure"]
 
@@ -24,13 +25,16 @@ def pyplot() -> Any:
 
 
 def save_figure(fig: Any, path: str | Path) -> Path:
-    """Write ``fig`` as a PNG at ``path`` (creating its folder), free its memory, and return the path."""
+    """Write ``fig`` at ``path`` (PNG unless the suffix names another format; folder created; written atomically,
+    so a killed run never leaves a truncated image), free its memory, and return the path."""
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".").lower() or "png")
+    finally:
+        plt.close(fig)
     return path
 
 

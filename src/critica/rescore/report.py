@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
+from critica.report.files import atomic_write_text
 from critica.rescore.base import RescoreResult
 
 __all__ = ["figures_table", "write_json"]
@@ -41,5 +42,4 @@ def figures_table(result: RescoreResult) -> Table:
 def write_json(results: list[RescoreResult], path: Path) -> None:
     """Write one result's JSON object (or a list for several) to ``path``."""
     data: Any = results[0].to_json() if len(results) == 1 else [r.to_json() for r in results]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")  # complete or absent, never cut short

@@ -36,11 +36,16 @@ class RunStats:
     verdicts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
     parse_status: dict[str, int] = field(default_factory=dict)
     backend_errors: int = 0
+    """Critiques with an ``error`` (a backend or critic failure left them unscored)."""
+    failed_items: int = 0
+    """Critiques that are *failed* (:attr:`~critica.types.Critique.failed`): an error, a failed call, or a failed
+    panel/cascade/vote member. A superset of ``backend_errors``; ``usage.failed_calls`` counts the calls."""
     no_verdict: int = 0
     """Unscored although parsed and no call failed: a tie, an order-inconsistent pair, an abstention."""
     first_error_named: int = 0
     """Incorrect with a first erroneous step named."""
     usage: Usage = field(default_factory=Usage)
+    """Summed usage: tokens spent and replayed from the call cache (``usage.spent_tokens``, ``replayed_tokens``)."""
     latency_total_s: float = 0.0
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
@@ -60,6 +65,7 @@ class RunStats:
         self.first_error_named += c.verdict == Verdict.INCORRECT and c.first_error_step is not None
         self.parse_status[c.parse_status.value] = self.parse_status.get(c.parse_status.value, 0) + 1
         self.backend_errors += c.error is not None
+        self.failed_items += c.failed
         self.no_verdict += c.verdict == Verdict.UNSCORED and c.parse_status != ParseStatus.FAILED and c.error is None
         self.usage = self.usage + c.usage
         self.latency_total_s += c.latency_s

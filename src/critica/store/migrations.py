@@ -102,7 +102,20 @@ def m002_call_cache(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX call_cache_model ON call_cache (model)")
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_call_cache]
+def m003_failed_critiques(conn: sqlite3.Connection) -> None:
+    """A ``failed`` flag per critique (error, failed call or failed panel member): such an item is stored so nothing
+    is lost, but it is not final — a resumed batch critiques it again and replaces the row. Existing rows are
+    flagged from their ``error`` column and the ``failed_calls`` / ``failures`` their JSON may hold."""
+    conn.execute("ALTER TABLE critiques ADD COLUMN failed INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        "UPDATE critiques SET failed = 1 WHERE error IS NOT NULL OR (json_valid(critique) AND ("
+        "coalesce(json_extract(critique, '$.usage.failed_calls'), 0) > 0 "
+        "OR coalesce(json_array_length(critique, '$.metadata.failures'), 0) > 0))"
+    )
+    conn.execute("CREATE INDEX critiques_run_failed ON critiques (run_id, failed)")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_call_cache, m003_failed_critiques]
 """Every migration, oldest first. Append only."""
 
 

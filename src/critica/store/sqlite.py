@@ -12,6 +12,11 @@ Design:
 * Each item is written in **one transaction** (item row + critique row), so a process killed at any moment leaves
   every item either fully stored or absent: restarting a run skips exactly the stored items (no loss, no
   duplicates). ``synchronous=NORMAL`` keeps commits durable across a process crash (not an OS crash) while cheap.
+* A **failed** critique (``failed`` column: an error, a failed backend call or a failed panel member, see
+  :attr:`~critica.types.Critique.failed`) is stored like any other, so nothing is lost, but it is not final:
+  :meth:`Store.done_item_ids` leaves it out, a resumed run critiques the item again, and the new result replaces
+  the failed row in one transaction (``add_critique(..., replace_failed=True)``, an ``UPDATE`` of that row only while
+  it is still failed). A final critique is never replaced, so exactly-once holds under ``kill -9`` as before.
 * Malformed input records are stored in ``input_errors`` with file, location, field and reason (unique per
   location, so a resumed run does not record them twice).
 * The schema is versioned by the append-only migrations in :mod:`critica.store.migrations`.
@@ -98,7 +103,9 @@ class RunInfo(BaseModel):
     totals: dict[str, Any] = Field(default_factory=dict)
     """Totals recorded when it last finished (verdict counts, tokens, cache hits …)."""
     critiques: int = 0
-    """Critiques stored so far."""
+    """Critiques stored so far (failed ones included)."""
+    failed: int = 0
+    """Stored critiques that are failed (an error, a failed call or member): a resumed batch retries them."""
     input_errors: int = 0
     """Malformed input records stored so far."""
 
@@ -112,7 +119,7 @@ class InputErrorRecord(BaseModel):
     reason: str
 
 
-_FILTERS = ("critic", "verdict", "parse_status", "first_error_step")
+_FILTERS = ("critic", "verdict", "parse_status", "first_error_step", "failed")
 
 
 class Store:
@@ -190,7 +197,8 @@ class Store:
             row = self._conn.execute(
                 "SELECT r.name, r.config, r.model, r.protocol, r.source, r.status, r.started_at, r.ended_at, r.totals, "
                 "(SELECT count(*) FROM critiques c WHERE c.run_id = r.id), "
-                "(SELECT count(*) FROM input_errors e WHERE e.run_id = r.id) FROM runs r WHERE r.name = ?",
+                "(SELECT count(*) FROM input_errors e WHERE e.run_id = r.id), "
+                "(SELECT count(*) FROM critiques c WHERE c.run_id = r.id AND c.failed = 1) FROM runs r WHERE r.name = ?",
                 (name,),
             ).fetchone()
         return None if row is None else _run_info(row)
@@ -201,7 +209,8 @@ class Store:
             rows = self._conn.execute(
                 "SELECT r.name, r.config, r.model, r.protocol, r.source, r.status, r.started_at, r.ended_at, r.totals, "
                 "(SELECT count(*) FROM critiques c WHERE c.run_id = r.id), "
-                "(SELECT count(*) FROM input_errors e WHERE e.run_id = r.id) FROM runs r ORDER BY r.id DESC"
+                "(SELECT count(*) FROM input_errors e WHERE e.run_id = r.id), "
+                "(SELECT count(*) FROM critiques c WHERE c.run_id = r.id AND c.failed = 1) FROM runs r ORDER BY r.id DESC"
             ).fetchall()
         return [_run_info(r) for r in rows]
 
@@ -238,22 +247,34 @@ class Store:
 
     # -- writes -----------------------------------------------------------------------------------------------------
 
-    def add_critique(self, run: str, critique: Critique, item: Item | None = None) -> bool:
-        """Store ``critique`` (and its item) in one transaction; False if the run already has one for that item."""
+    def add_critique(self, run: str, critique: Critique, item: Item | None = None, *, replace_failed: bool = False) -> bool:
+        """Store ``critique`` (and its item) in one transaction; False if the run already has one for that item.
+
+        With ``replace_failed`` a stored *failed* critique of the item (a retry's predecessor) is replaced in place
+        by this one, in the same transaction; a final critique is never replaced.
+        """
         with self._lock:
             run_id = self._run_id(run)
+            columns = (
+                critique.critic, critique.verdict.value, critique.first_error_step, critique.parse_status.value,
+                None if critique.score is None else critique.score.value, critique.error, int(critique.failed), _now(),
+                critique.model_dump_json(),
+            )
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 cur = self._conn.execute(
                     "INSERT OR IGNORE INTO critiques (run_id, item_id, critic, verdict, first_error_step, parse_status, "
-                    "score, error, created_at, critique) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        run_id, critique.item_id, critique.critic, critique.verdict.value, critique.first_error_step,
-                        critique.parse_status.value, None if critique.score is None else critique.score.value,
-                        critique.error, _now(), critique.model_dump_json(),
-                    ),
+                    "score, error, failed, created_at, critique) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, critique.item_id, *columns),
                 )
                 added = cur.rowcount == 1
+                if not added and replace_failed:
+                    cur = self._conn.execute(
+                        "UPDATE critiques SET critic = ?, verdict = ?, first_error_step = ?, parse_status = ?, score = ?, "
+                        "error = ?, failed = ?, created_at = ?, critique = ? WHERE run_id = ? AND item_id = ? AND failed = 1",
+                        (*columns, run_id, critique.item_id),
+                    )
+                    added = cur.rowcount == 1
                 if added and item is not None:
                     self._conn.execute(
                         "INSERT OR REPLACE INTO items (run_id, item_id, item) VALUES (?, ?, ?)",
@@ -358,21 +379,30 @@ class Store:
             return int(self._conn.execute(f"SELECT count(*) FROM critiques WHERE {where}", args).fetchone()[0])
 
     def done_item_ids(self, run: str, among: Iterable[str] | None = None) -> set[str]:
-        """Item ids of ``run`` that already have a critique; restricted to ``among`` when given.
+        """Item ids of ``run`` that already have a *final* critique (not failed); restricted to ``among`` when given.
 
         Batch jobs pass ``among`` one chunk at a time so resuming a million-item run never loads every id.
         """
+        return {i for i, failed in self.stored_item_ids(run, among).items() if not failed}
+
+    def failed_item_ids(self, run: str, among: Iterable[str] | None = None) -> set[str]:
+        """Item ids of ``run`` whose stored critique is failed (to be retried); restricted to ``among`` when given."""
+        return {i for i, failed in self.stored_item_ids(run, among).items() if failed}
+
+    def stored_item_ids(self, run: str, among: Iterable[str] | None = None) -> dict[str, bool]:
+        """Item ids of ``run`` that have a critique, each mapped to whether it is failed; restricted to ``among``."""
         with self._lock:
             run_id = self._run_id(run)
             if among is None:
-                return {r[0] for r in self._conn.execute("SELECT item_id FROM critiques WHERE run_id = ?", (run_id,))}
+                rows = self._conn.execute("SELECT item_id, failed FROM critiques WHERE run_id = ?", (run_id,))
+                return {r[0]: bool(r[1]) for r in rows}
             ids = list(among)
-            found: set[str] = set()
+            found: dict[str, bool] = {}
             for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit is 999 on old builds
                 chunk = ids[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                found.update(r[0] for r in self._conn.execute(
-                    f"SELECT item_id FROM critiques WHERE run_id = ? AND item_id IN ({marks})", (run_id, *chunk)))
+                found.update((r[0], bool(r[1])) for r in self._conn.execute(
+                    f"SELECT item_id, failed FROM critiques WHERE run_id = ? AND item_id IN ({marks})", (run_id, *chunk)))
             return found
 
     def input_errors(self, run: str) -> list[InputErrorRecord]:
@@ -397,14 +427,17 @@ class StoreSink:
     """Writes runner results into a stored run: one transaction per critique, input errors kept with their reason.
 
     ``duplicates`` counts critiques refused because the run already had one for that item id (an input holding
-    the same id twice); each is also recorded as an input error so it is not lost silently.
+    the same id twice); each is also recorded as an input error so it is not lost silently. ``retried`` counts the
+    items :meth:`done` found stored as failed: they are critiqued again and their new critique replaces the old.
     """
 
     def __init__(self, store: Store, run: str) -> None:
         self.store = store
         self.run = run
         self.duplicates = 0
+        self.retried = 0
         self._items: dict[str, Item] = {}
+        self._retry: set[str] = set()  # stored-as-failed ids handed out for a retry, until their result arrives
 
     def remember(self, item: Item) -> None:
         """Keep ``item`` until its critique arrives, so both are written together."""
@@ -412,7 +445,11 @@ class StoreSink:
 
     def write(self, critique: Critique) -> None:
         item = self._items.pop(critique.item_id, None)
-        if not self.store.add_critique(self.run, critique, item):
+        retry = critique.item_id in self._retry
+        self._retry.discard(critique.item_id)  # only the first result replaces: a second one is a duplicate
+        if not self.store.add_critique(self.run, critique, item, replace_failed=retry):
+            if retry:  # another process finished the retry first: the run holds a final critique, nothing is lost
+                return
             self.duplicates += 1
             self.store.add_input_error(self.run, InputError(
                 "(input)", f"item {critique.item_id}", "id", "duplicate item id: the run already has a critique for it"))
@@ -421,13 +458,18 @@ class StoreSink:
         self.store.add_input_error(self.run, error)
 
     def done(self, item_ids: list[str]) -> set[str]:
-        """Which of ``item_ids`` the run already holds (used to skip them on resume)."""
-        return self.store.done_item_ids(self.run, item_ids)
+        """Which of ``item_ids`` the run already holds as final (skipped on resume); failed ones are retried."""
+        stored = self.store.stored_item_ids(self.run, item_ids)
+        failed = {i for i, f in stored.items() if f}
+        self.retried += len(failed)
+        self._retry |= failed
+        return {i for i, f in stored.items() if not f}
 
 
 def _run_info(row: tuple) -> RunInfo:
-    name, config, model, protocol, source, status, started, ended, totals, n_crit, n_err = row
+    name, config, model, protocol, source, status, started, ended, totals, n_crit, n_err, n_failed = row
     return RunInfo(
         name=name, config=json.loads(config or "{}"), model=model, protocol=protocol, source=source, status=status,
         started_at=started, ended_at=ended, totals=json.loads(totals or "{}"), critiques=n_crit, input_errors=n_err,
+        failed=n_failed,
     )
