@@ -21,13 +21,13 @@ def test_jsonl_bad_lines_are_reported_and_the_rest_loads(tmp_path):
     )
     out = list(read_items(p))
     kinds = [type(o).__name__ for o in out]
-    assert kinds == ["Item", "InputError", "InputError", "Item", "InputError", "InputError", "Item"]
-    bad_json, missing_q, bad_steps, not_obj = out[1], out[2], out[4], out[5]
+    assert kinds == ["Item", "InputError", "InputError", "InputError", "InputError", "InputError", "Item"]
+    bad_json, missing_q, str_steps, bad_steps, not_obj = out[1:6]
     assert "line 2" in str(bad_json) and "invalid JSON" in str(bad_json)
     assert missing_q.location == "line 4" and missing_q.field == "question"
-    assert bad_steps.field == "steps" and str(p) in str(bad_steps)
+    assert str_steps.field == "steps" and "list of strings" in str_steps.reason  # never one step silently
+    assert bad_steps.field == "steps[0]" and str(p) in str(bad_steps)
     assert "JSON object" in str(not_obj)
-    assert out[3].steps == ["one step"]
     last = out[6]
     assert last.id == "7" and last.question == "q" and last.response == "s" and last.metadata["label"] == 3
 
@@ -66,6 +66,6 @@ def test_bad_mapping_and_missing_file_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         list(read_items(tmp_path / "nope.jsonl"))
     bad = tmp_path / "bad.json"
-    bad.write_text("[{]")
-    with pytest.raises(UserError, match="bad.json:line 1"):
-        list(read_items(bad))
+    bad.write_text("[{]")  # a syntax error is an input error at its place, as in batch, not a failed command
+    (err,) = read_items(bad)
+    assert isinstance(err, InputError) and err.location == "index 0" and "line 1 column 3" in err.reason
