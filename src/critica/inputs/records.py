@@ -170,7 +170,8 @@ def find_problem(value: Any, max_depth: int = ReadLimits.max_depth) -> tuple[str
             continue
         elif t is float:
             if not math.isfinite(v):
-                return _path(path), f"{v} is not a number (JSON has no NaN or Infinity)"
+                name = "NaN" if v != v else "Infinity" if v > 0 else "-Infinity"
+                return _path(path), f"{name} is not a number (JSON has no NaN or Infinity)"
         elif t is Invalid:
             return _path(path), v.reason
         elif isinstance(v, (Mapping, list, tuple)):
