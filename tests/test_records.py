@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from critica.config import Settings
-from critica.inputs import records as rec
+from critica.inputs import jsondoc
 from critica.inputs.records import Invalid, ReadLimits, find_problem, iter_records
 
 
@@ -32,7 +32,7 @@ _json = st.recursive(
        wrapper=st.sampled_from([None, "items", "data", "records"]), ascii=st.booleans())
 def test_documents_split_exactly_as_json_loads_reads_them(tmp_path, monkeypatch, values, chunk, indent, wrapper,
                                                           ascii):
-    monkeypatch.setattr(rec, "_CHUNK", chunk)  # records, strings and escapes straddle every buffer boundary
+    monkeypatch.setattr(jsondoc, "_CHUNK", chunk)  # records, strings and escapes straddle every buffer boundary
     doc = values if wrapper is None else {"meta": {"items": [1, "]"]}, wrapper: values, "after": "[x"}
     path = tmp_path / "doc.json"
     path.write_text(json.dumps(doc, indent=indent, ensure_ascii=ascii), encoding="utf-8")
@@ -43,7 +43,7 @@ def test_documents_split_exactly_as_json_loads_reads_them(tmp_path, monkeypatch,
 
 @pytest.mark.parametrize("chunk", [1, 3, 1 << 20])
 def test_a_single_object_document_is_one_record(tmp_path, monkeypatch, chunk):
-    monkeypatch.setattr(rec, "_CHUNK", chunk)
+    monkeypatch.setattr(jsondoc, "_CHUNK", chunk)
     path = tmp_path / "one.json"
     path.write_text(json.dumps({"question": "q", "xitems": [1, 2], "data": {"items": []}}, indent=1))
     assert _read(path) == [("index 0", {"question": "q", "xitems": [1, 2], "data": {"items": []}})]

@@ -12,8 +12,9 @@ What a hostile file meets:
 * **Nesting and value count.** A record nested deeper than ``max_depth`` or holding more than ``max_values`` arrays,
   objects and commas is an input error, found by a scan of its bytes *before* it is decoded: ``json.loads`` never
   recurses on it and never builds millions of tiny objects from a small file. JSON documents are split into their
-  array elements by a byte scanner of our own that keeps one counter per level, not one prefix string per level as
-  ``ijson`` does (100,000 nested ``[`` cost ``ijson.items`` ~23 GB, since each level's prefix is as long as the depth).
+  array elements by a byte scanner of our own (:mod:`critica.inputs.jsondoc`) that keeps one byte per level, not
+  one prefix string per level as ``ijson`` does (100,000 nested ``[`` cost ``ijson.items`` ~23 GB, since each
+  level's prefix is as long as the depth).
 * **Encodings.** UTF-8 with or without a BOM; UTF-16 and UTF-32 (LE or BE) with a BOM are transcoded to UTF-8 as they
   are read. A record that is not valid text in its encoding is an input error, and only that record.
 * **Numbers and strings.** ``NaN``/``Infinity`` literals, numbers that overflow a float (``1e999999``) and integers
@@ -28,8 +29,6 @@ it are kept and the error names the index, line and column where reading stopped
 from __future__ import annotations
 
 import codecs
-import datetime as _dt
-import decimal
 import io
 import json
 import math
@@ -39,6 +38,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from critica.errors import UserError
 
 __all__ = ["ReadLimits", "RawRecord", "Invalid", "iter_records", "find_problem", "json_kind"]
 
@@ -111,18 +112,18 @@ class _Hooks:
     def __init__(self) -> None:
         self.marked = False
 
-    def constant(self, name: str) -> Invalid:
+    def parse_constant(self, name: str) -> Invalid:
         self.marked = True
         return Invalid(f"{name} is not a number (JSON has no NaN or Infinity)")
 
-    def int(self, text: str) -> int | Invalid:
+    def parse_int(self, text: str) -> int | Invalid:
         digits = len(text) - text.startswith("-")
         if digits > MAX_INT_DIGITS:
             self.marked = True
             return Invalid(f"an integer of {digits} digits (the limit is {MAX_INT_DIGITS})")
         return int(text)
 
-    def float(self, text: str) -> float | Invalid:
+    def parse_float(self, text: str) -> float | Invalid:
         value = float(text)
         if not math.isfinite(value):
             self.marked = True
@@ -260,13 +261,15 @@ def _open_utf8(path: Path) -> Iterator[tuple[io.BufferedReader, str]]:
 
 # -- decoding one record ---------------------------------------------------------------------------------------------
 
-_WS = b" \t\r\n"
+JSON_WS = b" \t\r\n"
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NESTING = re.compile(r"[\[\]{}]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-class _Unreadable(Exception):
+class Unreadable(Exception):
+    """A record's bytes that are not a JSON value: too deep, too many values, not valid text, not valid JSON."""
+
     def __init__(self, reason: str, pos: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -298,39 +301,39 @@ def _shape(text: str, limits: ReadLimits) -> tuple[int, int]:
     return deepest, bare.count("[") + bare.count("{") + bare.count(",")
 
 
-def _decode(raw: bytes, encoding: str, limits: ReadLimits, shape: tuple[int, int] | None = None) -> tuple[Any, bool]:
+def decode_record(raw: bytes, encoding: str, limits: ReadLimits,
+                  shape: tuple[int, int] | None = None) -> tuple[Any, bool]:
     """One record's bytes (UTF-8) → its JSON value, and whether it is clean (see ``RawRecord.clean``).
 
+    ``shape`` is the record's (depth, value count) when the caller measured it already; else it is measured here.
+
     Raises:
-        _Unreadable: with the reason (and the offset of a JSON syntax error).
+        Unreadable: with the reason (and the offset of a JSON syntax error).
     """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         if encoding == "UTF-8":
-            raise _Unreadable(f"not valid UTF-8 text: byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the "
+            raise Unreadable(f"not valid UTF-8 text: byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the "
                               "record") from None
-        raise _Unreadable(f"not valid {encoding} text") from None
+        raise Unreadable(f"not valid {encoding} text") from None
     problem = _shape_errors(*(shape or _shape(text, limits)), limits)
     if problem:
-        raise _Unreadable(problem)
+        raise Unreadable(problem)
     hooks = _Hooks()
     try:
-        value = json.loads(text, parse_constant=hooks.constant, parse_int=hooks.int, parse_float=hooks.float)
+        value = json.loads(text, parse_constant=hooks.parse_constant, parse_int=hooks.parse_int,
+                           parse_float=hooks.parse_float)
         # Lone surrogates can only come from \\uD8xx-\\uDFxx escapes (strict UTF-8 refuses encoded ones).
         return value, not hooks.marked and not _SURROGATE_ESCAPE.search(text)
     except json.JSONDecodeError as e:
-        raise _Unreadable(f"invalid JSON: {e.msg}", e.pos) from None
+        raise Unreadable(f"invalid JSON: {e.msg}", e.pos) from None
     except RecursionError:  # not reachable under a sane max_depth; kept so no depth can crash the reader
-        raise _Unreadable(f"nested deeper than the limit of {limits.max_depth} levels (max_depth)") from None
+        raise Unreadable(f"nested deeper than the limit of {limits.max_depth} levels (max_depth)") from None
 
 
-def _decoded(raw: bytes, encoding: str, limits: ReadLimits, shape: tuple[int, int] | None = None) -> tuple[Any, None, bool]:
-    value, clean = _decode(raw, encoding, limits, shape)
-    return value, None, clean
-
-
-def _too_large(limits: ReadLimits) -> str:
+def too_large(limits: ReadLimits) -> str:
+    """The reason given for a record past ``max_record_bytes``."""
     return (f"record is larger than the limit of {limits.max_record_bytes} bytes "
             "(max_record_bytes, CRITICA_MAX_RECORD_BYTES); skipped without reading it whole")
 
@@ -347,344 +350,42 @@ def _jsonl(f: io.BufferedReader, encoding: str, limits: ReadLimits) -> Iterator[
         if not line.endswith(b"\n") and len(line) == cap + 2:
             while (rest := f.readline(1 << 20)) and not rest.endswith(b"\n"):
                 pass  # the rest of an oversized line, dropped a buffer at a time
-            yield RawRecord(where, lineno, error=_too_large(limits))
+            yield RawRecord(where, lineno, error=too_large(limits))
             continue
-        line = line.strip(_WS)
+        line = line.strip(JSON_WS)
         if line.startswith(codecs.BOM_UTF8):  # a BOM inside the file: concatenated files (`cat a.jsonl b.jsonl`)
-            line = line[len(codecs.BOM_UTF8):].strip(_WS)
+            line = line[len(codecs.BOM_UTF8):].strip(JSON_WS)
         if not line:
             continue
         if len(line) > cap:
-            yield RawRecord(where, lineno, error=_too_large(limits))
+            yield RawRecord(where, lineno, error=too_large(limits))
             continue
         try:
-            yield RawRecord(where, lineno, *_decoded(line, encoding, limits))
-        except _Unreadable as e:
+            value, clean = decode_record(line, encoding, limits)
+        except Unreadable as e:
             col = "" if e.pos is None else f" at column {e.pos + 1}"
             yield RawRecord(where, lineno, error=e.reason + col)
-
-
-# -- JSON documents --------------------------------------------------------------------------------------------------
-
-_QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
-_OPENERS = {ord("["): ord("]"), ord("{"): ord("}")}
-_CLOSERS = {ord("]"), ord("}")}
-_STRING_BODY = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.S)
-_SKIP = re.compile(rb'(?:[^"\[\]{},]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+', re.S)  # possessive: no backtracking
-_STRUCTURE = frozenset(b"[]{},")
-_WRAPPER_KEY = re.compile(rb'[{,\s]"(items|data|records)"\s*:\s*\Z')
-_CHUNK = 1 << 20
-
-
-class _DocumentReader:
-    """Splits a JSON document into its records without decoding it: the root array's elements, the elements of the
-    first ``items``/``data``/``records`` list of a root object, or else the root object itself (one record).
-
-    The scan follows strings (with escapes) and brackets only, with regex jumps over everything else, so it costs
-    one small counter per nesting level and at most one record of buffer. Each record's bytes are then decoded on
-    their own, with the depth and value count the scan measured.
-    """
-
-    def __init__(self, f: io.BufferedReader, encoding: str, limits: ReadLimits) -> None:
-        self.f, self.encoding, self.limits = f, encoding, limits
-        self.buf = bytearray()
-        self.pos = 0  # scan position in buf
-        self.eof = False
-        self.dropped_lines = 0  # newlines in the bytes already dropped from buf
-        self.dropped_col = 0  # bytes after the last dropped newline
-        self.index = 0  # index of the next record
-
-    # buffer ------------------------------------------------------------------------------------------------------
-
-    def _more(self, keep: int) -> bool:
-        """Drop buf[:keep] and read another chunk; False at the end of the file."""
-        if keep > 0:
-            nl = self.buf.rfind(b"\n", 0, keep)
-            self.dropped_lines += self.buf.count(b"\n", 0, keep)
-            self.dropped_col = keep - nl - 1 if nl >= 0 else self.dropped_col + keep
-            del self.buf[:keep]
-            self.pos -= keep
-        data = self.f.read(_CHUNK)
-        if not data:
-            self.eof = True
-            return False
-        self.buf += data
-        return True
-
-    def _where(self, pos: int) -> str:
-        nl = self.buf.rfind(b"\n", 0, pos)
-        line = self.dropped_lines + self.buf.count(b"\n", 0, pos) + 1
-        col = pos - nl if nl >= 0 else self.dropped_col + pos + 1
-        return f"line {line} column {col}"
-
-    def _skip_ws(self) -> bool:
-        """Move past whitespace; False if the file ends first."""
-        while True:
-            while self.pos < len(self.buf) and self.buf[self.pos] in _WS:
-                self.pos += 1
-            if self.pos < len(self.buf):
-                return True
-            if not self._more(self.pos):
-                return False
-
-    def _stop(self, pos: int, what: str) -> RawRecord:
-        return RawRecord(f"index {self.index}", self.index,
-                         error=f"invalid JSON at {self._where(pos)}: {what}; the rest of the file is not read")
-
-    # records -----------------------------------------------------------------------------------------------------
-
-    def records(self) -> Iterator[RawRecord]:
-        if not self._skip_ws():
-            return  # an empty file holds no records
-        root = self.buf[self.pos]
-        if root not in _OPENERS:
-            yield RawRecord("index 0", 0, error="expected a JSON array of records or an object, found "
-                            f"{bytes([root])!r} at {self._where(self.pos)}")
-            return
-        cap, max_depth = self.limits.max_record_bytes, self.limits.max_depth
-        buf = self.buf
-        stack = bytearray([_OPENERS[root]])  # the closer each open level expects (up to max_depth past the records)
-        extra = 0  # levels deeper than the stack keeps
-        in_string = False
-        # The records' container: the root array (level 1) or a wrapper object's list (level 2, once found);
-        # 0 while a root object may still turn out to be the one record, -1 once the records are done.
-        rec_level = 1 if root == ord("[") else 0
-        pos = self.pos + 1  # scan position in buf (a local: this loop is the reader's hot path)
-        start: int | None = pos if rec_level else self.pos  # where the record being read starts in buf
-        first = True  # no element yet in the records' array
-        oversized = False
-        depth = values = 0  # of the record being read, relative to its container
-        skip, body_of, structure = _SKIP.match, _STRING_BODY.match, _STRUCTURE
-        while True:
-            if pos >= len(buf) or (in_string and buf[pos] == _BACKSLASH and pos + 1 >= len(buf)):
-                if start is not None and not oversized and len(buf) - start > cap:
-                    oversized = True  # from here on its bytes are dropped as they are scanned
-                drop = pos - 64  # keep 64 bytes to look back for a wrapper's key
-                if start is not None and not oversized:
-                    drop = min(drop, start)
-                drop = max(0, drop)
-                self.pos = pos
-                more = self._more(drop)
-                pos = self.pos
-                if not more:
-                    break
-                if start is not None:
-                    start = max(0, start - drop)
-                continue
-            if in_string:  # a string longer than the buffer: followed a chunk at a time
-                pos = body_of(buf, pos).end()
-                if pos < len(buf) and buf[pos] == _QUOTE:
-                    in_string = False
-                    pos += 1
-                continue
-            c = buf[pos]
-            if c not in structure:
-                end = skip(buf, pos).end()  # plain bytes and whole strings, in one step
-                if end > pos:
-                    pos = end
-                else:  # a string that goes on past the buffer
-                    in_string = True
-                    pos += 1
-                continue
-            self.pos = pos
-            if c == _COMMA:
-                if rec_level > 0 and len(stack) + extra == rec_level:
-                    assert start is not None
-                    body = bytes(buf[start:pos]).strip(_WS) if not oversized else b"?"
-                    if not body:
-                        yield self._stop(pos, "expected a value before ','")
-                        return
-                    yield from self._record(start, body, oversized, depth, values)
-                    if self._stopped:
-                        return
-                    first, oversized, depth, values = False, False, 0, 0
-                    start = pos + 1
-                elif rec_level >= 0:
-                    values += 1
-                pos += 1
-                continue
-            if c in _OPENERS:
-                level = len(stack) + extra
-                if rec_level == 0 and level == 1 and c == ord("[") and root == ord("{") and \
-                        _WRAPPER_KEY.search(buf, max(0, pos - 64), pos):
-                    rec_level, start, oversized, depth, values = 2, pos + 1, False, 0, 0  # a wrapper's list
-                elif rec_level >= 0:
-                    depth = max(depth, level - rec_level + 1)
-                    values += 1
-                if len(stack) <= max_depth + 2:
-                    stack.append(_OPENERS[c])
-                else:
-                    extra += 1
-                pos += 1
-                continue
-            # a closer
-            if extra:
-                extra -= 1
-            elif c != stack[-1]:
-                yield self._stop(pos, f"{chr(c)!r} does not close {chr(_opener_of(stack[-1]))!r}")
-                return
-            else:
-                stack.pop()
-            level = len(stack) + extra
-            if rec_level > 0 and level == rec_level - 1:  # the records' array closes
-                assert start is not None
-                body = bytes(buf[start:pos]).strip(_WS) if not oversized else b"?"
-                if body or not first:
-                    if not body:
-                        yield self._stop(pos, "expected a value before ']'")
-                        return
-                    yield from self._record(start, body, oversized, depth, values)
-                    if self._stopped:
-                        return
-                rec_level, start = -1, None  # records done; the rest of the document is only scanned
-            pos += 1
-            if level == 0:
-                break
-        self.pos = pos
-        yield from self._finish(stack, extra, rec_level, start, oversized, depth, values)
-
-    _stopped = False
-
-    def _record(self, start: int, body: bytes, oversized: bool, depth: int, values: int) -> Iterator[RawRecord]:
-        where, key = f"index {self.index}", self.index
-        if oversized or len(body) > self.limits.max_record_bytes:
-            yield RawRecord(where, key, error=_too_large(self.limits))
         else:
-            try:
-                yield RawRecord(where, key, *_decoded(body, self.encoding, self.limits, (depth, values + 1)))
-            except _Unreadable as e:
-                if e.pos is None:
-                    yield RawRecord(where, key, error=e.reason)
-                else:  # a syntax error: where the next record starts is no longer known
-                    lead = len(self.buf[start:]) - len(bytes(self.buf[start:]).lstrip(_WS))
-                    at = start + lead + len(body.decode("utf-8")[:e.pos].encode("utf-8"))
-                    yield self._stop(at, e.reason.removeprefix("invalid JSON: "))
-                    self._stopped = True
-        self.index += 1
-
-    def _finish(self, stack: bytearray, extra: int, rec_level: int, start: int | None, oversized: bool,
-                depth: int, values: int) -> Iterator[RawRecord]:
-        if len(stack) + extra:  # the file ended inside the document
-            yield self._stop(len(self.buf), "the file ends inside the document (truncated?)")
-            return
-        if rec_level == 0:  # a root object without a list of records: it is the one record
-            assert start is not None
-            body = bytes(self.buf[start:self.pos]).strip(_WS) if not oversized else b"?"
-            yield from self._record(start, body, oversized or self.pos - start > self.limits.max_record_bytes,
-                                    depth, values)
-            if self._stopped:
-                return
-        if self._skip_ws():
-            yield self._stop(self.pos, "unexpected data after the JSON document (one JSON value per line? name "
-                                       "the file .jsonl)")
-
-
-def _opener_of(closer: int) -> int:
-    return ord("[") if closer == ord("]") else ord("{")
+            yield RawRecord(where, lineno, value, clean=clean)
 
 
 def _looks_like_jsonl(f: io.BufferedReader, suffix: str) -> bool:
     """A file not named ``.jsonl`` is JSONL when it starts with an object and, for ``.json`` files, its first line
     holds a whole JSON value with another line after it (JSONL saved as ``.json``)."""
     head = f.peek(1 << 16)[: 1 << 16]
-    body = head.lstrip(_WS)
+    body = head.lstrip(JSON_WS)
     if not body.startswith(b"{"):
         return False
     if suffix != ".json":
         return True
     line, nl, rest = body.partition(b"\n")
-    if not nl or not rest.lstrip(_WS).startswith(b"{"):
+    if not nl or not rest.lstrip(JSON_WS).startswith(b"{"):
         return False
     try:
         json.loads(line)
     except (ValueError, RecursionError):
         return False
     return True
-
-
-# -- Parquet ---------------------------------------------------------------------------------------------------------
-
-
-def _from_arrow(value: Any, limits: ReadLimits) -> tuple[Any, int]:
-    """A Parquet row's Python value as JSON data, and its approximate size in bytes. Binary cells that are UTF-8
-    become text, others an :class:`Invalid` marker; dates and times become ISO text, decimals exact text."""
-    size = 0
-
-    def conv(v: Any, depth: int) -> Any:
-        nonlocal size
-        size += 8
-        if isinstance(v, str):
-            size += len(v)
-            return v
-        if v is None or isinstance(v, (bool, int, float)):
-            return v
-        if depth > limits.max_depth:
-            return Invalid(f"nested deeper than the limit of {limits.max_depth} levels (max_depth)")
-        if isinstance(v, dict):
-            return {k: conv(x, depth + 1) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):  # Arrow maps come as lists of (key, value) tuples
-            return [conv(x, depth + 1) for x in v]
-        if isinstance(v, (bytes, bytearray)):
-            size += len(v)
-            try:
-                return bytes(v).decode("utf-8")
-            except UnicodeDecodeError:
-                return Invalid("binary data that is not UTF-8 text")
-        if isinstance(v, (_dt.datetime, _dt.date, _dt.time)):
-            return v.isoformat()
-        if isinstance(v, (decimal.Decimal, _dt.timedelta)):
-            return str(v)
-        return Invalid(f"a {type(v).__name__} value, which JSON cannot hold")
-
-    out = conv(value, 0)
-    return out, size
-
-
-def _parquet(path: Path, limits: ReadLimits, batch_size: int) -> Iterator[RawRecord]:
-    from critica.errors import MissingDependency, UserError
-
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise MissingDependency("pyarrow (Parquet input)", "pip install 'critica[batch]'") from None
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a bad file
-        raise UserError(f"{path}: not a readable Parquet file ({e})") from None
-    row = 0
-    for group in range(pf.metadata.num_row_groups):
-        meta = pf.metadata.row_group(group)
-        # A row group decompresses as a whole: one far larger than its rows may be (a decompression bomb) is refused
-        # from its metadata, before it is read.
-        if meta.total_byte_size > limits.max_record_bytes * max(1, meta.num_rows):
-            for r in range(row, row + meta.num_rows):
-                yield RawRecord(f"row {r}", r, error=f"row group {group} holds {meta.total_byte_size} bytes "
-                                f"uncompressed for {meta.num_rows} row(s), past max_record_bytes per row")
-            row += meta.num_rows
-            continue
-        per_row = max(1, meta.total_byte_size // max(1, meta.num_rows))
-        size = max(1, min(batch_size, (256 << 20) // per_row))  # ~256 MiB of cells per batch at most
-        for batch in pf.iter_batches(batch_size=size, row_groups=[group]):
-            try:
-                rows = batch.to_pylist()
-            except Exception:  # noqa: BLE001 - one undecodable cell: convert row by row to find it
-                rows = []
-                for i in range(batch.num_rows):
-                    try:
-                        rows.extend(batch.slice(i, 1).to_pylist())
-                    except Exception as e:  # noqa: BLE001
-                        rows.append(Invalid(f"cannot be read: {type(e).__name__}: {e}"))
-            for record in rows:
-                where = f"row {row}"
-                if isinstance(record, Invalid):
-                    yield RawRecord(where, row, error=record.reason)
-                else:
-                    value, nbytes = _from_arrow(record, limits)
-                    if nbytes > limits.max_record_bytes:
-                        yield RawRecord(where, row, error=_too_large(limits))
-                    else:
-                        yield RawRecord(where, row, value)
-                row += 1
 
 
 # -- entry point -----------------------------------------------------------------------------------------------------
@@ -701,18 +402,20 @@ def iter_records(path: str | Path, limits: ReadLimits | None = None, *, batch_si
         UserError: the file does not exist, or is not a readable Parquet file.
         MissingDependency: Parquet input without pyarrow.
     """
-    from critica.errors import UserError
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     limits = limits or ReadLimits()
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        yield from _parquet(path, limits, batch_size)
+        from critica.inputs.parquet import parquet_records
+
+        yield from parquet_records(path, limits, batch_size)
         return
     with _open_utf8(path) as (f, encoding):
         if suffix in (".jsonl", ".ndjson") or _looks_like_jsonl(f, suffix):
             yield from _jsonl(f, encoding, limits)
         else:
-            yield from _DocumentReader(f, encoding, limits).records()
+            from critica.inputs.jsondoc import DocumentReader
+
+            yield from DocumentReader(f, encoding, limits).records()
