@@ -176,3 +176,10 @@ def test_limit_env_vars_are_read_and_checked():
     assert (s.max_record_bytes, s.max_depth, s.max_values) == (1000, 5, 9)
     with pytest.raises(UserError, match="CRITICA_MAX_DEPTH"):
         from_env({"CRITICA_MAX_DEPTH": "0"})
+
+
+def test_utf16_without_a_bom_gets_a_hint(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes('{"a": 1}\n'.encode("utf-16-le"))
+    first = next(iter_records(path))
+    assert first.error is not None and "UTF-16 without a byte order mark" in first.error

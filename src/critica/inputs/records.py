@@ -364,7 +364,9 @@ def _jsonl(f: io.BufferedReader, encoding: str, limits: ReadLimits) -> Iterator[
             value, clean = decode_record(line, encoding, limits)
         except Unreadable as e:
             col = "" if e.pos is None else f" at column {e.pos + 1}"
-            yield RawRecord(where, lineno, error=e.reason + col)
+            hint = " (NUL bytes: UTF-16 without a byte order mark? save the file as UTF-8)" \
+                if e.pos is not None and line.count(b"\x00") * 3 > len(line) else ""
+            yield RawRecord(where, lineno, error=e.reason + col + hint)
         else:
             yield RawRecord(where, lineno, value, clean=clean)
 
