@@ -80,7 +80,6 @@ def test_pending_checks_the_store_per_chunk(tmp_path):
 
 
 def test_json_array_is_streamed_and_truncation_is_reported(tmp_path):
-    pytest.importorskip("ijson")  # the `batch` extra; without it JSON arrays are loaded whole
     rows = [{"id": f"j{i}", "question": "q", "response": "r"} for i in range(5)]
     good = tmp_path / "a.json"
     good.write_text(json.dumps(rows))
@@ -238,3 +237,49 @@ def test_cli_batch_exit_code_says_whether_the_run_still_holds_failed_items(tmp_p
     capsys.readouterr()
     assert main(["runs", "show", "f", "--json", "--db", str(db)]) == 0
     assert json.loads(capsys.readouterr().out)["failed"] == 0
+
+
+def test_a_run_stopped_by_an_error_is_marked_failed_not_left_running(tmp_path, monkeypatch, capsys):
+    path, ids = _records(tmp_path, 10)
+    db = tmp_path / "c.db"
+    import critica.cli.batch as cli_batch
+
+    real = cli_batch.iter_source
+
+    def breaks_midway(*args, **kwargs):
+        for n, rec in enumerate(real(*args, **kwargs)):
+            if n == 3:
+                raise OSError("disk went away")
+            yield rec
+
+    monkeypatch.setattr(cli_batch, "iter_source", breaks_midway)
+    args = ["batch", str(path), "--run", "x", "--critic", "test_batch_support:make_critic", "--db", str(db)]
+    try:  # reported by the command however the CLI renders unexpected errors
+        rc = main(args)
+    except OSError:
+        rc = None
+    assert rc != 0
+    with Store.open(db) as store:
+        info = store.get_run("x")
+        assert info.status == "failed" and "disk went away" in info.totals["error"]
+    monkeypatch.setattr(cli_batch, "iter_source", real)
+    assert main(args) == 1  # resumed to the end (the input holds one malformed line)
+    with Store.open(db) as store:
+        info = store.get_run("x")
+        assert info.status == "finished" and info.critiques == len(ids) == 9
+
+
+def test_cli_batch_duplicate_ids_exit_1_with_one_story(tmp_path, capsys):
+    path = tmp_path / "d.jsonl"
+    rows = [{"id": "a", "question": "What is 1 + 1?", "steps": ["1 + 1 = 2"]},
+            {"id": "a", "question": "What is 2 + 2?", "steps": ["2 + 2 = 5"]},
+            {"id": "b", "question": "What is 3 + 3?", "steps": ["3 + 3 = 6"]}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    db = tmp_path / "c.db"
+    assert main(["batch", str(path), "--run", "d", "--critic", "test_batch_support:make_critic", "--db", str(db)]) == 1
+    with Store.open(db) as store:
+        info = store.get_run("d")
+        last = info.totals["last_invocation"]
+        assert (info.critiques, info.input_errors, last["items"], last["input_errors"]) == (2, 1, 2, 1)
+        assert store.get_item("d", "a").question == "What is 1 + 1?"
+        assert [(e.location, e.field) for e in store.input_errors("d")] == [("line 2", "id")]

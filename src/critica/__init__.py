@@ -10,7 +10,7 @@ from critica.config import Settings
 from critica.critics.base import Critic
 from critica.critics.registry import available_critics, build_critic
 from critica.errors import BackendError, BackendUnavailable, CriticaError, InputError, MissingDependency, UserError
-from critica.inputs.load import read_items
+from critica.inputs.load import ReadLimits, read_items
 from critica.inputs.steps import item_steps, split_steps
 from critica.run.runner import RunStats, run_critic
 from critica.types import (
@@ -40,6 +40,7 @@ __all__ = [
     "Item",
     "MissingDependency",
     "ParseStatus",
+    "ReadLimits",
     "RunStats",
     "SamplingParams",
     "Score",

@@ -5,7 +5,8 @@ means "not set", and :meth:`Settings.merge` lets a later layer override only wha
 
 Environment variables (prefix ``CRITICA_``): ``CRITICA_MODEL``, ``CRITICA_BASE_URL``, ``CRITICA_API_KEY``,
 ``CRITICA_TIMEOUT``, ``CRITICA_RETRIES``, ``CRITICA_CONCURRENCY``, ``CRITICA_DATA`` (benchmark data directory),
-``CRITICA_HOME`` (store directory). ``OPENAI_API_KEY`` is used only when no custom base URL is set, so a hosted
+``CRITICA_HOME`` (store directory), and the input-record limits ``CRITICA_MAX_RECORD_BYTES``,
+``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``. ``OPENAI_API_KEY`` is used only when no custom base URL is set, so a hosted
 key is never sent to a third-party server.
 """
 
@@ -15,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["Settings", "from_env", "default_data_dir"]
 
@@ -44,6 +45,13 @@ class Settings(BaseModel):
     """Directory holding the public benchmark data."""
     home: str | None = None
     """Directory of critica's store and cache."""
+    max_record_bytes: int | None = Field(default=None, ge=1)
+    """Largest input record (JSONL line, JSON array element, Parquet row) read; larger ones are input errors.
+    Default 64 MiB (:class:`critica.inputs.records.ReadLimits`)."""
+    max_depth: int | None = Field(default=None, ge=1)
+    """Deepest nesting of arrays/objects in one input record. Default 64."""
+    max_values: int | None = Field(default=None, ge=1)
+    """Most arrays, objects and members in one input record. Default 1,000,000."""
 
     def merge(self, other: Settings | dict[str, Any] | None) -> Settings:
         """Return a copy where every field set in ``other`` overrides this one."""
@@ -71,6 +79,14 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
 
             raise UserError(f"environment variable {name}={raw!r} is not a valid {cast.__name__}") from e
 
+    def limit(name: str) -> int | None:
+        value = num(name, int)
+        if value is not None and value < 1:
+            from critica.errors import UserError
+
+            raise UserError(f"environment variable {name}={value} must be a positive integer")
+        return value
+
     base_url = env.get("CRITICA_BASE_URL") or None
     api_key = env.get("CRITICA_API_KEY") or (None if base_url else env.get("OPENAI_API_KEY")) or None
     return Settings(
@@ -82,6 +98,9 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         concurrency=num("CRITICA_CONCURRENCY", int),
         data_dir=env.get("CRITICA_DATA") or None,
         home=env.get("CRITICA_HOME") or None,
+        max_record_bytes=limit("CRITICA_MAX_RECORD_BYTES"),
+        max_depth=limit("CRITICA_MAX_DEPTH"),
+        max_values=limit("CRITICA_MAX_VALUES"),
     )
 
 

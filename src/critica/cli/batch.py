@@ -21,7 +21,7 @@ from critica.cli.common import (
     settings_from,
 )
 from critica.errors import UserError
-from critica.inputs.load import parse_mapping
+from critica.inputs.load import ReadLimits, parse_mapping
 from critica.run.batch import BatchResult, CriticRecipe, count_records, iter_source, run_batch
 from critica.run.runner import RunStats
 from critica.store import Store
@@ -70,14 +70,19 @@ def batch(
     )
     config = {"critic": name, "model": settings.model, "options": options, "input": str(input), "executor": executor,
               "map": list(field_map or []), "limit": limit}
+    records = limited(iter_source(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings)), limit)
     _open_run(store, run, config, name, settings.model, str(input))
-    records = limited(iter_source(input, parse_mapping(field_map)), limit)
     total = count_records(input)
     if limit is not None:
         total = min(total, limit) if total is not None else limit
     sink = store.sink(run)
     try:
         result = _run_with_progress(recipe, records, sink, run, executor, ray_address, total)
+    except Exception as e:
+        # Whatever stopped the job, the run must not stay 'running' forever: what was committed is kept, and
+        # running the same command again resumes it.
+        store.finish_run(run, {"error": f"{type(e).__name__}: {e}"}, status="failed")
+        raise
     finally:
         info = store.get_run(run)
     totals = {

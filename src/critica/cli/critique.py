@@ -26,7 +26,7 @@ from critica.cli.common import (
     settings_from,
 )
 from critica.critics.registry import available_critics, build_critic
-from critica.inputs.load import parse_mapping, read_items
+from critica.inputs.load import ReadLimits, parse_mapping, read_items
 from critica.run.batch import count_records
 from critica.run.runner import RunStats, run_critic
 
@@ -78,7 +78,7 @@ def critique(
     options = {} if caller is None else {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured}
     built = build_critic(name, caller, **options)
     built = wrap_critic(built, scaling_config(samples=samples, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, config_file=scaling_file), caller=caller, settings=settings, options=options, concurrency=conc, warn=lambda m: err_console.print(f"[yellow]{m}[/yellow]"))
-    records = limited(read_items(input, parse_mapping(field_map)), limit)
+    records = limited(read_items(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings)), limit)
     stream = open_out(out)
     sink = JsonlSink(stream)
     try:

@@ -8,7 +8,6 @@ summary; ``--show`` prints every trajectory round by round.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +35,7 @@ from critica.config import Settings
 from critica.critics.parse import last_boxed
 from critica.critics.registry import available_critics, build_critic
 from critica.errors import InputError, UserError
-from critica.inputs.load import ALIASES, parse_mapping, read_items, record_to_item
+from critica.inputs.load import ReadLimits, parse_mapping, read_items
 from critica.types import Item
 
 
@@ -45,28 +44,10 @@ def make_caller(spec: str, settings: Settings) -> Caller:
     return create_caller(spec, settings)
 
 
-def read_questions(path: Path, mapping: dict[str, str], *, need_response: bool) -> Iterator[Item | InputError]:
-    """Items of ``path``; when the answer will be generated, a JSONL record may hold only a question."""
-    if need_response or path.suffix != ".jsonl":
-        yield from read_items(path, mapping)
-        return
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    response_keys = (mapping["response"],) if "response" in mapping else ALIASES["response"]
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if isinstance(record, dict) and not any(record.get(k) is not None for k in response_keys) \
-                        and not record.get("steps"):
-                    record = {**record, "response": ""}
-                yield record_to_item(record, default_id=f"{path.stem}-{lineno}", mapping=mapping)
-            except json.JSONDecodeError as e:
-                yield InputError(str(path), f"line {lineno}", None, f"invalid JSON: {e.msg} at column {e.colno}")
-            except ValueError as e:
-                yield InputError(str(path), f"line {lineno}", getattr(e, "field", None), getattr(e, "reason", str(e)))
+def read_questions(path: Path, mapping: dict[str, str], *, need_response: bool,
+                   limits: ReadLimits | None = None) -> Iterator[Item | InputError]:
+    """Items of ``path``; when the answer will be generated, a record may hold only a question."""
+    yield from read_items(path, mapping, limits=limits, need_response=need_response)
 
 
 def run_with_progress(label: str, total: int | None, work) -> list:

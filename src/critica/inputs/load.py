@@ -1,19 +1,23 @@
-"""Read items from JSONL files and JSON arrays (any layout, via field mapping).
+"""Read items from JSONL, JSON and Parquet files (any layout, via field mapping).
 
 Every record becomes either an :class:`~critica.types.Item` or an :class:`~critica.errors.InputError` that names
-the file, the line (JSONL) or array index (JSON) and the field. Reading never stops at a bad record: callers get
-the errors in order with the items and decide what to do (the CLI reports them and exits non-zero at the end).
+the file, the line (JSONL), array index (JSON) or row (Parquet) and the field. Reading never stops at a bad record:
+callers get the errors in order with the items and decide what to do (the CLI reports them and exits non-zero at
+the end). How files are decoded, and the limits that keep a hostile file from exhausting memory, are in
+:mod:`critica.inputs.records`; this module maps decoded records to items, with no silent coercion, and refuses an
+id that the file already used.
 
 Layouts are recognised by field names. Each ``Item`` field has a list of accepted source names (``question`` is
 also read from ``problem``, ``prompt``, ``query``, ``instruction``); an explicit mapping
-``{"question": "my_field"}`` overrides them, and dotted paths (``"meta.q"``) reach into nested objects. Fields
+``{"question": "my_field"}`` overrides them, and dotted paths (``"meta.q"``, ``"messages.0.content"``) reach into
+nested objects and lists. When a record holds several aliases of one field, the first in the list wins. Fields
 that map to nothing are kept in ``Item.metadata``, so gold labels (ProcessBench's ``label``,
 ``final_answer_correct``) travel with the item.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,9 +25,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from critica.errors import InputError, UserError
+from critica.inputs.records import ReadLimits, find_problem, iter_records, json_kind
 from critica.types import Item
 
-__all__ = ["ALIASES", "read_items", "record_to_item", "parse_mapping"]
+__all__ = ["ALIASES", "ReadLimits", "read_items", "record_to_item", "parse_mapping"]
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "item_id", "uid", "idx", "question_id"),
@@ -54,56 +59,116 @@ def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
     return mapping
 
 
+_MISSING = object()
+
+
 def _lookup(record: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    if "." not in path:
+        value = record.get(path, _MISSING)
+        return (False, None) if value is _MISSING else (True, value)
     cur: Any = record
     for part in path.split("."):
+        if isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]  # `--map question=messages.0.content` reaches into chat-format lists
+            continue
         if not isinstance(cur, Mapping) or part not in cur:
             return False, None
         cur = cur[part]
     return True, cur
 
 
-def record_to_item(record: Any, *, default_id: str, mapping: Mapping[str, str] | None = None) -> Item:
-    """Turn one decoded record into an Item. Raises ``ValueError`` (with a field name prefix) on bad records."""
+_TEXT_FIELDS = ("question", "response", "rubric")
+
+
+def record_to_item(record: Any, *, default_id: str, mapping: Mapping[str, str] | None = None,
+                   limits: ReadLimits | None = None, need_response: bool = True) -> Item:
+    """Turn one decoded record into an Item. Raises ``ValueError`` (with a field name prefix) on bad records.
+
+    Nothing is coerced silently: ``id`` is a string or an integer (kept as its decimal digits); ``question``,
+    ``response`` and ``rubric`` are strings; ``reference_answer`` a string or an integer; list fields lists of
+    strings. NaN, Infinity, overflowing numbers and lone surrogates anywhere in the record are field errors.
+    With ``need_response=False`` a record may hold only a question (its response will be generated).
+    """
+    return _to_item(record, default_id, mapping, limits or ReadLimits(), need_response, checked=False)
+
+
+def _to_item(record: Any, default_id: str, mapping: Mapping[str, str] | None, limits: ReadLimits,
+             need_response: bool, *, checked: bool) -> Item:
     if not isinstance(record, Mapping):
-        raise _FieldError(None, f"expected a JSON object, got {type(record).__name__}")
+        raise _FieldError(None, f"expected a JSON object, got {json_kind(record)}")
+    if not checked:  # the file reader proves most records clean while decoding them; others are walked
+        problem = find_problem(record, limits.max_depth)
+        if problem is not None:
+            raise _FieldError(*problem)
     mapping = mapping or {}
     data: dict[str, Any] = {}
     used: set[str] = set()
+    null_id: str | None = None
     for field, aliases in ALIASES.items():
         sources = (mapping[field],) if field in mapping else aliases
-        for src in sources:
+        for src in sources:  # the first alias that holds a value wins; the others stay in metadata
             found, value = _lookup(record, src)
             if found and value is not None:
-                data[field] = value
+                data[field] = (src, value)
                 used.add(src.split(".")[0])
                 break
+            if found and field == "id" and null_id is None:
+                null_id = src
         else:
             if field in mapping:
                 raise _FieldError(mapping[field], "mapped field is missing")
-    for field in _LIST_FIELDS & data.keys():
-        if isinstance(data[field], str):
-            data[field] = [data[field]]
-        if not isinstance(data[field], list) or not all(isinstance(s, str) for s in data[field]):
-            raise _FieldError(field, "must be a list of strings")
-    if "id" in data:
-        data["id"] = str(data["id"])
-    else:
-        data["id"] = default_id
-    for field in ("question", "reference_answer"):
-        if field in data and not isinstance(data[field], str):
-            data[field] = json.dumps(data[field]) if isinstance(data[field], (dict, list)) else str(data[field])
-    if "question" not in data:
+    values = {field: _typed(field, src, value) for field, (src, value) in data.items()}
+    if "id" not in values:
+        if null_id is not None:
+            raise _FieldError(null_id, "is null; an id is a string or an integer (leave the field out to number "
+                                       "records by their position)")
+        values["id"] = default_id
+    if "question" not in values:
         raise _FieldError("question", "missing (also looked for: " + ", ".join(ALIASES["question"][1:]) + ")")
-    metadata = dict(record.get("metadata") or {}) if isinstance(record.get("metadata"), Mapping) else {}
-    metadata.update({k: v for k, v in record.items() if k not in used and k != "metadata"})
-    data["metadata"] = metadata
+    if not need_response and "response" not in values and not values.get("steps"):
+        values["response"] = ""  # the response will be generated
+    raw_meta = record.get("metadata")
+    if raw_meta is not None and not isinstance(raw_meta, Mapping):
+        raise _FieldError("metadata", f"must be an object, not {json_kind(raw_meta)}")
+    metadata = dict(raw_meta or {})
+    for k, v in record.items():
+        if k in used or k == "metadata":
+            continue
+        if k in metadata and metadata[k] != v:
+            raise _FieldError(k, "is given both at the top level and inside 'metadata', with different values")
+        metadata[k] = v
+    values["metadata"] = metadata
     try:
-        return Item(**data)
+        return Item(**values)
     except ValidationError as e:
         err = e.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or None
-        raise _FieldError(loc or "response", err["msg"]) from None
+        field = loc if loc not in data else data[loc][0]  # name the field as the file spells it
+        raise _FieldError(field or "response", err["msg"]) from None
+
+
+def _typed(field: str, src: str, value: Any) -> Any:
+    """``value`` as the type of item field ``field``; a _FieldError naming ``src`` when it is not that type."""
+    if field == "id" or field == "reference_answer":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # integer ids are common in public data (MR-GSM8K, RealCritic): kept as digits
+        raise _FieldError(src, f"must be a string or an integer, not {json_kind(value)}")
+    if field in _LIST_FIELDS:
+        if not isinstance(value, list):
+            hint = " (one string is not split into a list: give a list of strings)" if isinstance(value, str) else ""
+            raise _FieldError(src, f"must be a list of strings, not {json_kind(value)}{hint}")
+        for i, v in enumerate(value):
+            if not isinstance(v, str):
+                raise _FieldError(f"{src}[{i}]", f"must be a string, not {json_kind(v)} (a list of strings is needed)")
+        return value
+    if not isinstance(value, str):
+        hint = ""
+        if isinstance(value, (list, Mapping)):  # chat-format and nested layouts: point at the text inside
+            hint = f" (choose the text with --map {field}={src}.{'0' if isinstance(value, list) else 'KEY'}...)"
+        raise _FieldError(src, f"must be a string, not {json_kind(value)}{hint}")
+    return value
 
 
 class _FieldError(ValueError):
@@ -113,57 +178,34 @@ class _FieldError(ValueError):
         super().__init__(reason)
 
 
-def read_items(path: str | Path, mapping: Mapping[str, str] | None = None) -> Iterator[Item | InputError]:
-    """Yield an Item or an InputError for every record of a ``.jsonl`` or ``.json`` file, in file order.
+def read_items(path: str | Path, mapping: Mapping[str, str] | None = None, *, limits: ReadLimits | None = None,
+               need_response: bool = True, batch_size: int = 1024) -> Iterator[Item | InputError]:
+    """Yield an Item or an InputError for every record of a ``.jsonl``, ``.json`` or ``.parquet`` file, in file order.
 
-    JSONL is streamed line by line (memory stays flat). A JSON file may hold an array of records or an object with
-    a list under ``items``/``data``/``records``. A file that cannot be opened or decoded raises ``UserError``.
+    Streamed whatever the format (memory stays flat; see :mod:`critica.inputs.records` for the limits, encodings
+    and JSON layouts). A record whose id an earlier record of the file already has is an InputError on field
+    ``id``, found before anything critiques it: ids are remembered as 128-bit hashes (about 80 bytes per record,
+    ~80 MB for a million). A file that does not exist raises ``UserError``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
     name = str(path)
     stem = path.stem
-    if path.suffix == ".jsonl" or _looks_like_jsonl(path):
-        with path.open(encoding="utf-8") as f:
-            for lineno, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    yield InputError(name, f"line {lineno}", None, f"invalid JSON: {e.msg} at column {e.colno}")
-                    continue
-                yield _convert(record, name, f"line {lineno}", f"{stem}-{lineno}", mapping)
-        return
-    try:
-        with path.open(encoding="utf-8") as f:
-            doc = json.load(f)
-    except json.JSONDecodeError as e:
-        raise UserError(f"{name}:line {e.lineno}: invalid JSON: {e.msg} at column {e.colno}") from None
-    if isinstance(doc, Mapping):
-        for key in ("items", "data", "records"):
-            if isinstance(doc.get(key), list):
-                doc = doc[key]
-                break
-        else:
-            doc = [doc]
-    if not isinstance(doc, list):
-        raise UserError(f"{name}: expected a JSON array of records")
-    for index, record in enumerate(doc):
-        yield _convert(record, name, f"index {index}", f"{stem}-{index}", mapping)
-
-
-def _convert(record: Any, name: str, where: str, default_id: str, mapping: Mapping[str, str] | None) -> Item | InputError:
-    try:
-        return record_to_item(record, default_id=default_id, mapping=mapping)
-    except _FieldError as e:
-        return InputError(name, where, e.field, e.reason)
-
-
-def _looks_like_jsonl(path: Path) -> bool:
-    if path.suffix != ".json":
-        with path.open(encoding="utf-8") as f:
-            head = f.read(1).lstrip()
-        return head == "{"
-    return False
+    limits = limits or ReadLimits()
+    seen: set[int] = set()
+    for raw in iter_records(path, limits, batch_size=batch_size):
+        if raw.error is not None:
+            yield InputError(name, raw.location, None, raw.error)
+            continue
+        try:
+            item = _to_item(raw.value, f"{stem}-{raw.key}", mapping, limits, need_response, checked=raw.clean)
+        except _FieldError as e:
+            yield InputError(name, raw.location, e.field, e.reason)
+            continue
+        key = int.from_bytes(hashlib.blake2b(item.id.encode("utf-8"), digest_size=16).digest(), "little")
+        if key in seen:
+            shown = item.id if len(item.id) <= 80 else item.id[:77] + "..."
+            yield InputError(name, raw.location, "id", f"duplicate id {shown!r}: an earlier record of this file has "
+                                                       "it (ids must be unique within an input)")
+            continue
+        seen.add(key)
+        yield item

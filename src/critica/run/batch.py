@@ -10,9 +10,9 @@ How "exactly once" holds under ``kill -9`` at any moment:
 * Malformed records are stored with file, location, field and reason (unique per location, so re-reading the
   input does not record them twice).
 
-Memory stays flat as input grows: records are pulled lazily (JSONL line by line, JSON arrays with ``ijson``,
-Parquet with ``pyarrow`` ``iter_batches``), at most ``concurrency`` items are in flight, and nothing per item
-outlives its commit.
+Memory stays flat as input grows: records are pulled lazily (JSONL line by line, JSON arrays element by element,
+Parquet with ``pyarrow`` ``iter_batches``; see :mod:`critica.inputs.records`), at most ``concurrency`` items are in
+flight, and nothing per item outlives its commit.
 
 The critic is described by a :class:`CriticRecipe` rather than passed as an object, so the Ray executor
 (:mod:`critica.run.ray`) can rebuild the same critic on each worker.
@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from critica.critics.base import Critic
-from critica.errors import InputError, MissingDependency, UserError
-from critica.inputs.load import read_items, record_to_item
+from critica.errors import InputError, UserError
+from critica.inputs.load import ReadLimits, read_items
 from critica.run.runner import RunStats, run_critic
 from critica.types import Critique, Item
 
@@ -110,71 +110,20 @@ def _import_factory(path: str) -> Callable[..., Critic]:
 # -- reading ---------------------------------------------------------------------------------------------------------
 
 
-def _convert(record: Any, source: str, where: str, default_id: str, mapping: Mapping[str, str] | None) -> Item | InputError:
-    try:
-        return record_to_item(record, default_id=default_id, mapping=mapping)
-    except ValueError as e:  # the loader's field errors carry .field and .reason
-        return InputError(source, where, getattr(e, "field", None), getattr(e, "reason", str(e)))
-
-
-def _iter_parquet(path: Path, mapping: Mapping[str, str] | None, batch_size: int) -> Iterator[Item | InputError]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise MissingDependency("pyarrow (Parquet input)", "pip install 'critica[batch]'") from None
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a bad file
-        raise UserError(f"{path}: not a readable Parquet file ({e})") from None
-    row = 0
-    for batch in pf.iter_batches(batch_size=batch_size):
-        for record in batch.to_pylist():
-            yield _convert(record, str(path), f"row {row}", f"{path.stem}-{row}", mapping)
-            row += 1
-
-
-def _iter_json_array(path: Path, mapping: Mapping[str, str] | None) -> Iterator[Item | InputError]:
-    """Stream the records of a JSON array (or of an object's ``items``/``data``/``records`` list) with ijson."""
-    try:
-        import ijson
-    except ImportError:  # no streaming parser: fall back to loading the document
-        yield from read_items(path, mapping)
-        return
-    with path.open("rb") as f:
-        head = f.read(4096).lstrip()
-    prefixes = ["item"] if head.startswith(b"[") else ["items.item", "data.item", "records.item"]
-    for prefix in prefixes:
-        index = 0
-        with path.open("rb") as f:
-            try:
-                for record in ijson.items(f, prefix, use_float=True):
-                    yield _convert(record, str(path), f"index {index}", f"{path.stem}-{index}", mapping)
-                    index += 1
-            except ijson.JSONError as e:
-                # A JSON array cannot be resynchronised after a syntax error: report where, keep what was read.
-                yield InputError(str(path), f"index {index}", None, f"invalid JSON, rest of file skipped: {e}")
-                return
-        if index:
-            return
-    if not head.startswith(b"["):  # a single record, or an object without a recognised list
-        yield from read_items(path, mapping)
-
-
-def iter_source(path: str | Path, mapping: Mapping[str, str] | None = None, *, batch_size: int = 1024) -> Iterator[Item | InputError]:
+def iter_source(path: str | Path, mapping: Mapping[str, str] | None = None, *, batch_size: int = 1024,
+                limits: ReadLimits | None = None) -> Iterator[Item | InputError]:
     """Yield an Item or an InputError per record of a ``.jsonl``, ``.json`` or ``.parquet`` file, streaming.
+
+    The same reader as ``critica critique`` (:func:`critica.inputs.load.read_items`): same layouts, limits,
+    encodings and duplicate-id errors.
 
     Raises:
         UserError: the file does not exist or cannot be opened as its format.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.is_file():  # at once, not at the first record
         raise UserError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return _iter_parquet(path, mapping, batch_size)
-    if suffix == ".json":
-        return _iter_json_array(path, mapping)
-    return read_items(path, mapping)
+    return read_items(path, mapping, limits=limits, batch_size=batch_size)
 
 
 def count_records(path: str | Path) -> int | None:

@@ -95,7 +95,8 @@ class RunInfo(BaseModel):
     source: str | None = None
     """Where the items came from (input path or dataset name)."""
     status: str = "running"
-    """``running`` (started or interrupted) or ``finished``."""
+    """``running`` (started, or killed), ``finished``, or ``failed`` (an error stopped it; resume it by running
+    the same command again)."""
     started_at: str
     """ISO-8601 UTC time the run was first created."""
     ended_at: str | None = None
@@ -214,12 +215,13 @@ class Store:
             ).fetchall()
         return [_run_info(r) for r in rows]
 
-    def finish_run(self, name: str, totals: dict[str, Any] | None = None) -> None:
-        """Mark ``name`` finished now and record its totals."""
+    def finish_run(self, name: str, totals: dict[str, Any] | None = None, *, status: str = "finished") -> None:
+        """Mark ``name`` ended now with ``status`` (``finished``, or ``failed`` when an error stopped it) and record
+        its totals."""
         with self._lock:
             self._conn.execute(
-                "UPDATE runs SET status = 'finished', ended_at = ?, totals = ? WHERE id = ?",
-                (_now(), json.dumps(totals or {}, default=str), self._run_id(name)),
+                "UPDATE runs SET status = ?, ended_at = ?, totals = ? WHERE id = ?",
+                (status, _now(), json.dumps(totals or {}, default=str), self._run_id(name)),
             )
 
     def delete_run(self, name: str) -> bool:
