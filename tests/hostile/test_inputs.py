@@ -418,3 +418,21 @@ def test_limits_are_configurable_and_named_in_the_error(tmp_path, capsys, monkey
     assert rc == 1 and sorted(r["item_id"] for r in rows) == ["r0"]
     assert "line 2: field 'm': nested deeper than the limit of 3 levels" in err or "line 2: nested deeper" in err
     assert "line 3: record is larger than the limit of 300 bytes (max_record_bytes, CRITICA_MAX_RECORD_BYTES)" in err
+
+
+def test_rescore_reads_hostile_released_outputs_record_by_record(tmp_path):
+    """Released generations go through the same bounded reader: deep nesting, a bad byte, NaN cost one record."""
+    from critica.rescore.base import iter_json_objects, iter_jsonl
+
+    good = {"id": "a", "x": 1}
+    lines = [json.dumps(good).encode(), b"[" * 100_000, b"\xff\xfe binary", b'{"id": "n", "x": NaN}',
+             json.dumps({**good, "id": "b"}).encode()]
+    path = tmp_path / "released.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    out = list(iter_jsonl(path))
+    assert [r["id"] for _, r in out if isinstance(r, dict)] == ["a", "b"]
+    assert sum(isinstance(r, InputError) for _, r in out) == 3
+    arr = tmp_path / "released.json"
+    arr.write_bytes(b"[" + json.dumps(good).encode() + b"," + b"[" * 100_000)
+    out = list(iter_json_objects(arr))
+    assert isinstance(out[0][1], dict) and isinstance(out[-1][1], InputError) and len(out) == 2

@@ -8,7 +8,6 @@ calls a model. A malformed record becomes an :class:`~critica.errors.InputError`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from critica.errors import InputError, UserError
 from critica.types import Critique
 
-__all__ = ["RescoreResult", "Adapter", "register_adapter", "get_adapter", "available_formats", "iter_json_array", "iter_json_objects",
+__all__ = ["RescoreResult", "Adapter", "register_adapter", "get_adapter", "available_formats", "iter_json_objects",
            "iter_jsonl", "pct"]
 
 
@@ -91,79 +90,40 @@ def _load_all() -> None:
     from critica.rescore import jsonl, judgebench, llmbar, mr_gsm8k, realcritic  # noqa: F401 - register on import
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise UserError(f"{path}: no such file") from e
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text ({e})") from e
+def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    # The bounded reader every command uses (critica.inputs.records): released generations are read with the same
+    # limits on size and nesting, the same encodings, and one bad record costs only itself.
+    from critica.inputs.records import ReadLimits, find_problem, iter_records
+
+    limits = ReadLimits()
+    for rec in iter_records(path, limits):
+        if rec.error is not None:
+            yield rec.key, InputError(str(path), rec.location, None, rec.error)
+            continue
+        if not isinstance(rec.value, dict):
+            yield rec.key, InputError(str(path), rec.location, None,
+                                      f"expected a JSON object, got {type(rec.value).__name__}")
+            continue
+        problem = None if rec.clean else find_problem(rec.value, limits.max_depth)
+        if problem is not None:
+            field, reason = problem
+            yield rec.key, InputError(str(path), rec.location, field, reason)
+            continue
+        yield rec.key, rec.value
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
     """Yield ``(line_number, record)`` for each non-blank line; a bad line yields an InputError instead."""
-    for n, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield n, InputError(str(path), f"line {n}", None, f"invalid JSON ({e.msg} at column {e.colno})")
-            continue
-        if not isinstance(rec, dict):
-            yield n, InputError(str(path), f"line {n}", None, f"expected a JSON object, got {type(rec).__name__}")
-            continue
-        yield n, rec
+    yield from _records(path)
 
 
-def iter_json_array(path: Path) -> Iterator[tuple[int, Any | InputError]]:
-    """Yield ``(index, element)`` of a top-level JSON array, element by element.
+def iter_json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    """Yield ``(index, record)`` of a JSON array of objects, element by element.
 
     A truncated or corrupt file still yields every element before the damage, then one InputError naming the index
     and line where reading stopped (so a partial download loses only what is actually missing).
     """
-    text = _read_text(path)
-    dec = json.JSONDecoder()
-    i = _skip_ws(text, 0)
-    if i >= len(text) or text[i] != "[":
-        yield 0, InputError(str(path), "line 1", None, "expected a JSON array of records")
-        return
-    i = _skip_ws(text, i + 1)
-    index = 0
-    if i < len(text) and text[i] == "]":
-        return
-    while True:
-        try:
-            value, end = dec.raw_decode(text, i)
-        except json.JSONDecodeError as e:
-            line = text.count("\n", 0, i) + 1
-            yield index, InputError(str(path), f"index {index} (line {line})", None, f"invalid or truncated JSON ({e.msg})")
-            return
-        yield index, value
-        index += 1
-        i = _skip_ws(text, end)
-        if i < len(text) and text[i] == ",":
-            i = _skip_ws(text, i + 1)
-            continue
-        if i < len(text) and text[i] == "]":
-            return
-        line = text.count("\n", 0, i) + 1
-        yield index, InputError(str(path), f"index {index} (line {line})", None, "file ends before the array is closed (truncated?)")
-        return
-
-
-def iter_json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
-    """:func:`iter_json_array`, with an InputError for every element that is not a JSON object."""
-    for index, value in iter_json_array(path):
-        if not isinstance(value, (dict, InputError)):
-            value = InputError(str(path), f"index {index}", None, "expected a JSON object")
-        yield index, value
-
-
-def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in " \t\r\n":
-        i += 1
-    return i
+    yield from _records(path)
 
 
 def pct(numerator: float, denominator: float, digits: int = 2) -> float | None:
