@@ -20,7 +20,7 @@ from critica.cli.common import (
     limited,
     settings_from,
 )
-from critica.errors import UserError
+from critica.errors import UserError, did_you_mean
 from critica.inputs.load import parse_mapping
 from critica.run.batch import BatchResult, CriticRecipe, count_records, iter_source, run_batch
 from critica.run.runner import RunStats
@@ -56,7 +56,7 @@ def batch(
     any call failed, after all other items are done.
     """
     if executor not in ("local", "ray"):
-        raise UserError(f"--executor must be local or ray, not {executor!r}")
+        raise UserError(f"--executor must be local or ray, not {executor!r}{did_you_mean(executor, ('local', 'ray'))}")
     settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency)
     conc = settings.concurrency or 4
     name = critic or ("processbench" if settings.model else "verifier")

@@ -12,7 +12,7 @@ from typing import Any
 
 from critica.backends.call import Caller
 from critica.critics.base import Critic
-from critica.errors import UserError
+from critica.errors import OptionError, UserError, did_you_mean
 
 __all__ = ["CriticSpec", "register", "build_critic", "available_critics"]
 
@@ -45,14 +45,31 @@ def available_critics() -> dict[str, CriticSpec]:
 
 
 def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
-    """Build the critic ``name``; raises UserError for unknown names or a missing model."""
+    """Build the critic ``name``.
+
+    Raises:
+        UserError: an unknown name, a missing model, an option the critic does not take or a bad option value
+            (the message names the option).
+    """
+    from critica.critics.options import check_options
+
     specs = available_critics()
     if name not in specs:
-        raise UserError(f"unknown critic {name!r}; available: {', '.join(sorted(specs))}")
+        raise UserError(f"unknown critic {name!r}{did_you_mean(name, specs)}; available: {', '.join(sorted(specs))}")
     spec = specs[name]
     if spec.needs_model and caller is None:
         raise UserError(f"critic {name!r} needs a model: pass --model (e.g. --model local:smollm2) or set CRITICA_MODEL")
-    return spec.factory(caller, **options)
+    options = check_options(name, options)
+    try:
+        return spec.factory(caller, **options)
+    except TypeError as e:
+        # Only the factory's refusal of a keyword is the caller's mistake; any other TypeError is a bug to surface.
+        if "unexpected keyword argument" not in str(e):
+            raise
+        bad = str(e).rsplit("argument", 1)[-1].strip().strip("'\"")
+        raise OptionError(name, bad, "the critic does not accept this option") from None
+    except ValueError as e:  # pydantic's ValidationError too: a value the critic's constructor refused
+        raise UserError(f"critic {name!r}: bad option value: {' '.join(str(e).split())[:300]}") from None
 
 
 _loaded = False
