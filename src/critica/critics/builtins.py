@@ -17,10 +17,9 @@ def _processbench(caller: Caller, **options: Any):
 
 @register("verifier", "tool checks only, no model: arithmetic, final answer vs reference, evidence, code tests", needs_model=False)
 def _verifier(caller: Caller | None = None, **options: Any):
-    from critica.verifiers.critic import VerifierCritic
-
     from critica.critics.options import SAMPLING_OPTIONS
     from critica.errors import OptionError, did_you_mean
+    from critica.verifiers.critic import VerifierCritic
 
     own = ("arithmetic", "final_answer", "evidence", "code", "locate")
     # Sampling options (temperature, max_tokens …) mean nothing to a verifier and are dropped, so one request body
