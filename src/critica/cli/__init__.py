@@ -71,7 +71,17 @@ def usage_line(e: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (usage, user and backend errors print one line, no traceback)."""
     _register()
+    from critica.cli.common import INVOCATION
+
     args = list(sys.argv[1:] if argv is None else argv)
+    token = INVOCATION.set(args)
+    try:
+        return _main(args)
+    finally:
+        INVOCATION.reset(token)
+
+
+def _main(args: list[str]) -> int:
     try:
         # With standalone_mode=False click returns the exit code of typer.Exit instead of raising it.
         rv = app(args=args, prog_name="critica", standalone_mode=False)
@@ -81,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         typer.secho(f"error: {' '.join(str(e).split())}", fg="red", err=True)
         return 2
     except typer.Exit as e:
+        if e.exit_code == INTERRUPTED and isinstance(e.__cause__, KeyboardInterrupt):  # Typer's own conversion
+            typer.secho("interrupted", fg="yellow", err=True)
         return e.exit_code
     except (KeyboardInterrupt, typer.Abort):
         typer.secho("interrupted", fg="yellow", err=True)
@@ -99,4 +111,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:  # pragma: no cover - the console script
-    sys.exit(main())
+    code = main()
+    if code == INTERRUPTED:
+        # Threads still computing (a verifier check, an in-process llama.cpp decode) cannot be interrupted, and the
+        # interpreter would join them at exit: everything worth keeping is written and closed by now, so leave.
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from critica.cli import app
+from critica.cli import INTERRUPTED, app
 from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
@@ -18,6 +18,7 @@ from critica.cli.common import (
     TimeoutOpt,
     err_console,
     limited,
+    resume_command,
     settings_from,
 )
 from critica.errors import UserError, did_you_mean
@@ -74,10 +75,21 @@ def batch(
     total = count_records(input)
     if limit is not None:
         total = min(total, limit) if total is not None else limit
+    live: list[BatchResult] = []
     try:
-        result = _run_with_progress(recipe, records, store, run, executor, ray_address, total)
-    finally:
+        result = _run_with_progress(recipe, records, store, run, executor, ray_address, total, live)
+    except KeyboardInterrupt:
+        # Every committed item stays committed; the run stays 'running', which is what resuming picks up.
+        partial = live[0] if live else BatchResult(stats=RunStats())
+        _summary(partial, run, store, title="interrupted")
         info = store.get_run(run)
+        store.close()
+        err_console.print(f"[yellow]interrupted: {partial.stats.items} item(s) committed to run {run!r} by this "
+                          f"invocation, {info.critiques if info else 0} stored in all; the rest were not started or "
+                          "not finished[/yellow]")
+        err_console.print(f"resume with: {resume_command()}", highlight=False, markup=False)
+        raise typer.Exit(INTERRUPTED) from None
+    info = store.get_run(run)
     totals = {
         "critiques": info.critiques if info else 0, "input_errors": info.input_errors if info else 0,
         "verdicts": store.verdict_counts(run), "last_invocation": _invocation_totals(result),
@@ -103,7 +115,7 @@ def _open_run(store: Store, run: str, config: dict, critic: str, model: str | No
     store.create_run(run, config, model=model, protocol=critic, source=source, exist_ok=True)
 
 
-def _run_with_progress(recipe, records, store, run, executor, ray_address, total) -> BatchResult:
+def _run_with_progress(recipe, records, store, run, executor, ray_address, total, live: list[BatchResult]) -> BatchResult:
     progress = Progress(
         TextColumn(f"[bold]{run}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
@@ -113,6 +125,8 @@ def _run_with_progress(recipe, records, store, run, executor, ray_address, total
     task = progress.add_task(run, total=total, rate="0.00", tokens=0, skipped=0)
 
     def on_progress(stats: RunStats, skipped: int) -> None:
+        # Kept for the partial summary should the run be interrupted.
+        live[:] = [BatchResult(stats=stats, skipped=skipped)]
         rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
         progress.update(task, completed=stats.items + stats.input_errors + skipped, rate=f"{rate:.2f}",
                         tokens=stats.usage.total_tokens, skipped=skipped)
@@ -130,11 +144,11 @@ def _invocation_totals(result: BatchResult) -> dict:
     }
 
 
-def _summary(result: BatchResult, run: str, store: Store) -> None:
+def _summary(result: BatchResult, run: str, store: Store, title: str | None = None) -> None:
     s = result.stats
     info = store.get_run(run)
     rate = s.items / s.wall_s if s.wall_s > 0 else 0.0
-    table = Table(title=f"critica batch — run {run}", show_header=False)
+    table = Table(title=f"critica batch — run {run}" + (f" ({title})" if title else ""), show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows = [

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
 
@@ -58,11 +60,83 @@ class JsonlSink:
         self.console.print(f"[red]input error[/red] {error}", highlight=False)
 
 
-def open_out(path: Path | None) -> IO[str]:
+def open_out(path: Path | None, *, append: bool = False) -> IO[str]:
     if path is None or str(path) == "-":
         return sys.stdout
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("w", encoding="utf-8")
+    return path.open("a" if append else "w", encoding="utf-8")
+
+
+# -- interrupted runs: what was kept and the command that carries on ------------------------------------------------
+
+INVOCATION: ContextVar[list[str] | None] = ContextVar("critica_invocation", default=None)
+"""The arguments ``critica.cli.main`` was called with (to print the command that resumes a run)."""
+
+SECRET_FLAGS = ("--api-key", "--server-key")
+"""Options whose value is a secret: never echoed back in a printed command."""
+
+
+def without_secrets(args: Sequence[str]) -> tuple[list[str], bool]:
+    """``args`` without secret options and their values, and whether any was dropped."""
+    out: list[str] = []
+    dropped = skip = False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in SECRET_FLAGS:
+            dropped = skip = True
+            continue
+        if a.startswith(tuple(f + "=" for f in SECRET_FLAGS)):
+            dropped = True
+            continue
+        out.append(a)
+    return out, dropped
+
+
+def resume_command(add: str | None = None) -> str:
+    """The command line of this invocation (secrets left out), with the flag ``add`` appended when missing."""
+    args, dropped = without_secrets(INVOCATION.get() if INVOCATION.get() is not None else sys.argv[1:])
+    if add and add not in args:
+        args.append(add)
+    cmd = "critica " + shlex.join(args)
+    return cmd + ("   (the key: set CRITICA_API_KEY or --api-key-file)" if dropped else "")
+
+
+def done_ids(path: Path) -> set[str]:
+    """Item ids of the critiques already in a JSONL output file, for ``--resume``.
+
+    A torn last line (the process was killed mid-write) is cut off, so what is appended next starts on a line of
+    its own and the file stays valid JSONL.
+    """
+    ids: set[str] = set()
+    if not path.is_file():
+        return ids
+    good_end = 0
+    with path.open("rb") as f:
+        for line in f:
+            if not line.endswith(b"\n"):
+                break
+            good_end += len(line)
+            try:
+                item_id = json.loads(line).get("item_id")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(item_id, str):
+                ids.add(item_id)
+    if good_end < path.stat().st_size:
+        with path.open("rb+") as f:
+            f.truncate(good_end)
+    return ids
+
+
+def skip_done(records: Iterable[Item | InputError], done: set[str], skipped: list[int]) -> Iterator[Item | InputError]:
+    """``records`` without the items whose id is in ``done``; ``skipped[0]`` counts them."""
+    for rec in records:
+        if isinstance(rec, Item) and rec.id in done:
+            skipped[0] += 1
+            continue
+        yield rec
 
 
 def dumps(obj: object) -> str:

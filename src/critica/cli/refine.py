@@ -19,7 +19,7 @@ from rich.table import Table
 
 from critica.backends.call import Caller
 from critica.backends.registry import create_caller
-from critica.cli import app
+from critica.cli import INTERRUPTED, app
 from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
@@ -37,6 +37,7 @@ from critica.critics.parse import last_boxed
 from critica.critics.registry import available_critics, build_critic
 from critica.errors import InputError, UserError
 from critica.inputs.load import ALIASES, parse_mapping, read_items, record_to_item
+from critica.run.interrupt import run_interruptible
 from critica.types import Item
 
 
@@ -75,7 +76,7 @@ def run_with_progress(label: str, total: int | None, work) -> list:
                         console=err_console)
     task = progress.add_task(label, total=total)
     with progress:
-        return asyncio.run(work(lambda: progress.advance(task)))
+        return run_interruptible(work(lambda: progress.advance(task)))
 
 
 @app.command()
@@ -161,6 +162,12 @@ def refine(
 
     try:
         run_with_progress("refining", len(items), work)
+    except KeyboardInterrupt:
+        _summary(trajectories, name, generator.name)
+        where = f"to {out}" if out is not None else "to stdout"
+        err_console.print(f"[yellow]interrupted: {len(trajectories)} of {len(items)} trajectories written {where} (each "
+                          "line complete); refine does not resume: run the items missing from the output again[/yellow]")
+        raise typer.Exit(INTERRUPTED) from None
     finally:
         if out is not None:
             stream.close()

@@ -20,7 +20,6 @@ The critic is described by a :class:`CriticRecipe` rather than passed as an obje
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,6 +30,7 @@ from typing import Any, Literal, Protocol
 from critica.critics.base import Critic
 from critica.errors import InputError, MissingDependency, UserError
 from critica.inputs.load import read_items, record_to_item
+from critica.run.interrupt import run_interruptible
 from critica.run.runner import RunStats, run_critic
 from critica.types import Critique, Item
 
@@ -293,7 +293,7 @@ def run_batch(
             if caller is not None:
                 await caller.aclose()
 
-    result.stats = asyncio.run(go())
+    result.stats = run_interruptible(go())  # Ctrl-C: in-flight items cancelled, committed ones kept
     caller = getattr(critic, "caller", None)
     if caller is not None and getattr(caller, "cache_stats", None) is not None:
         result.cache_hits, result.cache_misses = caller.cache_stats.hits, caller.cache_stats.misses
