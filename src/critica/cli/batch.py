@@ -10,6 +10,7 @@ from rich.table import Table
 
 from critica.cli import INTERRUPTED, app
 from critica.cli.common import (
+    ApiKeyFileOpt,
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -23,6 +24,7 @@ from critica.cli.common import (
 )
 from critica.errors import UserError, did_you_mean
 from critica.inputs.load import parse_mapping
+from critica.redact import RedactingSink, Redactor
 from critica.run.batch import BatchResult, CriticRecipe, count_records, iter_source, run_batch
 from critica.run.runner import RunStats
 from critica.store import Store
@@ -36,6 +38,7 @@ def batch(
     model: str = ModelOpt,
     base_url: str = BaseUrlOpt,
     api_key: str = ApiKeyOpt,
+    api_key_file: Path = ApiKeyFileOpt,
     limit: int = typer.Option(None, "--limit", "-n", help="Only the first N items of the input."),
     concurrency: int = ConcurrencyOpt,
     timeout: float = TimeoutOpt,
@@ -58,7 +61,7 @@ def batch(
     """
     if executor not in ("local", "ray"):
         raise UserError(f"--executor must be local or ray, not {executor!r}{did_you_mean(executor, ('local', 'ray'))}")
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency)
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries, concurrency=concurrency)
     conc = settings.concurrency or 4
     name = critic or ("processbench" if settings.model else "verifier")
     options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured} if settings.model else {}
@@ -77,7 +80,8 @@ def batch(
         total = min(total, limit) if total is not None else limit
     live: list[BatchResult] = []
     try:
-        result = _run_with_progress(recipe, records, store, run, executor, ray_address, total, live)
+        result = _run_with_progress(recipe, records, store, run, executor, ray_address, total, live,
+                                    Redactor([settings.api_key]))
     except KeyboardInterrupt:
         # Every committed item stays committed; the run stays 'running', which is what resuming picks up.
         partial = live[0] if live else BatchResult(stats=RunStats())
@@ -115,7 +119,8 @@ def _open_run(store: Store, run: str, config: dict, critic: str, model: str | No
     store.create_run(run, config, model=model, protocol=critic, source=source, exist_ok=True)
 
 
-def _run_with_progress(recipe, records, store, run, executor, ray_address, total, live: list[BatchResult]) -> BatchResult:
+def _run_with_progress(recipe, records, store, run, executor, ray_address, total, live: list[BatchResult],
+                       redactor: Redactor) -> BatchResult:
     progress = Progress(
         TextColumn(f"[bold]{run}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
@@ -132,7 +137,8 @@ def _run_with_progress(recipe, records, store, run, executor, ray_address, total
                         tokens=stats.usage.total_tokens, skipped=skipped)
 
     with progress:
-        return run_batch(recipe, records, store.sink(run), executor=executor, ray_address=ray_address, progress=on_progress)
+        # The backend key is replaced in anything a critique carries before it is stored.
+        return run_batch(recipe, records, RedactingSink(store.sink(run), redactor), executor=executor, ray_address=ray_address, progress=on_progress)
 
 
 def _invocation_totals(result: BatchResult) -> dict:

@@ -12,6 +12,7 @@ from critica.aggregate.spec import scaling_config, scaling_summary, wrap_critic
 from critica.backends.registry import create_caller
 from critica.cli import INTERRUPTED, app
 from critica.cli.common import (
+    ApiKeyFileOpt,
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -30,6 +31,7 @@ from critica.cli.common import (
 from critica.critics.registry import available_critics, build_critic
 from critica.errors import UserError
 from critica.inputs.load import parse_mapping, read_items
+from critica.redact import Redactor
 from critica.run.batch import count_records
 from critica.run.interrupt import run_interruptible
 from critica.run.runner import RunStats, run_critic
@@ -46,6 +48,7 @@ def critique(
     model: str = ModelOpt,
     base_url: str = BaseUrlOpt,
     api_key: str = ApiKeyOpt,
+    api_key_file: Path = ApiKeyFileOpt,
     out: Path = typer.Option(None, "--out", "-o", help="Write critiques here (JSONL); default stdout."),
     limit: int = typer.Option(None, "--limit", "-n", help="Critique only the first N items."),
     concurrency: int = ConcurrencyOpt,
@@ -70,7 +73,7 @@ def critique(
     Exits 1 when any record was malformed or any call failed (after all other items are done). Ctrl-C stops at
     once (exit 130): every line written stays complete, and the summary says how to resume (--resume).
     """
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency)
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries, concurrency=concurrency)
     conc = settings.concurrency or 4
     caller = None
     if settings.model:
@@ -89,7 +92,7 @@ def critique(
     skipped = [0]
     records = skip_done(limited(read_items(input, parse_mapping(field_map)), limit), done, skipped)
     stream = open_out(out, append=resume)
-    sink = JsonlSink(stream)
+    sink = JsonlSink(stream, redactor=Redactor([settings.api_key]))
     live: list[RunStats] = []
     try:
         total = count_records(input) if input.is_file() else None

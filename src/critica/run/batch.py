@@ -65,8 +65,9 @@ class CriticRecipe:
     """Model spec; None for model-free critics."""
     options: dict[str, Any] = field(default_factory=dict)
     """Keyword options for the critic factory (sampling, structured …)."""
-    settings: dict[str, Any] = field(default_factory=dict)
-    """:class:`~critica.config.Settings` fields (base URL, key, timeout, retries)."""
+    settings: dict[str, Any] = field(default_factory=dict, repr=False)
+    """:class:`~critica.config.Settings` fields (base URL, key, timeout, retries); left out of the repr, which could
+    otherwise print the key in a log or a traceback. Never stored with the run."""
     concurrency: int = 4
     """Calls in flight per process."""
     cache_path: str | None = None
