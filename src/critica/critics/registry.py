@@ -12,7 +12,7 @@ from typing import Any
 
 from critica.backends.call import Caller
 from critica.critics.base import Critic
-from critica.errors import OptionError, UserError, did_you_mean
+from critica.errors import CriticaError, OptionError, UserError, did_you_mean
 
 __all__ = ["CriticSpec", "register", "build_critic", "available_critics"]
 
@@ -63,13 +63,18 @@ def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
     try:
         return spec.factory(caller, **options)
     except TypeError as e:
-        # Only the factory's refusal of a keyword is the caller's mistake; any other TypeError is a bug to surface.
         if "unexpected keyword argument" not in str(e):
-            raise
+            raise UserError(f"critic {name!r} cannot be built with these options ({_short(e)})") from None
         bad = str(e).rsplit("argument", 1)[-1].strip().strip("'\"")
         raise OptionError(name, bad, "the critic does not accept this option") from None
-    except ValueError as e:  # pydantic's ValidationError too: a value the critic's constructor refused
-        raise UserError(f"critic {name!r}: bad option value: {' '.join(str(e).split())[:300]}") from None
+    except CriticaError:
+        raise
+    except Exception as e:  # noqa: BLE001 - built from the caller's options: a value the constructor could not use
+        raise UserError(f"critic {name!r} cannot be built with these options ({_short(e)})") from None
+
+
+def _short(e: BaseException) -> str:
+    return f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
 
 
 _loaded = False
