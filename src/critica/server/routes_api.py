@@ -102,7 +102,7 @@ async def reward(body: RewardRequest, _: str = Depends(limited), c: AppContext =
 @router.post("/compare", response_model=Critique, tags=["critique"])
 async def compare(body: CompareRequest, _: str = Depends(limited), c: AppContext = Depends(ctx)) -> Critique:
     """Compare two responses to one question with a pairwise critic (answers 501 when none is installed)."""
-    if body.critic == "pairwise" and not c.engine.has_critic(body.critic):  # another unknown name is a 400, below
+    if not c.engine.has_critic(body.critic):
         raise HTTPProblem(501, f"pairwise comparison is not available on this server: no critic named {body.critic!r} "
                                f"is registered (available: {', '.join(sorted(available_critics()))})")
     item = Item(id="compare", question=body.question, response=body.response_a, candidates=[body.response_b],
