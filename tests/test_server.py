@@ -488,13 +488,17 @@ def test_strict_json_refuses_what_json_does_not_allow(text, needle):
     assert strict_json_loads(json.dumps({"a": "[" * 500, "b": [[1.5]]}).encode()) == {"a": "[" * 500, "b": [[1.5]]}
 
 
-def test_an_unexpected_error_is_a_json_500_without_details():
-    client, _, _ = make()
+def test_an_unexpected_error_is_a_json_500_without_details_and_logged_without_keys(caplog):
+    key = "client-key-0123456789"
+    client, _, _ = make(api_keys=[key])
 
     def boom() -> None:
-        raise RuntimeError("internal detail that must not leak")
+        raise RuntimeError(f"internal detail that must not leak, nor {key}")
 
     client.app.add_api_route("/v1/boom", boom)
-    r = TestClient(client.app, raise_server_exceptions=False).get("/v1/boom")
+    with caplog.at_level("ERROR", logger="critica.server"):
+        r = TestClient(client.app, raise_server_exceptions=False).get("/v1/boom")
     assert r.status_code == 500
     assert r.json()["error"]["type"] == "internal_error" and "internal detail" not in r.text
+    logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert "internal detail" in logged and "RuntimeError" in logged and key not in logged and "[redacted]" in logged

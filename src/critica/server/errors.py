@@ -82,9 +82,14 @@ async def _problem(request: Request, exc: HTTPProblem) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     import logging
+    import traceback
 
-    logging.getLogger("critica.server").error("unhandled error on %s %s", request.method, request.url.path,
-                                              exc_info=exc, extra={"event": "error", "path": request.url.path})
+    # The traceback is logged as text through the app's key redactor: an exception message may quote a key.
+    context = getattr(request.app.state, "critica", None)
+    redact = context.engine.redactor.text if context is not None else str
+    trace = redact("".join(traceback.format_exception(exc)))
+    logging.getLogger("critica.server").error("unhandled error on %s %s\n%s", request.method, request.url.path, trace,
+                                              extra={"event": "error", "path": request.url.path})
     return error_response(500, "internal_error", "the server failed on this request (the error is in its log); "
                                                  "please report it")
 
