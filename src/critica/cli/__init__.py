@@ -58,14 +58,25 @@ def usage_line(e: BaseException) -> str:
     ctx = getattr(e, "ctx", None)
     where = getattr(ctx, "command_path", None) or "critica"
     possibilities = getattr(e, "possibilities", None)
-    if possibilities is not None:  # NoSuchOption: click lists close matches; say it the way people read it
+    if possibilities is not None:  # NoSuchOption: say the closest options the way people read it
         msg = str(getattr(e, "message", e)).rstrip(".")
-        if possibilities:
-            msg += "; did you mean " + " or ".join(sorted(possibilities)) + "?"
+        close = _close_options(str(getattr(e, "option_name", "")), ctx) if ctx is not None else sorted(possibilities)
+        if close:
+            msg += "; did you mean " + " or ".join(close) + "?"
     else:
         msg = e.format_message() if hasattr(e, "format_message") else str(e)
     msg = " ".join(str(msg).split())  # one line, whatever the message held
     return f"{where}: error: {msg} (see '{where} --help')"
+
+
+def _close_options(typed: str, ctx: object) -> list[str]:
+    # Compared without the leading dashes, which every option shares: click's own list offers --out for --bogus.
+    import difflib
+
+    params = getattr(getattr(ctx, "command", None), "params", [])
+    names = [o for p in params for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ())) if o.startswith("--")]
+    bare = {n[2:]: n for n in names}
+    return [bare[m] for m in difflib.get_close_matches(typed.lstrip("-"), list(bare), n=2, cutoff=0.6)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
