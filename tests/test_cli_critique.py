@@ -63,3 +63,48 @@ def test_local_model_critiques_processbench_and_counts_bad_records(tmp_path, dat
     rows = [Critique.model_validate_json(line) for line in out.read_text().splitlines()]
     assert sorted(r.item_id for r in rows) == sorted([src[0]["id"], src[1]["id"]])
     assert all(r.model == "local:smollm2" and r.usage.prompt_tokens > 0 for r in rows)
+
+
+# -- usage errors, --resume (issue 13) --------------------------------------------------------------------------------
+
+
+def test_usage_errors_are_one_line_with_a_suggestion_and_exit_2(capsys):
+    assert main(["critique", "x.jsonl", "--concurency", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "did you mean --concurrency" in err[0] and "critica critique --help" in err[0]
+    assert main(["critique", "x.jsonl", "--limit", "many"]) == 2
+    assert "Invalid value for '--limit'" in capsys.readouterr().err
+
+
+def test_resume_keeps_what_the_output_holds_and_critiques_the_rest(tmp_path, capsys):
+    from critica.cli.common import done_ids
+
+    p = tmp_path / "a.jsonl"
+    p.write_text("".join(json.dumps({"id": f"i{k}", "question": "What is 1+1?", "response": "1+1 = 2. The answer is 2."})
+                         + "\n" for k in range(4)))
+    out = tmp_path / "o.jsonl"
+    assert main(["critique", str(p), "--out", str(out), "--limit", "2"]) == 0
+    # A process killed mid-write leaves a torn last line: --resume cuts it off before appending.
+    with out.open("a") as f:
+        f.write('{"item_id": "i2", "crit')
+    assert done_ids(out) == {"i0", "i1"} and out.read_text().endswith("\n")
+    assert main(["critique", str(p), "--out", str(out), "--resume"]) == 0
+    ids = [Critique.model_validate_json(line).item_id for line in out.read_text().splitlines()]
+    assert ids[:2] == ["i0", "i1"] and sorted(ids) == ["i0", "i1", "i2", "i3"]
+    assert "2 item(s) already in" in capsys.readouterr().err
+
+
+def test_resume_needs_an_output_file(tmp_path, capsys):
+    p = tmp_path / "a.jsonl"
+    p.write_text('{"question": "q", "response": "r"}\n')
+    assert main(["critique", str(p), "--resume"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err
+
+
+def test_an_api_key_on_the_command_line_is_warned_about_once(tmp_path, capsys):
+    p = tmp_path / "a.jsonl"
+    p.write_text('{"id": "a", "question": "q", "response": "r"}\n')
+    main(["critique", str(p), "--model", "openai:x", "--base-url", f"http://127.0.0.1:{_free_port()}/v1",
+          "--api-key", "sk-on-the-command-line", "--timeout", "2", "--retries", "0", "--no-cache"])
+    err = capsys.readouterr().err
+    assert err.count("warning: --api-key") == 1 and "CRITICA_API_KEY" in err and "sk-on-the-command-line" not in err

@@ -453,3 +453,52 @@ def test_reward_and_critiques_with_the_local_model(local_backend):
         crit = Critique.model_validate(body["critiques"][0])
         assert crit.model == "local:smollm2" and crit.usage.prompt_tokens > 0 and crit.raw_outputs
         assert body["details"][0]["scored"] == (crit.verdict != Verdict.UNSCORED)
+
+
+# -- hostile options and bodies (issue 13) ----------------------------------------------------------------------------
+
+
+def test_a_bad_option_is_a_400_naming_the_field():
+    client, _, _ = make()
+    r = client.post("/v1/critiques", json={"items": [ITEM], "options": {"temperature": "hot"}})
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["type"] == "invalid_request" and "temperature" in err["message"]
+    assert err["errors"][0]["field"] == "options.temperature"
+
+
+def test_the_verifier_refuses_unknown_options_and_models():
+    client, _, _ = make()
+    r = client.post("/v1/reward", json={"samples": [{"prompt": "1+1?", "response": "2"}], "critic": "verifier",
+                                        "options": {"locat": "earliest"}})
+    assert r.status_code == 400 and "did you mean 'locate'" in r.json()["error"]["message"]
+    r = client.post("/v1/reward", json={"samples": [{"prompt": "1+1?", "response": "2"}], "critic": "verifier",
+                                        "model": "openai:other"})
+    assert r.status_code == 400 and "not served" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("text,needle", [("NaN", "NaN"), ("-Infinity", "Infinity"), ("1e999", "too large"),
+                                         ("[" * 100 + "]" * 100, "nested deeper")])
+def test_strict_json_refuses_what_json_does_not_allow(text, needle):
+    from critica.server.limits import strict_json_loads
+
+    with pytest.raises(json.JSONDecodeError, match=needle):
+        strict_json_loads(f'{{"a": {text}}}'.encode())
+    # Brackets inside strings are text, not nesting.
+    assert strict_json_loads(json.dumps({"a": "[" * 500, "b": [[1.5]]}).encode()) == {"a": "[" * 500, "b": [[1.5]]}
+
+
+def test_an_unexpected_error_is_a_json_500_without_details_and_logged_without_keys(caplog):
+    key = "client-key-0123456789"
+    client, _, _ = make(api_keys=[key])
+
+    def boom() -> None:
+        raise RuntimeError(f"internal detail that must not leak, nor {key}")
+
+    client.app.add_api_route("/v1/boom", boom)
+    with caplog.at_level("ERROR", logger="critica.server"):
+        r = TestClient(client.app, raise_server_exceptions=False).get("/v1/boom")
+    assert r.status_code == 500
+    assert r.json()["error"]["type"] == "internal_error" and "internal detail" not in r.text
+    logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert "internal detail" in logged and "RuntimeError" in logged and key not in logged and "[redacted]" in logged

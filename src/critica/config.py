@@ -3,11 +3,15 @@
 Layers merge ``defaults < environment < config file < explicit arguments``: every field is optional, ``None``
 means "not set", and :meth:`Settings.merge` lets a later layer override only what it sets.
 
-Environment variables (prefix ``CRITICA_``): ``CRITICA_MODEL``, ``CRITICA_BASE_URL``, ``CRITICA_API_KEY``,
-``CRITICA_TIMEOUT``, ``CRITICA_RETRIES``, ``CRITICA_CONCURRENCY``, ``CRITICA_DATA`` (benchmark data directory),
-``CRITICA_HOME`` (store directory), and the input-record limits ``CRITICA_MAX_RECORD_BYTES``,
-``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``. ``OPENAI_API_KEY`` is used only when no custom base URL is set, so a hosted
-key is never sent to a third-party server.
+Environment variables (prefix ``CRITICA_``): ``CRITICA_MODEL``, ``CRITICA_BASE_URL``, ``CRITICA_API_KEY`` (or
+``CRITICA_API_KEY_FILE``, a file holding it), ``CRITICA_TIMEOUT``, ``CRITICA_RETRIES``, ``CRITICA_CONCURRENCY``,
+``CRITICA_DATA`` (benchmark data directory), ``CRITICA_HOME`` (store directory), the input-record limits
+``CRITICA_MAX_RECORD_BYTES``, ``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``; for ``critica serve``,
+``CRITICA_SERVER_KEYS`` (or ``CRITICA_SERVER_KEYS_FILE``). ``OPENAI_API_KEY`` is used only when no custom base URL
+is set, so a hosted key is never sent to a third-party server.
+
+Keys belong in the environment or in a file, never on a command line: any process on the machine can read another
+one's command line (``/proc/PID/cmdline``, ``ps``), while its environment is private to its user.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Settings", "from_env", "default_data_dir"]
+__all__ = ["Settings", "from_env", "default_data_dir", "read_key_file", "server_keys_from_env"]
 
 
 class Settings(BaseModel):
@@ -30,8 +34,8 @@ class Settings(BaseModel):
     """Model spec, e.g. ``local:smollm2``, ``openai:gpt-4o-mini``, ``llamacpp:/path/model.gguf``."""
     base_url: str | None = None
     """Base URL of an OpenAI-compatible server."""
-    api_key: str | None = None
-    """API key for the server."""
+    api_key: str | None = Field(default=None, repr=False)
+    """API key for the server (never shown in a repr, a log or an error)."""
     timeout: float | None = None
     """Per-call timeout in seconds."""
     retries: int | None = None
@@ -88,7 +92,10 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         return value
 
     base_url = env.get("CRITICA_BASE_URL") or None
-    api_key = env.get("CRITICA_API_KEY") or (None if base_url else env.get("OPENAI_API_KEY")) or None
+    api_key = env.get("CRITICA_API_KEY") or None
+    if api_key is None and env.get("CRITICA_API_KEY_FILE"):
+        api_key = read_key_file(env["CRITICA_API_KEY_FILE"], what="CRITICA_API_KEY_FILE")
+    api_key = api_key or (None if base_url else env.get("OPENAI_API_KEY")) or None
     return Settings(
         model=env.get("CRITICA_MODEL") or None,
         base_url=base_url,
@@ -102,6 +109,41 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         max_depth=limit("CRITICA_MAX_DEPTH"),
         max_values=limit("CRITICA_MAX_VALUES"),
     )
+
+
+def read_key_file(path: str | Path, *, what: str = "key file") -> str:
+    """The key in ``path``: its first line that is neither blank nor a ``#`` comment, stripped.
+
+    Raises:
+        UserError: the file is missing, unreadable or holds no key.
+    """
+    keys = read_keys_file(path, what=what)
+    return keys[0]
+
+
+def read_keys_file(path: str | Path, *, what: str = "keys file") -> list[str]:
+    """Every key in ``path``, one per line (blank lines and ``#`` comments skipped); UserError when none."""
+    from critica.errors import UserError
+
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{what} {p}: cannot be read ({type(e).__name__}: {getattr(e, 'strerror', None) or e})") from None
+    keys = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not keys:
+        raise UserError(f"{what} {p}: holds no key (one per line; # starts a comment)")
+    return keys
+
+
+def server_keys_from_env(environ: dict[str, str] | None = None) -> list[str]:
+    """The keys ``critica serve`` accepts from ``CRITICA_SERVER_KEYS`` (comma or space separated) and
+    ``CRITICA_SERVER_KEYS_FILE`` (one per line)."""
+    env = os.environ if environ is None else environ
+    keys = [k for k in (env.get("CRITICA_SERVER_KEYS") or "").replace(",", " ").split() if k]
+    if env.get("CRITICA_SERVER_KEYS_FILE"):
+        keys += read_keys_file(env["CRITICA_SERVER_KEYS_FILE"], what="CRITICA_SERVER_KEYS_FILE")
+    return keys
 
 
 def default_data_dir(explicit: str | None = None) -> Path:

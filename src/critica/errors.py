@@ -4,7 +4,8 @@
 
     CriticaError
     ├── UserError                 the user's mistake: bad config, bad input (names file, line, field)
-    │   └── InputError            one malformed record in an input file
+    │   ├── InputError            one malformed record in an input file
+    │   └── OptionError           a critic option it does not take, or a bad value (names the option)
     ├── BackendError              a backend call failed (after bounded retries); carries status and body
     │   └── BackendUnavailable    the server could not be reached / timed out
     └── MissingDependency         an optional package or file is absent; carries the command that fixes it
@@ -14,7 +15,18 @@ A failing item becomes data in a run (an unscored critique with ``error`` set), 
 
 from __future__ import annotations
 
-__all__ = ["CriticaError", "UserError", "InputError", "BackendError", "BackendUnavailable", "MissingDependency"]
+from collections.abc import Iterable
+
+__all__ = ["CriticaError", "UserError", "InputError", "OptionError", "BackendError", "BackendUnavailable",
+           "MissingDependency", "did_you_mean"]
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"`` naming the closest choices to ``word``, or ``""`` when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
+    return (" (did you mean " + " or ".join(repr(c) for c in close) + "?)") if close else ""
 
 
 class CriticaError(Exception):
@@ -35,6 +47,16 @@ class InputError(UserError):
         self.reason = reason
         where = f"{path}:{location}"
         super().__init__(f"{where}: field '{field}': {reason}" if field else f"{where}: {reason}")
+
+
+class OptionError(UserError):
+    """A critic option that is not taken, or whose value is wrong; ``option`` names it."""
+
+    def __init__(self, critic: str, option: str, reason: str) -> None:
+        self.critic = critic
+        self.option = option
+        self.reason = reason
+        super().__init__(f"critic {critic!r}: option {option!r}: {reason}")
 
 
 class BackendError(CriticaError):

@@ -33,7 +33,7 @@ from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, S
 from critica.backends.call import Caller
 from critica.config import Settings
 from critica.critics.base import Critic
-from critica.errors import InputError, UserError
+from critica.errors import InputError, UserError, did_you_mean
 from critica.types import Item, Verdict
 
 __all__ = ["MemberSpec", "PanelSpec", "CascadeSpec", "ScalingConfig", "parse_member", "parse_panel",
@@ -247,7 +247,7 @@ class _Builder:
 
         specs = available_critics()
         if name not in specs:
-            raise UserError(f"unknown critic {name!r}; available: {', '.join(sorted(specs))}")
+            raise UserError(f"unknown critic {name!r}{did_you_mean(name, specs)}; available: {', '.join(sorted(specs))}")
         if not specs[name].needs_model:
             return build_critic(name, None)
         return build_critic(name, self.caller_for(model), **self.options)

@@ -10,6 +10,9 @@ sampling parameters, seed and sample index) is replayed from the cache without a
 are counted in ``Caller.cache_stats``. ``Caller.usage`` counts only tokens actually spent. A replayed completion
 comes back marked: ``cached=True``, ``latency_s`` of the original call, and its usage counted as replayed
 (:meth:`~critica.types.Usage.as_replayed`), so critiques built from it say they were not made now.
+
+A backend may list the secrets it was configured with in a ``secrets`` attribute (the OpenAI-compatible backend
+lists its API key): they are replaced by ``[redacted]`` in every error this wrapper raises.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from critica.backends.base import Backend, Completion, GenerateRequest
 from critica.backends.cache import CacheStats, CallCache, cache_key
 from critica.errors import BackendError, BackendUnavailable, CriticaError
+from critica.redact import Redactor
 from critica.types import Usage
 
 __all__ = ["CallPolicy", "Caller"]
@@ -124,7 +128,10 @@ class Caller:
         msg = f"backend {self.backend.name}: {reason} (after {attempts} attempt{'s' if attempts > 1 else ''})"
         body = getattr(exc, "body", None)
         cls = BackendUnavailable if unavailable else BackendError
-        return cls(msg, status=status, body=str(body) if body is not None else None)
+        # A server's error body may quote the key it was sent (OpenAI's 401 does): the backend's secrets never
+        # reach the message that becomes a critique's error, a log line or an HTTP answer.
+        redact = Redactor(getattr(self.backend, "secrets", ())).text
+        return cls(redact(msg), status=status, body=redact(str(body)) if body is not None else None)
 
     async def aclose(self) -> None:
         await self.backend.aclose()

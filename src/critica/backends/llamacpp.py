@@ -58,6 +58,8 @@ class _Worker:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="critica-llama")
         self._path, self._n_ctx, self._n_threads, self._logits_all = path, n_ctx, n_threads, logits_all
         self.llm: Any = None
+        self.running: Any = None
+        """The future of the call this worker is computing, if any."""
 
     def load(self) -> Any:
         if self.llm is None:
@@ -160,6 +162,7 @@ class LlamaCppBackend:
         try:
             loop = asyncio.get_running_loop()
             fut = loop.run_in_executor(worker.pool, self._run, worker, request)
+            worker.running = fut
             return await asyncio.shield(fut)
         finally:
             # A caller that timed out leaves the call running (llama.cpp cannot be interrupted mid-decode):
@@ -175,8 +178,11 @@ class LlamaCppBackend:
 
     async def aclose(self) -> None:
         for w in self._workers:
-            w.pool.shutdown(wait=True)
-            if w.llm is not None:
+            # A decode still running (its caller timed out or was interrupted) cannot be stopped; waiting for it here
+            # would block the event loop, and Ctrl-C, for as long as it takes. Leave it, and its model, to finish.
+            busy = w.running is not None and not w.running.done()
+            w.pool.shutdown(wait=not busy, cancel_futures=True)
+            if w.llm is not None and not busy:
                 try:
                     w.llm.close()
                 except Exception:  # noqa: BLE001 - best effort on shutdown

@@ -47,6 +47,8 @@ class OpenAICompatBackend:
         self.model = model
         self.name = name or f"openai:{model}"
         self.schema_mode = schema_mode
+        self.secrets: tuple[str, ...] = (api_key,) if api_key else ()
+        """Redacted from every error the Caller raises (a 401 body can echo the key)."""
         # A custom server gets a placeholder key, never a hosted-API key from the environment.
         self._client = client or openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s, max_retries=0

@@ -20,7 +20,7 @@ from typing import Any
 from critica.backends.base import Backend
 from critica.backends.call import Caller, CallPolicy
 from critica.config import Settings
-from critica.errors import UserError
+from critica.errors import UserError, did_you_mean
 
 __all__ = ["create_backend", "create_caller", "policy_from", "PROVIDERS"]
 
@@ -63,7 +63,8 @@ def create_backend(spec: str, settings: Settings | None = None, *, workers: int 
             schema_mode="json_object" if provider == "llamacpp-server" else "auto",
             name=spec,
         )
-    raise UserError(f"unknown model provider {provider!r} in {spec!r}; use one of: {', '.join(PROVIDERS)}")
+    raise UserError(f"unknown model provider {provider!r} in {spec!r}{did_you_mean(provider, PROVIDERS)}; "
+                    f"use one of: {', '.join(PROVIDERS)}")
 
 
 def policy_from(settings: Settings, *, concurrency: int | None = None) -> CallPolicy:

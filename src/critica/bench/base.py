@@ -8,13 +8,13 @@ every per-item record, ``--compare`` of two JSON files). Suites compute figures 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from critica.critics.base import Critic
+from critica.run.interrupt import run_interruptible
 from critica.types import Critique, Item
 
 __all__ = ["BenchContext", "BenchResult", "Suite", "register_suite", "get_suite", "available_suites", "critique_records"]
@@ -128,4 +128,4 @@ def critique_records(
         out.sort(key=lambda r: order[r["id"]])
         return out
 
-    return asyncio.run(go())
+    return run_interruptible(go())

@@ -43,6 +43,7 @@ from typing import Any
 from critica.bench.base import BenchContext, BenchResult, register_suite
 from critica.critics.parse import last_boxed
 from critica.errors import UserError
+from critica.run.interrupt import run_interruptible
 
 __all__ = ["TASKS", "MULTIPLE_CHOICE", "RealCriticItem", "load_realcritic", "grade_answer", "extract_choice",
            "math_equivalent", "transition_counts", "run_realcritic"]
@@ -308,7 +309,7 @@ def run_realcritic(ctx: BenchContext) -> BenchResult:
     bad = [str(r) for r in loaded if isinstance(r, UserError)]
     plot_path = ctx.options.get("transitions_plot")
     setup = _setup(ctx)
-    records = asyncio.run(_run_all(items, setup, ctx))
+    records = run_interruptible(_run_all(items, setup, ctx))
     by_task: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
         by_task.setdefault(rec["task"], []).append(rec)

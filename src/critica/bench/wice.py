@@ -19,7 +19,6 @@ context, response: the claim, evidence: the cited sentences) and the critique's 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import math
@@ -32,6 +31,7 @@ from typing import Any
 from critica.bench.base import BenchContext, BenchResult, register_suite
 from critica.bench.classification import accuracy, bootstrap_ci, confusion_matrix, macro_f1, per_label, unscored_count
 from critica.errors import InputError, UserError
+from critica.run.interrupt import run_interruptible
 from critica.types import Item, Verdict
 from critica.verifiers.evidence import FEATURES, EvidenceLabel, EvidenceVerifier, LabelModel
 
@@ -221,7 +221,7 @@ def _critic_records(claims: list[WiceClaim], ctx: BenchContext, tick: Callable[[
             tick()
         return out
 
-    return asyncio.run(go())
+    return run_interruptible(go())
 
 
 def run_wice(ctx: BenchContext) -> BenchResult:

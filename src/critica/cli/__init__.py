@@ -1,8 +1,14 @@
-"""The ``critica`` command line: a thin Typer shell over the Python API (one module per command group)."""
+"""The ``critica`` command line: a thin Typer shell over the Python API (one module per command group).
+
+Exit codes: 0 done; 1 the run finished but some records were malformed or some calls failed; 2 a usage or user error
+(unknown option, missing argument, bad value, missing file — one line on stderr, with a "did you mean" where one
+fits, never a traceback); 130 interrupted (Ctrl-C: what was written is kept and the command says how to resume).
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import typer
 
@@ -15,6 +21,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
 
 
 def _register() -> None:
@@ -31,32 +40,98 @@ def _register() -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (user and backend errors print one line, no traceback)."""
+def _click_errors() -> tuple[type[BaseException], ...]:
+    # Typer >= 0.20 vendors click (typer._click) and raises its own classes, all under typer.TyperException; older
+    # Typer raises click's. Both are usage errors carrying exit_code and format_message().
+    kinds: list[type[BaseException]] = [typer.TyperException] if hasattr(typer, "TyperException") else []
+    try:
+        import click
+
+        kinds.append(click.exceptions.ClickException)
+    except ImportError:  # pragma: no cover - typer without click
+        pass
+    return tuple(kinds)
+
+
+def usage_line(e: BaseException) -> str:
+    """A click usage error as one line: where, what, the closest valid spelling, and where to read more."""
+    ctx = getattr(e, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "critica"
+    possibilities = getattr(e, "possibilities", None)
+    if possibilities is not None:  # NoSuchOption: say the closest options the way people read it
+        msg = str(getattr(e, "message", e)).rstrip(".")
+        close = _close_options(str(getattr(e, "option_name", "")), ctx) if ctx is not None else sorted(possibilities)
+        if close:
+            msg += "; did you mean " + " or ".join(close) + "?"
+    else:
+        msg = e.format_message() if hasattr(e, "format_message") else str(e)
+    msg = " ".join(str(msg).split())  # one line, whatever the message held
+    return f"{where}: error: {msg} (see '{where} --help')"
+
+
+def _close_options(typed: str, ctx: object) -> list[str]:
+    # Compared without the leading dashes, which every option shares: click's own list offers --out for --bogus.
+    import difflib
+
+    params = getattr(getattr(ctx, "command", None), "params", [])
+    names = [o for p in params for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ())) if o.startswith("--")]
+    bare = {n[2:]: n for n in names}
+    return [bare[m] for m in difflib.get_close_matches(typed.lstrip("-"), list(bare), n=2, cutoff=0.6)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (usage, user and backend errors print one line, no traceback)."""
     _register()
+    from critica.cli.common import INVOCATION
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    token = INVOCATION.set(args)
+    try:
+        return _main(args)
+    finally:
+        INVOCATION.reset(token)
+
+
+def _main(args: list[str]) -> int:
     try:
         # With standalone_mode=False click returns the exit code of typer.Exit instead of raising it.
-        rv = app(args=argv, standalone_mode=False)
+        rv = app(args=args, prog_name="critica", standalone_mode=False)
         if isinstance(rv, int):
             return rv
     except CriticaError as e:
-        typer.secho(f"error: {e}", fg="red", err=True)
+        typer.secho(f"error: {' '.join(str(e).split())}", fg="red", err=True)
         return 2
     except typer.Exit as e:
+        if e.exit_code == INTERRUPTED and isinstance(e.__cause__, KeyboardInterrupt):  # Typer's own conversion
+            typer.secho("interrupted", fg="yellow", err=True)
         return e.exit_code
-    except SystemExit as e:  # click's own usage errors
+    except (KeyboardInterrupt, typer.Abort):
+        typer.secho("interrupted", fg="yellow", err=True)
+        return INTERRUPTED
+    except SystemExit as e:
         return int(e.code or 0)
-    except Exception as e:  # click exceptions in standalone_mode=False
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            return e.exit_code
-        if isinstance(e, click.exceptions.Abort):
-            return 130
-        raise
+    except _click_errors() as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # `critica` or `critica runs` alone: the help, then exit 2
+            text = e.format_message()  # type: ignore[attr-defined]  # (Rich help is already printed)
+            if text.strip():
+                typer.echo(text, err=True)
+            return 2
+        typer.secho(usage_line(e), fg="red", err=True)
+        return int(getattr(e, "exit_code", 2) or 2)
     return 0
 
 
-def run() -> None:  # pragma: no cover
-    sys.exit(main())
+def run() -> None:  # pragma: no cover - the console script
+    code = main()
+    if code == INTERRUPTED:
+        # Threads still computing (a verifier check, an in-process llama.cpp decode) cannot be interrupted, and the
+        # interpreter would join them at exit: everything worth keeping is written and closed by now, so leave.
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)

@@ -8,8 +8,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from critica.cli import app
+from critica.cli import INTERRUPTED, app
 from critica.cli.common import (
+    ApiKeyFileOpt,
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -18,10 +19,12 @@ from critica.cli.common import (
     TimeoutOpt,
     err_console,
     limited,
+    resume_command,
     settings_from,
 )
-from critica.errors import UserError
+from critica.errors import UserError, did_you_mean
 from critica.inputs.load import ReadLimits, parse_mapping
+from critica.redact import RedactingSink, Redactor
 from critica.run.batch import BatchResult, CriticRecipe, count_records, iter_source, run_batch
 from critica.run.runner import RunStats
 from critica.store import Store
@@ -35,6 +38,7 @@ def batch(
     model: str = ModelOpt,
     base_url: str = BaseUrlOpt,
     api_key: str = ApiKeyOpt,
+    api_key_file: Path = ApiKeyFileOpt,
     limit: int = typer.Option(None, "--limit", "-n", help="Only the first N items of the input."),
     concurrency: int = ConcurrencyOpt,
     timeout: float = TimeoutOpt,
@@ -57,8 +61,8 @@ def batch(
     while the run holds failed items or malformed records.
     """
     if executor not in ("local", "ray"):
-        raise UserError(f"--executor must be local or ray, not {executor!r}")
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency)
+        raise UserError(f"--executor must be local or ray, not {executor!r}{did_you_mean(executor, ('local', 'ray'))}")
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries, concurrency=concurrency)
     conc = settings.concurrency or 4
     name = critic or ("processbench" if settings.model else "verifier")
     options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured} if settings.model else {}
@@ -76,15 +80,27 @@ def batch(
     if limit is not None:
         total = min(total, limit) if total is not None else limit
     sink = store.sink(run)
+    live: list[BatchResult] = []
     try:
-        result = _run_with_progress(recipe, records, sink, run, executor, ray_address, total)
+        result = _run_with_progress(recipe, records, sink, run, executor, ray_address, total, live,
+                                    Redactor([settings.api_key]))
     except Exception as e:
         # Whatever stopped the job, the run must not stay 'running' forever: what was committed is kept, and
         # running the same command again resumes it.
         store.finish_run(run, {"error": f"{type(e).__name__}: {e}"}, status="failed")
         raise
-    finally:
+    except KeyboardInterrupt:
+        # Every committed item stays committed; the run stays 'running', which is what resuming picks up.
+        partial = live[0] if live else BatchResult(stats=RunStats())
+        _summary(partial, run, store, sink.retried, title="interrupted")
         info = store.get_run(run)
+        store.close()
+        err_console.print(f"[yellow]interrupted: {partial.stats.items} item(s) committed to run {run!r} by this "
+                          f"invocation, {info.critiques if info else 0} stored in all; the rest were not started or "
+                          "not finished[/yellow]")
+        err_console.print(f"resume with: {resume_command()}", highlight=False, markup=False)
+        raise typer.Exit(INTERRUPTED) from None
+    info = store.get_run(run)
     totals = {
         "critiques": info.critiques if info else 0, "failed": info.failed if info else 0,
         "input_errors": info.input_errors if info else 0,
@@ -118,7 +134,8 @@ def _open_run(store: Store, run: str, config: dict, critic: str, model: str | No
     store.create_run(run, config, model=model, protocol=critic, source=source, exist_ok=True)
 
 
-def _run_with_progress(recipe, records, sink, run, executor, ray_address, total) -> BatchResult:
+def _run_with_progress(recipe, records, sink, run, executor, ray_address, total, live: list[BatchResult],
+                       redactor: Redactor) -> BatchResult:
     progress = Progress(
         TextColumn(f"[bold]{run}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
@@ -128,12 +145,16 @@ def _run_with_progress(recipe, records, sink, run, executor, ray_address, total)
     task = progress.add_task(run, total=total, rate="0.00", tokens=0, skipped=0)
 
     def on_progress(stats: RunStats, skipped: int) -> None:
+        # Kept for the partial summary should the run be interrupted.
+        live[:] = [BatchResult(stats=stats, skipped=skipped)]
         rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
         progress.update(task, completed=stats.items + stats.input_errors + skipped, rate=f"{rate:.2f}",
                         tokens=stats.usage.spent_tokens, skipped=skipped)
 
     with progress:
-        return run_batch(recipe, records, sink, executor=executor, ray_address=ray_address, progress=on_progress)
+        # The backend key is replaced in anything a critique carries before it is stored.
+        return run_batch(recipe, records, RedactingSink(sink, redactor), executor=executor, ray_address=ray_address,
+                         progress=on_progress)
 
 
 def _invocation_totals(result: BatchResult, retried: int) -> dict:
@@ -149,11 +170,11 @@ def _invocation_totals(result: BatchResult, retried: int) -> dict:
     }
 
 
-def _summary(result: BatchResult, run: str, store: Store, retried: int = 0) -> None:
+def _summary(result: BatchResult, run: str, store: Store, retried: int = 0, title: str | None = None) -> None:
     s = result.stats
     info = store.get_run(run)
     rate = s.items / s.wall_s if s.wall_s > 0 else 0.0
-    table = Table(title=f"critica batch — run {run}", show_header=False)
+    table = Table(title=f"critica batch — run {run}" + (f" ({title})" if title else ""), show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
     u = s.usage

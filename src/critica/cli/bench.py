@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from critica.aggregate.spec import scaling_config
 from critica.bench.base import BenchContext, BenchResult, available_suites, get_suite
 from critica.bench.scaling import parse_ks, plot_scaling, run_suite_scaling, scaled_factory
-from critica.cli import app
+from critica.cli import INTERRUPTED, app
 from critica.cli.common import BaseUrlOpt, ConcurrencyOpt, ModelOpt, err_console, settings_from
 from critica.config import default_data_dir
 from critica.critics.registry import build_critic
@@ -132,8 +132,15 @@ def bench(
         if json_out:
             atomic_write_text(json_out, json.dumps({"suite": suite, "critic": curve.critic, "model": curve.model, "rows": curve.rows(), "notes": curve.notes}, indent=1))
         return
-    with progress:
-        result = spec.run(ctx)
+    try:
+        with progress:
+            result = spec.run(ctx)
+    except KeyboardInterrupt:
+        done = int(progress.tasks[0].completed)
+        err_console.print(f"[yellow]interrupted after {done} item(s): a benchmark's figures need every item of a split, "
+                          "so none were computed and nothing was written; run it again (--limit N for a shorter "
+                          "run)[/yellow]")
+        raise typer.Exit(INTERRUPTED) from None
     title = f"## {result.suite} — critic `{result.critic}`" + (f" on {result.model}" if result.model else "")
     out_console.print(Markdown(title))
     typer.echo(markdown_table(result.rows))  # plain text: a Markdown table must not be re-wrapped

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import typer
@@ -11,8 +10,9 @@ from rich.table import Table
 
 from critica.aggregate.spec import scaling_config, scaling_summary, wrap_critic
 from critica.backends.registry import create_caller
-from critica.cli import app
+from critica.cli import INTERRUPTED, app
 from critica.cli.common import (
+    ApiKeyFileOpt,
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -20,14 +20,20 @@ from critica.cli.common import (
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    done_ids,
     err_console,
     limited,
     open_out,
+    resume_command,
     settings_from,
+    skip_done,
 )
 from critica.critics.registry import available_critics, build_critic
+from critica.errors import UserError
 from critica.inputs.load import ReadLimits, parse_mapping, read_items
+from critica.redact import Redactor
 from critica.run.batch import count_records
+from critica.run.interrupt import run_interruptible
 from critica.run.runner import RunStats, run_critic
 
 
@@ -42,6 +48,7 @@ def critique(
     model: str = ModelOpt,
     base_url: str = BaseUrlOpt,
     api_key: str = ApiKeyOpt,
+    api_key_file: Path = ApiKeyFileOpt,
     out: Path = typer.Option(None, "--out", "-o", help="Write critiques here (JSONL); default stdout."),
     limit: int = typer.Option(None, "--limit", "-n", help="Critique only the first N items."),
     concurrency: int = ConcurrencyOpt,
@@ -59,13 +66,15 @@ def critique(
     cascade: str = typer.Option(None, "--cascade", help="Cheap critics tried first: CRITIC[@MODEL][*K],...[;threshold=0.75]; escalate when unsure."),
     scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/adaptive/meta_critic/panel/cascade (flags override)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache ($CRITICA_HOME/critica.db)."),
+    resume: bool = typer.Option(False, "--resume", help="With --out: keep the critiques already in the file, critique only the items it lacks, append."),
 ) -> None:
     """Critique every item of INPUT; one JSON critique per line, a progress bar, and a summary table at the end.
 
     Exits 1 when any record was malformed or any item failed — a backend call, or a panel, cascade or vote member,
-    failed (after all other items are done; the failed items are written too, with the error).
+    failed (after all other items are done; the failed items are written too, with the error). Ctrl-C stops at
+    once (exit 130): every line written stays complete, and the summary says how to resume (--resume).
     """
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency)
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries, concurrency=concurrency)
     conc = settings.concurrency or 4
     caller = None
     if settings.model:
@@ -78,17 +87,38 @@ def critique(
     options = {} if caller is None else {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured}
     built = build_critic(name, caller, **options)
     built = wrap_critic(built, scaling_config(samples=samples, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, config_file=scaling_file), caller=caller, settings=settings, options=options, concurrency=conc, warn=lambda m: err_console.print(f"[yellow]{m}[/yellow]"))
-    records = limited(read_items(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings)), limit)
-    stream = open_out(out)
-    sink = JsonlSink(stream)
+    if resume and out is None:
+        raise UserError("--resume needs --out FILE: the critiques to keep are read from it")
+    done = done_ids(out) if resume and out is not None else set()
+    skipped = [0]
+    records = skip_done(limited(read_items(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings)),
+                                limit), done, skipped)
+    stream = open_out(out, append=resume)
+    sink = JsonlSink(stream, redactor=Redactor([settings.api_key]))
+    live: list[RunStats] = []
     try:
         total = count_records(input) if input.is_file() else None
         if limit is not None:
             total = limit if total is None else min(limit, total)
-        stats = _run_with_progress(built, records, sink, conc, total=total)
+        if total is not None and done:
+            total = max(0, total - len(done))
+        stats = _run_with_progress(built, records, sink, conc, total=total, live=live)
+    except KeyboardInterrupt:
+        stats = live[0] if live else RunStats()
+        _summary(stats, name, settings.model, title="interrupted")
+        where = f"in {out}" if out is not None else "on stdout"
+        err_console.print(f"[yellow]interrupted: {stats.items} critique(s) written {where} (each line complete)"
+                          + (f", {skipped[0]} kept from before" if skipped[0] else "") + "[/yellow]")
+        if out is not None:
+            err_console.print(f"resume with: {resume_command('--resume')}", highlight=False, markup=False)
+        else:
+            err_console.print("to make a run resumable, write to a file: --out FILE, then add --resume", highlight=False)
+        raise typer.Exit(INTERRUPTED) from None
     finally:
         if out is not None:
             stream.close()
+    if skipped[0]:
+        err_console.print(f"resumed: {skipped[0]} item(s) already in {out} were skipped")
     _summary(stats, name, settings.model)
     if caller is not None and caller.cache is not None:
         cs = caller.cache_stats
@@ -102,7 +132,7 @@ def critique(
         raise typer.Exit(1)
 
 
-def _run_with_progress(critic, records, sink, concurrency: int, total: int | None) -> RunStats:
+def _run_with_progress(critic, records, sink, concurrency: int, total: int | None, live: list[RunStats]) -> RunStats:
     progress = Progress(
         TextColumn("[bold]critiquing"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
@@ -111,11 +141,13 @@ def _run_with_progress(critic, records, sink, concurrency: int, total: int | Non
     task = progress.add_task("critique", total=total, rate="0.00", tokens=0)
 
     def on_result(stats: RunStats, _result: object) -> None:
+        if not live:  # the run's totals, kept for the partial summary should the run be interrupted
+            live.append(stats)
         rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
         progress.update(task, completed=stats.items + stats.input_errors, rate=f"{rate:.2f}", tokens=stats.usage.spent_tokens)
 
     with progress:
-        return asyncio.run(_run(critic, records, sink, concurrency, on_result))
+        return run_interruptible(_run(critic, records, sink, concurrency, on_result))
 
 
 async def _run(critic, records, sink, concurrency, on_result) -> RunStats:
@@ -127,8 +159,9 @@ async def _run(critic, records, sink, concurrency, on_result) -> RunStats:
             await caller.aclose()
 
 
-def _summary(stats: RunStats, critic: str, model: str | None) -> None:
-    table = Table(title=f"critica critique — {critic}" + (f" on {model}" if model else ""), show_header=False)
+def _summary(stats: RunStats, critic: str, model: str | None, title: str | None = None) -> None:
+    table = Table(title=f"critica critique — {critic}" + (f" on {model}" if model else "") + (f" ({title})" if title else ""),
+                  show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
     rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0

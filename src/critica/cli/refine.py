@@ -18,8 +18,9 @@ from rich.table import Table
 
 from critica.backends.call import Caller
 from critica.backends.registry import create_caller
-from critica.cli import app
+from critica.cli import INTERRUPTED, app
 from critica.cli.common import (
+    ApiKeyFileOpt,
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -36,6 +37,8 @@ from critica.critics.parse import last_boxed
 from critica.critics.registry import available_critics, build_critic
 from critica.errors import InputError, UserError
 from critica.inputs.load import ReadLimits, parse_mapping, read_items
+from critica.redact import Redactor
+from critica.run.interrupt import run_interruptible
 from critica.types import Item
 
 
@@ -56,7 +59,7 @@ def run_with_progress(label: str, total: int | None, work) -> list:
                         console=err_console)
     task = progress.add_task(label, total=total)
     with progress:
-        return asyncio.run(work(lambda: progress.advance(task)))
+        return run_interruptible(work(lambda: progress.advance(task)))
 
 
 @app.command()
@@ -81,6 +84,7 @@ def refine(
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature of critic and generator."),
     base_url: str = BaseUrlOpt,
     api_key: str = ApiKeyOpt,
+    api_key_file: Path = ApiKeyFileOpt,
     concurrency: int = ConcurrencyOpt,
     timeout: float = TimeoutOpt,
     retries: int = RetriesOpt,
@@ -96,8 +100,9 @@ def refine(
         raise UserError("--on-unscored must be 'stop' or 'revise'")
     if rounds < 0:
         raise UserError("--rounds must be 0 or more")
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries,
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries,
                              concurrency=concurrency)
+    redactor = Redactor([settings.api_key])  # the key never reaches the output, whatever a result carries
     if not settings.model and not (critic_model and generator_model):
         raise UserError("refine needs a model: pass --model (e.g. --model local:smollm2) or set CRITICA_MODEL")
     main = make_caller(settings.model, settings) if settings.model else None
@@ -129,7 +134,7 @@ def refine(
                     err_console.print(f"[red]input error[/red] {errors[-1]}", highlight=False)
                     advance()
                     return
-            stream.write(t.model_dump_json() + "\n")
+            stream.write(redactor.json(t.model_dump_json()) + "\n")
             stream.flush()
             trajectories.append(t)
             advance()
@@ -142,6 +147,12 @@ def refine(
 
     try:
         run_with_progress("refining", len(items), work)
+    except KeyboardInterrupt:
+        _summary(trajectories, name, generator.name)
+        where = f"to {out}" if out is not None else "to stdout"
+        err_console.print(f"[yellow]interrupted: {len(trajectories)} of {len(items)} trajectories written {where} (each "
+                          "line complete); refine does not resume: run the items missing from the output again[/yellow]")
+        raise typer.Exit(INTERRUPTED) from None
     finally:
         if out is not None:
             stream.close()

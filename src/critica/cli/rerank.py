@@ -17,6 +17,7 @@ from rich.table import Table
 
 from critica.cli import app
 from critica.cli.common import (
+    ApiKeyFileOpt,
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -32,6 +33,7 @@ from critica.cli.refine import make_caller, read_questions, run_with_progress
 from critica.critics.registry import available_critics, build_critic
 from critica.errors import InputError, UserError
 from critica.inputs.load import parse_mapping
+from critica.redact import Redactor
 from critica.types import Item
 
 
@@ -54,6 +56,7 @@ def rerank(
     step_tokens: int = typer.Option(160, "--step-tokens", help="Search: completion limit of one proposed step."),
     base_url: str = BaseUrlOpt,
     api_key: str = ApiKeyOpt,
+    api_key_file: Path = ApiKeyFileOpt,
     concurrency: int = ConcurrencyOpt,
     timeout: float = TimeoutOpt,
     retries: int = RetriesOpt,
@@ -67,8 +70,9 @@ def rerank(
 
     if generate < 0:
         raise UserError("--generate must be 0 or more")
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries,
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries,
                              concurrency=concurrency)
+    redactor = Redactor([settings.api_key])  # the key never reaches the output, whatever a result carries
     names = critic or ["processbench"]
     specs = available_critics()
     needs = [n for n in names if n in specs and specs[n].needs_model]
@@ -100,7 +104,7 @@ def rerank(
                     r = await best_of_n(item, panel, generator, n=generate)
                 else:
                     r = await rerank_item(item, panel)
-            stream.write(r.model_dump_json() + "\n")
+            stream.write(redactor.json(r.model_dump_json()) + "\n")
             stream.flush()
             results.append(r)
             advance()

@@ -9,6 +9,7 @@ import typer
 
 from critica.cli import app
 from critica.cli.common import (
+    ApiKeyFileOpt,
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -17,18 +18,21 @@ from critica.cli.common import (
     TimeoutOpt,
     err_console,
     settings_from,
+    warn_secret_flag,
 )
-from critica.errors import MissingDependency, UserError
+from critica.config import read_keys_file, server_keys_from_env
+from critica.errors import MissingDependency
 
 
 def _keys(keys: list[str] | None, keys_file: Path | None) -> list[str]:
+    """Client keys from --server-key (warned about), --keys-file, CRITICA_SERVER_KEYS and CRITICA_SERVER_KEYS_FILE."""
     out = [k for raw in keys or [] for k in raw.replace(",", " ").split() if k]
+    if out:
+        warn_secret_flag("--server-key", "CRITICA_SERVER_KEYS, CRITICA_SERVER_KEYS_FILE or --keys-file")
     if keys_file is not None:
-        if not keys_file.is_file():
-            raise UserError(f"{keys_file}: no such keys file")
-        out += [line.strip() for line in keys_file.read_text(encoding="utf-8").splitlines()
-                if line.strip() and not line.lstrip().startswith("#")]
-    return out
+        out += read_keys_file(keys_file, what="--keys-file")
+    out += server_keys_from_env()
+    return list(dict.fromkeys(out))
 
 
 def _is_loopback(host: str) -> bool:
@@ -47,6 +51,7 @@ def serve(
     model: str = ModelOpt,
     base_url: str = BaseUrlOpt,
     api_key: str = ApiKeyOpt,
+    api_key_file: Path = ApiKeyFileOpt,
     timeout: float = TimeoutOpt,
     retries: int = RetriesOpt,
     concurrency: int = ConcurrencyOpt,
@@ -54,10 +59,12 @@ def serve(
     critic: str = typer.Option(None, "--critic", help="Default critic (processbench with a model, verifier without)."),
     db: Path = typer.Option(None, "--db", help="Store file (default: $CRITICA_HOME/critica.db)."),
     no_store: bool = typer.Option(False, "--no-store", help="Keep no runs: critiques are returned only."),
-    server_key: list[str] = typer.Option(None, "--server-key", envvar="CRITICA_SERVER_KEYS",
-                                         help="API key clients must send (repeatable; env: space- or comma-separated). "
-                                              "None: only localhost is served."),
-    keys_file: Path = typer.Option(None, "--keys-file", help="File with one API key per line (# comments allowed)."),
+    server_key: list[str] = typer.Option(None, "--server-key",
+                                         help="API key clients must send (repeatable). Avoid: any process can read a "
+                                              "command line; prefer CRITICA_SERVER_KEYS (space- or comma-separated) "
+                                              "or --keys-file. No key at all: only localhost is served."),
+    keys_file: Path = typer.Option(None, "--keys-file", help="File with one client API key per line (# comments allowed). "
+                                                             "Env: CRITICA_SERVER_KEYS_FILE."),
     max_batch: int = typer.Option(64, "--max-batch", help="Most items per request."),
     max_body: int = typer.Option(1_048_576, "--max-body", help="Largest request body in bytes."),
     per_key: int = typer.Option(4, "--per-key", help="Requests (and jobs) one key may have in flight."),
@@ -74,7 +81,7 @@ def serve(
         raise MissingDependency(f"the server ({e.name})", "pip install 'critica[server]'") from None
     from critica.store import Store
 
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries,
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries,
                              concurrency=concurrency)
     keys = _keys(server_key, keys_file)
     config = ServerConfig(settings=settings, models=list(also_model or []), critic=critic, api_keys=keys,
@@ -83,7 +90,7 @@ def serve(
     store = None if no_store else Store.open(db)
     if not keys and not _is_loopback(host):
         err_console.print(f"[yellow]no API keys set: requests from other machines to {host} will be refused "
-                          "(set --server-key or CRITICA_SERVER_KEYS)[/yellow]")
+                          "(set CRITICA_SERVER_KEYS or --keys-file)[/yellow]")
     err_console.print(f"critica serving on http://{host}:{port}  (UI /ui, API /v1, docs /docs; "
                       f"model {settings.model or 'none'}, {'no store' if store is None else store.path or 'in-memory store'}, "
                       f"{len(keys)} key(s))")

@@ -17,11 +17,23 @@ def _processbench(caller: Caller, **options: Any):
 
 @register("verifier", "tool checks only, no model: arithmetic, final answer vs reference, evidence, code tests", needs_model=False)
 def _verifier(caller: Caller | None = None, **options: Any):
+    from critica.critics.options import SAMPLING_OPTIONS
+    from critica.errors import OptionError, did_you_mean
     from critica.verifiers.critic import VerifierCritic
 
-    # sampling options (temperature, max_tokens …) mean nothing to a verifier and are dropped
-    keep = {k: v for k, v in options.items() if k in ("arithmetic", "final_answer", "evidence", "code", "locate")}
-    return VerifierCritic(**keep)
+    own = ("arithmetic", "final_answer", "evidence", "code", "locate")
+    # Sampling options (temperature, max_tokens …) mean nothing to a verifier and are dropped, so one request body
+    # serves every critic; anything else is a mistake the caller must hear about, not an option silently ignored.
+    unknown = sorted(k for k in options if k not in own and k not in SAMPLING_OPTIONS)
+    if unknown:
+        raise OptionError("verifier", unknown[0], f"the critic does not accept this option{did_you_mean(unknown[0], own)}; "
+                                                  f"it takes: {', '.join(own)}")
+    for k in own[:4]:
+        if k in options and not isinstance(options[k], bool):
+            raise OptionError("verifier", k, f"must be true or false, not {options[k]!r:.40}")
+    if "locate" in options and not isinstance(options["locate"], str | None):
+        raise OptionError("verifier", "locate", f"must be 'confident' or 'earliest', not {options['locate']!r:.40}")
+    return VerifierCritic(**{k: v for k, v in options.items() if k in own})
 
 
 @register("verifier-earliest", "the verifier, always naming its earliest false step as the first error "

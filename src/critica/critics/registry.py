@@ -12,7 +12,7 @@ from typing import Any
 
 from critica.backends.call import Caller
 from critica.critics.base import Critic
-from critica.errors import UserError
+from critica.errors import CriticaError, OptionError, UserError, did_you_mean
 
 __all__ = ["CriticSpec", "register", "build_critic", "available_critics"]
 
@@ -45,14 +45,36 @@ def available_critics() -> dict[str, CriticSpec]:
 
 
 def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
-    """Build the critic ``name``; raises UserError for unknown names or a missing model."""
+    """Build the critic ``name``.
+
+    Raises:
+        UserError: an unknown name, a missing model, an option the critic does not take or a bad option value
+            (the message names the option).
+    """
+    from critica.critics.options import check_options
+
     specs = available_critics()
     if name not in specs:
-        raise UserError(f"unknown critic {name!r}; available: {', '.join(sorted(specs))}")
+        raise UserError(f"unknown critic {name!r}{did_you_mean(name, specs)}; available: {', '.join(sorted(specs))}")
     spec = specs[name]
     if spec.needs_model and caller is None:
         raise UserError(f"critic {name!r} needs a model: pass --model (e.g. --model local:smollm2) or set CRITICA_MODEL")
-    return spec.factory(caller, **options)
+    options = check_options(name, options)
+    try:
+        return spec.factory(caller, **options)
+    except TypeError as e:
+        if "unexpected keyword argument" not in str(e):
+            raise UserError(f"critic {name!r} cannot be built with these options ({_short(e)})") from None
+        bad = str(e).rsplit("argument", 1)[-1].strip().strip("'\"")
+        raise OptionError(name, bad, "the critic does not accept this option") from None
+    except CriticaError:
+        raise
+    except Exception as e:  # noqa: BLE001 - built from the caller's options: a value the constructor could not use
+        raise UserError(f"critic {name!r} cannot be built with these options ({_short(e)})") from None
+
+
+def _short(e: BaseException) -> str:
+    return f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
 
 
 _loaded = False

@@ -20,7 +20,6 @@ The critic is described by a :class:`CriticRecipe` rather than passed as an obje
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,6 +30,7 @@ from typing import Any, Literal, Protocol
 from critica.critics.base import Critic
 from critica.errors import InputError, UserError
 from critica.inputs.load import ReadLimits, read_items
+from critica.run.interrupt import run_interruptible
 from critica.run.runner import RunStats, run_critic
 from critica.types import Critique, Item
 
@@ -65,8 +65,9 @@ class CriticRecipe:
     """Model spec; None for model-free critics."""
     options: dict[str, Any] = field(default_factory=dict)
     """Keyword options for the critic factory (sampling, structured …)."""
-    settings: dict[str, Any] = field(default_factory=dict)
-    """:class:`~critica.config.Settings` fields (base URL, key, timeout, retries)."""
+    settings: dict[str, Any] = field(default_factory=dict, repr=False)
+    """:class:`~critica.config.Settings` fields (base URL, key, timeout, retries); left out of the repr, which could
+    otherwise print the key in a log or a traceback. Never stored with the run."""
     concurrency: int = 4
     """Calls in flight per process."""
     cache_path: str | None = None
@@ -242,7 +243,7 @@ def run_batch(
             if caller is not None:
                 await caller.aclose()
 
-    result.stats = asyncio.run(go())
+    result.stats = run_interruptible(go())  # Ctrl-C: in-flight items cancelled, committed ones kept
     caller = getattr(critic, "caller", None)
     if caller is not None and getattr(caller, "cache_stats", None) is not None:
         result.cache_hits, result.cache_misses = caller.cache_stats.hits, caller.cache_stats.misses

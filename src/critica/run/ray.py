@@ -41,7 +41,7 @@ def _critique_chunk(recipe: CriticRecipe, items: list[Item]) -> tuple[list[Criti
     """Runs on a worker: critique ``items``; returns the critiques and this chunk's cache hits and misses."""
     from critica.run.runner import critique_stream
 
-    key = repr(recipe)
+    key = (repr(recipe), repr(sorted(recipe.settings.items())))  # the repr leaves settings out (they hold the key)
     critic = _CRITICS.get(key)
     if critic is None:
         critic = _CRITICS[key] = recipe.build()

@@ -45,8 +45,10 @@ def create_app(store: Store | None, config: ServerConfig | None = None, *,
         The FastAPI application; serve it with uvicorn (``critica serve`` does).
     """
     config = config or ServerConfig()
-    context = AppContext(config=config, store=store, engine=Engine(config, backends),
-                         jobs=JobManager(max_jobs=config.max_jobs, per_key=config.per_key_concurrency),
+    engine = Engine(config, backends)
+    context = AppContext(config=config, store=store, engine=engine,
+                         jobs=JobManager(max_jobs=config.max_jobs, per_key=config.per_key_concurrency,
+                                         redact=engine.redactor.text),
                          limiter=KeyLimiter(config.per_key_concurrency))
 
     @asynccontextmanager

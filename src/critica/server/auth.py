@@ -40,7 +40,7 @@ def authenticate(request: Request, keys: list[str]) -> str:
         host = request.client.host if request.client else ""
         if host not in LOOPBACK and not host.startswith("127."):
             raise HTTPProblem(403, f"this server has no API keys configured and serves only localhost; client {host} "
-                                   "was refused (start it with --api-key / CRITICA_SERVER_KEYS to serve others)")
+                                   "was refused (start it with --server-key, --keys-file or CRITICA_SERVER_KEYS to serve others)")
         return "local"
     token = _presented(request)
     if token is None:

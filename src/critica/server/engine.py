@@ -17,9 +17,11 @@ from critica.backends.call import Caller, CallPolicy
 from critica.backends.registry import create_backend
 from critica.critics.base import Critic
 from critica.critics.registry import available_critics, build_critic
-from critica.errors import BackendUnavailable, MissingDependency, UserError
+from critica.errors import BackendUnavailable, MissingDependency, OptionError, UserError, did_you_mean
+from critica.redact import Redactor
 from critica.run.runner import critique_stream
 from critica.server.errors import HTTPProblem
+from critica.server.schemas import FieldProblem
 from critica.server.settings import ServerConfig
 from critica.types import Critique, Item
 
@@ -71,6 +73,8 @@ class Engine:
 
     def __init__(self, config: ServerConfig, backends: Mapping[str, Backend] | None = None) -> None:
         self.config = config
+        self.redactor = Redactor([config.settings.api_key, *config.api_keys])
+        """The backend key and the client keys, replaced in every critique this engine returns or records."""
         self._injected = dict(backends or {})
         self._callers: dict[str, _WatchedCaller] = {}
 
@@ -112,7 +116,11 @@ class Engine:
         name = critic or self.config.default_critic
         specs = available_critics()
         if name not in specs:
-            raise HTTPProblem(400, f"unknown critic {name!r}; available: {', '.join(sorted(specs))}")
+            raise HTTPProblem(400, f"unknown critic {name!r}{did_you_mean(name, specs)}; "
+                                   f"available: {', '.join(sorted(specs))}")
+        if model is not None and model not in self.models:
+            # Checked for every critic: a model-free critic must not silently ignore a model the client asked for.
+            raise HTTPProblem(400, f"model {model!r} is not served here; served: {', '.join(self.models) or 'none'}")
         caller = None
         if specs[name].needs_model:
             caller = self.caller(model)
@@ -121,12 +129,17 @@ class Engine:
                                        "(start it with --model)")
         try:
             built = build_critic(name, caller, **dict(options or {}))
-        except TypeError as e:
-            raise HTTPProblem(400, f"critic {name!r} does not accept these options: {e}") from None
         except MissingDependency as e:
             raise HTTPProblem(501, str(e)) from None
+        except OptionError as e:
+            field = f"options.{e.option}"
+            raise HTTPProblem(400, str(e), errors=[FieldProblem(
+                location="request body", field=field, reason=e.reason,
+                message=f"request body: field '{field}': {e.reason}")]) from None
         except UserError as e:
             raise HTTPProblem(400, str(e)) from None
+        except (TypeError, ValueError) as e:  # a constructor refusing what the options gave it
+            raise HTTPProblem(400, f"critic {name!r} does not accept these options: {' '.join(str(e).split())[:300]}") from None
         return Chosen(built, name, caller.name if caller is not None else None)
 
     def has_critic(self, name: str) -> bool:
@@ -142,6 +155,7 @@ class Engine:
         done: dict[str, Critique] = {}
         async for result in critique_stream(chosen.critic, items, concurrency=self.config.item_concurrency):
             assert isinstance(result, Critique)
+            result = self.redactor.critique(result)
             done[result.item_id] = result
             if on_result is not None:
                 on_result(by_id[result.item_id], result)

@@ -1,7 +1,8 @@
 """Every error the server answers has one JSON shape, :class:`~critica.server.schemas.ErrorBody`.
 
 Handlers here map FastAPI's validation errors (malformed JSON → 400, invalid fields → 422, each naming the field),
-HTTP errors (404, 405 …) and :class:`HTTPProblem` raised by the routes onto that shape.
+HTTP errors (404, 405 …) and :class:`HTTPProblem` raised by the routes onto that shape. Anything else a route raises
+is a bug: it is logged with its traceback and answered 500 ``internal_error`` in the same shape, without details.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ __all__ = ["HTTPProblem", "install_handlers", "problem_from_input_error", "error
 
 _STATUS_TYPES = {400: "invalid_request", 409: "conflict", 422: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 429: "rate_limited", 501: "not_implemented",
-                 503: "backend_unavailable", 504: "timeout"}
+                 500: "internal_error", 503: "backend_unavailable", 504: "timeout"}
 
 
 class HTTPProblem(Exception):
@@ -79,8 +80,23 @@ async def _problem(request: Request, exc: HTTPProblem) -> JSONResponse:
     return error_response(exc.status, exc.type, exc.message, exc.errors, exc.headers)
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    import logging
+    import traceback
+
+    # The traceback is logged as text through the app's key redactor: an exception message may quote a key.
+    context = getattr(request.app.state, "critica", None)
+    redact = context.engine.redactor.text if context is not None else str
+    trace = redact("".join(traceback.format_exception(exc)))
+    logging.getLogger("critica.server").error("unhandled error on %s %s\n%s", request.method, request.url.path, trace,
+                                              extra={"event": "error", "path": request.url.path})
+    return error_response(500, "internal_error", "the server failed on this request (the error is in its log); "
+                                                 "please report it")
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPProblem, _problem)  # type: ignore[arg-type]

@@ -49,9 +49,11 @@ class Job:
 class JobManager:
     """Starts, tracks and cancels jobs."""
 
-    def __init__(self, *, max_jobs: int, per_key: int) -> None:
+    def __init__(self, *, max_jobs: int, per_key: int, redact: Callable[[str], str] = str) -> None:
         self.max_jobs = max_jobs
         self.per_key = per_key
+        self.redact = redact
+        """Applied to a failed job's error text (the server passes its key redactor)."""
         self._jobs: OrderedDict[str, Job] = OrderedDict()
 
     def _make_room(self, key: str) -> None:
@@ -81,9 +83,9 @@ class JobManager:
                 job.status = "cancelled"
                 raise
             except HTTPProblem as e:
-                job.status, job.error = "failed", e.message
+                job.status, job.error = "failed", self.redact(e.message)
             except Exception as e:  # noqa: BLE001 - a failed job is reported, the server stays up
-                job.status, job.error = "failed", f"{type(e).__name__}: {e}"
+                job.status, job.error = "failed", self.redact(f"{type(e).__name__}: {e}")
 
         job.task = asyncio.get_running_loop().create_task(runner())
         return job

@@ -35,14 +35,16 @@ async def run_refine(c: AppContext, body: RefineRequest) -> dict[str, Any]:
     if reason:
         raise HTTPProblem(503, f"model backend unavailable: {reason}", headers={"Retry-After": "5"})
     run_id = None
+    # Revisions, critiques and errors of the loop, with the server's keys replaced wherever they appear.
+    shown = c.engine.redactor.value(trajectory.model_dump(mode="json"))
     if body.store and c.store is not None and critiques:
         final = trajectory.rounds[trajectory.final_round].critique or critiques[-1]
-        stored: Critique = final.model_copy(update={
+        stored: Critique = c.engine.redactor.critique(final.model_copy(update={
             "item_id": item.id,
-            "metadata": {**final.metadata, "trajectory": trajectory.model_dump(mode="json")},
-        })
+            "metadata": {**final.metadata, "trajectory": shown},
+        }))
         recorder = Recorder(c.store, body.run_name, chosen, source=body.source, options=body.options, problems=[])
         recorder(item, stored)
         recorder.finish()
         run_id = recorder.name
-    return {"run_id": run_id, "trajectory": trajectory.model_dump(mode="json")}
+    return {"run_id": run_id, "trajectory": shown}

@@ -12,7 +12,7 @@ from critica.server.context import AppContext, ctx, identity, limited
 from critica.server.engine import Chosen
 from critica.server.errors import HTTPProblem
 from critica.server.jobs import Job
-from critica.server.limits import within
+from critica.server.limits import StrictJSONRoute, within
 from critica.server.reward import reward_items, reward_samples, to_reward
 from critica.server.schemas import (
     CompareRequest,
@@ -33,9 +33,9 @@ from critica.types import Critique, Item
 __all__ = ["router"]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 413, 422, 429, 501, 503, 504)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 409, 413, 422, 429, 500, 501, 503, 504)
 }
-router = APIRouter(prefix="/v1", responses=_ERRORS)
+router = APIRouter(prefix="/v1", responses=_ERRORS, route_class=StrictJSONRoute)
 
 
 def _check_outage(c: AppContext, chosen: Chosen, critiques: list[Critique]) -> None:

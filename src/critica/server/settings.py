@@ -25,7 +25,7 @@ class ServerConfig(BaseModel):
     """Model specs clients may choose besides ``settings.model`` (clients can never name an arbitrary spec)."""
     critic: str | None = None
     """Default critic; None means ``processbench`` when a model is served, else ``verifier``."""
-    api_keys: list[str] = Field(default_factory=list)
+    api_keys: list[str] = Field(default_factory=list, repr=False)
     """Accepted API keys. Empty means no keys and only loopback clients (127.0.0.1, ::1) are served."""
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     """Requests with a larger body are refused with 413 before they are read in full."""
