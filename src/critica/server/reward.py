@@ -57,7 +57,21 @@ def to_reward(c: Critique, unscored_reward: float) -> tuple[float, RewardDetail]
     if c.verdict == Verdict.UNSCORED:
         reason = c.error or c.parse_error or "no verdict"
         return unscored_reward, RewardDetail(scored=False, verdict=c.verdict.value, reason=reason)
+    if c.verdict == Verdict.CORRECT and _checked_nothing(c):
+        # "No error found" in a response where nothing could be checked (no computation the verifier reads, no
+        # reference, no tests) is not a judgement: a policy could earn it with text the checks skip.
+        return unscored_reward, RewardDetail(scored=False, verdict=c.verdict.value,
+                                             reason="no error found, but nothing in the response could be checked")
     norm = c.score.normalized if c.score is not None else None
     value = norm if norm is not None else (1.0 if c.verdict == Verdict.CORRECT else 0.0)
     return float(value), RewardDetail(scored=True, verdict=c.verdict.value, first_error_step=c.first_error_step,
                                       score=norm)
+
+
+def _checked_nothing(c: Critique) -> bool:
+    """A verifier critique (it records ``checked_steps``) whose checks all came back ``unchecked``."""
+    if c.metadata.get("checked_steps") != 0:
+        return False
+    findings = c.metadata.get("findings") or []
+    return not any(isinstance(f, dict) and f.get("verdict") in ("correct", "incorrect")
+                   for f in findings)
