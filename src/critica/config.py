@@ -5,7 +5,8 @@ means "not set", and :meth:`Settings.merge` lets a later layer override only wha
 
 Environment variables (prefix ``CRITICA_``): ``CRITICA_MODEL``, ``CRITICA_BASE_URL``, ``CRITICA_API_KEY``,
 ``CRITICA_TIMEOUT``, ``CRITICA_RETRIES``, ``CRITICA_CONCURRENCY``, ``CRITICA_DATA`` (benchmark data directory),
-``CRITICA_HOME`` (store directory). ``OPENAI_API_KEY`` is used only when no custom base URL is set, so a hosted
+``CRITICA_HOME`` (store directory), ``CRITICA_ITEM_MAX_CHARS`` and ``CRITICA_ITEM_TIMEOUT`` (the per-item budget,
+:mod:`critica.budget`; ``0`` means no limit). ``OPENAI_API_KEY`` is used only when no custom base URL is set, so a hosted
 key is never sent to a third-party server.
 """
 
@@ -44,6 +45,10 @@ class Settings(BaseModel):
     """Directory holding the public benchmark data."""
     home: str | None = None
     """Directory of critica's store and cache."""
+    item_max_chars: int | None = None
+    """Size budget of one item in characters (default 200,000; 0: no limit); see :mod:`critica.budget`."""
+    item_timeout: float | None = None
+    """Time budget of one item in seconds (default 300; 0: no limit); see :mod:`critica.budget`."""
 
     def merge(self, other: Settings | dict[str, Any] | None) -> Settings:
         """Return a copy where every field set in ``other`` overrides this one."""
@@ -82,6 +87,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         concurrency=num("CRITICA_CONCURRENCY", int),
         data_dir=env.get("CRITICA_DATA") or None,
         home=env.get("CRITICA_HOME") or None,
+        item_max_chars=num("CRITICA_ITEM_MAX_CHARS", int),
+        item_timeout=num("CRITICA_ITEM_TIMEOUT", float),
     )
 
 

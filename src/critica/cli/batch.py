@@ -13,9 +13,12 @@ from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    ItemMaxCharsOpt,
+    ItemTimeoutOpt,
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    budget_from,
     err_console,
     limited,
     settings_from,
@@ -48,16 +51,20 @@ def batch(
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address; default RAY_ADDRESS or a local instance."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache."),
     db: Path = typer.Option(None, "--db", help="Store file (default $CRITICA_HOME/critica.db)."),
+    item_max_chars: int = ItemMaxCharsOpt,
+    item_timeout: float = ItemTimeoutOpt,
 ) -> None:
     """Critique every item of INPUT into the stored run NAME, committing each result as it completes.
 
     Killed at any moment (even with SIGKILL) and started again with the same --run, the job finishes with every
-    item critiqued exactly once. Malformed records are stored with their reason; exits 1 if there were any, or if
-    any call failed, after all other items are done.
+    item critiqued exactly once. Malformed records are stored with their reason; exits 1 if there were any, if any
+    call failed, or if any item was over its budget (stored unscored with the reason), after all other items are done.
     """
     if executor not in ("local", "ray"):
         raise UserError(f"--executor must be local or ray, not {executor!r}")
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency)
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency,
+                             item_max_chars=item_max_chars, item_timeout=item_timeout)
+    budget = budget_from(settings)
     conc = settings.concurrency or 4
     name = critic or ("processbench" if settings.model else "verifier")
     options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured} if settings.model else {}
@@ -65,10 +72,11 @@ def batch(
     recipe = CriticRecipe(
         critic=name, model=settings.model, options=options, concurrency=conc,
         settings=settings.model_dump(include={"base_url", "api_key", "timeout", "retries"}, exclude_none=True),
-        cache_path=None if no_cache or settings.model is None else str(store.path),
+        cache_path=None if no_cache or settings.model is None else str(store.path), budget=budget,
     )
     config = {"critic": name, "model": settings.model, "options": options, "input": str(input), "executor": executor,
-              "map": list(field_map or []), "limit": limit}
+              "map": list(field_map or []), "limit": limit,
+              "item_budget": {"max_chars": budget.max_chars, "timeout_s": budget.timeout_s}}
     _open_run(store, run, config, name, settings.model, str(input))
     records = limited(iter_source(input, parse_mapping(field_map)), limit)
     total = count_records(input)
@@ -85,8 +93,9 @@ def batch(
     store.finish_run(run, totals)
     _summary(result, run, store)
     store.close()
-    if result.stats.input_errors or result.stats.backend_errors:
-        err_console.print(f"[red]{result.stats.input_errors} malformed record(s), {result.stats.backend_errors} failed call(s)[/red]")
+    if result.stats.input_errors or result.stats.backend_errors or result.stats.over_budget:
+        over = f", {result.stats.over_budget} item(s) over budget" if result.stats.over_budget else ""
+        err_console.print(f"[red]{result.stats.input_errors} malformed record(s), {result.stats.backend_errors} failed call(s){over}[/red]")
         raise typer.Exit(1)
 
 
@@ -125,6 +134,7 @@ def _invocation_totals(result: BatchResult) -> dict:
     s = result.stats
     return {
         "items": s.items, "skipped": result.skipped, "input_errors": s.input_errors, "failed_calls": s.backend_errors,
+        "over_budget": s.over_budget,
         "prompt_tokens": s.usage.prompt_tokens, "completion_tokens": s.usage.completion_tokens,
         "cache_hits": result.cache_hits, "cache_misses": result.cache_misses, "wall_s": round(s.wall_s, 3),
     }
@@ -143,6 +153,7 @@ def _summary(result: BatchResult, run: str, store: Store) -> None:
         ("correct / incorrect / unscored", f"{s.verdicts.get('correct', 0)} / {s.verdicts.get('incorrect', 0)} / {s.verdicts.get('unscored', 0)}"),
         ("malformed input records", s.input_errors),
         ("failed calls", s.backend_errors),
+        ("over the item budget (size or time)", s.over_budget),
         ("tokens (prompt + completion)", f"{s.usage.prompt_tokens} + {s.usage.completion_tokens}"),
         ("cache hits / misses", f"{result.cache_hits} / {result.cache_misses}"),
         ("wall time / throughput", f"{s.wall_s:.1f} s / {rate:.2f} items/s"),

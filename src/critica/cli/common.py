@@ -11,8 +11,9 @@ from typing import IO
 import typer
 from rich.console import Console
 
+from critica.budget import ItemBudget
 from critica.config import Settings, from_env
-from critica.errors import InputError
+from critica.errors import InputError, UserError
 from critica.types import Critique, Item
 
 err_console = Console(stderr=True, soft_wrap=True)
@@ -23,11 +24,21 @@ ApiKeyOpt = typer.Option(None, "--api-key", help="API key (prefer the CRITICA_AP
 TimeoutOpt = typer.Option(None, "--timeout", help="Per-call timeout in seconds (default 120).")
 RetriesOpt = typer.Option(None, "--retries", help="Retries of retryable failures per call (default 3).")
 ConcurrencyOpt = typer.Option(None, "--concurrency", "-c", help="Items/calls in flight at once (default 4).")
+ItemMaxCharsOpt = typer.Option(None, "--item-max-chars", help="Size budget of one item: characters of its text fields (default 200000; 0: no limit). An item over it is not critiqued: it is stored unscored with the reason. Env: CRITICA_ITEM_MAX_CHARS.")
+ItemTimeoutOpt = typer.Option(None, "--item-timeout", help="Time budget of one item in seconds, calls and retries included (default 300; 0: no limit). Past it the item is unscored with the reason. Env: CRITICA_ITEM_TIMEOUT.")
 
 
 def settings_from(**cli: object) -> Settings:
     """Defaults < environment < CLI flags."""
     return from_env().merge(Settings(**{k: v for k, v in cli.items() if v is not None}))
+
+
+def budget_from(settings: Settings) -> ItemBudget:
+    """The per-item budget the settings ask for (defaults where unset)."""
+    try:
+        return ItemBudget.of(settings.item_max_chars, settings.item_timeout)
+    except ValueError as e:
+        raise UserError(f"--item-max-chars/--item-timeout: {e}") from None
 
 
 def limited(records: Iterable[Item | InputError], limit: int | None) -> Iterator[Item | InputError]:

@@ -16,10 +16,13 @@ from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    ItemMaxCharsOpt,
+    ItemTimeoutOpt,
     JsonlSink,
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    budget_from,
     err_console,
     limited,
     open_out,
@@ -59,12 +62,17 @@ def critique(
     cascade: str = typer.Option(None, "--cascade", help="Cheap critics tried first: CRITIC[@MODEL][*K],...[;threshold=0.75]; escalate when unsure."),
     scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/adaptive/meta_critic/panel/cascade (flags override)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache ($CRITICA_HOME/critica.db)."),
+    item_max_chars: int = ItemMaxCharsOpt,
+    item_timeout: float = ItemTimeoutOpt,
 ) -> None:
     """Critique every item of INPUT; one JSON critique per line, a progress bar, and a summary table at the end.
 
-    Exits 1 when any record was malformed or any call failed (after all other items are done).
+    Exits 1 when any record was malformed, any call failed or any item was over its budget (after all other items
+    are done).
     """
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency)
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, timeout=timeout, retries=retries, concurrency=concurrency,
+                             item_max_chars=item_max_chars, item_timeout=item_timeout)
+    budget = budget_from(settings)
     conc = settings.concurrency or 4
     caller = None
     if settings.model:
@@ -84,7 +92,7 @@ def critique(
         total = count_records(input) if input.is_file() else None
         if limit is not None:
             total = limit if total is None else min(limit, total)
-        stats = _run_with_progress(built, records, sink, conc, total=total)
+        stats = _run_with_progress(built, records, sink, conc, total=total, budget=budget)
     finally:
         if out is not None:
             stream.close()
@@ -94,13 +102,14 @@ def critique(
         err_console.print(f"call cache: {cs.hits} hit(s), {cs.misses} miss(es), {cs.saved.total_tokens} token(s) not re-spent (--no-cache to bypass)")
     for line in scaling_summary(built):
         err_console.print(line)
-    failures = stats.input_errors + stats.backend_errors
+    failures = stats.input_errors + stats.backend_errors + stats.over_budget
     if failures:
-        err_console.print(f"[red]{stats.input_errors} malformed record(s), {stats.backend_errors} failed call(s)[/red]")
+        over = f", {stats.over_budget} item(s) over budget" if stats.over_budget else ""
+        err_console.print(f"[red]{stats.input_errors} malformed record(s), {stats.backend_errors} failed call(s){over}[/red]")
         raise typer.Exit(1)
 
 
-def _run_with_progress(critic, records, sink, concurrency: int, total: int | None) -> RunStats:
+def _run_with_progress(critic, records, sink, concurrency: int, total: int | None, budget=None) -> RunStats:
     progress = Progress(
         TextColumn("[bold]critiquing"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
@@ -113,12 +122,12 @@ def _run_with_progress(critic, records, sink, concurrency: int, total: int | Non
         progress.update(task, completed=stats.items + stats.input_errors, rate=f"{rate:.2f}", tokens=stats.usage.total_tokens)
 
     with progress:
-        return asyncio.run(_run(critic, records, sink, concurrency, on_result))
+        return asyncio.run(_run(critic, records, sink, concurrency, on_result, budget))
 
 
-async def _run(critic, records, sink, concurrency, on_result) -> RunStats:
+async def _run(critic, records, sink, concurrency, on_result, budget=None) -> RunStats:
     try:
-        return await run_critic(critic, records, sink, concurrency=concurrency, progress=on_result)
+        return await run_critic(critic, records, sink, concurrency=concurrency, progress=on_result, budget=budget)
     finally:
         caller = getattr(critic, "caller", None)
         if caller is not None:
@@ -137,7 +146,8 @@ def _summary(stats: RunStats, critic: str, model: str | None) -> None:
         ("  first error step named", stats.first_error_named),
         ("unscored", stats.verdicts.get("unscored", 0)),
         ("  parsed, no verdict (tie, inconsistent)", stats.no_verdict),
-        ("  unparseable output", max(0, stats.parse_status.get("failed", 0) - stats.backend_errors)),
+        ("  unparseable output", max(0, stats.parse_status.get("failed", 0) - stats.backend_errors - stats.over_budget)),
+        ("  over the item budget (size or time)", stats.over_budget),
         ("parsed after repair", stats.parse_status.get("repaired", 0)),
         ("malformed input records", stats.input_errors),
         ("failed calls", stats.backend_errors),

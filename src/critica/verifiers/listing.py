@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from critica.budget import checkpoint
 from critica.types import Item
 from critica.verifiers.base import Finding, step_finding
 
@@ -765,6 +766,7 @@ class ListingVerifier:
         findings: list[Finding] = []
         carried: tuple[str, list[int]] | None = None
         for i, step in enumerate(steps):
+            checkpoint()  # stops here once the item is over its time budget
             try:
                 claims, carried = find_claims(step, carried)
             except Exception:  # noqa: BLE001 - a verifier must not raise on any text

@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from critica.budget import checkpoint
 from critica.types import Item
 from critica.verifiers.base import Finding, step_finding
 
@@ -659,6 +660,7 @@ class ArithmeticVerifier:
         correct value) or ``correct``. Steps asserting nothing checkable get no finding (they stay unchecked)."""
         findings: list[Finding] = []
         for i, step in enumerate(steps):
+            checkpoint()  # stops here once the item is over its time budget
             comps, wrong = check_step(step)
             if not comps:
                 continue

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from critica.budget import checkpoint
 from critica.types import Item, StepVerdict
 from critica.verifiers.base import Finding
 from critica.verifiers.math import _HYPOTHETICAL
@@ -182,6 +183,7 @@ class QuantityVerifier:
         """``incorrect`` findings only, one per step with a unit mismatch (the first mismatched product quoted)."""
         findings: list[Finding] = []
         for i, step in enumerate(steps):
+            checkpoint()  # stops here once the item is over its time budget
             try:
                 bad = unit_mismatches(step)
             except (ValueError, ZeroDivisionError):  # an odd number string: skip the step, never raise

@@ -44,6 +44,7 @@ from fractions import Fraction
 import sympy
 from sympy import Expr, Rational
 
+from critica.budget import checkpoint
 from critica.types import Item
 from critica.verifiers.algebra import Unparseable, parse_latex_expr
 from critica.verifiers.base import Finding, step_finding
@@ -867,6 +868,7 @@ class SeriesVerifier:
         value, else ``correct``. Steps without a claim get no finding."""
         findings: list[Finding] = []
         for i, step in enumerate(steps):
+            checkpoint()  # stops here once the item is over its time budget
             try:
                 checks = check_step(step)
             except Exception:  # noqa: BLE001 - a verifier must not raise on any text
