@@ -306,3 +306,11 @@ def test_server_applies_the_item_budget_to_every_route():
     assert r.json()["rewards"] == [cfg.unscored_reward] and backend.calls == 1
     with pytest.raises(ValueError, match="no limit"):
         ServerConfig(settings=Settings(item_timeout=-5))
+
+
+async def test_the_loops_critique_within_the_item_budget():
+    from critica.loops.revise import critique_safely
+
+    critic = CountingCritic()
+    crit = await critique_safely(critic, _item("big", response="9" * (DEFAULT_MAX_CHARS + 1)))
+    assert critic.seen == [] and crit.metadata["budget"]["exceeded"] == "size"
