@@ -6,9 +6,10 @@ means "not set", and :meth:`Settings.merge` lets a later layer override only wha
 Environment variables (prefix ``CRITICA_``): ``CRITICA_MODEL``, ``CRITICA_BASE_URL``, ``CRITICA_API_KEY`` (or
 ``CRITICA_API_KEY_FILE``, a file holding it), ``CRITICA_TIMEOUT``, ``CRITICA_RETRIES``, ``CRITICA_CONCURRENCY``,
 ``CRITICA_DATA`` (benchmark data directory), ``CRITICA_HOME`` (store directory), the input-record limits
-``CRITICA_MAX_RECORD_BYTES``, ``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``; for ``critica serve``,
-``CRITICA_SERVER_KEYS`` (or ``CRITICA_SERVER_KEYS_FILE``). ``OPENAI_API_KEY`` is used only when no custom base URL
-is set, so a hosted key is never sent to a third-party server.
+``CRITICA_MAX_RECORD_BYTES``, ``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``, the per-item budget
+``CRITICA_ITEM_MAX_CHARS`` and ``CRITICA_ITEM_TIMEOUT`` (:mod:`critica.budget`; ``0`` means no limit); for
+``critica serve``, ``CRITICA_SERVER_KEYS`` (or ``CRITICA_SERVER_KEYS_FILE``). ``OPENAI_API_KEY`` is used only when
+no custom base URL is set, so a hosted key is never sent to a third-party server.
 
 Keys belong in the environment or in a file, never on a command line: any process on the machine can read another
 one's command line (``/proc/PID/cmdline``, ``ps``), while its environment is private to its user.
@@ -56,6 +57,10 @@ class Settings(BaseModel):
     """Deepest nesting of arrays/objects in one input record. Default 64."""
     max_values: int | None = Field(default=None, ge=1)
     """Most arrays, objects and members in one input record. Default 1,000,000."""
+    item_max_chars: int | None = None
+    """Size budget of one item in characters (default 200,000; 0: no limit); see :mod:`critica.budget`."""
+    item_timeout: float | None = None
+    """Time budget of one item in seconds (default 300; 0: no limit); see :mod:`critica.budget`."""
 
     def merge(self, other: Settings | dict[str, Any] | None) -> Settings:
         """Return a copy where every field set in ``other`` overrides this one."""
@@ -108,6 +113,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         max_record_bytes=limit("CRITICA_MAX_RECORD_BYTES"),
         max_depth=limit("CRITICA_MAX_DEPTH"),
         max_values=limit("CRITICA_MAX_VALUES"),
+        item_max_chars=num("CRITICA_ITEM_MAX_CHARS", int),
+        item_timeout=num("CRITICA_ITEM_TIMEOUT", float),
     )
 
 

@@ -36,6 +36,7 @@ from critica.aggregate.reducers import (
     vote_lead,
 )
 from critica.critics.base import Critic, unscored
+from critica.critics.markup import neutralise
 from critica.inputs.steps import item_steps
 from critica.types import Critique, Item, Verdict
 
@@ -181,15 +182,16 @@ def critique_as_item(item: Item, critique: Critique, index: int = 0) -> Item:
     critique's verdict, first error (1-based, as people read it) and explanation.
     """
     steps = item_steps(item)
-    shown = "\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(steps))
-    question = f"Problem:\n{item.question}\n\nSolution under review:\n{shown}"
+    # the parts come from the item and the critic's reply: their markup is neutralised (critica.critics.markup)
+    shown = "\n".join(f"Step {i + 1}: {neutralise(s, strict=True, inline=True)}" for i, s in enumerate(steps))
+    question = f"Problem:\n{neutralise(item.question, strict=True)}\n\nSolution under review:\n{shown}"
     lines = [f"Verdict: the solution is {critique.verdict.value}."]
     if critique.first_error_display is not None:
         lines.append(f"First error: step {critique.first_error_display}.")
     if critique.score is not None:
         lines.append(f"Score: {critique.score.value:g} on a {critique.score.min:g}-{critique.score.max:g} scale.")
     if critique.explanation:
-        lines.append(f"Explanation: {critique.explanation[:4000]}")
+        lines.append(f"Explanation: {neutralise(critique.explanation[:4000], strict=True, inline=True)}")
     return Item(id=f"{item.id}#meta{index}", question=question, response="\n".join(lines),
                 metadata={"meta_of": item.id, "sample_index": index})
 

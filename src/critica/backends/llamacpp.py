@@ -6,6 +6,12 @@ worker thread, and async callers wait for a free worker (never blocking the even
 1 thread each — for a small model, per-token Python work (sampling, grammar) dominates and two single-thread
 workers beat one two-thread worker.
 
+Message text never becomes a control token: llama-cpp-python renders the chat template and tokenizes the whole
+prompt with special-token parsing on, so ``<|im_start|>system`` written *inside* a message would open a real system
+turn (measured with SmolLM2: 4 ``<|im_start|>`` tokens instead of the template's 3). :func:`plain_content` rewrites
+such spellings in every message with look-alike angle brackets before the template is applied (the critics already
+neutralise item text, :mod:`critica.critics.markup`; this also covers custom critics and loop prompts).
+
 JSON-schema output uses llama.cpp's grammar-constrained decoding (``response_format={"type": "json_object",
 "schema": ...}``): shape and enums are guaranteed, numeric ranges are not (critics validate and clamp).
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +32,15 @@ from critica.backends.base import Completion, GenerateRequest, RetryDecision
 from critica.errors import MissingDependency, UserError
 from critica.types import Usage
 
-__all__ = ["LlamaCppBackend", "bundled_smollm2_path"]
+__all__ = ["LlamaCppBackend", "bundled_smollm2_path", "plain_content"]
+
+_SPECIAL = re.compile(r"<\|[^<>|\n]{1,64}\|>|<{1,2}/?(?:s|SYS|start_of_turn|end_of_turn)>{1,2}")
+
+
+def plain_content(text: str) -> str:
+    """``text`` with chat-template control-token spellings (``<|im_start|>``, ``<|eot_id|>``, ``</s>``, ``<<SYS>>``
+    …) written with ‹ › instead of < >, so that tokenizing the rendered prompt cannot turn them into control tokens."""
+    return _SPECIAL.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text) if "<" in text else text
 
 _LLAMA_FIX = (
     'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" '
@@ -128,7 +143,8 @@ class LlamaCppBackend:
         logprobs: list[list[tuple[str, float]]] = []
         usage = Usage()
         for i in range(request.n):
-            kwargs: dict[str, Any] = {"messages": request.messages}
+            kwargs: dict[str, Any] = {"messages": [{**m, "content": plain_content(m.get("content") or "")}
+                                                   for m in request.messages]}
             if request.temperature is not None:
                 kwargs["temperature"] = request.temperature
             if request.top_p is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from critica.budget import ItemBudget
 from critica.critics.base import Critic
 from critica.run.interrupt import run_interruptible
 from critica.types import Critique, Item
@@ -41,6 +42,8 @@ class BenchContext:
     """Suite-specific options (e.g. samples=[1,2,4,8])."""
     progress: Callable[[int, int | None], None] | None = None
     """Called with (done, total) as items finish."""
+    budget: ItemBudget = field(default_factory=ItemBudget)
+    """Size and time budget of each item (:mod:`critica.budget`); the defaults fit every public benchmark item."""
 
 
 @dataclass
@@ -116,7 +119,8 @@ def critique_records(
         by_id = {item_of(x).id: x for x in labeled}
         out: list[dict[str, Any]] = []
         try:
-            async for c in critique_stream(critic, (item_of(x) for x in labeled), concurrency=ctx.concurrency):
+            async for c in critique_stream(critic, (item_of(x) for x in labeled), concurrency=ctx.concurrency,
+                                           budget=ctx.budget):
                 out.append(record(by_id[c.item_id], c))  # type: ignore[union-attr]
                 if ctx.progress:
                     ctx.progress(len(out), len(labeled))

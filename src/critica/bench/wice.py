@@ -210,7 +210,7 @@ def _critic_records(claims: list[WiceClaim], ctx: BenchContext, tick: Callable[[
 
     async def go() -> list[dict[str, Any]]:
         out = []
-        async for crit in critique_stream(critic, items, concurrency=ctx.concurrency):
+        async for crit in critique_stream(critic, items, concurrency=ctx.concurrency, budget=ctx.budget):
             if isinstance(crit, InputError):
                 continue
             c = by_id[crit.item_id]

@@ -14,9 +14,12 @@ from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    ItemMaxCharsOpt,
+    ItemTimeoutOpt,
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    budget_from,
     err_console,
     limited,
     resume_command,
@@ -52,17 +55,22 @@ def batch(
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address; default RAY_ADDRESS or a local instance."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache."),
     db: Path = typer.Option(None, "--db", help="Store file (default $CRITICA_HOME/critica.db)."),
+    item_max_chars: int = ItemMaxCharsOpt,
+    item_timeout: float = ItemTimeoutOpt,
 ) -> None:
     """Critique every item of INPUT into the stored run NAME, committing each result as it completes.
 
     Killed at any moment (even with SIGKILL) and started again with the same --run, the job finishes with every
-    item critiqued exactly once. Items whose calls failed are stored as failed and critiqued again on the next run
-    with the same --run. Malformed records are stored with their reason. Exits 1, after all other items are done,
-    while the run holds failed items or malformed records.
+    item critiqued exactly once. Items whose calls failed, or that were over their budget, are stored as failed and
+    critiqued again on the next run with the same --run. Malformed records are stored with their reason. Exits 1,
+    after all other items are done, while the run holds failed items or malformed records.
     """
     if executor not in ("local", "ray"):
         raise UserError(f"--executor must be local or ray, not {executor!r}{did_you_mean(executor, ('local', 'ray'))}")
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries, concurrency=concurrency)
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout,
+                             retries=retries, concurrency=concurrency, item_max_chars=item_max_chars,
+                             item_timeout=item_timeout)
+    budget = budget_from(settings)
     conc = settings.concurrency or 4
     name = critic or ("processbench" if settings.model else "verifier")
     options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured} if settings.model else {}
@@ -70,10 +78,11 @@ def batch(
     recipe = CriticRecipe(
         critic=name, model=settings.model, options=options, concurrency=conc,
         settings=settings.model_dump(include={"base_url", "api_key", "timeout", "retries"}, exclude_none=True),
-        cache_path=None if no_cache or settings.model is None else str(store.path),
+        cache_path=None if no_cache or settings.model is None else str(store.path), budget=budget,
     )
     config = {"critic": name, "model": settings.model, "options": options, "input": str(input), "executor": executor,
-              "map": list(field_map or []), "limit": limit}
+              "map": list(field_map or []), "limit": limit,
+              "item_budget": {"max_chars": budget.max_chars, "timeout_s": budget.timeout_s}}
     records = limited(iter_source(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings)), limit)
     _open_run(store, run, config, name, settings.model, str(input))
     total = count_records(input)
@@ -111,10 +120,15 @@ def batch(
     store.close()
     # The exit code describes the run as it now stands, not just this invocation: a resume that skipped every
     # stored item still exits 1 while the run holds failed items or malformed records.
+    if result.stats.over_budget:
+        err_console.print(f"[red]{result.stats.over_budget} item(s) over the item budget (size or time): stored as "
+                          "failed; raise --item-max-chars/--item-timeout and resume to critique them[/red]",
+                          highlight=False)
     if info is not None and (info.failed or info.input_errors):
         if info.failed:
             err_console.print(f"[red]run {run} holds {info.failed} failed item(s) (a backend call or panel member "
-                              f"failed): run the same command again to retry them[/red]", highlight=False)
+                              f"failed, or the item was over its budget): run the same command again to retry "
+                              f"them[/red]", highlight=False)
         if info.input_errors:
             err_console.print(f"[red]run {run} holds {info.input_errors} malformed input record(s): "
                               f"see critica runs show {run}[/red]", highlight=False)
@@ -161,7 +175,7 @@ def _invocation_totals(result: BatchResult, retried: int) -> dict:
     s, u = result.stats, result.stats.usage
     return {
         "items": s.items, "retried": retried, "skipped": result.skipped, "input_errors": s.input_errors,
-        "failed_items": s.failed_items, "failed_calls": u.failed_calls,
+        "failed_items": s.failed_items, "failed_calls": u.failed_calls, "over_budget": s.over_budget,
         # Spent and replayed apart: a re-run served from the call cache spends nothing.
         "prompt_tokens": u.spent_prompt_tokens, "completion_tokens": u.spent_completion_tokens,
         "replayed_prompt_tokens": u.replayed_prompt_tokens, "replayed_completion_tokens": u.replayed_completion_tokens,
@@ -185,6 +199,7 @@ def _summary(result: BatchResult, run: str, store: Store, retried: int = 0, titl
         ("correct / incorrect / unscored", f"{s.verdicts.get('correct', 0)} / {s.verdicts.get('incorrect', 0)} / {s.verdicts.get('unscored', 0)}"),
         ("malformed input records", s.input_errors),
         ("failed items now (kept, retried on resume)", s.failed_items),
+        ("  over the item budget (size or time)", s.over_budget),
         ("failed calls", u.failed_calls),
         ("tokens spent (prompt + completion)", f"{u.spent_prompt_tokens} + {u.spent_completion_tokens}"),
         ("tokens replayed from the call cache", f"{u.replayed_prompt_tokens} + {u.replayed_completion_tokens}"),

@@ -14,7 +14,16 @@ from critica.aggregate.spec import scaling_config
 from critica.bench.base import BenchContext, BenchResult, available_suites, get_suite
 from critica.bench.scaling import parse_ks, plot_scaling, run_suite_scaling, scaled_factory
 from critica.cli import INTERRUPTED, app
-from critica.cli.common import BaseUrlOpt, ConcurrencyOpt, ModelOpt, err_console, settings_from
+from critica.cli.common import (
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    ItemMaxCharsOpt,
+    ItemTimeoutOpt,
+    ModelOpt,
+    budget_from,
+    err_console,
+    settings_from,
+)
 from critica.config import default_data_dir
 from critica.critics.registry import build_critic
 from critica.errors import UserError
@@ -79,6 +88,8 @@ def bench(
     panel: str = typer.Option(None, "--panel", help="Panel of critics: CRITIC[@MODEL][*K],...[;method=majority|mean|exam][;exam=processbench/gsm8k:20]."),
     cascade: str = typer.Option(None, "--cascade", help="Cheap critics tried first: CRITIC[@MODEL][*K],...[;threshold=0.75]."),
     scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/adaptive/meta_critic/panel/cascade (flags override)."),
+    item_max_chars: int = ItemMaxCharsOpt,
+    item_timeout: float = ItemTimeoutOpt,
 ) -> None:
     """Run benchmark SUITE with a critic; prints a Markdown table of figures per split."""
     if compare:
@@ -92,7 +103,8 @@ def bench(
             out_console.print(f"{name}: {s.description}")
         return
     spec = get_suite(suite)
-    settings = settings_from(model=model, base_url=base_url, concurrency=concurrency, data_dir=str(data_dir) if data_dir else None, seed=seed)
+    settings = settings_from(model=model, base_url=base_url, concurrency=concurrency, data_dir=str(data_dir) if data_dir else None, seed=seed,
+                             item_max_chars=item_max_chars, item_timeout=item_timeout)
     conc = settings.concurrency or 4
     llm_options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
     options = {}
@@ -116,7 +128,7 @@ def bench(
     ctx = BenchContext(
         data_dir=default_data_dir(settings.data_dir), make_critic=_critic_factory(critic, settings, conc, llm_options),
         critic_name=critic, model=settings.model, limit=limit, splits=list(split) if split else None,
-        concurrency=conc, seed=seed, options=options, progress=tick,
+        concurrency=conc, seed=seed, options=options, progress=tick, budget=budget_from(settings),
     )
     ks = parse_ks(samples) if samples else [1]
     scfg = scaling_config(samples=ks[0] if len(ks) == 1 else None, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, config_file=scaling_file)

@@ -13,6 +13,7 @@ from typing import IO
 import typer
 from rich.console import Console
 
+from critica.budget import ItemBudget
 from critica.config import Settings, from_env, read_key_file
 from critica.errors import InputError, UserError
 from critica.redact import Redactor
@@ -27,6 +28,8 @@ ApiKeyFileOpt = typer.Option(None, "--api-key-file", help="File holding the back
 TimeoutOpt = typer.Option(None, "--timeout", help="Per-call timeout in seconds (default 120).")
 RetriesOpt = typer.Option(None, "--retries", help="Retries of retryable failures per call (default 3).")
 ConcurrencyOpt = typer.Option(None, "--concurrency", "-c", help="Items/calls in flight at once (default 4).")
+ItemMaxCharsOpt = typer.Option(None, "--item-max-chars", help="Size budget of one item: characters of its text fields (default 200000; 0: no limit). An item over it is not critiqued: it is stored unscored with the reason. Env: CRITICA_ITEM_MAX_CHARS.")
+ItemTimeoutOpt = typer.Option(None, "--item-timeout", help="Time budget of one item in seconds, calls and retries included (default 300; 0: no limit). Past it the item is unscored with the reason. Env: CRITICA_ITEM_TIMEOUT.")
 
 
 def settings_from(*, api_key_file: Path | None = None, **cli: object) -> Settings:
@@ -44,6 +47,12 @@ def warn_secret_flag(flag: str, instead: str) -> None:
     """One line on stderr: a key on the command line can be read by every process on this machine."""
     err_console.print(f"[yellow]warning: {flag} puts a key on the command line, where any process on this machine can "
                       f"read it (ps, /proc/PID/cmdline); use {instead}[/yellow]", highlight=False)
+def budget_from(settings: Settings) -> ItemBudget:
+    """The per-item budget the settings ask for (defaults where unset)."""
+    try:
+        return ItemBudget.of(settings.item_max_chars, settings.item_timeout)
+    except ValueError as e:
+        raise UserError(f"--item-max-chars/--item-timeout: {e}") from None
 
 
 def limited(records: Iterable[Item | InputError], limit: int | None) -> Iterator[Item | InputError]:

@@ -16,10 +16,13 @@ from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    ItemMaxCharsOpt,
+    ItemTimeoutOpt,
     JsonlSink,
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    budget_from,
     done_ids,
     err_console,
     limited,
@@ -67,14 +70,20 @@ def critique(
     scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/adaptive/meta_critic/panel/cascade (flags override)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache ($CRITICA_HOME/critica.db)."),
     resume: bool = typer.Option(False, "--resume", help="With --out: keep the critiques already in the file, critique only the items it lacks, append."),
+    item_max_chars: int = ItemMaxCharsOpt,
+    item_timeout: float = ItemTimeoutOpt,
 ) -> None:
     """Critique every item of INPUT; one JSON critique per line, a progress bar, and a summary table at the end.
 
     Exits 1 when any record was malformed or any item failed — a backend call, or a panel, cascade or vote member,
-    failed (after all other items are done; the failed items are written too, with the error). Ctrl-C stops at
-    once (exit 130): every line written stays complete, and the summary says how to resume (--resume).
+    failed, or the item was over its budget (after all other items are done; the failed items are written too, with
+    the error). Ctrl-C stops at once (exit 130): every line written stays complete, and the summary says how to
+    resume (--resume).
     """
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries, concurrency=concurrency)
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout,
+                             retries=retries, concurrency=concurrency, item_max_chars=item_max_chars,
+                             item_timeout=item_timeout)
+    budget = budget_from(settings)
     conc = settings.concurrency or 4
     caller = None
     if settings.model:
@@ -102,7 +111,7 @@ def critique(
             total = limit if total is None else min(limit, total)
         if total is not None and done:
             total = max(0, total - len(done))
-        stats = _run_with_progress(built, records, sink, conc, total=total, live=live)
+        stats = _run_with_progress(built, records, sink, conc, total=total, live=live, budget=budget)
     except KeyboardInterrupt:
         stats = live[0] if live else RunStats()
         _summary(stats, name, settings.model, title="interrupted")
@@ -127,12 +136,14 @@ def critique(
         err_console.print(line)
     failures = stats.input_errors + stats.failed_items
     if failures:
+        over = f", {stats.over_budget} item(s) over budget" if stats.over_budget else ""
         err_console.print(f"[red]{stats.input_errors} malformed record(s), {stats.failed_items} failed item(s) "
-                          f"({stats.usage.failed_calls} failed call(s))[/red]", highlight=False)
+                          f"({stats.usage.failed_calls} failed call(s)){over}[/red]", highlight=False)
         raise typer.Exit(1)
 
 
-def _run_with_progress(critic, records, sink, concurrency: int, total: int | None, live: list[RunStats]) -> RunStats:
+def _run_with_progress(critic, records, sink, concurrency: int, total: int | None, live: list[RunStats],
+                       budget=None) -> RunStats:
     progress = Progress(
         TextColumn("[bold]critiquing"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
@@ -147,12 +158,12 @@ def _run_with_progress(critic, records, sink, concurrency: int, total: int | Non
         progress.update(task, completed=stats.items + stats.input_errors, rate=f"{rate:.2f}", tokens=stats.usage.spent_tokens)
 
     with progress:
-        return run_interruptible(_run(critic, records, sink, concurrency, on_result))
+        return run_interruptible(_run(critic, records, sink, concurrency, on_result, budget))
 
 
-async def _run(critic, records, sink, concurrency, on_result) -> RunStats:
+async def _run(critic, records, sink, concurrency, on_result, budget=None) -> RunStats:
     try:
-        return await run_critic(critic, records, sink, concurrency=concurrency, progress=on_result)
+        return await run_critic(critic, records, sink, concurrency=concurrency, progress=on_result, budget=budget)
     finally:
         caller = getattr(critic, "caller", None)
         if caller is not None:
@@ -172,7 +183,8 @@ def _summary(stats: RunStats, critic: str, model: str | None, title: str | None 
         ("  first error step named", stats.first_error_named),
         ("unscored", stats.verdicts.get("unscored", 0)),
         ("  parsed, no verdict (tie, inconsistent)", stats.no_verdict),
-        ("  unparseable output", max(0, stats.parse_status.get("failed", 0) - stats.backend_errors)),
+        ("  unparseable output", max(0, stats.parse_status.get("failed", 0) - stats.backend_errors - stats.over_budget)),
+        ("  over the item budget (size or time)", stats.over_budget),
         ("parsed after repair", stats.parse_status.get("repaired", 0)),
         ("malformed input records", stats.input_errors),
         ("failed items (error or a failed call/member)", stats.failed_items),

@@ -13,9 +13,12 @@ from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    ItemMaxCharsOpt,
+    ItemTimeoutOpt,
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    budget_from,
     err_console,
     settings_from,
     warn_secret_flag,
@@ -70,6 +73,8 @@ def serve(
     per_key: int = typer.Option(4, "--per-key", help="Requests (and jobs) one key may have in flight."),
     request_timeout: float = typer.Option(300.0, "--request-timeout", help="Seconds before a request is answered 504."),
     no_ui: bool = typer.Option(False, "--no-ui", help="Do not serve the web UI."),
+    item_max_chars: int = ItemMaxCharsOpt,
+    item_timeout: float = ItemTimeoutOpt,
 ) -> None:
     """Serve the API under /v1 (OpenAPI at /docs) and the web UI at /ui; logs one JSON line per request."""
     try:
@@ -81,8 +86,10 @@ def serve(
         raise MissingDependency(f"the server ({e.name})", "pip install 'critica[server]'") from None
     from critica.store import Store
 
-    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries,
-                             concurrency=concurrency)
+    settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout,
+                             retries=retries, concurrency=concurrency, item_max_chars=item_max_chars,
+                             item_timeout=item_timeout)
+    budget_from(settings)  # a bad budget is a usage error before anything starts
     keys = _keys(server_key, keys_file)
     config = ServerConfig(settings=settings, models=list(also_model or []), critic=critic, api_keys=keys,
                           max_batch=max_batch, max_body_bytes=max_body, per_key_concurrency=per_key,

@@ -28,6 +28,7 @@ from typing import Any
 from critica.backends.base import Message
 from critica.critics.base import unscored
 from critica.critics.direct import reference_block, verdict_word
+from critica.critics.markup import neutralise
 from critica.critics.parse import strip_reasoning
 from critica.critics.prompts import load_template
 from critica.critics.structured import (
@@ -176,7 +177,8 @@ class DeliberateCritic(ProtocolCritic):
     multi_call = True
 
     def _fields(self, item: Item) -> dict[str, str]:
-        return {"question": item.question, "steps": numbered_steps(item_steps(item)), "reference": reference_block(item)}
+        return {"question": neutralise(item.question, strict=True), "steps": numbered_steps(item_steps(item)),
+                "reference": reference_block(item)}
 
     def messages(self, item: Item) -> list[Message]:
         """The first-pass prompt."""
@@ -185,7 +187,9 @@ class DeliberateCritic(ProtocolCritic):
     def meta_messages(self, item: Item, first_pass: str) -> list[Message]:
         """The meta-critique prompt around the first pass's final text (its reasoning block removed)."""
         template = load_template("deliberate_meta_json" if self.structured else "deliberate_meta")
-        return self.prompt(template.format(first_pass=strip_reasoning(first_pass) or "(empty)", **self._fields(item)))
+        # the first pass may quote the item: its markup is neutralised like the item's own
+        return self.prompt(template.format(first_pass=neutralise(strip_reasoning(first_pass), strict=True) or "(empty)",
+                                           **self._fields(item)))
 
     def parse(self, item: Item, raw: str) -> Critique:
         """Parse a final (meta-critique) answer; used for the second call."""

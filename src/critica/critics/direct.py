@@ -17,6 +17,7 @@ from typing import Any
 
 from critica.backends.base import Message
 from critica.critics.base import unscored
+from critica.critics.markup import neutralise
 from critica.critics.parse import last_boxed, strip_reasoning
 from critica.critics.prompts import load_template
 from critica.critics.structured import (
@@ -66,7 +67,7 @@ def verdict_word(value: Any, labels: tuple[str, str] = ("correct", "incorrect"))
 
 def reference_block(item: Item) -> str:
     """The ``[Reference answer]`` section when the item has one, else an empty line."""
-    return f"\n[Reference answer]\n{item.reference_answer}\n" if item.reference_answer else ""
+    return f"\n[Reference answer]\n{neutralise(item.reference_answer, strict=True)}\n" if item.reference_answer else ""
 
 
 class DirectCritic(ProtocolCritic):
@@ -77,7 +78,7 @@ class DirectCritic(ProtocolCritic):
 
     def messages(self, item: Item) -> list[Message]:
         template = load_template("direct_json" if self.structured else "direct")
-        return self.prompt(template.format(question=item.question, steps=numbered_steps(item_steps(item)),
+        return self.prompt(template.format(question=neutralise(item.question, strict=True), steps=numbered_steps(item_steps(item)),
                                            reference=reference_block(item)))
 
     def parse(self, item: Item, raw: str) -> Critique:

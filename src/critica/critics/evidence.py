@@ -26,6 +26,7 @@ from typing import Any
 
 from critica.backends.base import Message
 from critica.critics.base import unscored
+from critica.critics.markup import neutralise
 from critica.critics.parse import strip_reasoning
 from critica.critics.prompts import load_template
 from critica.critics.structured import (
@@ -110,7 +111,7 @@ class EvidenceCritic(ProtocolCritic):
 
     def messages(self, item: Item) -> list[Message]:
         template = load_template("evidence_json" if self.structured else "evidence")
-        return self.prompt(template.format(question=item.question, passages=numbered_passages(item.evidence),
+        return self.prompt(template.format(question=neutralise(item.question, strict=True), passages=numbered_passages(item.evidence),
                                            steps=numbered_steps(item_steps(item))))
 
     async def sample(self, item: Item, n: int = 1, seed: int | None = None) -> list[Critique]:

@@ -39,6 +39,7 @@ from critica.backends.call import Caller
 from critica.critics.base import unscored
 from critica.critics.direct import reference_block
 from critica.critics.labels import arena_decision
+from critica.critics.markup import neutralise
 from critica.critics.parse import strip_reasoning
 from critica.critics.prompts import load_template
 from critica.critics.structured import Notes, ProtocolCritic, Reply, find_json, labelled_value
@@ -140,7 +141,7 @@ class PairwiseCritic(ProtocolCritic):
 
     def order_messages(self, item: Item, swapped: bool) -> list[Message]:
         """The prompt with A first (``swapped=False``) or B first."""
-        a, b = item.text, item.candidates[0]
+        a, b = neutralise(item.text), neutralise(item.candidates[0])
         if swapped:
             a, b = b, a
         if self.structured:
@@ -149,7 +150,7 @@ class PairwiseCritic(ProtocolCritic):
         else:
             template = load_template("pairwise")
             extra = {"tie_text": ", [[A=B]] if they are equally good" if self.allow_tie else ""}
-        return self.prompt(template.format(question=item.question, response_a=a, response_b=b,
+        return self.prompt(template.format(question=neutralise(item.question), response_a=a, response_b=b,
                                            reference=reference_block(item), **extra))
 
     def messages(self, item: Item) -> list[Message]:

@@ -25,6 +25,7 @@ from typing import Any
 from critica.backends.base import Message
 from critica.backends.call import Caller
 from critica.critics.base import unscored
+from critica.critics.markup import neutralise
 from critica.critics.parse import strip_reasoning
 from critica.critics.prompts import load_template
 from critica.critics.structured import Notes, ProtocolCritic, as_int, boxed_ints, clamp, find_json, labelled_value
@@ -80,12 +81,12 @@ class PrinciplesCritic(ProtocolCritic):
         self.lo, self.hi, self.threshold = min_score, max_score, pass_threshold
 
     def messages(self, item: Item) -> list[Message]:
-        responses = "\n\n".join(f"[Response {i}]\n{r}" for i, r in enumerate(responses_of(item), 1))
+        responses = "\n\n".join(f"[Response {i}]\n{neutralise(r)}" for i, r in enumerate(responses_of(item), 1))
         given = ""
         if item.principles:
-            given = "\n[Principles you must include]\n" + "\n".join(f"- {p}" for p in item.principles) + "\n"
+            given = "\n[Principles you must include]\n" + "\n".join(f"- {neutralise(p)}" for p in item.principles) + "\n"
         template = load_template("principles_json" if self.structured else "principles")
-        return self.prompt(template.format(question=item.question, responses=responses, given_principles=given,
+        return self.prompt(template.format(question=neutralise(item.question), responses=responses, given_principles=given,
                                            lo=self.lo, hi=self.hi))
 
     def _scores_from_text(self, final: str, notes: Notes) -> list[int] | None:

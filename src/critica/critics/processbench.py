@@ -22,6 +22,7 @@ from typing import Any
 
 from critica.backends.base import Message
 from critica.critics.base import LLMCritic, unscored
+from critica.critics.markup import neutralise
 from critica.critics.parse import MAX_CHARS, extract_json, last_boxed, parse_int, strip_reasoning
 from critica.critics.prompts import load_template
 from critica.inputs.steps import item_steps
@@ -81,7 +82,9 @@ class ProcessBenchCritic(LLMCritic):
 
     def messages(self, item: Item) -> list[Message]:
         template = load_template("processbench_json" if self.structured else "processbench")
-        prompt = template.format(problem=item.question, tagged_response=tag_steps(item_steps(item)))
+        # item text cannot open or close a paragraph tag (critica.critics.markup)
+        prompt = template.format(problem=neutralise(item.question),
+                                 tagged_response=tag_steps([neutralise(s) for s in item_steps(item)]))
         return [{"role": "user", "content": prompt}]
 
     def parse(self, item: Item, raw: str) -> Critique:

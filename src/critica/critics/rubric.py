@@ -27,6 +27,7 @@ from critica.backends.base import Message
 from critica.backends.call import Caller
 from critica.critics.base import unscored
 from critica.critics.direct import reference_block
+from critica.critics.markup import neutralise
 from critica.critics.parse import last_boxed, strip_reasoning
 from critica.critics.principles import passes
 from critica.critics.prompts import load_template
@@ -109,16 +110,21 @@ class RubricCritic(ProtocolCritic):
             or rubric_aspects(rubric)
         return rubric, lo, hi, aspects if len(aspects) >= 2 else []
 
+    @staticmethod
+    def _shown(aspect: str) -> str:
+        # an aspect name becomes a "<name>: <score>" answer line: one line, no protocol markup
+        return neutralise(" ".join(aspect.split()))
+
     def messages(self, item: Item) -> list[Message]:
         rubric, lo, hi, aspects = self.setup(item)
         aspect_text = aspect_lines = ""
         if aspects:
-            aspect_text = (f"The rubric has {len(aspects)} aspects: {', '.join(aspects)}. Score each aspect from {lo} "
+            aspect_text = (f"The rubric has {len(aspects)} aspects: {', '.join(map(self._shown, aspects))}. Score each aspect from {lo} "
                            f"to {hi}, then give an overall score.\n\n")
-            aspect_lines = "".join(f"{a}: <an integer from {lo} to {hi}>\n" for a in aspects)
+            aspect_lines = "".join(f"{self._shown(a)}: <an integer from {lo} to {hi}>\n" for a in aspects)
         template = load_template("rubric_json" if self.structured else "rubric")
-        return self.prompt(template.format(question=item.question, response=item.text, reference=reference_block(item),
-                                           rubric=rubric.strip(), aspect_text=aspect_text, aspect_lines=aspect_lines,
+        return self.prompt(template.format(question=neutralise(item.question), response=neutralise(item.text),
+                                           reference=reference_block(item), rubric=neutralise(rubric.strip()), aspect_text=aspect_text, aspect_lines=aspect_lines,
                                            lo=lo, hi=hi))
 
     def parse(self, item: Item, raw: str) -> Critique:

@@ -21,6 +21,7 @@ import asyncio
 from collections.abc import Sequence
 
 from critica.critics.base import LLMCritic
+from critica.critics.markup import neutralise
 from critica.inputs.steps import item_steps
 from critica.types import Critique, Item, StepVerdict
 from critica.verifiers.base import Finding, Verifier, render_findings
@@ -74,7 +75,8 @@ class ToolAugmentedCritic:
     async def sample(self, item: Item, n: int = 1, seed: int | None = None) -> list[Critique]:
         """``n`` critiques of the inner protocol (its own sampling and seeds), all seeing the same tool evidence."""
         found = await asyncio.to_thread(self.findings, item)
-        text = f"[Tool evidence]\n{render_findings(found)}\n{_SUFFIX}"
+        # findings quote the item's steps: their markup is neutralised like the item's own
+        text = f"[Tool evidence]\n{neutralise(render_findings(found), strict=True)}\n{_SUFFIX}"
         self._context[item.id] = text
         try:
             crits = await self.inner.sample(item, n, seed)

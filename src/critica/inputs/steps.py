@@ -46,15 +46,24 @@ def _by_markers(text: str, pattern: re.Pattern[str]) -> list[str] | None:
     return [p.strip() for p in pieces if p.strip()]
 
 
+def _last_word(text: str, start: int, end: int) -> str:
+    """The last word of ``text[start:end]``, lower-cased, when it could be an abbreviation (at most 10 characters),
+    else "". Reads only the end of the sentence: splitting the whole candidate sentence again after every skipped
+    abbreviation made a response of many "e.g." quadratic."""
+    window = text[max(start, end - 10) : end]
+    parts = window.rsplit(None, 1)
+    word = parts[-1] if parts else ""
+    # whole when whitespace precedes it inside the window, or the window is the whole sentence
+    return word.lower() if len(word) < len(window) or end - 10 <= start else ""
+
+
 def _by_sentences(text: str) -> list[str]:
     out: list[str] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
-        candidate = text[start : m.start()]
-        tail = candidate.rsplit(None, 1)[-1].lower() if candidate.split() else ""
-        if tail in _ABBREV:
+        if _last_word(text, start, m.start()) in _ABBREV:
             continue
-        out.append(candidate)
+        out.append(text[start : m.start()])
         start = m.end()
     out.append(text[start:])
     return [s.strip() for s in out if s.strip()]

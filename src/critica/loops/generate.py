@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from critica.backends.base import GenerateRequest
 from critica.backends.call import Caller
+from critica.critics.markup import neutralise
 from critica.critics.parse import strip_reasoning
 from critica.critics.prompts import load_template
 from critica.inputs.steps import split_steps
@@ -45,7 +46,7 @@ class Draft:
 
 def render_steps(steps: list[str]) -> str:
     """Steps as ``Step 1: …`` lines, numbered the way critiques show them to people."""
-    return "\n".join(f"Step {i + 1}: {_STEP_PREFIX.sub('', s, count=1)}" for i, s in enumerate(steps))
+    return "\n".join(f"Step {i + 1}: {neutralise(_STEP_PREFIX.sub('', s, count=1), strict=True, inline=True)}" for i, s in enumerate(steps))
 
 
 def render_critique(critique: Critique, steps: list[str] | None = None) -> str:
@@ -62,19 +63,19 @@ def render_critique(critique: Critique, steps: list[str] | None = None) -> str:
         n = display_step(critique.first_error_step)
         quoted = ""
         if steps and critique.first_error_step < len(steps):
-            quoted = f' ("{steps[critique.first_error_step][:300]}")'
+            quoted = f' ("{neutralise(steps[critique.first_error_step][:300], strict=True, inline=True)}")'
         lines.append(f"First wrong step: Step {n}{quoted}")
     for judgment in critique.steps:
         if judgment.verdict == StepVerdict.INCORRECT and judgment.explanation:
-            lines.append(f"Step {display_step(judgment.index)} is wrong: {judgment.explanation}")
+            lines.append(f"Step {display_step(judgment.index)} is wrong: {neutralise(judgment.explanation, strict=True, inline=True)}")
     if critique.explanation.strip():
-        lines.append(f"Explanation: {critique.explanation.strip()}")
+        lines.append(f"Explanation: {neutralise(critique.explanation.strip(), strict=True, inline=True)}")
     if critique.suggested_fix and critique.suggested_fix.strip():
-        lines.append(f"Suggested fix: {critique.suggested_fix.strip()}")
+        lines.append(f"Suggested fix: {neutralise(critique.suggested_fix.strip(), strict=True, inline=True)}")
     # Evidence critics (critica.critics.evidence) store passages 0-based; the prompts number them from 1.
     for issue in critique.metadata.get("issues") or []:
         if isinstance(issue, dict) and issue.get("step") is None and issue.get("explanation"):
-            lines.append(f"Whole answer ({issue.get('type', 'issue')}): {issue['explanation']}")
+            lines.append(f"Whole answer ({neutralise(str(issue.get('type', 'issue')), strict=True, inline=True)}): {neutralise(str(issue['explanation']), strict=True, inline=True)}")
     cited = critique.metadata.get("cited_passages")
     if isinstance(cited, list) and cited and all(isinstance(p, int) for p in cited):
         lines.append("Passages the critique cites: " + ", ".join(f"[{p + 1}]" for p in cited))
@@ -135,16 +136,21 @@ class Generator:
             drafts.append(Draft(strip_reasoning(text), shares[i], reasons[i] if i < len(reasons) else None))
         return drafts
 
-    async def answer(self, question: str, *, n: int = 1, seed: int | None = None) -> list[Draft]:
-        """Write ``n`` answers to ``question`` (several samples use ``sample_temperature``)."""
-        prompt = load_template("loop_answer").format(question=question, answer_format=self.answer_format)
+    async def answer(self, question: str, *, n: int = 1, seed: int | None = None, prepared: bool = False) -> list[Draft]:
+        """Write ``n`` answers to ``question`` (several samples use ``sample_temperature``).
+
+        ``prepared``: ``question`` was built from neutralised parts (:func:`critica.loops.rag.evidence_question`) and
+        holds structure of its own; otherwise its markup is neutralised here (:mod:`critica.critics.markup`).
+        """
+        shown = question if prepared else neutralise(question, strict=True)
+        prompt = load_template("loop_answer").format(question=shown, answer_format=self.answer_format)
         return await self._complete(prompt, n=n, temperature=self.sample_temperature if n > 1 else None, seed=seed)
 
     async def revise(self, item: Item, critique: Critique) -> Draft:
         """Rewrite ``item``'s answer so that it addresses ``critique``."""
         steps = split_steps(item.text)
         prompt = load_template("loop_revise").format(
-            question=item.question, answer=render_steps(steps), critique=render_critique(critique, steps),
+            question=neutralise(item.question, strict=True), answer=render_steps(steps), critique=render_critique(critique, steps),
             answer_format=self.answer_format,
         )
         return (await self._complete(prompt))[0]
@@ -152,9 +158,9 @@ class Generator:
     async def align(self, item: Item, critique: Critique) -> Draft:
         """Rewrite ``item``'s reasoning to fit its retrieved passages (``item.evidence``), guided by ``critique``."""
         steps = split_steps(item.text)
-        evidence = "\n\n".join(f"[{i + 1}] {p}" for i, p in enumerate(item.evidence))
+        evidence = "\n\n".join(f"[{i + 1}] {neutralise(p, strict=True, inline=True)}" for i, p in enumerate(item.evidence))
         prompt = load_template("loop_align").format(
-            question=item.question, evidence=evidence, answer=render_steps(steps),
+            question=neutralise(item.question, strict=True), evidence=evidence, answer=render_steps(steps),
             critique=render_critique(critique, steps), answer_format=self.answer_format,
         )
         return (await self._complete(prompt))[0]
@@ -162,7 +168,7 @@ class Generator:
     async def next_steps(self, question: str, steps: list[str], k: int, *, seed: int | None = None) -> list[Draft]:
         """Propose ``k`` candidate next steps after ``steps`` (each cut to a single step, duplicates kept)."""
         prompt = load_template("loop_next_step").format(
-            question=question, partial=render_steps(steps) if steps else "(nothing yet)", number=len(steps) + 1,
+            question=neutralise(question, strict=True), partial=render_steps(steps) if steps else "(nothing yet)", number=len(steps) + 1,
             answer_format=self.answer_format,
         )
         drafts = await self._complete(prompt, n=k, temperature=self.sample_temperature if k > 1 else None,

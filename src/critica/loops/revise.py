@@ -30,9 +30,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from critica.critics.base import Critic, unscored
+from critica.critics.base import Critic
 from critica.errors import BackendError
 from critica.loops.generate import Draft, Generator
+from critica.run.runner import critique_within
 from critica.types import Critique, Item, Usage, Verdict
 
 __all__ = ["StopReason", "Round", "Trajectory", "accepts", "critique_safely", "draft_failed", "refine",
@@ -131,13 +132,9 @@ def accepts(critique: Critique, *, threshold: float | None = None) -> bool | Non
 
 
 async def critique_safely(critic: Critic, item: Item) -> Critique:
-    """``critic.critique(item)``; a raising critic becomes an unscored critique carrying the error."""
-    start = time.perf_counter()
-    try:
-        return await critic.critique(item)
-    except Exception as e:  # noqa: BLE001 - one failing critique must not end a loop or a batch
-        return unscored(item, getattr(critic, "name", "critic"), reason="critic raised an exception",
-                        error=f"{type(e).__name__}: {e}", latency_s=time.perf_counter() - start)
+    """``critic.critique(item)`` within the default item budget (:mod:`critica.budget`); a raising critic, or an
+    item over its budget, becomes an unscored critique carrying the error."""
+    return await critique_within(critic, item)
 
 
 def _with_answer(item: Item, answer: str) -> Item:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from critica.budget import ItemBudget
 from critica.critics.base import Critic
 from critica.errors import InputError, UserError
 from critica.inputs.load import ReadLimits, read_items
@@ -72,6 +73,8 @@ class CriticRecipe:
     """Calls in flight per process."""
     cache_path: str | None = None
     """SQLite file of the call cache; None disables caching."""
+    budget: ItemBudget = field(default_factory=ItemBudget)
+    """Size and time budget of each item (:mod:`critica.budget`)."""
 
     def build(self) -> Critic:
         """Construct the critic (and its backend, call policy and cache)."""
@@ -237,7 +240,8 @@ def run_batch(
 
     async def go() -> RunStats:
         try:
-            return await run_critic(critic, todo, sink, concurrency=recipe.concurrency, progress=on_result)
+            return await run_critic(critic, todo, sink, concurrency=recipe.concurrency, progress=on_result,
+                                    budget=recipe.budget)
         finally:
             caller = getattr(critic, "caller", None)
             if caller is not None:

@@ -49,7 +49,8 @@ def _critique_chunk(recipe: CriticRecipe, items: list[Item]) -> tuple[list[Criti
     hits0, misses0 = (stats.hits, stats.misses) if stats is not None else (0, 0)
 
     async def collect() -> list[Critique]:
-        return [c async for c in critique_stream(critic, items, concurrency=recipe.concurrency)]  # type: ignore[misc]
+        return [c async for c in critique_stream(critic, items, concurrency=recipe.concurrency,  # type: ignore[misc]
+                                                 budget=recipe.budget)]
 
     out = asyncio.run(collect())
     if stats is None:

@@ -2,6 +2,8 @@
 
 Results reach a :class:`Sink` one at a time, in completion order, the moment each is ready, so a crash loses at
 most the items still in flight. Input errors travel through the same sink, in order, so nothing is dropped silently.
+Every item runs under an :class:`~critica.budget.ItemBudget` (size checked before any work, time around the critic):
+an item over it becomes an ``unscored`` critique with the reason, and the other items go on.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from critica.budget import DeadlineExceeded, ItemBudget, deadline_scope, size_reason, time_reason
 from critica.critics.base import Critic, unscored
 from critica.errors import InputError
 from critica.types import Critique, Item, ParseStatus, Usage, Verdict
 
-__all__ = ["Sink", "RunStats", "run_critic", "critique_stream"]
+__all__ = ["Sink", "RunStats", "run_critic", "critique_stream", "critique_within"]
 
 
 class Sink(Protocol):
@@ -39,7 +42,10 @@ class RunStats:
     """Critiques with an ``error`` (a backend or critic failure left them unscored)."""
     failed_items: int = 0
     """Critiques that are *failed* (:attr:`~critica.types.Critique.failed`): an error, a failed call, or a failed
-    panel/cascade/vote member. A superset of ``backend_errors``; ``usage.failed_calls`` counts the calls."""
+    panel/cascade/vote member. A superset of ``backend_errors``; ``usage.failed_calls`` counts the calls. Items over
+    their budget are failed too (a resume with a larger budget critiques them again)."""
+    over_budget: int = 0
+    """Unscored because the item exceeded its size or time budget (not counted as failed calls)."""
     no_verdict: int = 0
     """Unscored although parsed and no call failed: a tie, an order-inconsistent pair, an abstention."""
     first_error_named: int = 0
@@ -64,7 +70,9 @@ class RunStats:
         self.verdicts[c.verdict.value] = self.verdicts.get(c.verdict.value, 0) + 1
         self.first_error_named += c.verdict == Verdict.INCORRECT and c.first_error_step is not None
         self.parse_status[c.parse_status.value] = self.parse_status.get(c.parse_status.value, 0) + 1
-        self.backend_errors += c.error is not None
+        over = isinstance(c.metadata.get("budget"), dict)
+        self.over_budget += over
+        self.backend_errors += c.error is not None and not over
         self.failed_items += c.failed
         self.no_verdict += c.verdict == Verdict.UNSCORED and c.parse_status != ParseStatus.FAILED and c.error is None
         self.usage = self.usage + c.usage
@@ -79,21 +87,52 @@ class RunStats:
         return self.latency_total_s / self.items if self.items else 0.0
 
 
-async def _safe(critic: Critic, item: Item) -> Critique:
+def _over_budget(item: Item, critic: Critic, reason: str, budget: dict, latency_s: float = 0.0) -> Critique:
+    crit = unscored(item, getattr(critic, "name", "critic"), reason=reason, error=reason, latency_s=latency_s,
+                    explanation=f"Not judged: {reason}.")
+    crit.metadata["budget"] = budget
+    return crit
+
+
+async def critique_within(critic: Critic, item: Item, budget: ItemBudget | None = None) -> Critique:
+    """``critic.critique(item)`` within ``budget`` (default :class:`~critica.budget.ItemBudget`); never raises for
+    the item: an item over its budget, or a critic that raised, becomes an ``unscored`` critique with the reason.
+
+    The size is checked before the critic sees the item. The time budget is applied around the whole critique, and
+    the item's deadline is published to cooperative checks (:func:`critica.budget.checkpoint`) so that work in
+    worker threads stops too; when this coroutine ends for any reason (done, timed out, cancelled) the deadline is
+    abandoned, so nothing keeps computing for an item nobody waits for.
+    """
+    budget = ItemBudget() if budget is None else budget
     start = time.perf_counter()
+    over = budget.oversize(item)
+    if over is not None:
+        return _over_budget(item, critic, size_reason(over), over)
+    deadline = budget.deadline()
     try:
-        return await critic.critique(item)
+        with deadline_scope(deadline):  # tasks and to_thread workers started below copy this context
+            return await asyncio.wait_for(critic.critique(item), budget.timeout_s)
+    except (TimeoutError, DeadlineExceeded) as e:
+        if not deadline.expired:  # a TimeoutError of the critic's own, not the budget's
+            return unscored(item, getattr(critic, "name", "critic"), reason="critic raised an exception",
+                            error=f"{type(e).__name__}: {e}", latency_s=time.perf_counter() - start)
+        return _over_budget(item, critic, time_reason(budget.timeout_s or 0.0),
+                            {"exceeded": "time", "timeout_s": budget.timeout_s}, time.perf_counter() - start)
     except Exception as e:  # noqa: BLE001 - one failing item must not end the batch
         return unscored(item, getattr(critic, "name", "critic"), reason="critic raised an exception",
                         error=f"{type(e).__name__}: {e}", latency_s=time.perf_counter() - start)
+    finally:
+        deadline.abandon()
 
 
 async def critique_stream(
-    critic: Critic, records: Iterable[Item | InputError], *, concurrency: int = 4
+    critic: Critic, records: Iterable[Item | InputError], *, concurrency: int = 4, budget: ItemBudget | None = None,
 ) -> AsyncIterator[Critique | InputError]:
     """Yield a critique per item (completion order) and each input error, keeping at most ``concurrency`` in flight.
 
-    Records are pulled lazily, so memory stays bounded by ``concurrency`` whatever the input size.
+    Records are pulled lazily, so memory stays bounded by ``concurrency`` whatever the input size. Each item runs
+    within ``budget`` (default :class:`~critica.budget.ItemBudget`: 200,000 characters, 300 s); see
+    :func:`critique_within`.
     """
     pending: set[asyncio.Task[Critique]] = set()
     it = iter(records)
@@ -108,7 +147,7 @@ async def critique_stream(
                 if isinstance(rec, InputError):
                     yield rec
                     continue
-                pending.add(asyncio.ensure_future(_safe(critic, rec)))
+                pending.add(asyncio.ensure_future(critique_within(critic, rec, budget)))
             if not pending:
                 return
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -120,14 +159,16 @@ async def critique_stream(
 
 
 async def run_critic(
-    critic: Critic, records: Iterable[Item | InputError], sink: Sink, *, concurrency: int = 4, progress=None
+    critic: Critic, records: Iterable[Item | InputError], sink: Sink, *, concurrency: int = 4, progress=None,
+    budget: ItemBudget | None = None,
 ) -> RunStats:
     """Critique every item, writing each result to ``sink`` as it completes; returns the run's totals.
 
-    ``progress(stats, result)`` is called after each result (the CLI draws its progress bar from it).
+    ``progress(stats, result)`` is called after each result (the CLI draws its progress bar from it). ``budget``:
+    the size and time budget of each item (default :class:`~critica.budget.ItemBudget`).
     """
     stats = RunStats()
-    async for result in critique_stream(critic, records, concurrency=concurrency):
+    async for result in critique_stream(critic, records, concurrency=concurrency, budget=budget):
         stats.deliver(result, sink)
         if progress is not None:
             progress(stats, result)

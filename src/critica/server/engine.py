@@ -148,12 +148,16 @@ class Engine:
 
     async def run(self, chosen: Chosen, items: Sequence[Item],
                   on_result: Callable[[Item, Critique], None] | None = None) -> list[Critique]:
-        """Critique ``items`` (ids must be unique); results in input order. ``on_result`` sees each as it lands."""
+        """Critique ``items`` (ids must be unique); results in input order. ``on_result`` sees each as it lands.
+
+        Every item runs within the configured item budget: one over it is answered unscored with the reason (and a
+        request cancelled by its timeout abandons its items, so their verifier threads stop too)."""
         by_id = {item.id: item for item in items}
         if len(by_id) != len(items):
             raise ValueError("item ids must be unique within one request")
         done: dict[str, Critique] = {}
-        async for result in critique_stream(chosen.critic, items, concurrency=self.config.item_concurrency):
+        async for result in critique_stream(chosen.critic, items, concurrency=self.config.item_concurrency,
+                                            budget=self.config.item_budget):
             assert isinstance(result, Critique)
             result = self.redactor.critique(result)
             done[result.item_id] = result

@@ -7,8 +7,9 @@ not read here: ``critica serve`` reads them through its options (``CRITICA_SERVE
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from critica.budget import ItemBudget
 from critica.config import Settings
 
 __all__ = ["ServerConfig"]
@@ -45,6 +46,17 @@ class ServerConfig(BaseModel):
     """Reward returned for an item the critic could not judge (``details[i].scored`` is then false)."""
     ui: bool = True
     """Serve the web UI under ``/ui``."""
+
+    @property
+    def item_budget(self) -> ItemBudget:
+        """Size and time budget of every item of every request and job, from ``settings.item_max_chars`` and
+        ``settings.item_timeout`` (defaults: 200,000 characters, 300 s; :mod:`critica.budget`)."""
+        return ItemBudget.of(self.settings.item_max_chars, self.settings.item_timeout)
+
+    @model_validator(mode="after")
+    def _budget_ok(self) -> ServerConfig:
+        self.item_budget  # noqa: B018 - raises ValueError (a validation error) for a negative budget
+        return self
 
     @property
     def default_critic(self) -> str:

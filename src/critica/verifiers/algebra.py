@@ -45,6 +45,7 @@ import re
 import sympy
 from sympy import Expr, Rational, Symbol
 
+from critica.budget import checkpoint
 from critica.types import Item
 from critica.verifiers.base import Finding, step_finding
 from critica.verifiers.constants import (
@@ -784,6 +785,7 @@ class AlgebraVerifier:
         before: _Link | None = None
         modular = bool(MODULAR_CONTEXT.search(item.question or ""))
         for i, step in enumerate(steps):
+            checkpoint()  # stops here once the item is over its time budget
             try:
                 checks = check_step(step, before)
                 before = step_tail(step)

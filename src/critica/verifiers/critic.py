@@ -34,6 +34,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from critica.budget import checkpoint
 from critica.inputs.steps import item_steps
 from critica.types import Critique, Item, StepJudgment, StepVerdict, Verdict
 from critica.verifiers.algebra import AlgebraVerifier
@@ -143,6 +144,7 @@ class VerifierCritic:
         skipped: list[str] = []
         for verifier in (self.arithmetic, *self.step_checks, self.final_answer):
             if verifier is not None:
+                checkpoint()  # past the item's time budget: stop (the step checks also check between steps)
                 found.extend(verifier.check(item, steps))
         for kind, applies in (("evidence", bool(item.evidence)), ("code", bool(item.tests))):
             if not applies or not self._want[kind]:
@@ -151,6 +153,7 @@ class VerifierCritic:
             if verifier is None:
                 skipped.append(kind)
                 continue
+            checkpoint()
             try:
                 found.extend(verifier.check(item, steps))
             except Exception as e:  # noqa: BLE001 - a broken optional check must not sink the other findings
@@ -169,7 +172,11 @@ class VerifierCritic:
         return crit
 
     async def critique(self, item: Item) -> Critique:
-        """Judge ``item`` off the event loop (the checks are CPU-bound)."""
+        """Judge ``item`` off the event loop (the checks are CPU-bound).
+
+        The worker thread inherits the item's deadline (:mod:`critica.budget`): run by the runner, the checks stop
+        at the next step once the item is over its time budget, even though the thread itself cannot be cancelled.
+        """
         return await asyncio.to_thread(self.judge, item)
 
 

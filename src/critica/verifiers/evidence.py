@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
+from critica.budget import checkpoint
 from critica.inputs.steps import split_steps
 from critica.types import Item, StepVerdict
 from critica.verifiers.base import Finding
@@ -619,6 +620,7 @@ class EvidenceVerifier:
         findings: list[Finding] = []
         for step_i, step in enumerate(steps):
             for claim in split_sentences(step):
+                checkpoint()  # stops here once the item is over its time budget
                 if len(_analyse(claim).words) < _MIN_CLAUSE_TOKENS:
                     continue  # greetings, connectives, bare numbers: nothing to ground
                 try:

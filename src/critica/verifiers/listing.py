@@ -28,12 +28,15 @@ Sizes are capped (factoring up to 10^12, prime ranges up to 10^6) so every check
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 import re
 from dataclasses import dataclass, field
 
 import sympy
 
+from critica.budget import checkpoint
 from critica.types import Item
 from critica.verifiers.base import Finding, step_finding
 
@@ -114,11 +117,22 @@ _CONDITIONAL = re.compile(r"\b(?:if|whether|unless|when|whenever|suppose|assume|
 
 
 def _sentence_start(text: str, pos: int) -> int:
-    """Start of the sentence (or line) holding ``pos``."""
-    cut = 0
-    for m in re.finditer(r"[.!?;](?=\s)|\n", text[:pos]):
-        cut = m.end()
-    return cut
+    """Start of the sentence (or line) holding ``pos``: the end of the last ``[.!?;](?=\\s)|\\n`` in ``text[:pos]``."""
+    needs, ends = _sentence_breaks(text)
+    k = bisect.bisect_right(needs, pos)
+    return ends[k - 1] if k else 0
+
+
+@functools.lru_cache(maxsize=16)
+def _sentence_breaks(text: str) -> tuple[list[int], list[int]]:
+    """Every sentence break of ``text`` once (rescanning the text before each claim was quadratic): the prefix length
+    ``text[:pos]`` must have for the break to count (a punctuation mark needs the whitespace after it) and its end,
+    both non-decreasing."""
+    needs, ends = [], []
+    for m in re.finditer(r"[.!?;](?=\s)|\n", text):
+        needs.append(m.end() + (m.group() != "\n"))
+        ends.append(m.end())
+    return needs, ends
 
 
 def _sentence_end(text: str, pos: int) -> int:
@@ -752,6 +766,7 @@ class ListingVerifier:
         findings: list[Finding] = []
         carried: tuple[str, list[int]] | None = None
         for i, step in enumerate(steps):
+            checkpoint()  # stops here once the item is over its time budget
             try:
                 claims, carried = find_claims(step, carried)
             except Exception:  # noqa: BLE001 - a verifier must not raise on any text

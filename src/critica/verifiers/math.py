@@ -26,10 +26,12 @@ chains, divisions with remainder, the verifier). Text normalisation, the tokeniz
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from critica.budget import checkpoint
 from critica.types import Item
 from critica.verifiers.base import Finding, step_finding
 
@@ -522,9 +524,33 @@ def find_computations(text: str) -> list[Computation]:
     return out
 
 
+class _Positions:
+    """``toks.index(t)`` in constant time: the first position of a token equal to ``t`` (the dataclass equality
+    ``list.index`` uses), so a step with thousands of ``=`` no longer rescans its tokens once per link."""
+
+    def __init__(self, toks: list[_Tok]) -> None:
+        self._first: dict[tuple, int] = {}
+        for i, t in enumerate(toks):
+            self._first.setdefault(_tok_key(t), i)
+
+    def __call__(self, t: _Tok) -> int:
+        try:
+            return self._first[_tok_key(t)]
+        except KeyError:
+            raise ValueError("token not in list") from None  # what list.index raised: check_step catches it
+
+
+_TOK_FIELDS = tuple(f.name for f in dataclasses.fields(_Tok))
+
+
+def _tok_key(t: _Tok) -> tuple:
+    return tuple(getattr(t, name) for name in _TOK_FIELDS)
+
+
 def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
     toks = _attach_remainders(_tokenize(norm))
+    index = _Positions(toks)
     eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
     links: list[tuple[list[_Tok] | None, list[_Tok] | None, Computation | None]] = []
     for n, k in enumerate(eqs):
@@ -538,9 +564,9 @@ def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
         # "42 * 20/21 daps = 42 baps" relates two units: not arithmetic on one quantity
         # ("$200,000 / $50,000 = 4 years" divides a unit by itself: that ratio is a plain number)
         relation = (len(lunits) == 1 and runits and not lunits & runits and left is not None
-                    and _unit_count(toks, left) < 2)
+                    and _unit_count(toks, left, index) < 2)
         if left is not None and right is not None and not relation:
-            after = toks.index(right[-1]) + 1
+            after = index(right[-1]) + 1
             unsigned = signless or any(_COMPARATIVES.match(t.text) for t in toks[after : after + 3]
                                        if t.kind in ("WORD", "VAR", "UNIT"))
             comp = _check_link(norm, left, right, approx or toks[k].kind == "APPROX", lunits | runits, unsigned)
@@ -555,7 +581,7 @@ def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
             if first is not None and not first.ok:
                 drop.add(n - 1)
     out = [comp for n, (_, _, comp) in enumerate(links) if comp is not None and n not in drop]
-    return out + _across_lines(norm, toks, eqs, [right for _, right, _ in links], approx)
+    return out + _across_lines(norm, toks, eqs, [right for _, right, _ in links], approx, index)
 
 
 def _label_before(toks: list[_Tok], k: int) -> tuple[int, tuple[str, ...]] | None:
@@ -571,7 +597,7 @@ def _label_before(toks: list[_Tok], k: int) -> tuple[int, tuple[str, ...]] | Non
 
 
 def _across_lines(norm: str, toks: list[_Tok], eqs: list[int], rights: list[list[_Tok] | None],
-                  approx: bool) -> list[Computation]:
+                  approx: bool, index: _Positions) -> list[Computation]:
     """Links that span two lines or sentences: the same label defined twice in a row ("Total fruits = 52 + 24" then
     "Total fruits = 76"), or a line that starts with "=" and goes on from the expression ending the previous one.
     The earlier side must be a computation left without a result, and nothing but line or sentence breaks may
@@ -582,7 +608,7 @@ def _across_lines(norm: str, toks: list[_Tok], eqs: list[int], rights: list[list
         # a computation, not a signed value: "x = -1, x = 2" lists alternatives
         if first is None or second is None or len(first) < 2 or not _has_op(first[1:] if first[0].kind == "OP" else first):
             continue
-        end, k = toks.index(first[-1]) + 1, eqs[n + 1]
+        end, k = index(first[-1]) + 1, eqs[n + 1]
         label, next_label = _label_before(toks, eqs[n]), _label_before(toks, k)
         if label is not None and next_label is not None and label[1] == next_label[1]:
             gap = toks[end : next_label[0]]
@@ -601,8 +627,8 @@ def _across_lines(norm: str, toks: list[_Tok], eqs: list[int], rights: list[list
     return out
 
 
-def _unit_count(toks: list[_Tok], run: list[_Tok]) -> int:
-    start = toks.index(run[0])
+def _unit_count(toks: list[_Tok], run: list[_Tok], index: _Positions) -> int:
+    start = index(run[0])
     return sum(t.kind in ("UNIT", "CUR") for t in run) + (start > 0 and toks[start - 1].kind == "CUR")
 
 
@@ -634,6 +660,7 @@ class ArithmeticVerifier:
         correct value) or ``correct``. Steps asserting nothing checkable get no finding (they stay unchecked)."""
         findings: list[Finding] = []
         for i, step in enumerate(steps):
+            checkpoint()  # stops here once the item is over its time budget
             comps, wrong = check_step(step)
             if not comps:
                 continue

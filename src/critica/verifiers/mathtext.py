@@ -79,11 +79,31 @@ class _Tok:
 # --- normalisation ----------------------------------------------------------------------------------------------
 
 
-def _replace_braced(text: str, command: str, arity: int, render) -> str:
+MAX_BRACE_NESTING = 32
+"""Deepest nesting of ``\\frac``/``\\sqrt``/``\\text`` … arguments rewritten; deeper is refused as RecursionError (which
+the step check already treats as "nothing checkable"): each level rewrites its whole argument again, so unbounded
+nesting cost time quadratic in the step's length. Real solutions nest a few levels."""
+
+
+def _brace_partners(text: str) -> dict[int, int]:
+    """Position of each ``{`` → position of its matching ``}`` (unmatched ones are absent), in one pass."""
+    partners: dict[int, int] = {}
+    stack: list[int] = []
+    for m in re.finditer(r"[{}]", text):
+        if m.group() == "{":
+            stack.append(m.start())
+        elif stack:
+            partners[stack.pop()] = m.start()
+    return partners
+
+
+def _replace_braced(text: str, command: str, arity: int, render, depth: int = 0) -> str:
     """Replace ``\\command{a}{b}`` (balanced braces, nested) by ``render(a, b)``; unbalanced input is left as is."""
     out = []
     i = 0
     pat = re.compile(re.escape(command) + r"(?![A-Za-z])\s*")
+    partners: dict[int, int] | None = None  # computed once, on the first occurrence (rescanning per occurrence was
+    # quadratic on a step of many unclosed "\\sqrt{")
     while True:
         m = pat.search(text, i)
         if not m:
@@ -96,15 +116,9 @@ def _replace_braced(text: str, command: str, arity: int, render) -> str:
             while j < len(text) and text[j] == " ":
                 j += 1
             if j < len(text) and text[j] == "{":
-                depth, k = 0, j
-                while k < len(text):
-                    if text[k] == "{":
-                        depth += 1
-                    elif text[k] == "}":
-                        depth -= 1
-                        if depth == 0:
-                            break
-                    k += 1
+                if partners is None:
+                    partners = _brace_partners(text)
+                k = partners.get(j, len(text))
                 if k >= len(text):
                     break
                 args.append(text[j + 1 : k])
@@ -118,18 +132,20 @@ def _replace_braced(text: str, command: str, arity: int, render) -> str:
             out.append(" \\unknown ")
             i = j if j > m.end() else m.end()
             continue
-        out.append(render(*[_replace_all(a) for a in args]))
+        out.append(render(*[_replace_all(a, depth + 1) for a in args]))
         i = j
 
 
-def _replace_all(text: str) -> str:
+def _replace_all(text: str, depth: int = 0) -> str:
+    if depth > MAX_BRACE_NESTING:
+        raise RecursionError(f"LaTeX arguments nested more than {MAX_BRACE_NESTING} deep")
     for cmd in ("\\dfrac", "\\tfrac", "\\frac"):
-        text = _replace_braced(text, cmd, 2, lambda a, b: f"(({a})/({b}))")
-    text = _replace_braced(text, "\\sqrt", 1, lambda a: f" sqrt(({a})) ")
+        text = _replace_braced(text, cmd, 2, lambda a, b: f"(({a})/({b}))", depth)
+    text = _replace_braced(text, "\\sqrt", 1, lambda a: f" sqrt(({a})) ", depth)
     for cmd in ("\\text", "\\textbf", "\\mathrm", "\\mbox", "\\textrm", "\\textit", "\\boxed", "\\mathbf"):
-        text = _replace_braced(text, cmd, 1, lambda a: f" {a} ")
+        text = _replace_braced(text, cmd, 1, lambda a: f" {a} ", depth)
     # a named operator is a function applied to what follows: never part of plain arithmetic
-    text = _replace_braced(text, "\\operatorname", 1, lambda a: " \\unknown ")
+    text = _replace_braced(text, "\\operatorname", 1, lambda a: " \\unknown ", depth)
     return text
 
 
@@ -175,7 +191,9 @@ def _normalise(text: str) -> str:
 
 _TOKEN = re.compile(
     r"(?P<ELL>\.\.\.|…)"
-    r"|(?P<NUM>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|(?<![\w.])\.\d+)"
+    # possessive groups: fewer groups always leave ",ddd" next, which the look-ahead refuses, so no match changes, but
+    # "1,000,000,…" no longer backtracks through every group from every group
+    r"|(?P<NUM>\d{1,3}(?:,\d{3})++(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|(?<![\w.])\.\d+)"
     r"|(?P<APPROX>≈)"
     r"|(?P<EQ>(?<![<>!=:])=(?!=))"
     r"|(?P<OP>\*\*|[-+*/^])"
@@ -291,11 +309,13 @@ def _unit_run(out: list[_Tok]) -> int:
 
 
 def _pct_of_before(out: list[_Tok]) -> bool:
-    for t in reversed(out[-8:]):
+    for back, t in enumerate(reversed(out[-8:])):
         if t.kind in ("EQ", "APPROX", "NL", "STOP"):
             return False
         if t.kind == "OP" and t.text == "*" and t.start != t.end and t.text != "":
-            idx = out.index(t)
+            # the token's own position (``out.index(t)`` rescanned the whole step for every "is": quadratic); a
+            # token spanning text has a start of its own, so no earlier token equals it
+            idx = len(out) - 1 - back
             if idx > 0 and out[idx - 1].kind == "PCT":
                 return True
     return False

@@ -29,13 +29,17 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from critica.budget import checkpoint
 from critica.types import Item, StepVerdict
 from critica.verifiers.base import Finding
 from critica.verifiers.math import _HYPOTHETICAL
 
 __all__ = ["QuantityVerifier", "unit_mismatches"]
 
-MAX_STEP_CHARS = 20_000
+MAX_STEP_CHARS = 5_000
+"""Characters of a step read (the rest is ignored). Unit mismatches live in short word-problem steps (the longest
+step of ProcessBench, PRMBench and MR-GSM8K has 1,318 characters); the patterns' cost grows with the square of a
+long comma-grouped number ("1,000,000,…"), so the cap bounds a hostile step to a fraction of a second."""
 
 _TIME = {
     "second": "second", "sec": "second", "minute": "minute", "min": "minute", "hour": "hour", "hr": "hour",
@@ -43,15 +47,20 @@ _TIME = {
 }
 _TIME_WORD = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|yrs?)"
 _NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
+# A number as the *start* of a rate or amount: atomic, and never inside a run of digits. Every pattern here needs a
+# space, letter, "/" or "$" after the number, so a match always takes the whole number and starts at its first digit
+# (the leftmost start wins): the look-behind and the atomic group change no match, but without them every digit of a
+# long run started a scan to its end, with backtracking (a 20,000-digit step took minutes, "1,000,000,…" more).
+_NUM_START = r"(?<!\d)(?>" + _NUM + ")"
 # A number, at most three unit words ("km", "coins", "gallons of water"), then "/", "per", "an"/"a", "every"/"each"
 # and a time unit: "50 km/hr", "$10 per hour", "20 coins per month", "$12 an hour". "60 mph" is per hour.
 _RATE_CORE = (
-    r"\$?\s?(?P<{v}>" + _NUM + r")\s*(?:[A-Za-z]+\s+){0,2}(?:[A-Za-z]+\s*)?"
+    r"\$?\s?(?P<{v}>" + _NUM_START + r")\s*(?:[A-Za-z]+\s+){0,2}(?:[A-Za-z]+\s*)?"
     r"(?:/\s*|\bper\s+|\ban?\s+|\bevery\s+|\beach\s+)(?P<{t}>" + _TIME_WORD + r"|h)\b"
-    r"|(?P<{v2}>" + _NUM + r")\s*(?P<{m}>mph|kph|km/h|kmh)\b"
+    r"|(?P<{v2}>" + _NUM_START + r")\s*(?P<{m}>mph|kph|km/h|kmh)\b"
 )
 # A number directly followed by a time unit that is not itself the start of a rate ("3 days", not "5 days a week").
-_AMOUNT_CORE = r"(?P<{v}>" + _NUM + r")\s*(?P<{t}>" + _TIME_WORD + r")\b(?!\s*(?:/|per\b|an?\b|each\b|every\b))"
+_AMOUNT_CORE = r"(?P<{v}>" + _NUM_START + r")\s*(?P<{t}>" + _TIME_WORD + r")\b(?!\s*(?:/|per\b|an?\b|each\b|every\b))"
 
 
 def _rate(v: str, t: str, v2: str, m: str) -> str:
@@ -174,6 +183,7 @@ class QuantityVerifier:
         """``incorrect`` findings only, one per step with a unit mismatch (the first mismatched product quoted)."""
         findings: list[Finding] = []
         for i, step in enumerate(steps):
+            checkpoint()  # stops here once the item is over its time budget
             try:
                 bad = unit_mismatches(step)
             except (ValueError, ZeroDivisionError):  # an odd number string: skip the step, never raise

@@ -238,10 +238,18 @@ _GLUE_AFTER = re.compile(r"^\s*(?:[%(\d$\\_^'−–·⋅<>≤≥]|\.\d|(?:times|
                          r"fewer|than|per|of)\b)", re.IGNORECASE)
 
 
+def _glued_before(prose: str, start: int) -> bool:
+    """``_GLUE_BEFORE.search(prose[:start])``, reading only the end of the prefix: a match is one glue word (ten
+    letters at most) or character, then whitespace to the end, so the last non-space character and the 63 before
+    it decide it (the search over the whole prefix made a step with many formulas quadratic)."""
+    body = len(prose[:start].rstrip())  # str.rstrip and the pattern's \s strip the same characters
+    return _GLUE_BEFORE.search(prose[max(0, body - 64) : start]) is not None
+
+
 def _whole_formula(prose: str, start: int, end: int) -> bool:
     """Is ``prose[start:end]`` a whole plain-text formula, not a piece of a longer expression written with words?"""
     text = prose[start:end]
-    if re.search(r"[-+*/^=×÷(−–]$", text) or _GLUE_BEFORE.search(prose[:start]) or _GLUE_AFTER.search(prose[end:]):
+    if re.search(r"[-+*/^=×÷(−–]$", text) or _glued_before(prose, start) or _GLUE_AFTER.search(prose[end:]):
         return False
     # "-14 = x + 2 -16 = x": an operator spaced on one side only glues two formulas together
     return not re.search(r"\S\s+[-+−–][\d(A-Za-z]|[\d)A-Za-z][-+−–]\s+\S", text)
