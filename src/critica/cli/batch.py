@@ -121,7 +121,7 @@ def batch(
     # The exit code describes the run as it now stands, not just this invocation: a resume that skipped every
     # stored item still exits 1 while the run holds failed items or malformed records.
     if result.stats.over_budget:
-        err_console.print(f"[red]{result.stats.over_budget} item(s) over the item budget (size or time): stored as "
+        err_console.print(f"[red]{result.stats.over_budget} item(s) over budget (size or time): stored as "
                           "failed; raise --item-max-chars/--item-timeout and resume to critique them[/red]",
                           highlight=False)
     if info is not None and (info.failed or info.input_errors):
