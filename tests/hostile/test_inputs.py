@@ -69,7 +69,10 @@ def peak_rss_mb(code: str, tmp_path: Path, cap_gb: float = 3.0, timeout: int = 9
         except MemoryError:
             print("MemoryError", file=sys.stderr)
         finally:
-            print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)
+            # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child forked from a large pytest
+            # process would report the parent's size; VmHWM belongs to this process's own address space.
+            hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+            print("PEAK", int(hwm[0].split()[1]) // 1024 if hwm else -1, file=sys.stderr)
         sys.exit(rc)
     """).format(cap=int(cap_gb * 2**30), code=textwrap.indent(textwrap.dedent(code), "    ")))
     env = {**os.environ, "PYTHONPATH": SRC, "CRITICA_HOME": str(tmp_path / "home")}
