@@ -127,6 +127,22 @@ def cli_process(args: list[str], *, cwd: Path, env: dict[str, str] | None = None
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def interrupt_once_going(proc, going, settle_s: float) -> str:
+    """Wait until ``going()``, let the run settle, send SIGINT; the process must exit 130 within 3 s. Its stderr."""
+    try:
+        assert wait_for(going, 60), "the run did not get going"
+        time.sleep(settle_s)
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        elapsed = time.monotonic() - start
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    assert elapsed < 3.0, f"took {elapsed:.1f}s to stop"
+    return err
+
+
 def wait_for(cond, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -214,17 +230,8 @@ def test_ctrl_c_in_critique_stops_at_once_keeps_lines_and_says_how_to_resume(tmp
     proc = cli_process(["critique", str(items), "--model", "openai:stub", "--base-url", stub.base_url, "--out", str(out),
                         "--concurrency", "2", "--retries", "0", "--timeout", "100", "--no-cache"],
                        cwd=tmp_path, env={"CRITICA_HOME": str(tmp_path / "home")})
-    try:
-        assert wait_for(lambda: len(lines(out)) >= 3 and stub.count >= 5, 60), "the run did not get going"
-        time.sleep(0.3)  # two calls are now in flight on the slow backend
-        start = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
-        elapsed = time.monotonic() - start
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, err[-3000:]
-    assert elapsed < 3.0, f"took {elapsed:.1f}s to stop"
+    # two calls are then in flight on the slow backend
+    err = interrupt_once_going(proc, lambda: len(lines(out)) >= 3 and stub.count >= 5, settle_s=0.3)
     kept = [Critique.model_validate_json(line) for line in lines(out)]  # every line complete
     assert sorted(c.item_id for c in kept) == ["i0", "i1", "i2"]
     assert "interrupted" in err and "items critiqued" in err  # the partial summary
@@ -272,23 +279,16 @@ def test_ctrl_c_in_batch_does_not_wait_for_busy_threads_and_stays_resumable(tmp_
     proc = cli_process(["batch", str(items), "--run", "r1", "--critic", "slowcritic:factory", "--db", str(db),
                         "--concurrency", "2"], cwd=tmp_path,
                        env={"CRITICA_HOME": str(tmp_path / "home")}, extra_path=tmp_path)
-    try:
-        def committed() -> int:
-            if not db.exists():
-                return 0
-            with Store.open(db) as st:
-                info = st.get_run("r1")
-                return info.critiques if info else 0
-        assert wait_for(lambda: committed() >= 3, 60), "the run did not get going"
-        time.sleep(0.5)  # two items are now computing in worker threads
-        start = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
-        elapsed = time.monotonic() - start
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, err[-3000:]
-    assert elapsed < 3.0, f"took {elapsed:.1f}s to stop"
+
+    def committed() -> int:
+        if not db.exists():
+            return 0
+        with Store.open(db) as st:
+            info = st.get_run("r1")
+            return info.critiques if info else 0
+
+    # two items are then computing in worker threads
+    err = interrupt_once_going(proc, lambda: committed() >= 3, settle_s=0.5)
     assert committed() == 3
     assert "interrupted" in err and "items critiqued now" in err
     resume = next(line for line in err.splitlines() if "resume with:" in line).split("resume with:", 1)[1].strip()
