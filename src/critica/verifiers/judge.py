@@ -305,7 +305,7 @@ def _power(a: Any, b: Any) -> Any:
 
 def _repeat(a: Any, b: Any) -> Any:
     for seq, n in ((a, b), (b, a)):
-        if isinstance(seq, (str, bytes, bytearray, list, tuple)) and isinstance(n, int):
+        if isinstance(seq, (str, bytes, bytearray, list, tuple, collections.deque)) and isinstance(n, int):
             if len(seq) * max(0, n) > MAX_ITEMS:
                 raise JudgeLimit(f"a repetition of {len(seq)} × {n} items")
     if type(a) is int and type(b) is int and a.bit_length() + b.bit_length() > MAX_INT_BITS:
@@ -394,7 +394,8 @@ def _guarded_arg(a: Any) -> Any:
             return a
     return a
 
-SAFE_NAMES: frozenset[str] = frozenset(SAFE_FUNCS) | {"NotImplemented"}
+
+SAFE_NAMES: frozenset[str] = frozenset(SAFE_FUNCS)
 """Names a judge expression may use (when the test does not rebind them)."""
 
 SAFE_MATH: dict[str, Any] = {
@@ -405,6 +406,7 @@ SAFE_MATH: dict[str, Any] = {
     )
 } | {"factorial": _factorial, "comb": _comb, "perm": _perm}
 """``math`` functions and constants the judge evaluates (``math.X`` in a test)."""
+_CALLABLE = (*SAFE_FUNCS.values(), *SAFE_MATH.values())
 
 _STR_METHODS = {
     "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith",
@@ -426,9 +428,8 @@ SAFE_METHODS: dict[str, frozenset[type]] = {
     "symmetric_difference": frozenset({set, frozenset}), "is_integer": frozenset({float, int}),
     "bit_length": frozenset({int}), "conjugate": frozenset({int, float, complex}),
     "as_integer_ratio": frozenset({int, float, fractions.Fraction}),
+    "count": frozenset({str, bytes, bytearray, list, tuple}), "index": frozenset({str, bytes, bytearray, list, tuple}),
 }
-SAFE_METHODS["count"] = SAFE_METHODS["count"] | {list, tuple}
-SAFE_METHODS["index"] = SAFE_METHODS["index"] | {list, tuple}
 """Methods of plain values the judge calls, by the exact types that may receive them (none mutates)."""
 
 
@@ -547,7 +548,7 @@ def _call(node: ast.Call, env: Env) -> Any:
     fn = evaluate(func, env)
     if isinstance(fn, _Lambda):
         return fn(*args, **kwargs)
-    if isinstance(fn, Opaque) or not any(fn is f for f in (*SAFE_FUNCS.values(), *SAFE_MATH.values())):
+    if not any(fn is f for f in _CALLABLE):
         raise Unjudgeable("a call of something the judge does not know")
     if fn is not isinstance:
         args = [_guarded_arg(a) for a in args]
@@ -673,8 +674,6 @@ class Judgement:
     traceback: str | None = None
     assertions: int = 0
     """Assertions the judge evaluated."""
-    assertion: int | None = None
-    """Index of the failing assertion (0-based), if one failed."""
 
 
 def _truth(value: Any) -> bool:
@@ -715,26 +714,26 @@ def judge_report(plan: Any, doc: dict[str, Any]) -> Judgement:
             ok = _truth(evaluate(a.expr, env))
         except ProbeRaised as e:
             return Judgement("failed", "test", e.error_type, f"{head}: `{e.source}` raised {e.error_type}: {e.message}",
-                             assertions=checked, assertion=aid)
+                             assertions=checked)
         except JudgeLimit as e:
             return Judgement("failed", "test", "JudgeLimit", f"{head}: evaluating it would exceed the judge's bounds "
-                             f"({e})", assertions=checked, assertion=aid)
+                             f"({e})", assertions=checked)
         except Unjudgeable as e:
             if unjudgeable is None:
-                unjudgeable = Judgement("unjudgeable", "test", "Unjudgeable", f"{head}: {e}", assertion=aid)
+                unjudgeable = Judgement("unjudgeable", "test", "Unjudgeable", f"{head}: {e}")
             continue
         except Malformed as e:
             return Judgement("crashed", "test", "Malformed", f"the sandbox's report is malformed: {e}",
                              assertions=checked)
-        except (Exception, RecursionError) as e:  # noqa: BLE001 - what the expression itself raises, as Python would
+        except Exception as e:  # noqa: BLE001 - what the expression itself raises, as Python would
             values = _values(env)
             return Judgement("failed", "test", type(e).__name__, f"{head}: {type(e).__name__}: {str(e)[:300]}"
-                             + (f" [{values}]" if values else ""), assertions=checked, assertion=aid)
+                             + (f" [{values}]" if values else ""), assertions=checked)
         checked += 1
         if not ok:
             values = _values(env)
             msg = f"{head} is false" + (f": {values}" if values else "")
-            return Judgement("failed", "test", "AssertionError", msg, assertions=checked, assertion=aid)
+            return Judgement("failed", "test", "AssertionError", msg, assertions=checked)
     err = doc.get("error")
     if doc.get("status") == "error":
         etype, emsg = (err if isinstance(err, list) else ["Error", ""])

@@ -42,6 +42,7 @@ recorded in :attr:`SandboxResult.enforcement` for every run.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -195,8 +196,7 @@ def sandbox_python(limits: SandboxLimits | None = None) -> str | None:
     """The interpreter run inside the sandbox: one under ``/usr`` (the only tree mounted there), or None."""
     lim = limits or SandboxLimits()
     candidates = [lim.python] if lim.python else [
-        sys.executable, shutil.which("python3", path="/usr/bin:/usr/local/bin") or "",
-        shutil.which("python3.11", path="/usr/bin:/usr/local/bin") or ""]
+        sys.executable, shutil.which("python3", path="/usr/bin:/usr/local/bin") or ""]
     for cand in candidates:
         if not cand:
             continue
@@ -221,8 +221,12 @@ def _bwrap_argv(bwrap: str, python: str, lim: SandboxLimits) -> list[str]:
              "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp/work",
              "--setenv", "TMPDIR", "/tmp/work", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
              "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1"]
-    harness = resources.files("critica.verifiers").joinpath("_harness.py").read_text(encoding="utf-8")
-    return [*argv, "--", python, "-I", "-c", harness]
+    return [*argv, "--", python, "-I", "-c", _harness_source()]
+
+
+@functools.cache
+def _harness_source() -> str:
+    return resources.files("critica.verifiers").joinpath("_harness.py").read_text(encoding="utf-8")
 
 
 def _kill_uid(uid: int) -> None:

@@ -214,7 +214,7 @@ def _substitute(node: ast.AST, values: dict[str, Any]) -> Any:
     return ast.fix_missing_locations(_Substitute(values).visit(copy.deepcopy(node)))
 
 
-def _static(node: ast.expr, folded: dict[str, Any], names_ok: bool = True) -> tuple[bool, Any]:
+def _static(node: ast.expr, folded: dict[str, Any]) -> tuple[bool, Any]:
     """Evaluate ``node`` now, if it needs nothing from the sandbox: (True, value) or (False, None)."""
     for n in ast.walk(node):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
@@ -363,12 +363,10 @@ def _literal_names(body: list[ast.stmt]) -> dict[str, tuple[int, Any]]:
 class _Splitter:
     """Turns an assertion's test into a judge expression plus probes evaluated in the sandbox."""
 
-    def __init__(self, folded: dict[str, Any], rebound: set[str], test_defined: set[str],
-                 math_aliases: dict[str, str] | None = None) -> None:
+    def __init__(self, folded: dict[str, Any], rebound: set[str], math_aliases: dict[str, str] | None = None) -> None:
         self.math_aliases = math_aliases or {}
         self.folded = folded
         self.rebound = rebound
-        self.test_defined = test_defined
         self.probes: list[ast.expr] = []
         self.folded_used: set[str] = set()
         self.local: set[str] = set()
@@ -423,15 +421,11 @@ class _Splitter:
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
         if isinstance(node.value, ast.Name):
             base = node.value.id
-            if base == "math" and node.attr in SAFE_MATH and self.rebound_ok("math"):
+            if base == "math" and node.attr in SAFE_MATH and "math" not in self.rebound:
                 return node
             if base in ("str", "bytes") and str in SAFE_METHODS.get(node.attr, ()) and self._safe_name(base):
                 return node
         return self.probe(node)
-
-    def rebound_ok(self, name: str) -> bool:
-        # ``import math`` binds it once; anything else rebinding it is not the math module we know.
-        return name not in self.rebound
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
         func = node.func
@@ -440,7 +434,7 @@ class _Splitter:
             node = ast.Call(func, node.args, node.keywords)
         known = (isinstance(func, ast.Name) and func.id in SAFE_FUNCS and self._safe_name(func.id)) or (
             isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "math"
-            and func.attr in SAFE_MATH and self.rebound_ok("math"))
+            and func.attr in SAFE_MATH and "math" not in self.rebound)
         method = isinstance(func, ast.Attribute) and func.attr in SAFE_METHODS and not known
         if not (known or method) or any(isinstance(a, ast.Starred) for a in node.args) or any(
                 k.arg is None for k in node.keywords):
@@ -639,6 +633,7 @@ def _plan(tree: ast.Module) -> TestPlan:
             break
         body = unrolled
     bound = _bound_names(ast.Module(body, []))
+    # ``import math`` binds it once: that is the math module the judge knows; any other binding replaces it.
     rebound = {n for n, c in bound.items() if c and not (n == "math" and c == 1)}
     test_defined = {st.name for st in ast.walk(ast.Module(body, [])) if isinstance(
         st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
@@ -685,7 +680,7 @@ def _build(body: list[ast.stmt], folded: dict[str, Any], rebound: set[str], test
 
     def split(node: ast.Assert, required: bool) -> ast.stmt:
         nonlocal next_id
-        splitter = _Splitter(folded if required else {}, rebound, test_defined, math_aliases)
+        splitter = _Splitter(folded if required else {}, rebound, math_aliases)
         assertion, probes = _split(node, next_id, splitter, required)
         next_id += 1
         plan.assertions.append(assertion)
