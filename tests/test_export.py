@@ -123,6 +123,15 @@ def test_parquet_round_trip(tmp_path):
     assert ex.write_parquet([], empty) == 0 and pq.read_table(empty).num_rows == 0
 
 
+def test_flat_rows_count_replayed_tokens_apart():
+    from critica.types import Usage
+
+    used = Usage(prompt_tokens=10, completion_tokens=4, calls=1)
+    rows = list(ex.flat_critique_rows([(None, _crit("a", usage=used)), (None, _crit("b", usage=used.as_replayed()))]))
+    assert [(r["prompt_tokens"], r["completion_tokens"]) for r in rows] == [(10, 4), (10, 4)]  # what each one took
+    assert [(r["replayed_prompt_tokens"], r["replayed_completion_tokens"]) for r in rows] == [(0, 0), (10, 4)]
+
+
 def _rows_then_crash(n: int):
     for i in range(n):
         yield {"i": i}

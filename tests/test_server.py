@@ -57,6 +57,27 @@ def test_critiques_are_returned_in_order_and_stored_as_a_run():
     assert store.get_item(body["run_id"], "item-1").question == "2+2?"
 
 
+def test_a_runs_totals_count_tokens_replayed_from_the_call_cache_apart_from_those_spent():
+    import dataclasses
+
+    class Replaying(ScriptedBackend):  # every call answered as the call cache answers a replay
+        async def generate(self, request):
+            c = await super().generate(request)
+            return dataclasses.replace(c, cached=True, usage=c.usage.as_replayed(), latency_s=0.5)
+
+    backend = Replaying([WRONG_AT_1], name="scripted")
+    cfg = ServerConfig(settings=Settings(model="scripted", retries=0), critic="processbench")
+    store = Store.open(":memory:")
+    r = TestClient(create_app(store, cfg, backends={"scripted": backend})).post("/v1/critiques", json={"items": [ITEM]})
+    assert r.status_code == 200, r.text
+    (c,) = r.json()["critiques"]
+    totals = store.get_run(r.json()["run_id"]).totals
+    # Spent: nothing (the same keys mean the same as in a batch run's totals); replayed: the whole critique.
+    assert totals["prompt_tokens"] == totals["completion_tokens"] == 0
+    assert totals["calls"] == 0 and totals["failed_calls"] == 0
+    assert totals["replayed_prompt_tokens"] == c["usage"]["prompt_tokens"] > 0 and totals["replayed_calls"] == 1
+
+
 def test_bad_items_are_reported_like_the_cli_and_the_rest_complete():
     client, store, _ = make()
     items = [{"question": "no answer here"}, ITEM, {"id": "a", "question": "dup", "response": "x"}, {"response": "no question"}]

@@ -112,6 +112,22 @@ class Usage(BaseModel):
         """Prompt plus completion tokens of calls actually made (what a run cost)."""
         return self.total_tokens - self.replayed_tokens
 
+    @property
+    def spent_calls(self) -> int:
+        """Backend calls actually made (not replayed from the call cache)."""
+        return self.calls - self.replayed_calls
+
+    def totals(self) -> dict[str, int]:
+        """Spent and replayed apart, as run totals record them: ``prompt_tokens``, ``completion_tokens`` and
+        ``calls`` are what was *spent* (a re-run served from the call cache spends nothing), the ``replayed_*``
+        entries what was replayed, and ``failed_calls`` the calls that failed after their retries."""
+        return {
+            "prompt_tokens": self.spent_prompt_tokens, "completion_tokens": self.spent_completion_tokens,
+            "replayed_prompt_tokens": self.replayed_prompt_tokens,
+            "replayed_completion_tokens": self.replayed_completion_tokens,
+            "calls": self.spent_calls, "replayed_calls": self.replayed_calls, "failed_calls": self.failed_calls,
+        }
+
     def as_replayed(self) -> Usage:
         """This usage marked as replayed from the call cache in full (what a cache hit returns)."""
         return self.model_copy(update={

@@ -172,14 +172,11 @@ def _run_with_progress(recipe, records, sink, run, executor, ray_address, total,
 
 
 def _invocation_totals(result: BatchResult, retried: int) -> dict:
-    s, u = result.stats, result.stats.usage
+    s = result.stats
     return {
         "items": s.items, "retried": retried, "skipped": result.skipped, "input_errors": s.input_errors,
-        "failed_items": s.failed_items, "failed_calls": u.failed_calls, "over_budget": s.over_budget,
-        # Spent and replayed apart: a re-run served from the call cache spends nothing.
-        "prompt_tokens": u.spent_prompt_tokens, "completion_tokens": u.spent_completion_tokens,
-        "replayed_prompt_tokens": u.replayed_prompt_tokens, "replayed_completion_tokens": u.replayed_completion_tokens,
-        "calls": u.calls - u.replayed_calls, "replayed_calls": u.replayed_calls,
+        "failed_items": s.failed_items, "over_budget": s.over_budget,
+        **s.usage.totals(),  # tokens and calls, spent and replayed apart
         "cache_hits": result.cache_hits, "cache_misses": result.cache_misses, "wall_s": round(s.wall_s, 3),
     }
 

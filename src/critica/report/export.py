@@ -69,7 +69,10 @@ def flat_critique_rows(records: Iterable[Record]) -> Iterator[dict[str, Any]]:
             "score": None if c.score is None else float(c.score.value),
             "score_normalized": None if c.score is None else float(c.score.normalized),
             "explanation": c.explanation, "model": c.model, "error": c.error,
+            # What the critique took (as its usage says), and how much of it was replayed from the call cache.
             "prompt_tokens": c.usage.prompt_tokens, "completion_tokens": c.usage.completion_tokens,
+            "replayed_prompt_tokens": c.usage.replayed_prompt_tokens,
+            "replayed_completion_tokens": c.usage.replayed_completion_tokens,
             "critique_json": c.model_dump_json(),
         }
 

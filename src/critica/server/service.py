@@ -83,6 +83,5 @@ class Recorder:
         s = self.stats
         self.store.finish_run(self.name, {
             "items": s.items, "verdicts": s.verdicts, "parse_status": s.parse_status,
-            "backend_errors": s.backend_errors, "prompt_tokens": s.usage.prompt_tokens,
-            "completion_tokens": s.usage.completion_tokens, "mean_latency_s": round(s.mean_latency_s, 4),
+            "backend_errors": s.backend_errors, **s.usage.totals(), "mean_latency_s": round(s.mean_latency_s, 4),
         })
