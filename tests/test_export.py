@@ -154,7 +154,7 @@ def test_an_export_stopped_midway_leaves_no_file_and_no_temporary(tmp_path, writ
     assert write(iter([{"i": 1}, {"i": 2}]), out) == 2 and list(tmp_path.iterdir()) == [out]
 
 
-def test_atomic_files_keep_permissions_and_write_special_files_in_place(tmp_path):
+def test_atomic_files_keep_permissions_follow_links_and_write_special_files_in_place(tmp_path):
     import os
     import stat
 
@@ -166,6 +166,13 @@ def test_atomic_files_keep_permissions_and_write_special_files_in_place(tmp_path
     os.chmod(target, 0o640)
     atomic_write_text(target, "[]")
     assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text() == "[]"
+    if hasattr(os, "symlink"):  # written through a link: the link stays, the file it points to gets the content
+        real, link = tmp_path / "real.jsonl", tmp_path / "sub" / "link.jsonl"
+        real.write_text("old\n")
+        link.symlink_to(os.path.relpath(real, link.parent))
+        atomic_write_text(link, "new\n")
+        assert link.is_symlink() and real.read_text() == "new\n" and link.read_text() == "new\n"
+        assert not list(tmp_path.rglob(".*.tmp"))
     if hasattr(os, "mkfifo"):  # a FIFO (like /dev/stdout) cannot be renamed over: written in place
         import threading
 

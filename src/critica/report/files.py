@@ -9,7 +9,12 @@ user-facing output file is written through :func:`atomic_path` / :func:`atomic_o
 * on success it is flushed and ``fsync``-ed, then ``os.replace``-d over the target (atomic on POSIX and Windows),
   and the directory is ``fsync``-ed so the rename itself survives a crash;
 * on an exception (``KeyboardInterrupt`` included) the temporary file is removed and the target is left as it was:
-  absent, or the previous complete version. Only ``kill -9`` can leave the hidden temporary file behind.
+  absent, or the previous complete version. A signal that ends the process without an exception (``kill -9``, and
+  with Python's default handlers ``SIGTERM`` and ``SIGHUP`` too) can leave the hidden temporary file behind, but
+  never a truncated target.
+
+A target that is a symbolic link is written through it, like ``open`` would: the temporary file is created beside
+the file the link points to and renamed over that file, so the link stays a link and its target gets the content.
 
 A target that exists and is not a regular file (``/dev/stdout``, a FIFO) is written in place: it cannot be renamed
 over, and nothing could mistake it for a finished file.
@@ -66,7 +71,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
     For writers that take a path (pyarrow, matplotlib). The yielded file exists (empty) and is removed on failure.
     """
-    path = Path(path)
+    # Through a symlink to its real target: renaming over the link itself would replace it with a regular file and
+    # leave the file it points to stale.
+    path = Path(os.path.realpath(path))
     if _in_place(path):
         yield path
         return
