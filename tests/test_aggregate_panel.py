@@ -23,12 +23,13 @@ class Fixed:
     """A critic with a fixed answer per item id (a default otherwise); can raise; spends fixed tokens."""
 
     def __init__(self, name: str, default=(C, None), answers: dict | None = None, conf: float | None = None,
-                 tokens: int = 0) -> None:
+                 tokens: int = 0, latency_s: float = 0.0) -> None:
         self.name = name
         self.default = default
         self.answers = answers or {}
         self.conf = conf
         self.tokens = tokens
+        self.latency_s = latency_s
         self.calls = 0
 
     async def critique(self, it: Item) -> Critique:
@@ -37,7 +38,7 @@ class Fixed:
         if isinstance(v, Exception):
             raise v
         return Critique(item_id=it.id, critic=self.name, verdict=v, first_error_step=first if v == I else None,
-                        confidence=self.conf, usage=Usage(prompt_tokens=self.tokens, calls=1),
+                        confidence=self.conf, usage=Usage(prompt_tokens=self.tokens, calls=1), latency_s=self.latency_s,
                         parse_status=ParseStatus.FAILED if v == U else ParseStatus.OK)
 
 
@@ -193,3 +194,16 @@ async def test_a_failed_early_stage_of_a_cascade_is_not_hidden_by_the_later_verd
     assert out.failed and out.metadata["failures"] == ["cheap: RuntimeError: cheap backend down"]
     ok = await Cascade([Fixed("cheap", (C, None), conf=0.9), Fixed("big", (I, 1))]).critique(item(1))
     assert not ok.failed and "failures" not in ok.metadata
+
+
+async def test_replayed_critiques_count_for_their_original_latency_in_panels_and_cascades():
+    # Critiques replayed from the call cache come back at once, each keeping its original latency.
+    panel = Panel([Fixed("a", latency_s=1.0), Fixed("b", latency_s=3.0)])
+    assert (await panel.critique(item(0))).latency_s == pytest.approx(3.0)  # members run concurrently
+    cascade = Cascade([Fixed("small", (C, None), conf=0.5, tokens=10, latency_s=0.4),
+                       Fixed("big", (I, 1), tokens=100, latency_s=4.0)], threshold=0.75)
+    out = await cascade.critique(item(0))
+    assert out.latency_s == pytest.approx(4.4)  # one stage after another
+    # Time is counted like tokens: what the replayed critiques took, not the microseconds of their replay.
+    assert cascade.stats.tokens == [10, 100] and cascade.stats.seconds == pytest.approx([0.4, 4.0])
+    assert cascade.stats.time_saved == pytest.approx(cascade.stats.tokens_saved)

@@ -221,3 +221,19 @@ async def test_one_failed_request_for_k_samples_is_one_failed_call():
     out = await VotingCritic(critic, 3).critique(ITEM)
     assert out.failed and out.usage.failed_calls == 1 and out.usage.calls == 0
     assert out.metadata["failures"] == [f"sample 0, sample 1, sample 2: {out.samples[0].error}"]
+
+
+async def test_latency_of_replayed_samples_adds_up_over_the_phases_drawn_one_after_another():
+    # Critiques replayed from the call cache come back at once, each keeping its original latency (1 s here).
+    def replayed(v: Verdict, first: int | None = None) -> Critique:
+        return verdict(v, first).model_copy(update={"latency_s": 1.0})
+
+    split = CountingCritic([replayed(Verdict.INCORRECT, 1), replayed(Verdict.CORRECT)])
+    out = await AdaptiveVotingCritic(split, 8).critique(ITEM)
+    assert out.metadata["adaptive"]["rounds"] == 4  # 5 samples, then 1, 1, 1: four rounds, one after another
+    assert out.latency_s == pytest.approx(4.0)
+    vote = await VotingCritic(CountingCritic([replayed(Verdict.CORRECT)]), 5).critique(ITEM)
+    assert vote.latency_s == pytest.approx(1.0)  # one phase: the samples are drawn together
+    meta = CountingCritic([replayed(Verdict.CORRECT)])
+    rated = await MetaFilteredCritic(CountingCritic([replayed(Verdict.CORRECT)]), meta, 4).critique(ITEM)
+    assert rated.latency_s == pytest.approx(2.0)  # sampling, then rating

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from critica.aggregate.panel import CallerGroup
-from critica.aggregate.reducers import note_failures, sum_usage
+from critica.aggregate.reducers import note_failures, phase_latency, sum_usage
 from critica.aggregate.voting import _safe
 from critica.critics.base import Critic
 from critica.types import Critique, Item, Verdict
@@ -39,9 +39,10 @@ class CascadeStats:
     ran: list[int] = field(default_factory=list)
     """Items each stage was run on."""
     tokens: list[int] = field(default_factory=list)
-    """Prompt + completion tokens spent in each stage."""
+    """Prompt + completion tokens of each stage's critiques (what they took: replayed ones included)."""
     seconds: list[float] = field(default_factory=list)
-    """Critic wall time spent in each stage."""
+    """Critic wall time spent in each stage (a critique replayed from the call cache counts for its original latency,
+    as its tokens count in ``tokens``)."""
 
     def __post_init__(self) -> None:
         n = len(self.stages)
@@ -120,7 +121,7 @@ class Cascade:
             tried.append(c)
             self.stats.ran[i] += 1
             self.stats.tokens[i] += c.usage.total_tokens
-            self.stats.seconds[i] += spent
+            self.stats.seconds[i] += max(spent, c.latency_s)  # a replay counts for its original time, as tokens do
             path.append({"stage": getattr(stage, "name", f"stage{i}"), "verdict": c.verdict.value,
                          "confidence": c.confidence})
             if i == len(self.stages) - 1 or self.accepts(c):
@@ -131,8 +132,7 @@ class Cascade:
         out = tried[-1].model_copy(update={
             "critic": self.name,
             "usage": sum_usage(tried),
-            # Stages run one after another (replayed ones count for their original latency).
-            "latency_s": max(time.perf_counter() - start, sum(c.latency_s for c in tried)),
+            "latency_s": max(time.perf_counter() - start, phase_latency([c] for c in tried)),  # one stage after another
             "samples": tried,
             # A backend failure in an early stage that was then escalated past is not this critique's error (the
             # last stage's verdict stands); it is listed in metadata["failures"] below.

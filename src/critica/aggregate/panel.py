@@ -34,6 +34,7 @@ from critica.aggregate.reducers import (
     majority,
     mean_probability,
     note_failures,
+    phase_latency,
     weighted_majority,
 )
 from critica.aggregate.voting import _safe
@@ -191,8 +192,7 @@ class Panel:
         start = time.perf_counter()
         critiques = await asyncio.gather(*(_safe(m, item) for m in self.members))
         out = self.reduce(critiques)
-        # Members run concurrently: the slowest member's latency (its original one when replayed from the cache).
-        out.latency_s = max([time.perf_counter() - start, *(c.latency_s for c in critiques)])
+        out.latency_s = max(time.perf_counter() - start, phase_latency([critiques]))  # members run concurrently
         return out
 
 

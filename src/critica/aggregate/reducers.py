@@ -20,7 +20,7 @@ Rules shared by all reducers:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, Literal
 
 from critica.types import Critique, ParseStatus, Score, Usage, Verdict
@@ -37,6 +37,7 @@ __all__ = [
     "vote_lead",
     "disagreement",
     "sum_usage",
+    "phase_latency",
     "note_failures",
 ]
 
@@ -52,6 +53,18 @@ def sum_usage(samples: Sequence[Critique]) -> Usage:
     for c in samples:
         total = total + c.usage
     return total
+
+
+def phase_latency(phases: Iterable[Sequence[Critique]]) -> float:
+    """The latency critiques imply when each phase's critiques run concurrently and the phases one after another:
+    the sum over phases of the slowest critique's ``latency_s`` (an empty phase adds nothing).
+
+    A composite critic reports ``max(its wall time, phase_latency(...))``: the wall time when its calls were made now,
+    and, when they were replayed from the call cache in microseconds, the time they stood for when they were made
+    (each replayed critique keeps its original latency). A vote or a panel is one phase; meta-filtering two (the
+    samples, then their ratings); a cascade one per stage tried; adaptive voting one per round.
+    """
+    return sum(max((c.latency_s for c in phase), default=0.0) for phase in phases)
 
 
 def note_failures(out: Critique, members: Sequence[tuple[str, Critique]]) -> Critique:
@@ -92,7 +105,7 @@ def _all_unscored(samples: Sequence[Critique], critic: str, reducer: str) -> Cri
         parse_error=f"all {len(samples)} samples unscored" + (f" ({'; '.join(reasons[:3])})" if reasons else ""),
         error="; ".join(errors[:3]) if errors else None,
         usage=sum_usage(samples),
-        latency_s=max(c.latency_s for c in samples),
+        latency_s=phase_latency([samples]),  # the samples were drawn together
         model=samples[0].model,
         samples=list(samples),
         metadata={"reducer": reducer, "k": len(samples), "unscored": len(samples)},
@@ -181,7 +194,7 @@ def _assemble(samples: Sequence[Critique], voters: list[tuple[Critique, float]],
         parse_status=rep.parse_status,
         parse_error=rep.parse_error,
         usage=sum_usage(samples),
-        latency_s=max(c.latency_s for c in samples),
+        latency_s=phase_latency([samples]),  # the samples were drawn together
         model=rep.model,
         sampling=rep.sampling.model_copy(update={"n": len(samples)}) if rep.sampling else None,
         confidence=max(0.0, min(1.0, confidence)),

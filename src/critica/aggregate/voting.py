@@ -31,6 +31,7 @@ from critica.aggregate.reducers import (
     filter_top,
     majority,
     note_failures,
+    phase_latency,
     sum_usage,
     vote_decided,
     vote_lead,
@@ -170,8 +171,9 @@ class VotingCritic:
         samples = await self.samples(item)
         out = note_failures(self.reducer(samples), _labelled(samples))
         out.critic = self.name
-        if self.cache is None:  # the reducer's latency is the slowest sample's (the original one when replayed)
-            out.latency_s = max(time.perf_counter() - start, out.latency_s)
+        # With a shared SampleCache the wall time is not this vote's (draws reused from, or waited on behind, others).
+        elapsed = time.perf_counter() - start if self.cache is None else 0.0
+        out.latency_s = max(elapsed, phase_latency([samples]))
         return out
 
 
@@ -237,9 +239,7 @@ class MetaFilteredCritic:
         kept_ids = {id(c) for c in kept}
         out.critic = self.name
         out.usage = sum_usage(drawn) + sum_usage(metas)
-        # Sampling, then rating: each phase as slow as its slowest call (the original one when replayed).
-        implied = max((c.latency_s for c in drawn), default=0.0) + max((m.latency_s for m in metas), default=0.0)
-        out.latency_s = max(time.perf_counter() - start, implied)
+        out.latency_s = max(time.perf_counter() - start, phase_latency([drawn, metas]))  # sampling, then rating
         out.metadata["meta"] = [
             {"sample_index": i, "rating": ratings[i], "verdict": c.verdict.value, "voted": id(c) in kept_ids}
             for i, c in enumerate(drawn)
@@ -306,20 +306,20 @@ class AdaptiveVotingCritic:
     async def critique(self, item: Item) -> Critique:
         start = time.perf_counter()
         samples: list[Critique] = []
-        rounds = 0
+        rounds: list[list[Critique]] = []
         size = self._first_round()
         while True:
-            samples += await draw_samples(self.inner, item, min(size, self.max_k - len(samples)), offset=len(samples))
-            rounds += 1
+            rounds.append(await draw_samples(self.inner, item, min(size, self.max_k - len(samples)), offset=len(samples)))
+            samples += rounds[-1]
             if self.settled(samples):
                 break
             size = self.round_size
         out = self.reducer(samples)
         out.critic = self.name
-        out.latency_s = max(time.perf_counter() - start, out.latency_s)
+        out.latency_s = max(time.perf_counter() - start, phase_latency(rounds))  # one round after another
         # Reaching max_k means the rule never fired early; no samples were saved.
         reason = "max_k" if len(samples) >= self.max_k else self.stop
-        out.metadata["adaptive"] = {"drawn": len(samples), "max_k": self.max_k, "rounds": rounds, "stopped": reason,
+        out.metadata["adaptive"] = {"drawn": len(samples), "max_k": self.max_k, "rounds": len(rounds), "stopped": reason,
                                     "rule": self.stop}
         return note_failures(out, _labelled(samples))
 

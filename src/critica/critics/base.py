@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from critica.backends.base import GenerateRequest, Message
+from critica.backends.base import Completion, GenerateRequest, Message
 from critica.backends.call import Caller
 from critica.errors import BackendError
 from critica.types import Critique, Item, ParseStatus, SamplingParams, Usage, Verdict
 
-__all__ = ["Critic", "LLMCritic", "unscored"]
+__all__ = ["Critic", "LLMCritic", "unscored", "call_latency"]
 
 
 @runtime_checkable
@@ -36,6 +36,16 @@ def unscored(item: Item, critic: str, *, reason: str, raw: list[str] | None = No
         item_id=item.id, critic=critic, verdict=Verdict.UNSCORED, parse_status=failed,
         parse_error=reason if failed == ParseStatus.FAILED else None, raw_outputs=raw or [], **extra,
     )
+
+
+def call_latency(completion: Completion, took_s: float) -> float:
+    """The seconds a backend call counts for in a critique's latency: ``took_s``, the wall time it took now, or for a
+    call replayed from the call cache the original call's wall time (the replay itself takes microseconds).
+
+    The one rule for every critic: a critique's ``latency_s`` is its wall time with each call's time now replaced by
+    the time that call counts for, so a cached re-run reports the latency of the run that made the calls.
+    """
+    return took_s if completion.latency_s is None else completion.latency_s
 
 
 class LLMCritic:
@@ -105,8 +115,7 @@ class LLMCritic:
             out = [crit.model_copy(deep=True) for _ in range(n)]
             out[0].usage = Usage(failed_calls=1)  # one request failed, whatever n it asked for
             return out
-        # A replayed completion keeps the latency of the call that made it, not the microseconds of the replay.
-        latency = completion.latency_s if completion.cached and completion.latency_s is not None else time.perf_counter() - start
+        latency = call_latency(completion, time.perf_counter() - start)  # each sample's wall time is the one call
         k = max(1, len(completion.texts))
         # Split the request's usage so that the samples' usages add up exactly to what was spent (and replayed).
         shares = completion.usage.split(k)

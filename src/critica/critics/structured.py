@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from critica.backends.base import GenerateRequest, Message
-from critica.critics.base import LLMCritic, unscored
+from critica.critics.base import LLMCritic, call_latency, unscored
 from critica.critics.markup import neutralise
 from critica.critics.parse import MAX_CHARS, all_boxed, extract_json, parse_int, strip_reasoning
 from critica.errors import BackendError
@@ -178,10 +178,10 @@ class Reply:
     text: str | None
     usage: Usage
     latency_s: float
-    """Wall time of this call now (microseconds for a replay from the call cache)."""
+    """Seconds this call counts for (:func:`~critica.critics.base.call_latency`: the original call's when replayed)."""
+    took_s: float
+    """Wall time this call took now (microseconds for a replay from the call cache)."""
     error: str | None = None
-    original_latency_s: float | None = None
-    """For a call replayed from the call cache, the wall time the original call took."""
 
 
 class ProtocolCritic(LLMCritic):
@@ -230,10 +230,11 @@ class ProtocolCritic(LLMCritic):
         try:
             completion = await self.caller.generate(request)
         except BackendError as e:
-            return Reply(None, Usage(failed_calls=1), time.perf_counter() - start, str(e))
+            took = time.perf_counter() - start
+            return Reply(None, Usage(failed_calls=1), took, took, str(e))
         text = completion.texts[0] if completion.texts else ""
-        return Reply(text, completion.usage, time.perf_counter() - start,
-                     original_latency_s=completion.latency_s if completion.cached else None)
+        took = time.perf_counter() - start
+        return Reply(text, completion.usage, call_latency(completion, took), took)
 
     def finish(self, crit: Critique, replies: Sequence[Reply], start: float, seed: int | None = None) -> Critique:
         """Stamp raw outputs, usage, model, sampling and latency of ``replies`` onto ``crit``."""
@@ -244,9 +245,8 @@ class ProtocolCritic(LLMCritic):
         crit.usage = usage
         crit.model = self.caller.name
         crit.sampling = self.sampling.model_copy(update={"seed": self.sampling.seed if seed is None else seed})
-        # A call replayed from the cache counts for the time the original call took, not for the replay.
-        replayed = sum(r.original_latency_s - r.latency_s for r in replies if r.original_latency_s is not None)
-        crit.latency_s = time.perf_counter() - start + max(0.0, replayed)
+        # call_latency's rule: the wall time, with each call's time now replaced by the time it counts for.
+        crit.latency_s = time.perf_counter() - start + sum(r.latency_s - r.took_s for r in replies)
         return crit
 
     def backend_failure(self, item: Item, replies: Sequence[Reply], start: float, seed: int | None = None) -> Critique:
