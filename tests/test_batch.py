@@ -218,27 +218,6 @@ def test_resume_retries_items_whose_calls_failed_and_replaces_them(tmp_path, mon
     assert _result_set(store, "r") == _result_set(ref, "r") and {c.item_id for c in store.iter_critiques("r")} == ids
 
 
-def test_cli_batch_exit_code_says_whether_the_run_still_holds_failed_items(tmp_path, monkeypatch, capsys):
-    path = tmp_path / "in.jsonl"
-    write_items(path, 10)
-    db = tmp_path / "c.db"
-    args = ["batch", str(path), "--run", "f", "--critic", "test_batch_support:make_flaky_critic", "--db", str(db)]
-    monkeypatch.setenv("CRITICA_TEST_DOWN", "3")
-    assert main(args) == 1
-    assert "holds 4 failed item(s)" in capsys.readouterr().err
-    assert main(args) == 1  # still down: retried, failed again, still held
-    monkeypatch.delenv("CRITICA_TEST_DOWN")
-    # Only the first 2 items are read now (it0 retried and fixed); the run still holds it3, it6, it9 as failed.
-    assert main([*args, "--limit", "2"]) == 1
-    with Store.open(db) as store:
-        info = store.get_run("f")
-        assert info.failed == 3 and info.totals["failed"] == 3 and info.totals["last_invocation"]["retried"] == 1
-    assert main(args) == 0
-    capsys.readouterr()
-    assert main(["runs", "show", "f", "--json", "--db", str(db)]) == 0
-    assert json.loads(capsys.readouterr().out)["failed"] == 0
-
-
 def test_a_run_stopped_by_an_error_is_marked_failed_not_left_running(tmp_path, monkeypatch, capsys):
     path, ids = _records(tmp_path, 10)
     db = tmp_path / "c.db"

@@ -1,4 +1,5 @@
-"""A model-free test critic for batch, resume and Ray tests, importable by path (``test_batch_support:make_critic``).
+"""A model-free test critic for batch, resume and Ray tests and the hostile durability probes, importable by path
+(``test_batch_support:make_critic``).
 
 It is the real ProcessBench critic over a ScriptedBackend whose reply is a deterministic function of the prompt, so
 every executor and every resumed run must produce exactly the same critiques. ``CRITICA_TEST_DELAY`` (seconds per
@@ -43,8 +44,9 @@ def write_items(path, n: int, *, bad_lines: tuple[int, ...] = ()) -> set[str]:
 
 
 def make_flaky_critic(caller=None, **options):
-    """Like :func:`make_critic`, but while ``CRITICA_TEST_DOWN=N`` is set the backend fails (HTTP 503, no retry) for
-    every item whose number is a multiple of N: an outage that a resumed run must recover from."""
+    """Like :func:`make_critic` (``CRITICA_TEST_DELAY`` included), but while ``CRITICA_TEST_DOWN=N`` is set the
+    backend fails (HTTP 503, no retry) for every item whose number is a multiple of N: an outage that a resumed run
+    must recover from."""
     import re
 
     from critica.backends.fake import ScriptedError
@@ -57,5 +59,5 @@ def make_flaky_critic(caller=None, **options):
             raise ScriptedError("503 service unavailable", retryable=False, status=503)
         return scripted_reply(request, index)
 
-    backend = ScriptedBackend(reply, name="scripted:flaky")
+    backend = ScriptedBackend(reply, name="scripted:flaky", delay_s=float(os.environ.get("CRITICA_TEST_DELAY", "0")))
     return ProcessBenchCritic(caller or Caller(backend, CallPolicy(concurrency=8, retries=0)), **options)

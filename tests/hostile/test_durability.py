@@ -21,53 +21,23 @@ from pathlib import Path
 
 import pytest
 
-from critica.cli import main
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS))  # the batch tests' model-free critic, imported by path
+from test_batch_support import write_items  # noqa: E402
+
+from critica.cli import main  # noqa: E402
+from critica.store import Store  # noqa: E402
 
 pytestmark = pytest.mark.skipif(sys.platform.startswith("win"), reason="POSIX signals")
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 CLI = "import sys; from critica.cli import main; sys.exit(main(sys.argv[1:]))"
 
-# A critic factory importable by path (``durability_critic:make``): ProcessBench over a scripted backend whose
-# reply is a function of the prompt, so every run gives the same critiques. ``DUR_DOWN=N`` is an outage for the
-# items whose number is a multiple of N (HTTP 503, not retried); ``DUR_DELAY`` slows each call down.
-FACTORY = r'''
-import hashlib, json, os, re
-from critica.backends.call import Caller, CallPolicy
-from critica.backends.fake import ScriptedBackend, ScriptedError
-from critica.critics.processbench import ProcessBenchCritic
-
-def reply(request, index):
-    prompt = request.messages[-1]["content"]
-    down = int(os.environ.get("DUR_DOWN", "0") or 0)
-    m = re.search(r"What is (\d+) \+", prompt)
-    if down and m and int(m.group(1)) % down == 0:
-        raise ScriptedError("503 service unavailable", retryable=False, status=503)
-    k = int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % 3 - 1
-    return json.dumps({"critique": "checked", "earliest_error_index": k})
-
-def make(caller=None, **options):
-    backend = ScriptedBackend(reply, name="scripted:dur", delay_s=float(os.environ.get("DUR_DELAY", "0") or 0))
-    return ProcessBenchCritic(Caller(backend, CallPolicy(retries=0, concurrency=8)), **options)
-'''
-
-
-def _write_items(path: Path, n: int) -> set[str]:
-    with path.open("w", encoding="utf-8") as f:
-        for i in range(n):
-            f.write(json.dumps({"id": f"it{i}", "question": f"What is {i} + {i}?",
-                                "steps": [f"{i} + {i}", f"= {2 * i}", f"answer {2 * i + i % 2}"]}) + "\n")
-    return {f"it{i}" for i in range(n)}
-
-
-@pytest.fixture
-def factory(tmp_path, monkeypatch):
-    mod = tmp_path / "factory"
-    mod.mkdir()
-    (mod / "durability_critic.py").write_text(FACTORY, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(mod))
-    monkeypatch.setenv("CRITICA_HOME", str(tmp_path / "home"))
-    return mod
+# The batch tests' model-free critic, importable by path (``test_batch_support:make_flaky_critic``): ProcessBench over
+# a scripted backend whose reply is a function of the prompt, so every run gives the same critiques.
+# ``CRITICA_TEST_DOWN=N`` is an outage for the items whose number is a multiple of N (HTTP 503, not retried);
+# ``CRITICA_TEST_DELAY`` slows each call down.
+FLAKY = "test_batch_support:make_flaky_critic"
 
 
 def _rows(db: Path, run: str) -> list[tuple[str, str | None]]:
@@ -91,28 +61,38 @@ def _closed_port() -> int:
 
 
 @pytest.mark.timeout(60)
-def test_a_resumed_batch_retries_the_items_an_outage_failed(tmp_path, factory, monkeypatch):
+def test_a_resumed_batch_retries_the_items_an_outage_failed(tmp_path, monkeypatch, capsys):
     src = tmp_path / "in.jsonl"
-    ids = _write_items(src, 12)
+    ids = write_items(src, 12)
     db = tmp_path / "c.db"
-    args = ["batch", str(src), "--run", "r", "--critic", "durability_critic:make", "--db", str(db)]
-    monkeypatch.setenv("DUR_DOWN", "3")  # it0, it3, it6, it9 fail
+    args = ["batch", str(src), "--run", "r", "--critic", FLAKY, "--db", str(db)]
+    monkeypatch.setenv("CRITICA_TEST_DOWN", "3")  # it0, it3, it6, it9 fail
     assert main(args) == 1
+    assert "holds 4 failed item(s)" in capsys.readouterr().err  # said, with what to do
     assert len([e for _, e in _rows(db, "r") if e]) == 4  # kept with their error: nothing lost
-    monkeypatch.delenv("DUR_DOWN")  # the outage is over; run the same command again
-    assert main(args) == 0
+    assert main(args) == 1  # still down: retried, failed again, still held
+    monkeypatch.delenv("CRITICA_TEST_DOWN")  # the outage is over
+    # Only the first 2 items are read now (it0 retried and fixed); the run still holds it3, it6, it9 as failed.
+    assert main([*args, "--limit", "2"]) == 1
+    with Store.open(db) as store:
+        info = store.get_run("r")
+        assert info.failed == 3 and info.totals["failed"] == 3 and info.totals["last_invocation"]["retried"] == 1
+    assert main(args) == 0  # run the same command again: done
     rows = _rows(db, "r")
     assert {i for i, _ in rows} == ids and len(rows) == len(ids)
     assert [i for i, e in rows if e] == []  # every item now holds a real critique
+    capsys.readouterr()
+    assert main(["runs", "show", "r", "--json", "--db", str(db)]) == 0
+    assert json.loads(capsys.readouterr().out)["failed"] == 0
 
 
 @pytest.mark.timeout(60)
-def test_a_resume_with_nothing_to_do_still_exits_1_while_the_run_holds_failed_items(tmp_path, factory, monkeypatch, capsys):
+def test_a_resume_with_nothing_to_do_still_exits_1_while_the_run_holds_failed_items(tmp_path, monkeypatch, capsys):
     src = tmp_path / "in.jsonl"
-    _write_items(src, 6)
+    write_items(src, 6)
     db = tmp_path / "c.db"
-    args = ["batch", str(src), "--run", "r", "--critic", "durability_critic:make", "--db", str(db)]
-    monkeypatch.setenv("DUR_DOWN", "2")
+    args = ["batch", str(src), "--run", "r", "--critic", FLAKY, "--db", str(db)]
+    monkeypatch.setenv("CRITICA_TEST_DOWN", "2")
     assert main(args) == 1
     # Read nothing new (the items read are done), the failed ones not read at all: the run still holds them.
     assert main([*args, "--limit", "0"]) == 1
@@ -122,15 +102,15 @@ def test_a_resume_with_nothing_to_do_still_exits_1_while_the_run_holds_failed_it
 
 
 @pytest.mark.timeout(120)
-def test_exactly_once_holds_when_kill_9_lands_during_the_retries(tmp_path, factory):
+def test_exactly_once_holds_when_kill_9_lands_during_the_retries(tmp_path):
     n = 120
     src = tmp_path / "in.jsonl"
-    ids = _write_items(src, n)
+    ids = write_items(src, n)
     db = tmp_path / "c.db"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(factory), str(SRC), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-c", CLI, "batch", str(src), "--run", "k", "--critic", "durability_critic:make",
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(SRC), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-c", CLI, "batch", str(src), "--run", "k", "--critic", FLAKY,
            "--concurrency", "2", "--db", str(db)]
-    first = subprocess.run(cmd, env={**env, "DUR_DOWN": "2"}, capture_output=True, text=True, timeout=60)
+    first = subprocess.run(cmd, env={**env, "CRITICA_TEST_DOWN": "2"}, capture_output=True, text=True, timeout=60)
     assert first.returncode == 1, first.stderr
 
     def failed() -> int:
@@ -141,7 +121,7 @@ def test_exactly_once_holds_when_kill_9_lands_during_the_retries(tmp_path, facto
     landed = 0
     for _ in range(3):  # the outage is over: resume, killed at random points while it retries
         before = failed()
-        proc = subprocess.Popen(cmd, env={**env, "DUR_DELAY": "0.05"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, env={**env, "CRITICA_TEST_DELAY": "0.05"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         target, deadline = before - rng.randint(3, 10), time.monotonic() + 60
         while proc.poll() is None and failed() > target and time.monotonic() < deadline:
             time.sleep(0.01)
