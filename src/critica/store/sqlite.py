@@ -33,7 +33,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -122,6 +122,14 @@ class InputErrorRecord(BaseModel):
 
 _FILTERS = ("critic", "verdict", "parse_status", "first_error_step", "failed")
 
+# A run with its counts, in the column order _run_info reads.
+_RUN_SELECT = (
+    "SELECT r.name, r.config, r.model, r.protocol, r.source, r.status, r.started_at, r.ended_at, r.totals, "
+    "(SELECT count(*) FROM critiques c WHERE c.run_id = r.id), "
+    "(SELECT count(*) FROM input_errors e WHERE e.run_id = r.id), "
+    "(SELECT count(*) FROM critiques c WHERE c.run_id = r.id AND c.failed = 1) FROM runs r"
+)
+
 
 class Store:
     """Runs, items and critiques in SQLite. Thread-safe; one instance may be shared by a server's threads.
@@ -195,27 +203,17 @@ class Store:
     def get_run(self, name: str) -> RunInfo | None:
         """The run called ``name`` with its counts, or None."""
         with self._lock:
-            row = self._conn.execute(
-                "SELECT r.name, r.config, r.model, r.protocol, r.source, r.status, r.started_at, r.ended_at, r.totals, "
-                "(SELECT count(*) FROM critiques c WHERE c.run_id = r.id), "
-                "(SELECT count(*) FROM input_errors e WHERE e.run_id = r.id), "
-                "(SELECT count(*) FROM critiques c WHERE c.run_id = r.id AND c.failed = 1) FROM runs r WHERE r.name = ?",
-                (name,),
-            ).fetchone()
+            row = self._conn.execute(f"{_RUN_SELECT} WHERE r.name = ?", (name,)).fetchone()
         return None if row is None else _run_info(row)
 
     def list_runs(self) -> list[RunInfo]:
         """All runs, newest first."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT r.name, r.config, r.model, r.protocol, r.source, r.status, r.started_at, r.ended_at, r.totals, "
-                "(SELECT count(*) FROM critiques c WHERE c.run_id = r.id), "
-                "(SELECT count(*) FROM input_errors e WHERE e.run_id = r.id), "
-                "(SELECT count(*) FROM critiques c WHERE c.run_id = r.id AND c.failed = 1) FROM runs r ORDER BY r.id DESC"
-            ).fetchall()
+            rows = self._conn.execute(f"{_RUN_SELECT} ORDER BY r.id DESC").fetchall()
         return [_run_info(r) for r in rows]
 
-    def finish_run(self, name: str, totals: dict[str, Any] | None = None, *, status: str = "finished") -> None:
+    def finish_run(self, name: str, totals: dict[str, Any] | None = None, *,
+                   status: Literal["finished", "failed"] = "finished") -> None:
         """Mark ``name`` ended now with ``status`` (``finished``, or ``failed`` when an error stopped it) and record
         its totals."""
         with self._lock:
