@@ -207,3 +207,20 @@ async def test_replayed_critiques_count_for_their_original_latency_in_panels_and
     # Time is counted like tokens: what the replayed critiques took, not the microseconds of their replay.
     assert cascade.stats.tokens == [10, 100] and cascade.stats.seconds == pytest.approx([0.4, 4.0])
     assert cascade.stats.time_saved == pytest.approx(cascade.stats.tokens_saved)
+
+
+async def test_cascade_stages_of_one_critic_on_two_models_are_told_apart():
+    from critica.backends.call import Caller, CallPolicy
+    from critica.backends.fake import ScriptedBackend, ScriptedError
+    from critica.critics.processbench import ProcessBenchCritic
+
+    def stage(model: str, reply) -> ProcessBenchCritic:
+        return ProcessBenchCritic(Caller(ScriptedBackend([reply], name=model), CallPolicy(retries=0)))
+
+    cascade = Cascade([stage("a", ScriptedError("a is down", retryable=False)),
+                       stage("b", '{"critique": "x", "earliest_error_index": 1}')])
+    out = await cascade.critique(item(0))
+    assert [p["stage"] for p in out.metadata["cascade"]["path"]] == ["processbench@a", "processbench@b"]
+    (failure,) = out.metadata["failures"]
+    assert failure.startswith("processbench@a: ") and "a is down" in failure
+    assert cascade.stats.summary()["answered_by_stage"] == {"processbench@a": 0, "processbench@b": 1}

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from critica.aggregate.panel import CallerGroup
+from critica.aggregate.panel import CallerGroup, _member_labels
 from critica.aggregate.reducers import note_failures, phase_latency, sum_usage
 from critica.aggregate.voting import _safe
 from critica.critics.base import Critic
@@ -101,7 +101,9 @@ class Cascade:
         self.stages = list(stages)
         self.threshold = threshold
         self.name = name or "cascade(" + ">".join(getattr(s, "name", "?") for s in self.stages) + ")"
-        self.stats = CascadeStats([getattr(s, "name", f"stage{i}") for i, s in enumerate(self.stages)])
+        self.labels = _member_labels(self.stages)
+        """One distinct label per stage, as a panel labels its members (``processbench@a``, ``processbench@b``)."""
+        self.stats = CascadeStats(list(self.labels))
         self.caller = CallerGroup([getattr(s, "caller", None) for s in self.stages])
 
     def accepts(self, critique: Critique) -> bool:
@@ -122,8 +124,7 @@ class Cascade:
             self.stats.ran[i] += 1
             self.stats.tokens[i] += c.usage.total_tokens
             self.stats.seconds[i] += max(spent, c.latency_s)  # a replay counts for its original time, as tokens do
-            path.append({"stage": getattr(stage, "name", f"stage{i}"), "verdict": c.verdict.value,
-                         "confidence": c.confidence})
+            path.append({"stage": self.labels[i], "verdict": c.verdict.value, "confidence": c.confidence})
             if i == len(self.stages) - 1 or self.accepts(c):
                 break
         answered = len(tried) - 1
@@ -134,9 +135,6 @@ class Cascade:
             "usage": sum_usage(tried),
             "latency_s": max(time.perf_counter() - start, phase_latency([c] for c in tried)),  # one stage after another
             "samples": tried,
-            # A backend failure in an early stage that was then escalated past is not this critique's error (the
-            # last stage's verdict stands); it is listed in metadata["failures"] below.
-            "error": tried[-1].error,
         })
         out.metadata = {**tried[-1].metadata, "cascade": {"stage": answered, "escalated": answered > 0,
                                                            "path": path}}

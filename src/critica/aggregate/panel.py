@@ -114,14 +114,18 @@ class CallerGroup:
             await c.aclose()
 
 
-def _member_label(critic: Critic, index: int, labels: list[str]) -> str:
-    label = getattr(critic, "name", f"member{index}")
-    model = getattr(getattr(critic, "caller", None), "name", None)
-    if model and not isinstance(getattr(critic, "caller", None), CallerGroup):
-        label = f"{label}@{model}"
-    while label in labels:
-        label = f"{label}#{index}"
-    return label
+def _member_labels(critics: Sequence[Critic]) -> list[str]:
+    """One distinct label per member: its name, ``@model`` when it has one caller, ``#index`` if still taken."""
+    labels: list[str] = []
+    for index, critic in enumerate(critics):
+        label = getattr(critic, "name", f"member{index}")
+        model = getattr(getattr(critic, "caller", None), "name", None)
+        if model and not isinstance(getattr(critic, "caller", None), CallerGroup):
+            label = f"{label}@{model}"
+        while label in labels:
+            label = f"{label}#{index}"
+        labels.append(label)
+    return labels
 
 
 class Panel:
@@ -154,11 +158,8 @@ class Panel:
         self.exam_items = list(exam_items) if exam_items is not None and weights is None else None
         self.exam: ExamResult | None = None
         self._exam_lock: asyncio.Lock | None = None
-        labels: list[str] = []
-        for i, m in enumerate(self.members):
-            labels.append(_member_label(m, i, labels))
-        self.labels = labels
-        self.name = name or f"panel[{method}]({','.join(labels)})"
+        self.labels = _member_labels(self.members)
+        self.name = name or f"panel[{method}]({','.join(self.labels)})"
         self.caller = CallerGroup([getattr(m, "caller", None) for m in self.members])
 
     def reduce(self, critiques: Sequence[Critique]) -> Critique:
@@ -261,9 +262,7 @@ async def qualification_exam(
         The exam result; pass ``result.weights`` to ``Panel(method="weighted")``.
     """
     exam = labelled(items)
-    labels: list[str] = []
-    for i, m in enumerate(members):
-        labels.append(_member_label(m, i, labels))
+    labels = _member_labels(members)
     sem = asyncio.Semaphore(max(1, concurrency))
     done = 0
     total = len(exam) * len(members)

@@ -64,8 +64,8 @@ async def _safe(critic: Critic, item: Item) -> Critique:
                         error=f"{type(e).__name__}: {e}", latency_s=time.perf_counter() - start)
 
 
-def _labelled(samples: Sequence[Critique], what: str = "sample") -> list[tuple[str, Critique]]:
-    return [(f"{what} {c.metadata.get('sample_index', i)}", c) for i, c in enumerate(samples)]
+def _labelled(samples: Sequence[Critique]) -> list[tuple[str, Critique]]:
+    return [(f"sample {c.metadata.get('sample_index', i)}", c) for i, c in enumerate(samples)]
 
 
 async def draw_samples(critic: Critic, item: Item, n: int, *, offset: int = 0) -> list[Critique]:

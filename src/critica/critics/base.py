@@ -111,7 +111,6 @@ class LLMCritic:
         except BackendError as e:
             crit = unscored(item, self.name, reason="backend failure", error=str(e), model=self.caller.name,
                             latency_s=time.perf_counter() - start)
-            crit.parse_status = ParseStatus.FAILED
             out = [crit.model_copy(deep=True) for _ in range(n)]
             out[0].usage = Usage(failed_calls=1)  # one request failed, whatever n it asked for
             return out
@@ -126,7 +125,7 @@ class LLMCritic:
             crit.model = self.caller.name
             crit.sampling = self.sampling.model_copy(update={"n": n, "seed": (self.sampling.seed or 0) + i if seed is None else seed + i})
             crit.latency_s = latency
-            crit.usage = shares[i] if i < len(shares) else Usage()
+            crit.usage = shares[i]
             out.append(crit)
         return out
 
