@@ -132,6 +132,15 @@ def test_flat_rows_count_replayed_tokens_apart():
     assert [(r["replayed_prompt_tokens"], r["replayed_completion_tokens"]) for r in rows] == [(0, 0), (10, 4)]
 
 
+def test_parquet_without_pyarrow_names_the_extra_and_creates_nothing(tmp_path, monkeypatch):
+    from critica.errors import MissingDependency
+
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)  # as if not installed
+    with pytest.raises(MissingDependency, match="critica\\[batch\\]"):
+        ex.write_parquet(iter([{"i": 1}]), tmp_path / "new" / "c.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
 def _rows_then_crash(n: int):
     for i in range(n):
         yield {"i": i}

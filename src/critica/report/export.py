@@ -24,8 +24,9 @@ prompt asks for a step-by-step critique of the response and the completion is th
 per-step judgements, the first error and the verdict. With ``gold_key`` only critiques that agree with the item's
 gold first-error label are kept (rejection sampling against gold, as both papers filter their data).
 
-Files are written atomically (:mod:`critica.report.files`). This module imports only :mod:`critica.types` (and :func:`critica.inputs.steps.item_steps`, the single
-definition of step numbering, so SFT prompts number steps exactly as the critiques do).
+Files are written atomically. This module imports :mod:`critica.types` and :mod:`critica.report.files`, and where
+they are used pyarrow and :func:`critica.inputs.steps.item_steps` (the single definition of step numbering, so SFT
+prompts number steps exactly as the critiques do).
 """
 
 from __future__ import annotations
@@ -278,18 +279,21 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: str | Path, *, batch_siz
 
     Written atomically, like :func:`write_jsonl`: a Parquet file cut short is unreadable, never a shorter table.
     """
+    try:  # before anything is created: without pyarrow no file (and no directory) appears
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        from critica.errors import MissingDependency
+
+        raise MissingDependency("pyarrow (Parquet export)", "pip install 'critica[batch]'") from None
     with atomic_path(path) as tmp:
         return _write_parquet(rows, tmp, batch_size)
 
 
 def _write_parquet(rows: Iterable[dict[str, Any]], path: Path, batch_size: int) -> int:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        from critica.errors import MissingDependency
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-        raise MissingDependency("pyarrow (Parquet export)", "pip install 'critica[batch]'") from None
     writer = None
     schema = None
     n = 0
