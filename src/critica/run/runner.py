@@ -39,7 +39,8 @@ class RunStats:
     verdicts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
     parse_status: dict[str, int] = field(default_factory=dict)
     backend_errors: int = 0
-    """Critiques with an ``error`` (a backend or critic failure left them unscored)."""
+    """Critiques with an ``error`` (a backend or critic failure left them unscored). Items over their budget carry
+    an ``error`` too but are not counted here: ``over_budget`` counts them."""
     failed_items: int = 0
     """Critiques that are *failed* (:attr:`~critica.types.Critique.failed`): an error, a failed call, or a failed
     panel/cascade/vote member. A superset of ``backend_errors``; ``usage.failed_calls`` counts the calls. Items over
