@@ -580,6 +580,71 @@ def test_the_server_returns_stores_and_logs_no_key(tmp_path, stub_factory):
     assert_no_key(every_byte(tmp_path), BACKEND_KEY, SERVER_KEY)
 
 
+SERVE_WITH_A_BUG = """
+import sys
+import critica.server
+
+made = critica.server.create_app
+
+
+def create_app(*args, **kwargs):  # the real app, plus a route with a bug that quotes both keys
+    app = made(*args, **kwargs)
+
+    @app.get("/v1/boom")
+    def boom():
+        raise RuntimeError("boom: " + {keys!r})
+
+    return app
+
+
+critica.server.create_app = create_app
+from critica.cli import run
+
+run()
+"""
+
+
+@pytest.mark.timeout(90)
+def test_serve_logs_no_key_when_an_exception_escapes_the_app(tmp_path):
+    """Under real uvicorn: Starlette re-raises what a route raised after the 500 is answered, and uvicorn logs its
+    traceback ("Exception in ASGI application"); a key in the exception's message must not reach that log."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = tmp_path / "serve_with_a_bug.py"
+    script.write_text(SERVE_WITH_A_BUG.format(keys=f"{BACKEND_KEY} {SERVER_KEY}"))
+    env = {**os.environ, "PYTHONPATH": SRC, "CRITICA_HOME": str(tmp_path / "home"), "CRITICA_API_KEY": BACKEND_KEY,
+           "CRITICA_SERVER_KEYS": SERVER_KEY}
+    proc = subprocess.Popen([sys.executable, str(script), "serve", "--port", str(port), "--no-store", "--no-ui"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def answers() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        assert wait_for(answers, 60), "the server did not start"
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/boom",
+                                         headers={"Authorization": f"Bearer {SERVER_KEY}"})
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request, timeout=10)
+        assert info.value.code == 500
+        body = info.value.read().decode()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert "internal_error" in body
+    assert "Exception in ASGI application" in err and "RuntimeError: boom: [redacted] [redacted]" in err, err[-3000:]
+    assert_no_key(body + out + err, BACKEND_KEY, SERVER_KEY)
+
+
 @pytest.mark.timeout(60)
 def test_serve_takes_its_keys_from_the_environment_or_files_not_the_command_line(tmp_path, monkeypatch, capsys):
     import uvicorn

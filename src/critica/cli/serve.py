@@ -81,7 +81,7 @@ def serve(
         import uvicorn
 
         from critica.server import ServerConfig, create_app
-        from critica.server.logs import configure_logging
+        from critica.server.logs import logging_config
     except ImportError as e:
         raise MissingDependency(f"the server ({e.name})", "pip install 'critica[server]'") from None
     from critica.store import Store
@@ -101,9 +101,9 @@ def serve(
     err_console.print(f"critica serving on http://{host}:{port}  (UI /ui, API /v1, docs /docs; "
                       f"model {settings.model or 'none'}, {'no store' if store is None else store.path or 'in-memory store'}, "
                       f"{len(keys)} key(s))")
-    configure_logging()
     try:
-        uvicorn.run(create_app(store, config), host=host, port=port, access_log=False, log_level="warning")
+        uvicorn.run(create_app(store, config), host=host, port=port, access_log=False, log_level="warning",
+                    log_config=logging_config(config.redactor))
     finally:
         if store is not None:
             store.close()

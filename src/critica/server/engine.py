@@ -18,7 +18,6 @@ from critica.backends.registry import create_backend
 from critica.critics.base import Critic
 from critica.critics.registry import available_critics, build_critic
 from critica.errors import BackendUnavailable, MissingDependency, OptionError, UserError, did_you_mean
-from critica.redact import Redactor
 from critica.run.runner import critique_stream
 from critica.server.errors import HTTPProblem
 from critica.server.schemas import FieldProblem
@@ -73,7 +72,7 @@ class Engine:
 
     def __init__(self, config: ServerConfig, backends: Mapping[str, Backend] | None = None) -> None:
         self.config = config
-        self.redactor = Redactor([config.settings.api_key, *config.api_keys])
+        self.redactor = config.redactor
         """The backend key and the client keys, replaced in every critique this engine returns or records."""
         self._injected = dict(backends or {})
         self._callers: dict[str, _WatchedCaller] = {}

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critica.budget import ItemBudget
 from critica.config import Settings
+from critica.redact import Redactor
 
 __all__ = ["ServerConfig"]
 
@@ -57,6 +58,11 @@ class ServerConfig(BaseModel):
     def _budget_ok(self) -> ServerConfig:
         self.item_budget  # noqa: B018 - raises ValueError (a validation error) for a negative budget
         return self
+
+    @property
+    def redactor(self) -> Redactor:
+        """The backend key and the client keys, replaced in every answer, stored run and log line."""
+        return Redactor([self.settings.api_key, *self.api_keys])
 
     @property
     def default_critic(self) -> str:
