@@ -45,7 +45,8 @@ REPLY = '{"critique": "fine", "earliest_error_index": -1}'
 
 class Stub:
     """Chat completions on 127.0.0.1: the first ``fast`` requests answer at once, later ones after ``delay_s``
-    (until the stub is closed); ``status=401`` answers as OpenAI does to a bad key, echoing the key it was sent."""
+    (until the stub is closed); ``status=401`` answers as OpenAI does to a bad key, echoing the key it was sent, and
+    ``<KEY>`` in ``reply`` is replaced by that key (a model repeating what it saw)."""
 
     def __init__(self, *, fast: int = 10**9, delay_s: float = 60.0, status: int = 200, reply: str = REPLY) -> None:
         self.fast, self.delay_s, self.status, self.reply = fast, delay_s, status, reply
@@ -75,7 +76,8 @@ class Stub:
                 else:
                     status, body = 200, {"id": "c", "object": "chat.completion", "created": 0, "model": "stub",
                                          "choices": [{"index": 0, "finish_reason": "stop",
-                                                      "message": {"role": "assistant", "content": stub.reply}}],
+                                                      "message": {"role": "assistant",
+                                                                  "content": stub.reply.replace("<KEY>", key)}}],
                                          "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}
                 data = json.dumps(body).encode()
                 try:
@@ -494,6 +496,24 @@ def test_a_backend_that_echoes_the_key_does_not_put_it_in_critiques_or_the_store
     assert len(rows) == 2 and all(r.error and "401" in r.error for r in rows)
     captured = capsys.readouterr()
     assert_no_key(every_byte(out, home) + (captured.out + captured.err).encode(), BACKEND_KEY)
+
+
+@pytest.mark.timeout(60)
+def test_a_model_that_echoes_its_key_puts_it_in_no_byte_of_the_call_cache(tmp_path, stub_factory, monkeypatch, capsys):
+    stub = stub_factory(reply='{"critique": "I was sent <KEY>", "earliest_error_index": -1}')
+    items = write_items(tmp_path / "items.jsonl", 2)
+    home = tmp_path / "home"
+    monkeypatch.setenv("CRITICA_HOME", str(home))
+    monkeypatch.setenv("CRITICA_API_KEY", BACKEND_KEY)
+    outs = [tmp_path / "out1.jsonl", tmp_path / "out2.jsonl"]
+    for out in outs:  # the second run replays both calls from the cache
+        assert main(["critique", str(items), "--model", "openai:stub", "--base-url", stub.base_url, "--retries", "0",
+                     "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert stub.count == 2 and set(stub.seen_keys) == {BACKEND_KEY} and "call cache: 2 hit(s)" in captured.err
+    assert all("I was sent [redacted]" in line for out in outs for line in lines(out))
+    assert (home / "critica.db").is_file()  # with its -wal and -shm, if still there: every file under home is read
+    assert_no_key(every_byte(home, *outs) + (captured.out + captured.err).encode(), BACKEND_KEY)
 
 
 @pytest.mark.timeout(60)

@@ -107,7 +107,8 @@ class Engine:
                     raise HTTPProblem(400, str(e)) from None
             policy = CallPolicy(timeout_s=s.timeout or 120.0, retries=1 if s.retries is None else s.retries,
                                 concurrency=conc)
-            self._callers[spec] = _WatchedCaller(backend, policy)
+            # Every key the server holds is taken out of what the model says, before any critique is built from it.
+            self._callers[spec] = _WatchedCaller(backend, policy, secrets=self.redactor.secrets)
         return self._callers[spec]
 
     def choose(self, critic: str | None, model: str | None, options: Mapping[str, Any] | None = None) -> Chosen:
