@@ -94,6 +94,43 @@ def test_resume_keeps_what_the_output_holds_and_critiques_the_rest(tmp_path, cap
     assert "2 item(s) already in" in capsys.readouterr().err
 
 
+def test_resume_critiques_failed_items_again_and_exits_1_while_one_still_fails(tmp_path, capsys):
+    from critica.types import Verdict
+
+    p = tmp_path / "a.jsonl"
+    p.write_text("".join(json.dumps({"id": f"i{k}", "question": "What is 1+1?", "response": "1+1 = 2. The answer is 2."})
+                         + "\n" for k in range(3)))
+    out = tmp_path / "o.jsonl"
+    assert main(["critique", str(p), "--out", str(out), "--limit", "2"]) == 0
+    failed = Critique(item_id="i2", critic="verifier", verdict=Verdict.UNSCORED, error="backend down")
+    with out.open("a") as f:  # an earlier run's failure
+        f.write(failed.model_dump_json() + "\n")
+    # Still failing (the item is over its size budget now): written again, failed, and the run exits 1.
+    assert main(["critique", str(p), "--out", str(out), "--resume", "--item-max-chars", "5"]) == 1
+    rows = [Critique.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert [r.item_id for r in rows] == ["i0", "i1", "i2"] and rows[2].failed and "budget" in rows[2].error
+    assert "1 failed critique(s) were dropped" in capsys.readouterr().err
+    # Then it succeeds: the failed line is replaced, one line per item, exit 0.
+    assert main(["critique", str(p), "--out", str(out), "--resume"]) == 0
+    rows = [Critique.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert [r.item_id for r in rows] == ["i0", "i1", "i2"] and not any(r.failed for r in rows)
+    assert main(["critique", str(p), "--out", str(out), "--resume"]) == 0
+    assert out.read_text().count("\n") == 3
+
+
+def test_resume_without_out_is_refused_before_any_backend_is_built(tmp_path, capsys, monkeypatch):
+    import critica.cli.critique as cmd
+
+    def no_backend(*args, **kwargs):
+        raise AssertionError("a backend was built")
+
+    monkeypatch.setattr(cmd, "create_caller", no_backend)
+    p = tmp_path / "a.jsonl"
+    p.write_text('{"question": "q", "response": "r"}\n')
+    assert main(["critique", str(p), "--resume", "--model", "openai:x", "--base-url", "http://127.0.0.1:9/v1"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err
+
+
 def test_resume_needs_an_output_file(tmp_path, capsys):
     p = tmp_path / "a.jsonl"
     p.write_text('{"question": "q", "response": "r"}\n')

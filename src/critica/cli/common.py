@@ -130,30 +130,42 @@ def resume_command(add: str | None = None) -> str:
     return cmd + ("   (the key: set CRITICA_API_KEY or --api-key-file)" if dropped else "")
 
 
-def done_ids(path: Path) -> set[str]:
-    """Item ids of the critiques already in a JSONL output file, for ``--resume``.
+def done_ids(path: Path, retry: list[str] | None = None) -> set[str]:
+    """Item ids of the critiques already in a JSONL output file, for ``--resume``; failed ones are not done.
 
-    A torn last line (the process was killed mid-write) is cut off, so what is appended next starts on a line of
-    its own and the file stays valid JSONL.
+    A failed critique (an error, a failed call or member, an item over its budget: :attr:`Critique.failed`) is
+    dropped from the file, so the resumed run critiques its item again and the file holds one line per item; its id
+    is appended to ``retry``. A torn last line (the process was killed mid-write) is cut off, so what is appended
+    next starts on a line of its own and the file stays valid JSONL. The file is rewritten atomically
+    (:mod:`critica.report.files`) when anything is dropped; lines that are not critiques are kept as they are.
     """
     ids: set[str] = set()
     if not path.is_file():
         return ids
-    good_end = 0
+    kept: list[bytes] = []
+    dropped = False
     with path.open("rb") as f:
         for line in f:
             if not line.endswith(b"\n"):
+                dropped = True
                 break
-            good_end += len(line)
             try:
-                item_id = json.loads(line).get("item_id")
-            except (ValueError, AttributeError):
+                critique = Critique.model_validate_json(line)
+            except ValueError:
+                kept.append(line)
                 continue
-            if isinstance(item_id, str):
-                ids.add(item_id)
-    if good_end < path.stat().st_size:
-        with path.open("rb+") as f:
-            f.truncate(good_end)
+            if critique.failed:
+                dropped = True
+                if retry is not None:
+                    retry.append(critique.item_id)
+                continue
+            kept.append(line)
+            ids.add(critique.item_id)
+    if dropped:
+        from critica.report.files import atomic_open
+
+        with atomic_open(path, "wb") as f:
+            f.writelines(kept)
     return ids
 
 
