@@ -14,7 +14,7 @@ from critica.backends.call import Caller
 from critica.critics.base import Critic
 from critica.errors import CriticaError, OptionError, UserError, did_you_mean
 
-__all__ = ["CriticSpec", "register", "build_critic", "available_critics"]
+__all__ = ["CriticSpec", "register", "build_critic", "available_critics", "critic_spec"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,18 @@ def available_critics() -> dict[str, CriticSpec]:
     return dict(_REGISTRY)
 
 
+def critic_spec(name: str) -> CriticSpec:
+    """The registered critic ``name``.
+
+    Raises:
+        UserError: no critic has that name (the message offers the closest names and lists them all).
+    """
+    specs = available_critics()
+    if name not in specs:
+        raise UserError(f"unknown critic {name!r}{did_you_mean(name, specs)}; available: {', '.join(sorted(specs))}")
+    return specs[name]
+
+
 def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
     """Build the critic ``name``.
 
@@ -53,10 +65,7 @@ def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
     """
     from critica.critics.options import check_options
 
-    specs = available_critics()
-    if name not in specs:
-        raise UserError(f"unknown critic {name!r}{did_you_mean(name, specs)}; available: {', '.join(sorted(specs))}")
-    spec = specs[name]
+    spec = critic_spec(name)
     if spec.needs_model and caller is None:
         raise UserError(f"critic {name!r} needs a model: pass --model (e.g. --model local:smollm2) or set CRITICA_MODEL")
     options = check_options(name, options)
