@@ -53,3 +53,14 @@ def test_the_verifier_takes_sampling_options_but_refuses_unknown_ones():
 def test_an_unknown_critic_gets_a_suggestion():
     with pytest.raises(UserError, match="did you mean 'processbench'"):
         build_critic("procesbench", CALLER)
+
+
+def test_verifier_earliest_refuses_locate_and_errors_name_the_critic_asked_for():
+    with pytest.raises(OptionError, match="always locates 'earliest'") as info:
+        build_critic("verifier-earliest", None, locate="confident")
+    assert info.value.critic == "verifier-earliest" and info.value.option == "locate"
+    with pytest.raises(OptionError) as info:
+        build_critic("verifier-earliest", None, code="yes")
+    assert info.value.critic == "verifier-earliest" and "true or false" in str(info.value)
+    critic = build_critic("verifier-earliest", None, temperature=0.5, code=False)  # sampling options: dropped
+    assert critic.locate.max_position == 1.0 and critic._want["code"] is False

@@ -63,12 +63,16 @@ def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
         UserError: an unknown name, a missing model, an option the critic does not take or a bad option value
             (the message names the option).
     """
-    from critica.critics.options import check_options
+    from critica.critics.options import SAMPLING_OPTIONS, check_options
 
     spec = critic_spec(name)
     if spec.needs_model and caller is None:
         raise UserError(f"critic {name!r} needs a model: pass --model (e.g. --model local:smollm2) or set CRITICA_MODEL")
-    options = check_options(name, options)
+    check_options(name, options)
+    if not spec.needs_model:
+        # Sampling options (checked above) mean nothing without a model: dropped, so one request body or one set of
+        # flags serves every critic. Anything else a model-free critic does not take is refused by its factory.
+        options = {k: v for k, v in options.items() if k not in SAMPLING_OPTIONS}
     try:
         return spec.factory(caller, **options)
     except TypeError as e:
