@@ -64,3 +64,20 @@ def test_verifier_earliest_refuses_locate_and_errors_name_the_critic_asked_for()
     assert info.value.critic == "verifier-earliest" and "true or false" in str(info.value)
     critic = build_critic("verifier-earliest", None, temperature=0.5, code=False)  # sampling options: dropped
     assert critic.locate.max_position == 1.0 and critic._want["code"] is False
+
+
+@pytest.mark.parametrize("message", [
+    "Critic.__init__() got an unexpected keyword argument 'bogus'",
+    "Critic.__init__() got an unexpected keyword argument 'bogus'. Did you mean 'bonus'?",  # Python 3.13+
+])
+def test_the_refused_option_is_named_whatever_python_appends(monkeypatch, message):
+    from critica.critics import registry
+
+    def factory(caller, **options):
+        raise TypeError(message)
+
+    registry.available_critics()
+    monkeypatch.setitem(registry._REGISTRY, "strict", registry.CriticSpec("strict", "test", True, factory))
+    with pytest.raises(OptionError, match="does not accept") as info:
+        build_critic("strict", CALLER, bogus=1)
+    assert info.value.option == "bogus"

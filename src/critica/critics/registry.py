@@ -6,6 +6,7 @@ Protocols added later register here with :func:`register`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -76,10 +77,11 @@ def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
     try:
         return spec.factory(caller, **options)
     except TypeError as e:
-        if "unexpected keyword argument" not in str(e):
+        # Python 3.13 appends "Did you mean 'x'?" to this message: the option is the first quoted name.
+        unexpected = re.search(r"unexpected keyword argument '([^']+)'", str(e))
+        if unexpected is None:
             raise UserError(f"critic {name!r} cannot be built with these options ({_short(e)})") from None
-        bad = str(e).rsplit("argument", 1)[-1].strip().strip("'\"")
-        raise OptionError(name, bad, "the critic does not accept this option") from None
+        raise OptionError(name, unexpected.group(1), "the critic does not accept this option") from None
     except CriticaError:
         raise
     except Exception as e:  # noqa: BLE001 - built from the caller's options: a value the constructor could not use
