@@ -138,6 +138,28 @@ def test_resume_needs_an_output_file(tmp_path, capsys):
     assert "--resume needs --out" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv,env,named", [
+    (["--item-timeout", "-1"], {}, "--item-timeout -1.0"),
+    (["--item-max-chars", "-3"], {}, "--item-max-chars -3"),
+    ([], {"CRITICA_ITEM_TIMEOUT": "-2"}, "environment variable CRITICA_ITEM_TIMEOUT=-2"),
+    ([], {"CRITICA_ITEM_TIMEOUT": "inf"}, "environment variable CRITICA_ITEM_TIMEOUT=inf"),
+    ([], {"CRITICA_MAX_DEPTH": "0"}, "environment variable CRITICA_MAX_DEPTH=0"),
+])
+@pytest.mark.parametrize("command", ["critique", "serve"])
+def test_a_bad_budget_or_limit_is_a_usage_error_naming_its_source(tmp_path, capsys, monkeypatch, command, argv, env, named):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    if command == "serve":  # should the check fail, no server starts
+        monkeypatch.setattr(pytest.importorskip("uvicorn"), "run", lambda *args, **kwargs: None)
+    p = tmp_path / "a.jsonl"
+    p.write_text('{"question": "q", "response": "r"}\n')
+    assert main([command, *([str(p)] if command == "critique" else ["--no-store"]), *argv]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
+    assert env or "environment" not in err
+    assert not env or "--item" not in err  # a bad environment variable is not blamed on a flag
+
+
 def test_an_api_key_on_the_command_line_is_warned_about_once(tmp_path, capsys):
     p = tmp_path / "a.jsonl"
     p.write_text('{"id": "a", "question": "q", "response": "r"}\n')

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from critica.budget import ItemBudget
-from critica.config import Settings, from_env, read_key_file
+from critica.config import Settings, checked_settings, from_env, read_key_file
 from critica.errors import InputError, UserError
 from critica.redact import Redactor
 from critica.types import Critique, Item
@@ -40,7 +40,8 @@ def settings_from(*, api_key_file: Path | None = None, **cli: object) -> Setting
         warn_secret_flag("--api-key", "CRITICA_API_KEY or --api-key-file")
     if api_key_file is not None:
         cli["api_key"] = read_key_file(api_key_file, what="--api-key-file")
-    return from_env().merge(Settings(**{k: v for k, v in cli.items() if v is not None}))
+    given = {k: v for k, v in cli.items() if v is not None}
+    return from_env().merge(checked_settings(given, lambda field: f"--{field.replace('_', '-')} {given.get(field)}"))
 
 
 def warn_secret_flag(flag: str, instead: str) -> None:
@@ -48,11 +49,8 @@ def warn_secret_flag(flag: str, instead: str) -> None:
     err_console.print(f"[yellow]warning: {flag} puts a key on the command line, where any process on this machine can "
                       f"read it (ps, /proc/PID/cmdline); use {instead}[/yellow]", highlight=False)
 def budget_from(settings: Settings) -> ItemBudget:
-    """The per-item budget the settings ask for (defaults where unset)."""
-    try:
-        return ItemBudget.of(settings.item_max_chars, settings.item_timeout)
-    except ValueError as e:
-        raise UserError(f"--item-max-chars/--item-timeout: {e}") from None
+    """The per-item budget the settings ask for (defaults where unset; :class:`Settings` has checked the values)."""
+    return ItemBudget.of(settings.item_max_chars, settings.item_timeout)
 
 
 def limited(records: Iterable[Item | InputError], limit: int | None) -> Iterator[Item | InputError]:

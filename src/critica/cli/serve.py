@@ -18,7 +18,6 @@ from critica.cli.common import (
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
-    budget_from,
     err_console,
     settings_from,
     warn_secret_flag,
@@ -89,7 +88,6 @@ def serve(
     settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout,
                              retries=retries, concurrency=concurrency, item_max_chars=item_max_chars,
                              item_timeout=item_timeout)
-    budget_from(settings)  # a bad budget is a usage error before anything starts
     keys = _keys(server_key, keys_file)
     config = ServerConfig(settings=settings, models=list(also_model or []), critic=critic, api_keys=keys,
                           max_batch=max_batch, max_body_bytes=max_body, per_key_concurrency=per_key,

@@ -7,7 +7,7 @@ not read here: ``critica serve`` reads them through its options (``CRITICA_SERVE
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from critica.budget import ItemBudget
 from critica.config import Settings
@@ -53,11 +53,6 @@ class ServerConfig(BaseModel):
         """Size and time budget of every item of every request and job, from ``settings.item_max_chars`` and
         ``settings.item_timeout`` (defaults: 200,000 characters, 300 s; :mod:`critica.budget`)."""
         return ItemBudget.of(self.settings.item_max_chars, self.settings.item_timeout)
-
-    @model_validator(mode="after")
-    def _budget_ok(self) -> ServerConfig:
-        self.item_budget  # noqa: B018 - raises ValueError (a validation error) for a negative budget
-        return self
 
     @property
     def redactor(self) -> Redactor:
