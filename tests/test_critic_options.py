@@ -31,7 +31,8 @@ def test_bad_values_name_the_option(options, bad):
 
 def test_good_values_pass_unchanged():
     opts = {"temperature": 0.7, "max_tokens": 64, "seed": -3, "structured": False, "top_p": 1, "rubric": "be strict"}
-    assert check_options("direct", opts) == opts
+    assert check_options("direct", opts) is None and opts == {"temperature": 0.7, "max_tokens": 64, "seed": -3,
+                                                               "structured": False, "top_p": 1, "rubric": "be strict"}
 
 
 def test_an_option_a_model_critic_does_not_take():

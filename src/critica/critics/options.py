@@ -66,8 +66,9 @@ def _finite(critic: str, name: str, value: Any) -> None:
             stack.extend(v)
 
 
-def check_options(critic: str, options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` with the shared sampling options validated; raises OptionError naming the first bad one."""
+def check_options(critic: str, options: dict[str, Any]) -> None:
+    """Check ``options`` (finite numbers, the shared sampling options typed); raises OptionError naming the first bad
+    one."""
     for key, value in options.items():
         if not isinstance(key, str):
             raise OptionError(critic, repr(key), "option names must be strings")
@@ -79,7 +80,6 @@ def check_options(critic: str, options: dict[str, Any]) -> dict[str, Any]:
         first = e.errors()[0]
         name = str(first.get("loc", ("?",))[0])  # the option, not the union branch pydantic tried ("temperature.float")
         raise OptionError(critic, name, f"{first.get('msg', 'invalid')} (got {options.get(name)!r:.60})") from None
-    return dict(options)
 
 
 def verifier_options(critic: str, options: dict[str, Any]) -> dict[str, Any]:
