@@ -34,9 +34,7 @@ from critica.cli.common import (
 from critica.critics.registry import available_critics, build_critic
 from critica.errors import UserError
 from critica.inputs.load import ReadLimits, parse_mapping, read_items
-from critica.redact import Redactor
 from critica.run.batch import count_records
-from critica.run.interrupt import run_interruptible
 from critica.run.runner import RunStats, run_critic
 
 
@@ -82,6 +80,8 @@ def critique(
     """
     if resume and out is None:
         raise UserError("--resume needs --out FILE: the critiques to keep are read from it")
+    from critica.redact import Redactor
+
     settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout,
                              retries=retries, concurrency=concurrency, item_max_chars=item_max_chars,
                              item_timeout=item_timeout)
@@ -159,6 +159,8 @@ def _run_with_progress(critic, records, sink, concurrency: int, total: int | Non
             live.append(stats)
         rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
         progress.update(task, completed=stats.items + stats.input_errors, rate=f"{rate:.2f}", tokens=stats.usage.spent_tokens)
+
+    from critica.run.interrupt import run_interruptible
 
     with progress:
         return run_interruptible(_run(critic, records, sink, concurrency, on_result, budget))
