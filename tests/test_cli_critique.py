@@ -94,11 +94,70 @@ def test_resume_keeps_what_the_output_holds_and_critiques_the_rest(tmp_path, cap
     assert "2 item(s) already in" in capsys.readouterr().err
 
 
+def test_resume_critiques_failed_items_again_and_exits_1_while_one_still_fails(tmp_path, capsys):
+    from critica.types import Verdict
+
+    p = tmp_path / "a.jsonl"
+    p.write_text("".join(json.dumps({"id": f"i{k}", "question": "What is 1+1?", "response": "1+1 = 2. The answer is 2."})
+                         + "\n" for k in range(3)))
+    out = tmp_path / "o.jsonl"
+    assert main(["critique", str(p), "--out", str(out), "--limit", "2"]) == 0
+    failed = Critique(item_id="i2", critic="verifier", verdict=Verdict.UNSCORED, error="backend down")
+    with out.open("a") as f:  # an earlier run's failure
+        f.write(failed.model_dump_json() + "\n")
+    # Still failing (the item is over its size budget now): written again, failed, and the run exits 1.
+    assert main(["critique", str(p), "--out", str(out), "--resume", "--item-max-chars", "5"]) == 1
+    rows = [Critique.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert [r.item_id for r in rows] == ["i0", "i1", "i2"] and rows[2].failed and "budget" in rows[2].error
+    assert "1 failed critique(s) were dropped" in capsys.readouterr().err
+    # Then it succeeds: the failed line is replaced, one line per item, exit 0.
+    assert main(["critique", str(p), "--out", str(out), "--resume"]) == 0
+    rows = [Critique.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert [r.item_id for r in rows] == ["i0", "i1", "i2"] and not any(r.failed for r in rows)
+    assert main(["critique", str(p), "--out", str(out), "--resume"]) == 0
+    assert out.read_text().count("\n") == 3
+
+
+def test_resume_without_out_is_refused_before_any_backend_is_built(tmp_path, capsys, monkeypatch):
+    import critica.cli.critique as cmd
+
+    def no_backend(*args, **kwargs):
+        raise AssertionError("a backend was built")
+
+    monkeypatch.setattr(cmd, "create_caller", no_backend)
+    p = tmp_path / "a.jsonl"
+    p.write_text('{"question": "q", "response": "r"}\n')
+    assert main(["critique", str(p), "--resume", "--model", "openai:x", "--base-url", "http://127.0.0.1:9/v1"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err
+
+
 def test_resume_needs_an_output_file(tmp_path, capsys):
     p = tmp_path / "a.jsonl"
     p.write_text('{"question": "q", "response": "r"}\n')
     assert main(["critique", str(p), "--resume"]) == 2
     assert "--resume needs --out" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,env,named", [
+    (["--item-timeout", "-1"], {}, "--item-timeout -1.0"),
+    (["--item-max-chars", "-3"], {}, "--item-max-chars -3"),
+    ([], {"CRITICA_ITEM_TIMEOUT": "-2"}, "environment variable CRITICA_ITEM_TIMEOUT=-2"),
+    ([], {"CRITICA_ITEM_TIMEOUT": "inf"}, "environment variable CRITICA_ITEM_TIMEOUT=inf"),
+    ([], {"CRITICA_MAX_DEPTH": "0"}, "environment variable CRITICA_MAX_DEPTH=0"),
+])
+@pytest.mark.parametrize("command", ["critique", "serve"])
+def test_a_bad_budget_or_limit_is_a_usage_error_naming_its_source(tmp_path, capsys, monkeypatch, command, argv, env, named):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    if command == "serve":  # should the check fail, no server starts
+        monkeypatch.setattr(pytest.importorskip("uvicorn"), "run", lambda *args, **kwargs: None)
+    p = tmp_path / "a.jsonl"
+    p.write_text('{"question": "q", "response": "r"}\n')
+    assert main([command, *([str(p)] if command == "critique" else ["--no-store"]), *argv]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
+    assert env or "environment" not in err
+    assert not env or "--item" not in err  # a bad environment variable is not blamed on a flag
 
 
 def test_an_api_key_on_the_command_line_is_warned_about_once(tmp_path, capsys):

@@ -101,6 +101,16 @@ async def test_the_caller_redacts_the_backend_key_from_its_errors():
     assert KEY not in str(info.value) and MASK in str(info.value) and KEY not in (info.value.body or "")
 
 
+async def test_the_caller_redacts_its_secrets_from_what_the_model_says():
+    client_key = "client-key-abcdef123"
+    backend = ScriptedBackend([f"the key is {KEY}, the client's {client_key}"])
+    backend.secrets = (KEY,)
+    caller = Caller(backend, CallPolicy(retries=0), secrets=(client_key,))
+    completion = await caller.generate(GenerateRequest(messages=[{"role": "user", "content": "q"}]))
+    assert completion.texts == [f"the key is {MASK}, the client's {MASK}"]
+    assert KEY not in repr(caller) and client_key not in repr(caller)
+
+
 def test_openai_backend_lists_its_key_as_a_secret():
     from critica.backends.openai_compat import OpenAICompatBackend
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import socket
 import time
 
@@ -509,7 +511,7 @@ def test_strict_json_refuses_what_json_does_not_allow(text, needle):
     assert strict_json_loads(json.dumps({"a": "[" * 500, "b": [[1.5]]}).encode()) == {"a": "[" * 500, "b": [[1.5]]}
 
 
-def test_an_unexpected_error_is_a_json_500_without_details_and_logged_without_keys(caplog):
+def test_an_unexpected_error_is_a_json_500_without_details_and_logged_without_keys():
     key = "client-key-0123456789"
     client, _, _ = make(api_keys=[key])
 
@@ -517,9 +519,19 @@ def test_an_unexpected_error_is_a_json_500_without_details_and_logged_without_ke
         raise RuntimeError(f"internal detail that must not leak, nor {key}")
 
     client.app.add_api_route("/v1/boom", boom)
-    with caplog.at_level("ERROR", logger="critica.server"):
+    # Logged through the filter `critica serve` puts on every log handler (critica.server.logs.logging_config).
+    from critica.server.logs import JsonFormatter, RedactingFilter
+
+    handler = logging.StreamHandler(log := io.StringIO())
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactingFilter(client.app.state.critica.config.redactor))
+    logger = logging.getLogger("critica.server")
+    logger.addHandler(handler)
+    try:
         r = TestClient(client.app, raise_server_exceptions=False).get("/v1/boom")
+    finally:
+        logger.removeHandler(handler)
     assert r.status_code == 500
     assert r.json()["error"]["type"] == "internal_error" and "internal detail" not in r.text
-    logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    logged = log.getvalue()
     assert "internal detail" in logged and "RuntimeError" in logged and key not in logged and "[redacted]" in logged

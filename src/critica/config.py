@@ -18,12 +18,13 @@ one's command line (``/proc/PID/cmdline``, ``ps``), while its environment is pri
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["Settings", "from_env", "default_data_dir", "read_key_file", "server_keys_from_env"]
+__all__ = ["Settings", "from_env", "checked_settings", "default_data_dir", "read_key_file", "server_keys_from_env"]
 
 
 class Settings(BaseModel):
@@ -59,8 +60,16 @@ class Settings(BaseModel):
     """Most arrays, objects and members in one input record. Default 1,000,000."""
     item_max_chars: int | None = None
     """Size budget of one item in characters (default 200,000; 0: no limit); see :mod:`critica.budget`."""
-    item_timeout: float | None = None
+    item_timeout: float | None = Field(default=None, allow_inf_nan=False)
     """Time budget of one item in seconds (default 300; 0: no limit); see :mod:`critica.budget`."""
+
+    @field_validator("item_max_chars", "item_timeout")
+    @classmethod
+    def _budget(cls, value: float | None, info: Any) -> float | None:
+        if value is not None and value < 0:
+            unit = "characters" if info.field_name == "item_max_chars" else "seconds"
+            raise ValueError(f"must be 0 (no limit) or a positive number of {unit}")
+        return value
 
     def merge(self, other: Settings | dict[str, Any] | None) -> Settings:
         """Return a copy where every field set in ``other`` overrides this one."""
@@ -88,20 +97,12 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
 
             raise UserError(f"environment variable {name}={raw!r} is not a valid {cast.__name__}") from e
 
-    def limit(name: str) -> int | None:
-        value = num(name, int)
-        if value is not None and value < 1:
-            from critica.errors import UserError
-
-            raise UserError(f"environment variable {name}={value} must be a positive integer")
-        return value
-
     base_url = env.get("CRITICA_BASE_URL") or None
     api_key = env.get("CRITICA_API_KEY") or None
     if api_key is None and env.get("CRITICA_API_KEY_FILE"):
         api_key = read_key_file(env["CRITICA_API_KEY_FILE"], what="CRITICA_API_KEY_FILE")
     api_key = api_key or (None if base_url else env.get("OPENAI_API_KEY")) or None
-    return Settings(
+    return checked_settings(dict(
         model=env.get("CRITICA_MODEL") or None,
         base_url=base_url,
         api_key=api_key,
@@ -110,12 +111,35 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         concurrency=num("CRITICA_CONCURRENCY", int),
         data_dir=env.get("CRITICA_DATA") or None,
         home=env.get("CRITICA_HOME") or None,
-        max_record_bytes=limit("CRITICA_MAX_RECORD_BYTES"),
-        max_depth=limit("CRITICA_MAX_DEPTH"),
-        max_values=limit("CRITICA_MAX_VALUES"),
+        max_record_bytes=num("CRITICA_MAX_RECORD_BYTES", int),
+        max_depth=num("CRITICA_MAX_DEPTH", int),
+        max_values=num("CRITICA_MAX_VALUES", int),
         item_max_chars=num("CRITICA_ITEM_MAX_CHARS", int),
         item_timeout=num("CRITICA_ITEM_TIMEOUT", float),
-    )
+    ), lambda field: f"environment variable CRITICA_{field.upper()}={env.get('CRITICA_' + field.upper())}")
+
+
+def checked_settings(fields: Mapping[str, Any], source: Callable[[str], str]) -> Settings:
+    """``Settings(**fields)``; a value out of range is a UserError that names where it came from.
+
+    Args:
+        fields: Setting values.
+        source: Names where a field's value came from (``"--item-timeout"``, ``"environment variable X=v"``).
+    """
+    try:
+        return Settings(**fields)
+    except ValidationError as e:
+        from critica.errors import UserError
+
+        first = e.errors()[0]
+        field = str(first["loc"][0]) if first.get("loc") else "settings"
+        if first["type"] == "value_error":
+            reason = str(first["ctx"]["error"])
+        elif first["type"] == "greater_than_equal" and first["ctx"]["ge"] == 1:
+            reason = "must be a positive integer"
+        else:
+            reason = first["msg"]
+        raise UserError(f"{source(field)}: {reason}") from None
 
 
 def read_key_file(path: str | Path, *, what: str = "key file") -> str:

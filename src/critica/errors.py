@@ -18,14 +18,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = ["CriticaError", "UserError", "InputError", "OptionError", "BackendError", "BackendUnavailable",
-           "MissingDependency", "did_you_mean"]
+           "MissingDependency", "close_matches", "did_you_mean"]
+
+
+def close_matches(word: str, choices: Iterable[str]) -> list[str]:
+    """The (at most two) choices closest to ``word``, closest first; empty when none is close."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``" (did you mean 'x'?)"`` naming the closest choices to ``word``, or ``""`` when none is close."""
-    import difflib
-
-    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
+    close = close_matches(word, choices)
     return (" (did you mean " + " or ".join(repr(c) for c in close) + "?)") if close else ""
 
 

@@ -3,9 +3,10 @@
 A key can leak without anyone printing it: an OpenAI-compatible server's 401 body echoes the key it was sent, an
 exception message quotes a URL or header, code under test reads another process's command line, a model repeats
 what it saw. :class:`Redactor` holds the secrets a process was configured with (the backend key, the server's
-client keys) and replaces each occurrence with ``[redacted]`` at the boundaries where text leaves critica: the
-Caller turning a backend failure into an error message, the sinks writing critiques (JSONL, the store), the
-server's answers. Secrets shorter than :data:`MIN_SECRET_LEN` are not redacted: replacing a short word everywhere
+client keys) and replaces each occurrence with ``[redacted]`` where backend text enters critica — the Caller, on
+every completion (before the call cache stores it) and every backend failure it turns into an error message — and
+again, as a second line, where text leaves it: the sinks writing critiques (JSONL, the store), the server's answers
+and its log handlers. Secrets shorter than :data:`MIN_SECRET_LEN` are not redacted: replacing a short word everywhere
 would corrupt critiques, and a key that short protects nothing anyway.
 """
 

@@ -45,7 +45,8 @@ REPLY = '{"critique": "fine", "earliest_error_index": -1}'
 
 class Stub:
     """Chat completions on 127.0.0.1: the first ``fast`` requests answer at once, later ones after ``delay_s``
-    (until the stub is closed); ``status=401`` answers as OpenAI does to a bad key, echoing the key it was sent."""
+    (until the stub is closed); ``status=401`` answers as OpenAI does to a bad key, echoing the key it was sent, and
+    ``<KEY>`` in ``reply`` is replaced by that key (a model repeating what it saw)."""
 
     def __init__(self, *, fast: int = 10**9, delay_s: float = 60.0, status: int = 200, reply: str = REPLY) -> None:
         self.fast, self.delay_s, self.status, self.reply = fast, delay_s, status, reply
@@ -75,7 +76,8 @@ class Stub:
                 else:
                     status, body = 200, {"id": "c", "object": "chat.completion", "created": 0, "model": "stub",
                                          "choices": [{"index": 0, "finish_reason": "stop",
-                                                      "message": {"role": "assistant", "content": stub.reply}}],
+                                                      "message": {"role": "assistant",
+                                                                  "content": stub.reply.replace("<KEY>", key)}}],
                                          "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}
                 data = json.dumps(body).encode()
                 try:
@@ -497,6 +499,24 @@ def test_a_backend_that_echoes_the_key_does_not_put_it_in_critiques_or_the_store
 
 
 @pytest.mark.timeout(60)
+def test_a_model_that_echoes_its_key_puts_it_in_no_byte_of_the_call_cache(tmp_path, stub_factory, monkeypatch, capsys):
+    stub = stub_factory(reply='{"critique": "I was sent <KEY>", "earliest_error_index": -1}')
+    items = write_items(tmp_path / "items.jsonl", 2)
+    home = tmp_path / "home"
+    monkeypatch.setenv("CRITICA_HOME", str(home))
+    monkeypatch.setenv("CRITICA_API_KEY", BACKEND_KEY)
+    outs = [tmp_path / "out1.jsonl", tmp_path / "out2.jsonl"]
+    for out in outs:  # the second run replays both calls from the cache
+        assert main(["critique", str(items), "--model", "openai:stub", "--base-url", stub.base_url, "--retries", "0",
+                     "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert stub.count == 2 and set(stub.seen_keys) == {BACKEND_KEY} and "call cache: 2 hit(s)" in captured.err
+    assert all("I was sent [redacted]" in line for out in outs for line in lines(out))
+    assert (home / "critica.db").is_file()  # with its -wal and -shm, if still there: every file under home is read
+    assert_no_key(every_byte(home, *outs) + (captured.out + captured.err).encode(), BACKEND_KEY)
+
+
+@pytest.mark.timeout(60)
 def test_batch_reads_the_key_from_a_file_and_stores_no_key(tmp_path, stub_factory, monkeypatch, capsys):
     stub = stub_factory(status=401)
     data = tmp_path / "data"
@@ -578,6 +598,71 @@ def test_the_server_returns_stores_and_logs_no_key(tmp_path, stub_factory):
     assert any("leaky" in a and "[redacted]" in a for a in answers)  # the leaky model's critique came back, masked
     assert_no_key("\n".join(answers) + log.getvalue(), BACKEND_KEY, SERVER_KEY)
     assert_no_key(every_byte(tmp_path), BACKEND_KEY, SERVER_KEY)
+
+
+SERVE_WITH_A_BUG = """
+import sys
+import critica.server
+
+made = critica.server.create_app
+
+
+def create_app(*args, **kwargs):  # the real app, plus a route with a bug that quotes both keys
+    app = made(*args, **kwargs)
+
+    @app.get("/v1/boom")
+    def boom():
+        raise RuntimeError("boom: " + {keys!r})
+
+    return app
+
+
+critica.server.create_app = create_app
+from critica.cli import run
+
+run()
+"""
+
+
+@pytest.mark.timeout(90)
+def test_serve_logs_no_key_when_an_exception_escapes_the_app(tmp_path):
+    """Under real uvicorn: Starlette re-raises what a route raised after the 500 is answered, and uvicorn logs its
+    traceback ("Exception in ASGI application"); a key in the exception's message must not reach that log."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = tmp_path / "serve_with_a_bug.py"
+    script.write_text(SERVE_WITH_A_BUG.format(keys=f"{BACKEND_KEY} {SERVER_KEY}"))
+    env = {**os.environ, "PYTHONPATH": SRC, "CRITICA_HOME": str(tmp_path / "home"), "CRITICA_API_KEY": BACKEND_KEY,
+           "CRITICA_SERVER_KEYS": SERVER_KEY}
+    proc = subprocess.Popen([sys.executable, str(script), "serve", "--port", str(port), "--no-store", "--no-ui"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def answers() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        assert wait_for(answers, 60), "the server did not start"
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/boom",
+                                         headers={"Authorization": f"Bearer {SERVER_KEY}"})
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request, timeout=10)
+        assert info.value.code == 500
+        body = info.value.read().decode()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert "internal_error" in body
+    assert "Exception in ASGI application" in err and "RuntimeError: boom: [redacted] [redacted]" in err, err[-3000:]
+    assert_no_key(body + out + err, BACKEND_KEY, SERVER_KEY)
 
 
 @pytest.mark.timeout(60)

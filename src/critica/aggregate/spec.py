@@ -33,7 +33,7 @@ from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, S
 from critica.backends.call import Caller
 from critica.config import Settings
 from critica.critics.base import Critic
-from critica.errors import InputError, UserError, did_you_mean
+from critica.errors import InputError, UserError
 from critica.types import Item, Verdict
 
 __all__ = ["MemberSpec", "PanelSpec", "CascadeSpec", "ScalingConfig", "parse_member", "parse_panel",
@@ -243,12 +243,9 @@ class _Builder:
         return self.callers[model]
 
     def build(self, name: str, model: str | None) -> Critic:
-        from critica.critics.registry import available_critics, build_critic
+        from critica.critics.registry import build_critic, critic_spec
 
-        specs = available_critics()
-        if name not in specs:
-            raise UserError(f"unknown critic {name!r}{did_you_mean(name, specs)}; available: {', '.join(sorted(specs))}")
-        if not specs[name].needs_model:
+        if not critic_spec(name).needs_model:
             return build_critic(name, None)
         return build_critic(name, self.caller_for(model), **self.options)
 

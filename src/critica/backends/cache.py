@@ -62,8 +62,8 @@ class CacheStats:
 class CallCache(Protocol):
     """Where completed calls are kept."""
 
-    def get(self, key: str) -> Completion | None:
-        """The completion stored under ``key`` (with ``latency_s``, the original call's wall time), or None."""
+    def get(self, key: str) -> tuple[Completion, float | None] | None:
+        """The completion stored under ``key`` and the original call's wall time (None if unknown), or None."""
         ...
 
     def put(self, key: str, model: str, request: GenerateRequest, completion: Completion, latency_s: float) -> None:
@@ -100,7 +100,7 @@ class SqliteCache:
         self._conn = connect(self.path)
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Completion | None:
+    def get(self, key: str) -> tuple[Completion, float | None] | None:
         with self._lock:
             row = self._conn.execute("SELECT completion, latency_s FROM call_cache WHERE key = ?", (key,)).fetchone()
             if row is None:
@@ -109,9 +109,7 @@ class SqliteCache:
                 "UPDATE call_cache SET hits = hits + 1, last_hit_at = ? WHERE key = ?",
                 (datetime.now(UTC).isoformat(timespec="seconds"), key),
             )
-        completion = _completion_from_json(row[0])
-        completion.latency_s = float(row[1]) if row[1] is not None else None
-        return completion
+        return _completion_from_json(row[0]), (float(row[1]) if row[1] is not None else None)
 
     def put(self, key: str, model: str, request: GenerateRequest, completion: Completion, latency_s: float) -> None:
         req = dataclasses.asdict(request)

@@ -11,8 +11,11 @@ are counted in ``Caller.cache_stats``. ``Caller.usage`` counts only tokens actua
 comes back marked: ``cached=True``, ``latency_s`` of the original call, and its usage counted as replayed
 (:meth:`~critica.types.Usage.as_replayed`), so critiques built from it say they were not made now.
 
-A backend may list the secrets it was configured with in a ``secrets`` attribute (the OpenAI-compatible backend
-lists its API key): they are replaced by ``[redacted]`` in every error this wrapper raises.
+This wrapper is where backend text enters critica, so it is where keys are taken out of it. A backend may list the
+secrets it was configured with in a ``secrets`` attribute (the OpenAI-compatible backend lists its API key); a
+caller may be given more (the server passes its client keys). Each is replaced by ``[redacted]`` in every error this
+wrapper raises and in every completion's texts and reasoning — before it is cached, so a model that repeats a key
+puts it neither in a critique nor in the call cache.
 """
 
 from __future__ import annotations
@@ -57,9 +60,15 @@ class Caller:
     """Where completed calls are kept and replayed from; None disables caching."""
     cache_stats: CacheStats = field(default_factory=CacheStats)
     """Cache hits and misses of this caller."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Secrets to redact besides the backend's own ``secrets`` (the server passes its client keys)."""
+    _redactor: Redactor = field(default_factory=Redactor, init=False, repr=False)
     _sem: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._redactor = Redactor([*getattr(self.backend, "secrets", ()), *self.secrets])
 
     @property
     def name(self) -> str:
@@ -83,11 +92,12 @@ class Caller:
         if self.cache is None:
             return await self._generate(request)
         key = cache_key(self.backend.name, request, sample)
-        hit = self.cache.get(key)
-        if hit is not None:
+        entry = self.cache.get(key)
+        if entry is not None:
+            hit, latency_s = entry
             self.cache_stats.hits += 1
             self.cache_stats.saved = self.cache_stats.saved + hit.usage
-            return dataclasses.replace(hit, cached=True, usage=hit.usage.as_replayed())
+            return dataclasses.replace(hit, cached=True, usage=hit.usage.as_replayed(), latency_s=latency_s)
         self.cache_stats.misses += 1
         start = time.perf_counter()
         completion = await self._generate(request)
@@ -102,7 +112,7 @@ class Caller:
                 async with self._semaphore():
                     completion = await asyncio.wait_for(self.backend.generate(request), self.policy.timeout_s)
                 self.usage = self.usage + completion.usage
-                return completion
+                return self._redacted(completion)
             except TimeoutError as e:
                 last = e
                 decision_retry, after, unavailable, status = True, None, True, None
@@ -120,6 +130,16 @@ class Caller:
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _redacted(self, c: Completion) -> Completion:
+        """``c`` with the secrets replaced in its texts and reasoning (``c`` itself when it holds none)."""
+        if not self._redactor:
+            return c
+        texts = [self._redactor.text(t) for t in c.texts]
+        reasoning = [r if r is None else self._redactor.text(r) for r in c.reasoning]
+        if texts == c.texts and reasoning == c.reasoning:
+            return c
+        return dataclasses.replace(c, texts=texts, reasoning=reasoning)
+
     def _final_error(self, exc: BaseException | None, unavailable: bool, status: int | None, attempts: int) -> BackendError:
         if isinstance(exc, asyncio.TimeoutError):
             reason = f"no answer within {self.policy.timeout_s:g}s"
@@ -128,9 +148,9 @@ class Caller:
         msg = f"backend {self.backend.name}: {reason} (after {attempts} attempt{'s' if attempts > 1 else ''})"
         body = getattr(exc, "body", None)
         cls = BackendUnavailable if unavailable else BackendError
-        # A server's error body may quote the key it was sent (OpenAI's 401 does): the backend's secrets never
-        # reach the message that becomes a critique's error, a log line or an HTTP answer.
-        redact = Redactor(getattr(self.backend, "secrets", ())).text
+        # A server's error body may quote the key it was sent (OpenAI's 401 does): no secret reaches the message
+        # that becomes a critique's error, a log line or an HTTP answer.
+        redact = self._redactor.text
         return cls(redact(msg), status=status, body=redact(str(body)) if body is not None else None)
 
     async def aclose(self) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import typer
 
-from critica.errors import CriticaError
+from critica.errors import CriticaError, close_matches
 
 app = typer.Typer(
     name="critica",
@@ -71,12 +71,10 @@ def usage_line(e: BaseException) -> str:
 
 def _close_options(typed: str, ctx: object) -> list[str]:
     # Compared without the leading dashes, which every option shares: click's own list offers --out for --bogus.
-    import difflib
-
     params = getattr(getattr(ctx, "command", None), "params", [])
     names = [o for p in params for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ())) if o.startswith("--")]
     bare = {n[2:]: n for n in names}
-    return [bare[m] for m in difflib.get_close_matches(typed.lstrip("-"), list(bare), n=2, cutoff=0.6)]
+    return [bare[m] for m in close_matches(typed.lstrip("-"), bare)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from critica.budget import ItemBudget
-from critica.config import Settings, from_env, read_key_file
+from critica.config import Settings, checked_settings, from_env, read_key_file
 from critica.errors import InputError, UserError
 from critica.redact import Redactor
 from critica.types import Critique, Item
@@ -40,7 +40,8 @@ def settings_from(*, api_key_file: Path | None = None, **cli: object) -> Setting
         warn_secret_flag("--api-key", "CRITICA_API_KEY or --api-key-file")
     if api_key_file is not None:
         cli["api_key"] = read_key_file(api_key_file, what="--api-key-file")
-    return from_env().merge(Settings(**{k: v for k, v in cli.items() if v is not None}))
+    given = {k: v for k, v in cli.items() if v is not None}
+    return from_env().merge(checked_settings(given, lambda field: f"--{field.replace('_', '-')} {given.get(field)}"))
 
 
 def warn_secret_flag(flag: str, instead: str) -> None:
@@ -48,11 +49,8 @@ def warn_secret_flag(flag: str, instead: str) -> None:
     err_console.print(f"[yellow]warning: {flag} puts a key on the command line, where any process on this machine can "
                       f"read it (ps, /proc/PID/cmdline); use {instead}[/yellow]", highlight=False)
 def budget_from(settings: Settings) -> ItemBudget:
-    """The per-item budget the settings ask for (defaults where unset)."""
-    try:
-        return ItemBudget.of(settings.item_max_chars, settings.item_timeout)
-    except ValueError as e:
-        raise UserError(f"--item-max-chars/--item-timeout: {e}") from None
+    """The per-item budget the settings ask for (defaults where unset; :class:`Settings` has checked the values)."""
+    return ItemBudget.of(settings.item_max_chars, settings.item_timeout)
 
 
 def limited(records: Iterable[Item | InputError], limit: int | None) -> Iterator[Item | InputError]:
@@ -130,30 +128,42 @@ def resume_command(add: str | None = None) -> str:
     return cmd + ("   (the key: set CRITICA_API_KEY or --api-key-file)" if dropped else "")
 
 
-def done_ids(path: Path) -> set[str]:
-    """Item ids of the critiques already in a JSONL output file, for ``--resume``.
+def done_ids(path: Path, retry: list[str] | None = None) -> set[str]:
+    """Item ids of the critiques already in a JSONL output file, for ``--resume``; failed ones are not done.
 
-    A torn last line (the process was killed mid-write) is cut off, so what is appended next starts on a line of
-    its own and the file stays valid JSONL.
+    A failed critique (an error, a failed call or member, an item over its budget: :attr:`Critique.failed`) is
+    dropped from the file, so the resumed run critiques its item again and the file holds one line per item; its id
+    is appended to ``retry``. A torn last line (the process was killed mid-write) is cut off, so what is appended
+    next starts on a line of its own and the file stays valid JSONL. The file is rewritten atomically
+    (:mod:`critica.report.files`) when anything is dropped; lines that are not critiques are kept as they are.
     """
     ids: set[str] = set()
     if not path.is_file():
         return ids
-    good_end = 0
+    kept: list[bytes] = []
+    dropped = False
     with path.open("rb") as f:
         for line in f:
             if not line.endswith(b"\n"):
+                dropped = True
                 break
-            good_end += len(line)
             try:
-                item_id = json.loads(line).get("item_id")
-            except (ValueError, AttributeError):
+                critique = Critique.model_validate_json(line)
+            except ValueError:
+                kept.append(line)
                 continue
-            if isinstance(item_id, str):
-                ids.add(item_id)
-    if good_end < path.stat().st_size:
-        with path.open("rb+") as f:
-            f.truncate(good_end)
+            if critique.failed:
+                dropped = True
+                if retry is not None:
+                    retry.append(critique.item_id)
+                continue
+            kept.append(line)
+            ids.add(critique.item_id)
+    if dropped:
+        from critica.report.files import atomic_open
+
+        with atomic_open(path, "wb") as f:
+            f.writelines(kept)
     return ids
 
 

@@ -34,9 +34,7 @@ from critica.cli.common import (
 from critica.critics.registry import available_critics, build_critic
 from critica.errors import UserError
 from critica.inputs.load import ReadLimits, parse_mapping, read_items
-from critica.redact import Redactor
 from critica.run.batch import count_records
-from critica.run.interrupt import run_interruptible
 from critica.run.runner import RunStats, run_critic
 
 
@@ -69,7 +67,7 @@ def critique(
     cascade: str = typer.Option(None, "--cascade", help="Cheap critics tried first: CRITIC[@MODEL][*K],...[;threshold=0.75]; escalate when unsure."),
     scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/adaptive/meta_critic/panel/cascade (flags override)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache ($CRITICA_HOME/critica.db)."),
-    resume: bool = typer.Option(False, "--resume", help="With --out: keep the critiques already in the file, critique only the items it lacks, append."),
+    resume: bool = typer.Option(False, "--resume", help="With --out: keep the critiques already in the file, critique only the items it lacks (failed critiques are dropped from it and critiqued again), append."),
     item_max_chars: int = ItemMaxCharsOpt,
     item_timeout: float = ItemTimeoutOpt,
 ) -> None:
@@ -78,8 +76,12 @@ def critique(
     Exits 1 when any record was malformed or any item failed — a backend call, or a panel, cascade or vote member,
     failed, or the item was over its budget (after all other items are done; the failed items are written too, with
     the error). Ctrl-C stops at once (exit 130): every line written stays complete, and the summary says how to
-    resume (--resume).
+    resume (--resume, which also critiques the failed items again).
     """
+    if resume and out is None:
+        raise UserError("--resume needs --out FILE: the critiques to keep are read from it")
+    from critica.redact import Redactor
+
     settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout,
                              retries=retries, concurrency=concurrency, item_max_chars=item_max_chars,
                              item_timeout=item_timeout)
@@ -96,9 +98,8 @@ def critique(
     options = {} if caller is None else {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured}
     built = build_critic(name, caller, **options)
     built = wrap_critic(built, scaling_config(samples=samples, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, config_file=scaling_file), caller=caller, settings=settings, options=options, concurrency=conc, warn=lambda m: err_console.print(f"[yellow]{m}[/yellow]"))
-    if resume and out is None:
-        raise UserError("--resume needs --out FILE: the critiques to keep are read from it")
-    done = done_ids(out) if resume and out is not None else set()
+    retried: list[str] = []
+    done = done_ids(out, retried) if resume and out is not None else set()
     skipped = [0]
     records = skip_done(limited(read_items(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings)),
                                 limit), done, skipped)
@@ -126,8 +127,10 @@ def critique(
     finally:
         if out is not None:
             stream.close()
-    if skipped[0]:
-        err_console.print(f"resumed: {skipped[0]} item(s) already in {out} were skipped")
+    if skipped[0] or retried:
+        err_console.print(f"resumed: {skipped[0]} item(s) already in {out} were skipped"
+                          + (f"; {len(retried)} failed critique(s) were dropped from it, to be critiqued again"
+                             if retried else ""))
     _summary(stats, name, settings.model)
     if caller is not None and caller.cache is not None:
         cs = caller.cache_stats
@@ -156,6 +159,8 @@ def _run_with_progress(critic, records, sink, concurrency: int, total: int | Non
             live.append(stats)
         rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
         progress.update(task, completed=stats.items + stats.input_errors, rate=f"{rate:.2f}", tokens=stats.usage.spent_tokens)
+
+    from critica.run.interrupt import run_interruptible
 
     with progress:
         return run_interruptible(_run(critic, records, sink, concurrency, on_result, budget))

@@ -18,7 +18,6 @@ from critica.cli.common import (
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
-    budget_from,
     err_console,
     settings_from,
     warn_secret_flag,
@@ -81,7 +80,7 @@ def serve(
         import uvicorn
 
         from critica.server import ServerConfig, create_app
-        from critica.server.logs import configure_logging
+        from critica.server.logs import logging_config
     except ImportError as e:
         raise MissingDependency(f"the server ({e.name})", "pip install 'critica[server]'") from None
     from critica.store import Store
@@ -89,7 +88,6 @@ def serve(
     settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout,
                              retries=retries, concurrency=concurrency, item_max_chars=item_max_chars,
                              item_timeout=item_timeout)
-    budget_from(settings)  # a bad budget is a usage error before anything starts
     keys = _keys(server_key, keys_file)
     config = ServerConfig(settings=settings, models=list(also_model or []), critic=critic, api_keys=keys,
                           max_batch=max_batch, max_body_bytes=max_body, per_key_concurrency=per_key,
@@ -101,9 +99,9 @@ def serve(
     err_console.print(f"critica serving on http://{host}:{port}  (UI /ui, API /v1, docs /docs; "
                       f"model {settings.model or 'none'}, {'no store' if store is None else store.path or 'in-memory store'}, "
                       f"{len(keys)} key(s))")
-    configure_logging()
     try:
-        uvicorn.run(create_app(store, config), host=host, port=port, access_log=False, log_level="warning")
+        uvicorn.run(create_app(store, config), host=host, port=port, access_log=False, log_level="warning",
+                    log_config=logging_config(config.redactor))
     finally:
         if store is not None:
             store.close()

@@ -17,29 +17,23 @@ def _processbench(caller: Caller, **options: Any):
 
 @register("verifier", "tool checks only, no model: arithmetic, final answer vs reference, evidence, code tests", needs_model=False)
 def _verifier(caller: Caller | None = None, **options: Any):
-    from critica.critics.options import SAMPLING_OPTIONS
-    from critica.errors import OptionError, did_you_mean
-    from critica.verifiers.critic import VerifierCritic
-
-    own = ("arithmetic", "final_answer", "evidence", "code", "locate")
-    # Sampling options (temperature, max_tokens …) mean nothing to a verifier and are dropped, so one request body
-    # serves every critic; anything else is a mistake the caller must hear about, not an option silently ignored.
-    unknown = sorted(k for k in options if k not in own and k not in SAMPLING_OPTIONS)
-    if unknown:
-        raise OptionError("verifier", unknown[0], f"the critic does not accept this option{did_you_mean(unknown[0], own)}; "
-                                                  f"it takes: {', '.join(own)}")
-    for k in own[:4]:
-        if k in options and not isinstance(options[k], bool):
-            raise OptionError("verifier", k, f"must be true or false, not {options[k]!r:.40}")
-    if "locate" in options and not isinstance(options["locate"], str | None):
-        raise OptionError("verifier", "locate", f"must be 'confident' or 'earliest', not {options['locate']!r:.40}")
-    return VerifierCritic(**{k: v for k, v in options.items() if k in own})
+    return _verifier_critic("verifier", options)
 
 
 @register("verifier-earliest", "the verifier, always naming its earliest false step as the first error "
           "(more exact hits on ProcessBench, less precise)", needs_model=False)
 def _verifier_earliest(caller: Caller | None = None, **options: Any):
-    return _verifier(caller, **{**options, "locate": "earliest"})
+    return _verifier_critic("verifier-earliest", options, locate="earliest")
+
+
+def _verifier_critic(name: str, options: dict[str, Any], locate: str | None = None):
+    from critica.critics.options import verifier_options
+    from critica.errors import OptionError
+    from critica.verifiers.critic import VerifierCritic
+
+    if locate is not None and "locate" in options:  # refused, rather than silently overriding what was asked for
+        raise OptionError(name, "locate", f"this critic always locates {locate!r}; the critic 'verifier' takes locate")
+    return VerifierCritic(**verifier_options(name, options), **({"locate": locate} if locate is not None else {}))
 
 
 # --- critique protocols (issue 4): one factory per protocol, modules imported lazily ---

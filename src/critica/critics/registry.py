@@ -6,6 +6,7 @@ Protocols added later register here with :func:`register`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from critica.backends.call import Caller
 from critica.critics.base import Critic
 from critica.errors import CriticaError, OptionError, UserError, did_you_mean
 
-__all__ = ["CriticSpec", "register", "build_critic", "available_critics"]
+__all__ = ["CriticSpec", "register", "build_critic", "available_critics", "critic_spec"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,18 @@ def available_critics() -> dict[str, CriticSpec]:
     return dict(_REGISTRY)
 
 
+def critic_spec(name: str) -> CriticSpec:
+    """The registered critic ``name``.
+
+    Raises:
+        UserError: no critic has that name (the message offers the closest names and lists them all).
+    """
+    specs = available_critics()
+    if name not in specs:
+        raise UserError(f"unknown critic {name!r}{did_you_mean(name, specs)}; available: {', '.join(sorted(specs))}")
+    return specs[name]
+
+
 def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
     """Build the critic ``name``.
 
@@ -51,22 +64,24 @@ def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
         UserError: an unknown name, a missing model, an option the critic does not take or a bad option value
             (the message names the option).
     """
-    from critica.critics.options import check_options
+    from critica.critics.options import SAMPLING_OPTIONS, check_options
 
-    specs = available_critics()
-    if name not in specs:
-        raise UserError(f"unknown critic {name!r}{did_you_mean(name, specs)}; available: {', '.join(sorted(specs))}")
-    spec = specs[name]
+    spec = critic_spec(name)
     if spec.needs_model and caller is None:
         raise UserError(f"critic {name!r} needs a model: pass --model (e.g. --model local:smollm2) or set CRITICA_MODEL")
-    options = check_options(name, options)
+    check_options(name, options)
+    if not spec.needs_model:
+        # Sampling options (checked above) mean nothing without a model: dropped, so one request body or one set of
+        # flags serves every critic. Anything else a model-free critic does not take is refused by its factory.
+        options = {k: v for k, v in options.items() if k not in SAMPLING_OPTIONS}
     try:
         return spec.factory(caller, **options)
     except TypeError as e:
-        if "unexpected keyword argument" not in str(e):
+        # Python 3.13 appends "Did you mean 'x'?" to this message: the option is the first quoted name.
+        unexpected = re.search(r"unexpected keyword argument '([^']+)'", str(e))
+        if unexpected is None:
             raise UserError(f"critic {name!r} cannot be built with these options ({_short(e)})") from None
-        bad = str(e).rsplit("argument", 1)[-1].strip().strip("'\"")
-        raise OptionError(name, bad, "the critic does not accept this option") from None
+        raise OptionError(name, unexpected.group(1), "the critic does not accept this option") from None
     except CriticaError:
         raise
     except Exception as e:  # noqa: BLE001 - built from the caller's options: a value the constructor could not use

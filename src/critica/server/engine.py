@@ -16,9 +16,8 @@ from critica.backends.base import Backend, Completion, GenerateRequest
 from critica.backends.call import Caller, CallPolicy
 from critica.backends.registry import create_backend
 from critica.critics.base import Critic
-from critica.critics.registry import available_critics, build_critic
-from critica.errors import BackendUnavailable, MissingDependency, OptionError, UserError, did_you_mean
-from critica.redact import Redactor
+from critica.critics.registry import available_critics, build_critic, critic_spec
+from critica.errors import BackendUnavailable, MissingDependency, OptionError, UserError
 from critica.run.runner import critique_stream
 from critica.server.errors import HTTPProblem
 from critica.server.schemas import FieldProblem
@@ -73,7 +72,7 @@ class Engine:
 
     def __init__(self, config: ServerConfig, backends: Mapping[str, Backend] | None = None) -> None:
         self.config = config
-        self.redactor = Redactor([config.settings.api_key, *config.api_keys])
+        self.redactor = config.redactor
         """The backend key and the client keys, replaced in every critique this engine returns or records."""
         self._injected = dict(backends or {})
         self._callers: dict[str, _WatchedCaller] = {}
@@ -93,8 +92,7 @@ class Engine:
         spec = model or (self.models[0] if self.models else None)
         if spec is None:
             return None
-        if spec not in self.models:
-            raise HTTPProblem(400, f"model {spec!r} is not served here; served: {', '.join(self.models) or 'none'}")
+        self._check_served(spec)
         if spec not in self._callers:
             s = self.config.settings
             conc = s.concurrency or 4
@@ -108,21 +106,26 @@ class Engine:
                     raise HTTPProblem(400, str(e)) from None
             policy = CallPolicy(timeout_s=s.timeout or 120.0, retries=1 if s.retries is None else s.retries,
                                 concurrency=conc)
-            self._callers[spec] = _WatchedCaller(backend, policy)
+            # Every key the server holds is taken out of what the model says, before any critique is built from it.
+            self._callers[spec] = _WatchedCaller(backend, policy, secrets=self.redactor.secrets)
         return self._callers[spec]
+
+    def _check_served(self, model: str) -> None:
+        if model not in self.models:
+            raise HTTPProblem(400, f"model {model!r} is not served here; served: {', '.join(self.models) or 'none'}")
 
     def choose(self, critic: str | None, model: str | None, options: Mapping[str, Any] | None = None) -> Chosen:
         """Build the critic a request asked for, or raise a 4xx/501 naming what is wrong."""
         name = critic or self.config.default_critic
-        specs = available_critics()
-        if name not in specs:
-            raise HTTPProblem(400, f"unknown critic {name!r}{did_you_mean(name, specs)}; "
-                                   f"available: {', '.join(sorted(specs))}")
-        if model is not None and model not in self.models:
+        try:
+            spec = critic_spec(name)
+        except UserError as e:
+            raise HTTPProblem(400, str(e)) from None
+        if model is not None:
             # Checked for every critic: a model-free critic must not silently ignore a model the client asked for.
-            raise HTTPProblem(400, f"model {model!r} is not served here; served: {', '.join(self.models) or 'none'}")
+            self._check_served(model)
         caller = None
-        if specs[name].needs_model:
+        if spec.needs_model:
             caller = self.caller(model)
             if caller is None:
                 raise HTTPProblem(400, f"critic {name!r} needs a model and this server serves none "
@@ -138,8 +141,6 @@ class Engine:
                 message=f"request body: field '{field}': {e.reason}")]) from None
         except UserError as e:
             raise HTTPProblem(400, str(e)) from None
-        except (TypeError, ValueError) as e:  # a constructor refusing what the options gave it
-            raise HTTPProblem(400, f"critic {name!r} does not accept these options: {' '.join(str(e).split())[:300]}") from None
         return Chosen(built, name, caller.name if caller is not None else None)
 
     def has_critic(self, name: str) -> bool:

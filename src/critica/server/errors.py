@@ -7,6 +7,7 @@ is a bug: it is logged with its traceback and answered 500 ``internal_error`` in
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -81,15 +82,9 @@ async def _problem(request: Request, exc: HTTPProblem) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    import logging
-    import traceback
-
-    # The traceback is logged as text through the app's key redactor: an exception message may quote a key.
-    context = getattr(request.app.state, "critica", None)
-    redact = context.engine.redactor.text if context is not None else str
-    trace = redact("".join(traceback.format_exception(exc)))
-    logging.getLogger("critica.server").error("unhandled error on %s %s\n%s", request.method, request.url.path, trace,
-                                              extra={"event": "error", "path": request.url.path})
+    # Keys an exception message may quote are replaced by the log handlers' filter (critica.server.logs).
+    logging.getLogger("critica.server").error("unhandled error on %s %s", request.method, request.url.path,
+                                              exc_info=exc, extra={"event": "error", "path": request.url.path})
     return error_response(500, "internal_error", "the server failed on this request (the error is in its log); "
                                                  "please report it")
 

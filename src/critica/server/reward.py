@@ -69,9 +69,9 @@ def to_reward(c: Critique, unscored_reward: float) -> tuple[float, RewardDetail]
 
 
 def _checked_nothing(c: Critique) -> bool:
-    """A verifier critique (it records ``checked_steps``) whose checks all came back ``unchecked``."""
-    if c.metadata.get("checked_steps") != 0:
-        return False
-    findings = c.metadata.get("findings") or []
-    return not any(isinstance(f, dict) and f.get("verdict") in ("correct", "incorrect")
-                   for f in findings)
+    """Whether ``c``'s verdict rests on no check at all: the verifier says so (``metadata["checked_nothing"]``), or
+    every sample that voted for the verdict (in a vote, panel or cascade) rests on none."""
+    if c.metadata.get("checked_nothing") is True:
+        return True
+    backing = [s for s in c.samples if s.verdict == c.verdict]
+    return bool(backing) and all(_checked_nothing(s) for s in backing)

@@ -7,10 +7,11 @@ not read here: ``critica serve`` reads them through its options (``CRITICA_SERVE
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from critica.budget import ItemBudget
 from critica.config import Settings
+from critica.redact import Redactor
 
 __all__ = ["ServerConfig"]
 
@@ -53,10 +54,10 @@ class ServerConfig(BaseModel):
         ``settings.item_timeout`` (defaults: 200,000 characters, 300 s; :mod:`critica.budget`)."""
         return ItemBudget.of(self.settings.item_max_chars, self.settings.item_timeout)
 
-    @model_validator(mode="after")
-    def _budget_ok(self) -> ServerConfig:
-        self.item_budget  # noqa: B018 - raises ValueError (a validation error) for a negative budget
-        return self
+    @property
+    def redactor(self) -> Redactor:
+        """The backend key and the client keys, replaced in every answer, stored run and log line."""
+        return Redactor([self.settings.api_key, *self.api_keys])
 
     @property
     def default_critic(self) -> str:

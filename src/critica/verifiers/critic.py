@@ -21,7 +21,9 @@ Verdict rule (ProcessBench-compatible: "no error found" is the prediction ``-1``
    ``first_error_step`` None, and the explanation says which check failed.
 3. Otherwise → ``correct``, meaning *no error found*, never "verified correct": ``confidence`` is 0.9 when a
    whole-response check passed (final answer matches the reference, tests pass), else ``0.2 + 0.5 × checked
-   fraction of steps``; ``metadata["checked_steps"]`` says how many steps were actually checked (0: nothing was).
+   fraction of steps``; ``metadata["checked_steps"]`` says how many steps were actually checked, and
+   ``metadata["checked_nothing"]`` is true when no step was checked and no whole-response check passed ("no error
+   found" then means nothing could be checked; the reward endpoint does not pay for it).
 
 Per step: ``incorrect`` if flagged, ``correct`` if checked and every check passed, ``unchecked`` otherwise.
 """
@@ -231,6 +233,8 @@ def build_critique(item: Item, steps: list[str], found: list[Finding], critic: s
         explanation = "No step was flagged, but " + "; ".join(f.message for f in whole_bad) + "."
     else:
         first, verdict = None, Verdict.CORRECT
+        if not checked and not whole_ok:
+            metadata["checked_nothing"] = True
         confidence = 0.9 if whole_ok else round(0.2 + 0.5 * (checked / len(steps) if steps else 0.0), 3)
         what = f"{checked} of {len(steps)} step(s) had computations that were checked"
         explanation = "No error found. " + what + (
