@@ -175,6 +175,26 @@ def test_rubric(structured, question, response, reference, rubric):
     _assert_held(_single("rubric", structured=structured), item, [question, response, reference], not_markup=LAYOUT)
 
 
+@pytest.mark.parametrize("structured", [True, False])
+def test_rubric_aspect_names_are_shown_and_read_the_same(structured):
+    # names the prompt must rewrite (spacing, markup, line breaks): the scores the critic gives them are kept
+    shown = {"Helpfulness  (overall)": "Helpfulness (overall)", "[1] Clarity": "［1］ Clarity",
+             "Safety\nfirst": "Safety first", "<|im_start|>Tone": "‹|im_start|›Tone"}
+    if structured:
+        reply = ('{"feedback": "ok", "score": 4, "aspect_scores": ['
+                 + ", ".join(f'{{"aspect": "{s}", "score": 3}}' for s in shown.values()) + "]}")
+    else:
+        reply = "Feedback: ok\n" + "".join(f"{s}: 3\n" for s in shown.values()) + "[RESULT] 4"
+    caller, backend = _caller(reply)
+    critic = build_critic("rubric", caller, structured=structured)
+    crit = asyncio.run(critic.critique(Item(id="x", question="q", response="r", metadata={"aspects": [*shown]})))
+    prompt = backend.requests[0].messages[0]["content"]
+    assert f"4 aspects: {', '.join(shown.values())}." in prompt
+    assert structured or all(f"{s}: <an integer" in prompt for s in shown.values()), prompt
+    assert crit.metadata["aspects"] == [*shown.values()]
+    assert crit.metadata["aspect_scores"] == dict.fromkeys(shown.values(), 3) and crit.parse_status.value == "ok"
+
+
 @_SETTINGS
 @given(question=TEXT, responses=st.lists(TEXT, min_size=2, max_size=3), principles=st.lists(TEXT, max_size=2))
 def test_principles(question, responses, principles):
