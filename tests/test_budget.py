@@ -92,6 +92,19 @@ def test_item_chars_counts_every_text_field_and_not_metadata():
                                 "rubric": 2, "principles": 1, "tests": 4}
 
 
+def test_every_item_field_but_id_and_metadata_is_counted():
+    from critica.budget import TEXT_FIELDS
+
+    assert set(TEXT_FIELDS) == set(Item.model_fields) - {"id", "metadata"}
+
+
+def test_empty_list_entries_count_toward_the_size_budget():
+    # each entry costs a "Step k:" label or a passage number in a prompt: 900,000 empty steps are not 0 characters
+    assert item_chars(Item(id="x", question="q", steps=["", "ab", ""])) == {"question": 1, "steps": 4}
+    over = ItemBudget().oversize(Item(id="x", question="q", steps=[""] * 900_000))
+    assert over is not None and over["fields"]["steps"] == 900_000
+
+
 def test_budget_of_settings_default_zero_and_negative():
     assert ItemBudget.of() == ItemBudget(DEFAULT_MAX_CHARS, DEFAULT_TIMEOUT_S)
     assert ItemBudget.of(0, 0) == ItemBudget(None, None)
