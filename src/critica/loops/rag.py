@@ -49,7 +49,8 @@ async def align(item: Item, critic: Critic, generator: Generator, *, max_rounds:
         generator: Rewrites the reasoning to fit the passages.
         max_rounds: Most rewrites.
         draft: Have the generator write the first rationale from the question and passages.
-        **options: Further :func:`~critica.loops.revise.refine` options (``check_final``, ``on_unscored`` …).
+        **options: Further :func:`~critica.loops.revise.refine` options (``check_final``, ``on_unscored``,
+            ``budget`` …).
 
     Raises:
         UserError: the item has no retrieved passages.
