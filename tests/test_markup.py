@@ -283,7 +283,7 @@ def test_loop_prompts(question, steps, explanation, evidence):
 
 @pytest.mark.model
 def test_llamacpp_never_turns_message_text_into_control_tokens(local_backend):
-    from critica.backends.llamacpp import plain_content
+    from critica.backends.base import plain_content
 
     llm = local_backend._workers[0].load()
     im_start = llm.tokenize(b"<|im_start|>", add_bos=False, special=True)

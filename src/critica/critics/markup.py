@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import re
 
+from critica.backends.base import CONTROL_TOKENS
+
 __all__ = ["neutralise", "LOOKALIKES"]
 
 LOOKALIKES = str.maketrans({"<": "‹", ">": "›", "[": "［", "]": "］", ":": "∶", "#": "＃"})
@@ -63,10 +65,10 @@ _TEMPLATE_LABELS = (r"problem|solution|critique|question|answer|retrieved passag
 """The line labels of the loop and meta templates (``Critique:`` alone on a line)."""
 
 _COMMON = [
-    # chat-template special tokens: <|im_start|>, <|eot_id|>, <|start_header_id|>, <|system|> …
-    r"<\|[^<>|\n]{1,64}\|>",
-    # protocol and reasoning tags, Llama-2 / Gemma / sentencepiece markers
-    r"<{1,2}/?(?:paragraph_\d{1,9}|think|thinking|reasoning|s|SYS|start_of_turn|end_of_turn)>{1,2}",
+    # chat-template control tokens, as the backends know them: <|im_start|>, <|eot_id|>, </s>, <<SYS>> …
+    CONTROL_TOKENS,
+    # protocol and reasoning tags
+    r"<{1,2}/?(?:paragraph_\d{1,9}|think|thinking|reasoning)>{1,2}",
     r"\[/?INST\]",
     # a whole line that is one of the templates' bracketed headers: [Question], [Response B] …
     _BOL + r"[ \t]*\[[ \t]*(?:" + _HEADERS + r")[ \t]*\][ \t]*" + _EOL,
