@@ -125,6 +125,19 @@ def test_plain_text_is_unchanged_and_markup_reads_the_same():
     assert neutralise("x\rCritique:\r", strict=True) == "x\rCritique∶\r"
 
 
+def test_numbered_steps_and_passages():
+    from critica.critics.markup import numbered_steps
+    from critica.critics.structured import numbered_steps as block_steps
+    from critica.loops.generate import render_steps
+
+    steps = ["2 + 3 = 5", " Step 2: so [1] it is 5 \nStep 3: done"]
+    assert numbered_steps(steps) == "Step 1: 2 + 3 = 5\nStep 2:  Step 2: so [1] it is 5 \nStep 3∶ done"
+    assert numbered_steps(steps, sep="\n\n").count("\n\n") == 1
+    # the critics' layouts strip each step; the loops drop a step's own leading label
+    assert block_steps(steps) == "Step 1: 2 + 3 = 5\n\nStep 2: Step 2: so [1] it is 5 \nStep 3∶ done"
+    assert render_steps(steps) == "Step 1: 2 + 3 = 5\nStep 2: so [1] it is 5 \nStep 3∶ done"
+
+
 @_SETTINGS
 @given(TEXT)
 def test_neutralise_is_idempotent_and_only_swaps_lookalikes(text):

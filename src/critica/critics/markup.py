@@ -40,10 +40,11 @@ never the prompt, and bind to its *final* answer; an item that persuades the cri
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from critica.backends.base import CONTROL_TOKENS
 
-__all__ = ["neutralise", "LOOKALIKES"]
+__all__ = ["neutralise", "numbered_steps", "LOOKALIKES"]
 
 LOOKALIKES = str.maketrans({"<": "‹", ">": "›", "[": "［", "]": "］", ":": "∶", "#": "＃"})
 """The character substitutions applied inside a matched marker (nothing else is changed)."""
@@ -109,3 +110,10 @@ def neutralise(text: str, *, strict: bool = False, inline: bool = False) -> str:
     if inline:  # a character that is not a line break keeps the first line from matching as a line start
         return pattern.sub(lambda m: m.group(0).translate(LOOKALIKES), "\x00" + text)[1:]
     return pattern.sub(lambda m: m.group(0).translate(LOOKALIKES), text)
+
+
+def numbered_steps(steps: Iterable[str], *, sep: str = "\n") -> str:
+    """Steps as ``Step 1: …`` (1-based, as people read them), joined by ``sep``; each step's text is neutralised
+    (strict: it sits in a numbered-steps layout; inline: it continues its label's line). Steps are shown as given
+    (the critics' layouts strip them first)."""
+    return sep.join(f"Step {i}: {neutralise(s, strict=True, inline=True)}" for i, s in enumerate(steps, 1))
