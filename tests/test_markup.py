@@ -126,7 +126,7 @@ def test_plain_text_is_unchanged_and_markup_reads_the_same():
 
 
 def test_numbered_steps_and_passages():
-    from critica.critics.markup import numbered_steps
+    from critica.critics.markup import numbered_passages, numbered_steps
     from critica.critics.structured import numbered_steps as block_steps
     from critica.loops.generate import render_steps
 
@@ -136,6 +136,7 @@ def test_numbered_steps_and_passages():
     # the critics' layouts strip each step; the loops drop a step's own leading label
     assert block_steps(steps) == "Step 1: 2 + 3 = 5\n\nStep 2: Step 2: so [1] it is 5 \nStep 3∶ done"
     assert render_steps(steps) == "Step 1: 2 + 3 = 5\nStep 2: so [1] it is 5 \nStep 3∶ done"
+    assert numbered_passages([" Paris.\n", "[2] x\n[3] y"]) == "[1] Paris.\n\n[2] [2] x\n［3］ y"
 
 
 @_SETTINGS
@@ -273,6 +274,7 @@ def test_loop_prompts(question, steps, explanation, evidence):
     def prompts(item, c):
         async def go():
             await gen.answer(item.question)
+            await gen.answer(item.question, evidence=item.evidence)
             await gen.revise(item, c)
             await gen.align(item, c)
             await gen.next_steps(item.question, list(item.steps), 1)

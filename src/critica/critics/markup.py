@@ -44,7 +44,7 @@ from collections.abc import Iterable
 
 from critica.backends.base import CONTROL_TOKENS
 
-__all__ = ["neutralise", "numbered_steps", "LOOKALIKES"]
+__all__ = ["neutralise", "numbered_steps", "numbered_passages", "LOOKALIKES"]
 
 LOOKALIKES = str.maketrans({"<": "‹", ">": "›", "[": "［", "]": "］", ":": "∶", "#": "＃"})
 """The character substitutions applied inside a matched marker (nothing else is changed)."""
@@ -117,3 +117,9 @@ def numbered_steps(steps: Iterable[str], *, sep: str = "\n") -> str:
     (strict: it sits in a numbered-steps layout; inline: it continues its label's line). Steps are shown as given
     (the critics' layouts strip them first)."""
     return sep.join(f"Step {i}: {neutralise(s, strict=True, inline=True)}" for i, s in enumerate(steps, 1))
+
+
+def numbered_passages(passages: Iterable[str]) -> str:
+    """Passages as ``[1] …`` blocks (1-based) separated by blank lines, each stripped and neutralised (strict,
+    inline: it continues its label's line)."""
+    return "\n\n".join(f"[{i}] {neutralise(p.strip(), strict=True, inline=True)}" for i, p in enumerate(passages, 1))

@@ -33,7 +33,7 @@ from typing import Any
 from critica.backends.base import GenerateRequest, Message
 from critica.critics import markup
 from critica.critics.base import LLMCritic, unscored
-from critica.critics.markup import neutralise
+from critica.critics.markup import numbered_passages
 from critica.critics.parse import MAX_CHARS, all_boxed, extract_json, parse_int, strip_reasoning
 from critica.errors import BackendError
 from critica.types import Critique, Item, ParseStatus, Usage
@@ -166,11 +166,6 @@ def numbered_steps(steps: Sequence[str]) -> str:
     """Steps as ``Step 1: …`` blocks separated by blank lines, each stripped, their markup neutralised
     (:func:`critica.critics.markup.numbered_steps`)."""
     return markup.numbered_steps((s.strip() for s in steps), sep="\n\n")
-
-
-def numbered_passages(passages: Sequence[str]) -> str:
-    """Passages as ``[1] …`` blocks (1-based), their markup neutralised."""
-    return "\n\n".join(f"[{i}] {neutralise(p.strip(), strict=True, inline=True)}" for i, p in enumerate(passages, 1))
 
 
 @dataclass

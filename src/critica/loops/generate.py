@@ -12,12 +12,13 @@ the loops turn that into a recorded outcome, never a crashed batch.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
 from critica.backends.base import GenerateRequest
 from critica.backends.call import Caller
-from critica.critics.markup import neutralise, numbered_steps
+from critica.critics.markup import neutralise, numbered_passages, numbered_steps
 from critica.critics.parse import strip_reasoning
 from critica.critics.prompts import load_template
 from critica.inputs.steps import split_steps
@@ -139,13 +140,16 @@ class Generator:
             drafts.append(Draft(strip_reasoning(text), shares[i], reasons[i] if i < len(reasons) else None))
         return drafts
 
-    async def answer(self, question: str, *, n: int = 1, seed: int | None = None, prepared: bool = False) -> list[Draft]:
-        """Write ``n`` answers to ``question`` (several samples use ``sample_temperature``).
-
-        ``prepared``: ``question`` was built from neutralised parts (:func:`critica.loops.rag.evidence_question`) and
-        holds structure of its own; otherwise its markup is neutralised here (:mod:`critica.critics.markup`).
+    async def answer(self, question: str, *, n: int = 1, seed: int | None = None,
+                     evidence: Sequence[str] = ()) -> list[Draft]:
+        """Write ``n`` answers to ``question`` (several samples use ``sample_temperature``), using the retrieved
+        passages ``evidence`` when given (numbered, to be cited like ``[1]``). Their markup is neutralised
+        (:mod:`critica.critics.markup`).
         """
-        shown = question if prepared else neutralise(question, strict=True)
+        shown = neutralise(question, strict=True)
+        if evidence:
+            shown += (f"\n\nRetrieved passages:\n{numbered_passages(evidence)}\n\n"
+                      "Answer using the passages; cite them like [1].")
         prompt = load_template("loop_answer").format(question=shown, answer_format=self.answer_format)
         return await self._complete(prompt, n=n, temperature=self.sample_temperature if n > 1 else None, seed=seed)
 
@@ -161,9 +165,9 @@ class Generator:
     async def align(self, item: Item, critique: Critique) -> Draft:
         """Rewrite ``item``'s reasoning to fit its retrieved passages (``item.evidence``), guided by ``critique``."""
         steps = split_steps(item.text)
-        evidence = "\n\n".join(f"[{i + 1}] {_inline(p)}" for i, p in enumerate(item.evidence))
         prompt = load_template("loop_align").format(
-            question=neutralise(item.question, strict=True), evidence=evidence, answer=render_steps(steps),
+            question=neutralise(item.question, strict=True), evidence=numbered_passages(item.evidence),
+            answer=render_steps(steps),
             critique=render_critique(critique, steps), answer_format=self.answer_format,
         )
         return (await self._complete(prompt))[0]
