@@ -92,6 +92,19 @@ def test_item_chars_counts_every_text_field_and_not_metadata():
                                 "rubric": 2, "principles": 1, "tests": 4}
 
 
+def test_every_item_field_but_id_and_metadata_is_counted():
+    from critica.budget import TEXT_FIELDS
+
+    assert set(TEXT_FIELDS) == set(Item.model_fields) - {"id", "metadata"}
+
+
+def test_empty_list_entries_count_toward_the_size_budget():
+    # each entry costs a "Step k:" label or a passage number in a prompt: 900,000 empty steps are not 0 characters
+    assert item_chars(Item(id="x", question="q", steps=["", "ab", ""])) == {"question": 1, "steps": 4}
+    over = ItemBudget().oversize(Item(id="x", question="q", steps=[""] * 900_000))
+    assert over is not None and over["fields"]["steps"] == 900_000
+
+
 def test_budget_of_settings_default_zero_and_negative():
     assert ItemBudget.of() == ItemBudget(DEFAULT_MAX_CHARS, DEFAULT_TIMEOUT_S)
     assert ItemBudget.of(0, 0) == ItemBudget(None, None)
@@ -304,13 +317,49 @@ def test_server_applies_the_item_budget_to_every_route():
     r = client.post("/v1/reward", json={"samples": [{"prompt": "q", "response": big}]})
     assert r.status_code == 200, r.text
     assert r.json()["rewards"] == [cfg.unscored_reward] and backend.calls == 1
+    # the refine loop critiques within the same budget: nothing is sent for an item over it
+    r = client.post("/v1/refine", json={"item": {"id": "big", "question": "q", "response": big}, "max_rounds": 1})
+    assert r.status_code == 200, r.text
+    t = r.json()["trajectory"]
+    assert t["stop_reason"] == "unscored" and "size budget of 300" in t["rounds"][0]["critique"]["error"]
+    assert backend.calls == 1
     with pytest.raises(ValueError, match="no limit"):
         ServerConfig(settings=Settings(item_timeout=-5))
 
 
 async def test_the_loops_critique_within_the_item_budget():
-    from critica.loops.revise import critique_safely
+    from critica.loops import Generator, align, best_of_n, refine, rerank, step_search
 
+    gen = Generator(Caller(ScriptedBackend(["Step 1: 2 + 3 = 5, so \\boxed{5}"]), CallPolicy(retries=0)))
     critic = CountingCritic()
-    crit = await critique_safely(critic, _item("big", response="9" * (DEFAULT_MAX_CHARS + 1)))
-    assert critic.seen == [] and crit.metadata["budget"]["exceeded"] == "size"
+    # the default budget when none is given
+    t = await refine(_item("big", response="9" * (DEFAULT_MAX_CHARS + 1)), critic, gen)
+    assert critic.seen == [] and t.rounds[0].critique.metadata["budget"]["exceeded"] == "size"
+    # a given budget reaches every critique of every loop
+    small, long_question = ItemBudget(max_chars=50), "What is 2 + 3? " * 5
+    t = await refine(_item("big", response="9" * 100), critic, gen, budget=small)
+    assert t.stop_reason == "unscored" and "size budget of 50" in t.rounds[0].critique.error
+    t = await align(_item("rag", response="9" * 100, evidence=["e"]), critic, gen, budget=small)
+    assert t.stop_reason == "unscored"
+    r = await rerank(_item("r", response="9" * 100, candidates=["5"]), critic, budget=small)
+    assert r.best == 1 and r.unscored == [0]
+    r = await best_of_n(_item("n", question=long_question), critic, gen, n=2, budget=small)
+    assert r.best is None and r.unscored == [0, 1]
+    s = await step_search(_item("s", question=long_question), critic, gen, beam=1, expand=1, max_steps=1, budget=small)
+    assert s.nodes[0].score is None
+    assert critic.seen == ["r#1"]
+
+
+def test_the_realcritic_suite_critiques_within_the_context_budget(tmp_path):
+    from critica.bench.base import BenchContext, get_suite
+
+    (tmp_path / "realcritic" / "gsm8k").mkdir(parents=True)
+    row = {"idx": 0, "question": "What is 2+3?", "gt_cot": "None", "gt": "5", "pred": "6", "model": "m",
+           "reasoning": "Step 1: 2 + 3 = 6.\nStep 2: \\boxed{6}", "previous_score": [False]}
+    (tmp_path / "realcritic" / "gsm8k" / "test.jsonl").write_text(json.dumps(row) + "\n")
+    backend = ScriptedBackend([ALL_RIGHT])
+    caller = Caller(backend, CallPolicy(retries=0))
+    ctx = BenchContext(data_dir=tmp_path, make_critic=lambda: build_critic("processbench", caller),
+                       critic_name="processbench", model="scripted", budget=ItemBudget(max_chars=20))
+    result = get_suite("realcritic").run(ctx)
+    assert backend.calls == 0 and result.items[0]["stop_reason"] == "unscored"

@@ -114,3 +114,33 @@ def test_rerank_search(tmp_path, scripted, capsys):
     r = SearchResult.model_validate_json(out.read_text())
     assert r.complete and r.steps == ["good step \\boxed{5}"] and r.stop_reason == "solved"
     assert "critica rerank --search" in capsys.readouterr().err
+
+
+def test_refine_and_rerank_read_with_the_configured_limits(tmp_path, scripted, capsys, monkeypatch):
+    p = tmp_path / "in.jsonl"
+    p.write_text(json.dumps({"id": "ok", "question": "2+3?", "response": "Step 1: fine.\nStep 2: \\boxed{5}"}) + "\n"
+                 + json.dumps({"id": "deep", "question": "q", "response": "r", "metadata": {"m": [[["deep"]]]}}) + "\n")
+    monkeypatch.setenv("CRITICA_MAX_DEPTH", "3")
+    for command in ("refine", "rerank"):
+        out = tmp_path / f"{command}.jsonl"
+        assert main([command, str(p), "--model", "m", "--out", str(out)]) == 1
+        err = " ".join(capsys.readouterr().err.split())
+        assert "line 2" in err and "nested deeper than the limit of 3" in err
+        assert [json.loads(x)["item_id"] for x in out.read_text().splitlines()] == ["ok"]
+
+
+def test_refine_and_rerank_critique_within_the_item_budget(tmp_path, scripted, capsys, monkeypatch):
+    p = tmp_path / "in.jsonl"
+    p.write_text(json.dumps({"id": "big", "question": "2+3?", "response": "Step 1: 2 + 3 = 5.\n" * 40
+                             + "Step 41: \\boxed{5}", "candidates": ["\\boxed{5}"]}) + "\n")
+    monkeypatch.setenv("CRITICA_ITEM_MAX_CHARS", "300")
+    out = tmp_path / "refine.jsonl"
+    main(["refine", str(p), "--model", "m", "--out", str(out)])
+    t = Trajectory.model_validate_json(out.read_text())
+    assert t.stop_reason == "unscored" and "size budget of 300" in t.rounds[0].critique.error
+    out = tmp_path / "rerank.jsonl"
+    main(["rerank", str(p), "--model", "m", "--out", str(out), "--item-max-chars", "100"])
+    r = Ranking.model_validate_json(out.read_text())
+    assert r.best == 1 and r.unscored == [0] and "size budget of 100" in r.candidates[0].critiques[0].error
+    # only the small candidate was shown to a critic
+    assert sum(b.calls for b in scripted) == 1

@@ -125,6 +125,20 @@ def test_plain_text_is_unchanged_and_markup_reads_the_same():
     assert neutralise("x\rCritique:\r", strict=True) == "x\rCritique∶\r"
 
 
+def test_numbered_steps_and_passages():
+    from critica.critics.markup import numbered_passages, numbered_steps
+    from critica.critics.structured import numbered_steps as block_steps
+    from critica.loops.generate import render_steps
+
+    steps = ["2 + 3 = 5", " Step 2: so [1] it is 5 \nStep 3: done"]
+    assert numbered_steps(steps) == "Step 1: 2 + 3 = 5\nStep 2:  Step 2: so [1] it is 5 \nStep 3∶ done"
+    assert numbered_steps(steps, sep="\n\n").count("\n\n") == 1
+    # the critics' layouts strip each step; the loops drop a step's own leading label
+    assert block_steps(steps) == "Step 1: 2 + 3 = 5\n\nStep 2: Step 2: so [1] it is 5 \nStep 3∶ done"
+    assert render_steps(steps) == "Step 1: 2 + 3 = 5\nStep 2: so [1] it is 5 \nStep 3∶ done"
+    assert numbered_passages([" Paris.\n", "[2] x\n[3] y"]) == "[1] Paris.\n\n[2] [2] x\n［3］ y"
+
+
 @_SETTINGS
 @given(TEXT)
 def test_neutralise_is_idempotent_and_only_swaps_lookalikes(text):
@@ -173,6 +187,26 @@ def test_pairwise_both_orders(structured, question, a, b, reference):
 def test_rubric(structured, question, response, reference, rubric):
     item = Item(id="x", question=question, response=response, reference_answer=reference, rubric=rubric)
     _assert_held(_single("rubric", structured=structured), item, [question, response, reference], not_markup=LAYOUT)
+
+
+@pytest.mark.parametrize("structured", [True, False])
+def test_rubric_aspect_names_are_shown_and_read_the_same(structured):
+    # names the prompt must rewrite (spacing, markup, line breaks): the scores the critic gives them are kept
+    shown = {"Helpfulness  (overall)": "Helpfulness (overall)", "[1] Clarity": "［1］ Clarity",
+             "Safety\nfirst": "Safety first", "<|im_start|>Tone": "‹|im_start|›Tone"}
+    if structured:
+        reply = ('{"feedback": "ok", "score": 4, "aspect_scores": ['
+                 + ", ".join(f'{{"aspect": "{s}", "score": 3}}' for s in shown.values()) + "]}")
+    else:
+        reply = "Feedback: ok\n" + "".join(f"{s}: 3\n" for s in shown.values()) + "[RESULT] 4"
+    caller, backend = _caller(reply)
+    critic = build_critic("rubric", caller, structured=structured)
+    crit = asyncio.run(critic.critique(Item(id="x", question="q", response="r", metadata={"aspects": [*shown]})))
+    prompt = backend.requests[0].messages[0]["content"]
+    assert f"4 aspects: {', '.join(shown.values())}." in prompt
+    assert structured or all(f"{s}: <an integer" in prompt for s in shown.values()), prompt
+    assert crit.metadata["aspects"] == [*shown.values()]
+    assert crit.metadata["aspect_scores"] == dict.fromkeys(shown.values(), 3) and crit.parse_status.value == "ok"
 
 
 @_SETTINGS
@@ -240,6 +274,7 @@ def test_loop_prompts(question, steps, explanation, evidence):
     def prompts(item, c):
         async def go():
             await gen.answer(item.question)
+            await gen.answer(item.question, evidence=item.evidence)
             await gen.revise(item, c)
             await gen.align(item, c)
             await gen.next_steps(item.question, list(item.steps), 1)
@@ -263,7 +298,7 @@ def test_loop_prompts(question, steps, explanation, evidence):
 
 @pytest.mark.model
 def test_llamacpp_never_turns_message_text_into_control_tokens(local_backend):
-    from critica.backends.llamacpp import plain_content
+    from critica.backends.base import plain_content
 
     llm = local_backend._workers[0].load()
     im_start = llm.tokenize(b"<|im_start|>", add_bos=False, special=True)

@@ -40,3 +40,12 @@ def test_deterministic_and_lossless_of_words(text):
     assert a == b
     assert all(s and s == s.strip() for s in a)
     assert "".join(text.split()) == "".join("".join(a).split())
+
+
+def test_no_sentence_split_after_any_abbreviation():
+    from critica.inputs.steps import _ABBREV
+
+    for abbrev in _ABBREV:  # the longest one included: the look-back window is derived from them
+        text = f"It costs 5 {abbrev} Then it rose. So 6 is the answer."
+        assert split_steps(text) == [f"It costs 5 {abbrev} Then it rose.", "So 6 is the answer."], abbrev
+        assert split_steps(f"{abbrev.capitalize()} Then 5. So 6.") == [f"{abbrev.capitalize()} Then 5.", "So 6."]

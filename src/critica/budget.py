@@ -4,9 +4,10 @@ Inputs are written by models optimised against the judge, so one item must never
 or a backend: every item passed to the runner (:mod:`critica.run.runner`, which the CLI, batch jobs, benchmarks and
 the server all use) gets an :class:`ItemBudget`.
 
-* **Size** — the characters of the item's text fields (:data:`TEXT_FIELDS`) are counted before any work. Over
-  ``max_chars`` the item is not critiqued at all (no verifier runs, nothing is sent to a backend) and becomes an
-  ``unscored`` critique saying which fields are how large. The default, 200,000 characters (about 50,000 tokens),
+* **Size** — the characters of the item's text fields (:data:`TEXT_FIELDS`) are counted before any work (each
+  entry of a list at least one, so a million empty steps do not pass as nothing). Over ``max_chars`` the item is
+  not critiqued at all (no verifier runs, nothing is sent to a backend) and becomes an ``unscored`` critique saying
+  which fields are how large. The default, 200,000 characters (about 50,000 tokens),
   is 3.5 times the largest item of the public benchmarks critica reads (a WiCE claim with its evidence: 57,785
   characters; ProcessBench, PRMBench and JudgeBench items stay under 10,000).
 * **Time** — a critic gets ``timeout_s`` seconds per item (default 300), queueing for a backend slot included, so
@@ -52,17 +53,19 @@ DEFAULT_MAX_CHARS = 200_000
 """Default size budget of one item, in characters of its text fields."""
 DEFAULT_TIMEOUT_S = 300.0
 """Default time budget of one item, in seconds."""
-TEXT_FIELDS = ("question", "response", "steps", "candidates", "reference_answer", "evidence", "rubric", "principles",
-               "tests")
-"""The Item fields a critic reads as text (``metadata`` is carried through, not read, and is not counted)."""
+TEXT_FIELDS = tuple(name for name in Item.model_fields if name not in ("id", "metadata"))
+"""The Item fields a critic reads as text: every field but ``id`` and ``metadata`` (so a new field is counted).
+``metadata`` is not counted; the critics that read text from it cap what they take (the rubric critic's
+``aspects``: at most 20 names of at most 80 characters)."""
 
 
 def item_chars(item: Item) -> dict[str, int]:
-    """Characters of each non-empty text field of ``item`` (lists: the sum of their strings)."""
+    """Characters of each non-empty text field of ``item`` (lists: the sum of their strings, an empty string counting
+    as one, since every entry costs a line or a label in a prompt)."""
     out: dict[str, int] = {}
     for name in TEXT_FIELDS:
         value = getattr(item, name)
-        n = sum(len(s) for s in value) if isinstance(value, list) else len(value or "")
+        n = sum(max(1, len(s)) for s in value) if isinstance(value, list) else len(value or "")
         if n:
             out[name] = n
     return out

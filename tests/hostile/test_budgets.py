@@ -229,6 +229,20 @@ async def test_a_huge_item_is_never_sent_to_a_backend():
 
 
 @pytest.mark.timeout(60)
+async def test_rubric_aspects_in_metadata_cannot_build_a_huge_prompt():
+    # metadata is not counted by the size budget: the rubric critic caps the aspect names it shows
+    from critica.run.runner import critique_stream
+
+    backend = ScriptedBackend(["Feedback: ok\n[RESULT] 4"])
+    critic = build_critic("rubric", Caller(backend, CallPolicy(retries=0)), structured=False)
+    items = [Item(id="long", question="q", response="r", metadata={"aspects": ["A" * 1_000_000, "B" * 1_000_000]}),
+             Item(id="many", question="q", response="r", metadata={"aspects": [f"aspect {i}" for i in range(100_000)]})]
+    out = {c.item_id: c async for c in critique_stream(critic, items)}
+    assert all(len(m["content"]) < 10_000 for r in backend.requests for m in r.messages)
+    assert out["long"].metadata["aspects"] == ["A" * 80, "B" * 80] and len(out["many"].metadata["aspects"]) == 20
+
+
+@pytest.mark.timeout(60)
 async def test_a_backend_that_never_answers_costs_one_item_budget_not_retries_times_calls():
     from critica.budget import ItemBudget
     from critica.run.runner import critique_stream

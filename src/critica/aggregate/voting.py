@@ -37,7 +37,7 @@ from critica.aggregate.reducers import (
     vote_lead,
 )
 from critica.critics.base import Critic, unscored
-from critica.critics.markup import neutralise
+from critica.critics.markup import neutralise, numbered_steps
 from critica.inputs.steps import item_steps
 from critica.types import Critique, Item, Verdict
 
@@ -183,10 +183,9 @@ def critique_as_item(item: Item, critique: Critique, index: int = 0) -> Item:
     The question shows the original problem and the numbered steps under review; the response states the
     critique's verdict, first error (1-based, as people read it) and explanation.
     """
-    steps = item_steps(item)
     # the parts come from the item and the critic's reply: their markup is neutralised (critica.critics.markup)
-    shown = "\n".join(f"Step {i + 1}: {neutralise(s, strict=True, inline=True)}" for i, s in enumerate(steps))
-    question = f"Problem:\n{neutralise(item.question, strict=True)}\n\nSolution under review:\n{shown}"
+    question = (f"Problem:\n{neutralise(item.question, strict=True)}\n\n"
+                f"Solution under review:\n{numbered_steps(item_steps(item))}")
     lines = [f"Verdict: the solution is {critique.verdict.value}."]
     if critique.first_error_display is not None:
         lines.append(f"First error: step {critique.first_error_display}.")

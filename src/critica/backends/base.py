@@ -7,15 +7,28 @@ accounting live once, in :class:`critica.backends.call.CallPolicy`, which every 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from critica.types import Usage
 
-__all__ = ["Message", "GenerateRequest", "Completion", "RetryDecision", "Backend"]
+__all__ = ["Message", "GenerateRequest", "Completion", "RetryDecision", "Backend", "CONTROL_TOKENS", "plain_content"]
 
 Message = dict[str, str]
 """An OpenAI-style chat message: ``{"role": "system"|"user"|"assistant", "content": ...}``."""
+
+CONTROL_TOKENS = r"<\|[^<>|\n]{1,64}\|>|<{1,2}/?(?:s|SYS|start_of_turn|end_of_turn)>{1,2}"
+"""Spellings of chat-template control tokens: ``<|im_start|>``, ``<|eot_id|>``, ``<|start_header_id|>``, ``</s>``,
+``<<SYS>>``, ``<start_of_turn>`` … A tokenizer that parses special tokens in the rendered prompt turns them into
+real control tokens. :mod:`critica.critics.markup` builds its patterns from this one."""
+_CONTROL = re.compile(CONTROL_TOKENS)
+
+
+def plain_content(text: str) -> str:
+    """``text`` with chat-template control-token spellings (:data:`CONTROL_TOKENS`) written with ‹ › instead of
+    < >, so that tokenizing the rendered prompt cannot turn them into control tokens."""
+    return _CONTROL.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text) if "<" in text else text
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ workers beat one two-thread worker.
 
 Message text never becomes a control token: llama-cpp-python renders the chat template and tokenizes the whole
 prompt with special-token parsing on, so ``<|im_start|>system`` written *inside* a message would open a real system
-turn (measured with SmolLM2: 4 ``<|im_start|>`` tokens instead of the template's 3). :func:`plain_content` rewrites
+turn (measured with SmolLM2: 4 ``<|im_start|>`` tokens instead of the template's 3).
+:func:`~critica.backends.base.plain_content` rewrites
 such spellings in every message with look-alike angle brackets before the template is applied (the critics already
 neutralise item text, :mod:`critica.critics.markup`; this also covers custom critics and loop prompts).
 
@@ -21,26 +22,17 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from critica.backends.base import Completion, GenerateRequest, RetryDecision
+from critica.backends.base import Completion, GenerateRequest, RetryDecision, plain_content
 from critica.errors import MissingDependency, UserError
 from critica.types import Usage
 
-__all__ = ["LlamaCppBackend", "bundled_smollm2_path", "plain_content"]
-
-_SPECIAL = re.compile(r"<\|[^<>|\n]{1,64}\|>|<{1,2}/?(?:s|SYS|start_of_turn|end_of_turn)>{1,2}")
-
-
-def plain_content(text: str) -> str:
-    """``text`` with chat-template control-token spellings (``<|im_start|>``, ``<|eot_id|>``, ``</s>``, ``<<SYS>>``
-    …) written with ‹ › instead of < >, so that tokenizing the rendered prompt cannot turn them into control tokens."""
-    return _SPECIAL.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text) if "<" in text else text
+__all__ = ["LlamaCppBackend", "bundled_smollm2_path"]
 
 _LLAMA_FIX = (
     'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" '
@@ -142,9 +134,9 @@ class LlamaCppBackend:
         reasons: list[str | None] = []
         logprobs: list[list[tuple[str, float]]] = []
         usage = Usage()
+        messages = [{**m, "content": plain_content(m.get("content") or "")} for m in request.messages]
         for i in range(request.n):
-            kwargs: dict[str, Any] = {"messages": [{**m, "content": plain_content(m.get("content") or "")}
-                                                   for m in request.messages]}
+            kwargs: dict[str, Any] = {"messages": messages}
             if request.temperature is not None:
                 kwargs["temperature"] = request.temperature
             if request.top_p is not None:

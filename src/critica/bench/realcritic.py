@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from critica.bench.base import BenchContext, BenchResult, register_suite
+from critica.budget import ItemBudget
 from critica.critics.parse import last_boxed
 from critica.errors import UserError
 from critica.run.interrupt import run_interruptible
@@ -188,6 +189,7 @@ class _Setup:
     critic: Any
     generator: Any
     closers: list[Any]
+    budget: ItemBudget
 
 
 def _setup(ctx: BenchContext) -> _Setup:
@@ -225,7 +227,8 @@ def _setup(ctx: BenchContext) -> _Setup:
         closers.append(gen_caller)
     else:
         raise UserError("realcritic needs a model to write corrections: pass --model (or the option generator_model)")
-    return _Setup(mode, rounds, critic, Generator(gen_caller, max_tokens=max_tokens, seed=ctx.seed), closers)
+    return _Setup(mode, rounds, critic, Generator(gen_caller, max_tokens=max_tokens, seed=ctx.seed), closers,
+                  ctx.budget)
 
 
 async def _one(rc: RealCriticItem, s: _Setup) -> dict[str, Any]:
@@ -234,7 +237,7 @@ async def _one(rc: RealCriticItem, s: _Setup) -> dict[str, Any]:
 
     item = Item(id=rc.id, question=rc.question, response=rc.solution, metadata={"task": rc.task})
     t = await refine(item, s.critic, s.generator, max_rounds=s.rounds, draft=s.mode == "self", check_final=False,
-                     extract=last_boxed)
+                     extract=last_boxed, budget=s.budget)
     mc = rc.multiple_choice
     before_answer = last_boxed(t.initial_answer) if s.mode == "self" else rc.pred
     before = grade_answer(before_answer, rc.gold, multiple_choice=mc)

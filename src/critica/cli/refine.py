@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -24,9 +23,12 @@ from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    ItemMaxCharsOpt,
+    ItemTimeoutOpt,
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    budget_from,
     err_console,
     limited,
     open_out,
@@ -45,12 +47,6 @@ from critica.types import Item
 def make_caller(spec: str, settings: Settings) -> Caller:
     """A Caller for model ``spec`` under the command's timeout, retries and concurrency."""
     return create_caller(spec, settings)
-
-
-def read_questions(path: Path, mapping: dict[str, str], *, need_response: bool,
-                   limits: ReadLimits | None = None) -> Iterator[Item | InputError]:
-    """Items of ``path``; when the answer will be generated, a record may hold only a question."""
-    yield from read_items(path, mapping, limits=limits, need_response=need_response)
 
 
 def run_with_progress(label: str, total: int | None, work) -> list:
@@ -88,6 +84,8 @@ def refine(
     concurrency: int = ConcurrencyOpt,
     timeout: float = TimeoutOpt,
     retries: int = RetriesOpt,
+    item_max_chars: int = ItemMaxCharsOpt,
+    item_timeout: float = ItemTimeoutOpt,
 ) -> None:
     """Critique and revise each item's answer until the critic accepts it or the round limit.
 
@@ -101,7 +99,8 @@ def refine(
     if rounds < 0:
         raise UserError("--rounds must be 0 or more")
     settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries,
-                             concurrency=concurrency)
+                             concurrency=concurrency, item_max_chars=item_max_chars, item_timeout=item_timeout)
+    budget = budget_from(settings)
     redactor = Redactor([settings.api_key])  # the key never reaches the output, whatever a result carries
     if not settings.model and not (critic_model and generator_model):
         raise UserError("refine needs a model: pass --model (e.g. --model local:smollm2) or set CRITICA_MODEL")
@@ -113,8 +112,10 @@ def refine(
     built = build_critic(name, critic_caller, **({"temperature": temperature, "max_tokens": max_tokens} if needs_model else {}))
     generator = Generator(gen_caller, temperature=temperature, max_tokens=max_tokens)
     options = {"max_rounds": rounds, "draft": draft, "check_final": check_final, "on_unscored": on_unscored,
-               "accept_threshold": accept_threshold, "extract": last_boxed if require_boxed else None}
-    records = list(limited(read_questions(input, parse_mapping(field_map), need_response=not draft), limit))
+               "accept_threshold": accept_threshold, "extract": last_boxed if require_boxed else None, "budget": budget}
+    # with --draft the generator writes the answer, so a record may hold only a question
+    records = list(limited(read_items(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings),
+                                      need_response=not draft), limit))
     errors = [r for r in records if isinstance(r, InputError)]
     for e in errors:
         err_console.print(f"[red]input error[/red] {e}", highlight=False)

@@ -21,18 +21,21 @@ from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    ItemMaxCharsOpt,
+    ItemTimeoutOpt,
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    budget_from,
     err_console,
     limited,
     open_out,
     settings_from,
 )
-from critica.cli.refine import make_caller, read_questions, run_with_progress
+from critica.cli.refine import make_caller, run_with_progress
 from critica.critics.registry import available_critics, build_critic
 from critica.errors import InputError, UserError
-from critica.inputs.load import parse_mapping
+from critica.inputs.load import ReadLimits, parse_mapping, read_items
 from critica.redact import Redactor
 from critica.types import Item
 
@@ -60,6 +63,8 @@ def rerank(
     concurrency: int = ConcurrencyOpt,
     timeout: float = TimeoutOpt,
     retries: int = RetriesOpt,
+    item_max_chars: int = ItemMaxCharsOpt,
+    item_timeout: float = ItemTimeoutOpt,
 ) -> None:
     """Choose the best of several responses with critics, or build a solution step by step with a process critic.
 
@@ -71,7 +76,8 @@ def rerank(
     if generate < 0:
         raise UserError("--generate must be 0 or more")
     settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout, retries=retries,
-                             concurrency=concurrency)
+                             concurrency=concurrency, item_max_chars=item_max_chars, item_timeout=item_timeout)
+    budget = budget_from(settings)
     redactor = Redactor([settings.api_key])  # the key never reaches the output, whatever a result carries
     names = critic or ["processbench"]
     specs = available_critics()
@@ -84,7 +90,9 @@ def rerank(
     if (generate or search) and main is None:
         raise UserError("--generate and --search need --model for the generator")
     generator = Generator(main, max_tokens=max_tokens, step_max_tokens=step_tokens) if main is not None else None
-    records = list(limited(read_questions(input, parse_mapping(field_map), need_response=not (generate or search)), limit))
+    # with --generate or --search the model writes the answers, so a record may hold only a question
+    records = list(limited(read_items(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings),
+                                      need_response=not (generate or search)), limit))
     errors = [r for r in records if isinstance(r, InputError)]
     for e in errors:
         err_console.print(f"[red]input error[/red] {e}", highlight=False)
@@ -99,11 +107,11 @@ def rerank(
             async with sem:
                 if search:
                     r = await step_search(item, panel[0], generator, beam=beam, expand=expand, max_steps=max_steps,
-                                          max_tokens=token_budget)
+                                          max_tokens=token_budget, budget=budget)
                 elif generate:
-                    r = await best_of_n(item, panel, generator, n=generate)
+                    r = await best_of_n(item, panel, generator, n=generate, budget=budget)
                 else:
-                    r = await rerank_item(item, panel)
+                    r = await rerank_item(item, panel, budget=budget)
             stream.write(redactor.json(r.model_dump_json()) + "\n")
             stream.flush()
             results.append(r)

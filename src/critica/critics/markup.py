@@ -40,8 +40,11 @@ never the prompt, and bind to its *final* answer; an item that persuades the cri
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-__all__ = ["neutralise", "LOOKALIKES"]
+from critica.backends.base import CONTROL_TOKENS
+
+__all__ = ["neutralise", "numbered_steps", "numbered_passages", "LOOKALIKES"]
 
 LOOKALIKES = str.maketrans({"<": "‹", ">": "›", "[": "［", "]": "］", ":": "∶", "#": "＃"})
 """The character substitutions applied inside a matched marker (nothing else is changed)."""
@@ -63,10 +66,10 @@ _TEMPLATE_LABELS = (r"problem|solution|critique|question|answer|retrieved passag
 """The line labels of the loop and meta templates (``Critique:`` alone on a line)."""
 
 _COMMON = [
-    # chat-template special tokens: <|im_start|>, <|eot_id|>, <|start_header_id|>, <|system|> …
-    r"<\|[^<>|\n]{1,64}\|>",
-    # protocol and reasoning tags, Llama-2 / Gemma / sentencepiece markers
-    r"<{1,2}/?(?:paragraph_\d{1,9}|think|thinking|reasoning|s|SYS|start_of_turn|end_of_turn)>{1,2}",
+    # chat-template control tokens, as the backends know them: <|im_start|>, <|eot_id|>, </s>, <<SYS>> …
+    CONTROL_TOKENS,
+    # protocol and reasoning tags
+    r"<{1,2}/?(?:paragraph_\d{1,9}|think|thinking|reasoning)>{1,2}",
     r"\[/?INST\]",
     # a whole line that is one of the templates' bracketed headers: [Question], [Response B] …
     _BOL + r"[ \t]*\[[ \t]*(?:" + _HEADERS + r")[ \t]*\][ \t]*" + _EOL,
@@ -107,3 +110,16 @@ def neutralise(text: str, *, strict: bool = False, inline: bool = False) -> str:
     if inline:  # a character that is not a line break keeps the first line from matching as a line start
         return pattern.sub(lambda m: m.group(0).translate(LOOKALIKES), "\x00" + text)[1:]
     return pattern.sub(lambda m: m.group(0).translate(LOOKALIKES), text)
+
+
+def numbered_steps(steps: Iterable[str], *, sep: str = "\n") -> str:
+    """Steps as ``Step 1: …`` (1-based, as people read them), joined by ``sep``; each step's text is neutralised
+    (strict: it sits in a numbered-steps layout; inline: it continues its label's line). Steps are shown as given
+    (the critics' layouts strip them first)."""
+    return sep.join(f"Step {i}: {neutralise(s, strict=True, inline=True)}" for i, s in enumerate(steps, 1))
+
+
+def numbered_passages(passages: Iterable[str]) -> str:
+    """Passages as ``[1] …`` blocks (1-based) separated by blank lines, each stripped and neutralised (strict,
+    inline: it continues its label's line)."""
+    return "\n\n".join(f"[{i}] {neutralise(p.strip(), strict=True, inline=True)}" for i, p in enumerate(passages, 1))

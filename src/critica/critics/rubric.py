@@ -8,7 +8,10 @@ reference answer; Brassard et al., "ACORN: Aspect-wise Commonsense Reasoning Exp
 The rubric is ``Item.rubric``, else the critic's ``rubric`` option, else a generic 1–5 quality rubric
 (``prompts/rubric_default.txt``). The scale is ``min_score``..``max_score`` when given, else inferred from the
 rubric's ``Score k:`` lines (two or more), else 1–5. Aspects are the ``aspects`` option, else
-``Item.metadata["aspects"]``, else the rubric's ``Aspect: <name> …`` lines (two or more make it aspect-wise).
+``Item.metadata["aspects"]``, else the rubric's ``Aspect: <name> …`` lines (two or more make it aspect-wise). Each
+name is normalised once, and the prompt, the parser and ``metadata["aspects"]`` all use that form: one line
+(whitespace collapsed), protocol markup neutralised (:mod:`critica.critics.markup`), at most 80 characters; at most
+20 aspects (``Item.metadata`` is not counted by the item size budget).
 
 Output (JSON): ``{"feedback", "aspect_scores": [{"aspect", "score"}], "score"}``; text: ``Feedback: …``, one
 ``<aspect>: <score>`` line per aspect, then ``[RESULT] <score>``. Scores are validated: non-integers rounded,
@@ -59,6 +62,11 @@ _ASPECT_LINE = re.compile(r"(?im)^[ \t*#_\-]*(?:aspect|criterion)[ \t]*\d*[ \t]*
 _RESULT = re.compile(r"\[RESULT\]\s*[:\-]?\s*[\[(]?\s*([+-]?\d{1,6}(?:\.\d{1,3})?)", re.IGNORECASE)
 _FEEDBACK = re.compile(r"(?is)feedback[ \t*_]*:[ \t*_]*(.*?)(?=\[RESULT\]|$)")
 _LEADING_NUMBER = re.compile(r"^[\s\[(*_]*([+-]?\d{1,6}(?:\.\d{1,3})?)")
+_MAX_ASPECTS = 20
+"""Most aspects scored per item (ACORN has 8): ``Item.metadata`` is not counted by the size budget, so its
+``aspects`` list is capped here."""
+_MAX_ASPECT_CHARS = 80
+"""Longest aspect name; longer names are cut (like the rubric's ``Aspect:`` lines)."""
 
 
 def rubric_scale(rubric: str) -> tuple[int, int] | None:
@@ -71,10 +79,22 @@ def rubric_aspects(rubric: str) -> list[str]:
     """Aspect names from ``Aspect: <name> — description`` lines (the name ends at a dash, colon or period)."""
     names = []
     for line in _ASPECT_LINE.findall(rubric):
-        name = re.split(r"\s+[—–-]\s+|:|\.\s|\s\(", line, maxsplit=1)[0].strip(" *_")[:80]
+        name = re.split(r"\s+[—–-]\s+|:|\.\s|\s\(", line, maxsplit=1)[0].strip(" *_")[:_MAX_ASPECT_CHARS]
         if name and name.lower() not in (n.lower() for n in names):
             names.append(name)
     return names
+
+
+def _aspect_names(names: list[Any]) -> list[str]:
+    """Aspect names as the prompt shows them and the parser reads them: each becomes a ``<name>: <score>`` answer
+    line, so one line (whitespace collapsed), protocol markup neutralised, at most :data:`_MAX_ASPECT_CHARS`
+    characters; empty names and repeats (any case) dropped; at most :data:`_MAX_ASPECTS` of them."""
+    out: list[str] = []
+    for a in names[:_MAX_ASPECTS]:
+        name = neutralise(" ".join(str(a).split())[:_MAX_ASPECT_CHARS])
+        if name and name.lower() not in (n.lower() for n in out):
+            out.append(name)
+    return out
 
 
 def _number(text: Any, notes: Notes, what: str) -> int | None:
@@ -106,22 +126,17 @@ class RubricCritic(ProtocolCritic):
         rubric = item.rubric or self.rubric or load_template("rubric_default")
         lo, hi = self.scale or rubric_scale(rubric) or (1, 5)
         meta_aspects = item.metadata.get("aspects")
-        aspects = self.aspects or ([str(a) for a in meta_aspects] if isinstance(meta_aspects, list) else None) \
-            or rubric_aspects(rubric)
+        aspects = _aspect_names(self.aspects or (meta_aspects if isinstance(meta_aspects, list) else None)
+                                or rubric_aspects(rubric))
         return rubric, lo, hi, aspects if len(aspects) >= 2 else []
-
-    @staticmethod
-    def _shown(aspect: str) -> str:
-        # an aspect name becomes a "<name>: <score>" answer line: one line, no protocol markup
-        return neutralise(" ".join(aspect.split()))
 
     def messages(self, item: Item) -> list[Message]:
         rubric, lo, hi, aspects = self.setup(item)
         aspect_text = aspect_lines = ""
         if aspects:
-            aspect_text = (f"The rubric has {len(aspects)} aspects: {', '.join(map(self._shown, aspects))}. Score each aspect from {lo} "
+            aspect_text = (f"The rubric has {len(aspects)} aspects: {', '.join(aspects)}. Score each aspect from {lo} "
                            f"to {hi}, then give an overall score.\n\n")
-            aspect_lines = "".join(f"{self._shown(a)}: <an integer from {lo} to {hi}>\n" for a in aspects)
+            aspect_lines = "".join(f"{a}: <an integer from {lo} to {hi}>\n" for a in aspects)
         template = load_template("rubric_json" if self.structured else "rubric")
         return self.prompt(template.format(question=neutralise(item.question), response=neutralise(item.text),
                                            reference=reference_block(item), rubric=neutralise(rubric.strip()), aspect_text=aspect_text, aspect_lines=aspect_lines,

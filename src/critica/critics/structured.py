@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from critica.backends.base import GenerateRequest, Message
+from critica.critics import markup
 from critica.critics.base import LLMCritic, call_latency, unscored
-from critica.critics.markup import neutralise
+from critica.critics.markup import numbered_passages
 from critica.critics.parse import MAX_CHARS, all_boxed, extract_json, parse_int, strip_reasoning
 from critica.errors import BackendError
 from critica.types import Critique, Item, ParseStatus, Usage
@@ -162,13 +163,9 @@ def labelled_value(text: str, labels: Iterable[str]) -> str | None:
 
 
 def numbered_steps(steps: Sequence[str]) -> str:
-    """Steps as ``Step 1: …`` blocks (1-based, as people read them), their markup neutralised."""
-    return "\n\n".join(f"Step {i}: {neutralise(s.strip(), strict=True, inline=True)}" for i, s in enumerate(steps, 1))
-
-
-def numbered_passages(passages: Sequence[str]) -> str:
-    """Passages as ``[1] …`` blocks (1-based), their markup neutralised."""
-    return "\n\n".join(f"[{i}] {neutralise(p.strip(), strict=True, inline=True)}" for i, p in enumerate(passages, 1))
+    """Steps as ``Step 1: …`` blocks separated by blank lines, each stripped, their markup neutralised
+    (:func:`critica.critics.markup.numbered_steps`)."""
+    return markup.numbered_steps((s.strip() for s in steps), sep="\n\n")
 
 
 @dataclass

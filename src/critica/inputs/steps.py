@@ -27,6 +27,8 @@ _NUMBERED = re.compile(r"^[ \t]*(\d+)[.)][ \t]+\S", re.MULTILINE)
 _PARAGRAPH = re.compile(r"\n[ \t]*\n+")
 _ABBREV = ("e.g.", "i.e.", "mr.", "mrs.", "ms.", "dr.", "vs.", "etc.", "approx.", "no.", "fig.", "eq.")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\\$(\"'])")
+_WORD_WINDOW = max(map(len, _ABBREV)) + 1
+"""Characters read before a sentence end: room for the longest abbreviation and the space before it."""
 
 
 def _by_markers(text: str, pattern: re.Pattern[str]) -> list[str] | None:
@@ -47,14 +49,15 @@ def _by_markers(text: str, pattern: re.Pattern[str]) -> list[str] | None:
 
 
 def _last_word(text: str, start: int, end: int) -> str:
-    """The last word of ``text[start:end]``, lower-cased, when it could be an abbreviation (at most 10 characters),
-    else "". Reads only the end of the sentence: splitting the whole candidate sentence again after every skipped
-    abbreviation made a response of many "e.g." quadratic."""
-    window = text[max(start, end - 10) : end]
+    """The last word of ``text[start:end]``, lower-cased, when it could be an abbreviation (no longer than the
+    longest of :data:`_ABBREV`), else "". Reads only the end of the sentence (:data:`_WORD_WINDOW` characters):
+    splitting the whole candidate sentence again after every skipped abbreviation made a response of many "e.g."
+    quadratic."""
+    window = text[max(start, end - _WORD_WINDOW) : end]
     parts = window.rsplit(None, 1)
     word = parts[-1] if parts else ""
     # whole when whitespace precedes it inside the window, or the window is the whole sentence
-    return word.lower() if len(word) < len(window) or end - 10 <= start else ""
+    return word.lower() if len(word) < len(window) or end - _WORD_WINDOW <= start else ""
 
 
 def _by_sentences(text: str) -> list[str]:

@@ -12,11 +12,13 @@ the loops turn that into a recorded outcome, never a crashed batch.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from critica.backends.base import GenerateRequest
 from critica.backends.call import Caller
-from critica.critics.markup import neutralise
+from critica.critics.markup import neutralise, numbered_passages, numbered_steps
 from critica.critics.parse import strip_reasoning
 from critica.critics.prompts import load_template
 from critica.inputs.steps import split_steps
@@ -30,6 +32,8 @@ _MAX_CRITIQUE_CHARS = 4000
 """Long critiques are cut: a small generator's context is the limit, and the head carries the verdict."""
 _STEP_PREFIX = re.compile(r"^\s*(?:\*\*)?\s*step\s*\d+\s*[:.)]\s*(?:\*\*)?\s*", re.IGNORECASE)
 _NEXT_MARKER = re.compile(r"\n\s*(?:\*\*)?\s*step\s*\d+\s*[:.)]", re.IGNORECASE)
+_inline = partial(neutralise, strict=True, inline=True)
+"""Item or critic text continuing a line of a loop template (:mod:`critica.critics.markup`)."""
 
 
 @dataclass
@@ -46,7 +50,7 @@ class Draft:
 
 def render_steps(steps: list[str]) -> str:
     """Steps as ``Step 1: …`` lines, numbered the way critiques show them to people."""
-    return "\n".join(f"Step {i + 1}: {neutralise(_STEP_PREFIX.sub('', s, count=1), strict=True, inline=True)}" for i, s in enumerate(steps))
+    return numbered_steps(_STEP_PREFIX.sub("", s, count=1) for s in steps)
 
 
 def render_critique(critique: Critique, steps: list[str] | None = None) -> str:
@@ -63,19 +67,19 @@ def render_critique(critique: Critique, steps: list[str] | None = None) -> str:
         n = display_step(critique.first_error_step)
         quoted = ""
         if steps and critique.first_error_step < len(steps):
-            quoted = f' ("{neutralise(steps[critique.first_error_step][:300], strict=True, inline=True)}")'
+            quoted = f' ("{_inline(steps[critique.first_error_step][:300])}")'
         lines.append(f"First wrong step: Step {n}{quoted}")
     for judgment in critique.steps:
         if judgment.verdict == StepVerdict.INCORRECT and judgment.explanation:
-            lines.append(f"Step {display_step(judgment.index)} is wrong: {neutralise(judgment.explanation, strict=True, inline=True)}")
+            lines.append(f"Step {display_step(judgment.index)} is wrong: {_inline(judgment.explanation)}")
     if critique.explanation.strip():
-        lines.append(f"Explanation: {neutralise(critique.explanation.strip(), strict=True, inline=True)}")
+        lines.append(f"Explanation: {_inline(critique.explanation.strip())}")
     if critique.suggested_fix and critique.suggested_fix.strip():
-        lines.append(f"Suggested fix: {neutralise(critique.suggested_fix.strip(), strict=True, inline=True)}")
+        lines.append(f"Suggested fix: {_inline(critique.suggested_fix.strip())}")
     # Evidence critics (critica.critics.evidence) store passages 0-based; the prompts number them from 1.
     for issue in critique.metadata.get("issues") or []:
         if isinstance(issue, dict) and issue.get("step") is None and issue.get("explanation"):
-            lines.append(f"Whole answer ({neutralise(str(issue.get('type', 'issue')), strict=True, inline=True)}): {neutralise(str(issue['explanation']), strict=True, inline=True)}")
+            lines.append(f"Whole answer ({_inline(str(issue.get('type', 'issue')))}): {_inline(str(issue['explanation']))}")
     cited = critique.metadata.get("cited_passages")
     if isinstance(cited, list) and cited and all(isinstance(p, int) for p in cited):
         lines.append("Passages the critique cites: " + ", ".join(f"[{p + 1}]" for p in cited))
@@ -136,13 +140,16 @@ class Generator:
             drafts.append(Draft(strip_reasoning(text), shares[i], reasons[i] if i < len(reasons) else None))
         return drafts
 
-    async def answer(self, question: str, *, n: int = 1, seed: int | None = None, prepared: bool = False) -> list[Draft]:
-        """Write ``n`` answers to ``question`` (several samples use ``sample_temperature``).
-
-        ``prepared``: ``question`` was built from neutralised parts (:func:`critica.loops.rag.evidence_question`) and
-        holds structure of its own; otherwise its markup is neutralised here (:mod:`critica.critics.markup`).
+    async def answer(self, question: str, *, n: int = 1, seed: int | None = None,
+                     evidence: Sequence[str] = ()) -> list[Draft]:
+        """Write ``n`` answers to ``question`` (several samples use ``sample_temperature``), using the retrieved
+        passages ``evidence`` when given (numbered, to be cited like ``[1]``). Their markup is neutralised
+        (:mod:`critica.critics.markup`).
         """
-        shown = question if prepared else neutralise(question, strict=True)
+        shown = neutralise(question, strict=True)
+        if evidence:
+            shown += (f"\n\nRetrieved passages:\n{numbered_passages(evidence)}\n\n"
+                      "Answer using the passages; cite them like [1].")
         prompt = load_template("loop_answer").format(question=shown, answer_format=self.answer_format)
         return await self._complete(prompt, n=n, temperature=self.sample_temperature if n > 1 else None, seed=seed)
 
@@ -158,9 +165,9 @@ class Generator:
     async def align(self, item: Item, critique: Critique) -> Draft:
         """Rewrite ``item``'s reasoning to fit its retrieved passages (``item.evidence``), guided by ``critique``."""
         steps = split_steps(item.text)
-        evidence = "\n\n".join(f"[{i + 1}] {neutralise(p, strict=True, inline=True)}" for i, p in enumerate(item.evidence))
         prompt = load_template("loop_align").format(
-            question=neutralise(item.question, strict=True), evidence=evidence, answer=render_steps(steps),
+            question=neutralise(item.question, strict=True), evidence=numbered_passages(item.evidence),
+            answer=render_steps(steps),
             critique=render_critique(critique, steps), answer_format=self.answer_format,
         )
         return (await self._complete(prompt))[0]

@@ -22,21 +22,12 @@ import time
 from typing import Any
 
 from critica.critics.base import Critic
-from critica.critics.markup import neutralise
 from critica.errors import BackendError, UserError
 from critica.loops.generate import Generator
 from critica.loops.revise import Trajectory, draft_failed, refine
 from critica.types import Item
 
-__all__ = ["align", "evidence_question"]
-
-
-def evidence_question(item: Item) -> str:
-    """The question with its numbered passages, as the generator sees it when drafting a rationale (the item's text
-    neutralised, :mod:`critica.critics.markup`: pass it to ``Generator.answer(..., prepared=True)``)."""
-    passages = "\n\n".join(f"[{i + 1}] {neutralise(p, strict=True, inline=True)}" for i, p in enumerate(item.evidence))
-    return (f"{neutralise(item.question, strict=True)}\n\nRetrieved passages:\n{passages}\n\n"
-            "Answer using the passages; cite them like [1].")
+__all__ = ["align"]
 
 
 async def align(item: Item, critic: Critic, generator: Generator, *, max_rounds: int = 2, draft: bool = False,
@@ -49,7 +40,8 @@ async def align(item: Item, critic: Critic, generator: Generator, *, max_rounds:
         generator: Rewrites the reasoning to fit the passages.
         max_rounds: Most rewrites.
         draft: Have the generator write the first rationale from the question and passages.
-        **options: Further :func:`~critica.loops.revise.refine` options (``check_final``, ``on_unscored`` …).
+        **options: Further :func:`~critica.loops.revise.refine` options (``check_final``, ``on_unscored``,
+            ``budget`` …).
 
     Raises:
         UserError: the item has no retrieved passages.
@@ -61,7 +53,7 @@ async def align(item: Item, critic: Critic, generator: Generator, *, max_rounds:
         # The draft must see the passages, so it is written here and the loop starts from it.
         start = time.perf_counter()
         try:
-            drafted = (await generator.answer(evidence_question(item), prepared=True))[0]
+            drafted = (await generator.answer(item.question, evidence=item.evidence))[0]
         except BackendError as e:
             return draft_failed(item, getattr(critic, "name", "critic"), generator.name, e, time.perf_counter() - start)
         start_item = item.model_copy(update={"response": drafted.text, "steps": None})

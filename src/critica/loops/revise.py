@@ -30,14 +30,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from critica.budget import ItemBudget
 from critica.critics.base import Critic
 from critica.errors import BackendError
 from critica.loops.generate import Draft, Generator
 from critica.run.runner import critique_within
 from critica.types import Critique, Item, Usage, Verdict
 
-__all__ = ["StopReason", "Round", "Trajectory", "accepts", "critique_safely", "draft_failed", "refine",
-           "refine_many"]
+__all__ = ["StopReason", "Round", "Trajectory", "accepts", "draft_failed", "refine", "refine_many"]
 
 Reviser = Callable[[Item, Critique], Awaitable[Draft]]
 Extractor = Callable[[str], str | None]
@@ -131,12 +131,6 @@ def accepts(critique: Critique, *, threshold: float | None = None) -> bool | Non
     return None
 
 
-async def critique_safely(critic: Critic, item: Item) -> Critique:
-    """``critic.critique(item)`` within the default item budget (:mod:`critica.budget`); a raising critic, or an
-    item over its budget, becomes an unscored critique carrying the error."""
-    return await critique_within(critic, item)
-
-
 def _with_answer(item: Item, answer: str) -> Item:
     return item.model_copy(update={"response": answer, "steps": None, "candidates": []})
 
@@ -161,6 +155,7 @@ async def refine(
     accept_threshold: float | None = None,
     extract: Extractor | None = None,
     reviser: Reviser | None = None,
+    budget: ItemBudget | None = None,
 ) -> Trajectory:
     """Critique and revise ``item``'s answer until the critic accepts it or ``max_rounds`` revisions are made.
 
@@ -178,6 +173,9 @@ async def refine(
         extract: Final-answer extractor (e.g. :func:`critica.critics.parse.last_boxed`); a revision it finds
             nothing in is rejected and the previous answer kept.
         reviser: How to revise (default :meth:`Generator.revise`); :mod:`critica.loops.rag` passes ``align``.
+        budget: Size and time budget of each critique (default :class:`~critica.budget.ItemBudget`): an answer over
+            it is not sent to the critic and its critique is unscored with the reason
+            (:func:`~critica.run.runner.critique_within`).
     """
     start = time.perf_counter()
     revise = reviser or generator.revise
@@ -200,7 +198,7 @@ async def refine(
         rounds.append(current)
         if last and not check_final and r > 0:
             break
-        critique = await critique_safely(critic, _with_answer(item, answer))
+        critique = await critique_within(critic, _with_answer(item, answer), budget)
         current.critique, current.verdict = critique, critique.verdict
         current.accepted = accepts(critique, threshold=accept_threshold)
         current.usage = current.usage + critique.usage

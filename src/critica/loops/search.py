@@ -27,11 +27,12 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, Field
 
+from critica.budget import ItemBudget
 from critica.critics.base import Critic
 from critica.critics.parse import last_boxed
 from critica.errors import BackendError, UserError
 from critica.loops.generate import Generator
-from critica.loops.revise import critique_safely
+from critica.run.runner import critique_within
 from critica.types import Critique, Item, Usage, Verdict
 
 __all__ = ["critique_score", "partial_score", "Candidate", "Ranking", "rerank", "best_of_n", "Node",
@@ -117,20 +118,23 @@ def _choose(item_id: str, candidates: list[Candidate], panel: list[Critic], usag
                    usage=usage)
 
 
-async def rerank(item: Item, critics: Critic | Sequence[Critic], *, candidates: Sequence[str] | None = None) -> Ranking:
+async def rerank(item: Item, critics: Critic | Sequence[Critic], *, candidates: Sequence[str] | None = None,
+                 budget: ItemBudget | None = None) -> Ranking:
     """Score every candidate with every critic and choose the best.
 
     Args:
         item: The question; its candidates are ``[item.response, *item.candidates]`` unless given.
         critics: One critic or a panel (each candidate's score is the mean over critics that scored it).
         candidates: Candidate texts to use instead of the item's.
+        budget: Size and time budget of each critique (default :class:`~critica.budget.ItemBudget`); a candidate
+            over it is unscored (:func:`~critica.run.runner.critique_within`).
     """
     panel = _as_panel(critics)
     texts = list(candidates) if candidates is not None else [t for t in [item.response, *item.candidates] if t is not None]
     if candidates is None and item.response is None and item.steps:
         texts = [item.text, *item.candidates]
-    jobs = [critique_safely(critic, item.model_copy(update={"id": f"{item.id}#{i}", "response": text, "steps": None,
-                                                            "candidates": []}))
+    jobs = [critique_within(critic, item.model_copy(update={"id": f"{item.id}#{i}", "response": text, "steps": None,
+                                                            "candidates": []}), budget)
             for i, text in enumerate(texts) for critic in panel]
     results = await asyncio.gather(*jobs)
     usage = Usage()
@@ -145,8 +149,10 @@ async def rerank(item: Item, critics: Critic | Sequence[Critic], *, candidates: 
     return _choose(item.id, out, panel, usage)
 
 
-async def best_of_n(item: Item, critics: Critic | Sequence[Critic], generator: Generator, n: int = 4) -> Ranking:
-    """Have ``generator`` write ``n`` answers to ``item.question`` (sampled), then :func:`rerank` them.
+async def best_of_n(item: Item, critics: Critic | Sequence[Critic], generator: Generator, n: int = 4, *,
+                    budget: ItemBudget | None = None) -> Ranking:
+    """Have ``generator`` write ``n`` answers to ``item.question`` (sampled), then :func:`rerank` them (each
+    critique within ``budget``).
 
     A failed generation call yields a ranking with no candidates and the error, not an exception.
     """
@@ -159,7 +165,7 @@ async def best_of_n(item: Item, critics: Critic | Sequence[Critic], generator: G
         ranking = _choose(item.id, [], panel, Usage())
         ranking.error = f"generation failed: {e}"
         return ranking
-    ranking = await rerank(item, panel, candidates=[d.text for d in drafts])
+    ranking = await rerank(item, panel, candidates=[d.text for d in drafts], budget=budget)
     for d in drafts:
         ranking.usage = ranking.usage + d.usage
     return ranking
@@ -223,6 +229,7 @@ async def step_search(
     max_steps: int = 8,
     max_tokens: int | None = None,
     is_complete: Callable[[str], bool] | None = None,
+    budget: ItemBudget | None = None,
 ) -> SearchResult:
     """Beam search over solution steps guided by a process critic.
 
@@ -235,6 +242,8 @@ async def step_search(
         max_steps: Most steps in a solution.
         max_tokens: Token budget over all calls; the search stops at the first depth that exceeds it.
         is_complete: Whether a step finishes the solution (default: it contains ``\\boxed{}``).
+        budget: Size and time budget of each critique of a partial solution (default
+            :class:`~critica.budget.ItemBudget`; :func:`~critica.run.runner.critique_within`).
     """
     if beam < 1 or expand < 1 or max_steps < 1:
         raise UserError("step search needs beam, expand and max_steps >= 1")
@@ -275,7 +284,8 @@ async def step_search(
             paths[node.id] = ([] if parent is None else paths[parent]) + [step]
             new.append(node)
         critiques = await asyncio.gather(*(
-            critique_safely(critic, Item(id=f"{item.id}@{n.id}", question=item.question, steps=paths[n.id])) for n in new
+            critique_within(critic, Item(id=f"{item.id}@{n.id}", question=item.question, steps=paths[n.id]), budget)
+            for n in new
         ))
         for node, crit in zip(new, critiques, strict=True):
             usage = usage + crit.usage

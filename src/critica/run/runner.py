@@ -88,9 +88,8 @@ class RunStats:
         return self.latency_total_s / self.items if self.items else 0.0
 
 
-def _over_budget(item: Item, critic: Critic, reason: str, budget: dict, latency_s: float = 0.0) -> Critique:
-    crit = unscored(item, getattr(critic, "name", "critic"), reason=reason, error=reason, latency_s=latency_s,
-                    explanation=f"Not judged: {reason}.")
+def _over_budget(item: Item, name: str, reason: str, budget: dict, latency_s: float = 0.0) -> Critique:
+    crit = unscored(item, name, reason=reason, error=reason, latency_s=latency_s, explanation=f"Not judged: {reason}.")
     crit.metadata["budget"] = budget
     return crit
 
@@ -105,23 +104,23 @@ async def critique_within(critic: Critic, item: Item, budget: ItemBudget | None 
     abandoned, so nothing keeps computing for an item nobody waits for.
     """
     budget = ItemBudget() if budget is None else budget
+    name = getattr(critic, "name", "critic")
     start = time.perf_counter()
     over = budget.oversize(item)
     if over is not None:
-        return _over_budget(item, critic, size_reason(over), over)
+        return _over_budget(item, name, size_reason(over), over)
     deadline = budget.deadline()
     try:
         with deadline_scope(deadline):  # tasks and to_thread workers started below copy this context
             return await asyncio.wait_for(critic.critique(item), budget.timeout_s)
-    except (TimeoutError, DeadlineExceeded) as e:
-        if not deadline.expired:  # a TimeoutError of the critic's own, not the budget's
-            return unscored(item, getattr(critic, "name", "critic"), reason="critic raised an exception",
-                            error=f"{type(e).__name__}: {e}", latency_s=time.perf_counter() - start)
-        return _over_budget(item, critic, time_reason(budget.timeout_s or 0.0),
-                            {"exceeded": "time", "timeout_s": budget.timeout_s}, time.perf_counter() - start)
-    except Exception as e:  # noqa: BLE001 - one failing item must not end the batch
-        return unscored(item, getattr(critic, "name", "critic"), reason="critic raised an exception",
-                        error=f"{type(e).__name__}: {e}", latency_s=time.perf_counter() - start)
+    except (Exception, DeadlineExceeded) as e:  # noqa: BLE001 - one failing item must not end the batch
+        latency_s = time.perf_counter() - start
+        # a timeout is the budget's only once the deadline has passed; before, it is the critic's own
+        if isinstance(e, TimeoutError | DeadlineExceeded) and deadline.expired:
+            return _over_budget(item, name, time_reason(budget.timeout_s or 0.0),
+                                {"exceeded": "time", "timeout_s": budget.timeout_s}, latency_s)
+        return unscored(item, name, reason="critic raised an exception", error=f"{type(e).__name__}: {e}",
+                        latency_s=latency_s)
     finally:
         deadline.abandon()
 

@@ -1,4 +1,5 @@
-"""``POST /v1/refine``: one critique → revise → re-critique loop (:func:`critica.loops.revise.refine`).
+"""``POST /v1/refine``: one critique → revise → re-critique loop (:func:`critica.loops.revise.refine`), each
+critique within the server's item budget (an answer over it is not sent to the critic).
 
 The trajectory is returned whole. With a store attached it is also kept as a run of one item whose critique is the
 critique of the final answer, carrying the trajectory in ``metadata["trajectory"]`` (the UI shows it round by round).
@@ -29,7 +30,8 @@ async def run_refine(c: AppContext, body: RefineRequest) -> dict[str, Any]:
     if caller is None:
         raise HTTPProblem(400, "refinement needs a model to write revisions and this server serves none (start it with --model)")
     chosen = c.engine.choose(body.critic, body.model, body.options)
-    trajectory = await refine(item, chosen.critic, Generator(caller), max_rounds=body.max_rounds)
+    trajectory = await refine(item, chosen.critic, Generator(caller), max_rounds=body.max_rounds,
+                              budget=c.config.item_budget)
     critiques = [r.critique for r in trajectory.rounds if r.critique is not None]
     reason = c.engine.outage(chosen, critiques) if critiques else caller.health.down_reason
     if reason:
