@@ -68,7 +68,7 @@ def _lookup(record: Mapping[str, Any], path: str) -> tuple[bool, Any]:
         return (False, None) if value is _MISSING else (True, value)
     cur: Any = record
     for part in path.split("."):
-        if isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+        if isinstance(cur, list) and part.isascii() and part.isdigit() and int(part) < len(cur):
             cur = cur[int(part)]  # `--map question=messages.0.content` reaches into chat-format lists
             continue
         if not isinstance(cur, Mapping) or part not in cur:
