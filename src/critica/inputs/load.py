@@ -77,9 +77,6 @@ def _lookup(record: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     return True, cur
 
 
-_TEXT_FIELDS = ("question", "response", "rubric")
-
-
 def record_to_item(record: Any, *, default_id: str, mapping: Mapping[str, str] | None = None,
                    limits: ReadLimits | None = None, need_response: bool = True) -> Item:
     """Turn one decoded record into an Item. Raises ``ValueError`` (with a field name prefix) on bad records.

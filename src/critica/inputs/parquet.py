@@ -14,7 +14,6 @@ from critica.inputs.records import Invalid, RawRecord, ReadLimits, too_large
 __all__ = ["parquet_records"]
 
 
-
 def _from_arrow(value: Any, limits: ReadLimits) -> tuple[Any, int]:
     """A Parquet row's Python value as JSON data, and its approximate size in bytes. Binary cells that are UTF-8
     become text, others an :class:`Invalid` marker; dates and times become ISO text, decimals exact text."""
