@@ -168,16 +168,6 @@ def test_limits_come_from_settings_and_must_be_positive():
         ReadLimits(max_values=0)
 
 
-def test_limit_env_vars_are_read_and_checked():
-    from critica.config import from_env
-    from critica.errors import UserError
-
-    s = from_env({"CRITICA_MAX_RECORD_BYTES": "1000", "CRITICA_MAX_DEPTH": "5", "CRITICA_MAX_VALUES": "9"})
-    assert (s.max_record_bytes, s.max_depth, s.max_values) == (1000, 5, 9)
-    with pytest.raises(UserError, match="CRITICA_MAX_DEPTH"):
-        from_env({"CRITICA_MAX_DEPTH": "0"})
-
-
 def test_utf16_without_a_bom_gets_a_hint(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_bytes('{"a": 1}\n'.encode("utf-16-le"))

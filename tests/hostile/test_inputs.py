@@ -82,6 +82,17 @@ def peak_rss_mb(code: str, tmp_path: Path, cap_gb: float = 3.0, timeout: int = 9
     return p.returncode, peak, p.stderr
 
 
+def read_items_rss(path: Path, tmp_path: Path, **kw) -> tuple[int, int, str]:
+    """``read_items`` over ``path`` in a fresh capped Python (:func:`peak_rss_mb`); its output lists each record as
+    its id or ``location: reason``."""
+    return peak_rss_mb(f"""
+        from critica.inputs.load import read_items
+        out = list(read_items({str(path)!r}))
+        print([(getattr(r, "id", None) or r.location + ": " + r.reason) for r in out], file=sys.stderr)
+        rc = 0
+    """, tmp_path, **kw)
+
+
 # -- size and nesting --------------------------------------------------------------------------------------------
 
 
@@ -109,12 +120,7 @@ def test_a_line_of_tiny_values_is_refused_before_it_is_decoded(tmp_path):
         f.write(line(0))
         f.write(b'{"id": "v", "question": "q", "response": "r", "m": [' + b"[]," * 10_000_000 + b"[]]}\n")
         f.write(line(1))
-    rc, peak, err = peak_rss_mb(f"""
-        from critica.inputs.load import read_items
-        out = list(read_items({str(path)!r}))
-        print([getattr(r, "id", None) or r.reason for r in out], file=sys.stderr)
-        rc = 0
-    """, tmp_path)
+    rc, peak, err = read_items_rss(path, tmp_path)
     assert rc == 0, err[-2000:]
     assert "'r0'" in err and "'r1'" in err and "max_values" in err
     assert peak < 400, f"peak RSS {peak} MB"
@@ -127,12 +133,7 @@ def test_a_one_gigabyte_line_without_newline_is_skipped_without_holding_it(tmp_p
         f.write(line(0))
         f.seek(f.tell() + 2**30)  # a sparse gigabyte of NUL bytes: the second line
         f.write(b"\n" + line(1) + b"x" * 1000)  # and a last line that never ends
-    rc, peak, err = peak_rss_mb(f"""
-        from critica.inputs.load import read_items
-        out = list(read_items({str(path)!r}))
-        print([(getattr(r, "id", None) or r.location + ": " + r.reason) for r in out], file=sys.stderr)
-        rc = 0
-    """, tmp_path, timeout=110)
+    rc, peak, err = read_items_rss(path, tmp_path, timeout=110)
     assert rc == 0, err[-2000:]
     assert "'r0'" in err and "'r1'" in err and "line 2: record is larger than the limit" in err
     assert peak < 400, f"peak RSS {peak} MB"
