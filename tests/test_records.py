@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from critica.config import Settings
-from critica.inputs import jsondoc
+from critica.inputs import jsondoc, records
 from critica.inputs.records import Invalid, ReadLimits, find_problem, iter_records
 
 
@@ -84,6 +85,33 @@ def test_per_record_problems_do_not_stop_the_array(tmp_path):
     reasons = [v[1] for _, v in out[:4]]
     assert "not valid UTF-8" in reasons[0] and "max_depth" in reasons[1]
     assert "max_record_bytes" in reasons[2] and "max_values" in reasons[3] and out[4][1] == {"ok": 1}
+
+
+def _reference_depth(text: str) -> int:
+    """The deepest point of a running bracket count outside strings, one bracket at a time."""
+    depth = deepest = 0
+    for c in records._STRING.sub('""', text):
+        depth += (c in "[{") - (c in "]}")
+        deepest = max(deepest, depth)
+    return deepest
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list('[]{},"\\ a')), max_size=40), max_depth=st.integers(1, 5),
+       max_values=st.integers(1, 12))
+def test_the_shape_check_refuses_exactly_what_a_running_count_would(text, max_depth, max_values):
+    # Unbalanced and out-of-order brackets included: the C-speed depth must agree with the count for any text.
+    limits = ReadLimits(max_depth=max_depth, max_values=max_values)
+    bare = records._STRING.sub('""', text)
+    want = records._shape_errors(_reference_depth(text), bare.count("[") + bare.count("{") + bare.count(","), limits)
+    assert records._shape_errors(*records._shape(text, limits), limits) == want
+
+
+def test_a_wide_shallow_line_is_measured_quickly():
+    text = '{"m": [' + "[]," * 10_000_000 + '"[[[["]}'  # 30 MB
+    started = time.perf_counter()
+    assert records._shape(text, ReadLimits()) == (64, 20_000_002)  # within max_depth, past max_values
+    assert time.perf_counter() - started < 3  # ~0.5 s; a Python loop over its brackets took ~5.5 s
 
 
 # -- JSONL -----------------------------------------------------------------------------------------------------------

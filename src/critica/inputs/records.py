@@ -36,6 +36,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import IO, Any
 
@@ -263,7 +264,6 @@ def _open_utf8(path: Path) -> Iterator[tuple[io.BufferedReader, str]]:
 
 JSON_WS = b" \t\r\n"
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-_NESTING = re.compile(r"[\[\]{}]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -285,20 +285,35 @@ def _shape_errors(depth: int, values: int, limits: ReadLimits) -> str | None:
 
 
 def _shape(text: str, limits: ReadLimits) -> tuple[int, int]:
-    """Nesting depth and value count of JSON ``text`` (upper bounds are enough: they are only compared to limits)."""
+    """Nesting depth and value count of JSON ``text``, as far as the limits need them (they are only compared with
+    the limits): a depth within ``max_depth`` may be given as any number up to it."""
     opens = text.count("[") + text.count("{")
     values = opens + text.count(",")
     if opens <= limits.max_depth and values <= limits.max_values:
         return opens, values  # cannot be past either limit: skip the exact scan
     bare = _STRING.sub('""', text)  # brackets and commas inside strings are text
-    depth = deepest = 0
-    for m in _NESTING.finditer(bare):
-        depth += 1 if m.group() in "[{" else -1
-        if depth > deepest:
-            deepest = depth
-            if deepest > limits.max_depth:
-                break
-    return deepest, bare.count("[") + bare.count("{") + bare.count(",")
+    return _depth(bare, limits.max_depth), bare.count("[") + bare.count("{") + bare.count(",")
+
+
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_STEP = {ord("["): 1, ord("]"): -1}
+
+
+def _depth(bare: str, limit: int) -> int:
+    """How deep the brackets of ``bare`` (JSON text with its strings emptied) nest: ``limit + 1`` when deeper than
+    ``limit``, else ``limit`` — the deepest point of a running count (+1 per opener, -1 per closer), at C speed.
+
+    A Python loop over the brackets took 5 s for a 30 MB line of ``[],``. Here one pass removes every innermost
+    ``[]``, which lowers the deepest point by exactly one once unclosed brackets are closed at the end (every deepest
+    point is an opener followed by a closer), and usually leaves little; a C-level running count of the rest stops at
+    the first point past the limit.
+    """
+    brackets = bare.encode("utf-8", "surrogatepass").translate(_SQUARE, _NOT_BRACKETS)
+    brackets += b"]" * (2 * brackets.count(b"[") - len(brackets))  # close what is left open (nothing if negative)
+    rest = brackets.replace(b"[]", b"")
+    deeper = next(filter(limit.__le__, accumulate(map(_STEP.__getitem__, rest))), None)  # limit - 1 after the pass
+    return limit if deeper is None else limit + 1
 
 
 def decode_record(raw: bytes, encoding: str, limits: ReadLimits,
