@@ -426,17 +426,17 @@ def test_limits_are_configurable_and_named_in_the_error(tmp_path, capsys, monkey
 
 def test_rescore_reads_hostile_released_outputs_record_by_record(tmp_path):
     """Released generations go through the same bounded reader: deep nesting, a bad byte, NaN cost one record."""
-    from critica.rescore.base import iter_json_objects, iter_jsonl
+    from critica.rescore.base import iter_objects
 
     good = {"id": "a", "x": 1}
     lines = [json.dumps(good).encode(), b"[" * 100_000, b"\xff\xfe binary", b'{"id": "n", "x": NaN}',
              json.dumps({**good, "id": "b"}).encode()]
     path = tmp_path / "released.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    out = list(iter_jsonl(path))
+    out = list(iter_objects(path))
     assert [r["id"] for _, r in out if isinstance(r, dict)] == ["a", "b"]
     assert sum(isinstance(r, InputError) for _, r in out) == 3
     arr = tmp_path / "released.json"
     arr.write_bytes(b"[" + json.dumps(good).encode() + b"," + b"[" * 100_000)
-    out = list(iter_json_objects(arr))
+    out = list(iter_objects(arr))
     assert isinstance(out[0][1], dict) and isinstance(out[-1][1], InputError) and len(out) == 2

@@ -42,7 +42,7 @@ from typing import IO, Any
 
 from critica.errors import UserError
 
-__all__ = ["ReadLimits", "RawRecord", "Invalid", "iter_records", "find_problem", "json_kind"]
+__all__ = ["ReadLimits", "RawRecord", "Invalid", "iter_records", "find_problem", "object_problem", "json_kind"]
 
 
 @dataclass(frozen=True)
@@ -191,6 +191,18 @@ def find_problem(value: Any, max_depth: int = ReadLimits.max_depth) -> tuple[str
         else:
             return _path(path), f"{type(v).__name__} is not a JSON value"
     return None
+
+
+def object_problem(value: Any, clean: bool = False,
+                   max_depth: int = ReadLimits.max_depth) -> tuple[str | None, str] | None:
+    """Why a decoded record cannot be read as a record, as ``(field path, reason)``; None if it can.
+
+    A record is a JSON object; then :func:`find_problem` decides, unless ``clean`` (the reader proved it clean while
+    decoding it: ``RawRecord.clean``).
+    """
+    if not isinstance(value, Mapping):
+        return None, f"expected a JSON object, got {json_kind(value)}"
+    return None if clean else find_problem(value, max_depth)
 
 
 def _path(parts: tuple[str | int, ...]) -> str | None:
