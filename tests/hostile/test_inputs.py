@@ -440,3 +440,17 @@ def test_rescore_reads_hostile_released_outputs_record_by_record(tmp_path):
     arr.write_bytes(b"[" + json.dumps(good).encode() + b"," + b"[" * 100_000)
     out = list(iter_objects(arr))
     assert isinstance(out[0][1], dict) and isinstance(out[-1][1], InputError) and len(out) == 2
+
+
+def test_rescore_reads_under_the_configured_limits(tmp_path, monkeypatch):
+    from critica.rescore.base import iter_objects
+
+    path = tmp_path / "released.jsonl"
+    path.write_text(json.dumps({"id": "a", "m": [[["deep"]]]}) + "\n" + json.dumps({"id": "b", "x": "y" * 500}) + "\n"
+                    + json.dumps({"id": "c"}) + "\n")
+    assert all(isinstance(r, dict) for _, r in iter_objects(path))
+    monkeypatch.setenv("CRITICA_MAX_DEPTH", "3")
+    monkeypatch.setenv("CRITICA_MAX_RECORD_BYTES", "300")
+    out = [r for _, r in iter_objects(path)]
+    assert [r.location for r in out[:2]] == ["line 1", "line 2"] and out[2] == {"id": "c"}
+    assert "CRITICA_MAX_DEPTH" in out[0].reason and "CRITICA_MAX_RECORD_BYTES" in out[1].reason

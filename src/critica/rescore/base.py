@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from critica.config import from_env
 from critica.errors import InputError, UserError
 from critica.inputs.records import ReadLimits, iter_records, object_problem
 from critica.types import Critique
@@ -93,12 +94,12 @@ def _load_all() -> None:
 def iter_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
     """``(line or index, record)`` for each record of a JSONL or JSON file (or ``(row, …)`` for Parquet), in order.
 
-    The bounded reader every command uses (:func:`critica.inputs.records.iter_records`): a record that is too
-    large or deep, not valid text or JSON, not an object, or that holds a value JSON cannot (NaN, a lone surrogate)
-    comes as an InputError naming the file, the record and the field, and costs only itself. A JSON array stops at
-    a syntax error, after the elements before it.
+    The bounded reader every command uses (:func:`critica.inputs.records.iter_records`), under the limits the
+    ``CRITICA_MAX_*`` variables set: a record that is too large or deep, not valid text or JSON, not an object, or
+    that holds a value JSON cannot (NaN, a lone surrogate) comes as an InputError naming the file, the record and
+    the field, and costs only itself. A JSON array stops at a syntax error, after the elements before it.
     """
-    limits = ReadLimits()
+    limits = ReadLimits.from_settings(from_env())
     for rec in iter_records(path, limits):
         problem = (None, rec.error) if rec.error is not None else object_problem(rec.value, rec.clean,
                                                                                  limits.max_depth)
