@@ -178,6 +178,14 @@ def test_markers_and_the_clean_flag(tmp_path):
     assert find_problem(out[4].value) is None and find_problem(out[5].value)[0] == "a"
 
 
+def test_duplicate_keys_are_markers_naming_the_key(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"a": 1, "b": {"c": 1, "c": 1, "c": 2}, "a": 3}\n{"a": {"a": 1}}\n')
+    dup, fine = iter_records(path)
+    assert not dup.clean and dup.value["b"]["c"].reason.startswith("duplicate key: given 3 times")
+    assert find_problem(dup.value)[0] in ("a", "b.c") and fine.clean and fine.value == {"a": {"a": 1}}
+
+
 def test_find_problem_names_the_path():
     assert find_problem({"a": [{"b": float("nan")}]}) == ("a[0].b", "NaN is not a number (JSON has no NaN or Infinity)")
     assert find_problem({"a": {1: 2}})[0] == "a"

@@ -323,6 +323,8 @@ def test_duplicate_ids_are_input_errors_before_any_work_in_both_commands(tmp_pat
     ('{"id": "s", "question": "q", "response": "r", "score": Infinity}', "score"),
     ('{"id": "s", "question": "q", "response": "r", "score": -Infinity}', "score"),
     ('{"id": "s", "question": "q", "response": "r", "x": {"y": [1, NaN]}}', "x.y[1]"),
+    ('{"id": "s", "question": "benign", "response": "r", "question": "evil"}', "question"),
+    ('{"id": "s", "question": "q", "response": "r", "x": [{"y": 1, "z": 0, "y": 2}]}', "x[0].y"),
 ])
 def test_silent_coercions_are_field_errors(tmp_path, capsys, record, field):
     path = tmp_path / "coerce.jsonl"

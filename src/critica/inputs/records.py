@@ -21,6 +21,8 @@ What a hostile file meets:
   of more than 4,300 digits (Python's own ``int()`` limit) become :class:`Invalid` markers, reported with their field
   by :func:`find_problem` (so ``field 'id': NaN is not a number`` rather than a silent ``"nan"``). So do strings
   holding lone surrogates (``"\\ud800"``), which cannot be encoded and would fail later in SQLite or JSON output.
+* **Duplicate keys.** A key given twice in one object (``{"question": "benign", …, "question": "evil"}``) would
+  silently keep its last value: it becomes an :class:`Invalid` marker too, reported with its field.
 
 A JSON array cannot be read past a syntax error (where the next record starts is unknown), so the records before
 it are kept and the error names the index, line and column where reading stopped. JSONL resumes at the next line.
@@ -33,6 +35,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,7 +94,8 @@ class RawRecord:
 
 
 class Invalid:
-    """A value the reader refused (NaN, an overflowing number, a huge integer, binary data): reported with its field."""
+    """A value the reader refused (NaN, an overflowing number, a huge integer, binary data, a duplicated key's
+    values): reported with its field."""
 
     __slots__ = ("reason",)
 
@@ -130,6 +134,16 @@ class _Hooks:
             self.marked = True
             return Invalid(f"the number {text[:24]}{'…' if len(text) > 24 else ''} is too large for a float")
         return value
+
+    def object_pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) < len(pairs):  # json.loads would keep the last value silently: which one was meant is unknown
+            self.marked = True
+            for key, n in Counter(k for k, _ in pairs).items():
+                if n > 1:
+                    obj[key] = Invalid(f"duplicate key: given {n} times in one object (which value is meant is "
+                                       "unknown)")
+        return obj
 
 
 def json_kind(value: Any) -> str:
@@ -350,7 +364,7 @@ def decode_record(raw: bytes, encoding: str, limits: ReadLimits,
     hooks = _Hooks()
     try:
         value = json.loads(text, parse_constant=hooks.parse_constant, parse_int=hooks.parse_int,
-                           parse_float=hooks.parse_float)
+                           parse_float=hooks.parse_float, object_pairs_hook=hooks.object_pairs)
         # Lone surrogates can only come from \\uD8xx-\\uDFxx escapes (strict UTF-8 refuses encoded ones).
         return value, not hooks.marked and not _SURROGATE_ESCAPE.search(text)
     except json.JSONDecodeError as e:
