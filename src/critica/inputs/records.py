@@ -45,7 +45,8 @@ from typing import IO, Any
 
 from critica.errors import UserError
 
-__all__ = ["ReadLimits", "RawRecord", "Invalid", "iter_records", "find_problem", "object_problem", "json_kind"]
+__all__ = ["ReadLimits", "RawRecord", "Invalid", "Unreadable", "iter_records", "strict_loads", "find_problem",
+           "object_problem", "json_kind"]
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,25 @@ def decode_record(raw: bytes, encoding: str, limits: ReadLimits,
         raise Unreadable(f"invalid JSON: {e.msg}", e.pos) from None
     except RecursionError:  # not reachable under a sane max_depth; kept so no depth can crash the reader
         raise Unreadable(f"nested deeper than the limit of {limits.max_depth} levels (max_depth)") from None
+
+
+def strict_loads(raw: bytes, limits: ReadLimits) -> Any:
+    """One JSON value from UTF-8 bytes (a leading BOM allowed), refused whole where the reader would refuse a record
+    or one of its fields: too large, deep or many-valued, not valid UTF-8 or JSON, or holding what JSON cannot carry
+    (NaN, Infinity, an overflowing number, a huge integer, a lone surrogate, a duplicate key). For request bodies.
+
+    Raises:
+        Unreadable: with the reason (naming the field where there is one) and, for a JSON syntax error, its offset.
+    """
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    if len(raw) > limits.max_record_bytes:
+        raise Unreadable(too_large(limits))
+    value, clean = decode_record(raw, "UTF-8", limits)
+    problem = None if clean else find_problem(value, limits.max_depth)
+    if problem is not None:
+        field, reason = problem
+        raise Unreadable(reason if field is None else f"field '{field}': {reason}")
+    return value
 
 
 def too_large(limits: ReadLimits) -> str:
