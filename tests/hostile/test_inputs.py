@@ -21,7 +21,7 @@ import pytest
 import critica
 from critica.cli import main
 from critica.errors import InputError
-from critica.inputs.load import read_items
+from critica.inputs.load import ReadLimits, read_items
 from critica.store import Store
 from critica.types import Item
 
@@ -87,8 +87,8 @@ def read_items_rss(path: Path, tmp_path: Path, **kw) -> tuple[int, int, str]:
     its id or ``location: reason``."""
     return peak_rss_mb(f"""
         from critica.inputs.load import read_items
-        out = list(read_items({str(path)!r}))
-        print([(getattr(r, "id", None) or r.location + ": " + r.reason) for r in out], file=sys.stderr)
+        out = [(getattr(r, "id", None) or r.location + ": " + r.reason) for r in read_items({str(path)!r})]
+        print(out, file=sys.stderr)
         rc = 0
     """, tmp_path, **kw)
 
@@ -409,6 +409,62 @@ def test_hostile_parquet_cells_fail_their_row_only(tmp_path, capsys):
         ["a", ("row 1", "score"), ("row 2", "blob"), "d"]
     rc, info, ids, errors, _ = batch(path, capsys)
     assert rc == 1 and sorted(ids) == ["a", "d"] and len(errors) == 2
+
+
+_REPEATED_TEXT_PARQUET = """
+import sys
+import pyarrow as pa, pyarrow.parquet as pq
+path, layout, n = sys.argv[1], sys.argv[2], 300
+big = "x" * (1 << 20)
+columns = {"id": [f"r{i}" for i in range(n)], "question": ["q"] * n, "response": [big] * n}
+if layout == "nested dictionary":
+    columns["response"], columns["steps"] = ["r"] * n, [[big, "s"]] * n
+kw = {"dictionary_pagesize_limit": 4 << 20}  # the writer's default: dictionary-encode text, the value stored once
+if layout == "delta":  # each value stored as 'all of the one before'
+    kw = {"use_dictionary": False, "column_encoding": {"response": "DELTA_BYTE_ARRAY"}}
+pq.write_table(pa.table(columns), path, compression="zstd", store_schema=False, **kw)
+"""
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("layout", ["dictionary", "nested dictionary", "delta"])
+def test_a_small_parquet_file_of_repeated_text_is_read_in_bounded_memory(tmp_path, layout):
+    # 300 rows of one 1 MiB text in a file of a few KB: read a batch at a time, it held ~650 MB (the row group's
+    # metadata counts encoded bytes); now each row is sized in Arrow and rows are converted ~16 MiB at a time.
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "repeated.parquet"
+    subprocess.run([sys.executable, "-c", _REPEATED_TEXT_PARQUET, str(path), layout], check=True, timeout=120)
+    assert path.stat().st_size < 100_000
+    rc, peak, err = read_items_rss(path, tmp_path, timeout=170)
+    assert rc == 0, err[-2000:]
+    assert "'r0'" in err and "'r299'" in err and "row " not in err
+    assert peak < 400, f"peak RSS {peak} MB"
+
+
+@pytest.mark.timeout(60)
+def test_a_parquet_row_past_the_size_limit_is_refused_before_it_is_converted(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    big = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0] + [1] * 7, pa.int32()), pa.array(["x" * 3000, "fine"]))
+    pq.write_table(pa.table({"id": [f"r{i}" for i in range(10)], "question": ["q"] * 10, "response": big}),
+                   tmp_path / "t.parquet")
+    out = list(read_items(tmp_path / "t.parquet", limits=ReadLimits(max_record_bytes=2000)))
+    assert [getattr(r, "id", None) or r.location for r in out] == ["row 0", "r1", "row 2", *(f"r{i}" for i in range(3, 10))]
+    assert "larger than the limit of 2000 bytes" in out[0].reason
+
+
+@pytest.mark.timeout(60)
+def test_a_parquet_row_group_pyarrow_cannot_decode_fails_its_rows_not_the_reader(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    ids = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["a", "b"]))
+    path = tmp_path / "t.parquet"  # stored as a dictionary column in an encoding pyarrow cannot read as one
+    pq.write_table(pa.table({"id": ids, "question": ["q", "q"], "response": ["r", "r"]}), path, use_dictionary=False,
+                   column_encoding={"id": "DELTA_BYTE_ARRAY"})
+    out = list(read_items(path))
+    assert [r.location for r in out] == ["row 0", "row 1"] and "row group 0 cannot be read" in out[0].reason
 
 
 # -- limits are configurable ---------------------------------------------------------------------------------------
