@@ -114,6 +114,9 @@ def test_mapped_paths_reach_into_lists(tmp_path):
     assert (item.question, item.response) == ("Q?", "A.")
     err = _one(tmp_path, json.dumps(rec), mapping={"question": "messages.5.content", "response": "messages.1.content"})
     assert isinstance(err, InputError) and err.field == "messages.5.content"
+    for index in ("²", "١", "+1", " 1"):  # int() reads some of these (or fails on them): only ASCII digits index
+        err = _one(tmp_path, json.dumps(rec), mapping={"question": f"messages.{index}.content"})
+        assert isinstance(err, InputError) and err.field == f"messages.{index}.content", index
 
 
 def test_a_question_only_record_when_the_response_will_be_generated(tmp_path):

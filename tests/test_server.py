@@ -501,7 +501,8 @@ def test_the_verifier_refuses_unknown_options_and_models():
 
 
 @pytest.mark.parametrize("text,needle", [("NaN", "NaN"), ("-Infinity", "Infinity"), ("1e999", "too large"),
-                                         ("[" * 100 + "]" * 100, "nested deeper")])
+                                         ("[" * 100 + "]" * 100, "nested deeper"),
+                                         ('"\\ud800"', "lone surrogate"), ('{"b": 1, "b": 2}', "duplicate key")])
 def test_strict_json_refuses_what_json_does_not_allow(text, needle):
     from critica.server.limits import strict_json_loads
 

@@ -381,6 +381,8 @@ HOSTILE_BODIES = {
     "nan in an item": '{"items": [{"question": "q", "response": "r", "id": NaN}]}',
     "bad utf-8": b'{"items": [{"question": "\xff\xfe", "response": "r"}]}'.decode("latin-1"),
     "store as number": '{"items": [ITEM], "store": 1e400}',
+    "lone surrogate key": '{"items": [ITEM], "options": {"k\\udfff": 1}}',
+    "duplicate key": '{"items": [{"question": "benign", "response": "r", "question": "evil"}]}',
 }
 
 
@@ -399,7 +401,8 @@ def test_hostile_json_bodies_are_4xx_json_problems(path, name):
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("name", ["nan option", "infinity", "minus infinity", "overflowing float", "5000-digit int",
-                                  "deep nesting", "deep in an item", "nan in an item"])
+                                  "deep nesting", "deep in an item", "nan in an item", "lone surrogate key",
+                                  "duplicate key"])
 def test_what_json_does_not_allow_is_refused_as_malformed(name):
     # Python's json reads NaN, Infinity and 1e400 (as inf): such values must not get into critiques, runs or answers.
     client = app_client()

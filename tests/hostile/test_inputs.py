@@ -21,7 +21,7 @@ import pytest
 import critica
 from critica.cli import main
 from critica.errors import InputError
-from critica.inputs.load import read_items
+from critica.inputs.load import ReadLimits, read_items
 from critica.store import Store
 from critica.types import Item
 
@@ -82,6 +82,17 @@ def peak_rss_mb(code: str, tmp_path: Path, cap_gb: float = 3.0, timeout: int = 9
     return p.returncode, peak, p.stderr
 
 
+def read_items_rss(path: Path, tmp_path: Path, **kw) -> tuple[int, int, str]:
+    """``read_items`` over ``path`` in a fresh capped Python (:func:`peak_rss_mb`); its output lists each record as
+    its id or ``location: reason``."""
+    return peak_rss_mb(f"""
+        from critica.inputs.load import read_items
+        out = [(getattr(r, "id", None) or r.location + ": " + r.reason) for r in read_items({str(path)!r})]
+        print(out, file=sys.stderr)
+        rc = 0
+    """, tmp_path, **kw)
+
+
 # -- size and nesting --------------------------------------------------------------------------------------------
 
 
@@ -109,12 +120,7 @@ def test_a_line_of_tiny_values_is_refused_before_it_is_decoded(tmp_path):
         f.write(line(0))
         f.write(b'{"id": "v", "question": "q", "response": "r", "m": [' + b"[]," * 10_000_000 + b"[]]}\n")
         f.write(line(1))
-    rc, peak, err = peak_rss_mb(f"""
-        from critica.inputs.load import read_items
-        out = list(read_items({str(path)!r}))
-        print([getattr(r, "id", None) or r.reason for r in out], file=sys.stderr)
-        rc = 0
-    """, tmp_path)
+    rc, peak, err = read_items_rss(path, tmp_path)
     assert rc == 0, err[-2000:]
     assert "'r0'" in err and "'r1'" in err and "max_values" in err
     assert peak < 400, f"peak RSS {peak} MB"
@@ -127,12 +133,7 @@ def test_a_one_gigabyte_line_without_newline_is_skipped_without_holding_it(tmp_p
         f.write(line(0))
         f.seek(f.tell() + 2**30)  # a sparse gigabyte of NUL bytes: the second line
         f.write(b"\n" + line(1) + b"x" * 1000)  # and a last line that never ends
-    rc, peak, err = peak_rss_mb(f"""
-        from critica.inputs.load import read_items
-        out = list(read_items({str(path)!r}))
-        print([(getattr(r, "id", None) or r.location + ": " + r.reason) for r in out], file=sys.stderr)
-        rc = 0
-    """, tmp_path, timeout=110)
+    rc, peak, err = read_items_rss(path, tmp_path, timeout=110)
     assert rc == 0, err[-2000:]
     assert "'r0'" in err and "'r1'" in err and "line 2: record is larger than the limit" in err
     assert peak < 400, f"peak RSS {peak} MB"
@@ -322,6 +323,8 @@ def test_duplicate_ids_are_input_errors_before_any_work_in_both_commands(tmp_pat
     ('{"id": "s", "question": "q", "response": "r", "score": Infinity}', "score"),
     ('{"id": "s", "question": "q", "response": "r", "score": -Infinity}', "score"),
     ('{"id": "s", "question": "q", "response": "r", "x": {"y": [1, NaN]}}', "x.y[1]"),
+    ('{"id": "s", "question": "benign", "response": "r", "question": "evil"}', "question"),
+    ('{"id": "s", "question": "q", "response": "r", "x": [{"y": 1, "z": 0, "y": 2}]}', "x[0].y"),
 ])
 def test_silent_coercions_are_field_errors(tmp_path, capsys, record, field):
     path = tmp_path / "coerce.jsonl"
@@ -408,6 +411,62 @@ def test_hostile_parquet_cells_fail_their_row_only(tmp_path, capsys):
     assert rc == 1 and sorted(ids) == ["a", "d"] and len(errors) == 2
 
 
+_REPEATED_TEXT_PARQUET = """
+import sys
+import pyarrow as pa, pyarrow.parquet as pq
+path, layout, n = sys.argv[1], sys.argv[2], 300
+big = "x" * (1 << 20)
+columns = {"id": [f"r{i}" for i in range(n)], "question": ["q"] * n, "response": [big] * n}
+if layout == "nested dictionary":
+    columns["response"], columns["steps"] = ["r"] * n, [[big, "s"]] * n
+kw = {"dictionary_pagesize_limit": 4 << 20}  # the writer's default: dictionary-encode text, the value stored once
+if layout == "delta":  # each value stored as 'all of the one before'
+    kw = {"use_dictionary": False, "column_encoding": {"response": "DELTA_BYTE_ARRAY"}}
+pq.write_table(pa.table(columns), path, compression="zstd", store_schema=False, **kw)
+"""
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("layout", ["dictionary", "nested dictionary", "delta"])
+def test_a_small_parquet_file_of_repeated_text_is_read_in_bounded_memory(tmp_path, layout):
+    # 300 rows of one 1 MiB text in a file of a few KB: read a batch at a time, it held ~650 MB (the row group's
+    # metadata counts encoded bytes); now each row is sized in Arrow and rows are converted ~16 MiB at a time.
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "repeated.parquet"
+    subprocess.run([sys.executable, "-c", _REPEATED_TEXT_PARQUET, str(path), layout], check=True, timeout=120)
+    assert path.stat().st_size < 100_000
+    rc, peak, err = read_items_rss(path, tmp_path, timeout=170)
+    assert rc == 0, err[-2000:]
+    assert "'r0'" in err and "'r299'" in err and "row " not in err
+    assert peak < 400, f"peak RSS {peak} MB"
+
+
+@pytest.mark.timeout(60)
+def test_a_parquet_row_past_the_size_limit_is_refused_before_it_is_converted(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    big = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0] + [1] * 7, pa.int32()), pa.array(["x" * 3000, "fine"]))
+    pq.write_table(pa.table({"id": [f"r{i}" for i in range(10)], "question": ["q"] * 10, "response": big}),
+                   tmp_path / "t.parquet")
+    out = list(read_items(tmp_path / "t.parquet", limits=ReadLimits(max_record_bytes=2000)))
+    assert [getattr(r, "id", None) or r.location for r in out] == ["row 0", "r1", "row 2", *(f"r{i}" for i in range(3, 10))]
+    assert "larger than the limit of 2000 bytes" in out[0].reason
+
+
+@pytest.mark.timeout(60)
+def test_a_parquet_row_group_pyarrow_cannot_decode_fails_its_rows_not_the_reader(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    ids = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["a", "b"]))
+    path = tmp_path / "t.parquet"  # stored as a dictionary column in an encoding pyarrow cannot read as one
+    pq.write_table(pa.table({"id": ids, "question": ["q", "q"], "response": ["r", "r"]}), path, use_dictionary=False,
+                   column_encoding={"id": "DELTA_BYTE_ARRAY"})
+    out = list(read_items(path))
+    assert [r.location for r in out] == ["row 0", "row 1"] and "row group 0 cannot be read" in out[0].reason
+
+
 # -- limits are configurable ---------------------------------------------------------------------------------------
 
 
@@ -425,17 +484,31 @@ def test_limits_are_configurable_and_named_in_the_error(tmp_path, capsys, monkey
 
 def test_rescore_reads_hostile_released_outputs_record_by_record(tmp_path):
     """Released generations go through the same bounded reader: deep nesting, a bad byte, NaN cost one record."""
-    from critica.rescore.base import iter_json_objects, iter_jsonl
+    from critica.rescore.base import iter_objects
 
     good = {"id": "a", "x": 1}
     lines = [json.dumps(good).encode(), b"[" * 100_000, b"\xff\xfe binary", b'{"id": "n", "x": NaN}',
              json.dumps({**good, "id": "b"}).encode()]
     path = tmp_path / "released.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    out = list(iter_jsonl(path))
+    out = list(iter_objects(path))
     assert [r["id"] for _, r in out if isinstance(r, dict)] == ["a", "b"]
     assert sum(isinstance(r, InputError) for _, r in out) == 3
     arr = tmp_path / "released.json"
     arr.write_bytes(b"[" + json.dumps(good).encode() + b"," + b"[" * 100_000)
-    out = list(iter_json_objects(arr))
+    out = list(iter_objects(arr))
     assert isinstance(out[0][1], dict) and isinstance(out[-1][1], InputError) and len(out) == 2
+
+
+def test_rescore_reads_under_the_configured_limits(tmp_path, monkeypatch):
+    from critica.rescore.base import iter_objects
+
+    path = tmp_path / "released.jsonl"
+    path.write_text(json.dumps({"id": "a", "m": [[["deep"]]]}) + "\n" + json.dumps({"id": "b", "x": "y" * 500}) + "\n"
+                    + json.dumps({"id": "c"}) + "\n")
+    assert all(isinstance(r, dict) for _, r in iter_objects(path))
+    monkeypatch.setenv("CRITICA_MAX_DEPTH", "3")
+    monkeypatch.setenv("CRITICA_MAX_RECORD_BYTES", "300")
+    out = [r for _, r in iter_objects(path)]
+    assert [r.location for r in out[:2]] == ["line 1", "line 2"] and out[2] == {"id": "c"}
+    assert "CRITICA_MAX_DEPTH" in out[0].reason and "CRITICA_MAX_RECORD_BYTES" in out[1].reason

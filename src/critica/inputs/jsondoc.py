@@ -23,7 +23,7 @@ __all__ = ["DocumentReader"]
 
 _QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
 _OPENERS = {ord("["): ord("]"), ord("{"): ord("}")}
-_CLOSERS = {ord("]"), ord("}")}
+_OPENER_OF = {closer: opener for opener, closer in _OPENERS.items()}
 _STRING_BODY = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.S)
 _SKIP = re.compile(rb'(?:[^"\[\]{},]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+', re.S)  # possessive: no backtracking
 _STRUCTURE = frozenset(b"[]{},")
@@ -32,13 +32,7 @@ _CHUNK = 1 << 20
 
 
 class DocumentReader:
-    """Splits a JSON document into its records without decoding it: the root array's elements, the elements of the
-    first ``items``/``data``/``records`` list of a root object, or else the root object itself (one record).
-
-    The scan follows strings (with escapes) and brackets only, with regex jumps over everything else, so it costs
-    one byte per nesting level (a counter past the depth limit) and at most one record of buffer. Each record's
-    bytes are then decoded on their own, with the depth and value count the scan measured.
-    """
+    """The records of one JSON document, split as the module docstring describes."""
 
     def __init__(self, f: io.BufferedReader, encoding: str, limits: ReadLimits) -> None:
         self.f, self.encoding, self.limits = f, encoding, limits
@@ -175,7 +169,7 @@ class DocumentReader:
             if extra:
                 extra -= 1
             elif c != stack[-1]:
-                yield self._stop(pos, f"{chr(c)!r} does not close {chr(_opener_of(stack[-1]))!r}")
+                yield self._stop(pos, f"{chr(c)!r} does not close {chr(_OPENER_OF[stack[-1]])!r}")
                 return
             else:
                 stack.pop()
@@ -235,7 +229,3 @@ class DocumentReader:
         if self._skip_ws():
             yield self._stop(self.pos, "unexpected data after the JSON document (one JSON value per line? name "
                                        "the file .jsonl)")
-
-
-def _opener_of(closer: int) -> int:
-    return ord("[") if closer == ord("]") else ord("{")

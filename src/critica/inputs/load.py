@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from critica.errors import InputError, UserError
-from critica.inputs.records import ReadLimits, find_problem, iter_records, json_kind
+from critica.inputs.records import ReadLimits, iter_records, json_kind, object_problem
 from critica.types import Item
 
 __all__ = ["ALIASES", "ReadLimits", "read_items", "record_to_item", "parse_mapping"]
@@ -68,16 +68,13 @@ def _lookup(record: Mapping[str, Any], path: str) -> tuple[bool, Any]:
         return (False, None) if value is _MISSING else (True, value)
     cur: Any = record
     for part in path.split("."):
-        if isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+        if isinstance(cur, list) and part.isascii() and part.isdigit() and int(part) < len(cur):
             cur = cur[int(part)]  # `--map question=messages.0.content` reaches into chat-format lists
             continue
         if not isinstance(cur, Mapping) or part not in cur:
             return False, None
         cur = cur[part]
     return True, cur
-
-
-_TEXT_FIELDS = ("question", "response", "rubric")
 
 
 def record_to_item(record: Any, *, default_id: str, mapping: Mapping[str, str] | None = None,
@@ -94,12 +91,9 @@ def record_to_item(record: Any, *, default_id: str, mapping: Mapping[str, str] |
 
 def _to_item(record: Any, default_id: str, mapping: Mapping[str, str] | None, limits: ReadLimits,
              need_response: bool, *, checked: bool) -> Item:
-    if not isinstance(record, Mapping):
-        raise _FieldError(None, f"expected a JSON object, got {json_kind(record)}")
-    if not checked:  # the file reader proves most records clean while decoding them; others are walked
-        problem = find_problem(record, limits.max_depth)
-        if problem is not None:
-            raise _FieldError(*problem)
+    problem = object_problem(record, checked, limits.max_depth)
+    if problem is not None:
+        raise _FieldError(*problem)
     mapping = mapping or {}
     data: dict[str, Any] = {}
     used: set[str] = set()

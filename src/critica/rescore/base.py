@@ -1,4 +1,4 @@
-"""What every replay adapter shares: the result type, the adapter registry and tolerant readers.
+"""What every replay adapter shares: the result type, the adapter registry and the record reader.
 
 A replay adapter turns a file of released generations into :class:`~critica.types.Critique` objects (one per item;
 the per-order / per-sample replies are its ``samples``) and computes the benchmark's figures from them. It never
@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from critica.config import from_env
 from critica.errors import InputError, UserError
+from critica.inputs.records import ReadLimits, iter_records, object_problem
 from critica.types import Critique
 
-__all__ = ["RescoreResult", "Adapter", "register_adapter", "get_adapter", "available_formats", "iter_json_objects",
-           "iter_jsonl", "pct"]
+__all__ = ["RescoreResult", "Adapter", "register_adapter", "get_adapter", "available_formats", "iter_objects", "pct"]
 
 
 @dataclass
@@ -90,40 +91,22 @@ def _load_all() -> None:
     from critica.rescore import jsonl, judgebench, llmbar, mr_gsm8k, realcritic  # noqa: F401 - register on import
 
 
-def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
-    # The bounded reader every command uses (critica.inputs.records): released generations are read with the same
-    # limits on size and nesting, the same encodings, and one bad record costs only itself.
-    from critica.inputs.records import ReadLimits, find_problem, iter_records
+def iter_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    """``(line or index, record)`` for each record of a JSONL or JSON file (or ``(row, …)`` for Parquet), in order.
 
-    limits = ReadLimits()
-    for rec in iter_records(path, limits):
-        if rec.error is not None:
-            yield rec.key, InputError(str(path), rec.location, None, rec.error)
-            continue
-        if not isinstance(rec.value, dict):
-            yield rec.key, InputError(str(path), rec.location, None,
-                                      f"expected a JSON object, got {type(rec.value).__name__}")
-            continue
-        problem = None if rec.clean else find_problem(rec.value, limits.max_depth)
-        if problem is not None:
-            field, reason = problem
-            yield rec.key, InputError(str(path), rec.location, field, reason)
-            continue
-        yield rec.key, rec.value
-
-
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
-    """Yield ``(line_number, record)`` for each non-blank line; a bad line yields an InputError instead."""
-    yield from _records(path)
-
-
-def iter_json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
-    """Yield ``(index, record)`` of a JSON array of objects, element by element.
-
-    A truncated or corrupt file still yields every element before the damage, then one InputError naming the index
-    and line where reading stopped (so a partial download loses only what is actually missing).
+    The bounded reader every command uses (:func:`critica.inputs.records.iter_records`), under the limits the
+    ``CRITICA_MAX_*`` variables set: a record that is too large or deep, not valid text or JSON, not an object, or
+    that holds a value JSON cannot (NaN, a lone surrogate) comes as an InputError naming the file, the record and
+    the field, and costs only itself. A JSON array stops at a syntax error, after the elements before it.
     """
-    yield from _records(path)
+    limits = ReadLimits.from_settings(from_env())
+    for rec in iter_records(path, limits):
+        problem = (None, rec.error) if rec.error is not None else object_problem(rec.value, rec.clean,
+                                                                                 limits.max_depth)
+        if problem is not None:
+            yield rec.key, InputError(str(path), rec.location, *problem)
+        else:
+            yield rec.key, rec.value
 
 
 def pct(numerator: float, denominator: float, digits: int = 2) -> float | None:

@@ -17,7 +17,7 @@ from typing import Any
 from critica.critics.labels import arena_decision, llmbar_winner, parse_mr_gsm8k
 from critica.critics.parse import last_boxed, strip_reasoning
 from critica.errors import InputError, UserError
-from critica.rescore.base import RescoreResult, field_error, iter_jsonl, pct, register_adapter
+from critica.rescore.base import RescoreResult, field_error, iter_objects, pct, register_adapter
 from critica.rescore.pairwise import combine_orders, pairwise_critique
 from critica.types import Critique, ParseStatus, Verdict
 
@@ -47,7 +47,7 @@ def replay_jsonl(path: str | Path, *, parser: str = "arena") -> RescoreResult:
     errors: list[InputError] = []
     by_item: dict[str, list[Critique]] = defaultdict(list)
     records = unparsed = graded = right = 0
-    for line, rec in iter_jsonl(path):
+    for line, rec in iter_objects(path):
         if isinstance(rec, InputError):
             errors.append(rec)
             continue

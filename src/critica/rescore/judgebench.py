@@ -20,7 +20,7 @@ from typing import Any
 
 from critica.critics.labels import arena_decision, arena_decision_authors, flip_decision, llmbar_winner
 from critica.errors import InputError
-from critica.rescore.base import RescoreResult, field_error, iter_jsonl, pct, register_adapter
+from critica.rescore.base import RescoreResult, field_error, iter_objects, pct, register_adapter
 from critica.rescore.pairwise import combine_orders, pairwise_critique
 from critica.types import Critique
 
@@ -96,7 +96,7 @@ def replay_judgebench(path: str | Path) -> RescoreResult:
     mine_totals: dict[str, list[int]] = {}
     counts: dict[str, int] = {}
     mism = unparsed = 0
-    for line, rec in iter_jsonl(path):
+    for line, rec in iter_objects(path):
         if isinstance(rec, InputError):
             errors.append(rec)
             continue

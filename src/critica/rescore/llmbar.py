@@ -24,7 +24,7 @@ from typing import Any
 
 from critica.critics.labels import llmbar_winner, llmbar_winner_authors, swap_winner
 from critica.errors import InputError
-from critica.rescore.base import RescoreResult, field_error, iter_json_objects, pct, register_adapter
+from critica.rescore.base import RescoreResult, field_error, iter_objects, pct, register_adapter
 from critica.rescore.pairwise import combine_orders, pairwise_critique
 from critica.types import Critique
 
@@ -102,7 +102,7 @@ def replay_llmbar(path: str | Path, *, rule: str | None = None, strategy: str | 
     llm, strat = config if config else ("?", "?")
     records: list[tuple[int, dict[str, Any]]] = []
     errors: list[InputError] = []
-    for index, rec in iter_json_objects(path):
+    for index, rec in iter_objects(path):
         if isinstance(rec, InputError):
             errors.append(rec)
             continue

@@ -32,7 +32,7 @@ from critica.critics.labels import (
     parse_mr_gsm8k,
 )
 from critica.errors import InputError
-from critica.rescore.base import RescoreResult, field_error, iter_json_objects, pct, register_adapter
+from critica.rescore.base import RescoreResult, field_error, iter_objects, pct, register_adapter
 from critica.types import Critique, ParseStatus, Verdict
 
 __all__ = ["replay_mr_gsm8k", "mr_score", "mcc_from_counts"]
@@ -86,7 +86,7 @@ def replay_mr_gsm8k(
     has_correct_items = False
     has_grades = False
     model_key = None
-    for index, rec in iter_json_objects(path):
+    for index, rec in iter_objects(path):
         if isinstance(rec, InputError):
             errors.append(rec)
             continue

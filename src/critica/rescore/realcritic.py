@@ -24,7 +24,7 @@ from typing import Any
 
 from critica.critics.parse import last_boxed, strip_reasoning
 from critica.errors import InputError, MissingDependency
-from critica.rescore.base import RescoreResult, field_error, iter_jsonl, register_adapter
+from critica.rescore.base import RescoreResult, field_error, iter_objects, register_adapter
 from critica.types import Critique, ParseStatus, Verdict
 
 __all__ = ["replay_realcritic", "answers_equivalent"]
@@ -84,7 +84,7 @@ def replay_realcritic(path: str | Path) -> RescoreResult:
     n = authors_ok = have_scores = empty = mine_ok = unparsed = 0
     disagreements: list[dict[str, Any]] = []
     verdicts = {"correct": 0, "incorrect": 0, "none": 0}
-    for line, rec in iter_jsonl(path):
+    for line, rec in iter_objects(path):
         if isinstance(rec, InputError):
             errors.append(rec)
             continue

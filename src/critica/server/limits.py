@@ -4,19 +4,17 @@ The body limit acts before the app reads anything: a declared ``Content-Length``
 once, and a chunked body is read only up to the limit. The per-key limit answers 429 immediately rather than
 queueing, because a queued HTTP request holds a connection and still times out on the client side.
 
-Bodies are parsed as strict JSON (:class:`StrictJSONRoute`): ``NaN``, ``Infinity``, numbers that overflow to
-infinity (``1e400``), integers over 4300 digits and nesting deeper than :data:`MAX_JSON_DEPTH` are a 400
-``malformed_json`` answer, because Python's ``json`` would accept the first three and a value that cannot be written
+Bodies are parsed as strict JSON (:class:`StrictJSONRoute`) by the input reader's decoder
+(:func:`critica.inputs.records.strict_loads`): ``NaN``, ``Infinity``, numbers that overflow to infinity (``1e400``),
+integers over 4300 digits, lone surrogates, duplicate keys and nesting deeper than :data:`MAX_JSON_DEPTH` are a 400
+``malformed_json`` answer, because Python's ``json`` would accept most of them and a value that cannot be written
 back as JSON (or a structure too deep to walk) would otherwise fail somewhere far from the request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import math
-import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -24,6 +22,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from critica.inputs.records import ReadLimits, Unreadable, strict_loads
 from critica.server.errors import HTTPProblem, error_response
 
 __all__ = ["BodySizeLimit", "KeyLimiter", "within", "StrictJSONRoute", "strict_json_loads", "MAX_JSON_DEPTH"]
@@ -33,42 +32,16 @@ T = TypeVar("T")
 MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects a request body may have (items and options need a handful)."""
 
-_STRING = re.compile(rb'"(?:[^"\\\\]|\\\\.)*"', re.DOTALL)
-_BRACKETS = bytes(range(256)).translate(None, b"[]{}")  # every byte but the brackets, for bytes.translate
-
-
-def _depth(body: bytes) -> int:
-    """Deepest bracket nesting outside strings (C-speed: strings cut out, brackets kept, a running sum)."""
-    brackets = _STRING.sub(b"", body).translate(None, _BRACKETS)
-    steps = (1 if b in b"[{" else -1 for b in brackets)
-    return max(itertools.accumulate(steps), default=0)
+_BODY_LIMITS = ReadLimits(max_depth=MAX_JSON_DEPTH)
 
 
 def strict_json_loads(body: bytes | str) -> Any:
-    """``json.loads`` that refuses what JSON (RFC 8259) or this server cannot carry; raises JSONDecodeError."""
-    def constant(name: str) -> Any:
-        raise json.JSONDecodeError(f"{name} is not valid JSON (no NaN or Infinity)", "", _find(body, name))
-
-    def real(text: str) -> float:
-        value = float(text)
-        if not math.isfinite(value):
-            raise json.JSONDecodeError(f"number {text[:20]} is too large", "", _find(body, text))
-        return value
-
-    raw = body.encode() if isinstance(body, str) else body
-    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth(raw) > MAX_JSON_DEPTH:
-        raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
+    """The body as JSON, refused where JSON (RFC 8259) or this server cannot carry it; raises JSONDecodeError."""
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     try:
-        return json.loads(body, parse_constant=constant, parse_float=real)
-    except json.JSONDecodeError:
-        raise
-    except (ValueError, RecursionError) as e:  # integers over 4300 digits, bad UTF-8
-        raise json.JSONDecodeError(" ".join(str(e).split())[:200], "", 0) from None
-
-
-def _find(body: bytes | str, token: str) -> int:
-    at = (body.decode("utf-8", "replace") if isinstance(body, bytes) else body).find(token)
-    return max(at, 0)
+        return strict_loads(raw, _BODY_LIMITS)
+    except Unreadable as e:  # FastAPI answers a JSONDecodeError as json_invalid, which is our 400 malformed_json
+        raise json.JSONDecodeError(e.reason.removeprefix("invalid JSON: "), "", e.pos or 0) from None
 
 
 class _StrictJSONRequest(Request):
