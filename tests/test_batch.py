@@ -262,3 +262,24 @@ def test_cli_batch_duplicate_ids_exit_1_with_one_story(tmp_path, capsys):
         assert (info.critiques, info.input_errors, last["items"], last["input_errors"]) == (2, 1, 2, 1)
         assert store.get_item("d", "a").question == "What is 1 + 1?"
         assert [(e.location, e.field) for e in store.input_errors("d")] == [("line 2", "id")]
+
+
+def test_the_error_stored_with_a_failed_run_carries_no_key(tmp_path, monkeypatch):
+    path, _ = _records(tmp_path, 4)
+    db = tmp_path / "c.db"
+    key = "sk-stored-error-0123456789"
+    monkeypatch.setenv("CRITICA_API_KEY", key)
+    import critica.cli.batch as cli_batch
+
+    def breaks(*args, **kwargs):
+        raise OSError(f"backend refused key {key}")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(cli_batch, "iter_source", breaks)
+    try:
+        main(["batch", str(path), "--run", "k", "--critic", "test_batch_support:make_critic", "--db", str(db)])
+    except OSError:
+        pass
+    with Store.open(db) as store:
+        info = store.get_run("k")
+    assert info.status == "failed" and "backend refused key" in info.totals["error"] and key not in info.totals["error"]

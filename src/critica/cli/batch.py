@@ -90,13 +90,13 @@ def batch(
         total = min(total, limit) if total is not None else limit
     sink = store.sink(run)
     live: list[BatchResult] = []
+    redactor = Redactor([settings.api_key])
     try:
-        result = _run_with_progress(recipe, records, sink, run, executor, ray_address, total, live,
-                                    Redactor([settings.api_key]))
+        result = _run_with_progress(recipe, records, sink, run, executor, ray_address, total, live, redactor)
     except Exception as e:
         # Whatever stopped the job, the run must not stay 'running' forever: what was committed is kept, and
-        # running the same command again resumes it.
-        store.finish_run(run, {"error": f"{type(e).__name__}: {e}"}, status="failed")
+        # running the same command again resumes it. The error is stored, so the key comes out of it.
+        store.finish_run(run, {"error": redactor.text(f"{type(e).__name__}: {e}")}, status="failed")
         raise
     except KeyboardInterrupt:
         # Every committed item stays committed; the run stays 'running', which is what resuming picks up.
