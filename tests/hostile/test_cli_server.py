@@ -235,7 +235,8 @@ def test_ctrl_c_in_critique_stops_at_once_keeps_lines_and_says_how_to_resume(tmp
     # two calls are then in flight on the slow backend
     err = interrupt_once_going(proc, lambda: len(lines(out)) >= 3 and stub.count >= 5, settle_s=0.3)
     kept = [Critique.model_validate_json(line) for line in lines(out)]  # every line complete
-    assert sorted(c.item_id for c in kept) == ["i0", "i1", "i2"]
+    # the stub answers the first three requests it receives; which items those were depends on dispatch timing
+    assert len({c.item_id for c in kept}) == len(kept) == 3
     assert "interrupted" in err and "items critiqued" in err  # the partial summary
     resume = next(line for line in err.splitlines() if "resume with:" in line).split("resume with:", 1)[1].strip()
     assert resume.startswith("critica critique") and "--resume" in resume
