@@ -76,12 +76,16 @@ def test_usage_errors_are_one_line_with_a_suggestion_and_exit_2(capsys):
     assert "Invalid value for '--limit'" in capsys.readouterr().err
 
 
+def _right_answers(path, n):
+    path.write_text("".join(json.dumps({"id": f"i{k}", "question": "What is 1+1?", "response": "1+1 = 2. The answer is 2."})
+                            + "\n" for k in range(n)))
+    return path
+
+
 def test_resume_keeps_what_the_output_holds_and_critiques_the_rest(tmp_path, capsys):
     from critica.cli.common import done_ids
 
-    p = tmp_path / "a.jsonl"
-    p.write_text("".join(json.dumps({"id": f"i{k}", "question": "What is 1+1?", "response": "1+1 = 2. The answer is 2."})
-                         + "\n" for k in range(4)))
+    p = _right_answers(tmp_path / "a.jsonl", 4)
     out = tmp_path / "o.jsonl"
     assert main(["critique", str(p), "--out", str(out), "--limit", "2"]) == 0
     # A process killed mid-write leaves a torn last line: --resume cuts it off before appending.
@@ -97,9 +101,7 @@ def test_resume_keeps_what_the_output_holds_and_critiques_the_rest(tmp_path, cap
 def test_resume_critiques_failed_items_again_and_exits_1_while_one_still_fails(tmp_path, capsys):
     from critica.types import Verdict
 
-    p = tmp_path / "a.jsonl"
-    p.write_text("".join(json.dumps({"id": f"i{k}", "question": "What is 1+1?", "response": "1+1 = 2. The answer is 2."})
-                         + "\n" for k in range(3)))
+    p = _right_answers(tmp_path / "a.jsonl", 3)
     out = tmp_path / "o.jsonl"
     assert main(["critique", str(p), "--out", str(out), "--limit", "2"]) == 0
     failed = Critique(item_id="i2", critic="verifier", verdict=Verdict.UNSCORED, error="backend down")
