@@ -1,6 +1,6 @@
 """Scaling options as one typed object, their command-line spellings, and :func:`wrap_critic`.
 
-The CLI turns ``--samples``, ``--adaptive``, ``--meta-critic``, ``--panel``, ``--cascade`` and
+The CLI turns ``--samples``, ``--vote``, ``--adaptive``, ``--meta-critic``, ``--panel``, ``--cascade`` and
 ``--scaling-config FILE`` into a :class:`ScalingConfig` (flags override the file) and calls :func:`wrap_critic`
 once; the result is an ordinary Critic.
 
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from critica.aggregate.cascade import Cascade
 from critica.aggregate.panel import Gold, Panel, labelled
-from critica.aggregate.reducers import TieBreak, majority, score_sum
+from critica.aggregate.reducers import Reducer, TieBreak, majority, score_sum
 from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, StopRule, VotingCritic
 from critica.backends.call import Caller
 from critica.config import Settings
@@ -37,7 +37,7 @@ from critica.errors import InputError, UserError
 from critica.types import Item, Verdict
 
 __all__ = ["MemberSpec", "PanelSpec", "CascadeSpec", "ScalingConfig", "parse_member", "parse_panel",
-           "parse_cascade", "load_scaling_config", "scaling_config", "load_exam_items", "wrap_critic",
+           "parse_cascade", "load_scaling_config", "scaling_config", "load_exam_items", "reducer_for", "wrap_critic",
            "scaling_summary"]
 
 
@@ -87,6 +87,8 @@ class ScalingConfig(BaseModel):
     """Stop sampling once the vote is settled."""
     stop: StopRule = "decided"
     reducer: Literal["majority", "score_sum"] = "majority"
+    """How k samples are combined (``--vote``): verdict majority, or DeepSeek-GRM's score sum
+    (:func:`~critica.aggregate.reducers.score_sum`)."""
     tie: TieBreak = "first"
     meta_critic: str | None = None
     """Critic that rates each sample; only the best ``meta_keep`` vote."""
@@ -169,12 +171,23 @@ def load_scaling_config(path: Path) -> ScalingConfig:
         raise InputError(str(path), "1", ".".join(str(p) for p in err["loc"]) or None, err["msg"]) from None
 
 
+VOTES = {"majority": "majority", "score-sum": "score_sum", "score_sum": "score_sum"}
+"""``--vote`` spellings → :attr:`ScalingConfig.reducer`."""
+
+
 def scaling_config(*, samples: int | None = None, adaptive: bool | None = None, meta_critic: str | None = None,
                    meta_keep: int | None = None, panel: str | None = None, cascade: str | None = None,
-                   config_file: Path | None = None) -> ScalingConfig:
-    """Build the config from CLI flags; flags that were given override ``config_file``."""
+                   vote: str | None = None, config_file: Path | None = None) -> ScalingConfig:
+    """Build the config from CLI flags; flags that were given override ``config_file``.
+
+    ``vote`` is ``--vote``: ``majority`` or ``score-sum`` (the reducer of every k-sample vote).
+    """
     base = load_scaling_config(config_file) if config_file else ScalingConfig()
     flags: dict[str, Any] = {}
+    if vote is not None:
+        if vote.strip().lower() not in VOTES:
+            raise UserError(f"--vote {vote!r}: expected majority or score-sum")
+        flags["reducer"] = VOTES[vote.strip().lower()]
     if samples is not None:
         flags["samples"] = samples
     if adaptive:
@@ -250,6 +263,15 @@ class _Builder:
         return build_critic(name, self.caller_for(model), **self.options)
 
 
+def reducer_for(config: ScalingConfig) -> Reducer:
+    """The reducer of k-sample votes that ``config`` asks for (``--vote`` and the tie-break)."""
+    reducer: Reducer = score_sum if config.reducer == "score_sum" else majority
+    if config.tie != "first":
+        base_reducer = reducer
+        reducer = lambda s: base_reducer(s, tie=config.tie)  # noqa: E731
+    return reducer
+
+
 def wrap_critic(
     critic: Critic,
     config: ScalingConfig,
@@ -281,10 +303,7 @@ def wrap_critic(
     settings = settings or Settings()
     options = dict(options or {})
     builder = _Builder(settings, caller, options, concurrency)
-    reducer = score_sum if config.reducer == "score_sum" else majority
-    if config.tie != "first":
-        base_reducer = reducer
-        reducer = lambda s: base_reducer(s, tie=config.tie)  # noqa: E731
+    reducer = reducer_for(config)
 
     def sampled(c: Critic, k: int) -> Critic:
         temperature = getattr(getattr(c, "sampling", None), "temperature", None)
