@@ -248,3 +248,20 @@ def test_cli_batch_vote_score_sum(monkeypatch, tmp_path, capsys):
         assert store.get_run("grm").config["scaling"] == {"samples": 4, "reducer": "score_sum"}
     assert critique.critic == "vote4(principles)" and critique.verdict == Verdict.INCORRECT
     assert critique.metadata["best"] == [1]
+
+
+def test_panel_spec_takes_a_pre_cut(tmp_path):
+    p = parse_panel("processbench,verifier;method=exam;exam=processbench/gsm8k:5;cut=0.6")
+    assert p.cut == 0.6 and p.method == "exam"
+    with pytest.raises(UserError):
+        parse_panel("a,b;cut=1.5")
+    with pytest.raises(UserError, match="qualification set"):
+        wrap_critic(ProcessBenchCritic(Caller(ScriptedBackend([pb_json(0)]))),
+                    ScalingConfig(panel=parse_panel("verifier,verifier;cut=0.6")))
+
+
+def test_wrap_critic_passes_the_cut_to_the_panel(data_dir):
+    cfg = ScalingConfig(panel=parse_panel("verifier,verifier;exam=processbench/gsm8k:3;cut=0.6"))
+    panel = wrap_critic(ProcessBenchCritic(Caller(ScriptedBackend([pb_json(0)]))), cfg, data_dir=data_dir)
+    assert isinstance(panel, Panel) and panel.cut == 0.6 and panel.method == "majority"
+    assert panel.exam_items is not None and len(panel.exam_items) == 3

@@ -7,7 +7,7 @@ once; the result is an ordinary Critic.
 Spellings::
 
     MEMBER   CRITIC[@MODEL][*K]          processbench@openai:gpt-4o-mini*4  (K samples, majority vote)
-    --panel  MEMBER,MEMBER,...[;method=majority|mean|exam][;exam=SET[:N]]
+    --panel  MEMBER,MEMBER,...[;method=majority|mean|exam][;exam=SET[:N]][;cut=C]  (C: PRE pass/fail cut)
     --cascade MEMBER,...[;threshold=0.75]  cheap stages tried before the main critic
     SET      a JSONL/JSON file with gold labels, or DATASET/SPLIT under the data dir (processbench/gsm8k)
 
@@ -63,7 +63,9 @@ class PanelSpec(BaseModel):
     method: Literal["majority", "mean", "exam"] = "majority"
     """``exam`` weights members by their accuracy on ``exam``."""
     exam: str | None = None
-    """Qualification set ``SET[:N]`` (required for ``method="exam"``)."""
+    """Qualification set ``SET[:N]`` (required for ``method="exam"`` and for ``cut``)."""
+    cut: float | None = Field(default=None, ge=0, le=1)
+    """PRE's pass/fail qualification: members whose accuracy on ``exam`` is below ``cut`` are excluded."""
 
 
 class CascadeSpec(BaseModel):
@@ -137,8 +139,8 @@ def _split_spec(spec: str, what: str, keys: set[str]) -> tuple[list[MemberSpec],
 
 
 def parse_panel(spec: str) -> PanelSpec:
-    """``MEMBER,MEMBER[;method=…][;exam=SET[:N]]`` → :class:`PanelSpec`."""
-    members, opts = _split_spec(spec, "panel", {"method", "exam"})
+    """``MEMBER,MEMBER[;method=…][;exam=SET[:N]][;cut=C]`` → :class:`PanelSpec`."""
+    members, opts = _split_spec(spec, "panel", {"method", "exam", "cut"})
     try:
         return PanelSpec(members=members, **opts)
     except ValidationError as e:
@@ -324,12 +326,13 @@ def wrap_critic(
         members = [sampled(builder.build(m.critic, m.model), m.samples or config.samples) for m in config.panel.members]
         method = config.panel.method
         exam_items = None
-        if method == "exam":
+        if method == "exam" or config.panel.cut is not None:
             if not config.panel.exam:
-                raise UserError("panel method 'exam' needs a qualification set: add ;exam=processbench/gsm8k:20")
+                what = "a qualification cut" if method != "exam" else "panel method 'exam'"
+                raise UserError(f"{what} needs a qualification set: add ;exam=processbench/gsm8k:20")
             exam_items = load_exam_items(config.panel.exam, data_dir)
         panel = Panel(members, method="weighted" if method == "exam" else method, exam_items=exam_items,
-                      tie=config.tie)
+                      cut=config.panel.cut, tie=config.tie)
         for c in [*builder.callers.values(), caller]:
             panel.caller.add(c)
         main: Critic = panel
@@ -362,8 +365,8 @@ def scaling_summary(critic: Critic) -> list[str]:
                          + f"; tokens saved vs last stage alone {saved}, critic time saved {time_saved}")
         if isinstance(c, Panel) and c.exam is not None:
             lines.append("qualification exam: " + ", ".join(
-                f"{lab} {r}/{c.exam.n} (weight {w:.2f})"
-                for lab, r, w in zip(c.exam.labels, c.exam.right, c.exam.weights, strict=True)))
+                f"{lab} {r}/{c.exam.n} (" + (f"weight {w:.2f}" if ok else f"excluded, below cut {c.exam.cut:g}") + ")"
+                for lab, r, w, ok in zip(c.exam.labels, c.exam.right, c.exam.weights, c.exam.passed, strict=True)))
         for child in [getattr(c, "inner", None), *getattr(c, "members", []), *getattr(c, "stages", [])]:
             visit(child)
 
