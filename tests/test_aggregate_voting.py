@@ -275,3 +275,22 @@ def test_critique_as_item_of_one_response_is_unchanged_in_shape():
     c = Critique(item_id="q1", critic="p", verdict=Verdict.CORRECT, metadata={"scores": [7]})
     meta_item = critique_as_item(ITEM, c)
     assert "Solution under review:" in meta_item.question and "Responses under review" not in meta_item.question
+
+
+async def test_adaptive_score_sum_stops_only_when_the_sum_is_decided():
+    from critica.aggregate.reducers import sum_decided
+    from critica.types import Score
+
+    def scored(v: int) -> Critique:
+        return Critique(item_id="q1", critic="s", verdict=Verdict.CORRECT if v > 5.5 else Verdict.INCORRECT,
+                        score=Score(value=v, min=1, max=10))
+
+    # three 7s pass (21 > 16.5) but one more sample at 1 would make 22 ≤ 22: not decided by the sum, though the
+    # verdict vote (3-0 with 1 left) is
+    assert not sum_decided([scored(7)] * 3, 1) and sum_decided([scored(10)] * 3, 1)
+    critic = CountingCritic([scored(7), scored(7), scored(7), scored(1)])
+    out = await AdaptiveVotingCritic(critic, 4, reducer=score_sum).critique(ITEM)
+    assert out.metadata["adaptive"]["drawn"] == 4 and out.verdict == Verdict.INCORRECT  # 22 is not above 4 × 5.5
+    critic = CountingCritic([scored(10), scored(10), scored(10), scored(1)])
+    out = await AdaptiveVotingCritic(critic, 4, reducer=score_sum).critique(ITEM)
+    assert out.metadata["adaptive"]["drawn"] == 3 and out.verdict == Verdict.CORRECT

@@ -35,6 +35,7 @@ __all__ = [
     "SUMMED_KEYS",
     "filter_top",
     "vote_decided",
+    "sum_decided",
     "vote_lead",
     "disagreement",
     "sum_usage",
@@ -372,6 +373,29 @@ def score_sum(samples: Sequence[Critique], *, critic: str | None = None, tie: Ti
             top = max(per_response)
             out.metadata["best"] = [i for i, v in enumerate(per_response) if v == top]
     return out
+
+
+def sum_decided(samples: Sequence[Critique], remaining: int) -> bool:
+    """Whether :func:`score_sum`'s verdict over ``samples`` stays the same whatever ``remaining`` further samples
+    score (each anywhere on the scale, or unscored) — the "decided" stop rule of adaptive sampling under score-sum
+    voting. Samples without a score fall back to :func:`vote_decided`."""
+    if remaining <= 0:
+        return True
+    scored = [c for c in samples if _is_scored(c) and c.score is not None]
+    if not scored:
+        return vote_decided(samples, remaining)
+    lo, hi = scored[0].score.min, scored[0].score.max  # type: ignore[union-attr]
+    if any(c.score.min != lo or c.score.max != hi for c in scored):  # type: ignore[union-attr]
+        return False
+    thresholds = {c.metadata.get("pass_threshold") for c in scored}
+    threshold = thresholds.pop() if len(thresholds) == 1 else None
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        threshold = None
+    total, n = sum(c.score.value for c in scored), len(scored)  # type: ignore[union-attr]
+    now = _sum_passes(total, n, lo, hi, threshold)
+    # r of the remaining samples come back scored; the sum then lies between r × lo and r × hi more
+    return all(_sum_passes(total + r * v, n + r, lo, hi, threshold) == now
+               for r in range(remaining + 1) for v in (lo, hi))
 
 
 def filter_top(samples: Sequence[Critique], ratings: Sequence[float | None], keep: int) -> list[Critique]:

@@ -32,6 +32,7 @@ from critica.aggregate.reducers import (
     majority,
     note_failures,
     phase_latency,
+    sum_decided,
     sum_usage,
     vote_decided,
     vote_lead,
@@ -296,7 +297,8 @@ class AdaptiveVotingCritic:
     Stop rules (checked after every round):
 
     * ``"decided"`` — more samples cannot change the majority answer (verdict and first-error step), given the
-      ``max_k - drawn`` samples left. The first round draws the fewest samples that could settle it
+      ``max_k - drawn`` samples left; under score-sum voting, the verdict of the sum whatever the samples left
+      score (:func:`~critica.aggregate.reducers.sum_decided`). The first round draws the fewest samples that could settle it
       (``max_k // 2 + 1``), in one request.
     * ``"margin"`` — the top verdict (and first-error step) leads the runner-up by ``margin`` votes.
     * ``"confidence"`` — the top verdict's vote share is at least ``min_confidence`` over ``min_samples`` or more
@@ -333,6 +335,8 @@ class AdaptiveVotingCritic:
         if remaining <= 0:
             return True
         if self.stop == "decided":
+            if self.reducer(list(samples)).metadata.get("verdict_rule") == "score_sum":
+                return sum_decided(samples, remaining)  # the sum decides, not the verdict vote
             return vote_decided(samples, remaining)
         scored = [c for c in samples if c.verdict != Verdict.UNSCORED]
         if not scored:
