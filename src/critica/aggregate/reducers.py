@@ -303,6 +303,19 @@ def _sum_passes(total: float, n: int, lo: float, hi: float, threshold: float | N
     return total >= n * threshold if threshold is not None else total > n * (lo + hi) / 2
 
 
+def _sum_rule(with_score: Sequence[Critique]) -> tuple[float, float, float | None] | None:
+    """(scale min, scale max, pass threshold or None) shared by the scored samples; None when their scales differ.
+    A threshold counts only when every sample carries the same one (``metadata["pass_threshold"]``)."""
+    lo, hi = with_score[0].score.min, with_score[0].score.max  # type: ignore[union-attr]
+    if any(c.score.min != lo or c.score.max != hi for c in with_score):  # type: ignore[union-attr]
+        return None
+    thresholds = {c.metadata.get("pass_threshold") for c in with_score}
+    threshold = thresholds.pop() if len(thresholds) == 1 else None
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        threshold = None
+    return lo, hi, threshold
+
+
 def score_sum(samples: Sequence[Critique], *, critic: str | None = None, tie: TieBreak = "first",
               keys: Sequence[str] = SUMMED_KEYS) -> Critique:
     """Score-sum voting (DeepSeek-GRM, Liu et al. 2025, arXiv:2504.02495): the sum of the sampled scores decides.
@@ -335,16 +348,12 @@ def score_sum(samples: Sequence[Critique], *, critic: str | None = None, tie: Ti
         n = len(with_score)
         out.metadata["score_sum"] = total
         out.metadata["scores_counted"] = n
-        lo, hi = with_score[0].score.min, with_score[0].score.max  # type: ignore[union-attr]
-        thresholds = {c.metadata.get("pass_threshold") for c in with_score}
-        threshold = thresholds.pop() if len(thresholds) == 1 else None
-        if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
-            threshold = None
-        if all(c.score.min == lo and c.score.max == hi for c in with_score):  # type: ignore[union-attr]
-            verdict = Verdict.CORRECT if _sum_passes(total, n, lo, hi, threshold) else Verdict.INCORRECT
-        else:
-            verdict = Verdict.CORRECT if _sum_passes(sum(c.score.normalized for c in with_score), n, 0, 1, None) \
-                else Verdict.INCORRECT  # type: ignore[union-attr]
+        rule = _sum_rule(with_score)
+        if rule is not None:
+            passed = _sum_passes(total, n, *rule)
+        else:  # mixed scales are only comparable after normalising to [0, 1]
+            passed = _sum_passes(sum(c.score.normalized for c in with_score), n, 0, 1, None)  # type: ignore[union-attr]
+        verdict = Verdict.CORRECT if passed else Verdict.INCORRECT
         out.metadata["verdict_rule"] = "score_sum"
         if out.verdict != verdict or out.verdict == Verdict.UNSCORED:
             agree = sum(1 for c in scored if c.verdict == verdict)
@@ -384,13 +393,10 @@ def sum_decided(samples: Sequence[Critique], remaining: int) -> bool:
     scored = [c for c in samples if _is_scored(c) and c.score is not None]
     if not scored:
         return vote_decided(samples, remaining)
-    lo, hi = scored[0].score.min, scored[0].score.max  # type: ignore[union-attr]
-    if any(c.score.min != lo or c.score.max != hi for c in scored):  # type: ignore[union-attr]
+    rule = _sum_rule(scored)
+    if rule is None:
         return False
-    thresholds = {c.metadata.get("pass_threshold") for c in scored}
-    threshold = thresholds.pop() if len(thresholds) == 1 else None
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
-        threshold = None
+    lo, hi, threshold = rule
     total, n = sum(c.score.value for c in scored), len(scored)  # type: ignore[union-attr]
     now = _sum_passes(total, n, lo, hi, threshold)
     # r of the remaining samples come back scored; the sum then lies between r × lo and r × hi more
