@@ -106,15 +106,47 @@ def test_score_sum_adds_scores_and_per_response_lists():
     out = score_sum(samples)
     assert out.metadata["score_sum"] == 16 and out.metadata["scores_counted"] == 3
     assert out.score.value == pytest.approx(16 / 3) and (out.score.min, out.score.max) == (1, 10)
-    assert out.metadata["summed"]["scores"] == [16, 12] and out.metadata["best"]["scores"] == 0
-    assert out.verdict == C and out.confidence == pytest.approx(2 / 3)
+    assert out.metadata["summed"]["scores"] == [16, 12] and out.metadata["best"] == [0]
+    # 16 over 3 samples is not above 3 × 5.5: the sum says incorrect although two of three samples said correct
+    assert out.verdict == I and out.confidence == pytest.approx(1 / 3)
+    assert out.metadata["votes"] == {"correct": 2.0, "incorrect": 1.0}
 
 
-def test_score_sum_skips_mismatched_lists_and_sums_aspect_dicts():
-    samples = [crit(C, meta={"scores": [1, 2], "aspects": {"a": 1, "b": 2}}),
-               crit(C, meta={"scores": [1], "aspects": {"a": 3, "b": 4}})]
+def test_score_sum_verdict_and_best_follow_the_sum_not_the_sample_majority():
+    # The audit's case: three samples pass response 1 narrowly, one fails it hard; the sums are [19, 25].
+    def grm(scores: list[int]) -> Critique:
+        verdict = C if scores[0] > 5.5 else I
+        top = max(scores)
+        return crit(verdict, score=scores[0], meta={"scores": scores, "best": [i for i, v in enumerate(scores) if v == top]})
+
+    out = score_sum([grm([6, 6]), grm([6, 6]), grm([6, 7]), grm([1, 6])])
+    assert out.metadata["summed"]["scores"] == [19, 25]
+    assert out.score.value == pytest.approx(4.75)
+    assert out.verdict == I  # 4.75/10 is a fail, as a single GRM critique with that score would be
+    assert out.metadata["best"] == [1]  # response 2 has the larger sum
+    assert "best" not in out.metadata["summed"]  # indices are never added up
+    # a pass threshold carried by the samples is applied to the sum (n × threshold)
+    strict = [crit(C, score=6, meta={"scores": [6], "pass_threshold": 6}) for _ in range(2)]
+    assert score_sum(strict).verdict == C
+    strict.append(crit(I, score=5, meta={"scores": [5], "pass_threshold": 6}))
+    assert score_sum(strict).verdict == I  # 17 < 3 × 6
+
+
+def test_score_sum_sum_breaks_a_verdict_tie_and_majority_decides_without_scores():
+    out = score_sum([crit(C, score=9), crit(I, 0, score=4)], tie="unscored")
+    assert out.verdict == C and out.metadata["tie"] is False  # 13 > 2 × 5.5
+    out = score_sum([crit(I, 0, score=2), crit(C, score=7)])
+    assert out.verdict == I and out.first_error_step == 0  # 9 ≤ 11, the incorrect sample lends its step
+    assert score_sum([crit(C), crit(C), crit(I, 1)]).verdict == C
+    assert score_sum([crit(C), crit(C)]).metadata["verdict_rule"].startswith("majority")
+
+
+def test_score_sum_sums_only_score_fields():
+    samples = [crit(C, meta={"scores": [1, 2], "aspect_scores": {"a": 1, "b": 2}, "sample_index": 0, "best": [1]}),
+               crit(C, meta={"scores": [1], "aspect_scores": {"a": 3, "b": 4}, "sample_index": 1, "best": [0]})]
     out = score_sum(samples)
-    assert "scores" not in out.metadata["summed"] and out.metadata["summed"]["aspects"] == {"a": 4, "b": 6}
+    assert "scores" not in out.metadata["summed"] and out.metadata["summed"]["aspect_scores"] == {"a": 4, "b": 6}
+    assert set(out.metadata["summed"]) == {"aspect_scores"} and "best" not in out.metadata
     assert "score_sum" not in out.metadata  # no sample had a score
 
 

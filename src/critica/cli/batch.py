@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from critica.aggregate.spec import scaling_config
 from critica.cli import INTERRUPTED, app
 from critica.cli.common import (
     ApiKeyFileOpt,
@@ -19,6 +20,7 @@ from critica.cli.common import (
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    VoteOpt,
     budget_from,
     err_console,
     limited,
@@ -51,6 +53,9 @@ def batch(
     max_tokens: int = typer.Option(1024, "--max-tokens", help="Completion token limit per call."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
     structured: bool = typer.Option(True, "--json/--text", help="Schema-constrained JSON (default) or the protocol's free-text format."),
+    samples: int = typer.Option(None, "--samples", help="Sample K critiques per item and vote (use --temperature > 0)."),
+    vote: str = VoteOpt,
+    scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/reducer/adaptive/meta_critic/panel/cascade (flags override)."),
     executor: str = typer.Option("local", "--executor", help="local (this process) or ray (a Ray cluster)."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address; default RAY_ADDRESS or a local instance."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache."),
@@ -74,14 +79,16 @@ def batch(
     conc = settings.concurrency or 4
     name = critic or ("processbench" if settings.model else "verifier")
     options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured} if settings.model else {}
+    scfg = scaling_config(samples=samples, vote=vote, config_file=scaling_file)
+    scaling = scfg.model_dump(mode="json", exclude_defaults=True) if scfg.active else {}
     store = Store.open(db)
     recipe = CriticRecipe(
         critic=name, model=settings.model, options=options, concurrency=conc,
         settings=settings.model_dump(include={"base_url", "api_key", "timeout", "retries"}, exclude_none=True),
-        cache_path=None if no_cache or settings.model is None else str(store.path), budget=budget,
+        cache_path=None if no_cache or settings.model is None else str(store.path), budget=budget, scaling=scaling,
     )
     config = {"critic": name, "model": settings.model, "options": options, "input": str(input), "executor": executor,
-              "map": list(field_map or []), "limit": limit,
+              "map": list(field_map or []), "limit": limit, "scaling": scaling,
               "item_budget": {"max_chars": budget.max_chars, "timeout_s": budget.timeout_s}}
     records = limited(iter_source(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings)), limit)
     _open_run(store, run, config, name, settings.model, str(input))

@@ -14,7 +14,8 @@ unscored — scores cannot be attributed), non-integers are rounded and out-of-r
 
 The critique is about ``Item.response``: ``score`` is its score; ``verdict`` is ``correct`` when that score passes
 ``pass_threshold`` (default: above the scale's midpoint, e.g. 6+ on 1–10), else ``incorrect``. ``metadata``:
-``scores`` (one per response, in order), ``best`` (indices of the top score), ``principles``, ``critiques``.
+``scores`` (one per response, in order), ``best`` (indices of the top score), ``principles``, ``critiques``, and
+``pass_threshold`` when one is set (score-sum voting applies the same rule to the sum of k samples).
 """
 
 from __future__ import annotations
@@ -151,5 +152,7 @@ class PrinciplesCritic(ProtocolCritic):
             score=Score(value=value, min=self.lo, max=self.hi), explanation=explanation,
             parse_status=notes.status(base), parse_error=notes.text(),
             metadata={"scores": scores, "best": [i for i, v in enumerate(scores) if v == top],
-                      "principles": principles, "critiques": critiques},
+                      "principles": principles, "critiques": critiques,
+                      # score_sum applies the same pass rule to the sum of k samples
+                      **({"pass_threshold": self.threshold} if self.threshold is not None else {})},
         )

@@ -18,7 +18,7 @@ Output (JSON): ``{"feedback", "aspect_scores": [{"aspect", "score"}], "score"}``
 out-of-range values clamped (``repaired``); a missing overall score is the rounded mean of complete aspect scores
 (``repaired``); no score at all is ``unscored``. ``verdict`` is ``correct`` when the score passes ``pass_threshold``
 (default: above the scale's midpoint, so 4–5 on 1–5). ``metadata``: ``aspect_scores`` ({aspect: score}),
-``aspects`` (names asked for), ``feedback``.
+``aspects`` (names asked for), ``feedback``, ``pass_threshold`` when set.
 """
 
 from __future__ import annotations
@@ -188,7 +188,8 @@ class RubricCritic(ProtocolCritic):
             verdict=Verdict.CORRECT if passes(overall, lo, hi, self.threshold) else Verdict.INCORRECT,
             score=Score(value=overall, min=lo, max=hi), explanation=feedback,
             parse_status=notes.status(base), parse_error=notes.text(),
-            metadata={"aspect_scores": by_aspect, "aspects": aspects, "feedback": feedback},
+            metadata={"aspect_scores": by_aspect, "aspects": aspects, "feedback": feedback,
+                      **({"pass_threshold": self.threshold} if self.threshold is not None else {})},
         )
 
     @staticmethod

@@ -75,6 +75,9 @@ class CriticRecipe:
     """SQLite file of the call cache; None disables caching."""
     budget: ItemBudget = field(default_factory=ItemBudget)
     """Size and time budget of each item (:mod:`critica.budget`)."""
+    scaling: dict[str, Any] = field(default_factory=dict)
+    """:class:`~critica.aggregate.spec.ScalingConfig` fields (``--samples``, ``--vote``, ``--scaling-config``), as
+    plain data so the recipe stays picklable; empty: the critic is not wrapped."""
 
     def build(self) -> Critic:
         """Construct the critic (and its backend, call policy and cache)."""
@@ -93,10 +96,19 @@ class CriticRecipe:
                 cache = SqliteCache(self.cache_path)
             caller = Caller(backend, policy_from(settings, concurrency=self.concurrency), cache=cache)
         if ":" in self.critic:
-            return _import_factory(self.critic)(caller, **self.options)
-        from critica.critics.registry import build_critic
+            critic = _import_factory(self.critic)(caller, **self.options)
+        else:
+            from critica.critics.registry import build_critic
 
-        return build_critic(self.critic, caller, **self.options)
+            critic = build_critic(self.critic, caller, **self.options)
+        if not self.scaling:
+            return critic
+        from critica.aggregate.spec import ScalingConfig, wrap_critic
+        from critica.config import Settings
+
+        return wrap_critic(critic, ScalingConfig.model_validate(self.scaling), caller=caller,
+                           settings=Settings(model=self.model, **self.settings), options=self.options,
+                           concurrency=self.concurrency)
 
 
 def _import_factory(path: str) -> Callable[..., Critic]:
