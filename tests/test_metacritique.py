@@ -345,3 +345,17 @@ def test_meta_f1_filter_keeps_critiques_at_or_above_the_threshold_in_order():
     assert [i.id for i, _ in kept] == ["i0", "i3"]
     assert (stats.kept, stats.below, stats.unscored) == (2, 1, 2)
     assert kept[0][1].metadata["metacritique"]["f1"] == 0.5
+
+
+@pytest.mark.timeout(300)
+def test_llm_judge_runs_end_to_end_on_smollm2(local_backend):
+    """Pipeline check only: SmolLM2-135M's verdicts say nothing about critique quality (never pinned)."""
+    caller = Caller(local_backend, CallPolicy(timeout_s=300, retries=0, concurrency=1))
+    judge = LLMMetaJudge(caller, max_tokens=48)
+    r = asyncio.run(judge.judge(ITEM, MetaInput("The answer is wrong.", "The answer 5 is wrong.",
+                                                critique_aius=["The answer is wrong."],
+                                                reference_aius=["The answer is wrong."])))
+    assert len(r.hypothesis_aius) == 1 and len(r.reference_aius) == 1 and r.usage.calls == 2
+    v = r.hypothesis_aius[0].verdict
+    assert r.precision == {Factuality.FACTUAL: 1.0, Factuality.NOT_FACTUAL: 0.0, Factuality.UNSCORED: None}[v]
+    assert r.precision_coverage == (0.0 if v is Factuality.UNSCORED else 1.0)
