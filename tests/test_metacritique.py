@@ -359,3 +359,24 @@ def test_llm_judge_runs_end_to_end_on_smollm2(local_backend):
     v = r.hypothesis_aius[0].verdict
     assert r.precision == {Factuality.FACTUAL: 1.0, Factuality.NOT_FACTUAL: 0.0, Factuality.UNSCORED: None}[v]
     assert r.precision_coverage == (0.0 if v is Factuality.UNSCORED else 1.0)
+
+
+def test_runs_export_min_meta_f1_keeps_only_well_scored_critiques(tmp_path, capsys):
+    from critica.cli import main
+    from critica.store import Store
+    from critica.types import Critique
+
+    ref = "The response is incorrect because 2 + 2 equals 4, not 5."
+    db = tmp_path / "c.db"
+    with Store.open(db) as store:
+        store.create_run("r", {"critic": "direct"}, protocol="direct", model="openai:x")
+        for k, text in enumerate([ref, "Photosynthesis converts sunlight into chemical energy in green plants."]):
+            store.add_critique("r", Critique(item_id=f"i{k}", critic="direct", verdict=Verdict.INCORRECT, explanation=text),
+                               ITEM.model_copy(update={"id": f"i{k}", "metadata": {"reference_critique": ref}}))
+        store.add_critique("r", Critique(item_id="i2", critic="direct", verdict=Verdict.INCORRECT, explanation=ref),
+                           ITEM.model_copy(update={"id": "i2"}))  # no reference critique: recall unscored, dropped
+    out = tmp_path / "sft.jsonl"
+    assert main(["runs", "export", "r", "--format", "sft", "--min-meta-f1", "0.3", "-o", str(out), "--db", str(db)]) == 0
+    assert [json.loads(x)["item_id"] for x in out.read_text().splitlines()] == ["i0"]
+    assert "kept 1" in capsys.readouterr().err
+    assert main(["runs", "export", "r", "--min-meta-f1", "1.5", "--db", str(db)]) == 2
