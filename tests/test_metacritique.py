@@ -233,6 +233,7 @@ def meta_data(tmp_path):
 
 
 def _ctx(data, **options):
+    pytest.importorskip("scipy")
     from critica.bench.base import BenchContext
 
     return BenchContext(data_dir=data, make_critic=lambda: OfflineMetaJudge(embedder=None), critic_name="metacritique",
@@ -316,6 +317,9 @@ def test_server_metacritique_endpoint_returns_typed_results_and_lists_invalid_it
     assert len(doc["errors"]) == 1 and "critique" in doc["errors"][0]["message"]
     assert client.post("/v1/metacritique", json={"items": [{"question": "q", "response": "r"}]}).status_code == 422
     assert client.post("/v1/metacritique", json={**body, "critic": "direct"}).status_code == 422
+    keyed = TestClient(create_app(None, ServerConfig(settings=Settings(), critic="verifier", api_keys=["k"])))
+    assert keyed.post("/v1/metacritique", json=body).status_code == 401
+    assert keyed.post("/v1/metacritique", json=body, headers={"X-API-Key": "k"}).status_code == 200
 
 
 class _FixedJudge:

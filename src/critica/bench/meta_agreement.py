@@ -152,8 +152,13 @@ def correlation_figures(pred: Sequence[float | None], human: Sequence[float], gr
                         n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Pearson, Spearman and Kendall correlation of ``pred`` with ``human`` (None predictions left out), with
     item-cluster bootstrap CIs."""
+    import importlib.util
     import warnings
 
+    if importlib.util.find_spec("scipy") is None:
+        from critica.errors import MissingDependency
+
+        raise MissingDependency("scipy (correlations of the metacritique benchmark)", "pip install 'critica[stats]'")
     from scipy import stats
 
     keep = [i for i, p in enumerate(pred) if p is not None]
