@@ -42,7 +42,7 @@ __all__ = ["run_metacritique", "SCORE_COLUMNS", "AGREEMENT_COLUMNS"]
 
 SCORE_COLUMNS = ["split", "n", "Meta-P", "Meta-R", "Meta-F1", "human P", "human R", "human F1", "exact",
                  "Pearson F1", "unscored"]
-AGREEMENT_COLUMNS = ["split", "method", "n", "accuracy", "macro-F1", "Pearson", "Spearman", "Kendall"]
+AGREEMENT_COLUMNS = ["split", "method", "n", "accuracy", "macro-F1", "unscored AIUs", "Pearson", "Spearman", "Kendall"]
 _TRUE = {"factual": True, "not_factual": False, "covered": True, "not_covered": False}
 
 
