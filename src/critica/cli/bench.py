@@ -157,7 +157,7 @@ def bench(
         raise typer.Exit(INTERRUPTED) from None
     title = f"## {result.suite} — critic `{result.critic}`" + (f" on {result.model}" if result.model else "")
     out_console.print(Markdown(title))
-    typer.echo(markdown_table(result.rows))  # plain text: a Markdown table must not be re-wrapped
+    typer.echo(markdown_table(result.rows, result.extra.get("columns")))  # plain text: a Markdown table must not be re-wrapped
     for note in result.notes:
         typer.echo(f"- {note}")
     n = len(result.items)

@@ -88,15 +88,24 @@ def export_cmd(
     threshold: float = typer.Option(0.5, "--threshold", help="kto: normalised score at or above which a response is desirable."),
     gold_key: str = typer.Option(None, "--gold-key", help="sft: keep only critiques that agree with the gold label item.metadata[KEY]: its verdict and, when it names one, its first wrong step (0-based; -1 = none)."),
     conversational: bool = typer.Option(False, "--conversational", help="dpo/kto/sft: message lists instead of strings (TRL conversational format)."),
+    min_meta_f1: float = typer.Option(None, "--min-meta-f1", help="Keep only critiques whose MetaCritique Meta-F1 (vs the item's reference_critique) is at least this (0-1)."),
+    meta_model: str = typer.Option(None, "--meta-model", help="With --min-meta-f1: judge with this model (the paper's prompts) instead of the offline judge."),
     db: Path = DbOpt,
 ) -> None:
     """Export a run: its critiques (one per line, with item_id), preference pairs, KTO rows, ranked lists or SFT records."""
+    if min_meta_f1 is not None and not 0 <= min_meta_f1 <= 1:
+        raise UserError(f"--min-meta-f1 must be between 0 and 1, not {min_meta_f1}")
+    if meta_model and min_meta_f1 is None:
+        raise UserError("--meta-model needs --min-meta-f1")
     fmt = fmt or ("parquet" if out is not None and out.suffix in (".parquet", ".pq") else "jsonl")
     if fmt not in ex.EXPORT_FORMATS:
         raise UserError(f"--format must be one of {', '.join(ex.EXPORT_FORMATS)}, not {fmt!r}")
     with Store.open(db) as store:
         _need(store, name)
-        records = store.iter_records(name, with_items=with_items or fmt not in ("jsonl", "parquet"))
+        records = store.iter_records(name, with_items=with_items or fmt not in ("jsonl", "parquet") or min_meta_f1 is not None)
+        meta_stats = None
+        if min_meta_f1 is not None:
+            records, meta_stats = _meta_filtered(records, min_meta_f1, meta_model)
         if fmt == "parquet":
             if out is None:
                 raise UserError("--format parquet needs --out FILE")
@@ -112,6 +121,27 @@ def export_cmd(
             }[fmt]()
             n = ex.write_jsonl(rows, out if out is not None else sys.stdout)
     err_console.print(f"wrote {n} {fmt} row(s)" + (f" to {out}" if out is not None else ""))
+    if meta_stats is not None:
+        err_console.print(f"Meta-F1 ≥ {min_meta_f1:g}: kept {meta_stats.kept} critique(s), dropped {meta_stats.below} "
+                          f"below and {meta_stats.unscored} unscored (no item, unscored critique or no reference critique)")
+
+
+def _meta_filtered(records, threshold: float, meta_model: str | None):
+    """``records`` through the Meta-F1 filter (:func:`critica.metacritique.filter.meta_f1_filter`), and its stats."""
+    from critica.metacritique.filter import FilterStats, meta_f1_filter
+
+    if meta_model:
+        from critica.cli.common import settings_from
+        from critica.cli.refine import make_caller
+        from critica.metacritique.llm import LLMMetaJudge
+
+        judge = LLMMetaJudge(make_caller(meta_model, settings_from(model=meta_model)))
+    else:
+        from critica.metacritique.offline import OfflineMetaJudge
+
+        judge = OfflineMetaJudge()
+    stats = FilterStats()
+    return meta_f1_filter(records, threshold, judge, stats=stats), stats
 
 
 @runs_app.command("rank")
