@@ -8,6 +8,7 @@ would stop every Ray process of this user (other jobs' clusters included).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import secrets
@@ -132,11 +133,15 @@ class LocalCluster:
         try:
             self._start("head", True, head_cpus, '{"head": 100}', timeout_s)
             for k in range(1, workers + 1):
-                self._start(f"n{k}", False, worker_cpus, f'{{"n{k}": 100}}', timeout_s)
+                self.add_node(f"n{k}", num_cpus=worker_cpus, timeout_s=timeout_s)
         except BaseException:
             self.stop()
             raise
         return str(self.address)
+
+    def add_node(self, name: str, *, num_cpus: int = 1, timeout_s: float = 90) -> None:
+        """Start one more node ``name`` (carrying the custom resource ``name``) into the running cluster."""
+        self._start(name, False, num_cpus, json.dumps({name: 100}), timeout_s)
 
     def raylet_pids(self, name: str) -> list[int]:
         return [p for p in _pids_with(str(self.nodes[name])) if "raylet" in Path(f"/proc/{p}/cmdline").read_bytes()

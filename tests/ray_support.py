@@ -48,3 +48,36 @@ def make_slow_node_critic(caller=None, **options):
 
     backend = ScriptedBackend(scripted_reply, name="scripted:test", delay_s=0.4)
     return NodeStamped(ProcessBenchCritic(caller or Caller(backend, CallPolicy(concurrency=8)), **options))
+
+
+class _Crashing:
+    """Kills its worker process (as a lost node would) on item ``crash_on``; with ``once`` (a file path), only the
+    first time, so that Ray's retry of the chunk succeeds."""
+
+    def __init__(self, inner, crash_on: str, once: str | None) -> None:
+        self.inner, self.name, self.caller = inner, inner.name, getattr(inner, "caller", None)
+        self.crash_on, self.once = crash_on, once
+
+    async def critique(self, item: Item) -> Critique:
+        if item.id == self.crash_on:
+            if self.once is None:
+                os._exit(1)
+            try:
+                fd = os.open(self.once, os.O_CREAT | os.O_EXCL)
+            except FileExistsError:
+                pass
+            else:
+                os.close(fd)
+                os._exit(1)
+        return await self.inner.critique(item)
+
+
+def make_crashing_critic(caller=None, crash_on: str = "", once: str | None = None, **options):
+    return _Crashing(make_critic(caller, **options), crash_on, once)
+
+
+def make_missing_dep_critic(caller=None, **options):
+    """A critic whose dependency is not installed where it runs."""
+    import critica_no_such_dependency  # noqa: F401
+
+    return make_critic(caller, **options)

@@ -23,6 +23,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -332,14 +333,11 @@ def _missing_import(error: BaseException) -> str | None:
     e: BaseException | None = error
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        if isinstance(e, ImportError):
-            return getattr(e, "name", None) or str(e)
+        if isinstance(e, ImportError) and getattr(e, "name", None):
+            return e.name
         e = getattr(e, "cause", None) or e.__cause__
-    text = str(error)
-    marker = "No module named "
-    if marker in text:
-        return text.split(marker, 1)[1].split()[0].strip("'\"")
-    return None
+    found = re.search(r"No module named '([^']+)'", str(error))
+    return found.group(1) if found else None
 
 
 def ray_stream(
