@@ -48,12 +48,25 @@ def write_items(path: Path, data: Path, n: int) -> None:
             f.write(json.dumps({"id": f"{item.id}-{i}", "question": item.question, "steps": item.steps}) + "\n")
 
 
-def timed(store: Store, run: str, src: Path, executor: str, opts: RayOptions | None) -> tuple[float, int]:
+VERIFIER = "ray_support:make_node_verifier"  # the verifier, each critique stamped with the node that ran it
+SCRIPTED = "ray_support:make_node_critic"  # ProcessBench over an instant scripted backend: almost no work per item
+
+
+def timed(store: Store, run: str, src: Path, executor: str, opts: RayOptions | None,
+          critic: str = VERIFIER) -> tuple[float, int]:
     store.create_run(run)
     start = time.perf_counter()
-    res = run_batch(CriticRecipe(critic="verifier", concurrency=4), iter_source(src), store.sink(run),
+    res = run_batch(CriticRecipe(critic=critic, concurrency=4), iter_source(src), store.sink(run),
                     executor=executor, ray=opts)  # type: ignore[arg-type]
     return time.perf_counter() - start, res.stats.items
+
+
+def node_shares(store: Store, run: str) -> str:
+    counts: dict[str, int] = {}
+    for c in store.iter_critiques(run):
+        node = str(c.metadata.get("node"))[:8]
+        counts[node] = counts.get(node, 0) + 1
+    return ", ".join(f"node {k}: {v}" for k, v in sorted(counts.items()))
 
 
 def main() -> None:
@@ -71,8 +84,9 @@ def main() -> None:
           f"{args.items} ProcessBench/GSM8K items, verifier critic")
     local_s, n = timed(store, "local", src, "local", None)
     print(f"local executor:        {n} items in {local_s:.2f} s = {n / local_s:.1f} items/s")
-    # The cluster's nodes inherit this PYTHONPATH (the driver's critica is shipped to them anyway).
-    with LocalCluster(env={"PYTHONPATH": str(ROOT / "src")}) as cluster:
+    light_s, _ = timed(store, "light-local", src, "local", None, SCRIPTED)
+    # The nodes import the stamping wrappers from tests/ (critica itself is shipped to them by the driver).
+    with LocalCluster(env={"PYTHONPATH": str(ROOT / "tests"), "CRITICA_TEST_DELAY": "0"}) as cluster:
         t0 = time.perf_counter()
         address = cluster.start(workers=0)
         print(f"head started in {time.perf_counter() - t0:.1f} s")
@@ -88,7 +102,12 @@ def main() -> None:
             took, n = timed(store, f"ray{nodes}", src, "ray", opts)
             rates[nodes] = n / took
             print(f"ray, {nodes} node(s):        {n} items in {took:.2f} s = {rates[nodes]:.1f} items/s; "
-                  f"overhead vs local {1000 * (took - local_s) / n:+.2f} ms/item")
+                  f"{1000 * (took - local_s) / n:+.2f} ms/item vs local ({node_shares(store, f'ray{nodes}')})")
+            if nodes == 1:
+                light, _ = timed(store, "light-ray", src, "ray", opts, SCRIPTED)
+                print(f"executor overhead, near-zero work per item (scripted ProcessBench, 1 node): "
+                      f"ray {1000 * light / n:.2f} ms/item vs local {1000 * light_s / n:.2f} ms/item "
+                      f"= {1000 * (light - light_s) / n:+.2f} ms/item")
         print(f"2 nodes / 1 node throughput ratio: {rates[2] / rates[1]:.2f} "
               f"(both nodes on the same {os.cpu_count()} cores, shared with the driver)")
         print(f"load average at end: {os.getloadavg()[0]:.2f}")

@@ -8,6 +8,7 @@ imported. ``CRITICA_TEST_DELAY`` (seconds per call, from the node's environment)
 from __future__ import annotations
 
 import os
+import sys
 
 from test_batch_support import make_critic
 
@@ -23,12 +24,10 @@ class NodeStamped:
 
     async def critique(self, item: Item) -> Critique:
         c = await self.inner.critique(item)
-        try:
-            import ray
-
+        node = None
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():  # on a worker; asking outside one would start a Ray instance
             node = ray.get_runtime_context().get_node_id()
-        except Exception:  # noqa: BLE001 - outside Ray (the local executor)
-            node = None
         return c.model_copy(update={"metadata": {**c.metadata, "node": node, "pid": os.getpid(),
                                                  "critica": critica.__file__}})
 
@@ -81,3 +80,10 @@ def make_missing_dep_critic(caller=None, **options):
     import critica_no_such_dependency  # noqa: F401
 
     return make_critic(caller, **options)
+
+
+def make_node_verifier(caller=None, **options):
+    """The verifier critic (tool checks, no model), stamped with where it ran (for benchmarks/ray_nodes.py)."""
+    from critica.critics.registry import build_critic
+
+    return NodeStamped(build_critic("verifier", caller, **options))
