@@ -272,6 +272,9 @@ def _critica_runtime_env(opts: RayOptions) -> dict[str, Any]:
 def connect(opts: RayOptions | None = None) -> dict:
     """Join the cluster ``opts`` names (bounded in time, one-line errors); a session already open is kept.
 
+    Sets this process's ``RAY_AUTH_MODE`` to the cluster's (and ``RAY_AUTH_TOKEN_PATH`` to ``opts.token_file``),
+    which is how Ray is told.
+
     Returns:
         ``{"nodes": N, "cpus": C}`` of the cluster joined.
 
@@ -396,7 +399,11 @@ def ray_stream(
                         f"a Ray worker cannot import {missing!r}: install critica's dependencies on every node "
                         f"(pip install 'critica[ray]' plus the extras your critic needs, e.g. critica[local]), "
                         f"the same versions as on the driver") from None
-                raise UserError(f"a Ray worker failed: {' '.join(str(e).split())[:400]}") from None
+                text = " ".join(str(e).split())
+                key = recipe.settings.get("api_key")
+                if key:  # a remote traceback can quote what the backend said, and a backend can quote the key
+                    text = text.replace(str(key), "***")
+                raise UserError(f"a Ray worker failed: {text[:400]}") from None
             if cache_counter is not None:
                 cache_counter.cache_hits += hits
                 cache_counter.cache_misses += misses
