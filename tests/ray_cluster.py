@@ -21,7 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-RAY = Path(sys.executable).with_name("ray")
+RAY = Path(sys.executable).with_name("ray")  # the venv's own, so that the nodes run this Ray
+if not RAY.exists():
+    RAY = Path(shutil.which("ray") or "ray")
 OBJECT_STORE_BYTES = 100 * 1024 * 1024  # Ray's default is 30% of memory: far too much for a shared machine
 
 
