@@ -91,7 +91,7 @@ def batch(
     ray_options = None
     if executor == "ray":
         # Joined before the run is opened: an unreachable cluster or a refused token stops here, in one line
-        # (exit 2), with the store untouched.
+        # (exit 2), before any run is opened or item marked done.
         from critica.run.ray import connect
 
         ray_options = RayOptions(address=ray_address, token_file=str(ray_token_file) if ray_token_file else None,
