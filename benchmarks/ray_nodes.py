@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -115,6 +116,7 @@ def main() -> None:
 
         ray.shutdown()
     store.close()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -293,6 +293,8 @@ def test_node_lost_mid_run_leaves_every_item_once(cluster, tmp_path):
         if driver.poll() is None:
             driver.kill()
     assert driver.returncode in (0, 1), err
+    print(f"first invocation exit {driver.returncode}; lost line: "
+          f"{[ln for ln in err.splitlines() if 'lost mid-run' in ln]}")  # shown with -s: which path was taken
     first = _critiques(db, "r")
     store = Store.open(db)
     first_items = store.get_run("r").totals["last_invocation"]["items"]
