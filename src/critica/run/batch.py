@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from critica.budget import ItemBudget
 from critica.critics.base import Critic
@@ -34,6 +34,9 @@ from critica.inputs.load import ReadLimits, read_items
 from critica.run.interrupt import run_interruptible
 from critica.run.runner import RunStats, run_critic
 from critica.types import Critique, Item
+
+if TYPE_CHECKING:
+    from critica.run.ray import RayOptions
 
 __all__ = ["CriticRecipe", "BatchSink", "BatchResult", "iter_source", "count_records", "run_batch"]
 
@@ -176,6 +179,8 @@ class BatchResult:
     """Items skipped because the run already held their critique (resume)."""
     cache_hits: int = 0
     cache_misses: int = 0
+    lost: int = 0
+    """Items whose Ray worker or node was lost (after Ray's retries): not stored, critiqued on resume."""
 
 
 def pending(records: Iterable[Item | InputError], sink: BatchSink, *, chunk: int = 256,
@@ -212,6 +217,7 @@ def run_batch(
     ray_address: str | None = None,
     progress: Callable[[RunStats, int], None] | None = None,
     chunk: int = 256,
+    ray: RayOptions | None = None,
 ) -> BatchResult:
     """Critique every record the run does not hold yet, committing each result through ``sink`` as it completes.
 
@@ -221,6 +227,7 @@ def run_batch(
         sink: Where results go and what is already done (``Store.sink(run)``).
         executor: ``local`` (asyncio in this process) or ``ray`` (tasks on a Ray cluster).
         ray_address: Cluster address for ``ray``; None starts or joins a local instance.
+        ray: :class:`critica.run.ray.RayOptions` (token file, connect timeout, code shipping, chunk size).
         progress: Called as ``progress(stats, skipped)`` after each result.
         chunk: Records checked against the store per query.
     """
@@ -236,7 +243,7 @@ def run_batch(
         from critica.run.ray import ray_stream
 
         stats = result.stats
-        for out in ray_stream(recipe, todo, address=ray_address, cache_counter=result):
+        for out in ray_stream(recipe, todo, address=ray_address, cache_counter=result, options=ray):
             stats.deliver(out, sink)
             if progress is not None:
                 progress(stats, result.skipped)
