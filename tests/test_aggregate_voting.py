@@ -294,3 +294,36 @@ async def test_adaptive_score_sum_stops_only_when_the_sum_is_decided():
     critic = CountingCritic([scored(10), scored(10), scored(10), scored(1)])
     out = await AdaptiveVotingCritic(critic, 4, reducer=score_sum).critique(ITEM)
     assert out.metadata["adaptive"]["drawn"] == 3 and out.verdict == Verdict.CORRECT
+
+
+async def test_metacritique_as_meta_filter_keeps_the_samples_that_cover_the_reference_critique():
+    # MetaCritique's judges read the original item with the sample's critique beside it (not the critique posing as
+    # the response): Meta-F1 against the item's reference critique ranks the samples, and only the best vote.
+    from critica.aggregate.spec import ScalingConfig, wrap_critic
+    from critica.aggregate.voting import critique_in_metadata, meta_item
+    from critica.critics.registry import build_critic
+
+    item = Item(id="m1", question="What is 2+3*4?", steps=["3*4 = 12.", "2 + 12 = 15.", "The answer is 14."],
+                reference_answer="14", metadata={
+                    "reference_critique": "Step 3 states the answer is 14, but step 2 computed 15. "
+                                          "The final answer contradicts the computation.",
+                    "critique_aius": ["left from a stored critique"]})
+    good = "Step 3 states the answer is 14, but step 2 computed 15, so the final answer contradicts the computation."
+    bad = "The solution uses the distributive law of multiplication over addition."
+    answers = [Critique(item_id="m1", critic="counting", verdict=v, first_error_step=s, explanation=e)
+               for v, s, e in [(Verdict.CORRECT, None, bad), (Verdict.INCORRECT, 2, good),
+                               (Verdict.CORRECT, None, bad), (Verdict.INCORRECT, 2, good)]]
+    meta = build_critic("metacritique", None, lexical=True)
+    shown = meta_item(meta, item, answers[1], 1)
+    assert shown.question == item.question and shown.text == item.text and shown.reference_answer == "14"
+    assert good in shown.metadata["critique"] and "critique_aius" not in shown.metadata
+    assert shown.metadata["reference_critique"] == item.metadata["reference_critique"]
+    assert meta_item(MetaRater(Caller(ScriptedBackend(["x"]))), item, answers[1], 1).text != item.text
+    assert critique_in_metadata(item, answers[0], 0).id == "m1#meta0"
+
+    out = await wrap_critic(CountingCritic(answers), ScalingConfig(samples=4, meta_critic="metacritique",
+                                                                   meta_keep=2)).critique(item)
+    voted = [m["sample_index"] for m in out.metadata["meta"] if m["voted"]]
+    assert voted == [1, 3] and out.verdict == Verdict.INCORRECT and out.first_error_step == 2
+    ratings = {m["sample_index"]: m["rating"] for m in out.metadata["meta"]}
+    assert ratings[1] > ratings[0]

@@ -204,14 +204,7 @@ def critique_as_item(item: Item, critique: Critique, index: int = 0) -> Item:
     if len(responses) < 2 and (scores is None or len(scores) < 2):
         question = (f"Problem:\n{neutralise(item.question, strict=True)}\n\n"
                     f"Solution under review:\n{numbered_steps(item_steps(item))}")
-        lines = [f"Verdict: the solution is {critique.verdict.value}."]
-        if critique.first_error_display is not None:
-            lines.append(f"First error: step {critique.first_error_display}.")
-        if critique.score is not None:
-            lines.append(f"Score: {critique.score.value:g} on a {critique.score.min:g}-{critique.score.max:g} scale.")
-        if critique.explanation:
-            lines.append(f"Explanation: {neutralise(critique.explanation[:4000], strict=True, inline=True)}")
-        return Item(id=f"{item.id}#meta{index}", question=question, response="\n".join(lines),
+        return Item(id=f"{item.id}#meta{index}", question=question, response=critique_text(critique),
                     metadata={"meta_of": item.id, "sample_index": index})
 
     shown = "\n\n".join(f"[Response {i}]\n{neutralise(r, strict=True)}" for i, r in enumerate(responses, 1))
@@ -238,6 +231,39 @@ def critique_as_item(item: Item, critique: Critique, index: int = 0) -> Item:
     lines.append(f"Verdict on response 1: {critique.verdict.value}.")
     return Item(id=f"{item.id}#meta{index}", question=question, response="\n".join(lines),
                 metadata={"meta_of": item.id, "sample_index": index})
+
+
+def critique_text(critique: Critique) -> str:
+    """A critique as the plain text a reader sees: verdict, first error (1-based), score and explanation."""
+    lines = [f"Verdict: the solution is {critique.verdict.value}."]
+    if critique.first_error_display is not None:
+        lines.append(f"First error: step {critique.first_error_display}.")
+    if critique.score is not None:
+        lines.append(f"Score: {critique.score.value:g} on a {critique.score.min:g}-{critique.score.max:g} scale.")
+    if critique.explanation:
+        lines.append(f"Explanation: {neutralise(critique.explanation[:4000], strict=True, inline=True)}")
+    return "\n".join(lines)
+
+
+def critique_in_metadata(item: Item, critique: Critique, index: int = 0) -> Item:
+    """``item`` itself with ``critique`` in ``metadata["critique"]``, for judges that score a critique of the item.
+
+    A MetaCritique judge (Sun et al. 2024) checks each claim of a critique against the question, the response and
+    the reference answer, and its coverage of the item's ``reference_critique``: it needs the original item, not
+    the critique posing as a response (:func:`critique_as_item`), or the critique would be its own evidence.
+    """
+    metadata = {**item.metadata, "critique": critique_text(critique), "meta_of": item.id, "sample_index": index}
+    for given in ("critique_aius",):  # AIUs given with the item belong to its stored critique, not to this sample
+        metadata.pop(given, None)
+    return item.model_copy(update={"id": f"{item.id}#meta{index}", "metadata": metadata})
+
+
+def meta_item(meta: Critic, item: Item, critique: Critique, index: int = 0) -> Item:
+    """What ``meta`` is shown to rate ``critique``: judges of critiques by content (``reads_critique``) get the
+    item with the critique beside it; every other critic gets the critique as the response to judge."""
+    if getattr(meta, "reads_critique", False):
+        return critique_in_metadata(item, critique, index)
+    return critique_as_item(item, critique, index)
 
 
 def rating_of(meta: Critique) -> float | None:
@@ -272,7 +298,7 @@ class MetaFilteredCritic:
         start = time.perf_counter()
         drawn = await draw_samples(self.inner, item, self.k)
         scored = [i for i, c in enumerate(drawn) if c.verdict != Verdict.UNSCORED]
-        metas = await asyncio.gather(*(_safe(self.meta, critique_as_item(item, drawn[i], i)) for i in scored))
+        metas = await asyncio.gather(*(_safe(self.meta, meta_item(self.meta, item, drawn[i], i)) for i in scored))
         ratings: list[float | None] = [None] * len(drawn)
         for i, m in zip(scored, metas, strict=True):
             ratings[i] = rating_of(m)

@@ -117,6 +117,7 @@ class LLMMetaJudge(ProtocolCritic):
     """
 
     name = "metacritique-llm"
+    reads_critique = True  # as a --meta-critic it is shown the item with the sample's critique (aggregate.voting)
     multi_call = True
 
     def __init__(self, caller: Caller, *, threshold: float = 0.5, temperature: float | None = 0.0,

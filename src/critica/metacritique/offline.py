@@ -60,6 +60,7 @@ class OfflineMetaJudge:
     """
 
     name = "metacritique"
+    reads_critique = True  # as a --meta-critic it is shown the item with the sample's critique (aggregate.voting)
 
     def __init__(self, *, embedder: Embedder | Literal["auto"] | None = "auto", coverage_threshold: float = 0.5,
                  factuality_threshold: float = 0.5, threshold: float = 0.5) -> None:
