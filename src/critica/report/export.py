@@ -195,7 +195,9 @@ def _steps(item: Item) -> list[str]:
 
 def critique_prompt(item: Item) -> str:
     """The instruction an SFT'd critic model sees: the question and the response's steps, numbered from 1."""
-    steps = "\n".join(f"Step {i}: {s}" for i, s in enumerate(_steps(item), start=1))
+    from critica.inputs.steps import numbered
+
+    steps = "\n".join(f"Step {i}: {s}" for i, s in numbered(_steps(item)))
     return (
         "Review the following solution step by step. For each step say whether it is correct and why, then give "
         "the number of the first incorrect step (or say there is none) and a final verdict.\n\n"
