@@ -103,7 +103,7 @@ class ProcessBenchCritic(LLMCritic):
             if js.repaired or not self.structured:
                 status, note = ParseStatus.REPAIRED, js.note or "JSON answer to a free-text prompt"
         else:
-            boxed = last_boxed(final)
+            boxed = last_boxed(final, valid=lambda b: parse_int(b) is not None)
             index = parse_int(boxed)
             explanation = final
             if index is not None and self.structured:
