@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from critica.aggregate.cascade import Cascade
 from critica.aggregate.panel import Gold, Panel, labelled
-from critica.aggregate.reducers import TieBreak, majority, score_sum
+from critica.aggregate.reducers import Reducer, TieBreak, answer_decided, answer_mode, majority, score_sum, vote_decided
 from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, StopRule, VotingCritic
 from critica.backends.call import Caller
 from critica.config import Settings
@@ -37,7 +37,7 @@ from critica.errors import InputError, UserError
 from critica.types import Item, Verdict
 
 __all__ = ["MemberSpec", "PanelSpec", "CascadeSpec", "ScalingConfig", "parse_member", "parse_panel",
-           "parse_cascade", "load_scaling_config", "scaling_config", "load_exam_items", "wrap_critic",
+           "parse_cascade", "load_scaling_config", "scaling_config", "load_exam_items", "reducer_for", "wrap_critic",
            "scaling_summary"]
 
 
@@ -86,7 +86,7 @@ class ScalingConfig(BaseModel):
     adaptive: bool = False
     """Stop sampling once the vote is settled."""
     stop: StopRule = "decided"
-    reducer: Literal["majority", "score_sum"] = "majority"
+    reducer: Literal["majority", "score_sum", "answer_mode"] = "majority"
     tie: TieBreak = "first"
     meta_critic: str | None = None
     """Critic that rates each sample; only the best ``meta_keep`` vote."""
@@ -250,6 +250,15 @@ class _Builder:
         return build_critic(name, self.caller_for(model), **self.options)
 
 
+def reducer_for(config: ScalingConfig) -> Reducer:
+    """The reducer of k-sample votes that ``config`` asks for (``reducer`` and the tie-break)."""
+    reducer: Reducer = {"score_sum": score_sum, "answer_mode": answer_mode}.get(config.reducer, majority)
+    if config.tie != "first":
+        base_reducer = reducer
+        reducer = lambda s: base_reducer(s, tie=config.tie)  # noqa: E731
+    return reducer
+
+
 def wrap_critic(
     critic: Critic,
     config: ScalingConfig,
@@ -281,10 +290,7 @@ def wrap_critic(
     settings = settings or Settings()
     options = dict(options or {})
     builder = _Builder(settings, caller, options, concurrency)
-    reducer = score_sum if config.reducer == "score_sum" else majority
-    if config.tie != "first":
-        base_reducer = reducer
-        reducer = lambda s: base_reducer(s, tie=config.tie)  # noqa: E731
+    reducer = reducer_for(config)
 
     def sampled(c: Critic, k: int) -> Critic:
         temperature = getattr(getattr(c, "sampling", None), "temperature", None)
@@ -296,7 +302,8 @@ def wrap_critic(
             meta = builder.build(config.meta_critic, config.meta_model)
             return MetaFilteredCritic(c, meta, k, config.meta_keep, reducer=reducer)
         if config.adaptive and k > 1:
-            return AdaptiveVotingCritic(c, k, stop=config.stop, reducer=reducer)
+            return AdaptiveVotingCritic(c, k, stop=config.stop, reducer=reducer,
+                                        decided=answer_decided if config.reducer == "answer_mode" else vote_decided)
         if k > 1:
             return VotingCritic(c, k, reducer=reducer)
         return c

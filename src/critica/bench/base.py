@@ -44,6 +44,9 @@ class BenchContext:
     """Called with (done, total) as items finish."""
     budget: ItemBudget = field(default_factory=ItemBudget)
     """Size and time budget of each item (:mod:`critica.budget`); the defaults fit every public benchmark item."""
+    structured: bool = True
+    """The answer format asked of LLM critics: schema-constrained JSON (``--json``, default) or the protocol's free
+    text (``--text``)."""
 
 
 @dataclass
@@ -69,16 +72,19 @@ class Suite:
     name: str
     description: str
     run: Callable[[BenchContext], BenchResult]
+    vote: str = "majority"
+    """How ``--samples K`` votes by default (:attr:`critica.aggregate.spec.ScalingConfig.reducer`): a suite whose
+    source defines Maj@k (ProcessBench: ``answer_mode``) votes that way unless the user picks a reducer."""
 
 
 _SUITES: dict[str, Suite] = {}
 
 
-def register_suite(name: str, description: str) -> Callable[[Callable[[BenchContext], BenchResult]], Callable[[BenchContext], BenchResult]]:
-    """Decorator: register ``run(ctx) -> BenchResult`` as benchmark ``name``."""
+def register_suite(name: str, description: str, *, vote: str = "majority") -> Callable[[Callable[[BenchContext], BenchResult]], Callable[[BenchContext], BenchResult]]:
+    """Decorator: register ``run(ctx) -> BenchResult`` as benchmark ``name`` (``vote``: see :attr:`Suite.vote`)."""
 
     def deco(fn: Callable[[BenchContext], BenchResult]) -> Callable[[BenchContext], BenchResult]:
-        _SUITES[name] = Suite(name, description, fn)
+        _SUITES[name] = Suite(name, description, fn, vote)
         return fn
 
     return deco
