@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from critica.budget import ItemBudget
+from critica.config import Settings
 from critica.critics.base import Critic
 from critica.run.interrupt import run_interruptible
 from critica.types import Critique, Item
@@ -47,6 +48,12 @@ class BenchContext:
     structured: bool = True
     """The answer format asked of LLM critics: schema-constrained JSON (``--json``, default) or the protocol's free
     text (``--text``)."""
+    settings: Settings | None = None
+    """The run's settings (base URL, API key, timeouts, retries; environment merged with flags), for suites that
+    build further backends themselves (realcritic's ``critic_model`` / ``generator_model``). None: the environment."""
+    critic_options: dict[str, Any] = field(default_factory=dict)
+    """Options the critic under test was built with (temperature, max_tokens, seed, structured); a second critic a
+    suite builds gets the same."""
 
 
 @dataclass

@@ -132,6 +132,7 @@ def bench(
         data_dir=default_data_dir(settings.data_dir), make_critic=_critic_factory(critic, settings, conc, llm_options),
         critic_name=critic, model=settings.model, limit=limit, splits=list(split) if split else None,
         concurrency=conc, seed=seed, options=options, progress=tick, budget=budget_from(settings), structured=structured,
+        settings=settings, critic_options=llm_options,
     )
     ks = parse_ks(samples) if samples else [1]
     scfg = scaling_config(samples=ks[0] if len(ks) == 1 else None, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, config_file=scaling_file)
