@@ -272,7 +272,7 @@ async def _one(rc: RealCriticItem, s: _Setup) -> dict[str, Any]:
         "first_verdict": first.verdict.value if first and first.verdict else None, "stop_reason": t.stop_reason.value,
         "revisions": t.revisions, "changed": t.changed, "failed": t.error is not None, "error": t.error,
         "critic_error": (judged.error or judged.parse_error) if judged is not None else None,
-        "critic_call_failed": bool(judged is not None and judged.error),
+        "critic_call_failed": bool(judged is not None and judged.usage.failed_calls),
         "tokens": t.usage.total_tokens, "tokens_replayed": t.usage.replayed_tokens, "trajectory": t.model_dump(mode="json"),
     }
 
