@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from critica.aggregate.reducers import (
     disagreement,
@@ -200,3 +202,76 @@ def test_disagreement():
                                                                    "pairwise": pytest.approx(2 / 3), "scored": 3}
     assert disagreement([crit(C)])["pairwise"] == 0.0
     assert disagreement([crit(U)])["scored"] == 0
+
+
+# -- answer_mode: ProcessBench's official Maj@k (issue 14) ---------------------------------------------------------
+
+
+def _ans(a: int | None) -> Critique:
+    if a is None:
+        return crit(Verdict.UNSCORED)
+    return crit(Verdict.CORRECT) if a == -1 else crit(Verdict.INCORRECT, a)
+
+
+def test_answer_mode_is_the_official_rule_not_verdict_first():
+    from critica.aggregate.reducers import answer_mode
+
+    votes = [_ans(a) for a in [-1, 1, -1, 2, 1, -1, 2, 3, None]]
+    official = answer_mode(votes)
+    assert official.verdict == Verdict.CORRECT and official.first_error_step is None
+    assert official.confidence == pytest.approx(3 / 8) and official.metadata["unscored"] == 1
+    assert official.metadata["votes"] == {"-1": 3, "1": 2, "2": 2, "3": 1} and len(official.samples) == 9
+    critica = majority(votes)  # critica's rule, unchanged: "incorrect" 5-3, then the earliest tied step
+    assert critica.verdict == Verdict.INCORRECT and critica.first_error_step == 1
+
+
+def test_answer_mode_ties_and_all_unscored():
+    from critica.aggregate.reducers import answer_mode
+
+    tied = [_ans(a) for a in [2, -1, -1, 2, 0]]
+    assert answer_mode(tied).first_error_step == 2 and answer_mode(tied).metadata["tie"] is True  # first drawn
+    assert answer_mode([_ans(a) for a in [-1, 2, 2, -1]]).verdict == Verdict.CORRECT
+    assert answer_mode([_ans(a) for a in [-1, 2, 2, -1]], tie="incorrect").first_error_step == 2
+    assert answer_mode(tied, tie="unscored").verdict == Verdict.UNSCORED
+    assert answer_mode([_ans(None), _ans(None)]).verdict == Verdict.UNSCORED
+    assert answer_mode([crit(Verdict.INCORRECT), crit(Verdict.INCORRECT), _ans(0)]).first_error_step is None
+
+
+_ANSWERS = st.lists(st.sampled_from([None, -1, 0, 1, 2, 3]), min_size=1, max_size=12)
+
+
+@given(_ANSWERS)
+def test_answer_mode_matches_counter_most_common(answers):
+    from collections import Counter
+
+    from critica.aggregate.reducers import answer_mode
+
+    out = answer_mode([_ans(a) for a in answers])
+    scored = [a for a in answers if a is not None]
+    if not scored:
+        assert out.verdict == Verdict.UNSCORED
+        return
+    want = Counter(scored).most_common(1)[0][0]  # exactly what run_eval.py does (ties: first seen)
+    assert (-1 if out.verdict == Verdict.CORRECT else out.first_error_step) == want
+
+
+@given(_ANSWERS, st.lists(st.sampled_from([None, -1, 0, 1, 2, 3]), max_size=4))
+def test_answer_decided_means_no_further_samples_change_it(answers, more):
+    from critica.aggregate.reducers import answer_decided, answer_mode
+
+    samples = [_ans(a) for a in answers]
+    if answer_decided(samples, len(more)):
+        before, after = answer_mode(samples), answer_mode(samples + [_ans(a) for a in more])
+        assert (before.verdict, before.first_error_step) == (after.verdict, after.first_error_step)
+
+
+def test_adaptive_answer_mode_uses_its_own_stop_rule():
+    from critica.aggregate.reducers import answer_decided, vote_decided
+    from critica.aggregate.spec import ScalingConfig, wrap_critic
+    from critica.backends.call import Caller
+    from critica.backends.fake import ScriptedBackend
+    from critica.critics.registry import build_critic
+
+    base = build_critic("processbench", Caller(ScriptedBackend(["\\boxed{-1}"])), temperature=0.7)
+    assert wrap_critic(base, ScalingConfig(samples=5, adaptive=True, reducer="answer_mode")).decided is answer_decided
+    assert wrap_critic(base, ScalingConfig(samples=5, adaptive=True)).decided is vote_decided

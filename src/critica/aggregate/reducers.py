@@ -11,6 +11,8 @@ Rules shared by all reducers:
   never shift a vote share. When every sample is unscored, the result is unscored (with the samples' errors).
 * The verdict is voted first; the first-error index is then the mode over the samples that voted for the winning
   verdict ``incorrect`` (hierarchical vote: "is it wrong?" before "where?").
+  :func:`answer_mode` is the exception, ProcessBench's official Maj@k: the mode of the whole answer (the
+  first-error index, or -1 for "no error"), in one vote.
 * Ties are broken deterministically. ``tie="first"`` (default) takes the tied answer that was drawn first — draw
   order is random, so this is a reproducible random tie-break; ``"incorrect"`` prefers flagging an error;
   ``"unscored"`` refuses to decide. First-error ties go to the earliest step. A tie is flagged in
@@ -33,6 +35,8 @@ __all__ = [
     "mean_probability",
     "score_sum",
     "SUMMED_KEYS",
+    "answer_mode",
+    "answer_decided",
     "filter_top",
     "vote_decided",
     "sum_decided",
@@ -285,6 +289,78 @@ def mean_probability(samples: Sequence[Critique], *, critic: str | None = None, 
 SUMMED_KEYS = ("scores", "aspect_scores")
 """``metadata`` entries :func:`score_sum` adds up: per-response scores (a list, ``principles``) and per-aspect scores
 (a dict, ``rubric``). Other numeric metadata (indices such as ``best``, counts, seeds) is never summed."""
+def _answer(c: Critique) -> int | None:
+    """The whole answer a critique gives, as ProcessBench writes it: the first-error index, -1 for "no error",
+    -2 for "incorrect" without a step (:data:`critica.bench.metrics.FLAG_NO_STEP`); None when unscored."""
+    if not _is_scored(c):
+        return None
+    if c.first_error_step is not None:
+        return c.first_error_step
+    return -2 if c.verdict == Verdict.INCORRECT else -1
+
+
+def answer_mode(samples: Sequence[Critique], *, critic: str | None = None, tie: TieBreak = "first") -> Critique:
+    """ProcessBench's official Maj@k: the most common whole answer (first-error index, or -1) over the samples.
+
+    The official ``run_eval.py`` (QwenLM/ProcessBench) extracts each sample's boxed answer, drops the samples without
+    one and takes ``Counter(preds).most_common(1)``. There is no verdict-first step: votes -1×3, 1×2, 2×2, 3×1 give
+    -1 here, where :func:`majority` gives step 1 ("incorrect" wins 5-3, then step 1 is the earliest of the tied
+    steps). Unscored samples are counted, not voted (the official ``None`` filter).
+
+    Ties: ``"first"`` (default) takes the tied answer drawn first — ``Counter.most_common`` sorts stably by count,
+    so the official rule keeps first-occurrence order; ``"incorrect"`` prefers the earliest tied error index over -1;
+    ``"unscored"`` refuses to decide.
+
+    Returns:
+        The critique of the first sample that gave the winning answer (its explanation and step judgements), with
+        ``confidence`` = the winning answer's share of the scored samples and ``metadata["votes"]`` the answer
+        tally (``"-1"``, ``"0"``, … in first-drawn order).
+    """
+    if not samples:
+        raise ValueError("cannot reduce an empty list of critiques")
+    name = critic or samples[0].critic
+    answers = [(_answer(c), c) for c in samples]
+    voters = [(a, c) for a, c in answers if a is not None]
+    if not voters:
+        return _all_unscored(samples, name, "answer_mode")
+    tally = Counter(a for a, _ in voters)  # insertion order = draw order, as in the official Counter
+    top = max(tally.values())
+    tied = [a for a in tally if tally[a] == top]
+    meta: dict[str, Any] = {"reducer": "answer_mode", "k": len(samples), "unscored": len(samples) - len(voters),
+                            "votes": {str(a): n for a, n in tally.items()}, "tie": len(tied) > 1}
+    winner: int | None = tied[0]
+    if len(tied) > 1 and tie == "unscored":
+        winner = None
+    elif len(tied) > 1 and tie == "incorrect":
+        winner = min((a for a in tied if a >= 0), default=tied[0])
+    if winner is None:
+        out = _all_unscored(samples, name, "answer_mode")
+        out.parse_error = "tied vote: " + ", ".join(f"{k}={v}" for k, v in meta["votes"].items())
+        out.parse_status = ParseStatus.OK
+        out.metadata.update(meta)
+        return out
+    rep = next(c for a, c in voters if a == winner)
+    return rep.model_copy(update={
+        "critic": name,
+        "samples": list(samples),
+        "usage": sum_usage(samples),
+        "latency_s": phase_latency([samples]),  # the samples were drawn together
+        "sampling": rep.sampling.model_copy(update={"n": len(samples)}) if rep.sampling else None,
+        "confidence": tally[winner] / len(voters),
+        "score": _mean_score([c for _, c in voters if _answer(c) == winner]),
+        "metadata": meta,
+    })
+
+
+def answer_decided(samples: Sequence[Critique], remaining: int) -> bool:
+    """Whether :func:`answer_mode` over ``samples`` plus any ``remaining`` further samples must give the same answer:
+    the top answer leads the runner-up by more than ``remaining`` votes (so no tie can arise either)."""
+    if remaining <= 0:
+        return True
+    ranked = Counter(a for a in map(_answer, samples) if a is not None).most_common(2)
+    if not ranked:
+        return False
+    return ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0) > remaining
 
 
 def _numeric_list(v: Any) -> bool:

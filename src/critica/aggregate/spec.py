@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from critica.aggregate.cascade import Cascade
 from critica.aggregate.panel import Gold, Panel, labelled
-from critica.aggregate.reducers import Reducer, TieBreak, majority, score_sum
+from critica.aggregate.reducers import Reducer, TieBreak, answer_decided, answer_mode, majority, score_sum, vote_decided
 from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, StopRule, VotingCritic
 from critica.backends.call import Caller
 from critica.config import Settings
@@ -88,9 +88,10 @@ class ScalingConfig(BaseModel):
     adaptive: bool = False
     """Stop sampling once the vote is settled."""
     stop: StopRule = "decided"
-    reducer: Literal["majority", "score_sum"] = "majority"
-    """How k samples are combined (``--vote``): verdict majority, or DeepSeek-GRM's score sum
-    (:func:`~critica.aggregate.reducers.score_sum`)."""
+    reducer: Literal["majority", "score_sum", "answer_mode"] = "majority"
+    """How k samples are combined (``--vote``): verdict majority, DeepSeek-GRM's score sum
+    (:func:`~critica.aggregate.reducers.score_sum`), or ProcessBench's official Maj@k over whole answers
+    (:func:`~critica.aggregate.reducers.answer_mode`)."""
     tie: TieBreak = "first"
     meta_critic: str | None = None
     """Critic that rates each sample; only the best ``meta_keep`` vote."""
@@ -173,7 +174,8 @@ def load_scaling_config(path: Path) -> ScalingConfig:
         raise InputError(str(path), "1", ".".join(str(p) for p in err["loc"]) or None, err["msg"]) from None
 
 
-VOTES = {"majority": "majority", "score-sum": "score_sum", "score_sum": "score_sum"}
+VOTES = {"majority": "majority", "score-sum": "score_sum", "score_sum": "score_sum", "answer": "answer_mode",
+         "answer-mode": "answer_mode", "answer_mode": "answer_mode"}
 """``--vote`` spellings → :attr:`ScalingConfig.reducer`."""
 
 
@@ -182,13 +184,13 @@ def scaling_config(*, samples: int | None = None, adaptive: bool | None = None, 
                    vote: str | None = None, config_file: Path | None = None) -> ScalingConfig:
     """Build the config from CLI flags; flags that were given override ``config_file``.
 
-    ``vote`` is ``--vote``: ``majority`` or ``score-sum`` (the reducer of every k-sample vote).
+    ``vote`` is ``--vote``: ``majority``, ``score-sum`` or ``answer`` (the reducer of every k-sample vote).
     """
     base = load_scaling_config(config_file) if config_file else ScalingConfig()
     flags: dict[str, Any] = {}
     if vote is not None:
         if vote.strip().lower() not in VOTES:
-            raise UserError(f"--vote {vote!r}: expected majority or score-sum")
+            raise UserError(f"--vote {vote!r}: expected majority, score-sum or answer")
         flags["reducer"] = VOTES[vote.strip().lower()]
     if samples is not None:
         flags["samples"] = samples
@@ -267,7 +269,7 @@ class _Builder:
 
 def reducer_for(config: ScalingConfig) -> Reducer:
     """The reducer of k-sample votes that ``config`` asks for (``--vote`` and the tie-break)."""
-    reducer: Reducer = score_sum if config.reducer == "score_sum" else majority
+    reducer: Reducer = {"score_sum": score_sum, "answer_mode": answer_mode}.get(config.reducer, majority)
     if config.tie != "first":
         base_reducer = reducer
         reducer = lambda s: base_reducer(s, tie=config.tie)  # noqa: E731
@@ -317,7 +319,8 @@ def wrap_critic(
             meta = builder.build(config.meta_critic, config.meta_model)
             return MetaFilteredCritic(c, meta, k, config.meta_keep, reducer=reducer)
         if config.adaptive and k > 1:
-            return AdaptiveVotingCritic(c, k, stop=config.stop, reducer=reducer)
+            return AdaptiveVotingCritic(c, k, stop=config.stop, reducer=reducer,
+                                        decided=answer_decided if config.reducer == "answer_mode" else vote_decided)
         if k > 1:
             return VotingCritic(c, k, reducer=reducer)
         return c

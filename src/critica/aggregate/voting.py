@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from critica.aggregate.reducers import (
@@ -322,9 +322,11 @@ class AdaptiveVotingCritic:
 
     Stop rules (checked after every round):
 
-    * ``"decided"`` — more samples cannot change the majority answer (verdict and first-error step), given the
-      ``max_k - drawn`` samples left; under score-sum voting, the verdict of the sum whatever the samples left
-      score (:func:`~critica.aggregate.reducers.sum_decided`). The first round draws the fewest samples that could settle it
+    * ``"decided"`` — more samples cannot change the voted answer, given the ``max_k - drawn`` samples left
+      (``decided``: :func:`vote_decided` for the verdict-then-step majority,
+      :func:`~critica.aggregate.reducers.answer_decided` for ``answer_mode``; under score-sum voting, the verdict of
+      the sum whatever the samples left score, :func:`~critica.aggregate.reducers.sum_decided`). The first round
+      draws the fewest samples that could settle it
       (``max_k // 2 + 1``), in one request.
     * ``"margin"`` — the top verdict (and first-error step) leads the runner-up by ``margin`` votes.
     * ``"confidence"`` — the top verdict's vote share is at least ``min_confidence`` over ``min_samples`` or more
@@ -335,7 +337,8 @@ class AdaptiveVotingCritic:
 
     def __init__(self, critic: Critic, max_k: int, *, stop: StopRule = "decided", margin: int = 2,
                  min_confidence: float = 0.8, min_samples: int = 3, round_size: int = 1,
-                 reducer: Reducer = majority, name: str | None = None) -> None:
+                 reducer: Reducer = majority, name: str | None = None,
+                 decided: Callable[[Sequence[Critique], int], bool] = vote_decided) -> None:
         if max_k < 1 or round_size < 1:
             raise ValueError("max_k and round_size must be at least 1")
         if stop not in ("decided", "margin", "confidence"):
@@ -348,6 +351,7 @@ class AdaptiveVotingCritic:
         self.min_samples = max(1, min_samples)
         self.round_size = round_size
         self.reducer = reducer
+        self.decided = decided
         self.name = name or f"adaptive{max_k}({critic.name})"
         self.caller = getattr(critic, "caller", None)
 
@@ -363,7 +367,7 @@ class AdaptiveVotingCritic:
         if self.stop == "decided":
             if self.reducer(list(samples)).metadata.get("verdict_rule") == "score_sum":
                 return sum_decided(samples, remaining)  # the sum decides, not the verdict vote
-            return vote_decided(samples, remaining)
+            return self.decided(samples, remaining)
         scored = [c for c in samples if c.verdict != Verdict.UNSCORED]
         if not scored:
             return False

@@ -82,6 +82,7 @@ def bench(
     seed: int = typer.Option(0, "--seed", help="Seed of bootstrap resampling and sampling."),
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature of LLM critics."),
     max_tokens: int = typer.Option(1024, "--max-tokens", help="Completion token limit of LLM critics."),
+    structured: bool = typer.Option(True, "--json/--text", help="Ask LLM critics for schema-constrained JSON (default) or the protocol's free-text format (processbench: the official template, scored with the official boxed-answer reading)."),
     option: list[str] = typer.Option(None, "--option", help="Suite option KEY=VALUE (repeatable; JSON values allowed)."),
     samples: str = typer.Option(None, "--samples", help="K samples per verdict with majority vote; a list (1,2,4,8) gives a compute-vs-quality table and PNG (--plot, default scaling-SUITE.png)."),
     vote: str = VoteOpt,
@@ -109,6 +110,8 @@ def bench(
                              item_max_chars=item_max_chars, item_timeout=item_timeout)
     conc = settings.concurrency or 4
     llm_options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+    if not structured:
+        llm_options["structured"] = False
     options = {}
     for pair in option or []:
         key, sep, raw = pair.partition("=")
@@ -130,10 +133,13 @@ def bench(
     ctx = BenchContext(
         data_dir=default_data_dir(settings.data_dir), make_critic=_critic_factory(critic, settings, conc, llm_options),
         critic_name=critic, model=settings.model, limit=limit, splits=list(split) if split else None,
-        concurrency=conc, seed=seed, options=options, progress=tick, budget=budget_from(settings),
+        concurrency=conc, seed=seed, options=options, progress=tick, budget=budget_from(settings), structured=structured,
+        settings=settings, critic_options=llm_options,
     )
     ks = parse_ks(samples) if samples else [1]
     scfg = scaling_config(samples=ks[0] if len(ks) == 1 else None, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, vote=vote, config_file=scaling_file)
+    if "reducer" not in scfg.model_fields_set:  # the suite's own Maj@k rule unless the user chose one
+        scfg = scfg.model_copy(update={"reducer": spec.vote})
     ctx.make_critic = scaled_factory(ctx.make_critic, scfg, settings=settings, options=llm_options, concurrency=conc, data_dir=ctx.data_dir)
     if len(ks) > 1:
         with progress:

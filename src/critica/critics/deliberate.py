@@ -75,6 +75,7 @@ META_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+_NONE = re.compile(r"^\W*(none|no error)\b", re.IGNORECASE)
 _STEP_LINE = re.compile(
     r"(?im)^[ \t>#*_\-]*(?:step|paragraph)[ \t]+(\d{1,6})[ \t]*(?:verdict|judgment|judgement)?[ \t*_]*[:\-][ \t*_]*(.+?)[ \t]*$"
 )
@@ -142,8 +143,8 @@ def parse_stepwise(raw: str | None, n: int, *, structured: bool, explanation_key
         explanation = str(ans.value.get(explanation_key, "") or "")
     else:
         steps = _steps_from_text(final, n, notes)
-        stated = labelled_value(final, _ERROR_LABELS)
-        if isinstance(stated, str) and re.match(r"^\W*(none|no error)\b", stated, re.IGNORECASE):
+        stated = labelled_value(final, _ERROR_LABELS, valid=lambda v: as_int(v) is not None or bool(_NONE.match(v)))
+        if isinstance(stated, str) and _NONE.match(stated):
             stated = -1
         if stated is None:
             boxed = boxed_ints(final)

@@ -90,8 +90,13 @@ class PrinciplesCritic(ProtocolCritic):
         return self.prompt(template.format(question=neutralise(item.question), responses=responses, given_principles=given,
                                            lo=self.lo, hi=self.hi))
 
+    @staticmethod
+    def _readable_scores(value: str) -> bool:
+        m = _BRACKETS.search(value)
+        return bool(boxed_ints(value) or _ints(m.group(1) if m else value))
+
     def _scores_from_text(self, final: str, notes: Notes) -> list[int] | None:
-        labelled = labelled_value(final, ("scores", "final scores", "score"))
+        labelled = labelled_value(final, ("scores", "final scores", "score"), valid=self._readable_scores)
         if labelled is not None:
             inner = boxed_ints(labelled)
             if inner:
@@ -104,9 +109,8 @@ class PrinciplesCritic(ProtocolCritic):
         if inner:
             notes.add("scores in a \\boxed{} without a 'Scores:' label")
             return inner
-        brackets = _BRACKETS.findall(final)
-        if brackets:
-            got = _ints(brackets[-1])
+        for bracket in reversed(_BRACKETS.findall(final)):  # the last readable one binds
+            got = _ints(bracket)
             if got:
                 notes.add("scores in [[...]] without a 'Scores:' label")
                 return got

@@ -230,6 +230,8 @@ def critique_prompt(item: Item) -> str:
     An item with ``candidates`` (a multi-response critic such as ``principles`` judged them all) shows every
     response, as ``[Response i]`` blocks, and the principles given with the item.
     """
+    from critica.inputs.steps import numbered
+
     if item.candidates:
         shown = "\n\n".join(f"[Response {i}]\n{r}" for i, r in enumerate([item.text, *item.candidates], start=1))
         given = ("\n\nPrinciples to apply:\n" + "\n".join(f"- {p}" for p in item.principles)) if item.principles else ""
@@ -238,7 +240,7 @@ def critique_prompt(item: Item) -> str:
             "critique each response against them, and score each response.\n\n"
             f"Question:\n{item.question}\n\nResponses:\n{shown}{given}"
         )
-    steps = "\n".join(f"Step {i}: {s}" for i, s in enumerate(_steps(item), start=1))
+    steps = "\n".join(f"Step {i}: {s}" for i, s in numbered(_steps(item)))
     return (
         "Review the following solution step by step. For each step say whether it is correct and why, then give "
         "the number of the first incorrect step (or say there is none) and a final verdict.\n\n"
