@@ -120,7 +120,11 @@ class LocalCluster:
     def _start(self, name: str, head: bool, num_cpus: int, resources: str | None, timeout_s: float) -> None:
         tmp = self.root / name
         ports = free_ports(6 + 2 * head)
+        # The worker port range must not hold this node's other ports (drawn from the same ephemeral range):
+        # ray start refuses to start a node whose components share a port.
         base = random.randrange(30000, 59000, 200)
+        while any(base <= p < base + 200 for p in ports):
+            base = random.randrange(30000, 59000, 200)
         args = [str(RAY), "start", "--node-ip-address", "127.0.0.1", "--num-cpus", str(num_cpus),
                 "--object-store-memory", str(OBJECT_STORE_BYTES), "--temp-dir", str(tmp),
                 "--node-manager-port", str(ports[0]), "--object-manager-port", str(ports[1]),
