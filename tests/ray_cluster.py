@@ -40,6 +40,13 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+def _has_ray_client() -> bool:
+    """Whether ``ray[client]`` (grpcio) is installed, so that ``ray start --head`` serves Ray Client."""
+    import importlib.util
+
+    return importlib.util.find_spec("grpc") is not None
+
+
 def _pids_with(tag: str) -> list[int]:
     """This user's processes whose command line mentions ``tag``."""
     me, out, mine = os.getuid(), [], {os.getpid(), os.getppid()}
@@ -106,12 +113,18 @@ class LocalCluster:
         else:
             self.env["RAY_AUTH_MODE"] = "disabled"
         self.address: str | None = None
+        self.client_address: str | None = None
+        """``ray://127.0.0.1:PORT`` of the head's Ray Client server (where ``ray[client]`` is installed)."""
         self.nodes: dict[str, Path] = {}
 
     def _start(self, name: str, head: bool, num_cpus: int, resources: str | None, timeout_s: float) -> None:
         tmp = self.root / name
-        ports = free_ports(6 + head)
+        ports = free_ports(6 + 2 * head)
+        # The worker port range must not hold this node's other ports (drawn from the same ephemeral range):
+        # ray start refuses to start a node whose components share a port.
         base = random.randrange(30000, 59000, 200)
+        while any(base <= p < base + 200 for p in ports):
+            base = random.randrange(30000, 59000, 200)
         args = [str(RAY), "start", "--node-ip-address", "127.0.0.1", "--num-cpus", str(num_cpus),
                 "--object-store-memory", str(OBJECT_STORE_BYTES), "--temp-dir", str(tmp),
                 "--node-manager-port", str(ports[0]), "--object-manager-port", str(ports[1]),
@@ -123,6 +136,11 @@ class LocalCluster:
         if head:
             args += ["--head", "--port", str(ports[6]), "--include-dashboard", "false"]
             self.address = f"127.0.0.1:{ports[6]}"
+            if _has_ray_client():
+                # Always a port of its own: with ray[client] installed, ray start serves Ray Client on 10001 by
+                # default, where two clusters on one machine (two test runs, a benchmark) would collide.
+                args += ["--ray-client-server-port", str(ports[7])]
+                self.client_address = f"ray://127.0.0.1:{ports[7]}"
         else:
             args += ["--address", str(self.address)]
         proc = subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=timeout_s)

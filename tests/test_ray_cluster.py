@@ -98,19 +98,20 @@ def _closed_port() -> int:
     return port
 
 
+@pytest.mark.parametrize("scheme", ["", "ray://"])
 @pytest.mark.parametrize("where", ["nothing listens", "not Ray"])
-def test_unreachable_cluster_fails_in_one_line_within_the_timeout(tmp_path, not_ray_port, where):
+def test_unreachable_cluster_fails_in_one_line_within_the_timeout(tmp_path, not_ray_port, where, scheme):
     src = tmp_path / "in.jsonl"
     write_items(src, 5)
     port = _closed_port() if where == "nothing listens" else not_ray_port
     db = tmp_path / "c.db"
     timeout_s = 4
-    proc, took = critica(["batch", str(src), "--run", "r", "--db", str(db), "--executor", "ray",
-                          "--ray-address", f"127.0.0.1:{port}", "--ray-connect-timeout", str(timeout_s)], tmp_path)
+    proc, took = critica(["batch", str(src), "--run", "r", "--db", str(db), "--executor", "ray", "--ray-address",
+                          f"{scheme}127.0.0.1:{port}", "--ray-connect-timeout", str(timeout_s)], tmp_path)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr  # no Ray GCS warnings, no traceback
-    assert f"127.0.0.1:{port}" in lines[0]
+    assert f"{scheme}127.0.0.1:{port}" in lines[0]
     assert ("Connection refused" in lines[0]) if where == "nothing listens" else (f"within {timeout_s} s" in lines[0])
     # Ray alone waits minutes here; the bound is the timeout plus the CLI's own start on a loaded machine.
     assert took < timeout_s + 40
@@ -164,22 +165,39 @@ def test_explicit_address_with_token_file_runs_on_both_nodes(cluster, tmp_path):
     assert got == local
 
 
-def test_ray_address_and_token_from_the_environment(cluster, tmp_path):
+def _address(cluster, form: str) -> str:
+    if form == "client":
+        if cluster.client_address is None:
+            pytest.fail("ray start served no Ray Client: install ray[client] (grpcio), as the ray extra does")
+        return cluster.client_address
+    return str(cluster.address)
+
+
+# Ray Client starts a driver process on the head for each connection (twice: the connect check, then the job),
+# 3-7 s each here; a generous bound keeps a loaded CI machine from failing a test of what works, not of timing.
+CLIENT_TIMEOUT = ["--ray-connect-timeout", "60"]
+
+
+@pytest.mark.parametrize("form", ["gcs", "client"])
+def test_ray_address_and_token_from_the_environment(cluster, tmp_path, form):
     src = tmp_path / "in.jsonl"
     ids = write_items(src, 8)
     db = tmp_path / "c.db"
-    proc, _ = critica(["batch", str(src), "--run", "r", "--db", str(db), "--executor", "ray"], tmp_path,
-                      env={"RAY_ADDRESS": str(cluster.address), "RAY_AUTH_TOKEN": cluster.token_file.read_text()})
+    proc, _ = critica(["batch", str(src), "--run", "r", "--db", str(db), "--executor", "ray",
+                       *(CLIENT_TIMEOUT if form == "client" else [])], tmp_path,
+                      env={"RAY_ADDRESS": _address(cluster, form), "RAY_AUTH_TOKEN": cluster.token_file.read_text()})
     assert proc.returncode == 0, proc.stderr
     assert set(_critiques(db, "r")) == ids
 
 
+@pytest.mark.parametrize("form", ["gcs", "client"])
 @pytest.mark.parametrize("token", ["wrong", "none"])
-def test_refused_or_missing_token_fails_in_one_line(cluster, tmp_path, token):
+def test_refused_or_missing_token_fails_in_one_line(cluster, tmp_path, token, form):
     src = tmp_path / "in.jsonl"
     write_items(src, 5)
     db = tmp_path / "c.db"
-    args = ["batch", str(src), "--run", "r", "--db", str(db), "--executor", "ray", "--ray-address", str(cluster.address)]
+    address = _address(cluster, form)
+    args = ["batch", str(src), "--run", "r", "--db", str(db), "--executor", "ray", "--ray-address", address]
     if token == "wrong":
         bad = tmp_path / "bad-token"
         bad.write_text("0123456789abcdef0123456789abcdef")
@@ -189,8 +207,54 @@ def test_refused_or_missing_token_fails_in_one_line(cluster, tmp_path, token):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
     assert ("refused the token" in lines[0]) if token == "wrong" else ("none was found" in lines[0])
+    assert address in lines[0]
     assert "0123456789abcdef" not in proc.stderr
-    assert took < 40  # Ray itself retries a refused token for 20 s after its own start; this stops at the first refusal
+    # Ray itself retries a refused token for 20 s (GCS) or 30 s (Ray Client) after its own start; this stops at the
+    # first refusal.
+    assert took < 40
+    assert _no_run(db, "r")
+
+
+def test_ray_client_address_runs_on_both_nodes_exactly_once(cluster, tmp_path):
+    """``ray://`` (Ray Client: the driver has no raylet, its objects and the shipped code go through the head's
+    client server) with a token file: the same results as the local executor, each item once, on both nodes."""
+    src = tmp_path / "in.jsonl"
+    ids = write_items(src, 32)
+    db = tmp_path / "c.db"
+    proc, _ = critica(["batch", str(src), "--run", "r", "--db", str(db), "--executor", "ray", "--critic",
+                       "ray_support:make_node_critic", "--ray-address", _address(cluster, "client"),
+                       "--ray-token-file", str(cluster.token_file), *CLIENT_TIMEOUT], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[0] == "Ray cluster: 2 node(s), 2 CPU(s)", proc.stderr  # and no Ray chatter
+    got = _critiques(db, "r")
+    store = Store.open(db)
+    delivered = store.get_run("r").totals["last_invocation"]["items"]
+    store.close()
+    assert set(got) == ids and delivered == len(ids)  # every item, each delivered and stored once
+    stamps = [c.pop("metadata") for c in got.values()]
+    assert len({s["node"] for s in stamps}) == 2
+    assert all("runtime_resources" in s["critica"] and s["critica"].startswith(str(cluster.root)) for s in stamps)
+    store = Store.open(tmp_path / "local.db")
+    store.create_run("l")
+    run_batch(CriticRecipe(critic="ray_support:make_node_critic"), iter_source(src), store.sink("l"))
+    store.close()
+    local = _critiques(tmp_path / "local.db", "l")
+    for c in local.values():
+        c.pop("metadata")
+    assert got == local
+
+
+def test_ray_client_port_given_as_a_gcs_address_says_so(cluster, tmp_path):
+    src = tmp_path / "in.jsonl"
+    write_items(src, 5)
+    db = tmp_path / "c.db"
+    bare = _address(cluster, "client").removeprefix("ray://")
+    proc, took = critica(["batch", str(src), "--run", "r", "--db", str(db), "--executor", "ray", "--ray-address",
+                          bare, "--ray-token-file", str(cluster.token_file)], tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"give ray://{bare}" in lines[0], proc.stderr
+    assert took < 20  # Ray's own GCS client retries this for a minute
     assert _no_run(db, "r")
 
 

@@ -8,8 +8,9 @@ outstanding, which bounds the driver's memory whatever the input size.
 
 Connecting (:func:`connect`) is bounded in time and fails in one line: the address is probed (a TCP connect, then
 ``ray.init`` in a child process that is killed at the deadline, whose output never reaches the terminal) before
-the driver joins. Ray's token authentication works for every address form: the probe finds whether the cluster
-wants a token and sets the driver's mode to match (Ray itself turns token mode on for ``auto`` only).
+the driver joins. Ray's token authentication works for every address form, ``ray://`` (Ray Client) included: the
+probe finds whether the cluster wants a token and sets the driver's mode to match (Ray itself turns token mode on
+for ``auto`` only).
 
 A chunk whose worker or node is lost is retried by Ray on another node (``max_retries``); one that still fails is
 left out of the run (never half-stored), counted in ``lost``, and critiqued by the next invocation (resume).
@@ -124,6 +125,12 @@ _PROBE = r"""
 import json, logging, sys
 try:
     import ray
+    if sys.argv[1].startswith("ray://"):
+        # Ray Client retries a refused token as if the server were still starting (for ~30 s) and says why only
+        # at debug level: let those lines through to the captured stderr, where the refusal is spotted.
+        log = logging.getLogger("ray.util.client.worker")
+        log.setLevel(logging.DEBUG)
+        log.addHandler(logging.StreamHandler(sys.stderr))
     ray.init(address=sys.argv[1], include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     nodes = [n for n in ray.nodes() if n.get("Alive")]
     cpus = ray.cluster_resources().get("CPU", 0)
@@ -133,7 +140,11 @@ except BaseException as e:
     print(json.dumps({"ok": False, "error": f"{type(e).__name__}: {e}"}))
 """
 
-_REFUSED = ("invalidauthtoken", "unauthenticated", "token is invalid")
+_NOT_GCS = "method not found"
+"""What Ray's GCS client logs when the port it was given serves gRPC but not the GCS (a Ray Client port, say)."""
+
+_REFUSED = ("invalidauthtoken", "unauthenticated", "token is invalid",
+            "invalid or missing authentication token")  # the last: Ray Client's server (ray://)
 
 
 def _host_port(address: str) -> tuple[str, int] | None:
@@ -157,14 +168,19 @@ def _classify(address: str, text: str, *, timed_out: bool, timeout_s: float, tok
     if "no authentication token was found" in low or "couldn't find an authentication token" in low:
         return (f"the Ray cluster at {address} requires an authentication token and none was found: pass it with "
                 f"--ray-token-file or {_AUTH_TOKEN}")
+    if _NOT_GCS in low and not address.startswith("ray://"):
+        return (f"{address} answers gRPC but is not a Ray head's GCS port: if it is the head's Ray Client server "
+                f"port, give ray://{address}; else check that it runs the same Ray version as this driver")
     if "version mismatch" in low:
         line = next((ln for ln in text.splitlines() if "version mismatch" in ln.lower()), "")
         return f"the Ray cluster at {address} runs another Ray or Python version: {line.strip()[:300]}"
     if "could not find any running ray instance" in low:
         return "no running Ray cluster was found on this machine (--ray-address auto): give its address"
     if timed_out:
-        return (f"no Ray cluster answered at {address} within {timeout_s:g} s (is it the head's GCS address, "
-                f"as printed by `ray start --head`? raise --ray-connect-timeout if it is only slow)")
+        what = ("the head's Ray Client server port (ray start --head --ray-client-server-port, default 10001)"
+                if address.startswith("ray://") else "the head's GCS address, as printed by `ray start --head`")
+        return (f"no Ray cluster answered at {address} within {timeout_s:g} s (is it {what}? raise "
+                f"--ray-connect-timeout if it is only slow)")
     last = next((ln for ln in reversed(text.splitlines()) if ln.strip()), "no output")
     return f"cannot join the Ray cluster at {address}: {last.strip()[:300]}"
 
@@ -180,24 +196,27 @@ class _Attempt:
 
 def _attempt(address: str, env: dict[str, str], deadline: float) -> _Attempt:
     """``ray.init(address)`` in a child process with ``env``, killed at ``deadline`` or at the first sign that
-    the cluster refuses its token (Ray would retry that for 20 s, warning each second)."""
+    the cluster refuses its token or is not a GCS (Ray would retry either for 20 s or more, warning each second)."""
     proc = subprocess.Popen([sys.executable, "-c", _PROBE, address], stdin=subprocess.DEVNULL, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     err: list[str] = []
-    refused = threading.Event()
+    refused, hopeless = threading.Event(), threading.Event()
 
     def read_stderr() -> None:
         for line in proc.stderr:  # type: ignore[union-attr]
             err.append(line)
             if any(m in line.lower() for m in _REFUSED):
                 refused.set()
+            if _NOT_GCS in line.lower():
+                hopeless.set()
 
     reader = threading.Thread(target=read_stderr, daemon=True)
     reader.start()
     try:
-        while proc.poll() is None and not refused.is_set() and time.monotonic() < deadline:
+        while (proc.poll() is None and not refused.is_set() and not hopeless.is_set()
+               and time.monotonic() < deadline):
             time.sleep(0.05)
-        timed_out = proc.poll() is None and not refused.is_set()
+        timed_out = proc.poll() is None and not refused.is_set() and not hopeless.is_set()
         if proc.poll() is None:
             proc.kill()
         out = proc.stdout.read() if proc.stdout else ""
@@ -293,6 +312,10 @@ def connect(opts: RayOptions | None = None) -> dict:
         ray.init(**init)
         return {"nodes": 1, "cpus": ray.cluster_resources().get("CPU", 0)}
     info = probe(address, timeout_s=opts.connect_timeout_s, token_file=opts.token_file)
+    if address.startswith("ray://"):
+        # Ray Client runs a driver for this job on the head (ray.init there gets these arguments) and streams its
+        # stderr here; at WARNING it prints a warning of its own making (no SIGTERM handler off the main thread).
+        init["logging_level"] = logging.ERROR
     try:
         ray.init(address=address, runtime_env=_critica_runtime_env(opts) or None, **init)
     except Exception as e:  # the probe passed a moment ago: the cluster went away or changed its mind
