@@ -234,6 +234,11 @@ def test_self_preference_scores_and_human_correlation(tmp_path):
     assert corr["n"] == 180 and corr["pearson"] > 0.9 and corr["spearman_ci"][0] > 0.8 and corr["kendall"] > 0.7
     assert not _excludes_zero(by["own vs other (scores)"]["equal_opportunity_ci"])
     assert by["own critiques"]["n"] == 60 and by["other critiques"]["n"] == 120
+    assert by["human critiques"]["n"] == by["llm1 critiques"]["n"] == 60
+    anonymous = get_suite("self-preference").run(_ctx(tmp_path, by_quality, critic="rubric"))  # no self: agreement only
+    assert [r["split"] for r in anonymous.rows][:3] == ["score vs human Meta-F1", "score vs human Meta-P",
+                                                         "score vs human Meta-R"]
+    assert anonymous.rows[0]["pearson"] == corr["pearson"] and "own critiques" not in {r["split"] for r in anonymous.rows}
 
 
 def test_self_preference_options(tmp_path):

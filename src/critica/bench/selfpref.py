@@ -21,7 +21,8 @@ tie). Each pair of an own and an other critique of the same answer is judged:
 * an absolute critic (``rubric`` …): each critique is scored alone (on 0–1 by its scale; verdict-only critics 1/0)
   and the pair's preference is the higher score. This protocol also reports, over every scored critique, the
   **Pearson, Spearman and Kendall correlation** of the critic's score with the human Meta-F1 (and with Meta-P and
-  Meta-R), with bootstrap CIs, and mean scores per author.
+  Meta-R), with bootstrap CIs, and mean scores per author group and per source (human, llm1, llm2). Here ``self``
+  may be left out: the suite then reports the correlations and means only.
 
 Pair figures: ``judge_own_rate`` (own wins 1, tie or order-inconsistent 0.5, other 0) and ``human_own_rate`` (the
 same from the gold) over scored pairs, ``excess`` = their difference; ``equal_opportunity`` = P(judge prefers own |
@@ -69,6 +70,8 @@ def family(model: str) -> str:
 
 def is_own(author: str, self_model: str, match: str = "family") -> bool:
     """Whether ``author`` is the critic's own model (``match``: ``family`` or ``model``, see the module doc)."""
+    if not self_model:
+        return False
     if match == "family":
         return family(author) == family(self_model)
     if match == "model":
@@ -255,15 +258,19 @@ def _metacritique_absolute(ctx: BenchContext, answers: list[AuthoredAnswer], sel
         vo, vx = value[own.item.id], value[other.item.id]
         judge = None if vo is None or vx is None else "own" if vo > vx else "other" if vo < vx else "tie"
         pairs.append({"gold": _gold(own, other), "judge": judge})
-    rows: list[dict[str, Any]] = [{"split": "own vs other (scores)", **pair_metrics(pairs, seed=ctx.seed, n_boot=n_boot)}]
+    rows: list[dict[str, Any]] = []
+    if self_model:
+        rows.append({"split": "own vs other (scores)", **pair_metrics(pairs, seed=ctx.seed, n_boot=n_boot)})
     scored = [r for r in records if r["value"] is not None]
     for key in ("f1", "precision", "recall"):
         corr = correlations([r["value"] for r in scored], [r["human"][key] for r in scored], n=n_boot, seed=ctx.seed)
         rows.append({"split": f"score vs human Meta-{key[0].upper() if key != 'f1' else 'F1'}", **corr,
                      "unscored": len(records) - len(scored)})
-    for label, sel in (("own", True), ("other", False)):
-        sub = [r for r in scored if r["own"] == sel]
-        rows.append({"split": f"{label} critiques", "n": len(sub), "value": mean([r["value"] for r in sub]),
+    groups = [("own critiques", lambda r: r["own"]), ("other critiques", lambda r: not r["own"])] if self_model else []
+    groups += [(f"{src.split('_')[0]} critiques", lambda r, src=src: r["source"] == src) for src in _SOURCES]
+    for label, sel in groups:
+        sub = [r for r in scored if sel(r)]
+        rows.append({"split": label, "n": len(sub), "value": mean([r["value"] for r in sub]),
                      "human_f1": mean([r["human"]["f1"] for r in sub])})
     return rows, records
 
@@ -301,20 +308,20 @@ def _realcritic(ctx: BenchContext, self_model: str, match: str, n_boot: int) -> 
                 "MetaCritique critiques (pairwise or scores, with human-score correlations) or RealCritic solutions")
 def run_self_preference(ctx: BenchContext) -> BenchResult:
     """Judge answers of known authorship and report the critic's preference for its own model's, with CIs."""
-    self_model = ctx.options.get("self")
-    if not self_model:
-        raise UserError("self-preference needs the critic's model: --option self=MODEL (e.g. self=llama-2-70b-chat)")
-    self_model = str(self_model)
-    match = str(ctx.options.get("match", "family"))
-    is_own("x", self_model, match)  # validates the option before any call
     data = str(ctx.options.get("data", "metacritique"))
     protocol = protocol_of(ctx)
+    self_model = str(ctx.options.get("self") or "")
+    # Without a model, the absolute protocol on MetaCritique still measures agreement with the human scores.
+    if not self_model and not (data == "metacritique" and protocol == "absolute"):
+        raise UserError("self-preference needs the critic's model: --option self=MODEL (e.g. self=llama-2-70b-chat)")
+    match = str(ctx.options.get("match", "family"))
+    is_own("x", self_model or "x", match)  # validates the option before any call
     n_boot = int(ctx.options.get("n_boot", 1000))
     errors: list[str] = []
     start = time.perf_counter()
     if data == "metacritique":
         answers = load_metacritique_authored(ctx.data_dir, ctx.limit, ctx.seed)
-        if not any(is_own(a.author, self_model, match) for a in answers):
+        if self_model and not any(is_own(a.author, self_model, match) for a in answers):
             authors = sorted({a.author for a in answers})
             raise UserError(f"no MetaCritique critique is by {self_model!r} ({match}); authors: {', '.join(authors)}")
         run = _metacritique_pairwise if protocol == "pairwise" else _metacritique_absolute
@@ -329,7 +336,7 @@ def run_self_preference(ctx: BenchContext) -> BenchResult:
     wall = time.perf_counter() - start
     own_authors = sorted({r["own_author"] for r in records if "own_author" in r}
                          | {r["author"] for r in records if r.get("own") is True})
-    notes = [f"self={self_model} (match={match}): own authors in this sample: {', '.join(own_authors) or 'none'}",
+    notes = [f"self={self_model or '(none)'} (match={match}): own authors in this sample: {', '.join(own_authors) or 'none'}",
              "95% percentile bootstrap CIs; unscored judgements are counted and left out"]
     if data == "metacritique":
         notes.append("gold between two critiques = higher human Meta-F1 (equal: tie); equal_opportunity = "
