@@ -232,13 +232,25 @@ def test_self_preference_scores_and_human_correlation(tmp_path):
     by = {r["split"]: r for r in res.rows}
     corr = by["score vs human Meta-F1"]
     assert corr["n"] == 180 and corr["pearson"] > 0.9 and corr["spearman_ci"][0] > 0.8 and corr["kendall"] > 0.7
-    assert not _excludes_zero(by["own vs other (scores)"]["equal_opportunity_ci"])
+    pair = by["own vs other (scores)"]
+    assert not _excludes_zero(pair["equal_opportunity_ci"])
+    assert pair["value_diff"] == pytest.approx(pair["human_f1_diff"], abs=0.05)  # scores follow quality, not authors
     assert by["own critiques"]["n"] == 60 and by["other critiques"]["n"] == 120
     assert by["human critiques"]["n"] == by["llm1 critiques"]["n"] == 60
     anonymous = get_suite("self-preference").run(_ctx(tmp_path, by_quality, critic="rubric"))  # no self: agreement only
     assert [r["split"] for r in anonymous.rows][:3] == ["score vs human Meta-F1", "score vs human Meta-P",
                                                          "score vs human Meta-R"]
     assert anonymous.rows[0]["pearson"] == corr["pearson"] and "own critiques" not in {r["split"] for r in anonymous.rows}
+
+
+def test_self_preference_scores_detect_a_self_biased_rubric_judge(tmp_path):
+    rows = _metacritique(tmp_path)
+    own = [r[k]["critique"] for r in rows for k in ("llm1_critique", "llm2_critique") if r[k]["model"].startswith("llama")]
+    res = get_suite("self-preference").run(_ctx(tmp_path, biased_judge("self", 1.0, own=own), critic="rubric",
+                                                options={"self": "llama-2-70b-chat"}))
+    pair = res.rows[0]
+    assert pair["split"] == "own vs other (scores)" and pair["value_diff_ci"][0] > 0.1
+    assert pair["equal_opportunity_ci"][0] > 0 and pair["value_diff"] - pair["human_f1_diff"] > 0.1
 
 
 def test_self_preference_options(tmp_path):

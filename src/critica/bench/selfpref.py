@@ -22,7 +22,9 @@ tie). Each pair of an own and an other critique of the same answer is judged:
   and the pair's preference is the higher score. This protocol also reports, over every scored critique, the
   **Pearson, Spearman and Kendall correlation** of the critic's score with the human Meta-F1 (and with Meta-P and
   Meta-R), with bootstrap CIs, and mean scores per author group and per source (human, llm1, llm2). Here ``self``
-  may be left out: the suite then reports the correlations and means only.
+  may be left out: the suite then reports the correlations and means only. The pair row adds ``value_diff``, the
+  mean own − other score over pairs (0–1 scale, with CI), beside ``human_f1_diff``, the same for the human Meta-F1:
+  a judge without self-preference keeps the first near what the second warrants.
 
 Pair figures: ``judge_own_rate`` (own wins 1, tie or order-inconsistent 0.5, other 0) and ``human_own_rate`` (the
 same from the gold) over scored pairs, ``excess`` = their difference; ``equal_opportunity`` = P(judge prefers own |
@@ -257,10 +259,18 @@ def _metacritique_absolute(ctx: BenchContext, answers: list[AuthoredAnswer], sel
     for own, other in _own_pairs(answers, self_model, match):
         vo, vx = value[own.item.id], value[other.item.id]
         judge = None if vo is None or vx is None else "own" if vo > vx else "other" if vo < vx else "tie"
-        pairs.append({"gold": _gold(own, other), "judge": judge})
+        pairs.append({"gold": _gold(own, other), "judge": judge,
+                      "value_diff": None if judge is None else vo - vx,  # type: ignore[operator]
+                      "human_diff": own.human["f1"] - other.human["f1"]})
     rows: list[dict[str, Any]] = []
     if self_model:
-        rows.append({"split": "own vs other (scores)", **pair_metrics(pairs, seed=ctx.seed, n_boot=n_boot)})
+        diffs = [p for p in pairs if p["value_diff"] is not None]
+        value_diff = mean([p["value_diff"] for p in diffs])
+        rows.append({"split": "own vs other (scores)", **pair_metrics(pairs, seed=ctx.seed, n_boot=n_boot),
+                     "value_diff": value_diff,
+                     "value_diff_ci": bootstrap_ci(diffs, lambda s: mean([p["value_diff"] for p in s]), n=n_boot,
+                                                   seed=ctx.seed) if diffs else None,
+                     "human_f1_diff": mean([p["human_diff"] for p in diffs])})
     scored = [r for r in records if r["value"] is not None]
     for key in ("f1", "precision", "recall"):
         corr = correlations([r["value"] for r in scored], [r["human"][key] for r in scored], n=n_boot, seed=ctx.seed)
