@@ -284,3 +284,29 @@ def test_probes_on_the_shared_data(data_dir):
     res = get_suite("self-preference").run(_ctx(data_dir, biased_judge("self", 0.0), critic="rubric", limit=20,
                                                 options={"self": "llama-2-70b-chat"}))
     assert {r["split"] for r in res.rows} >= {"score vs human Meta-F1", "own vs other (scores)"}
+
+
+def test_grouped_tables_print_intervals_in_the_suites_column_order():
+    from critica.report.tables import grouped_tables
+
+    rows = [{"split": "pairs", "n": 3, "excess": 0.5, "excess_ci": [0.1, 0.9]},
+            {"split": "corr", "n": 3, "pearson": 0.7, "pearson_ci": [0.2, 0.95]}, {"split": "odd", "zz": 1}]
+    text = grouped_tables(rows, [["split", "n", "excess", "excess_ci"], ["split", "n", "pearson", "pearson_ci"]])
+    tables = text.split("\n\n")
+    assert len(tables) == 3 and tables[0].splitlines()[0] == "| split | n | excess | excess_ci |"
+    assert "[0.1, 0.9]" in tables[0] and "corr" not in tables[0] and "[0.2, 0.95]" in tables[1]
+    assert "odd" in tables[2]  # a row no group fits is still printed
+
+
+def test_cli_length_bias_prints_the_shift_with_its_interval(tmp_path, capsys):
+    from critica.cli import main
+
+    data = _llmbar(tmp_path, n=6)
+    out_json = tmp_path / "lb.json"
+    assert main(["bench", "length-bias", "--data-dir", str(data), "--split", "Natural", "--critic", "verifier",
+                 "--option", "pad=[2,5]", "--option", "n_boot=50", "--json-out", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert "| split | n | scored | pad_words | value_unpadded | value_padded | shift | shift_ci |" in out
+    assert "| pad 2 sentences | 6 |" in out and "| pad 5 sentences | 6 |" in out
+    doc = json.loads(out_json.read_text())
+    assert doc["extra"]["protocol"] == "absolute" and len(doc["items"]) == 18

@@ -71,6 +71,15 @@ _NOTES_ABSOLUTE = [
 ]
 
 
+_COLUMNS = {
+    "pairwise": ["split", "n", "scored", "pad_words", "shift", "shift_ci", "shift_shown_first", "shift_shown_first_ci",
+                 "shift_shown_second", "shift_shown_second_ci", "win_unpadded", "win_padded", "first_shown_win_rate",
+                 "unscored"],
+    "absolute": ["split", "n", "scored", "pad_words", "value_unpadded", "value_padded", "shift", "shift_ci",
+                 "higher_rate", "lower_rate", "unscored"],
+}
+
+
 def pad_answer(answer: str, question: str, sentences: int, *, seed: int, key: str, style: str = "filler") -> str:
     """``answer`` followed by a blank line and ``sentences`` content-free sentences (deterministic in seed and key).
 
@@ -267,4 +276,5 @@ def run_length_bias(ctx: BenchContext) -> BenchResult:
     if errors:
         notes.append(f"{len(errors)} malformed record(s) skipped, first: {errors[0]}")
     return BenchResult(suite="length-bias", critic=ctx.critic_name, model=ctx.model, rows=rows, items=records,
-                       notes=notes, wall_s=wall, extra={"protocol": protocol, "levels": levels, "input_errors": errors})
+                       notes=notes, wall_s=wall, extra={"protocol": protocol, "levels": levels, "input_errors": errors,
+                                                        "tables": [_COLUMNS[protocol]]})

@@ -64,6 +64,18 @@ __all__ = ["family", "is_own", "AuthoredAnswer", "load_metacritique_authored", "
 _SOURCES = ("human_critique", "llm1_critique", "llm2_critique")
 
 
+_TABLES = {
+    "metacritique": [
+        ["split", "n", "scored", "gold_own", "gold_other", "judge_own_rate", "human_own_rate", "excess", "excess_ci",
+         "p_own_given_own", "p_other_given_other", "equal_opportunity", "equal_opportunity_ci", "value_diff",
+         "value_diff_ci", "human_f1_diff", "unscored"],
+        ["split", "n", "pearson", "pearson_ci", "spearman", "spearman_ci", "kendall", "kendall_ci", "unscored"],
+        ["split", "n", "value", "human_f1"],
+    ],
+    "realcritic": [["split", "n", "own", "other", "value_own", "value_other", "diff", "diff_ci", "unscored"]],
+}
+
+
 def family(model: str) -> str:
     """The model family: the leading letters of the lower-cased name (``Qwen2.5-7B`` → ``qwen``)."""
     m = re.match(r"[a-z]+", model.strip().lower())
@@ -358,4 +370,4 @@ def run_self_preference(ctx: BenchContext) -> BenchResult:
         notes.append(f"{len(errors)} malformed record(s) skipped, first: {errors[0]}")
     return BenchResult(suite="self-preference", critic=ctx.critic_name, model=ctx.model, rows=rows, items=records,
                        notes=notes, wall_s=wall, extra={"self": self_model, "match": match, "data": data,
-                                                        "protocol": protocol})
+                                                        "protocol": protocol, "tables": _TABLES[data]})

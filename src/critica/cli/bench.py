@@ -28,7 +28,7 @@ from critica.config import default_data_dir
 from critica.critics.registry import build_critic
 from critica.errors import UserError
 from critica.report.files import atomic_write_text
-from critica.report.tables import compare_rows, compare_table, markdown_table
+from critica.report.tables import compare_rows, compare_table, grouped_tables, markdown_table
 
 out_console = Console()
 
@@ -155,7 +155,8 @@ def bench(
         raise typer.Exit(INTERRUPTED) from None
     title = f"## {result.suite} — critic `{result.critic}`" + (f" on {result.model}" if result.model else "")
     out_console.print(Markdown(title))
-    typer.echo(markdown_table(result.rows))  # plain text: a Markdown table must not be re-wrapped
+    # plain text: a Markdown table must not be re-wrapped; a suite may name its tables' columns (CIs included)
+    typer.echo(grouped_tables(result.rows, result.extra.get("tables")))
     for note in result.notes:
         typer.echo(f"- {note}")
     n = len(result.items)
