@@ -196,6 +196,18 @@ def test_pair_metrics_definitions():
     assert m["excess"] == 0 and m["equal_opportunity"] == 0 and m["unscored"] == 1 and m["scored"] == 5
 
 
+def test_pair_metrics_resample_the_pairs_of_one_answer_together():
+    rng = random.Random(1)
+    base = [{"gold": rng.choice(["own", "other"]), "judge": rng.choice(["own", "other"])} for _ in range(30)]
+    # every question yields two identical pairs (one own critique against two others): 30 units, not 60
+    clustered = [{**p, "record": i} for i, p in enumerate(base) for _ in range(2)]
+    loose = [dict(p) for p in base for _ in range(2)]
+    a, b = pair_metrics(clustered, n_boot=500), pair_metrics(loose, n_boot=500)
+    assert a["excess"] == b["excess"]
+    width = lambda ci: ci[1] - ci[0]  # noqa: E731
+    assert width(a["excess_ci"]) > 1.2 * width(b["excess_ci"])
+
+
 def test_stratified_metrics_separate_quality_from_authorship():
     # The judge accepts every correct solution and no wrong one; own solutions are mostly correct: no self-preference.
     recs = [{"own": own, "gold": gold, "value": 1.0 if gold else 0.0}

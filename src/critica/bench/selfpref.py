@@ -37,7 +37,8 @@ judged alone; rows ``gold correct`` / ``gold incorrect`` give the mean value (ac
 and other solutions and their difference; ``stratified`` is the mean of the two differences, so a critic that merely
 accepts more correct solutions, written more often by one family, shows no self-preference.
 
-Every ``*_ci`` is a 95% percentile bootstrap over pairs (metacritique) or solutions (realcritic), ``n_boot``
+Every ``*_ci`` is a 95% percentile bootstrap over answered questions (metacritique: the pairs of one question share
+a critique, so they are resampled together) or solutions (realcritic), ``n_boot``
 resamples (default 1000) seeded by ``--seed``. ``--limit N`` keeps N seeded-random answers per MetaCritique file /
 RealCritic task.
 """
@@ -146,8 +147,25 @@ def _share(sample: Sequence[dict[str, Any]], judge: str, gold: str) -> float | N
 _W = {"own": 1.0, "other": 0.0, "tie": 0.5, "inconsistent": 0.5}
 
 
+def _clustered(pairs: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for i, r in enumerate(pairs):
+        groups.setdefault(r.get("record", i), []).append(r)
+    return list(groups.values())
+
+
+def _ci(pairs: Sequence[dict[str, Any]], stat, *, n_boot: int, seed: int) -> list[float] | None:
+    """Bootstrap over answer groups, not pairs: the pairs of one record share a critique, so they are not independent."""
+    if stat(pairs) is None:
+        return None
+    return bootstrap_ci(_clustered(pairs), lambda gs: stat([r for g in gs for r in g]), n=n_boot, seed=seed)
+
+
 def pair_metrics(pairs: Sequence[dict[str, Any]], *, seed: int = 0, n_boot: int = 1000) -> dict[str, Any]:
-    """Self-preference figures of own-vs-other pairs (``gold``/``judge``: own, other, tie; judge also inconsistent/None)."""
+    """Self-preference figures of own-vs-other pairs (``gold``/``judge``: own, other, tie; judge also inconsistent/None).
+
+    Pairs with the same ``record`` are resampled together by the bootstrap.
+    """
     scored = [r for r in pairs if r["judge"] is not None]
 
     def judge_rate(s: Sequence[dict[str, Any]]) -> float | None:
@@ -168,10 +186,10 @@ def pair_metrics(pairs: Sequence[dict[str, Any]], *, seed: int = 0, n_boot: int 
         "n": len(pairs), "scored": len(scored),
         "gold_own": sum(r["gold"] == "own" for r in scored), "gold_other": sum(r["gold"] == "other" for r in scored),
         "judge_own_rate": judge_rate(scored), "human_own_rate": human_rate(scored),
-        "excess": excess(scored), "excess_ci": bootstrap_ci(scored, excess, n=n_boot, seed=seed) if scored else None,
+        "excess": excess(scored), "excess_ci": _ci(scored, excess, n_boot=n_boot, seed=seed),
         "p_own_given_own": _share(scored, "own", "own"), "p_other_given_other": _share(scored, "other", "other"),
         "equal_opportunity": eo(scored),
-        "equal_opportunity_ci": bootstrap_ci(scored, eo, n=n_boot, seed=seed) if eo(scored) is not None else None,
+        "equal_opportunity_ci": _ci(scored, eo, n_boot=n_boot, seed=seed),
         "unscored": len(pairs) - len(scored),
     }
 
@@ -248,7 +266,7 @@ def _metacritique_pairwise(ctx: BenchContext, answers: list[AuthoredAnswer], sel
         if "preference" not in c.metadata and not _unscored(c):
             raise UserError(f"critic {c.critic!r} gives no pairwise preference; use --critic pairwise or "
                             "--option protocol=absolute")
-        return {"id": item.id, "own_id": own.item.id, "other_id": other.item.id, "own_author": own.author,
+        return {"id": item.id, "record": own.record, "own_id": own.item.id, "other_id": other.item.id, "own_author": own.author,
                 "other_author": other.author, "own_side": own_side, "gold": _gold(own, other),
                 "preference": c.metadata.get("preference"), "judge": _judge_of(c.metadata.get("preference"), own_side),
                 "unscored": _unscored(c), "parse_status": c.parse_status.value, "error": c.error}
@@ -271,7 +289,7 @@ def _metacritique_absolute(ctx: BenchContext, answers: list[AuthoredAnswer], sel
     for own, other in _own_pairs(answers, self_model, match):
         vo, vx = value[own.item.id], value[other.item.id]
         judge = None if vo is None or vx is None else "own" if vo > vx else "other" if vo < vx else "tie"
-        pairs.append({"gold": _gold(own, other), "judge": judge,
+        pairs.append({"record": own.record, "gold": _gold(own, other), "judge": judge,
                       "value_diff": None if judge is None else vo - vx,  # type: ignore[operator]
                       "human_diff": own.human["f1"] - other.human["f1"]})
     rows: list[dict[str, Any]] = []
@@ -280,8 +298,8 @@ def _metacritique_absolute(ctx: BenchContext, answers: list[AuthoredAnswer], sel
         value_diff = mean([p["value_diff"] for p in diffs])
         rows.append({"split": "own vs other (scores)", **pair_metrics(pairs, seed=ctx.seed, n_boot=n_boot),
                      "value_diff": value_diff,
-                     "value_diff_ci": bootstrap_ci(diffs, lambda s: mean([p["value_diff"] for p in s]), n=n_boot,
-                                                   seed=ctx.seed) if diffs else None,
+                     "value_diff_ci": _ci(diffs, lambda s: mean([p["value_diff"] for p in s]), n_boot=n_boot,
+                                          seed=ctx.seed),
                      "human_f1_diff": mean([p["human_diff"] for p in diffs])})
     scored = [r for r in records if r["value"] is not None]
     for key in ("f1", "precision", "recall"):
