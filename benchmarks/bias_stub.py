@@ -49,6 +49,8 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--bias", type=float, default=0.8)
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="with K > 1, rerun every case with K judge seeds and print how often each CI excludes 0")
     args = ap.parse_args()
     data = default_data_dir(str(args.data_dir) if args.data_dir else None)
     self_model = "llama-2-70b-chat"
@@ -63,6 +65,9 @@ def main() -> None:
         ("self-preference", "rubric", "self", {"self": self_model}, own, None),
         ("self-preference", "rubric", "self", {"self": "qwen", "data": "realcritic"}, rc_own, None),
     ]
+    if args.seeds > 1:
+        sweep(cases, data, args)
+        return
     for suite, critic, kind, options, own_texts, splits in cases:
         for bias in (args.bias, 0.0):
             start = time.perf_counter()
@@ -71,6 +76,33 @@ def main() -> None:
             print(f"\n### {suite} --critic {critic} {options} — scripted judge, {kind} bias {bias} "
                   f"({len(res.items)} judgements, {time.perf_counter() - start:.1f} s)\n")
             print(table(res.rows))
+
+
+_MAIN = {("length-bias", "pairwise"): ["shift"], ("length-bias", "rubric"): ["shift"],
+         ("self-preference", "pairwise"): ["equal_opportunity", "excess"],
+         ("self-preference", "rubric"): ["equal_opportunity", "value_diff", "diff"]}
+
+
+def sweep(cases, data, args) -> None:
+    """Each case × bias over K judge seeds: how often each main figure's CI excludes 0 (≈5% expected without bias)."""
+    print(f"| probe | critic | data | judge bias | figure | row | CI excludes 0 (of {args.seeds} judge seeds) | "
+          "mean figure |")
+    print("|---|---|---|---|---|---|---|---|")
+    for suite, critic, kind, options, own_texts, splits in cases:
+        for bias in (args.bias, 0.0):
+            hits: dict[tuple, list] = {}
+            for seed in range(args.seeds):
+                res = run(suite, critic, biased_judge(kind, bias, own=own_texts or (), seed=seed), data, args.limit,
+                          {"n_boot": 1000, **options}, splits)
+                for row in res.rows:
+                    for fig in _MAIN[(suite, critic)]:
+                        ci = row.get(f"{fig}_ci")
+                        if ci is not None:
+                            hits.setdefault((row["split"], fig), []).append((ci[0] > 0 or ci[1] < 0, row[fig]))
+            for (split, fig), got in hits.items():
+                print(f"| {suite} | {critic} | {options.get('data', 'llmbar' if suite == 'length-bias' else 'metacritique')}"
+                      f" | {kind} {bias} | {fig} | {split} | {sum(h for h, _ in got)} | "
+                      f"{sum(v for _, v in got) / len(got):+.3f} |", flush=True)
 
 
 def table(rows) -> str:

@@ -170,7 +170,8 @@ def _record(v: _Variant, c: Critique, protocol: str) -> dict[str, Any]:
     unscored = c.error is not None or c.parse_status == ParseStatus.FAILED
     rec: dict[str, Any] = {"id": v.item.id, "pair": v.pair.item.id, "split": v.pair.split, "side": v.side,
                            "level": v.level, "pad_words": len(v.item.text.split()) if protocol == "absolute" else None,
-                           "unscored": unscored, "parse_status": c.parse_status.value, "error": c.error}
+                           "unscored": unscored, "parse_status": c.parse_status.value,
+                "parse_error": c.parse_error, "error": c.error}
     if protocol == "pairwise":
         if "preference" not in c.metadata and not unscored:
             raise UserError(f"critic {c.critic!r} gives no pairwise preference; use --critic pairwise or "

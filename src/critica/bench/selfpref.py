@@ -269,7 +269,8 @@ def _metacritique_pairwise(ctx: BenchContext, answers: list[AuthoredAnswer], sel
         return {"id": item.id, "record": own.record, "own_id": own.item.id, "other_id": other.item.id, "own_author": own.author,
                 "other_author": other.author, "own_side": own_side, "gold": _gold(own, other),
                 "preference": c.metadata.get("preference"), "judge": _judge_of(c.metadata.get("preference"), own_side),
-                "unscored": _unscored(c), "parse_status": c.parse_status.value, "error": c.error}
+                "unscored": _unscored(c), "parse_status": c.parse_status.value,
+                "parse_error": c.parse_error, "error": c.error}
 
     records = critique_records(ctx, labeled, lambda x: x[3], record)
     return [{"split": "own vs other (pairwise)", **pair_metrics(records, seed=ctx.seed, n_boot=n_boot)}], records
@@ -281,7 +282,8 @@ def _metacritique_absolute(ctx: BenchContext, answers: list[AuthoredAnswer], sel
         return {"id": a.item.id, "record": a.record, "source": a.source, "author": a.author,
                 "own": is_own(a.author, self_model, match), "value": critique_value(c),
                 "score": c.score.value if c.score is not None else None, "human": a.human,
-                "unscored": _unscored(c), "parse_status": c.parse_status.value, "error": c.error}
+                "unscored": _unscored(c), "parse_status": c.parse_status.value,
+                "parse_error": c.parse_error, "error": c.error}
 
     records = critique_records(ctx, answers, lambda a: a.item, record)
     value = {r["id"]: r["value"] for r in records}
@@ -338,7 +340,8 @@ def _realcritic(ctx: BenchContext, self_model: str, match: str, n_boot: int) -> 
         return {"id": rc.id, "split": rc.task, "author": rc.author_model, "own": is_own(rc.author_model, self_model, match),
                 "gold": rc.previous_correct, "value": critique_value(c),
                 "score": c.score.value if c.score is not None else None,
-                "unscored": _unscored(c), "parse_status": c.parse_status.value, "error": c.error}
+                "unscored": _unscored(c), "parse_status": c.parse_status.value,
+                "parse_error": c.parse_error, "error": c.error}
 
     records = critique_records(ctx, labeled, lambda x: x[1], record)
     return stratified_metrics(records, seed=ctx.seed, n_boot=n_boot), records, errors
