@@ -128,6 +128,9 @@ def test_length_probe_detects_a_length_biased_pairwise_judge(tmp_path):
         # both presentation orders move: a length bias, not a position bias
         assert row["shift_shown_first_ci"][0] > 0 and row["shift_shown_second_ci"][0] > 0
     assert len(res.items) == 60 * 3  # each pair unpadded + once per level
+    # the padding's own length, whichever side was padded: 3 or 8 bank sentences of 3-9 words
+    assert 3 * 3 <= res.rows[0]["pad_words"] <= 3 * 9 and 8 * 3 <= res.rows[1]["pad_words"] <= 8 * 9
+    assert {r["side"] for r in res.items} == {"A", "B"}
 
 
 def test_length_probe_reports_no_bias_for_an_unbiased_judge(tmp_path):

@@ -146,6 +146,7 @@ class _Variant:
     side: str  # "A" or "B": the side that is padded
     level: int  # 0 = unpadded
     item: Item
+    pad_words: int  # words added by the padding
 
 
 def _variants(pairs: Sequence[PairItem], levels: Sequence[int], ctx: BenchContext, protocol: str) -> list[_Variant]:
@@ -162,14 +163,14 @@ def _variants(pairs: Sequence[PairItem], levels: Sequence[int], ctx: BenchContex
                 item = p.item.model_copy(update={"id": vid, "response": a, "candidates": [b]})
             else:
                 item = Item(id=vid, question=p.item.question, response=padded)
-            out.append(_Variant(p, side, k, item))
+            out.append(_Variant(p, side, k, item, len(padded.split()) - len(text.split())))
     return out
 
 
 def _record(v: _Variant, c: Critique, protocol: str) -> dict[str, Any]:
     unscored = c.error is not None or c.parse_status == ParseStatus.FAILED
     rec: dict[str, Any] = {"id": v.item.id, "pair": v.pair.item.id, "split": v.pair.split, "side": v.side,
-                           "level": v.level, "pad_words": len(v.item.text.split()) if protocol == "absolute" else None,
+                           "level": v.level, "pad_words": v.pad_words,
                            "unscored": unscored, "parse_status": c.parse_status.value,
                 "parse_error": c.parse_error, "error": c.error}
     if protocol == "pairwise":
@@ -267,8 +268,7 @@ def run_length_bias(ctx: BenchContext) -> BenchResult:
     rows = []
     for k in levels:
         orig, padded = [by[(i, 0)] for i in ids], [by[(i, k)] for i in ids]
-        words = mean([len(v.item.text.split()) - len((v.pair.item.text if v.side == "A" else v.pair.item.candidates[0])
-                                                      .split()) for v in variants if v.level == k])
+        words = mean([v.pad_words for v in variants if v.level == k])
         rows.append({"split": f"pad {k} sentences", "pad_words": words,
                      **metrics(orig, padded, seed=ctx.seed, n_boot=n_boot)})
     notes = list(_NOTES_PAIRWISE if protocol == "pairwise" else _NOTES_ABSOLUTE)
