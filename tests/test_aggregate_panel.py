@@ -224,3 +224,33 @@ async def test_cascade_stages_of_one_critic_on_two_models_are_told_apart():
     (failure,) = out.metadata["failures"]
     assert failure.startswith("processbench@a: ") and "a is down" in failure
     assert cascade.stats.summary()["answered_by_stage"] == {"processbench@a": 0, "processbench@b": 1}
+
+
+async def test_pre_cut_excludes_members_below_the_qualification_threshold():
+    exam_items = [item(i, -1 if i % 2 else 0) for i in range(6)]  # it0, it2, it4 have an error at step 0
+    expert = Fixed("expert", (C, None), answers={f"it{i}": (I, 0) for i in range(0, 6, 2)} | {"new": (I, 0)})
+    good = Fixed("good", (C, None), answers={"it0": (I, 0), "it2": (I, 0), "new": (C, None)})  # 5/6
+    weak1, weak2 = Fixed("weak1", (C, None)), Fixed("weak2", (C, None))  # 3/6: below the cut
+    panel = Panel([expert, good, weak1, weak2], method="majority", exam_items=exam_items, cut=0.6)
+    out = await panel.critique(Item(id="new", question="q", steps=["a"]))
+    assert panel.exam is not None and panel.exam.passed == [True, True, False, False]
+    assert set(out.metadata["members"]) == {"expert", "good"} and out.metadata["excluded"] == ["weak1", "weak2"]
+    # without the cut the two weak members (who say correct) carry the majority; with it the tie goes to the first
+    assert out.verdict == I and weak1.calls == 6 and weak2.calls == 6  # excluded members judge no item
+    plain = Panel([expert, good, weak1, weak2], method="majority")
+    assert (await plain.critique(Item(id="new", question="q", steps=["a"]))).verdict == C
+    # the qualified members keep their exam weights
+    weighted = Panel([expert, good, weak1, weak2], method="weighted", exam_items=exam_items, cut=0.6)
+    out = await weighted.critique(Item(id="new", question="q", steps=["a"]))
+    assert set(out.metadata["weights"]) == {"expert", "good"} and out.verdict == I  # log(7) > log(3)
+
+
+async def test_pre_cut_that_nobody_passes_refuses_to_judge():
+    from critica.errors import UserError
+
+    exam_items = [item(i, 0) for i in range(4)]
+    panel = Panel([Fixed("a"), Fixed("b")], exam_items=exam_items, cut=0.5)
+    with pytest.raises(UserError, match="no panel member passed"):
+        await panel.critique(Item(id="new", question="q", steps=["a"]))
+    with pytest.raises(ValueError):
+        Panel([Fixed("a")], cut=0.5)  # a cut needs an exam

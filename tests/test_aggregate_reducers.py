@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from critica.aggregate.reducers import (
     disagreement,
@@ -106,15 +108,47 @@ def test_score_sum_adds_scores_and_per_response_lists():
     out = score_sum(samples)
     assert out.metadata["score_sum"] == 16 and out.metadata["scores_counted"] == 3
     assert out.score.value == pytest.approx(16 / 3) and (out.score.min, out.score.max) == (1, 10)
-    assert out.metadata["summed"]["scores"] == [16, 12] and out.metadata["best"]["scores"] == 0
-    assert out.verdict == C and out.confidence == pytest.approx(2 / 3)
+    assert out.metadata["summed"]["scores"] == [16, 12] and out.metadata["best"] == [0]
+    # 16 over 3 samples is not above 3 × 5.5: the sum says incorrect although two of three samples said correct
+    assert out.verdict == I and out.confidence == pytest.approx(1 / 3)
+    assert out.metadata["votes"] == {"correct": 2.0, "incorrect": 1.0}
 
 
-def test_score_sum_skips_mismatched_lists_and_sums_aspect_dicts():
-    samples = [crit(C, meta={"scores": [1, 2], "aspects": {"a": 1, "b": 2}}),
-               crit(C, meta={"scores": [1], "aspects": {"a": 3, "b": 4}})]
+def test_score_sum_verdict_and_best_follow_the_sum_not_the_sample_majority():
+    # The audit's case: three samples pass response 1 narrowly, one fails it hard; the sums are [19, 25].
+    def grm(scores: list[int]) -> Critique:
+        verdict = C if scores[0] > 5.5 else I
+        top = max(scores)
+        return crit(verdict, score=scores[0], meta={"scores": scores, "best": [i for i, v in enumerate(scores) if v == top]})
+
+    out = score_sum([grm([6, 6]), grm([6, 6]), grm([6, 7]), grm([1, 6])])
+    assert out.metadata["summed"]["scores"] == [19, 25]
+    assert out.score.value == pytest.approx(4.75)
+    assert out.verdict == I  # 4.75/10 is a fail, as a single GRM critique with that score would be
+    assert out.metadata["best"] == [1]  # response 2 has the larger sum
+    assert "best" not in out.metadata["summed"]  # indices are never added up
+    # a pass threshold carried by the samples is applied to the sum (n × threshold)
+    strict = [crit(C, score=6, meta={"scores": [6], "pass_threshold": 6}) for _ in range(2)]
+    assert score_sum(strict).verdict == C
+    strict.append(crit(I, score=5, meta={"scores": [5], "pass_threshold": 6}))
+    assert score_sum(strict).verdict == I  # 17 < 3 × 6
+
+
+def test_score_sum_sum_breaks_a_verdict_tie_and_majority_decides_without_scores():
+    out = score_sum([crit(C, score=9), crit(I, 0, score=4)], tie="unscored")
+    assert out.verdict == C and out.metadata["tie"] is False  # 13 > 2 × 5.5
+    out = score_sum([crit(I, 0, score=2), crit(C, score=7)])
+    assert out.verdict == I and out.first_error_step == 0  # 9 ≤ 11, the incorrect sample lends its step
+    assert score_sum([crit(C), crit(C), crit(I, 1)]).verdict == C
+    assert score_sum([crit(C), crit(C)]).metadata["verdict_rule"].startswith("majority")
+
+
+def test_score_sum_sums_only_score_fields():
+    samples = [crit(C, meta={"scores": [1, 2], "aspect_scores": {"a": 1, "b": 2}, "sample_index": 0, "best": [1]}),
+               crit(C, meta={"scores": [1], "aspect_scores": {"a": 3, "b": 4}, "sample_index": 1, "best": [0]})]
     out = score_sum(samples)
-    assert "scores" not in out.metadata["summed"] and out.metadata["summed"]["aspects"] == {"a": 4, "b": 6}
+    assert "scores" not in out.metadata["summed"] and out.metadata["summed"]["aspect_scores"] == {"a": 4, "b": 6}
+    assert set(out.metadata["summed"]) == {"aspect_scores"} and "best" not in out.metadata
     assert "score_sum" not in out.metadata  # no sample had a score
 
 
@@ -168,3 +202,76 @@ def test_disagreement():
                                                                    "pairwise": pytest.approx(2 / 3), "scored": 3}
     assert disagreement([crit(C)])["pairwise"] == 0.0
     assert disagreement([crit(U)])["scored"] == 0
+
+
+# -- answer_mode: ProcessBench's official Maj@k (issue 14) ---------------------------------------------------------
+
+
+def _ans(a: int | None) -> Critique:
+    if a is None:
+        return crit(Verdict.UNSCORED)
+    return crit(Verdict.CORRECT) if a == -1 else crit(Verdict.INCORRECT, a)
+
+
+def test_answer_mode_is_the_official_rule_not_verdict_first():
+    from critica.aggregate.reducers import answer_mode
+
+    votes = [_ans(a) for a in [-1, 1, -1, 2, 1, -1, 2, 3, None]]
+    official = answer_mode(votes)
+    assert official.verdict == Verdict.CORRECT and official.first_error_step is None
+    assert official.confidence == pytest.approx(3 / 8) and official.metadata["unscored"] == 1
+    assert official.metadata["votes"] == {"-1": 3, "1": 2, "2": 2, "3": 1} and len(official.samples) == 9
+    critica = majority(votes)  # critica's rule, unchanged: "incorrect" 5-3, then the earliest tied step
+    assert critica.verdict == Verdict.INCORRECT and critica.first_error_step == 1
+
+
+def test_answer_mode_ties_and_all_unscored():
+    from critica.aggregate.reducers import answer_mode
+
+    tied = [_ans(a) for a in [2, -1, -1, 2, 0]]
+    assert answer_mode(tied).first_error_step == 2 and answer_mode(tied).metadata["tie"] is True  # first drawn
+    assert answer_mode([_ans(a) for a in [-1, 2, 2, -1]]).verdict == Verdict.CORRECT
+    assert answer_mode([_ans(a) for a in [-1, 2, 2, -1]], tie="incorrect").first_error_step == 2
+    assert answer_mode(tied, tie="unscored").verdict == Verdict.UNSCORED
+    assert answer_mode([_ans(None), _ans(None)]).verdict == Verdict.UNSCORED
+    assert answer_mode([crit(Verdict.INCORRECT), crit(Verdict.INCORRECT), _ans(0)]).first_error_step is None
+
+
+_ANSWERS = st.lists(st.sampled_from([None, -1, 0, 1, 2, 3]), min_size=1, max_size=12)
+
+
+@given(_ANSWERS)
+def test_answer_mode_matches_counter_most_common(answers):
+    from collections import Counter
+
+    from critica.aggregate.reducers import answer_mode
+
+    out = answer_mode([_ans(a) for a in answers])
+    scored = [a for a in answers if a is not None]
+    if not scored:
+        assert out.verdict == Verdict.UNSCORED
+        return
+    want = Counter(scored).most_common(1)[0][0]  # exactly what run_eval.py does (ties: first seen)
+    assert (-1 if out.verdict == Verdict.CORRECT else out.first_error_step) == want
+
+
+@given(_ANSWERS, st.lists(st.sampled_from([None, -1, 0, 1, 2, 3]), max_size=4))
+def test_answer_decided_means_no_further_samples_change_it(answers, more):
+    from critica.aggregate.reducers import answer_decided, answer_mode
+
+    samples = [_ans(a) for a in answers]
+    if answer_decided(samples, len(more)):
+        before, after = answer_mode(samples), answer_mode(samples + [_ans(a) for a in more])
+        assert (before.verdict, before.first_error_step) == (after.verdict, after.first_error_step)
+
+
+def test_adaptive_answer_mode_uses_its_own_stop_rule():
+    from critica.aggregate.reducers import answer_decided, vote_decided
+    from critica.aggregate.spec import ScalingConfig, wrap_critic
+    from critica.backends.call import Caller
+    from critica.backends.fake import ScriptedBackend
+    from critica.critics.registry import build_critic
+
+    base = build_critic("processbench", Caller(ScriptedBackend(["\\boxed{-1}"])), temperature=0.7)
+    assert wrap_critic(base, ScalingConfig(samples=5, adaptive=True, reducer="answer_mode")).decided is answer_decided
+    assert wrap_critic(base, ScalingConfig(samples=5, adaptive=True)).decided is vote_decided

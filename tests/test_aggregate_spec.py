@@ -194,3 +194,74 @@ def test_cli_bench_samples_list_prints_curve_and_plot(monkeypatch, tmp_path, cap
     assert [r["k"] for r in rows] == [1, 2, 4] and rows[0]["f1_ci"] is not None
     assert rows[2]["tokens/verdict (k calls)"] > rows[2]["tokens/verdict (n=k)"] > rows[0]["tokens/verdict (n=k)"]
     assert "tokens/verdict" in out
+
+
+def grm_json(*scores: int) -> str:
+    return json.dumps({"principles": ["be right"], "critiques": ["ok"], "scores": list(scores)})
+
+
+def test_vote_flag_selects_score_sum():
+    assert scaling_config(vote="score-sum").reducer == "score_sum"
+    assert scaling_config(vote="majority").reducer == "majority"
+    with pytest.raises(UserError, match="--vote"):
+        scaling_config(vote="median")
+
+
+# Three samples pass response 1 narrowly, one fails it: a verdict majority says correct, the score sum (19 of 4 × 5.5)
+# says incorrect and prefers response 2 (sums [19, 25]).
+GRM_REPLIES = [grm_json(6, 6), grm_json(6, 6), grm_json(6, 7), grm_json(1, 6)]
+
+
+def _grm_items(tmp_path):
+    src = tmp_path / "items.jsonl"
+    src.write_text(json.dumps({"id": "g", "question": "q", "response": "r1", "candidates": ["r2"]}) + "\n")
+    return src
+
+
+@pytest.mark.parametrize("vote, verdict, best", [("score-sum", "incorrect", [1]), (None, "correct", None)])
+def test_cli_critique_vote_score_sum(monkeypatch, tmp_path, capsys, vote, verdict, best):
+    monkeypatch.setattr("critica.backends.registry.create_backend",
+                        lambda spec, settings=None, *, workers=1: ScriptedBackend(GRM_REPLIES * 3))
+    out = tmp_path / "o.jsonl"
+    args = ["critique", str(_grm_items(tmp_path)), "--model", "openai:x", "--critic", "principles", "--samples", "4",
+            "--temperature", "0.7", "--concurrency", "1", "--no-cache", "--out", str(out)]
+    assert main(args + (["--vote", vote] if vote else [])) == 0, capsys.readouterr().err
+    row = Critique.model_validate_json(out.read_text().splitlines()[0])
+    assert row.verdict.value == verdict and len(row.samples) == 4
+    assert row.metadata.get("best") == best
+    if vote:
+        assert row.metadata["summed"]["scores"] == [19, 25] and row.metadata["score_sum"] == 19
+
+
+def test_cli_batch_vote_score_sum(monkeypatch, tmp_path, capsys):
+    from critica.store import Store
+
+    monkeypatch.setattr("critica.backends.registry.create_backend",
+                        lambda spec, settings=None, *, workers=1: ScriptedBackend(GRM_REPLIES * 3))
+    db = tmp_path / "c.db"
+    code = main(["batch", str(_grm_items(tmp_path)), "--run", "grm", "--model", "openai:x", "--critic", "principles",
+                 "--samples", "4", "--vote", "score-sum", "--temperature", "0.7", "--concurrency", "1", "--no-cache",
+                 "--db", str(db)])
+    assert code == 0, capsys.readouterr().err
+    with Store.open(db) as store:
+        (critique,) = list(store.iter_critiques("grm"))
+        assert store.get_run("grm").config["scaling"] == {"samples": 4, "reducer": "score_sum"}
+    assert critique.critic == "vote4(principles)" and critique.verdict == Verdict.INCORRECT
+    assert critique.metadata["best"] == [1]
+
+
+def test_panel_spec_takes_a_pre_cut(tmp_path):
+    p = parse_panel("processbench,verifier;method=exam;exam=processbench/gsm8k:5;cut=0.6")
+    assert p.cut == 0.6 and p.method == "exam"
+    with pytest.raises(UserError):
+        parse_panel("a,b;cut=1.5")
+    with pytest.raises(UserError, match="qualification set"):
+        wrap_critic(ProcessBenchCritic(Caller(ScriptedBackend([pb_json(0)]))),
+                    ScalingConfig(panel=parse_panel("verifier,verifier;cut=0.6")))
+
+
+def test_wrap_critic_passes_the_cut_to_the_panel(data_dir):
+    cfg = ScalingConfig(panel=parse_panel("verifier,verifier;exam=processbench/gsm8k:3;cut=0.6"))
+    panel = wrap_critic(ProcessBenchCritic(Caller(ScriptedBackend([pb_json(0)]))), cfg, data_dir=data_dir)
+    assert isinstance(panel, Panel) and panel.cut == 0.6 and panel.method == "majority"
+    assert panel.exam_items is not None and len(panel.exam_items) == 3

@@ -237,3 +237,93 @@ async def test_latency_of_replayed_samples_adds_up_over_the_phases_drawn_one_aft
     meta = CountingCritic([replayed(Verdict.CORRECT)])
     rated = await MetaFilteredCritic(CountingCritic([replayed(Verdict.CORRECT)]), meta, 4).critique(ITEM)
     assert rated.latency_s == pytest.approx(2.0)  # sampling, then rating
+
+
+GRM_ITEM = Item(id="g1", question="Name the capital of Australia.", response="Sydney.", candidates=["Canberra."],
+                principles=["The named city must be the seat of government."])
+
+
+async def test_meta_rater_sees_every_response_their_scores_and_the_principles():
+    from critica.critics.principles import PrinciplesCritic
+
+    def grm(scores: list[int], principle: str) -> str:
+        return json.dumps({"principles": [principle], "critiques": ["about r1", "about r2"], "scores": scores})
+
+    critic = PrinciplesCritic(Caller(ScriptedBackend([grm([9, 2], "Prefer famous cities"),
+                                                      grm([2, 9], "Check the seat of government")])),
+                              temperature=0.7)
+    seen: list[str] = []
+
+    def rate(request, _i) -> str:
+        text = request.messages[-1]["content"]
+        seen.append(text)
+        # a meta RM can only prefer the right critique when it sees response 2 and its score
+        good = "Canberra." in text and "Response 2: 9" in text
+        return json.dumps({"analysis": "a", "rating": 9 if good else 2})
+
+    out = await MetaFilteredCritic(critic, MetaRater(Caller(ScriptedBackend(rate))), k=2, keep=1).critique(GRM_ITEM)
+    assert [m["voted"] for m in out.metadata["meta"]] == [False, True]
+    assert out.samples[0].metadata["scores"] == [2, 9] and out.verdict == Verdict.INCORRECT
+    for text in seen:
+        assert "[Response 1]\nSydney." in text and "[Response 2]\nCanberra." in text
+        assert "seat of government" in text  # the item's principles
+        assert "[Response 2] about r2" in text
+    assert "Prefer famous cities" in seen[0] and "Response 1: 9; Response 2: 2" in seen[0]
+
+
+def test_critique_as_item_of_one_response_is_unchanged_in_shape():
+    c = Critique(item_id="q1", critic="p", verdict=Verdict.CORRECT, metadata={"scores": [7]})
+    meta_item = critique_as_item(ITEM, c)
+    assert "Solution under review:" in meta_item.question and "Responses under review" not in meta_item.question
+
+
+async def test_adaptive_score_sum_stops_only_when_the_sum_is_decided():
+    from critica.aggregate.reducers import sum_decided
+    from critica.types import Score
+
+    def scored(v: int) -> Critique:
+        return Critique(item_id="q1", critic="s", verdict=Verdict.CORRECT if v > 5.5 else Verdict.INCORRECT,
+                        score=Score(value=v, min=1, max=10))
+
+    # three 7s pass (21 > 16.5) but one more sample at 1 would make 22 ≤ 22: not decided by the sum, though the
+    # verdict vote (3-0 with 1 left) is
+    assert not sum_decided([scored(7)] * 3, 1) and sum_decided([scored(10)] * 3, 1)
+    critic = CountingCritic([scored(7), scored(7), scored(7), scored(1)])
+    out = await AdaptiveVotingCritic(critic, 4, reducer=score_sum).critique(ITEM)
+    assert out.metadata["adaptive"]["drawn"] == 4 and out.verdict == Verdict.INCORRECT  # 22 is not above 4 × 5.5
+    critic = CountingCritic([scored(10), scored(10), scored(10), scored(1)])
+    out = await AdaptiveVotingCritic(critic, 4, reducer=score_sum).critique(ITEM)
+    assert out.metadata["adaptive"]["drawn"] == 3 and out.verdict == Verdict.CORRECT
+
+
+async def test_metacritique_as_meta_filter_keeps_the_samples_that_cover_the_reference_critique():
+    # MetaCritique's judges read the original item with the sample's critique beside it (not the critique posing as
+    # the response): Meta-F1 against the item's reference critique ranks the samples, and only the best vote.
+    from critica.aggregate.spec import ScalingConfig, wrap_critic
+    from critica.aggregate.voting import critique_in_metadata, meta_item
+    from critica.critics.registry import build_critic
+
+    item = Item(id="m1", question="What is 2+3*4?", steps=["3*4 = 12.", "2 + 12 = 15.", "The answer is 14."],
+                reference_answer="14", metadata={
+                    "reference_critique": "Step 3 states the answer is 14, but step 2 computed 15. "
+                                          "The final answer contradicts the computation.",
+                    "critique_aius": ["left from a stored critique"]})
+    good = "Step 3 states the answer is 14, but step 2 computed 15, so the final answer contradicts the computation."
+    bad = "The solution uses the distributive law of multiplication over addition."
+    answers = [Critique(item_id="m1", critic="counting", verdict=v, first_error_step=s, explanation=e)
+               for v, s, e in [(Verdict.CORRECT, None, bad), (Verdict.INCORRECT, 2, good),
+                               (Verdict.CORRECT, None, bad), (Verdict.INCORRECT, 2, good)]]
+    meta = build_critic("metacritique", None, lexical=True)
+    shown = meta_item(meta, item, answers[1], 1)
+    assert shown.question == item.question and shown.text == item.text and shown.reference_answer == "14"
+    assert good in shown.metadata["critique"] and "critique_aius" not in shown.metadata
+    assert shown.metadata["reference_critique"] == item.metadata["reference_critique"]
+    assert meta_item(MetaRater(Caller(ScriptedBackend(["x"]))), item, answers[1], 1).text != item.text
+    assert critique_in_metadata(item, answers[0], 0).id == "m1#meta0"
+
+    out = await wrap_critic(CountingCritic(answers), ScalingConfig(samples=4, meta_critic="metacritique",
+                                                                   meta_keep=2)).critique(item)
+    voted = [m["sample_index"] for m in out.metadata["meta"] if m["voted"]]
+    assert voted == [1, 3] and out.verdict == Verdict.INCORRECT and out.first_error_step == 2
+    ratings = {m["sample_index"]: m["rating"] for m in out.metadata["meta"]}
+    assert ratings[1] > ratings[0]

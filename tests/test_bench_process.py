@@ -144,3 +144,87 @@ def test_bench_with_the_real_local_model(tmp_path):
     rec = doc["items"][0]
     assert rec["pred"] is None or -1 <= rec["pred"] < rec["n_steps"]
     assert doc["rows"][0]["unscored"] in (0, 1)
+
+
+# -- Maj@k and the official reading (issue 14) -------------------------------------------------------------------
+
+# Eight samples per item (the fixtures have 2-3 steps): -1 ×3, 0 ×2, 1 ×2 and one unreadable box. ProcessBench's
+# run_eval.py takes the most common answer (-1); critica's verdict-first majority says "incorrect" (4 against 3),
+# then step 0 (tied with 1, the earliest).
+SCHEDULE = ["-1", "0", "-1", "1", "0", "-1", "1", "paragraph 1"]
+
+
+def _scheduled(body, i):
+    return f"Checked each paragraph.\n\n\\boxed{{{SCHEDULE[((body.get('seed') or 0) + i) % len(SCHEDULE)]}}}"
+
+
+@pytest.fixture
+def stub():
+    from openai_stub import OpenAIStub
+
+    s = OpenAIStub(_scheduled)
+    yield s
+    s.close()
+
+
+def _bench(stub, tmp_path, *extra):
+    out = tmp_path / f"run{len(list(tmp_path.iterdir()))}.json"
+    args = ["bench", "processbench", "--critic", "processbench", "--model", "openai:stub", "--base-url", stub.base_url,
+            "--data-dir", str(FIXTURES), "--split", "gsm8k", "--temperature", "0.7", "--json-out", str(out), *extra]
+    assert main(args) == 0
+    return json.loads(out.read_text())
+
+
+def test_processbench_samples_vote_the_official_way_by_default(stub, tmp_path):
+    doc = _bench(stub, tmp_path, "--samples", "8")
+    assert {r["pred"] for r in doc["items"]} == {-1}  # the official Maj@8
+    cfg = tmp_path / "scaling.toml"
+    cfg.write_text('reducer = "majority"\n')
+    doc = _bench(stub, tmp_path, "--samples", "8", "--scaling-config", str(cfg))
+    assert {r["pred"] for r in doc["items"]} == {0}  # critica's verdict-then-step rule, still available
+
+
+def test_processbench_text_mode_uses_the_official_template_and_reading(stub, tmp_path):
+    doc = _bench(stub, tmp_path, "--text", "--samples", "8", "--scaling-config", str(_majority(tmp_path)))
+    body = stub.requests[-1]["body"]
+    assert "response_format" not in body and "Please put your final answer (i.e., the index) in \\boxed{}" in \
+        body["messages"][-1]["content"]
+    # the official reading votes the raw boxed strings, whatever reducer critica used: -1 wins
+    assert doc["extra"]["official_parse"] is True and {r["pred"] for r in doc["items"]} == {-1}
+    assert {r["pred_critica"] for r in doc["items"]} == {0}
+    assert any("official_parse" in n for n in doc["notes"])
+    doc = _bench(stub, tmp_path, "--text", "--option", "official_parse=false")
+    assert doc["extra"]["official_parse"] is False and "pred_critica" not in doc["items"][0]
+
+
+def _majority(tmp_path):
+    cfg = tmp_path / "majority.toml"
+    cfg.write_text('reducer = "majority"\n')
+    return cfg
+
+
+def test_official_parse_refuses_what_it_cannot_read(tmp_path, stub):
+    assert main(["bench", "processbench", "--critic", "processbench", "--model", "openai:stub", "--base-url",
+                 stub.base_url, "--data-dir", str(FIXTURES), "--option", "official_parse=true"]) == 2  # JSON mode
+    assert main(["bench", "processbench", "--data-dir", str(FIXTURES), "--option", "official_parse=true",
+                 "--text"]) == 2  # not the processbench critic
+    assert main(["bench", "processbench", "--critic", "processbench", "--model", "openai:stub", "--base-url",
+                 stub.base_url, "--data-dir", str(FIXTURES), "--text", "--option", "official_parse=maybe"]) == 2
+
+
+def test_official_reading_of_one_reply_and_of_k():
+    from critica.bench.process import official_prediction
+    from critica.types import Critique, Verdict
+
+    def c(raw):
+        return Critique(item_id="a", critic="processbench", verdict=Verdict.UNSCORED, raw_outputs=[raw])
+
+    assert official_prediction(c("so \\boxed{2}")) == 2
+    assert official_prediction(c("\\boxed{2} \\boxed{paragraph 3}")) is None  # the last box binds, int() fails
+    assert official_prediction(c("no box")) is None
+    voted = Critique(item_id="a", critic="v", verdict=Verdict.CORRECT,
+                     samples=[c("\\boxed{x}"), c("\\boxed{x}"), c("\\boxed{1}"), c("none")])
+    assert official_prediction(voted) is None  # the raw string "x" wins the vote, then is not an integer
+    tie = Critique(item_id="a", critic="v", verdict=Verdict.CORRECT,
+                   samples=[c("\\boxed{ 2}"), c("\\boxed{-1}"), c("\\boxed{2 }"), c("\\boxed{-1}")])
+    assert official_prediction(tie) == 2  # tied: the answer seen first (Counter.most_common)

@@ -202,3 +202,88 @@ def test_extract_choice_rejects_prose():
 def test_transition_counts():
     assert transition_counts([(True, True), (True, False), (False, True), (False, True), (False, False)]) == {
         "c->c": 1, "c->i": 1, "i->c": 2, "i->i": 1}
+
+
+# -- two-model mode through the CLI: the second model connects like the first (issue 14) --------------------------
+
+
+def _stub_reply(body, _i):
+    """The scripted model above, as an OpenAI-compatible server sees it."""
+    calls: list[str] = []
+
+    class Req:
+        messages = body["messages"]
+
+    return scripted_model(calls)._replies(Req, 0)
+
+
+@pytest.fixture
+def stubs():
+    from openai_stub import OpenAIStub
+
+    made: list = []
+
+    def make():
+        made.append(OpenAIStub(_stub_reply))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def _run(tiny, tmp_path, base_url, *options):
+    from critica.cli import main
+
+    out = tmp_path / "rc.json"
+    args = ["bench", "realcritic", "--critic", "processbench", "--model", "openai:generator", "--base-url", base_url,
+            "--data-dir", str(tiny), "--json-out", str(out), "--option", "critic_model=openai:judge"]
+    for opt in options:
+        args += ["--option", opt]
+    return main(args), out
+
+
+def test_critic_model_uses_the_runs_base_url_and_key(tiny, tmp_path, stubs, monkeypatch):
+    key = "sk-test-" + "k" * 24
+    monkeypatch.setenv("CRITICA_API_KEY", key)
+    stub = stubs()
+    code, out = _run(tiny, tmp_path, stub.base_url)
+    assert code == 0
+    models = {(r["model"], r["key"]) for r in stub.requests}
+    assert ("judge", key) in models and ("generator", key) in models and len(models) == 2
+    critic_prompts = [r for r in stub.requests if r["model"] == "judge"]
+    assert critic_prompts and all("<paragraph_" in r["body"]["messages"][0]["content"] for r in critic_prompts)
+    doc = json.loads(out.read_text())
+    overall = doc["rows"][-1]
+    assert overall["unscored"] == 1 and overall["accepted"] == 2 and overall["i->c"] == 2  # the critic judged
+    assert overall["acc_after"] != overall["acc_before"]
+
+
+def test_critic_base_url_sends_the_critic_elsewhere(tiny, tmp_path, stubs):
+    generator, judge = stubs(), stubs()
+    code, _ = _run(tiny, tmp_path, generator.base_url, f"critic_base_url={judge.base_url}")
+    assert code == 0
+    assert {r["model"] for r in judge.requests} == {"judge"}
+    assert {r["model"] for r in generator.requests} == {"generator"}
+
+
+def test_a_run_where_the_critic_judged_nothing_fails_loudly(tiny, tmp_path, stubs, monkeypatch, capsys):
+    monkeypatch.setenv("CRITICA_RETRIES", "0")
+    monkeypatch.setenv("CRITICA_TIMEOUT", "5")
+    generator = stubs()
+    code, out = _run(tiny, tmp_path, generator.base_url, "critic_base_url=http://127.0.0.1:9/v1")  # nothing listens
+    err = capsys.readouterr().err
+    assert code != 0 and not out.exists()
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "no usable verdict on any of the 6 item(s)" in lines[0], err
+
+
+def test_critic_base_url_without_critic_model_is_refused(tiny):
+    with pytest.raises(UserError, match="critic_base_url"):
+        get_suite("realcritic").run(context(tiny, scripted_model([]), critic_base_url="http://127.0.0.1:9/v1"))
+
+
+def test_every_critique_unscored_is_an_error_not_figures(tiny):
+    mute = ScriptedBackend(["I am not sure."])
+    with pytest.raises(UserError, match="no usable verdict"):
+        get_suite("realcritic").run(context(tiny, mute))

@@ -361,5 +361,7 @@ def test_the_realcritic_suite_critiques_within_the_context_budget(tmp_path):
     caller = Caller(backend, CallPolicy(retries=0))
     ctx = BenchContext(data_dir=tmp_path, make_critic=lambda: build_critic("processbench", caller),
                        critic_name="processbench", model="scripted", budget=ItemBudget(max_chars=20))
-    result = get_suite("realcritic").run(ctx)
-    assert backend.calls == 0 and result.items[0]["stop_reason"] == "unscored"
+    # the only item is over the budget, so the critic judged nothing: an error naming why, not figures
+    with pytest.raises(UserError, match="exceeds the size budget"):
+        get_suite("realcritic").run(ctx)
+    assert backend.calls == 0

@@ -194,3 +194,84 @@ def test_atomic_files_keep_permissions_follow_links_and_write_special_files_in_p
             f.write("streamed")
         reader.join(timeout=10)
         assert got == ["streamed"] and stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def _grm(a: int, b: int) -> Critique:
+    return _crit("g", Verdict.CORRECT if a > 5.5 else Verdict.INCORRECT, score=Score(value=a),
+                 metadata={"scores": [a, b], "principles": ["be exact"], "critiques": [f"r1 gets {a}", f"r2 gets {b}"]})
+
+
+GRM_ITEM = _item("g", "Which city?", "Sydney", candidates=["Canberra"], metadata={"label": -1})
+
+
+@pytest.mark.parametrize("vote", ["score_sum", "majority"])
+def test_voted_grm_critiques_export_a_preference_pair(vote):
+    from critica.aggregate.reducers import majority, score_sum
+
+    samples = [_grm(6, 6), _grm(6, 6), _grm(6, 7), _grm(1, 6)]  # sums [19, 25]
+    voted = (score_sum if vote == "score_sum" else majority)(samples)
+    (row,) = ex.preference_pairs([(GRM_ITEM, voted)])
+    assert (row["chosen"], row["rejected"]) == ("Canberra", "Sydney")
+    assert row["score_chosen"] == pytest.approx((25 / 4 - 1) / 9) and row["score_rejected"] == pytest.approx((19 / 4 - 1) / 9)
+
+
+@pytest.mark.parametrize("label, verdict, step, kept", [
+    (-1, Verdict.INCORRECT, None, False),  # says wrong, names no step, on a correct item: disagrees with gold
+    (-1, Verdict.CORRECT, None, True),
+    (None, Verdict.INCORRECT, None, False),
+    ("-1", Verdict.CORRECT, None, True),
+    (1, Verdict.INCORRECT, 1, True),
+    ("1", Verdict.INCORRECT, 1, True),
+    (1.0, Verdict.INCORRECT, 1, True),
+    (1, Verdict.INCORRECT, 0, False),
+    (1, Verdict.INCORRECT, None, False),
+    (1, Verdict.CORRECT, None, False),
+    ("incorrect", Verdict.INCORRECT, None, True),
+    ("correct", Verdict.INCORRECT, None, False),
+    (True, Verdict.INCORRECT, 1, False),  # a boolean is no step label
+    (1.5, Verdict.INCORRECT, 1, False),
+    (-3, Verdict.CORRECT, None, False),
+])
+def test_sft_gold_filter_keeps_only_critiques_that_agree_with_gold(label, verdict, step, kept):
+    item = Item(id="m", question="q", steps=["a", "b"], metadata={"label": label})
+    crit = _crit("m", verdict, first_error_step=step)
+    assert len(list(ex.sft_records([(item, crit)], gold_key="label"))) == int(kept)
+
+
+def test_sft_prompt_of_a_multi_response_critique_shows_every_response():
+    (row,) = ex.sft_records([(GRM_ITEM.model_copy(update={"principles": ["Name the capital"]}), _grm(3, 9))])
+    assert "[Response 1]\nSydney" in row["prompt"] and "[Response 2]\nCanberra" in row["prompt"]
+    assert "Name the capital" in row["prompt"]
+    completion = row["completion"]
+    assert "- be exact" in completion and "[Response 2] r2 gets 9" in completion
+    assert "Response 1: 3, Response 2: 9" in completion and completion.endswith("Verdict: incorrect")
+
+
+async def test_sft_of_a_deliberate_critique_renders_first_pass_meta_critique_then_final_judgement():
+    from critica.backends.call import Caller
+    from critica.backends.fake import ScriptedBackend
+    from critica.critics.registry import build_critic
+
+    item = Item(id="d", question="Compute 2*3+1", steps=["2*3 = 6", "6+1 = 8"], metadata={"label": 1})
+    first = json.dumps({"steps": [{"step": 1, "verification": "2*3 is 6", "verdict": "correct"},
+                                  {"step": 2, "verification": "6+1 looks fine", "verdict": "correct"}],
+                        "first_error_step": -1})
+    meta = json.dumps({"meta_critique": "The first pass missed that 6+1 is 7.",
+                       "steps": [{"step": 1, "verification": "ok", "verdict": "correct"},
+                                 {"step": 2, "verification": "6+1 = 7, not 8", "verdict": "incorrect"}],
+                       "first_error_step": 2})
+    crit = await build_critic("deliberate", Caller(ScriptedBackend([first, meta], cycle=False))).critique(item)
+    assert crit.metadata["first_pass"]["steps"][1] == {"index": 1, "verdict": "correct", "verification": "6+1 looks fine"}
+    (row,) = ex.sft_records([(item, crit)], gold_key="label")
+    text = row["completion"]
+    parts = ["Initial critique:", "Step 2: correct — 6+1 looks fine", "First incorrect step: none",
+             "Critique of the initial critique:", "The first pass missed that 6+1 is 7.", "Final judgement:",
+             "Step 2: incorrect — 6+1 = 7, not 8", "First incorrect step: 2", "Verdict: incorrect"]
+    positions = [text.index(p) for p in parts]
+    assert positions == sorted(positions)
+    # a free-text first pass is kept as its text
+    crit = await build_critic("deliberate", Caller(ScriptedBackend(
+        ["Step 1 verdict: correct\nStep 2 verdict: incorrect (6+1 is 7)\nFirst error: 2", meta], cycle=False)),
+        structured=False).critique(item)
+    assert "Initial critique:\nStep 1 verdict: correct\nStep 2 verdict: incorrect (6+1 is 7)\nFirst error: 2" \
+        in ex.render_critique(crit)

@@ -131,10 +131,12 @@ def test_numbered_steps_and_passages():
     from critica.loops.generate import render_steps
 
     steps = ["2 + 3 = 5", " Step 2: so [1] it is 5 \nStep 3: done"]
-    assert numbered_steps(steps) == "Step 1: 2 + 3 = 5\nStep 2:  Step 2: so [1] it is 5 \nStep 3∶ done"
+    # a step's own leading label is not repeated (critica.inputs.steps.numbered); a later "Step 3:" is forged
+    assert numbered_steps(steps) == "Step 1: 2 + 3 = 5\nStep 2: so [1] it is 5 \nStep 3∶ done"
     assert numbered_steps(steps, sep="\n\n").count("\n\n") == 1
-    # the critics' layouts strip each step; the loops drop a step's own leading label
-    assert block_steps(steps) == "Step 1: 2 + 3 = 5\n\nStep 2: Step 2: so [1] it is 5 \nStep 3∶ done"
+    # the critics' layouts strip each step; the loops drop any leading label of a generated step
+    assert block_steps(steps) == "Step 1: 2 + 3 = 5\n\nStep 2: so [1] it is 5 \nStep 3∶ done"
+    assert numbered_steps(["Step 2: x", "Step 1: y"]) == "Step 1: Step 2: x\nStep 2: Step 1: y"  # not their own
     assert render_steps(steps) == "Step 1: 2 + 3 = 5\nStep 2: so [1] it is 5 \nStep 3∶ done"
     assert numbered_passages([" Paris.\n", "[2] x\n[3] y"]) == "[1] Paris.\n\n[2] [2] x\n［3］ y"
 

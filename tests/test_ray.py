@@ -14,8 +14,9 @@ TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))
 from test_batch_support import write_items  # noqa: E402
 
-from critica.errors import InputError  # noqa: E402
+from critica.errors import ClusterUnavailable, InputError  # noqa: E402
 from critica.run.batch import CriticRecipe, iter_source, run_batch  # noqa: E402
+from critica.run.ray import RayOptions  # noqa: E402
 from critica.store import Store  # noqa: E402
 
 RECIPE = CriticRecipe(critic="test_batch_support:make_critic", concurrency=4)
@@ -62,3 +63,44 @@ def test_ray_resume_skips_stored_items(local_ray, tmp_path):
     res = run_batch(RECIPE, iter_source(src), store.sink("r"), executor="ray")
     assert res.skipped == 25 and res.stats.items == 15
     assert set(_critiques(store, "r")) == ids
+
+
+def test_chunk_whose_worker_dies_is_left_for_resume(local_ray, tmp_path):
+    """A worker lost with its chunk (after Ray's retries, none here): those items are neither stored nor counted
+    done; the other chunks are; the next invocation critiques exactly the lost ones."""
+    src = tmp_path / "in.jsonl"
+    ids = write_items(src, 40)
+    store = Store.open(tmp_path / "c.db")
+    store.create_run("r")
+    crash = CriticRecipe(critic="ray_support:make_crashing_critic", options={"crash_on": "it3"})
+    first = run_batch(crash, iter_source(src), store.sink("r"), executor="ray", ray=RayOptions(chunk=8, max_retries=0))
+    assert first.lost == 8 and first.stats.items == 32  # the chunk it0..it7 went down with its worker
+    assert set(_critiques(store, "r")) == ids - {f"it{i}" for i in range(8)}
+    fine = CriticRecipe(critic="ray_support:make_crashing_critic")
+    again = run_batch(fine, iter_source(src), store.sink("r"), executor="ray", ray=RayOptions(chunk=8))
+    assert again.skipped == 32 and again.stats.items == 8 and again.lost == 0
+    assert set(_critiques(store, "r")) == ids
+
+
+def test_chunk_whose_worker_dies_is_retried_once_and_stored_once(local_ray, tmp_path):
+    src = tmp_path / "in.jsonl"
+    ids = write_items(src, 24)
+    store = Store.open(tmp_path / "c.db")
+    store.create_run("r")
+    crash = CriticRecipe(critic="ray_support:make_crashing_critic",
+                         options={"crash_on": "it9", "once": str(tmp_path / "crashed")})
+    res = run_batch(crash, iter_source(src), store.sink("r"), executor="ray", ray=RayOptions(chunk=8, max_retries=2))
+    assert (tmp_path / "crashed").exists()  # a worker did die
+    assert res.lost == 0 and res.stats.items == 24  # Ray re-ran its chunk; each item delivered once
+    assert set(_critiques(store, "r")) == ids
+
+
+def test_worker_lacking_a_dependency_stops_with_one_clear_error(local_ray, tmp_path):
+    src = tmp_path / "in.jsonl"
+    write_items(src, 10)
+    store = Store.open(tmp_path / "c.db")
+    store.create_run("r")
+    recipe = CriticRecipe(critic="ray_support:make_missing_dep_critic")
+    with pytest.raises(ClusterUnavailable, match="cannot import 'critica_no_such_dependency'.*on every node"):
+        run_batch(recipe, iter_source(src), store.sink("r"), executor="ray")
+    assert _critiques(store, "r") == {}

@@ -12,10 +12,12 @@ from critica.critics.registry import available_critics, build_critic
 from critica.errors import BackendError, BackendUnavailable, CriticaError, InputError, MissingDependency, UserError
 from critica.inputs.load import ReadLimits, read_items
 from critica.inputs.steps import item_steps, split_steps
+from critica.metacritique import ameta_critique, meta_critique
 from critica.run.runner import RunStats, run_critic
 from critica.types import (
     Critique,
     Item,
+    MetaCritiqueResult,
     ParseStatus,
     SamplingParams,
     Score,
@@ -38,6 +40,7 @@ __all__ = [
     "GenerateRequest",
     "InputError",
     "Item",
+    "MetaCritiqueResult",
     "MissingDependency",
     "ParseStatus",
     "ReadLimits",
@@ -53,7 +56,9 @@ __all__ = [
     "available_critics",
     "build_critic",
     "create_backend",
+    "ameta_critique",
     "item_steps",
+    "meta_critique",
     "read_items",
     "run_critic",
     "split_steps",

@@ -5,7 +5,8 @@
     CriticaError
     ├── UserError                 the user's mistake: bad config, bad input (names file, line, field)
     │   ├── InputError            one malformed record in an input file
-    │   └── OptionError           a critic option it does not take, or a bad value (names the option)
+    │   ├── OptionError           a critic option it does not take, or a bad value (names the option)
+    │   └── ClusterUnavailable    a Ray cluster unreachable, refusing the token, or whose workers lack critica
     ├── BackendError              a backend call failed (after bounded retries); carries status and body
     │   └── BackendUnavailable    the server could not be reached / timed out
     └── MissingDependency         an optional package or file is absent; carries the command that fixes it
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["CriticaError", "UserError", "InputError", "OptionError", "BackendError", "BackendUnavailable",
+__all__ = ["CriticaError", "UserError", "InputError", "OptionError", "ClusterUnavailable", "BackendError", "BackendUnavailable",
            "MissingDependency", "close_matches", "did_you_mean"]
 
 
@@ -75,6 +76,10 @@ class BackendError(CriticaError):
 
 class BackendUnavailable(BackendError):
     """The backend could not be reached or did not answer within the timeout."""
+
+
+class ClusterUnavailable(UserError):
+    """A Ray cluster could not be reached, refused the token, or its workers cannot run critica."""
 
 
 class MissingDependency(CriticaError):

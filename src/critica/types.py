@@ -30,6 +30,11 @@ __all__ = [
     "SamplingParams",
     "Critique",
     "display_step",
+    "Factuality",
+    "Coverage",
+    "HypothesisAIU",
+    "ReferenceAIU",
+    "MetaCritiqueResult",
 ]
 
 
@@ -310,3 +315,87 @@ class Critique(BaseModel):
 def display_step(index: int | None) -> int | None:
     """Convert a 0-based step index to the 1-based number shown to people."""
     return None if index is None else index + 1
+
+
+# -- MetaCritique (Sun et al., "The Critique of Critique", ACL 2024 Findings, arXiv:2401.04518) -----------------
+
+
+class Factuality(str, Enum):
+    """Whether one atomic information unit (AIU) of the critique under judgement is true."""
+
+    FACTUAL = "factual"
+    NOT_FACTUAL = "not_factual"
+    UNSCORED = "unscored"
+    """The judge gave no usable answer (unparseable reply, backend failure); never counted as factual."""
+
+
+class Coverage(str, Enum):
+    """Whether one AIU of the reference critique is covered by (stated in or deducible from) the critique."""
+
+    COVERED = "covered"
+    NOT_COVERED = "not_covered"
+    UNSCORED = "unscored"
+    """The judge gave no usable answer; never counted as covered."""
+
+
+class HypothesisAIU(BaseModel):
+    """One AIU of the critique under judgement, with its factuality verdict (the Meta-Precision task)."""
+
+    text: str
+    verdict: Factuality
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    """The judge's probability that the AIU is factual, when it gives one (the offline judge does)."""
+    evidence: list[str] = Field(default_factory=list)
+    """The sentences (of the question, reference answer or reference critique) the verdict rests on."""
+    explanation: str = ""
+    """The judge's reasoning (an LLM judge's reply) or the signals behind the verdict."""
+
+
+class ReferenceAIU(BaseModel):
+    """One AIU of the reference critique, with whether the critique covers it (the Meta-Recall task)."""
+
+    text: str
+    verdict: Coverage
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    """The judge's probability that the AIU is covered, when it gives one."""
+    evidence: list[str] = Field(default_factory=list)
+    """The sentences of the critique that cover it."""
+    explanation: str = ""
+
+
+class MetaCritiqueResult(BaseModel):
+    """A critique scored by AIUs: Meta-Precision, Meta-Recall and Meta-F1 (None where nothing could be scored).
+
+    Unscored AIUs are left out of both numerator and denominator and counted in ``precision_coverage`` /
+    ``recall_coverage``; with every AIU scored the figures are exactly the paper's (``factual / AIUs``,
+    ``covered / reference AIUs``, F1 = 0 when either is 0, else the harmonic mean).
+    """
+
+    item_id: str
+    judge: str
+    """Name of the judge (``metacritique`` offline, ``metacritique-llm``)."""
+    critique: str
+    """The critique that was judged."""
+    reference_critique: str
+    """The reference critique its recall was measured against (given, or written by the judge)."""
+    reference_generated: bool = False
+    """True when the judge wrote the reference critique itself (from the reference answer)."""
+    hypothesis_aius: list[HypothesisAIU] = Field(default_factory=list)
+    reference_aius: list[ReferenceAIU] = Field(default_factory=list)
+    precision: float | None = None
+    """Share of the scored hypothesis AIUs that are factual; None when none was scored."""
+    recall: float | None = None
+    """Share of the scored reference AIUs that are covered; None when none was scored."""
+    f1: float | None = None
+    """Harmonic mean of precision and recall (0 when either is 0); None when either is None."""
+    precision_coverage: float = 0.0
+    """Share of hypothesis AIUs that were scored (1.0 when every judgment parsed)."""
+    recall_coverage: float = 0.0
+    """Share of reference AIUs that were scored."""
+    method: str = ""
+    """How verdicts were reached (e.g. ``lexical+embedding``, ``lexical``, the LLM's name)."""
+    notes: list[str] = Field(default_factory=list)
+    """Caveats (embedder missing, AIUs unscored, reference written by the judge …)."""
+    usage: Usage = Field(default_factory=Usage)
+    error: str | None = None
+    """A failure that left the result (partly) unscored."""

@@ -1,7 +1,8 @@
 """A meta critic: an LLM rates how good a critique is (DeepSeek-GRM's meta RM, Liu et al. 2025, arXiv:2504.02495).
 
 It judges items built by :func:`critica.aggregate.voting.critique_as_item` (problem + solution in the question, the
-critique as the response) and returns a 1–10 rating as ``score``. Schema-constrained decoding guarantees an
+critique as the response; for a critique of several responses, every response, the principles and each response's
+score, since DeepSeek-GRM's meta RM rates the whole generated critique) and returns a 1–10 rating as ``score``. Schema-constrained decoding guarantees an
 integer, not its range: out-of-range ratings are clamped and the clamp is recorded in ``parse_error``. Registered
 as the critic ``meta`` for ``--meta-critic meta``; any other critic name works too (it judges the same item).
 """
@@ -17,7 +18,7 @@ from critica.types import Critique, Item, ParseStatus, Score, Verdict
 
 __all__ = ["MetaRater", "META_PROMPT"]
 
-META_PROMPT = """You are checking another reviewer's critique of a solution.
+META_PROMPT = """You are checking another reviewer's critique of a solution (or of several responses).
 
 {question}
 
@@ -25,7 +26,7 @@ The reviewer's critique:
 {critique}
 
 Is the reviewer's judgement right? Re-check the solution yourself, then rate the critique from 1 (wrong or
-useless) to 10 (correct verdict, correct first error, clear explanation).
+useless) to 10 (correct verdict, correct first error, fitting principles and scores, clear explanation).
 Answer with a JSON object: {{"analysis": "<your check>", "rating": <integer 1-10>}}"""
 
 SCHEMA: dict[str, Any] = {

@@ -9,7 +9,9 @@ arXiv:2410.15287):
 * ``"weighted"`` — votes weighted per member, typically by a **qualification exam**
   (:func:`qualification_exam`): each member critiques a labelled qualification set and is weighted by its
   measured accuracy (Laplace-smoothed, so a 3-item exam cannot give 0 % or 100 %, then turned into log-odds
-  weights: see :attr:`ExamResult.weights`).
+  weights: see :attr:`ExamResult.weights`). With ``cut`` the exam is also PRE's pass/fail qualification: a member
+  whose exam accuracy is below ``cut`` is excluded from the panel (it judges no item; ``metadata["excluded"]``
+  names it), the qualified members vote with their weights. When no member qualifies the panel refuses to judge.
 
 A member that raises or fails becomes an unscored vote: counted, not voted, and never hidden — its error is listed
 in ``metadata["failures"]``, its failed calls are in ``usage.failed_calls``, and the panel's critique is *failed*
@@ -39,6 +41,7 @@ from critica.aggregate.reducers import (
 )
 from critica.aggregate.voting import _safe
 from critica.critics.base import Critic
+from critica.errors import UserError
 from critica.types import Critique, Item, Verdict
 
 __all__ = ["Panel", "PanelMethod", "Gold", "gold_label", "matches_gold", "ExamResult", "qualification_exam",
@@ -137,6 +140,8 @@ class Panel:
         weights: One weight per member (``"weighted"`` only), e.g. ``ExamResult.weights``.
         exam_items: A labelled qualification set ((item, gold) pairs or items with gold metadata) (``"weighted"`` without ``weights``): the exam runs before the
             first item is judged and its weights are used from then on (``self.exam`` holds the result).
+        cut: PRE's pass/fail qualification (with ``exam_items``): members whose raw exam accuracy is below ``cut``
+            are excluded; the others vote (with exam weights for ``"weighted"``).
         tie: Tie-break of the verdict vote.
         name: Name of the aggregated critique (default ``panel(<members>)``).
     """
@@ -144,6 +149,7 @@ class Panel:
     def __init__(self, members: Sequence[Critic], *, method: PanelMethod = "majority",
                  weights: Sequence[float] | None = None,
                  exam_items: Sequence[Item | tuple[Item, Gold]] | None = None,
+                 cut: float | None = None,
                  tie: TieBreak = "first", name: str | None = None) -> None:
         if not members:
             raise ValueError("a panel needs at least one member")
@@ -151,6 +157,11 @@ class Panel:
             raise ValueError(f"unknown panel method {method!r}")
         if method == "weighted" and exam_items is None and (weights is None or len(weights) != len(members)):
             raise ValueError("a weighted panel needs one weight per member, or exam_items to measure them")
+        if cut is not None and (exam_items is None or weights is not None or not 0 <= cut <= 1):
+            raise ValueError("a qualification cut needs exam_items (and no fixed weights) and lies in [0, 1]")
+        self.cut = cut
+        self.active = list(range(len(members)))
+        """Indices of the members that judge items (all, until a cut excludes some)."""
         self.members = list(members)
         self.method = method
         self.weights = list(weights) if weights is not None else None
@@ -163,18 +174,22 @@ class Panel:
         self.caller = CallerGroup([getattr(m, "caller", None) for m in self.members])
 
     def reduce(self, critiques: Sequence[Critique]) -> Critique:
-        """Aggregate one item's member critiques (in member order)."""
+        """Aggregate one item's member critiques (in member order; only the qualified members' after a cut)."""
+        labels = [self.labels[i] for i in self.active]
+        weights = [self.weights[i] for i in self.active] if self.weights is not None else None
         if self.method == "mean":
             out = mean_probability(critiques, critic=self.name, tie=self.tie)
         elif self.method == "weighted":
-            out = weighted_majority(critiques, self.weights or [], critic=self.name, tie=self.tie)
+            out = weighted_majority(critiques, weights or [], critic=self.name, tie=self.tie)
         else:
             out = majority(critiques, critic=self.name, tie=self.tie)
-        out.metadata["members"] = {lab: c.verdict.value for lab, c in zip(self.labels, critiques, strict=True)}
+        out.metadata["members"] = {lab: c.verdict.value for lab, c in zip(labels, critiques, strict=True)}
         out.metadata["disagreement"] = disagreement(critiques)
-        if self.weights is not None:
-            out.metadata["weights"] = dict(zip(self.labels, self.weights, strict=True))
-        return note_failures(out, list(zip(self.labels, critiques, strict=True)))
+        if weights is not None:
+            out.metadata["weights"] = dict(zip(labels, weights, strict=True))
+        if len(labels) < len(self.labels):
+            out.metadata["excluded"] = [lab for lab in self.labels if lab not in labels]
+        return note_failures(out, list(zip(labels, critiques, strict=True)))
 
     async def qualify(self) -> ExamResult | None:
         """Run the qualification exam once (if one is set) and adopt its weights."""
@@ -184,14 +199,20 @@ class Panel:
             self._exam_lock = asyncio.Lock()
         async with self._exam_lock:
             if self.exam is None:
-                self.exam = await qualification_exam(self.members, self.exam_items)
-                self.weights = self.exam.weights
+                exam = await qualification_exam(self.members, self.exam_items)
+                exam.cut = self.cut
+                self.exam = exam
+                self.weights = exam.weights
+                self.active = [i for i, ok in enumerate(exam.passed) if ok]
         return self.exam
 
     async def critique(self, item: Item) -> Critique:
-        await self.qualify()
+        exam = await self.qualify()
+        if not self.active and exam is not None:
+            raise UserError(f"no panel member passed the qualification exam (cut {self.cut:g}): "
+                            + ", ".join(f"{lab} {a:.0%}" for lab, a in zip(exam.labels, exam.accuracy, strict=True)))
         start = time.perf_counter()
-        critiques = await asyncio.gather(*(_safe(m, item) for m in self.members))
+        critiques = await asyncio.gather(*(_safe(self.members[i], item) for i in self.active))
         out = self.reduce(critiques)
         out.latency_s = max(time.perf_counter() - start, phase_latency([critiques]))  # members run concurrently
         return out
@@ -211,6 +232,13 @@ class ExamResult:
     """Items on the exam (with a gold label)."""
     per_item: list[dict[str, Any]] = field(default_factory=list)
     """One record per exam item: id and, per member, right/wrong/None."""
+    cut: float | None = None
+    """PRE's qualification threshold on raw accuracy (None: every member qualifies)."""
+
+    @property
+    def passed(self) -> list[bool]:
+        """Whether each member qualifies: raw accuracy at least ``cut`` (all True without a cut)."""
+        return [self.cut is None or a >= self.cut for a in self.accuracy]
 
     @property
     def accuracy(self) -> list[float]:

@@ -11,6 +11,8 @@ Rules shared by all reducers:
   never shift a vote share. When every sample is unscored, the result is unscored (with the samples' errors).
 * The verdict is voted first; the first-error index is then the mode over the samples that voted for the winning
   verdict ``incorrect`` (hierarchical vote: "is it wrong?" before "where?").
+  :func:`answer_mode` is the exception, ProcessBench's official Maj@k: the mode of the whole answer (the
+  first-error index, or -1 for "no error"), in one vote.
 * Ties are broken deterministically. ``tie="first"`` (default) takes the tied answer that was drawn first — draw
   order is random, so this is a reproducible random tie-break; ``"incorrect"`` prefers flagging an error;
   ``"unscored"`` refuses to decide. First-error ties go to the earliest step. A tie is flagged in
@@ -32,8 +34,12 @@ __all__ = [
     "weighted_majority",
     "mean_probability",
     "score_sum",
+    "SUMMED_KEYS",
+    "answer_mode",
+    "answer_decided",
     "filter_top",
     "vote_decided",
+    "sum_decided",
     "vote_lead",
     "disagreement",
     "sum_usage",
@@ -180,7 +186,8 @@ def _assemble(samples: Sequence[Critique], voters: list[tuple[Critique, float]],
     # The representative lends its explanation and step judgements, so they agree with the voted answer.
     rep = next(
         (c for c, _ in voters if c.verdict == winner and (first_error is None or c.first_error_step == first_error)),
-        next(c for c, _ in voters if c.verdict == winner),
+        # (score_sum decides from the sum: when no sample's own rule agrees, the first voter lends its text)
+        next((c for c, _ in voters if c.verdict == winner), voters[0][0]),
     )
     return Critique(
         item_id=samples[0].item_id,
@@ -279,6 +286,83 @@ def mean_probability(samples: Sequence[Critique], *, critic: str | None = None, 
     return _assemble(samples, voters, winner, p if winner == Verdict.INCORRECT else 1 - p, meta, name)
 
 
+SUMMED_KEYS = ("scores", "aspect_scores")
+"""``metadata`` entries :func:`score_sum` adds up: per-response scores (a list, ``principles``) and per-aspect scores
+(a dict, ``rubric``). Other numeric metadata (indices such as ``best``, counts, seeds) is never summed."""
+def _answer(c: Critique) -> int | None:
+    """The whole answer a critique gives, as ProcessBench writes it: the first-error index, -1 for "no error",
+    -2 for "incorrect" without a step (:data:`critica.bench.metrics.FLAG_NO_STEP`); None when unscored."""
+    if not _is_scored(c):
+        return None
+    if c.first_error_step is not None:
+        return c.first_error_step
+    return -2 if c.verdict == Verdict.INCORRECT else -1
+
+
+def answer_mode(samples: Sequence[Critique], *, critic: str | None = None, tie: TieBreak = "first") -> Critique:
+    """ProcessBench's official Maj@k: the most common whole answer (first-error index, or -1) over the samples.
+
+    The official ``run_eval.py`` (QwenLM/ProcessBench) extracts each sample's boxed answer, drops the samples without
+    one and takes ``Counter(preds).most_common(1)``. There is no verdict-first step: votes -1×3, 1×2, 2×2, 3×1 give
+    -1 here, where :func:`majority` gives step 1 ("incorrect" wins 5-3, then step 1 is the earliest of the tied
+    steps). Unscored samples are counted, not voted (the official ``None`` filter).
+
+    Ties: ``"first"`` (default) takes the tied answer drawn first — ``Counter.most_common`` sorts stably by count,
+    so the official rule keeps first-occurrence order; ``"incorrect"`` prefers the earliest tied error index over -1;
+    ``"unscored"`` refuses to decide.
+
+    Returns:
+        The critique of the first sample that gave the winning answer (its explanation and step judgements), with
+        ``confidence`` = the winning answer's share of the scored samples and ``metadata["votes"]`` the answer
+        tally (``"-1"``, ``"0"``, … in first-drawn order).
+    """
+    if not samples:
+        raise ValueError("cannot reduce an empty list of critiques")
+    name = critic or samples[0].critic
+    answers = [(_answer(c), c) for c in samples]
+    voters = [(a, c) for a, c in answers if a is not None]
+    if not voters:
+        return _all_unscored(samples, name, "answer_mode")
+    tally = Counter(a for a, _ in voters)  # insertion order = draw order, as in the official Counter
+    top = max(tally.values())
+    tied = [a for a in tally if tally[a] == top]
+    meta: dict[str, Any] = {"reducer": "answer_mode", "k": len(samples), "unscored": len(samples) - len(voters),
+                            "votes": {str(a): n for a, n in tally.items()}, "tie": len(tied) > 1}
+    winner: int | None = tied[0]
+    if len(tied) > 1 and tie == "unscored":
+        winner = None
+    elif len(tied) > 1 and tie == "incorrect":
+        winner = min((a for a in tied if a >= 0), default=tied[0])
+    if winner is None:
+        out = _all_unscored(samples, name, "answer_mode")
+        out.parse_error = "tied vote: " + ", ".join(f"{k}={v}" for k, v in meta["votes"].items())
+        out.parse_status = ParseStatus.OK
+        out.metadata.update(meta)
+        return out
+    rep = next(c for a, c in voters if a == winner)
+    return rep.model_copy(update={
+        "critic": name,
+        "samples": list(samples),
+        "usage": sum_usage(samples),
+        "latency_s": phase_latency([samples]),  # the samples were drawn together
+        "sampling": rep.sampling.model_copy(update={"n": len(samples)}) if rep.sampling else None,
+        "confidence": tally[winner] / len(voters),
+        "score": _mean_score([c for _, c in voters if _answer(c) == winner]),
+        "metadata": meta,
+    })
+
+
+def answer_decided(samples: Sequence[Critique], remaining: int) -> bool:
+    """Whether :func:`answer_mode` over ``samples`` plus any ``remaining`` further samples must give the same answer:
+    the top answer leads the runner-up by more than ``remaining`` votes (so no tie can arise either)."""
+    if remaining <= 0:
+        return True
+    ranked = Counter(a for a in map(_answer, samples) if a is not None).most_common(2)
+    if not ranked:
+        return False
+    return ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0) > remaining
+
+
 def _numeric_list(v: Any) -> bool:
     return isinstance(v, list) and bool(v) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
 
@@ -288,37 +372,112 @@ def _numeric_dict(v: Any) -> bool:
         isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
 
 
-def score_sum(samples: Sequence[Critique], *, critic: str | None = None, tie: TieBreak = "first") -> Critique:
-    """Score-sum voting (DeepSeek-GRM, Liu et al. 2025, arXiv:2504.02495): add up the scores of all samples.
+def _sum_passes(total: float, n: int, lo: float, hi: float, threshold: float | None) -> bool:
+    """The single-sample pass rule applied to a sum of ``n`` scores: each sample passes at ``>= threshold`` (when
+    the critic has one) or strictly above the scale's midpoint, so the sum passes at ``>= n * threshold`` or
+    ``> n * midpoint`` (``critica.critics.principles.passes`` scaled by ``n``)."""
+    return total >= n * threshold if threshold is not None else total > n * (lo + hi) / 2
 
-    The verdict is voted as in :func:`majority`. Scores are summed: ``metadata["score_sum"]`` holds the sum and
-    ``score`` the mean on the protocol's scale. Per-response or per-aspect scores — any ``metadata`` entry that is
-    a numeric list (same length) or a numeric dict (same keys) in every scored sample — are summed element-wise
-    into ``metadata["summed"][key]``; for lists the index of the largest sum is ``metadata["best"][key]``
-    (the best candidate, ties to the lower index).
+
+def _sum_rule(with_score: Sequence[Critique]) -> tuple[float, float, float | None] | None:
+    """(scale min, scale max, pass threshold or None) shared by the scored samples; None when their scales differ.
+    A threshold counts only when every sample carries the same one (``metadata["pass_threshold"]``)."""
+    lo, hi = with_score[0].score.min, with_score[0].score.max  # type: ignore[union-attr]
+    if any(c.score.min != lo or c.score.max != hi for c in with_score):  # type: ignore[union-attr]
+        return None
+    thresholds = {c.metadata.get("pass_threshold") for c in with_score}
+    threshold = thresholds.pop() if len(thresholds) == 1 else None
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        threshold = None
+    return lo, hi, threshold
+
+
+def score_sum(samples: Sequence[Critique], *, critic: str | None = None, tie: TieBreak = "first",
+              keys: Sequence[str] = SUMMED_KEYS) -> Critique:
+    """Score-sum voting (DeepSeek-GRM, Liu et al. 2025, arXiv:2504.02495): the sum of the sampled scores decides.
+
+    DeepSeek-GRM's final reward is the sum of the k sampled pointwise scores; the response with the highest sum
+    wins. Here:
+
+    * ``metadata["score_sum"]`` is the sum of the scored samples' ``score`` (the score of ``Item.response``) over
+      ``metadata["scores_counted"]`` samples; ``score`` is that sum divided by the count, on the protocol's scale
+      (the same order as the sum, and comparable with a single sample's score).
+    * The **verdict follows from the sum** with the single-sample rule scaled by the count: ``correct`` when the sum
+      is at least ``n * pass_threshold`` (the samples' ``metadata["pass_threshold"]``), else when it is above
+      ``n`` times the scale's midpoint — exactly when the mean score would pass a single GRM critique. The verdict
+      vote is kept in ``metadata["votes"]``; ``confidence`` is the share of scored samples whose own verdict agrees
+      with the sum's. Samples on different scales are compared after normalising to [0, 1] (pass above 0.5).
+      When no sample has a score the verdict is the plain majority (``metadata["verdict_rule"]`` says which).
+    * Only the metadata entries named in ``keys`` are summed (default :data:`SUMMED_KEYS`): per-response score
+      lists of equal length element-wise into ``metadata["summed"][key]``, per-aspect score dicts with equal keys
+      key-wise. ``metadata["best"]`` is recomputed from the summed per-response ``scores``: the indices of the
+      highest sum (the winning responses, as a single ``principles`` critique lists them);
+      ``metadata["summed_n"]`` is how many samples went into the sums.
     """
     out = _vote(samples, [1.0] * len(samples), critic=critic, tie=tie, reducer="score_sum")
     scored = [c for c in samples if _is_scored(c)]
-    with_score = [c for c in scored if c.score is not None]
-    if with_score:
-        out.metadata["score_sum"] = sum(c.score.value for c in with_score)  # type: ignore[union-attr]
-        out.metadata["scores_counted"] = len(with_score)
     if not scored:
         return out
+    with_score = [c for c in scored if c.score is not None]
+    if with_score:
+        total = sum(c.score.value for c in with_score)  # type: ignore[union-attr]
+        n = len(with_score)
+        out.metadata["score_sum"] = total
+        out.metadata["scores_counted"] = n
+        rule = _sum_rule(with_score)
+        if rule is not None:
+            passed = _sum_passes(total, n, *rule)
+        else:  # mixed scales are only comparable after normalising to [0, 1]
+            passed = _sum_passes(sum(c.score.normalized for c in with_score), n, 0, 1, None)  # type: ignore[union-attr]
+        verdict = Verdict.CORRECT if passed else Verdict.INCORRECT
+        out.metadata["verdict_rule"] = "score_sum"
+        if out.verdict != verdict or out.verdict == Verdict.UNSCORED:
+            agree = sum(1 for c in scored if c.verdict == verdict)
+            meta = {k: v for k, v in out.metadata.items() if k in ("reducer", "k", "unscored", "votes", "tie",
+                                                                     "score_sum", "scores_counted", "verdict_rule")}
+            out = _assemble(samples, [(c, 1.0) for c in scored], verdict, agree / len(scored), meta,
+                            critic or samples[0].critic)
+        else:
+            out.confidence = sum(1 for c in scored if c.verdict == verdict) / len(scored)
+        out.metadata["tie"] = False  # the sum decided; a tied verdict vote does not matter
+    else:
+        out.metadata["verdict_rule"] = "majority (no sample has a score)"
     summed: dict[str, Any] = {}
-    best: dict[str, int] = {}
-    for key, first in scored[0].metadata.items():
+    for key in keys:
         values = [c.metadata.get(key) for c in scored]
+        first = values[0]
         if _numeric_list(first) and all(_numeric_list(v) and len(v) == len(first) for v in values):
-            sums = [sum(col) for col in zip(*values, strict=True)]
-            summed[key] = sums
-            best[key] = max(range(len(sums)), key=lambda i: (sums[i], -i))
+            summed[key] = [sum(col) for col in zip(*values, strict=True)]
         elif _numeric_dict(first) and all(_numeric_dict(v) and v.keys() == first.keys() for v in values):
             summed[key] = {k: sum(v[k] for v in values) for k in first}
     if summed:
         out.metadata["summed"] = summed
-        out.metadata["best"] = best
+        out.metadata["summed_n"] = len(scored)
+        per_response = summed.get("scores")
+        if isinstance(per_response, list):
+            top = max(per_response)
+            out.metadata["best"] = [i for i, v in enumerate(per_response) if v == top]
     return out
+
+
+def sum_decided(samples: Sequence[Critique], remaining: int) -> bool:
+    """Whether :func:`score_sum`'s verdict over ``samples`` stays the same whatever ``remaining`` further samples
+    score (each anywhere on the scale, or unscored) — the "decided" stop rule of adaptive sampling under score-sum
+    voting. Samples without a score fall back to :func:`vote_decided`."""
+    if remaining <= 0:
+        return True
+    scored = [c for c in samples if _is_scored(c) and c.score is not None]
+    if not scored:
+        return vote_decided(samples, remaining)
+    rule = _sum_rule(scored)
+    if rule is None:
+        return False
+    lo, hi, threshold = rule
+    total, n = sum(c.score.value for c in scored), len(scored)  # type: ignore[union-attr]
+    now = _sum_passes(total, n, lo, hi, threshold)
+    # r of the remaining samples come back scored; the sum then lies between r × lo and r × hi more
+    return all(_sum_passes(total + r * v, n + r, lo, hi, threshold) == now
+               for r in range(remaining + 1) for v in (lo, hi))
 
 
 def filter_top(samples: Sequence[Critique], ratings: Sequence[float | None], keep: int) -> list[Critique]:

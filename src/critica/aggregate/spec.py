@@ -1,13 +1,13 @@
 """Scaling options as one typed object, their command-line spellings, and :func:`wrap_critic`.
 
-The CLI turns ``--samples``, ``--adaptive``, ``--meta-critic``, ``--panel``, ``--cascade`` and
+The CLI turns ``--samples``, ``--vote``, ``--adaptive``, ``--meta-critic``, ``--panel``, ``--cascade`` and
 ``--scaling-config FILE`` into a :class:`ScalingConfig` (flags override the file) and calls :func:`wrap_critic`
 once; the result is an ordinary Critic.
 
 Spellings::
 
     MEMBER   CRITIC[@MODEL][*K]          processbench@openai:gpt-4o-mini*4  (K samples, majority vote)
-    --panel  MEMBER,MEMBER,...[;method=majority|mean|exam][;exam=SET[:N]]
+    --panel  MEMBER,MEMBER,...[;method=majority|mean|exam][;exam=SET[:N]][;cut=C]  (C: PRE pass/fail cut)
     --cascade MEMBER,...[;threshold=0.75]  cheap stages tried before the main critic
     SET      a JSONL/JSON file with gold labels, or DATASET/SPLIT under the data dir (processbench/gsm8k)
 
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from critica.aggregate.cascade import Cascade
 from critica.aggregate.panel import Gold, Panel, labelled
-from critica.aggregate.reducers import TieBreak, majority, score_sum
+from critica.aggregate.reducers import Reducer, TieBreak, answer_decided, answer_mode, majority, score_sum, vote_decided
 from critica.aggregate.voting import AdaptiveVotingCritic, MetaFilteredCritic, StopRule, VotingCritic
 from critica.backends.call import Caller
 from critica.config import Settings
@@ -37,7 +37,7 @@ from critica.errors import InputError, UserError
 from critica.types import Item, Verdict
 
 __all__ = ["MemberSpec", "PanelSpec", "CascadeSpec", "ScalingConfig", "parse_member", "parse_panel",
-           "parse_cascade", "load_scaling_config", "scaling_config", "load_exam_items", "wrap_critic",
+           "parse_cascade", "load_scaling_config", "scaling_config", "load_exam_items", "reducer_for", "wrap_critic",
            "scaling_summary"]
 
 
@@ -63,7 +63,9 @@ class PanelSpec(BaseModel):
     method: Literal["majority", "mean", "exam"] = "majority"
     """``exam`` weights members by their accuracy on ``exam``."""
     exam: str | None = None
-    """Qualification set ``SET[:N]`` (required for ``method="exam"``)."""
+    """Qualification set ``SET[:N]`` (required for ``method="exam"`` and for ``cut``)."""
+    cut: float | None = Field(default=None, ge=0, le=1)
+    """PRE's pass/fail qualification: members whose accuracy on ``exam`` is below ``cut`` are excluded."""
 
 
 class CascadeSpec(BaseModel):
@@ -86,7 +88,10 @@ class ScalingConfig(BaseModel):
     adaptive: bool = False
     """Stop sampling once the vote is settled."""
     stop: StopRule = "decided"
-    reducer: Literal["majority", "score_sum"] = "majority"
+    reducer: Literal["majority", "score_sum", "answer_mode"] = "majority"
+    """How k samples are combined (``--vote``): verdict majority, DeepSeek-GRM's score sum
+    (:func:`~critica.aggregate.reducers.score_sum`), or ProcessBench's official Maj@k over whole answers
+    (:func:`~critica.aggregate.reducers.answer_mode`)."""
     tie: TieBreak = "first"
     meta_critic: str | None = None
     """Critic that rates each sample; only the best ``meta_keep`` vote."""
@@ -135,8 +140,8 @@ def _split_spec(spec: str, what: str, keys: set[str]) -> tuple[list[MemberSpec],
 
 
 def parse_panel(spec: str) -> PanelSpec:
-    """``MEMBER,MEMBER[;method=…][;exam=SET[:N]]`` → :class:`PanelSpec`."""
-    members, opts = _split_spec(spec, "panel", {"method", "exam"})
+    """``MEMBER,MEMBER[;method=…][;exam=SET[:N]][;cut=C]`` → :class:`PanelSpec`."""
+    members, opts = _split_spec(spec, "panel", {"method", "exam", "cut"})
     try:
         return PanelSpec(members=members, **opts)
     except ValidationError as e:
@@ -169,12 +174,24 @@ def load_scaling_config(path: Path) -> ScalingConfig:
         raise InputError(str(path), "1", ".".join(str(p) for p in err["loc"]) or None, err["msg"]) from None
 
 
+VOTES = {"majority": "majority", "score-sum": "score_sum", "score_sum": "score_sum", "answer": "answer_mode",
+         "answer-mode": "answer_mode", "answer_mode": "answer_mode"}
+"""``--vote`` spellings → :attr:`ScalingConfig.reducer`."""
+
+
 def scaling_config(*, samples: int | None = None, adaptive: bool | None = None, meta_critic: str | None = None,
                    meta_keep: int | None = None, panel: str | None = None, cascade: str | None = None,
-                   config_file: Path | None = None) -> ScalingConfig:
-    """Build the config from CLI flags; flags that were given override ``config_file``."""
+                   vote: str | None = None, config_file: Path | None = None) -> ScalingConfig:
+    """Build the config from CLI flags; flags that were given override ``config_file``.
+
+    ``vote`` is ``--vote``: ``majority``, ``score-sum`` or ``answer`` (the reducer of every k-sample vote).
+    """
     base = load_scaling_config(config_file) if config_file else ScalingConfig()
     flags: dict[str, Any] = {}
+    if vote is not None:
+        if vote.strip().lower() not in VOTES:
+            raise UserError(f"--vote {vote!r}: expected majority, score-sum or answer")
+        flags["reducer"] = VOTES[vote.strip().lower()]
     if samples is not None:
         flags["samples"] = samples
     if adaptive:
@@ -250,6 +267,15 @@ class _Builder:
         return build_critic(name, self.caller_for(model), **self.options)
 
 
+def reducer_for(config: ScalingConfig) -> Reducer:
+    """The reducer of k-sample votes that ``config`` asks for (``--vote`` and the tie-break)."""
+    reducer: Reducer = {"score_sum": score_sum, "answer_mode": answer_mode}.get(config.reducer, majority)
+    if config.tie != "first":
+        base_reducer = reducer
+        reducer = lambda s: base_reducer(s, tie=config.tie)  # noqa: E731
+    return reducer
+
+
 def wrap_critic(
     critic: Critic,
     config: ScalingConfig,
@@ -281,10 +307,7 @@ def wrap_critic(
     settings = settings or Settings()
     options = dict(options or {})
     builder = _Builder(settings, caller, options, concurrency)
-    reducer = score_sum if config.reducer == "score_sum" else majority
-    if config.tie != "first":
-        base_reducer = reducer
-        reducer = lambda s: base_reducer(s, tie=config.tie)  # noqa: E731
+    reducer = reducer_for(config)
 
     def sampled(c: Critic, k: int) -> Critic:
         temperature = getattr(getattr(c, "sampling", None), "temperature", None)
@@ -296,7 +319,8 @@ def wrap_critic(
             meta = builder.build(config.meta_critic, config.meta_model)
             return MetaFilteredCritic(c, meta, k, config.meta_keep, reducer=reducer)
         if config.adaptive and k > 1:
-            return AdaptiveVotingCritic(c, k, stop=config.stop, reducer=reducer)
+            return AdaptiveVotingCritic(c, k, stop=config.stop, reducer=reducer,
+                                        decided=answer_decided if config.reducer == "answer_mode" else vote_decided)
         if k > 1:
             return VotingCritic(c, k, reducer=reducer)
         return c
@@ -305,12 +329,13 @@ def wrap_critic(
         members = [sampled(builder.build(m.critic, m.model), m.samples or config.samples) for m in config.panel.members]
         method = config.panel.method
         exam_items = None
-        if method == "exam":
+        if method == "exam" or config.panel.cut is not None:
             if not config.panel.exam:
-                raise UserError("panel method 'exam' needs a qualification set: add ;exam=processbench/gsm8k:20")
+                what = "a qualification cut" if method != "exam" else "panel method 'exam'"
+                raise UserError(f"{what} needs a qualification set: add ;exam=processbench/gsm8k:20")
             exam_items = load_exam_items(config.panel.exam, data_dir)
         panel = Panel(members, method="weighted" if method == "exam" else method, exam_items=exam_items,
-                      tie=config.tie)
+                      cut=config.panel.cut, tie=config.tie)
         for c in [*builder.callers.values(), caller]:
             panel.caller.add(c)
         main: Critic = panel
@@ -343,8 +368,8 @@ def scaling_summary(critic: Critic) -> list[str]:
                          + f"; tokens saved vs last stage alone {saved}, critic time saved {time_saved}")
         if isinstance(c, Panel) and c.exam is not None:
             lines.append("qualification exam: " + ", ".join(
-                f"{lab} {r}/{c.exam.n} (weight {w:.2f})"
-                for lab, r, w in zip(c.exam.labels, c.exam.right, c.exam.weights, strict=True)))
+                f"{lab} {r}/{c.exam.n} (" + (f"weight {w:.2f}" if ok else f"excluded, below cut {c.exam.cut:g}") + ")"
+                for lab, r, w, ok in zip(c.exam.labels, c.exam.right, c.exam.weights, c.exam.passed, strict=True)))
         for child in [getattr(c, "inner", None), *getattr(c, "members", []), *getattr(c, "stages", [])]:
             visit(child)
 

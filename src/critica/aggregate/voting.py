@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from critica.aggregate.reducers import (
@@ -32,6 +32,7 @@ from critica.aggregate.reducers import (
     majority,
     note_failures,
     phase_latency,
+    sum_decided,
     sum_usage,
     vote_decided,
     vote_lead,
@@ -177,15 +178,63 @@ class VotingCritic:
         return out
 
 
+def _numbers(v: object) -> list[float] | None:
+    if isinstance(v, list) and v and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        return list(v)
+    return None
+
+
 def critique_as_item(item: Item, critique: Critique, index: int = 0) -> Item:
     """An item whose *response* is ``critique``, for a meta critic to judge.
 
     The question shows the original problem and the numbered steps under review; the response states the
     critique's verdict, first error (1-based, as people read it) and explanation.
+
+    A critique of several responses (``Item.candidates``, or per-response ``metadata["scores"]``, as the
+    ``principles`` critic writes them) is shown whole, as DeepSeek-GRM's meta RM rates the whole generated
+    critique: the question lists every response and the principles given with the item; the response holds the
+    critique's principles, its critique of each response, each response's score and the best one.
     """
     # the parts come from the item and the critic's reply: their markup is neutralised (critica.critics.markup)
-    question = (f"Problem:\n{neutralise(item.question, strict=True)}\n\n"
-                f"Solution under review:\n{numbered_steps(item_steps(item))}")
+    def clean(text: str, limit: int = 4000) -> str:
+        return neutralise(text[:limit], strict=True, inline=True)
+
+    responses = [item.text, *item.candidates]
+    scores = _numbers(critique.metadata.get("scores"))
+    if len(responses) < 2 and (scores is None or len(scores) < 2):
+        question = (f"Problem:\n{neutralise(item.question, strict=True)}\n\n"
+                    f"Solution under review:\n{numbered_steps(item_steps(item))}")
+        return Item(id=f"{item.id}#meta{index}", question=question, response=critique_text(critique),
+                    metadata={"meta_of": item.id, "sample_index": index})
+
+    shown = "\n\n".join(f"[Response {i}]\n{neutralise(r, strict=True)}" for i, r in enumerate(responses, 1))
+    question = f"Problem:\n{neutralise(item.question, strict=True)}\n\nResponses under review:\n{shown}"
+    if item.principles:
+        question += "\n\nPrinciples given with the problem:\n" + "\n".join(f"- {clean(p, 1000)}" for p in item.principles)
+    lines: list[str] = []
+    principles = critique.metadata.get("principles")
+    if isinstance(principles, list) and principles:
+        lines.append("Principles:\n" + "\n".join(f"- {clean(str(p), 1000)}" for p in principles))
+    critiques = critique.metadata.get("critiques")
+    if isinstance(critiques, list) and len(critiques) == len(responses):
+        lines.append("Critiques:\n" + "\n".join(f"[Response {i}] {clean(str(c))}" for i, c in enumerate(critiques, 1)))
+    elif critique.explanation:
+        lines.append(f"Critique: {clean(critique.explanation)}")
+    if scores is not None:
+        scale = f" (scale {critique.score.min:g}-{critique.score.max:g})" if critique.score is not None else ""
+        lines.append(f"Scores{scale}: " + "; ".join(f"Response {i}: {v:g}" for i, v in enumerate(scores, 1)) + ".")
+        top = max(scores)
+        lines.append("Best: " + ", ".join(f"Response {i}" for i, v in enumerate(scores, 1) if v == top) + ".")
+    elif critique.score is not None:
+        lines.append(f"Score of response 1: {critique.score.value:g} on a {critique.score.min:g}-"
+                     f"{critique.score.max:g} scale.")
+    lines.append(f"Verdict on response 1: {critique.verdict.value}.")
+    return Item(id=f"{item.id}#meta{index}", question=question, response="\n".join(lines),
+                metadata={"meta_of": item.id, "sample_index": index})
+
+
+def critique_text(critique: Critique) -> str:
+    """A critique as the plain text a reader sees: verdict, first error (1-based), score and explanation."""
     lines = [f"Verdict: the solution is {critique.verdict.value}."]
     if critique.first_error_display is not None:
         lines.append(f"First error: step {critique.first_error_display}.")
@@ -193,8 +242,28 @@ def critique_as_item(item: Item, critique: Critique, index: int = 0) -> Item:
         lines.append(f"Score: {critique.score.value:g} on a {critique.score.min:g}-{critique.score.max:g} scale.")
     if critique.explanation:
         lines.append(f"Explanation: {neutralise(critique.explanation[:4000], strict=True, inline=True)}")
-    return Item(id=f"{item.id}#meta{index}", question=question, response="\n".join(lines),
-                metadata={"meta_of": item.id, "sample_index": index})
+    return "\n".join(lines)
+
+
+def critique_in_metadata(item: Item, critique: Critique, index: int = 0) -> Item:
+    """``item`` itself with ``critique`` in ``metadata["critique"]``, for judges that score a critique of the item.
+
+    A MetaCritique judge (Sun et al. 2024) checks each claim of a critique against the question, the response and
+    the reference answer, and its coverage of the item's ``reference_critique``: it needs the original item, not
+    the critique posing as a response (:func:`critique_as_item`), or the critique would be its own evidence.
+    """
+    metadata = {**item.metadata, "critique": critique_text(critique), "meta_of": item.id, "sample_index": index}
+    for given in ("critique_aius",):  # AIUs given with the item belong to its stored critique, not to this sample
+        metadata.pop(given, None)
+    return item.model_copy(update={"id": f"{item.id}#meta{index}", "metadata": metadata})
+
+
+def meta_item(meta: Critic, item: Item, critique: Critique, index: int = 0) -> Item:
+    """What ``meta`` is shown to rate ``critique``: judges of critiques by content (``reads_critique``) get the
+    item with the critique beside it; every other critic gets the critique as the response to judge."""
+    if getattr(meta, "reads_critique", False):
+        return critique_in_metadata(item, critique, index)
+    return critique_as_item(item, critique, index)
 
 
 def rating_of(meta: Critique) -> float | None:
@@ -229,7 +298,7 @@ class MetaFilteredCritic:
         start = time.perf_counter()
         drawn = await draw_samples(self.inner, item, self.k)
         scored = [i for i, c in enumerate(drawn) if c.verdict != Verdict.UNSCORED]
-        metas = await asyncio.gather(*(_safe(self.meta, critique_as_item(item, drawn[i], i)) for i in scored))
+        metas = await asyncio.gather(*(_safe(self.meta, meta_item(self.meta, item, drawn[i], i)) for i in scored))
         ratings: list[float | None] = [None] * len(drawn)
         for i, m in zip(scored, metas, strict=True):
             ratings[i] = rating_of(m)
@@ -253,8 +322,11 @@ class AdaptiveVotingCritic:
 
     Stop rules (checked after every round):
 
-    * ``"decided"`` — more samples cannot change the majority answer (verdict and first-error step), given the
-      ``max_k - drawn`` samples left. The first round draws the fewest samples that could settle it
+    * ``"decided"`` — more samples cannot change the voted answer, given the ``max_k - drawn`` samples left
+      (``decided``: :func:`vote_decided` for the verdict-then-step majority,
+      :func:`~critica.aggregate.reducers.answer_decided` for ``answer_mode``; under score-sum voting, the verdict of
+      the sum whatever the samples left score, :func:`~critica.aggregate.reducers.sum_decided`). The first round
+      draws the fewest samples that could settle it
       (``max_k // 2 + 1``), in one request.
     * ``"margin"`` — the top verdict (and first-error step) leads the runner-up by ``margin`` votes.
     * ``"confidence"`` — the top verdict's vote share is at least ``min_confidence`` over ``min_samples`` or more
@@ -265,7 +337,8 @@ class AdaptiveVotingCritic:
 
     def __init__(self, critic: Critic, max_k: int, *, stop: StopRule = "decided", margin: int = 2,
                  min_confidence: float = 0.8, min_samples: int = 3, round_size: int = 1,
-                 reducer: Reducer = majority, name: str | None = None) -> None:
+                 reducer: Reducer = majority, name: str | None = None,
+                 decided: Callable[[Sequence[Critique], int], bool] = vote_decided) -> None:
         if max_k < 1 or round_size < 1:
             raise ValueError("max_k and round_size must be at least 1")
         if stop not in ("decided", "margin", "confidence"):
@@ -278,6 +351,7 @@ class AdaptiveVotingCritic:
         self.min_samples = max(1, min_samples)
         self.round_size = round_size
         self.reducer = reducer
+        self.decided = decided
         self.name = name or f"adaptive{max_k}({critic.name})"
         self.caller = getattr(critic, "caller", None)
 
@@ -291,7 +365,9 @@ class AdaptiveVotingCritic:
         if remaining <= 0:
             return True
         if self.stop == "decided":
-            return vote_decided(samples, remaining)
+            if self.reducer(list(samples)).metadata.get("verdict_rule") == "score_sum":
+                return sum_decided(samples, remaining)  # the sum decides, not the verdict vote
+            return self.decided(samples, remaining)
         scored = [c for c in samples if c.verdict != Verdict.UNSCORED]
         if not scored:
             return False

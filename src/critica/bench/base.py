@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from critica.budget import ItemBudget
+from critica.config import Settings
 from critica.critics.base import Critic
 from critica.run.interrupt import run_interruptible
 from critica.types import Critique, Item
@@ -44,6 +45,15 @@ class BenchContext:
     """Called with (done, total) as items finish."""
     budget: ItemBudget = field(default_factory=ItemBudget)
     """Size and time budget of each item (:mod:`critica.budget`); the defaults fit every public benchmark item."""
+    structured: bool = True
+    """The answer format asked of LLM critics: schema-constrained JSON (``--json``, default) or the protocol's free
+    text (``--text``)."""
+    settings: Settings | None = None
+    """The run's settings (base URL, API key, timeouts, retries; environment merged with flags), for suites that
+    build further backends themselves (realcritic's ``critic_model`` / ``generator_model``). None: the environment."""
+    critic_options: dict[str, Any] = field(default_factory=dict)
+    """Options the critic under test was built with (temperature, max_tokens, seed, structured); a second critic a
+    suite builds gets the same."""
 
 
 @dataclass
@@ -70,16 +80,19 @@ class Suite:
     name: str
     description: str
     run: Callable[[BenchContext], BenchResult]
+    vote: str = "majority"
+    """How ``--samples K`` votes by default (:attr:`critica.aggregate.spec.ScalingConfig.reducer`): a suite whose
+    source defines Maj@k (ProcessBench: ``answer_mode``) votes that way unless the user picks a reducer."""
 
 
 _SUITES: dict[str, Suite] = {}
 
 
-def register_suite(name: str, description: str) -> Callable[[Callable[[BenchContext], BenchResult]], Callable[[BenchContext], BenchResult]]:
-    """Decorator: register ``run(ctx) -> BenchResult`` as benchmark ``name``."""
+def register_suite(name: str, description: str, *, vote: str = "majority") -> Callable[[Callable[[BenchContext], BenchResult]], Callable[[BenchContext], BenchResult]]:
+    """Decorator: register ``run(ctx) -> BenchResult`` as benchmark ``name`` (``vote``: see :attr:`Suite.vote`)."""
 
     def deco(fn: Callable[[BenchContext], BenchResult]) -> Callable[[BenchContext], BenchResult]:
-        _SUITES[name] = Suite(name, description, fn)
+        _SUITES[name] = Suite(name, description, fn, vote)
         return fn
 
     return deco

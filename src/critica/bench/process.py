@@ -9,6 +9,17 @@ found" there means "nothing could be checked").
 
 Critique → prediction: ``unscored`` → None; a ``first_error_step`` → that index; ``incorrect`` without a step →
 :data:`~critica.bench.metrics.FLAG_NO_STEP`; otherwise -1.
+
+The official reading (``official_parse``; ProcessBench and MR-GSM8K with the ``processbench`` critic): the prediction
+is what ProcessBench's ``run_eval.py`` reads from the raw replies — the last ``\\boxed{...}`` of a reply, ``int()``,
+None (counted wrong) when there is none or it is not an integer; over k samples the most common raw answer string
+(:func:`critica.critics.processbench.official_vote`). It is on by default with ``--text`` (the official template;
+figures then compare with the paper's) and can be set with ``--option official_parse=true|false``; critica's own
+reading stays in each record's ``pred_critica``.
+
+Maj@k: ``--samples K`` on these two suites votes with :func:`critica.aggregate.reducers.answer_mode` (the official
+rule: the most common whole answer, index or -1), not critica's verdict-then-step ``majority``, unless the scaling
+config names a reducer.
 """
 
 from __future__ import annotations
@@ -35,9 +46,11 @@ from critica.bench.metrics import (
     processbench_scores,
     throughput,
 )
+from critica.critics.processbench import official_vote
+from critica.errors import UserError
 from critica.types import Critique, StepVerdict, Verdict
 
-__all__ = ["prediction", "evaluate_records", "run_labeled", "PROCESS_NOTES"]
+__all__ = ["prediction", "official_prediction", "evaluate_records", "run_labeled", "PROCESS_NOTES"]
 
 PROCESS_NOTES = [
     "acc_err / acc_cor / F1: ProcessBench (Zheng et al. 2024) — exact earliest-error index on erroneous items, "
@@ -64,8 +77,39 @@ def prediction(c: Critique) -> int | None:
     return -1
 
 
-def _record(li: LabeledItem, c: Critique) -> dict[str, Any]:
+def _replies(c: Critique) -> list[str | None]:
+    """The reply behind each sample of a critique (a vote's samples, recursively), None for a failed call."""
+    if c.samples:
+        return [t for s in c.samples for t in _replies(s)]
+    return [c.raw_outputs[-1] if c.raw_outputs else None]
+
+
+def official_prediction(c: Critique) -> int | None:
+    """The prediction ProcessBench's ``run_eval.py`` makes from the critique's raw replies (one, or k samples)."""
+    return official_vote(_replies(c))
+
+
+def official_parse(ctx: BenchContext) -> bool:
+    """Whether predictions use the official reading (see the module docstring); refuses settings it cannot honour."""
+    value = ctx.options.get("official_parse")
+    if value is None:
+        return not ctx.structured and ctx.critic_name == "processbench"
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
+        value = value.strip().lower() in ("true", "1", "yes")
+    if not isinstance(value, bool):
+        raise UserError(f"--option official_parse={value!r}: expected true or false")
+    if value and ctx.critic_name != "processbench":
+        raise UserError("official_parse=true reads the processbench critic's boxed 0-based index: use --critic processbench")
+    if value and ctx.structured:
+        raise UserError("official_parse=true reads the boxed answer of the official free-text template: add --text")
+    return value
+
+
+def _record(li: LabeledItem, c: Critique, official: bool = False) -> dict[str, Any]:
     pred = prediction(c)
+    critica_pred = pred
+    if official:
+        pred = official_prediction(c)
     checked = c.metadata.get("checked_steps")
     if checked is None and c.steps:
         checked = sum(s.verdict != StepVerdict.UNCHECKED for s in c.steps)
@@ -77,6 +121,8 @@ def _record(li: LabeledItem, c: Critique) -> dict[str, Any]:
         "parse_status": c.parse_status.value, "error": c.error, "latency_s": round(c.latency_s, 4),
         "explanation": c.explanation[:600],
     }
+    if official:
+        rec["pred_critica"] = critica_pred
     bound = c.metadata.get("error_at_or_before")
     if isinstance(bound, int) and pred is not None and pred != -1:
         rec["bound"] = bound
@@ -85,10 +131,13 @@ def _record(li: LabeledItem, c: Critique) -> dict[str, Any]:
     return rec
 
 
-def run_labeled(ctx: BenchContext, items: Sequence[LabeledItem]) -> tuple[list[dict[str, Any]], float]:
-    """Critique every item; returns the per-item records (input order) and the wall time in seconds."""
+def run_labeled(ctx: BenchContext, items: Sequence[LabeledItem], *,
+                official: bool = False) -> tuple[list[dict[str, Any]], float]:
+    """Critique every item; returns the per-item records (input order) and the wall time in seconds.
+
+    ``official``: predictions use the official reading (:func:`official_prediction`)."""
     start = time.perf_counter()
-    records = critique_records(ctx, items, lambda li: li.item, _record)
+    records = critique_records(ctx, items, lambda li: li.item, lambda li, c: _record(li, c, official))
     return records, time.perf_counter() - start
 
 
@@ -141,6 +190,14 @@ def _result(suite: str, ctx: BenchContext, loaded: Loaded, records: list[dict[st
                                            "input_errors": [str(e) for e in loaded.errors]})
 
 
+def _note_reading(result: BenchResult, official: bool) -> None:
+    if official:
+        result.notes.append("official_parse: predictions read as ProcessBench's run_eval.py reads them (last \\boxed{...} "
+                            "of each reply, int(), no box or no integer = wrong; k samples: the most common raw answer "
+                            "string); unscored = no official answer; critica's reading is each record's pred_critica.")
+    result.extra["official_parse"] = official
+
+
 def _limit(items: list[LabeledItem], splits: list[str], limit: int | None, seed: int) -> list[LabeledItem]:
     """``limit`` items per split, a seeded random sample (the files are ordered by label, so a prefix is biased)."""
     if limit is None:
@@ -153,26 +210,33 @@ def _limit(items: list[LabeledItem], splits: list[str], limit: int | None, seed:
     return out
 
 
-@register_suite("processbench", "ProcessBench earliest-error identification: gsm8k, math, olympiadbench, omnimath")
+@register_suite("processbench", "ProcessBench earliest-error identification: gsm8k, math, olympiadbench, omnimath",
+                vote="answer_mode")
 def run_processbench(ctx: BenchContext) -> BenchResult:
     """ProcessBench, each requested split (default all four) and the average."""
     splits = ctx.splits or list(PROCESSBENCH_SPLITS)
     loaded = load_processbench(ctx.data_dir, splits)
     items = _limit(loaded.items, splits, ctx.limit, ctx.seed)
-    records, wall = run_labeled(ctx, items)
+    official = official_parse(ctx)
+    records, wall = run_labeled(ctx, items, official=official)
     result = _result("processbench", ctx, loaded, records, wall, splits)
+    _note_reading(result, official)
     if len(result.rows) > 1:
         result.notes.append("average row: pooled items; f1_mean_of_splits is the paper's Avg. F1.")
     return result
 
 
-@register_suite("mr_gsm8k", "MR-GSM8K first-error identification (DeepCritic's ProcessBench-format copy)")
+@register_suite("mr_gsm8k", "MR-GSM8K first-error identification (DeepCritic's ProcessBench-format copy)",
+                vote="answer_mode")
 def run_mr_gsm8k(ctx: BenchContext) -> BenchResult:
     """MR-GSM8K as one split (the shared copy carries no reference answers)."""
     loaded = load_mr_gsm8k(ctx.data_dir)
     items = _limit(loaded.items, ["mr_gsm8k"], ctx.limit, ctx.seed)
-    records, wall = run_labeled(ctx, items)
-    return _result("mr_gsm8k", ctx, loaded, records, wall, ["mr_gsm8k"])
+    official = official_parse(ctx)
+    records, wall = run_labeled(ctx, items, official=official)
+    result = _result("mr_gsm8k", ctx, loaded, records, wall, ["mr_gsm8k"])
+    _note_reading(result, official)
+    return result
 
 
 @register_suite("prmbench", "PRMBench error-step detection (8 error classes + the untouched originals)")

@@ -15,10 +15,17 @@ Modes (``BenchContext.options["mode"]``):
 * ``iterative`` — as ``cross``, for ``rounds`` rounds (default 3): each round critiques the previous correction.
 
 Other options: ``rounds`` (int), ``critic_model`` (model spec of a different critic, cross-critique with two
-models), ``generator_model`` (model spec of the reviser; default: the critic's model), ``generator_max_tokens``
+models), ``critic_base_url`` (the critic model's server, when it is not ``--base-url``), ``generator_model`` (model
+spec of the reviser; default: the critic's model), ``generator_max_tokens``
 (completion limit of corrections, default 1024), ``tasks`` (alias of ``--split``), ``transitions_plot`` (PNG path:
 accuracy before/after and the transition shares per task). Pass them as ``critica bench realcritic --option
 mode=iterative --option rounds=2``. Rows are keyed ``split`` (the task) with ``n`` items.
+
+Every model the suite builds (``critic_model``, ``generator_model``, the reviser on ``--model``) connects with the
+run's settings — ``--base-url`` / ``CRITICA_BASE_URL``, the API key, timeout and retries — and a ``critic_model``
+critic gets the critic options of the run (temperature, max tokens, seed, ``--text``). A run in which the critic
+gave no usable verdict on any item (all unscored, e.g. an unreachable critic server) raises an error instead of
+printing accuracies that only restate the solutions' own.
 
 Grading (shared with ``rescore realcritic`` through :func:`grade_answer`): the final answer is the content of the
 last ``\\boxed{}`` (:func:`critica.critics.parse.last_boxed`); math tasks compare it with the reference by
@@ -43,7 +50,7 @@ from typing import Any
 from critica.bench.base import BenchContext, BenchResult, register_suite
 from critica.budget import ItemBudget
 from critica.critics.parse import last_boxed
-from critica.errors import UserError
+from critica.errors import BackendError, UserError
 from critica.run.interrupt import run_interruptible
 
 __all__ = ["TASKS", "MULTIPLE_CHOICE", "RealCriticItem", "load_realcritic", "grade_answer", "extract_choice",
@@ -193,8 +200,10 @@ class _Setup:
 
 
 def _setup(ctx: BenchContext) -> _Setup:
-    from critica.backends.call import Caller
-    from critica.backends.registry import create_backend
+    from pydantic import ValidationError
+
+    from critica.backends.registry import create_caller
+    from critica.config import Settings, from_env
     from critica.critics.registry import build_critic
     from critica.loops.generate import Generator
 
@@ -211,19 +220,31 @@ def _setup(ctx: BenchContext) -> _Setup:
         raise UserError("realcritic: 'rounds' must be at least 1")
     closers: list[Any] = []
     critic_model, generator_model = opts.pop("critic_model", None), opts.pop("generator_model", None)
+    critic_base_url = opts.pop("critic_base_url", None)
+    # One connection setup for every model built here: the run's (environment < flags), as the critic under test got.
+    settings = ctx.settings or from_env()
+    workers = max(1, ctx.concurrency)
+    if critic_base_url and not critic_model:
+        raise UserError("realcritic: critic_base_url is the server of critic_model; give critic_model too")
     if critic_model:
-        critic_caller = Caller(create_backend(str(critic_model), workers=max(1, ctx.concurrency)))
+        critic_settings = settings
+        if critic_base_url:
+            try:
+                critic_settings = settings.merge(Settings(base_url=str(critic_base_url)))
+            except ValidationError as e:
+                raise UserError(f"realcritic: option critic_base_url: {e.errors()[0]['msg']}") from None
+        critic_caller = create_caller(str(critic_model), critic_settings, concurrency=workers)
         closers.append(critic_caller)
-        critic = build_critic(ctx.critic_name, critic_caller)
+        critic = build_critic(ctx.critic_name, critic_caller, **ctx.critic_options)
     else:
         critic = ctx.make_critic()
     if generator_model:
-        gen_caller = Caller(create_backend(str(generator_model), workers=max(1, ctx.concurrency)))
+        gen_caller = create_caller(str(generator_model), settings, concurrency=workers)
         closers.append(gen_caller)
     elif getattr(critic, "caller", None) is not None and not critic_model:
         gen_caller = critic.caller  # self: the critic's own model revises
     elif ctx.model:
-        gen_caller = Caller(create_backend(ctx.model, workers=max(1, ctx.concurrency)))
+        gen_caller = create_caller(ctx.model, settings, concurrency=workers)
         closers.append(gen_caller)
     else:
         raise UserError("realcritic needs a model to write corrections: pass --model (or the option generator_model)")
@@ -244,11 +265,14 @@ async def _one(rc: RealCriticItem, s: _Setup) -> dict[str, Any]:
     after_answer = last_boxed(t.final_answer) if t.changed else before_answer
     after = before if not t.changed else grade_answer(after_answer, rc.gold, multiple_choice=mc)
     first = t.rounds[0] if t.rounds else None
+    judged = first.critique if first is not None else None
     return {
         "id": rc.id, "task": rc.task, "split": rc.task, "gold": rc.gold, "answer_before": before_answer, "answer_after": after_answer,
         "correct_before": before, "correct_after": after, "previous_score": rc.previous_correct,
         "first_verdict": first.verdict.value if first and first.verdict else None, "stop_reason": t.stop_reason.value,
         "revisions": t.revisions, "changed": t.changed, "failed": t.error is not None, "error": t.error,
+        "critic_error": (judged.error or judged.parse_error) if judged is not None else None,
+        "critic_call_failed": bool(judged is not None and judged.usage.failed_calls),
         "tokens": t.usage.total_tokens, "tokens_replayed": t.usage.replayed_tokens, "trajectory": t.model_dump(mode="json"),
     }
 
@@ -313,6 +337,7 @@ def run_realcritic(ctx: BenchContext) -> BenchResult:
     plot_path = ctx.options.get("transitions_plot")
     setup = _setup(ctx)
     records = run_interruptible(_run_all(items, setup, ctx))
+    _refuse_unjudged(records)
     by_task: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
         by_task.setdefault(rec["task"], []).append(rec)
@@ -339,6 +364,19 @@ def run_realcritic(ctx: BenchContext) -> BenchResult:
         extra["plots"] = [str(plot_path)]
     return BenchResult(suite="realcritic", critic=getattr(setup.critic, "name", ctx.critic_name), model=ctx.model,
                        rows=rows, items=records, notes=notes, wall_s=time.perf_counter() - start, extra=extra)
+
+
+def _refuse_unjudged(records: list[dict[str, Any]]) -> None:
+    """Raise when the critic judged nothing: every item failed or got no usable verdict. Accuracy after would then
+    equal accuracy before by construction — a figure about the solutions, not the critic."""
+    if not records or any(not r["failed"] and r["stop_reason"] != "unscored" for r in records):
+        return
+    reasons = [r["error"] or r["critic_error"] for r in records if r["error"] or r["critic_error"]]
+    why = f" (first: {' '.join(str(reasons[0]).split())[:300]})" if reasons else ""
+    what = f"realcritic: the critic gave no usable verdict on any of the {len(records)} item(s){why}; no figures"
+    if any(r["error"] or r["critic_call_failed"] for r in records):
+        raise BackendError(what)
+    raise UserError(what)
 
 
 async def _run_all(items: list[RealCriticItem], setup: _Setup, ctx: BenchContext) -> list[dict[str, Any]]:

@@ -270,8 +270,9 @@ def scaled_factory(make: Callable[[], Critic], config: Any, *, settings: Any = N
 
 
 def run_suite_scaling(run: Callable[[BenchContext], BenchResult], ctx: BenchContext, ks: Sequence[int], *,
-                      metric: str | None = None) -> tuple[ScalingResult, list[BenchResult]]:
-    """Run a benchmark suite once per k with k-sample voting; returns the curve and each k's full result."""
+                      metric: str | None = None, reducer: Reducer = majority) -> tuple[ScalingResult, list[BenchResult]]:
+    """Run a benchmark suite once per k with k-sample voting (``reducer``: ``--vote``); returns the curve and each
+    k's full result."""
     base = ctx.make_critic()
     cache = SampleCache(single=True)
     points, results = [], []
@@ -280,7 +281,7 @@ def run_suite_scaling(run: Callable[[BenchContext], BenchResult], ctx: BenchCont
         seen: list[Critique] = []
 
         def make(k: int = k, seen: list[Critique] = seen) -> Critic:
-            return _Recorder(VotingCritic(base, k, cache=cache), seen)
+            return _Recorder(VotingCritic(base, k, cache=cache, reducer=reducer), seen)
 
         res = run(dataclasses.replace(ctx, make_critic=make, options={**ctx.options, "samples": k}))
         results.append(res)

@@ -31,6 +31,7 @@ def _register() -> None:
         batch,
         bench,
         critique,
+        metacritique,
         refine,
         rerank,
         rescore,

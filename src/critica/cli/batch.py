@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from critica.aggregate.spec import scaling_config
 from critica.cli import INTERRUPTED, app
 from critica.cli.common import (
     ApiKeyFileOpt,
@@ -19,6 +20,7 @@ from critica.cli.common import (
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    VoteOpt,
     budget_from,
     err_console,
     limited,
@@ -29,6 +31,7 @@ from critica.errors import UserError, did_you_mean
 from critica.inputs.load import ReadLimits, parse_mapping
 from critica.redact import RedactingSink, Redactor
 from critica.run.batch import BatchResult, CriticRecipe, count_records, iter_source, run_batch
+from critica.run.ray import DEFAULT_CONNECT_TIMEOUT_S, RayOptions
 from critica.run.runner import RunStats
 from critica.store import Store
 
@@ -51,8 +54,14 @@ def batch(
     max_tokens: int = typer.Option(1024, "--max-tokens", help="Completion token limit per call."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
     structured: bool = typer.Option(True, "--json/--text", help="Schema-constrained JSON (default) or the protocol's free-text format."),
+    samples: int = typer.Option(None, "--samples", help="Sample K critiques per item and vote (use --temperature > 0)."),
+    vote: str = VoteOpt,
+    scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/reducer/adaptive/meta_critic/panel/cascade (flags override)."),
     executor: str = typer.Option("local", "--executor", help="local (this process) or ray (a Ray cluster)."),
-    ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address; default RAY_ADDRESS or a local instance."),
+    ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster: host:port of the head's GCS, ray://host:10001 or auto; default RAY_ADDRESS or a local instance."),
+    ray_token_file: Path = typer.Option(None, "--ray-token-file", help="File holding the cluster's auth token (else RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token)."),
+    ray_connect_timeout: float = typer.Option(DEFAULT_CONNECT_TIMEOUT_S, "--ray-connect-timeout", min=1.0, help="Seconds to reach the Ray cluster before giving up (exit 2, nothing run)."),
+    ray_ship_code: bool = typer.Option(True, "--ray-ship-code/--no-ray-ship-code", help="Send this critica package to the Ray workers (its dependencies must be installed there)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache."),
     db: Path = typer.Option(None, "--db", help="Store file (default $CRITICA_HOME/critica.db)."),
     item_max_chars: int = ItemMaxCharsOpt,
@@ -74,16 +83,28 @@ def batch(
     conc = settings.concurrency or 4
     name = critic or ("processbench" if settings.model else "verifier")
     options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured} if settings.model else {}
+    scfg = scaling_config(samples=samples, vote=vote, config_file=scaling_file)
+    scaling = scfg.model_dump(mode="json", exclude_defaults=True) if scfg.active else {}
     store = Store.open(db)
     recipe = CriticRecipe(
         critic=name, model=settings.model, options=options, concurrency=conc,
         settings=settings.model_dump(include={"base_url", "api_key", "timeout", "retries"}, exclude_none=True),
-        cache_path=None if no_cache or settings.model is None else str(store.path), budget=budget,
+        cache_path=None if no_cache or settings.model is None else str(store.path), budget=budget, scaling=scaling,
     )
     config = {"critic": name, "model": settings.model, "options": options, "input": str(input), "executor": executor,
-              "map": list(field_map or []), "limit": limit,
+              "map": list(field_map or []), "limit": limit, "scaling": scaling,
               "item_budget": {"max_chars": budget.max_chars, "timeout_s": budget.timeout_s}}
     records = limited(iter_source(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings)), limit)
+    ray_options = None
+    if executor == "ray":
+        # Joined before the run is opened: an unreachable cluster or a refused token stops here, in one line
+        # (exit 2), before any run is opened or item marked done.
+        from critica.run.ray import connect
+
+        ray_options = RayOptions(address=ray_address, token_file=str(ray_token_file) if ray_token_file else None,
+                                 connect_timeout_s=ray_connect_timeout, ship_code=ray_ship_code)
+        joined = connect(ray_options)
+        err_console.print(f"Ray cluster: {joined['nodes']} node(s), {joined['cpus']:g} CPU(s)", highlight=False)
     _open_run(store, run, config, name, settings.model, str(input))
     total = count_records(input)
     if limit is not None:
@@ -92,7 +113,7 @@ def batch(
     live: list[BatchResult] = []
     redactor = Redactor([settings.api_key])
     try:
-        result = _run_with_progress(recipe, records, sink, run, executor, ray_address, total, live, redactor)
+        result = _run_with_progress(recipe, records, sink, run, executor, ray_options, total, live, redactor)
     except Exception as e:
         # Whatever stopped the job, the run must not stay 'running' forever: what was committed is kept, and
         # running the same command again resumes it. The error is stored, so the key comes out of it.
@@ -124,6 +145,9 @@ def batch(
         err_console.print(f"[red]{result.stats.over_budget} item(s) over budget (size or time): stored as "
                           "failed; raise --item-max-chars/--item-timeout and resume to critique them[/red]",
                           highlight=False)
+    if result.lost:
+        err_console.print(f"[red]{result.lost} item(s) were on a Ray node lost mid-run (after Ray's retries): not "
+                          f"stored; run the same command again to critique them[/red]", highlight=False)
     if info is not None and (info.failed or info.input_errors):
         if info.failed:
             err_console.print(f"[red]run {run} holds {info.failed} failed item(s) (a backend call or panel member "
@@ -132,6 +156,8 @@ def batch(
         if info.input_errors:
             err_console.print(f"[red]run {run} holds {info.input_errors} malformed input record(s): "
                               f"see critica runs show {run}[/red]", highlight=False)
+        raise typer.Exit(1)
+    if result.lost:
         raise typer.Exit(1)
 
 
@@ -148,7 +174,7 @@ def _open_run(store: Store, run: str, config: dict, critic: str, model: str | No
     store.create_run(run, config, model=model, protocol=critic, source=source, exist_ok=True)
 
 
-def _run_with_progress(recipe, records, sink, run, executor, ray_address, total, live: list[BatchResult],
+def _run_with_progress(recipe, records, sink, run, executor, ray_options, total, live: list[BatchResult],
                        redactor: Redactor) -> BatchResult:
     progress = Progress(
         TextColumn(f"[bold]{run}"), BarColumn(), MofNCompleteColumn(),
@@ -167,7 +193,7 @@ def _run_with_progress(recipe, records, sink, run, executor, ray_address, total,
 
     with progress:
         # The backend key is replaced in anything a critique carries before it is stored.
-        return run_batch(recipe, records, RedactingSink(sink, redactor), executor=executor, ray_address=ray_address,
+        return run_batch(recipe, records, RedactingSink(sink, redactor), executor=executor, ray=ray_options,
                          progress=on_progress)
 
 
@@ -177,7 +203,8 @@ def _invocation_totals(result: BatchResult, retried: int) -> dict:
         "items": s.items, "retried": retried, "skipped": result.skipped, "input_errors": s.input_errors,
         "failed_items": s.failed_items, "over_budget": s.over_budget,
         **s.usage.totals(),  # tokens and calls, spent and replayed apart
-        "cache_hits": result.cache_hits, "cache_misses": result.cache_misses, "wall_s": round(s.wall_s, 3),
+        "cache_hits": result.cache_hits, "cache_misses": result.cache_misses, "lost": result.lost,
+        "wall_s": round(s.wall_s, 3),
     }
 
 

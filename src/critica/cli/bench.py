@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from critica.aggregate.spec import scaling_config
+from critica.aggregate.spec import reducer_for, scaling_config
 from critica.bench.base import BenchContext, BenchResult, available_suites, get_suite
 from critica.bench.scaling import parse_ks, plot_scaling, run_suite_scaling, scaled_factory
 from critica.cli import INTERRUPTED, app
@@ -20,6 +20,7 @@ from critica.cli.common import (
     ItemMaxCharsOpt,
     ItemTimeoutOpt,
     ModelOpt,
+    VoteOpt,
     budget_from,
     err_console,
     settings_from,
@@ -81,11 +82,13 @@ def bench(
     seed: int = typer.Option(0, "--seed", help="Seed of bootstrap resampling and sampling."),
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature of LLM critics."),
     max_tokens: int = typer.Option(1024, "--max-tokens", help="Completion token limit of LLM critics."),
+    structured: bool = typer.Option(True, "--json/--text", help="Ask LLM critics for schema-constrained JSON (default) or the protocol's free-text format (processbench: the official template, scored with the official boxed-answer reading)."),
     option: list[str] = typer.Option(None, "--option", help="Suite option KEY=VALUE (repeatable; JSON values allowed)."),
     samples: str = typer.Option(None, "--samples", help="K samples per verdict with majority vote; a list (1,2,4,8) gives a compute-vs-quality table and PNG (--plot, default scaling-SUITE.png)."),
+    vote: str = VoteOpt,
     adaptive: bool = typer.Option(False, "--adaptive", help="Sample in rounds and stop once more samples cannot change the vote."),
     meta_critic: str = typer.Option(None, "--meta-critic", help="Critic that rates each sample (e.g. meta); only the best half vote."),
-    panel: str = typer.Option(None, "--panel", help="Panel of critics: CRITIC[@MODEL][*K],...[;method=majority|mean|exam][;exam=processbench/gsm8k:20]."),
+    panel: str = typer.Option(None, "--panel", help="Panel of critics: CRITIC[@MODEL][*K],...[;method=majority|mean|exam][;exam=processbench/gsm8k:20][;cut=0.6]."),
     cascade: str = typer.Option(None, "--cascade", help="Cheap critics tried first: CRITIC[@MODEL][*K],...[;threshold=0.75]."),
     scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/adaptive/meta_critic/panel/cascade (flags override)."),
     item_max_chars: int = ItemMaxCharsOpt,
@@ -107,6 +110,8 @@ def bench(
                              item_max_chars=item_max_chars, item_timeout=item_timeout)
     conc = settings.concurrency or 4
     llm_options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+    if not structured:
+        llm_options["structured"] = False
     options = {}
     for pair in option or []:
         key, sep, raw = pair.partition("=")
@@ -128,14 +133,17 @@ def bench(
     ctx = BenchContext(
         data_dir=default_data_dir(settings.data_dir), make_critic=_critic_factory(critic, settings, conc, llm_options),
         critic_name=critic, model=settings.model, limit=limit, splits=list(split) if split else None,
-        concurrency=conc, seed=seed, options=options, progress=tick, budget=budget_from(settings),
+        concurrency=conc, seed=seed, options=options, progress=tick, budget=budget_from(settings), structured=structured,
+        settings=settings, critic_options=llm_options,
     )
     ks = parse_ks(samples) if samples else [1]
-    scfg = scaling_config(samples=ks[0] if len(ks) == 1 else None, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, config_file=scaling_file)
+    scfg = scaling_config(samples=ks[0] if len(ks) == 1 else None, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, vote=vote, config_file=scaling_file)
+    if "reducer" not in scfg.model_fields_set:  # the suite's own Maj@k rule unless the user chose one
+        scfg = scfg.model_copy(update={"reducer": spec.vote})
     ctx.make_critic = scaled_factory(ctx.make_critic, scfg, settings=settings, options=llm_options, concurrency=conc, data_dir=ctx.data_dir)
     if len(ks) > 1:
         with progress:
-            curve, _ = run_suite_scaling(spec.run, ctx, ks)
+            curve, _ = run_suite_scaling(spec.run, ctx, ks, reducer=reducer_for(scfg))
         typer.echo(markdown_table(curve.rows()))
         for note in curve.notes:
             typer.echo(f"- {note}")
@@ -155,8 +163,12 @@ def bench(
         raise typer.Exit(INTERRUPTED) from None
     title = f"## {result.suite} — critic `{result.critic}`" + (f" on {result.model}" if result.model else "")
     out_console.print(Markdown(title))
-    # plain text: a Markdown table must not be re-wrapped; a suite may name its tables' columns (CIs included)
-    typer.echo(grouped_tables(result.rows, result.extra.get("tables")))
+    # plain text: a Markdown table must not be re-wrapped; a suite may name its columns (extra["columns"]) or,
+    # for rows of several shapes with intervals, one column list per table (extra["tables"])
+    if result.extra.get("tables"):
+        typer.echo(grouped_tables(result.rows, result.extra["tables"]))
+    else:
+        typer.echo(markdown_table(result.rows, result.extra.get("columns")))
     for note in result.notes:
         typer.echo(f"- {note}")
     n = len(result.items)

@@ -22,6 +22,7 @@ from critica.cli.common import (
     ModelOpt,
     RetriesOpt,
     TimeoutOpt,
+    VoteOpt,
     budget_from,
     done_ids,
     err_console,
@@ -61,9 +62,10 @@ def critique(
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
     structured: bool = typer.Option(True, "--json/--text", help="Ask for schema-constrained JSON (default) or the protocol's free-text format."),
     samples: int = typer.Option(None, "--samples", help="Sample K critiques per item and vote (use --temperature > 0); the maximum with --adaptive."),
+    vote: str = VoteOpt,
     adaptive: bool = typer.Option(False, "--adaptive", help="Sample in rounds and stop once more samples cannot change the vote."),
     meta_critic: str = typer.Option(None, "--meta-critic", help="Critic that rates each sample (e.g. meta); only the best half vote."),
-    panel: str = typer.Option(None, "--panel", help="Panel of critics: CRITIC[@MODEL][*K],...[;method=majority|mean|exam][;exam=processbench/gsm8k:20]."),
+    panel: str = typer.Option(None, "--panel", help="Panel of critics: CRITIC[@MODEL][*K],...[;method=majority|mean|exam][;exam=processbench/gsm8k:20][;cut=0.6]."),
     cascade: str = typer.Option(None, "--cascade", help="Cheap critics tried first: CRITIC[@MODEL][*K],...[;threshold=0.75]; escalate when unsure."),
     scaling_file: Path = typer.Option(None, "--scaling-config", help="TOML/JSON file with samples/adaptive/meta_critic/panel/cascade (flags override)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not replay or record backend calls in the call cache ($CRITICA_HOME/critica.db)."),
@@ -97,7 +99,7 @@ def critique(
     name = critic or ("processbench" if caller is not None else "verifier")
     options = {} if caller is None else {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "structured": structured}
     built = build_critic(name, caller, **options)
-    built = wrap_critic(built, scaling_config(samples=samples, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, config_file=scaling_file), caller=caller, settings=settings, options=options, concurrency=conc, warn=lambda m: err_console.print(f"[yellow]{m}[/yellow]"))
+    built = wrap_critic(built, scaling_config(samples=samples, adaptive=adaptive, meta_critic=meta_critic, panel=panel, cascade=cascade, vote=vote, config_file=scaling_file), caller=caller, settings=settings, options=options, concurrency=conc, warn=lambda m: err_console.print(f"[yellow]{m}[/yellow]"))
     retried: list[str] = []
     done = done_ids(out, retried) if resume and out is not None else set()
     skipped = [0]

@@ -1,4 +1,4 @@
-"""``critica runs list|show|export|rm``: stored runs, read and exported through the Python API."""
+"""``critica runs list|show|export|rank|rm``: stored runs, read and exported through the Python API."""
 
 from __future__ import annotations
 
@@ -86,17 +86,26 @@ def export_cmd(
     min_margin: float = typer.Option(0.0, "--min-margin", help="dpo: minimum normalised score difference of a pair."),
     best_worst: bool = typer.Option(False, "--best-worst", help="dpo: only the best vs. the worst response per prompt."),
     threshold: float = typer.Option(0.5, "--threshold", help="kto: normalised score at or above which a response is desirable."),
-    gold_key: str = typer.Option(None, "--gold-key", help="sft: keep only critiques whose first error matches item.metadata[KEY] (-1 = none)."),
+    gold_key: str = typer.Option(None, "--gold-key", help="sft: keep only critiques that agree with the gold label item.metadata[KEY]: its verdict and, when it names one, its first wrong step (0-based; -1 = none)."),
     conversational: bool = typer.Option(False, "--conversational", help="dpo/kto/sft: message lists instead of strings (TRL conversational format)."),
+    min_meta_f1: float = typer.Option(None, "--min-meta-f1", help="Keep only critiques whose MetaCritique Meta-F1 (vs the item's reference_critique) is at least this (0-1)."),
+    meta_model: str = typer.Option(None, "--meta-model", help="With --min-meta-f1: judge with this model (the paper's prompts) instead of the offline judge."),
     db: Path = DbOpt,
 ) -> None:
     """Export a run: its critiques (one per line, with item_id), preference pairs, KTO rows, ranked lists or SFT records."""
+    if min_meta_f1 is not None and not 0 <= min_meta_f1 <= 1:
+        raise UserError(f"--min-meta-f1 must be between 0 and 1, not {min_meta_f1}")
+    if meta_model and min_meta_f1 is None:
+        raise UserError("--meta-model needs --min-meta-f1")
     fmt = fmt or ("parquet" if out is not None and out.suffix in (".parquet", ".pq") else "jsonl")
     if fmt not in ex.EXPORT_FORMATS:
         raise UserError(f"--format must be one of {', '.join(ex.EXPORT_FORMATS)}, not {fmt!r}")
     with Store.open(db) as store:
         _need(store, name)
-        records = store.iter_records(name, with_items=with_items or fmt not in ("jsonl", "parquet"))
+        records = store.iter_records(name, with_items=with_items or fmt not in ("jsonl", "parquet") or min_meta_f1 is not None)
+        meta_stats = None
+        if min_meta_f1 is not None:
+            records, meta_stats = _meta_filtered(records, min_meta_f1, meta_model)
         if fmt == "parquet":
             if out is None:
                 raise UserError("--format parquet needs --out FILE")
@@ -112,6 +121,60 @@ def export_cmd(
             }[fmt]()
             n = ex.write_jsonl(rows, out if out is not None else sys.stdout)
     err_console.print(f"wrote {n} {fmt} row(s)" + (f" to {out}" if out is not None else ""))
+    if meta_stats is not None:
+        err_console.print(f"Meta-F1 ≥ {min_meta_f1:g}: kept {meta_stats.kept} critique(s), dropped {meta_stats.below} "
+                          f"below and {meta_stats.unscored} unscored (no item, unscored critique or no reference critique)")
+
+
+def _meta_filtered(records, threshold: float, meta_model: str | None):
+    """``records`` through the Meta-F1 filter (:func:`critica.metacritique.filter.meta_f1_filter`), and its stats."""
+    from critica.metacritique.filter import FilterStats, meta_f1_filter
+
+    if meta_model:
+        from critica.cli.common import settings_from
+        from critica.cli.refine import make_caller
+        from critica.metacritique.llm import LLMMetaJudge
+
+        judge = LLMMetaJudge(make_caller(meta_model, settings_from(model=meta_model)))
+    else:
+        from critica.metacritique.offline import OfflineMetaJudge
+
+        judge = OfflineMetaJudge()
+    stats = FilterStats()
+    return meta_f1_filter(records, threshold, judge, stats=stats), stats
+
+
+@runs_app.command("rank")
+def rank_cmd(
+    name: str = typer.Argument(..., help="Run name."),
+    by: str = typer.Option("model", "--by", help="Item metadata key naming the evaluated model of each item."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap intervals."),
+    db: Path = DbOpt,
+) -> None:
+    """Rank the evaluated models of a run (PRE, arXiv:2401.15641): each model's mean score over its items, best
+    first, with a 95 % bootstrap interval. Items name their model in metadata (--by, default "model")."""
+    from critica.report.ranking import rank_models
+
+    with Store.open(db) as store:
+        _need(store, name)
+        ranking = rank_models(store.iter_records(name, with_items=True), key=by, seed=seed)
+    if not ranking.rows:
+        raise UserError(f"no scored critique in run {name!r} is about an item with metadata {by!r}: nothing to rank")
+    if as_json:
+        typer.echo(dumps(ranking.model_dump()))
+        return
+    table = Table(title=f"models ranked by {ranking.score} — run {name}")
+    for col in ("rank", by, "score", "95% CI", "judged correct", "items", "unscored"):
+        table.add_column(col, justify="left" if col == by else "right")
+    for r in ranking.rows:
+        table.add_row(str(r.rank), r.model, f"{r.score:.3f}", f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]",
+                      f"{r.correct_share:.1%}", str(r.items), str(r.unscored))
+    from rich.console import Console
+
+    Console().print(table)
+    if ranking.skipped:
+        err_console.print(f"{ranking.skipped} critique(s) without an item carrying {by!r} were left out")
 
 
 @runs_app.command("rm")

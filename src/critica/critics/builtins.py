@@ -103,3 +103,41 @@ def _meta(caller: Caller, **options: Any):
     from critica.aggregate.meta import MetaRater
 
     return MetaRater(caller, **options)
+
+
+# --- MetaCritique (issue 14): a critique of a critique, by atomic information units ---
+
+
+@register("metacritique", "MetaCritique offline: a critique's Meta-P/R/F1 by AIUs against a reference critique "
+          "(item fields critique, reference_critique), evidence grounding + MiniLM, no model", needs_model=False)
+def _metacritique(caller: Caller | None = None, **options: Any):
+    from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError
+
+    from critica.errors import OptionError
+    from critica.metacritique.offline import OfflineMetaJudge
+
+    share = Field(default=0.5, ge=0, le=1)
+
+    class _Options(BaseModel):  # typed here: options arrive from flags, config files and HTTP bodies
+        model_config = ConfigDict(extra="forbid")
+        coverage_threshold: StrictFloat | StrictInt = share
+        factuality_threshold: StrictFloat | StrictInt = share
+        threshold: StrictFloat | StrictInt = share
+        lexical: StrictBool = False
+
+    try:
+        opts = _Options(**options)
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = str(first["loc"][0])
+        raise OptionError("metacritique", name, f"{first['msg']} (takes: {', '.join(_Options.model_fields)})") from None
+    return OfflineMetaJudge(embedder=None if opts.lexical else "auto", coverage_threshold=opts.coverage_threshold,
+                            factuality_threshold=opts.factuality_threshold, threshold=opts.threshold)
+
+
+@register("metacritique-llm", "MetaCritique (Sun et al. 2024) with an LLM judge: the paper's AIU extraction, "
+          "precision and recall prompts; writes the reference critique when none is given")
+def _metacritique_llm(caller: Caller, **options: Any):
+    from critica.metacritique.llm import LLMMetaJudge
+
+    return LLMMetaJudge(caller, **options)

@@ -8,7 +8,9 @@ and the first error.
 Two backend calls per item. The **second** call's answer binds: if it cannot be parsed the critique is unscored —
 never the first pass's answer in its place (that would be falling back to an earlier verdict). The first pass is kept
 in ``raw_outputs[0]`` and summarised in ``metadata["first_pass"]`` (its own parse: ``first_error_step``,
-``parse_status``).
+``parse_status``, the per-step critique ``steps`` (``index`` 0-based, ``verdict``, ``verification``) and, for a
+free-text first pass, its ``text``); ``explanation`` is the second call's critique of the first pass (its
+``meta_critique``). SFT exports render them in DeepCritic's order: initial critique, meta-critique, final judgement.
 
 Output (JSON): ``{"meta_critique", "steps": [{"step", "verification", "verdict"}], "first_error_step"}``; text:
 ``Step k verdict: correct|incorrect`` lines and ``First error: k`` (or ``\\boxed{k}``), ``-1`` for none. Steps are
@@ -73,6 +75,7 @@ META_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+_NONE = re.compile(r"^\W*(none|no error)\b", re.IGNORECASE)
 _STEP_LINE = re.compile(
     r"(?im)^[ \t>#*_\-]*(?:step|paragraph)[ \t]+(\d{1,6})[ \t]*(?:verdict|judgment|judgement)?[ \t*_]*[:\-][ \t*_]*(.+?)[ \t]*$"
 )
@@ -140,8 +143,8 @@ def parse_stepwise(raw: str | None, n: int, *, structured: bool, explanation_key
         explanation = str(ans.value.get(explanation_key, "") or "")
     else:
         steps = _steps_from_text(final, n, notes)
-        stated = labelled_value(final, _ERROR_LABELS)
-        if isinstance(stated, str) and re.match(r"^\W*(none|no error)\b", stated, re.IGNORECASE):
+        stated = labelled_value(final, _ERROR_LABELS, valid=lambda v: as_int(v) is not None or bool(_NONE.match(v)))
+        if isinstance(stated, str) and _NONE.match(stated):
             stated = -1
         if stated is None:
             boxed = boxed_ints(final)
@@ -216,5 +219,9 @@ class DeliberateCritic(ProtocolCritic):
         fp = parse_stepwise(first.text, len(item_steps(item)), structured=self.structured, explanation_key="")
         crit.metadata["first_pass"] = {
             "first_error_step": fp.first_error, "parse_status": fp.status.value, "parse_error": fp.note,
+            # the initial per-step critique itself, so an SFT export can render it as DeepCritic's data does
+            "steps": [{"index": i, "verdict": fp.steps[i].verdict.value, "verification": fp.steps[i].explanation or ""}
+                      for i in sorted(fp.steps)],
+            **({"text": strip_reasoning(first.text or "")[:8000]} if not self.structured or not fp.steps else {}),
         }
         return self.finish(crit, [first, meta], start, seed)

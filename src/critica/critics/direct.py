@@ -52,14 +52,20 @@ _WORD = re.compile(
     r"^[\s\[\(\"'`*_]*(?:the\s+(?:solution|response|answer|reasoning)\s+is\s+)?(correct|incorrect)\b",
     re.IGNORECASE,
 )
+_NONE = re.compile(r"^\W*(none|no error|n/?a)\b", re.IGNORECASE)
+_BOTH = re.compile(r"^[\s\[\(\"'`*_<]*(?:in)?correct\s*(?:or|/|\|)\s*(?:in)?correct\b", re.IGNORECASE)
 
 
 def verdict_word(value: Any, labels: tuple[str, str] = ("correct", "incorrect")) -> Verdict | None:
-    """``correct``/``incorrect`` (also ``**Incorrect**``, ``The solution is correct.``) → Verdict; anything else None."""
+    """``correct``/``incorrect`` (also ``**Incorrect**``, ``The solution is correct.``) → Verdict; anything else None.
+
+    Both labels offered as alternatives (``correct or incorrect``, ``correct|incorrect``: the template's placeholder
+    echoed without its brackets) are no verdict.
+    """
     if not isinstance(value, str):
         return None
     m = _WORD.match(value)
-    if not m:
+    if not m or _BOTH.match(value):
         return None
     word = m.group(1).lower()
     return Verdict.CORRECT if word == labels[0] else Verdict.INCORRECT
@@ -98,15 +104,15 @@ class DirectCritic(ProtocolCritic):
             explanation = str(ans.value.get("explanation", ""))
             fix = str(ans.value.get("suggested_fix") or "") or None
         else:
-            word = labelled_value(final, _VERDICT_LABELS)
+            word = labelled_value(final, _VERDICT_LABELS, valid=lambda v: verdict_word(v) is not None)
             verdict = verdict_word(word)
             if verdict is None:
-                boxed = last_boxed(final)
+                boxed = last_boxed(final, valid=lambda v: verdict_word(v) is not None)
                 verdict = verdict_word(boxed) if boxed is not None else None
                 if verdict is not None:
                     notes.add("boxed verdict instead of a 'Verdict:' line")
-            step_raw = labelled_value(final, _ERROR_LABELS)
-            if isinstance(step_raw, str) and re.match(r"^\W*(none|no error|n/?a)\b", step_raw, re.IGNORECASE):
+            step_raw = labelled_value(final, _ERROR_LABELS, valid=lambda v: as_int(v) is not None or bool(_NONE.match(v)))
+            if isinstance(step_raw, str) and _NONE.match(step_raw):
                 step_raw = -1
             explanation = final
             if self.structured and verdict is not None:

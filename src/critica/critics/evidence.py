@@ -147,7 +147,7 @@ class EvidenceCritic(ProtocolCritic):
             explanation = str(ans.value.get("analysis", ""))
             raw_issues = self._raw_issues(final, ans.value)
         else:
-            verdict = _verdict(labelled_value(final, ("verdict", "final verdict")))
+            verdict = _verdict(labelled_value(final, ("verdict", "final verdict"), valid=lambda v: _verdict(v) is not None))
             explanation = final
             raw_issues = self._raw_issues(final, None)
             if self.structured and (verdict is not None or raw_issues):

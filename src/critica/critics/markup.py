@@ -43,6 +43,7 @@ import re
 from collections.abc import Iterable
 
 from critica.backends.base import CONTROL_TOKENS
+from critica.inputs.steps import numbered
 
 __all__ = ["neutralise", "numbered_steps", "numbered_passages", "LOOKALIKES"]
 
@@ -115,8 +116,9 @@ def neutralise(text: str, *, strict: bool = False, inline: bool = False) -> str:
 def numbered_steps(steps: Iterable[str], *, sep: str = "\n") -> str:
     """Steps as ``Step 1: …`` (1-based, as people read them), joined by ``sep``; each step's text is neutralised
     (strict: it sits in a numbered-steps layout; inline: it continues its label's line). Steps are shown as given
-    (the critics' layouts strip them first)."""
-    return sep.join(f"Step {i}: {neutralise(s, strict=True, inline=True)}" for i, s in enumerate(steps, 1))
+    (the critics' layouts strip them first), less a step's own leading ``Step k:`` marker
+    (:func:`critica.inputs.steps.numbered`: never ``Step 3: Step 3: …``)."""
+    return sep.join(f"Step {i}: {neutralise(s, strict=True, inline=True)}" for i, s in numbered(steps))
 
 
 def numbered_passages(passages: Iterable[str]) -> str:

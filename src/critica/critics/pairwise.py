@@ -97,7 +97,8 @@ def parse_preference(raw: str | None, *, structured: bool, allow_tie: bool = Tru
         if decision is not None:
             pref = _DECISION[decision]  # type: ignore[assignment]
         else:
-            pref = _word(labelled_value(final, ("winner", "better response", "final verdict", "verdict")), allow_tie)
+            pref = _word(labelled_value(final, ("winner", "better response", "final verdict", "verdict"),
+                                        valid=lambda v: _word(v, allow_tie) is not None), allow_tie)
             if pref is not None:
                 notes.add("'Winner:' line instead of a [[A>B]] label")
         if pref is not None and structured:

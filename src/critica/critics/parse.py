@@ -5,6 +5,10 @@ Rules that every protocol parser follows:
 * Reasoning blocks (``<think>…</think>``, also an unclosed ``<think>`` at the start) are removed first; answers are
   read only from what follows them.
 * The critic's **final** answer binds: the last ``\\boxed{}`` / the last JSON object, never an earlier one.
+* A placeholder is not an answer: models often answer, then echo the prompt's template (``Verdict: <correct or
+  incorrect>``, ``\\boxed{}``). Every reader of a repeated field (labelled lines, boxes) takes the **last
+  occurrence with a valid value** for that field; placeholders (:func:`is_placeholder`) and values the field cannot
+  read are skipped. Between conflicting valid answers the last still wins.
 * Inputs are capped (:data:`MAX_CHARS`) before any regex or JSON work, so hostile output cannot stall a parser.
 """
 
@@ -12,10 +16,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MAX_CHARS", "strip_reasoning", "last_boxed", "all_boxed", "extract_json", "parse_int", "JsonResult"]
+__all__ = [
+    "MAX_CHARS", "strip_reasoning", "last_boxed", "all_boxed", "extract_json", "parse_int", "is_placeholder", "JsonResult",
+]
 
 MAX_CHARS = 200_000
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -71,10 +78,34 @@ def all_boxed(text: str) -> list[str]:
     return [content for _, content in sorted(found)]
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last complete ``\\boxed{}``, or None."""
-    boxes = all_boxed(text)
-    return boxes[-1] if boxes else None
+def is_placeholder(value: str | None) -> bool:
+    """Whether ``value`` is a template placeholder echoed back rather than an answer.
+
+    A placeholder is a value wholly in angle brackets (``<correct or incorrect>``, ``**<index>**``), alone or in a
+    box (``\\boxed{<index>}``), or an empty box. Answers never take that shape: angle-bracketed text is how
+    critica's templates (and most others) mark what to fill in.
+    """
+    if value is None:
+        return False
+    t = value.strip().strip("*_`'\" .").strip()
+    m = re.match(r"^\\(?:boxed|fbox)\s*\{(.*)\}$", t, re.DOTALL)
+    if m:
+        t = m.group(1).strip()
+        if not t:
+            return True
+    return len(t) >= 2 and t[0] == "<" and t[-1] == ">" and "<" not in t[1:-1] and ">" not in t[1:-1]
+
+
+def last_boxed(text: str, valid: Callable[[str], bool] | None = None) -> str | None:
+    """Content of the last complete ``\\boxed{}`` that is an answer, or None.
+
+    Empty and placeholder boxes (:func:`is_placeholder`) are skipped, and so is any box ``valid`` rejects: the last
+    box the field can read binds (see the module docstring).
+    """
+    for box in reversed(all_boxed(text)):
+        if box and not is_placeholder(box) and (valid is None or valid(box)):
+            return box
+    return None
 
 
 def parse_int(text: str | None) -> int | None:

@@ -14,7 +14,8 @@ unscored — scores cannot be attributed), non-integers are rounded and out-of-r
 
 The critique is about ``Item.response``: ``score`` is its score; ``verdict`` is ``correct`` when that score passes
 ``pass_threshold`` (default: above the scale's midpoint, e.g. 6+ on 1–10), else ``incorrect``. ``metadata``:
-``scores`` (one per response, in order), ``best`` (indices of the top score), ``principles``, ``critiques``.
+``scores`` (one per response, in order), ``best`` (indices of the top score), ``principles``, ``critiques``, and
+``pass_threshold`` when one is set (score-sum voting applies the same rule to the sum of k samples).
 """
 
 from __future__ import annotations
@@ -89,8 +90,13 @@ class PrinciplesCritic(ProtocolCritic):
         return self.prompt(template.format(question=neutralise(item.question), responses=responses, given_principles=given,
                                            lo=self.lo, hi=self.hi))
 
+    @staticmethod
+    def _readable_scores(value: str) -> bool:
+        m = _BRACKETS.search(value)
+        return bool(boxed_ints(value) or _ints(m.group(1) if m else value))
+
     def _scores_from_text(self, final: str, notes: Notes) -> list[int] | None:
-        labelled = labelled_value(final, ("scores", "final scores", "score"))
+        labelled = labelled_value(final, ("scores", "final scores", "score"), valid=self._readable_scores)
         if labelled is not None:
             inner = boxed_ints(labelled)
             if inner:
@@ -103,9 +109,8 @@ class PrinciplesCritic(ProtocolCritic):
         if inner:
             notes.add("scores in a \\boxed{} without a 'Scores:' label")
             return inner
-        brackets = _BRACKETS.findall(final)
-        if brackets:
-            got = _ints(brackets[-1])
+        for bracket in reversed(_BRACKETS.findall(final)):  # the last readable one binds
+            got = _ints(bracket)
             if got:
                 notes.add("scores in [[...]] without a 'Scores:' label")
                 return got
@@ -151,5 +156,7 @@ class PrinciplesCritic(ProtocolCritic):
             score=Score(value=value, min=self.lo, max=self.hi), explanation=explanation,
             parse_status=notes.status(base), parse_error=notes.text(),
             metadata={"scores": scores, "best": [i for i, v in enumerate(scores) if v == top],
-                      "principles": principles, "critiques": critiques},
+                      "principles": principles, "critiques": critiques,
+                      # score_sum applies the same pass rule to the sum of k samples
+                      **({"pass_threshold": self.threshold} if self.threshold is not None else {})},
         )

@@ -18,6 +18,8 @@ and ``metadata["official_index"]`` keeps what the official scorer would have rea
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from critica.backends.base import Message
@@ -28,7 +30,7 @@ from critica.critics.prompts import load_template
 from critica.inputs.steps import item_steps
 from critica.types import Critique, Item, ParseStatus, StepJudgment, StepVerdict, Verdict
 
-__all__ = ["ProcessBenchCritic", "tag_steps", "official_index"]
+__all__ = ["ProcessBenchCritic", "tag_steps", "official_answer", "official_index", "official_vote"]
 
 _OFFICIAL_BOXED = re.compile(r"\\boxed\{([^}]*)\}")
 """The official extractor's pattern (kept as the definition :func:`official_index` is tested against)."""
@@ -49,11 +51,11 @@ def tag_steps(steps: list[str]) -> str:
     return "\n\n".join(f"<paragraph_{i}>\n{s}\n</paragraph_{i}>" for i, s in enumerate(steps))
 
 
-def official_index(text: str | None) -> int | None:
-    """The index the official ProcessBench scorer reads: last ``\\boxed{...}`` without nested braces, ``int()``-ed.
+def official_answer(text: str | None) -> str | None:
+    """The official ``extract_answer``: the last ``\\boxed{...}`` without nested braces, stripped, as a string.
 
     Same matches as the official ``_OFFICIAL_BOXED.findall(text)``, found in one linear pass (the regex
-    is quadratic on many unclosed boxes).
+    is quadratic on many unclosed boxes). None when there is no box.
     """
     if not text:
         return None
@@ -66,12 +68,35 @@ def official_index(text: str | None) -> int | None:
         if end < 0:
             break
         last, pos = text[start + 7 : end], end + 1
-    if last is None or len(last.strip()) > 12:  # no index is that long; int() of huge digit runs is refused
+    return None if last is None else last.strip()
+
+
+def _official_int(answer: str | None) -> int | None:
+    if answer is None or len(answer) > 12:  # no index is that long; int() of huge digit runs is refused
         return None
     try:
-        return int(last.strip())
+        return int(answer)
     except ValueError:
         return None
+
+
+def official_index(text: str | None) -> int | None:
+    """The index the official ProcessBench scorer reads from one reply: :func:`official_answer`, ``int()``-ed
+    (None when there is no box or its content is not an integer: counted wrong there)."""
+    return _official_int(official_answer(text))
+
+
+def official_vote(texts: Iterable[str | None]) -> int | None:
+    """The official Maj@k prediction over k replies (``run_eval.py --use_voting``).
+
+    Each reply's :func:`official_answer` **string**; replies without a box are dropped; the most common string wins
+    (``Counter.most_common``: ties go to the string seen first); then ``int()``, None when it is not an integer. The
+    vote is over raw strings, so an unreadable box (``\\boxed{paragraph 2}``) is a vote that, if it wins, counts wrong.
+    """
+    answers = [a for a in map(official_answer, texts) if a is not None]
+    if not answers:
+        return None
+    return _official_int(Counter(answers).most_common(1)[0][0])
 
 
 class ProcessBenchCritic(LLMCritic):
@@ -103,7 +128,7 @@ class ProcessBenchCritic(LLMCritic):
             if js.repaired or not self.structured:
                 status, note = ParseStatus.REPAIRED, js.note or "JSON answer to a free-text prompt"
         else:
-            boxed = last_boxed(final)
+            boxed = last_boxed(final, valid=lambda b: parse_int(b) is not None)
             index = parse_int(boxed)
             explanation = final
             if index is not None and self.structured:

@@ -18,7 +18,7 @@ Output (JSON): ``{"feedback", "aspect_scores": [{"aspect", "score"}], "score"}``
 out-of-range values clamped (``repaired``); a missing overall score is the rounded mean of complete aspect scores
 (``repaired``); no score at all is ``unscored``. ``verdict`` is ``correct`` when the score passes ``pass_threshold``
 (default: above the scale's midpoint, so 4–5 on 1–5). ``metadata``: ``aspect_scores`` ({aspect: score}),
-``aspects`` (names asked for), ``feedback``.
+``aspects`` (names asked for), ``feedback``, ``pass_threshold`` when set.
 """
 
 from __future__ import annotations
@@ -104,6 +104,11 @@ def _number(text: Any, notes: Notes, what: str) -> int | None:
     return as_int(text, notes, what)
 
 
+def _readable(text: str) -> bool:
+    """Whether a labelled value or box holds a score (:func:`_number` reads it): the last readable one binds."""
+    return _number(text, Notes(), "score") is not None
+
+
 class RubricCritic(ProtocolCritic):
     """Feedback and an integer score on a rubric, per aspect when the rubric has several."""
 
@@ -163,14 +168,15 @@ class RubricCritic(ProtocolCritic):
             results = _RESULT.findall(final)
             overall = as_int(results[-1], notes, "score") if results else None
             if overall is None:
-                value = labelled_value(final, ("overall score", "final score", "score", "result"))
+                value = labelled_value(final, ("overall score", "final score", "score", "result"), valid=_readable)
                 overall = _number(value, notes, "score") if value is not None else None
                 if overall is None:
-                    overall = _number(last_boxed(final), notes, "score") if last_boxed(final) else None
+                    box = last_boxed(final, valid=_readable)
+                    overall = _number(box, notes, "score") if box else None
                 if overall is not None:
                     notes.add("score without the [RESULT] marker")
             for a in aspects:
-                v = labelled_value(final, (a,))
+                v = labelled_value(final, (a,), valid=_readable)
                 got = _number(v, notes, f"score of {a}") if v is not None else None
                 if got is not None:
                     by_aspect[a] = got
@@ -188,7 +194,8 @@ class RubricCritic(ProtocolCritic):
             verdict=Verdict.CORRECT if passes(overall, lo, hi, self.threshold) else Verdict.INCORRECT,
             score=Score(value=overall, min=lo, max=hi), explanation=feedback,
             parse_status=notes.status(base), parse_error=notes.text(),
-            metadata={"aspect_scores": by_aspect, "aspects": aspects, "feedback": feedback},
+            metadata={"aspect_scores": by_aspect, "aspects": aspects, "feedback": feedback,
+                      **({"pass_threshold": self.threshold} if self.threshold is not None else {})},
         )
 
     @staticmethod

@@ -26,7 +26,7 @@ import asyncio
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ from critica.backends.base import GenerateRequest, Message
 from critica.critics import markup
 from critica.critics.base import LLMCritic, call_latency, unscored
 from critica.critics.markup import numbered_passages
-from critica.critics.parse import MAX_CHARS, all_boxed, extract_json, parse_int, strip_reasoning
+from critica.critics.parse import MAX_CHARS, all_boxed, extract_json, is_placeholder, parse_int, strip_reasoning
 from critica.errors import BackendError
 from critica.types import Critique, Item, ParseStatus, Usage
 
@@ -149,16 +149,21 @@ def step_index(value: int | None, n_steps: int) -> int | None | str:
     return f"step {value} outside 1..{n_steps}"
 
 
-def labelled_value(text: str, labels: Iterable[str]) -> str | None:
-    """Value of the **last** line labelled ``<label>:`` (any case, markdown emphasis allowed), else None.
+def labelled_value(text: str, labels: Iterable[str], valid: Callable[[str], bool] | None = None) -> str | None:
+    """Value of the **last** line labelled ``<label>:`` that holds an answer (any case, markdown emphasis allowed).
 
     ``Verdict: incorrect``, ``**Final verdict:** Correct``, ``- verdict - incorrect`` all give the value text.
+    A template echoed after the answer (``Verdict: <correct or incorrect>``) is not an answer: placeholder values
+    (:func:`~critica.critics.parse.is_placeholder`) are skipped, and so is any value ``valid`` rejects, so the last
+    line the field can read binds; between two readable answers the last still wins.
     """
     alts = "|".join(re.escape(lab) for lab in labels)
     pattern = re.compile(rf"(?im)^[ \t>#*_\-]*(?:{alts})[ \t*_]*[:\-][ \t*_]*(.+?)[ \t*_.]*$")
     found = None
     for m in pattern.finditer(text[:MAX_CHARS]):
-        found = m.group(1).strip()
+        value = m.group(1).strip()
+        if not is_placeholder(value) and (valid is None or valid(value)):
+            found = value
     return found
 
 
@@ -257,12 +262,8 @@ class ProtocolCritic(LLMCritic):
         return list(await asyncio.gather(*calls))
 
 
-def boxed_ints(text: str) -> list[int]:
-    """Integers in the last ``\\boxed{}`` (``\\boxed{7, 4}`` → ``[7, 4]``); empty when none parse."""
-    boxes = all_boxed(text)
-    if not boxes:
-        return []
-    parts = [p for p in re.split(r"[,;\s]+", boxes[-1]) if p]
+def _box_ints(box: str) -> list[int]:
+    parts = [p for p in re.split(r"[,;\s]+", box) if p]
     out = []
     for p in parts:
         v = as_int(p)
@@ -270,3 +271,13 @@ def boxed_ints(text: str) -> list[int]:
             return []
         out.append(v)
     return out
+
+
+def boxed_ints(text: str) -> list[int]:
+    """Integers in the last ``\\boxed{}`` that holds only integers (``\\boxed{7, 4}`` → ``[7, 4]``); empty when
+    no box does. An echoed template box (``\\boxed{<one integer per response>}``) is skipped, not read."""
+    for box in reversed(all_boxed(text)):
+        got = _box_ints(box)
+        if got:
+            return got
+    return []

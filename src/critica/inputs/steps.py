@@ -12,17 +12,29 @@ Rules, applied in order; the first that yields two or more steps wins:
 
 The split is deterministic: the same text always yields the same steps, each stripped of surrounding whitespace,
 and empty steps are dropped. Indices are 0-based (see :mod:`critica.types`).
+
+Display: layouts that label steps themselves (``Step 1: …`` in prompts and SFT exports) number them from 1 with
+:func:`numbered`, which drops a step's **own** leading marker (``Step 3:`` at the start of step 3, as rule 2 leaves
+it), so a response that numbered its steps is not shown as ``Step 3: Step 3: …``. A marker of another number is
+content and is kept (``Step 10:`` on step 1, ``Step 2 is …`` without a separator).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from critica.types import Item
 
-__all__ = ["split_steps", "item_steps"]
+__all__ = ["split_steps", "item_steps", "step_body", "numbered"]
 
 _MARKER = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?[ \t]*step[ \t]+(\d+)\b", re.IGNORECASE | re.MULTILINE)
+_OWN_MARKER = re.compile(
+    # rule 2's marker, then a separator: ":", ")", "-", a dash, "." not starting a decimal, or the end of the line
+    r"^\s*(?:#{1,6}[ \t]*)?(?:\*\*)?[ \t]*step[ \t]+(\d{1,9})\b(?:[ \t]*\*\*)?[ \t]*"
+    r"(?:(?:[:)\u2013\u2014-]|\.(?!\d))(?:[ \t]*\*\*)?|(?=\n)|$)\s*",
+    re.IGNORECASE,
+)
 _NUMBERED = re.compile(r"^[ \t]*(\d+)[.)][ \t]+\S", re.MULTILINE)
 _PARAGRAPH = re.compile(r"\n[ \t]*\n+")
 _ABBREV = ("e.g.", "i.e.", "mr.", "mrs.", "ms.", "dr.", "vs.", "etc.", "approx.", "no.", "fig.", "eq.")
@@ -94,3 +106,20 @@ def item_steps(item: Item) -> list[str]:
     if item.steps:
         return list(item.steps)
     return split_steps(item.response or "")
+
+
+def step_body(text: str, number: int) -> str:
+    """``text`` without a leading marker of step ``number`` (1-based), for layouts that label steps themselves.
+
+    Only the step's own marker goes (``Step 3:``, ``**Step 3**:``, ``## Step 3`` on step 3); any other leading text,
+    including another step's marker, is kept as it is.
+    """
+    m = _OWN_MARKER.match(text)
+    if m is None or int(m.group(1)) != number:
+        return text
+    return text[m.end() :]
+
+
+def numbered(steps: Iterable[str]) -> list[tuple[int, str]]:
+    """``(number, text)`` for each step: numbered from 1, as people read them, each without its own marker."""
+    return [(i, step_body(s, i)) for i, s in enumerate(steps, 1)]

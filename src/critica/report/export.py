@@ -6,7 +6,9 @@ an iterator of plain dict rows; :func:`write_jsonl` / :func:`write_parquet` stre
 **Where response scores come from** (one rule per critique, in this order):
 
 1. ``critique.metadata["scores"]``, one number per response (``Item.response`` then ``Item.candidates``), as the
-   ``principles`` critic (DeepSeek-GRM, arXiv:2504.02495) writes them; normalised with ``critique.score``'s scale.
+   ``principles`` critic (DeepSeek-GRM, arXiv:2504.02495) writes them; for a k-sample vote of such critiques the
+   summed scores of ``--vote score-sum`` (per sample), else the mean of the samples' scores
+   (:func:`per_response_scores`); normalised with ``critique.score``'s scale.
 2. ``critique.metadata["preference"]`` ``"A"``/``"B"`` from the ``pairwise`` critic: the preferred response
    scores 1, the other 0. Ties, order-inconsistent and unparsed comparisons give no preference and are skipped.
 3. Otherwise the critique is about ``Item.response`` alone: ``critique.score`` normalised to [0, 1], else the
@@ -21,8 +23,11 @@ training are ``prompt``/``completions``/``scores``, best first.
 
 SFT records (DeepCritic, arXiv:2505.00662; MultiCritique, arXiv:2410.15287) teach a model to write critiques: the
 prompt asks for a step-by-step critique of the response and the completion is the stored critique, rendered as
-per-step judgements, the first error and the verdict. With ``gold_key`` only critiques that agree with the item's
-gold first-error label are kept (rejection sampling against gold, as both papers filter their data).
+per-step judgements, the first error and the verdict (a multi-response critique: every response in the prompt, and
+principles, per-response critiques and scores in the completion; a ``deliberate`` critique: DeepCritic's initial
+critique, meta-critique and final judgement). With ``gold_key`` only critiques that agree with the item's gold label
+(verdict, and first wrong step when gold names one) are kept (rejection sampling against gold, as both papers
+filter their data).
 
 Files are written atomically. This module imports :mod:`critica.types` and :mod:`critica.report.files`, and where
 they are used pyarrow and :func:`critica.inputs.steps.item_steps` (the single definition of step numbering, so SFT
@@ -40,7 +45,7 @@ from critica.report.files import atomic_open, atomic_path
 from critica.types import Critique, Item, ParseStatus, Verdict
 
 __all__ = [
-    "critique_rows", "flat_critique_rows", "response_scores", "preference_pairs", "kto_records", "ranked_lists",
+    "critique_rows", "flat_critique_rows", "per_response_scores", "response_scores", "preference_pairs", "kto_records", "ranked_lists",
     "sft_records", "write_jsonl", "write_parquet", "EXPORT_FORMATS",
 ]
 
@@ -85,6 +90,33 @@ def _responses(item: Item) -> list[str]:
     return [item.text, *item.candidates]
 
 
+def _numbers(v: Any) -> list[float] | None:
+    if isinstance(v, list) and v and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        return [float(x) for x in v]
+    return None
+
+
+def per_response_scores(critique: Critique) -> list[float] | None:
+    """One score per response on the critique's own scale (``critique.score``'s), or None.
+
+    A single critique's ``metadata["scores"]``; for a vote (:class:`~critica.aggregate.voting.VotingCritic` and
+    friends), the score-sum reducer's ``metadata["summed"]["scores"]`` divided by the ``summed_n`` samples summed,
+    else the mean of the voting samples' ``scores`` — the same order as DeepSeek-GRM's summed reward.
+    """
+    own = _numbers(critique.metadata.get("scores"))
+    if own is not None:
+        return own
+    summed = critique.metadata.get("summed")
+    n = critique.metadata.get("summed_n")
+    sums = _numbers(summed.get("scores")) if isinstance(summed, dict) else None
+    if sums is not None and isinstance(n, int) and n > 0:
+        return [v / n for v in sums]
+    lists = [_numbers(c.metadata.get("scores")) for c in critique.samples if c.verdict != Verdict.UNSCORED]
+    if lists and all(v is not None and len(v) == len(lists[0]) for v in lists):  # type: ignore[arg-type]
+        return [sum(col) / len(lists) for col in zip(*lists, strict=True)]  # type: ignore[misc]
+    return None
+
+
 def response_scores(item: Item, critique: Critique) -> tuple[str, list[tuple[str, float]]] | None:
     """``(group, [(response, score in [0, 1]), ...])`` for one record, or None when it states no usable judgement.
 
@@ -94,12 +126,11 @@ def response_scores(item: Item, critique: Critique) -> tuple[str, list[tuple[str
     if critique.parse_status == ParseStatus.FAILED:
         return None
     responses = _responses(item)
-    scores = critique.metadata.get("scores")
-    if isinstance(scores, list) and len(scores) == len(responses) and len(responses) > 1:
-        if all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scores):
-            lo, hi = (critique.score.min, critique.score.max) if critique.score else (min(scores), max(scores))
-            span = hi - lo
-            return item.id, [(r, (s - lo) / span if span else 1.0) for r, s in zip(responses, scores, strict=True)]
+    scores = per_response_scores(critique)
+    if scores is not None and len(scores) == len(responses) and len(responses) > 1:
+        lo, hi = (critique.score.min, critique.score.max) if critique.score else (min(scores), max(scores))
+        span = hi - lo
+        return item.id, [(r, (s - lo) / span if span else 1.0) for r, s in zip(responses, scores, strict=True)]
     if "preference" in critique.metadata:
         pref = critique.metadata.get("preference")
         if pref in ("A", "B") and len(responses) >= 2:
@@ -194,8 +225,22 @@ def _steps(item: Item) -> list[str]:
 
 
 def critique_prompt(item: Item) -> str:
-    """The instruction an SFT'd critic model sees: the question and the response's steps, numbered from 1."""
-    steps = "\n".join(f"Step {i}: {s}" for i, s in enumerate(_steps(item), start=1))
+    """The instruction an SFT'd critic model sees: the question and the response's steps, numbered from 1.
+
+    An item with ``candidates`` (a multi-response critic such as ``principles`` judged them all) shows every
+    response, as ``[Response i]`` blocks, and the principles given with the item.
+    """
+    from critica.inputs.steps import numbered
+
+    if item.candidates:
+        shown = "\n\n".join(f"[Response {i}]\n{r}" for i, r in enumerate([item.text, *item.candidates], start=1))
+        given = ("\n\nPrinciples to apply:\n" + "\n".join(f"- {p}" for p in item.principles)) if item.principles else ""
+        return (
+            "Review the following responses to the question. State the principles a good response must meet, "
+            "critique each response against them, and score each response.\n\n"
+            f"Question:\n{item.question}\n\nResponses:\n{shown}{given}"
+        )
+    steps = "\n".join(f"Step {i}: {s}" for i, s in numbered(_steps(item)))
     return (
         "Review the following solution step by step. For each step say whether it is correct and why, then give "
         "the number of the first incorrect step (or say there is none) and a final verdict.\n\n"
@@ -203,33 +248,101 @@ def critique_prompt(item: Item) -> str:
     )
 
 
-def render_critique(critique: Critique) -> str:
-    """A stored critique as the text a critic model should learn to write."""
+def _first_pass_lines(first_pass: Any) -> list[str]:
+    """A deliberate critique's initial per-step critique (``metadata["first_pass"]``) as text lines."""
+    if not isinstance(first_pass, dict):
+        return []
+    if isinstance(first_pass.get("text"), str) and first_pass["text"].strip():
+        return [first_pass["text"].strip()]  # a free-text first pass, in the critic's own words
     lines = []
+    for s in first_pass.get("steps") or []:
+        if isinstance(s, dict) and isinstance(s.get("index"), int):
+            note = f" — {s['verification']}" if s.get("verification") else ""
+            lines.append(f"Step {s['index'] + 1}: {s.get('verdict')}{note}")
+    if lines:
+        first = first_pass.get("first_error_step")
+        lines.append(f"First incorrect step: {first + 1}" if isinstance(first, int) else "First incorrect step: none")
+    return lines
+
+
+def render_critique(critique: Critique) -> str:
+    """A stored critique as the text a critic model should learn to write.
+
+    Per-step judgements, explanation, fix, first error, score and verdict. A multi-response critique adds its
+    principles, its critique of each response and each response's score. A deliberate (DeepCritic) critique is
+    rendered in DeepCritic's order: the initial per-step critique (``metadata["first_pass"]``), the in-depth
+    critique of it (the meta-critique, ``explanation``), then the final judgement.
+    """
+    initial = _first_pass_lines(critique.metadata.get("first_pass"))
+    lines: list[str] = []
+    if initial:
+        lines += ["Initial critique:", *initial, "", "Critique of the initial critique:"]
+        if critique.explanation:
+            lines.append(critique.explanation.strip())
+        lines += ["", "Final judgement:"]
+    principles = critique.metadata.get("principles")
+    if isinstance(principles, list) and principles:
+        lines.append("Principles:\n" + "\n".join(f"- {p}" for p in principles))
     for s in critique.steps:
         note = f" — {s.explanation}" if s.explanation else ""
         lines.append(f"Step {s.index + 1}: {s.verdict.value}{note}")
-    if critique.explanation:
+    critiques = critique.metadata.get("critiques")
+    scores = per_response_scores(critique)
+    if isinstance(critiques, list) and critiques and scores is not None and len(critiques) == len(scores):
+        lines.append("\n".join(f"[Response {i}] {c}" for i, c in enumerate(critiques, start=1)))
+    elif critique.explanation and not initial:
         lines.append(("\n" if lines else "") + critique.explanation.strip())
     if critique.suggested_fix:
         lines.append(f"Suggested fix: {critique.suggested_fix.strip()}")
-    first = critique.first_error_display
-    lines.append(f"First incorrect step: {first}" if first is not None else "First incorrect step: none")
+    if scores is not None and len(scores) > 1:
+        scale = f" (scale {critique.score.min:g}–{critique.score.max:g})" if critique.score is not None else ""
+        lines.append(f"Scores{scale}: " + ", ".join(f"Response {i}: {v:g}" for i, v in enumerate(scores, start=1)))
+    else:
+        first = critique.first_error_display
+        lines.append(f"First incorrect step: {first}" if first is not None else "First incorrect step: none")
     if critique.score is not None:
         lines.append(f"Score: {critique.score.value:g} (scale {critique.score.min:g}–{critique.score.max:g})")
     lines.append(f"Verdict: {critique.verdict.value}")
     return "\n".join(lines)
 
 
-def _gold_first_error(value: Any) -> int | None | str:
-    """Gold first-error label as a 0-based index or None (``-1``/None mean no error); "bad" when unreadable."""
-    if value is None or value == -1 or value == "-1":
+def _gold_label(value: Any) -> tuple[Verdict, int | None] | None:
+    """A gold label as (verdict, 0-based first error or None); None when unreadable.
+
+    ``-1``/None (or "-1") is "no error"; a non-negative integer (or its digits) is the first wrong step;
+    ``"correct"``/``"incorrect"`` is a verdict without a step. Booleans and fractional numbers are unreadable.
+    """
+    if value is None:
+        return Verdict.CORRECT, None
+    if isinstance(value, bool):
         return None
-    try:
-        index = int(value)
-    except (TypeError, ValueError):
-        return "bad"
-    return index if index >= 0 else "bad"
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("correct", "incorrect"):
+            return Verdict(text), None
+        if not text.lstrip("-").isdigit():
+            return None
+        value = int(text)
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    if not isinstance(value, int):
+        return None
+    if value == -1:
+        return Verdict.CORRECT, None
+    return (Verdict.INCORRECT, value) if value >= 0 else None
+
+
+def _agrees_with_gold(critique: Critique, value: Any) -> bool:
+    """Whether ``critique`` agrees with the gold label ``value`` (see :func:`_gold_label`): the same verdict and,
+    when gold names a first wrong step, the same step. An unreadable label agrees with nothing."""
+    gold = _gold_label(value)
+    if gold is None or critique.verdict != gold[0]:
+        return False
+    if gold[0] == Verdict.CORRECT:
+        return critique.first_error_step is None
+    return gold[1] is None or critique.first_error_step == gold[1]
 
 
 def sft_records(records: Iterable[Record], *, gold_key: str | None = None, conversational: bool = False) -> Iterator[dict[str, Any]]:
@@ -237,19 +350,17 @@ def sft_records(records: Iterable[Record], *, gold_key: str | None = None, conve
 
     Args:
         records: (item, critique) pairs; pairs without an item, or unscored critiques, are skipped.
-        gold_key: ``Item.metadata`` key of a gold first-error label (0-based index, -1 or None for "no error",
-            e.g. ProcessBench's ``label``); when given, only critiques whose ``first_error_step`` matches it are kept.
+        gold_key: ``Item.metadata`` key of a gold label (e.g. ProcessBench's ``label``: a 0-based first wrong
+            step, -1 or None for "no error"; or ``"correct"``/``"incorrect"``); when given, only critiques that
+            agree with it are kept: the gold verdict, and the gold first wrong step when it names one. A critique
+            that says ``incorrect`` without a step on a gold-correct item disagrees with gold and is dropped.
         conversational: Emit message lists instead of strings.
     """
     for item, critique in records:
         if item is None or critique.verdict == Verdict.UNSCORED or critique.parse_status == ParseStatus.FAILED:
             continue
-        if gold_key is not None:
-            if gold_key not in item.metadata:
-                continue
-            gold = _gold_first_error(item.metadata[gold_key])
-            if gold == "bad" or gold != critique.first_error_step:
-                continue
+        if gold_key is not None and (gold_key not in item.metadata or not _agrees_with_gold(critique, item.metadata[gold_key])):
+            continue
         yield {"prompt": _msg("user", critique_prompt(item), conversational),
                "completion": _msg("assistant", render_critique(critique), conversational),
                "item_id": item.id, "critic": critique.critic}

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from critica.budget import ItemBudget
 from critica.critics.base import Critic
@@ -34,6 +34,9 @@ from critica.inputs.load import ReadLimits, read_items
 from critica.run.interrupt import run_interruptible
 from critica.run.runner import RunStats, run_critic
 from critica.types import Critique, Item
+
+if TYPE_CHECKING:
+    from critica.run.ray import RayOptions
 
 __all__ = ["CriticRecipe", "BatchSink", "BatchResult", "iter_source", "count_records", "run_batch"]
 
@@ -75,6 +78,9 @@ class CriticRecipe:
     """SQLite file of the call cache; None disables caching."""
     budget: ItemBudget = field(default_factory=ItemBudget)
     """Size and time budget of each item (:mod:`critica.budget`)."""
+    scaling: dict[str, Any] = field(default_factory=dict)
+    """:class:`~critica.aggregate.spec.ScalingConfig` fields (``--samples``, ``--vote``, ``--scaling-config``), as
+    plain data so the recipe stays picklable; empty: the critic is not wrapped."""
 
     def build(self) -> Critic:
         """Construct the critic (and its backend, call policy and cache)."""
@@ -93,10 +99,19 @@ class CriticRecipe:
                 cache = SqliteCache(self.cache_path)
             caller = Caller(backend, policy_from(settings, concurrency=self.concurrency), cache=cache)
         if ":" in self.critic:
-            return _import_factory(self.critic)(caller, **self.options)
-        from critica.critics.registry import build_critic
+            critic = _import_factory(self.critic)(caller, **self.options)
+        else:
+            from critica.critics.registry import build_critic
 
-        return build_critic(self.critic, caller, **self.options)
+            critic = build_critic(self.critic, caller, **self.options)
+        if not self.scaling:
+            return critic
+        from critica.aggregate.spec import ScalingConfig, wrap_critic
+        from critica.config import Settings
+
+        return wrap_critic(critic, ScalingConfig.model_validate(self.scaling), caller=caller,
+                           settings=Settings(model=self.model, **self.settings), options=self.options,
+                           concurrency=self.concurrency)
 
 
 def _import_factory(path: str) -> Callable[..., Critic]:
@@ -164,6 +179,8 @@ class BatchResult:
     """Items skipped because the run already held their critique (resume)."""
     cache_hits: int = 0
     cache_misses: int = 0
+    lost: int = 0
+    """Items whose Ray worker or node was lost (after Ray's retries): not stored, critiqued on resume."""
 
 
 def pending(records: Iterable[Item | InputError], sink: BatchSink, *, chunk: int = 256,
@@ -200,6 +217,7 @@ def run_batch(
     ray_address: str | None = None,
     progress: Callable[[RunStats, int], None] | None = None,
     chunk: int = 256,
+    ray: RayOptions | None = None,
 ) -> BatchResult:
     """Critique every record the run does not hold yet, committing each result through ``sink`` as it completes.
 
@@ -209,6 +227,7 @@ def run_batch(
         sink: Where results go and what is already done (``Store.sink(run)``).
         executor: ``local`` (asyncio in this process) or ``ray`` (tasks on a Ray cluster).
         ray_address: Cluster address for ``ray``; None starts or joins a local instance.
+        ray: :class:`critica.run.ray.RayOptions` (token file, connect timeout, code shipping, chunk size).
         progress: Called as ``progress(stats, skipped)`` after each result.
         chunk: Records checked against the store per query.
     """
@@ -224,7 +243,7 @@ def run_batch(
         from critica.run.ray import ray_stream
 
         stats = result.stats
-        for out in ray_stream(recipe, todo, address=ray_address, cache_counter=result):
+        for out in ray_stream(recipe, todo, address=ray_address, cache_counter=result, options=ray):
             stats.deliver(out, sink)
             if progress is not None:
                 progress(stats, result.skipped)

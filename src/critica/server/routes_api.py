@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from critica.critics.registry import available_critics
 from critica.server.context import AppContext, ctx, identity, limited
 from critica.server.engine import Chosen
-from critica.server.errors import HTTPProblem
+from critica.server.errors import HTTPProblem, problem_from_input_error
 from critica.server.jobs import Job
 from critica.server.limits import StrictJSONRoute, within
 from critica.server.reward import reward_items, reward_samples, to_reward
@@ -23,12 +23,14 @@ from critica.server.schemas import (
     Health,
     JobRequest,
     JobStatus,
+    MetaCritiqueRequest,
+    MetaCritiqueResponse,
     RefineRequest,
     RewardRequest,
     RewardResponse,
 )
 from critica.server.service import Recorder, parse_items
-from critica.types import Critique, Item
+from critica.types import Critique, Item, MetaCritiqueResult
 
 __all__ = ["router"]
 
@@ -111,6 +113,36 @@ async def compare(body: CompareRequest, _: str = Depends(limited), c: AppContext
     critiques = await within(c.engine.run(chosen, [item]), c.config.request_timeout_s, "compare request")
     _check_outage(c, chosen, critiques)
     return critiques[0]
+
+
+@router.post("/metacritique", response_model=MetaCritiqueResponse, tags=["critique"])
+async def metacritique(body: MetaCritiqueRequest, _: str = Depends(limited),
+                       c: AppContext = Depends(ctx)) -> MetaCritiqueResponse:
+    """Meta-Precision, Meta-Recall and Meta-F1 of each item's ``critique`` (MetaCritique, Sun et al. 2024).
+
+    Answers 422 when no item is valid (an item without a ``critique`` string is invalid), 503 when the model
+    backend is unreachable, 504 past the request timeout.
+    """
+    from critica.errors import InputError, UserError
+    from critica.metacritique.base import META_KEY, meta_input
+
+    parsed, problems = parse_items(body.items, body.map, max_batch=c.config.max_batch)
+    items = []
+    for item in parsed:
+        try:
+            meta_input(item)
+            items.append(item)
+        except UserError as e:
+            problems.append(problem_from_input_error(InputError("request", f"item {item.id!r}", "critique", str(e))))
+    if not items:
+        raise HTTPProblem(422, "no valid item in the request: " + problems[0].message, errors=problems)
+    chosen = c.engine.choose(body.critic, body.model, body.options)
+    critiques = await within(c.engine.run(chosen, items), c.config.request_timeout_s, "metacritique request")
+    _check_outage(c, chosen, critiques)
+    results = [MetaCritiqueResult.model_validate(cr.metadata[META_KEY]) if META_KEY in cr.metadata else
+               MetaCritiqueResult(item_id=cr.item_id, judge=chosen.name, critique="", reference_critique="",
+                                  error=cr.error or cr.parse_error) for cr in critiques]
+    return MetaCritiqueResponse(critic=chosen.name, model=chosen.model, results=results, errors=problems)
 
 
 @router.post("/refine", tags=["critique"])

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from critica.types import Critique, Item
+from critica.types import Critique, Item, MetaCritiqueResult
 
 __all__ = [
     "ApiError", "ErrorBody", "FieldProblem", "CritiqueRequest", "CritiqueResponse", "RewardSample", "RewardRequest",
@@ -253,3 +253,25 @@ class Health(BaseModel):
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class MetaCritiqueRequest(_Base):
+    """Score critiques by AIUs (MetaCritique): each item carries ``critique`` and optionally ``reference_critique``."""
+
+    items: list[dict[str, Any]] = Field(min_length=1)
+    """Items as ``POST /v1/critiques`` reads them, plus ``critique`` (and ``reference_critique``,
+    ``critique_aius``, ``reference_aius``)."""
+    critic: Literal["metacritique", "metacritique-llm"] = "metacritique"
+    """``metacritique`` (offline, no model) or ``metacritique-llm`` (the paper's prompts, needs a served model)."""
+    model: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    map: dict[str, str] = Field(default_factory=dict)
+
+
+class MetaCritiqueResponse(BaseModel):
+    """One result per valid item, in request order; invalid items are listed in ``errors``."""
+
+    critic: str
+    model: str | None = None
+    results: list[MetaCritiqueResult]
+    errors: list[FieldProblem] = Field(default_factory=list)
