@@ -71,7 +71,8 @@ class BenchResult:
     """Definitions and caveats printed under the table (e.g. how unscored items are counted)."""
     wall_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-    """Anything else worth keeping (plots written, token totals …)."""
+    """Anything else worth keeping (plots written, token totals …). ``tables``: column lists, one printed table each
+    (see :func:`critica.report.tables.grouped_tables`), for suites whose figures carry intervals."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ Definitions implemented:
   one of the annotated ``error_steps``; a step is predicted negative when the critic judged it ``incorrect``.
   PRMScore = 0.5 · F1(negative class) + 0.5 · F1(positive class), pooled over all steps of the split.
 * **Bootstrap CIs**: percentile bootstrap over items (Efron & Tibshirani, 1993), ``n`` resamples with a fixed seed.
+* **Correlation with human scores**: Pearson's r, Spearman's rho and Kendall's tau-b (``scipy.stats``) between a
+  critic's scores and human scores of the same items, each with a percentile bootstrap CI over (score, human) pairs;
+  a resample where a side is constant has no correlation and is skipped.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ __all__ = [
     "bootstrap_ci",
     "harmonic_mean",
     "throughput",
+    "correlations",
+    "mean",
 ]
 
 FLAG_NO_STEP = -2
@@ -169,3 +174,46 @@ def bootstrap_ci(
 def throughput(items: int, wall_s: float) -> float | None:
     """Items per second of wall time."""
     return items / wall_s if wall_s > 0 else None
+
+
+def mean(values: Sequence[float]) -> float | None:
+    """The arithmetic mean; None for no values."""
+    return sum(values) / len(values) if values else None
+
+
+def _corr(kind: str, pairs: Sequence[tuple[float, float]]) -> float | None:
+    import math
+
+    from scipy import stats
+
+    if len(pairs) < 3:
+        return None
+    xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+    if len(set(xs)) < 2 or len(set(ys)) < 2:
+        return None  # a constant side: the coefficient is undefined, not 0
+    if kind == "kendall":
+        value = float(stats.kendalltau(xs, ys)[0])
+    else:  # Spearman's rho is Pearson's r of the ranks (average ranks for ties), as scipy.stats.spearmanr computes it
+        import numpy as np
+
+        if kind == "spearman":
+            xs, ys = list(stats.rankdata(xs)), list(stats.rankdata(ys))
+        value = float(np.corrcoef(xs, ys)[0, 1])  # what stats.pearsonr returns, without its per-call overhead
+    return None if math.isnan(value) else value
+
+
+def correlations(pred: Sequence[float], human: Sequence[float], *, n: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Pearson, Spearman and Kendall (tau-b) of ``pred`` with ``human``, each with a 95% bootstrap CI over pairs.
+
+    Returns ``{"n", "pearson", "pearson_ci", "spearman", "spearman_ci", "kendall", "kendall_ci"}``; a coefficient is
+    None when fewer than 3 pairs remain or either side is constant.
+    """
+    if len(pred) != len(human):
+        raise ValueError(f"scores and human scores differ in length: {len(pred)} vs {len(human)}")
+    pairs = [(float(p), float(h)) for p, h in zip(pred, human, strict=True)]
+    out: dict[str, Any] = {"n": len(pairs)}
+    for kind in ("pearson", "spearman", "kendall"):
+        out[kind] = _corr(kind, pairs)
+        out[f"{kind}_ci"] = None if out[kind] is None else bootstrap_ci(
+            pairs, lambda s, k=kind: _corr(k, s), n=n, seed=seed)
+    return out

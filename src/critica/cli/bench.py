@@ -29,7 +29,7 @@ from critica.config import default_data_dir
 from critica.critics.registry import build_critic
 from critica.errors import UserError
 from critica.report.files import atomic_write_text
-from critica.report.tables import compare_rows, compare_table, markdown_table
+from critica.report.tables import compare_rows, compare_table, grouped_tables, markdown_table
 
 out_console = Console()
 
@@ -163,7 +163,12 @@ def bench(
         raise typer.Exit(INTERRUPTED) from None
     title = f"## {result.suite} — critic `{result.critic}`" + (f" on {result.model}" if result.model else "")
     out_console.print(Markdown(title))
-    typer.echo(markdown_table(result.rows, result.extra.get("columns")))  # plain text: a Markdown table must not be re-wrapped
+    # plain text: a Markdown table must not be re-wrapped; a suite may name its columns (extra["columns"]) or,
+    # for rows of several shapes with intervals, one column list per table (extra["tables"])
+    if result.extra.get("tables"):
+        typer.echo(grouped_tables(result.rows, result.extra["tables"]))
+    else:
+        typer.echo(markdown_table(result.rows, result.extra.get("columns")))
     for note in result.notes:
         typer.echo(f"- {note}")
     n = len(result.items)

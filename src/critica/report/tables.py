@@ -69,6 +69,23 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None
     return "\n".join([head, rule, *body])
 
 
+def grouped_tables(rows: Sequence[dict[str, Any]], groups: Sequence[Sequence[str]] | None) -> str:
+    """Markdown tables of ``rows``: with ``groups`` (column lists), each row goes to the first group that has all of
+    its keys and each group prints its rows in its column order (intervals included); rows no group fits are printed
+    by :func:`markdown_table`, as are all rows without groups."""
+    if not groups:
+        return markdown_table(rows)
+    placed: list[list[dict[str, Any]]] = [[] for _ in groups]
+    rest = []
+    for r in rows:
+        home = next((i for i, cols in enumerate(groups) if set(r) <= set(cols)), None)
+        (rest if home is None else placed[home]).append(r)
+    out = [markdown_table(sub, cols) for sub, cols in zip(placed, groups, strict=True) if sub]
+    if rest:
+        out.append(markdown_table(rest))
+    return "\n\n".join(out)
+
+
 def compare_rows(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], key: str = "split") -> list[dict[str, Any]]:
     """Per split, each numeric figure of run A, run B and B − A (splits matched by ``key``)."""
     by_b = {r.get(key): r for r in b}
