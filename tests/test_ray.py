@@ -104,3 +104,44 @@ def test_worker_lacking_a_dependency_stops_with_one_clear_error(local_ray, tmp_p
     with pytest.raises(ClusterUnavailable, match="cannot import 'critica_no_such_dependency'.*on every node"):
         run_batch(recipe, iter_source(src), store.sink("r"), executor="ray")
     assert _critiques(store, "r") == {}
+
+
+class _FlakyClientRay:
+    """A stand-in for the ray module whose ray.init fails ``failures`` times as Ray Client's head does under load."""
+
+    def __init__(self, failures: int, message: str = "Starting Ray client server failed. See x.err") -> None:
+        self.failures, self.message, self.inits, self.shutdowns = failures, message, 0, 0
+
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, **kwargs) -> None:
+        self.inits += 1
+        if self.inits <= self.failures:
+            raise RuntimeError(self.message)
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+
+
+@pytest.mark.parametrize(("address", "failures", "message", "inits", "joins"), [
+    ("ray://127.0.0.1:1", 1, "Starting Ray client server failed. See x.err", 2, True),   # retried, then joined
+    ("ray://127.0.0.1:1", 5, "Starting Ray client server failed. See x.err", 3, False),  # bounded: 3 tries
+    ("ray://127.0.0.1:1", 1, "something else", 1, False),                                 # only that failure
+    ("127.0.0.1:1", 1, "Starting Ray client server failed. See x.err", 1, False),         # only Ray Client
+])
+def test_ray_client_server_start_failure_is_retried_a_bounded_number_of_times(monkeypatch, address, failures, message,
+                                                                            inits, joins):
+    import critica.run.ray as rr
+
+    fake = _FlakyClientRay(failures, message)
+    monkeypatch.setattr(rr, "_import_ray", lambda: fake)
+    monkeypatch.setattr(rr, "probe", lambda *a, **k: {"nodes": 1, "cpus": 1})
+    monkeypatch.setattr(rr.time, "sleep", lambda s: None)
+    opts = RayOptions(address=address, connect_timeout_s=20)
+    if joins:
+        assert rr.connect(opts) == {"nodes": 1, "cpus": 1}
+    else:
+        with pytest.raises(ClusterUnavailable, match="cannot join the Ray cluster"):
+            rr.connect(opts)
+    assert fake.inits == inits

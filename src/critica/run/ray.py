@@ -21,6 +21,7 @@ Ray is an optional dependency (``pip install 'critica[ray]'``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -316,10 +317,22 @@ def connect(opts: RayOptions | None = None) -> dict:
         # Ray Client runs a driver for this job on the head (ray.init there gets these arguments) and streams its
         # stderr here; at WARNING it prints a warning of its own making (no SIGTERM handler off the main thread).
         init["logging_level"] = logging.ERROR
-    try:
-        ray.init(address=address, runtime_env=_critica_runtime_env(opts) or None, **init)
-    except Exception as e:  # the probe passed a moment ago: the cluster went away or changed its mind
-        raise ClusterUnavailable(f"cannot join the Ray cluster at {address}: {' '.join(str(e).split())[:300]}") from None
+    # Ray Client starts a driver process on the head for each connection; under load that process sometimes dies
+    # while starting ("Starting Ray client server failed"), and a new connection gets a fresh one: retry that, and
+    # only that, a bounded number of times within the connect timeout.
+    deadline = time.monotonic() + opts.connect_timeout_s
+    for attempt in range(3):
+        try:
+            ray.init(address=address, runtime_env=_critica_runtime_env(opts) or None, **init)
+            return info
+        except Exception as e:  # the probe passed a moment ago: the cluster went away or changed its mind
+            message = " ".join(str(e).split())
+            transient = address.startswith("ray://") and "client server failed" in message
+            if not transient or attempt == 2 or time.monotonic() + 1 + attempt > deadline:
+                raise ClusterUnavailable(f"cannot join the Ray cluster at {address}: {message[:300]}") from None
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+            time.sleep(1 + attempt)
     return info
 
 
