@@ -157,7 +157,7 @@ def test_wice_records_embed_a_chunk_of_claims_per_batch():
     ticks = []
     recs = _verifier_records(claims, v, lambda: ticks.append(1))
     assert len(recs) == 40 and len(ticks) == 40 and all(r["error"] is None for r in recs)
-    assert len(fake.calls) == 2  # chunks of 32 and 8 claims
+    assert len(fake.calls) == 3  # chunks of 16, 16 and 8 claims
 
 
 @pytest.fixture(scope="module")

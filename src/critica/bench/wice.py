@@ -180,7 +180,7 @@ def _citation_figures(records: Iterable[dict[str, Any]]) -> dict[str, float | No
 # -- running -------------------------------------------------------------------------------------------------
 
 
-_CHUNK = 32
+_CHUNK = 16
 """Claims whose embeddings are computed together (bigger: fewer, fuller batches; smaller: finer progress)."""
 
 
@@ -487,7 +487,8 @@ class _Ticker:
 
         self.label, self.total, self.done = label, total, 0
         self.console = Console(stderr=True)
-        self.start = self.last = time.monotonic()
+        self.start = time.monotonic()
+        self.last = self.start
         self.progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[rate]} items/s, ETA"), TimeRemainingColumn(),
                                  console=self.console) if self.console.is_terminal else None
@@ -504,7 +505,7 @@ class _Ticker:
         rate = self.done / (now - self.start) if now > self.start else 0.0
         if self.progress:
             self.progress.update(self.task, completed=self.done, rate=f"{rate:.1f}")
-        elif now - self.last >= 10 or self.done == self.total:
+        elif now - self.last >= 10 or self.done in (1, self.total):
             self.last = now
             eta = (self.total - self.done) / rate if rate else float("nan")
             print(f"{self.label}: {self.done}/{self.total}, {rate:.1f} items/s, ETA {eta:.0f} s", file=sys.stderr,
@@ -538,14 +539,21 @@ def _main(argv: list[str] | None = None) -> int:  # pragma: no cover - a maintai
         feats = []
         with _Ticker(f"scoring WiCE dev claims [{verifier.method}]", len(claims)) as tick:
             for k, c in enumerate(claims):
-                if k % _CHUNK == 0:
-                    verifier.prefetch((x.claim, x.evidence) for x in claims[k:k + _CHUNK])
+                prefetch = getattr(verifier.embedder, "prefetch", None)
+                if k % _CHUNK == 0 and prefetch:  # score() takes the sentences as they are, so plan on those
+                    prefetch([t for x in claims[k:k + _CHUNK] for t in verifier.embedding_texts(x.claim, x.evidence)])
                 feats.append(verifier.score(c.claim, c.evidence).features)
                 tick()
-        print(f"selecting the {verifier.method} label model by grouped cross-validation ...", file=sys.stderr,
-              flush=True)
-        model, choice = select_label_model(feats, gold, groups, embeddings=verifier.embedder is not None,
-                                           log=None if args.quiet else print)
+        n_candidates = 2 * len(L2_GRID) * len(CLASS_WEIGHT_GRID)
+        with _Ticker(f"cross-validating {verifier.method} label models", n_candidates) as tick:
+
+            def log(line: str, tick: Callable[[], None] = tick) -> None:
+                if not args.quiet:
+                    print(line, flush=True)
+                tick()
+
+            model, choice = select_label_model(feats, gold, groups, embeddings=verifier.embedder is not None,
+                                               log=log)
         pred: list[str | None] = [model.predict(f).value for f in feats]
         row = {"split": f"dev, in-sample [{verifier.method}]", **evaluate_labels(gold, pred), **flag_figures(gold, pred)}
         name = "EMBEDDING_MODEL" if verifier.embedder is not None else "LEXICAL_MODEL"

@@ -541,14 +541,16 @@ class EvidenceVerifier:
             return
         texts: list[str] = []
         for claim, sentences in claims:
-            sentences = [s[:_MAX_SENTENCE_CHARS] for s in sentences[:_MAX_SENTENCES]]
-            if not sentences:
-                continue
-            plan = self._plan(claim, sentences)
-            texts.extend(plan.queries)
-            texts.extend(sentences[j] for j in plan.candidates)
+            texts.extend(self.embedding_texts(claim, [s[:_MAX_SENTENCE_CHARS] for s in sentences[:_MAX_SENTENCES]]))
         if texts:
             prefetch(texts)
+
+    def embedding_texts(self, claim: str, sentences: list[str]) -> list[str]:
+        """The texts :meth:`score` embeds for exactly these inputs (none without an embedder)."""
+        if self.embedder is None or not sentences:
+            return []
+        plan = self._plan(claim, sentences)
+        return [*plan.queries, *(sentences[j] for j in plan.candidates)]
 
     def score(self, claim: str, sentences: list[str]) -> ClaimScore:
         """Clause scores and claim features of ``claim`` against the evidence ``sentences`` (flattened, in order).
