@@ -207,6 +207,8 @@ LEXICAL_MODEL = LabelModel(
 _MAX_SENTENCES = 3000
 _MAX_SENTENCE_CHARS = 2000
 _MAX_CLAIM_CHARS = 4000
+_PREFETCH_CLAIMS = 32
+"""Claims of one item whose texts :meth:`EvidenceVerifier.check` embeds in one pass."""
 
 _STOP = frozenset(
     """a an the and or but nor of to in on at by for with from as into onto upon about over under after before
@@ -662,8 +664,12 @@ class EvidenceVerifier:
                 sentences.append(sent[:_MAX_SENTENCE_CHARS])
         findings: list[Finding] = []
         claims = [c for step in steps for c in split_sentences(step) if len(_analyse(c).words) >= _MIN_CLAUSE_TOKENS]
-        with contextlib.suppress(Exception):  # only an optimisation (one batch for all claims): errors show per claim
-            self.prefetch((c, sentences) for c in claims)
+        # Embed the claims' texts in a few batched passes rather than one small pass per claim. Only an
+        # optimisation: an error shows up per claim below; the deadline is checked between passes.
+        for k in range(0, len(claims), _PREFETCH_CLAIMS):
+            checkpoint()
+            with contextlib.suppress(Exception):
+                self.prefetch((c, sentences) for c in claims[k:k + _PREFETCH_CLAIMS])
         for step_i, step in enumerate(steps):
             for claim in split_sentences(step):
                 checkpoint()  # stops here once the item is over its time budget
