@@ -182,3 +182,32 @@ def test_minilm_batched_and_cached_similarities_match_one_by_one_encoding(minilm
     for emb in (cold, cold, warm):
         assert np.abs(np.array(emb.similarity(queries, docs)) - expected).max() < 1e-6
     assert warm.stats["encoded"] == 0 and cold.stats["memory_hits"] == len(queries) + len(docs)
+
+
+def test_disk_cache_takes_concurrent_writers(tmp_path):
+    import threading
+
+    path = tmp_path / "emb.sqlite3"
+    texts = [f"shared sentence {i}" for i in range(200)]
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            emb = _embedder(FakeModel(), disk_cache=path)  # its own SQLite connection, like another process
+            for k in range(0, 200, 20):
+                emb.prefetch(texts[(offset + k) % 200:(offset + k) % 200 + 20])
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(o,)) for o in (0, 50, 100, 150)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    reader = FakeModel()
+    emb = _embedder(reader, disk_cache=path)
+    got = emb.encode(texts)
+    assert reader.calls == [] and emb.stats["disk_hits"] == 200
+    assert np.abs(got - np.stack([reader.vector(t) for t in texts])).max() < 1e-6
+    assert emb._disk is not None and not emb._disk._off
