@@ -211,3 +211,14 @@ def test_disk_cache_takes_concurrent_writers(tmp_path):
     assert reader.calls == [] and emb.stats["disk_hits"] == 200
     assert np.abs(got - np.stack([reader.vector(t) for t in texts])).max() < 1e-6
     assert emb._disk is not None and not emb._disk._off
+
+
+def test_disk_cache_opens_its_own_connection_in_a_forked_child(tmp_path):
+    emb = _embedder(FakeModel(), disk_cache=tmp_path / "emb.sqlite3")
+    emb.prefetch(["first text"])
+    parent = emb._disk._conn
+    emb._disk._pid = -1  # as if this process were a fork of the one that connected
+    emb.prefetch(["second text"])
+    assert emb._disk._conn is not None and emb._disk._conn is not parent
+    assert set(_embedder(FakeModel(), disk_cache=tmp_path / "emb.sqlite3")._disk.get_many(
+        ["first text", "second text"])) == {"first text", "second text"}

