@@ -222,3 +222,18 @@ def test_disk_cache_opens_its_own_connection_in_a_forked_child(tmp_path):
     assert emb._disk._conn is not None and emb._disk._conn is not parent
     assert set(_embedder(FakeModel(), disk_cache=tmp_path / "emb.sqlite3")._disk.get_many(
         ["first text", "second text"])) == {"first text", "second text"}
+
+
+def test_encoding_runs_on_one_torch_thread_and_restores_the_setting():
+    torch = pytest.importorskip("torch")
+    seen = []
+
+    class ThreadsSeen(FakeModel):
+        def encode(self, texts, **kw):
+            seen.append(torch.get_num_threads())
+            return super().encode(texts, **kw)
+
+    before = torch.get_num_threads()
+    _embedder(ThreadsSeen()).similarity(QUERIES, DOCS)
+    _embedder(ThreadsSeen(), threads=None).prefetch(["another text"])
+    assert seen == [1, before] and torch.get_num_threads() == before
