@@ -213,3 +213,21 @@ def test_confusion_plot_is_written(tmp_path):
     res = run_wice(ctx)
     png = Path(res.extra["confusion_plot"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_calibrate_reports_progress_on_stderr(monkeypatch, capsys):
+    import critica.bench.wice as wice_mod
+    from critica.verifiers.evidence import EvidenceVerifier
+
+    # lexical only (no model load), a one-point grid: the test is about what the command prints while it works
+    monkeypatch.setattr(wice_mod, "_verifier_for", lambda m: EvidenceVerifier(embedder=None) if m == "lexical" else None)
+    monkeypatch.setattr(wice_mod, "L2_GRID", (3.0,))
+    monkeypatch.setattr(wice_mod, "CLASS_WEIGHT_GRID", (0.5,))
+    orig = wice_mod.select_label_model
+    monkeypatch.setattr(wice_mod, "select_label_model",
+                        lambda *a, **kw: orig(*a, **{**kw, "l2_grid": (3.0,), "class_weight_grid": (0.5,),
+                                                     "seeds": [0]}))
+    assert wice_mod._main(["calibrate", "--data-dir", str(FIXTURE), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "scoring WiCE dev claims [lexical]: 1/3" in err and "3/3" in err and "items/s, ETA" in err
+    assert "cross-validating lexical label models: 2/2" in err

@@ -39,10 +39,11 @@ method (``lexical+embedding`` or ``lexical``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -206,6 +207,8 @@ LEXICAL_MODEL = LabelModel(
 _MAX_SENTENCES = 3000
 _MAX_SENTENCE_CHARS = 2000
 _MAX_CLAIM_CHARS = 4000
+_PREFETCH_CLAIMS = 32
+"""Claims of one item whose texts :meth:`EvidenceVerifier.check` embeds in one pass."""
 
 _STOP = frozenset(
     """a an the and or but nor of to in on at by for with from as into onto upon about over under after before
@@ -459,6 +462,20 @@ class _Evidence:
         return sum(weights[w] for w in found) / total
 
 
+@dataclass
+class _Plan:
+    """What :meth:`EvidenceVerifier.score` computes before embedding: the lexical analysis and what to embed."""
+
+    claim: str
+    ev: _Evidence
+    whole: Any
+    weights: dict[str, float]
+    clause_texts: list[str]
+    clause_words: list[Any]
+    candidates: list[int]
+    queries: list[str]
+
+
 class EvidenceVerifier:
     """Labels each claim of a response ``supported`` / ``partially_supported`` / ``not_supported``.
 
@@ -498,11 +515,7 @@ class EvidenceVerifier:
 
     # -- scoring ---------------------------------------------------------------------------------------------
 
-    def score(self, claim: str, sentences: list[str]) -> ClaimScore:
-        """Clause scores and claim features of ``claim`` against the evidence ``sentences`` (flattened, in order).
-
-        Pure given the embedder, so a label model can be fitted on cached scores.
-        """
+    def _plan(self, claim: str, sentences: list[str]) -> _Plan:
         claim = claim[:_MAX_CLAIM_CHARS]
         ev = _Evidence(sentences)
         whole = _analyse(claim)
@@ -511,17 +524,49 @@ class EvidenceVerifier:
         clause_words = [_analyse(c) for c in clause_texts]
         for a in clause_words:
             weights.update((w, ev.idf(w)) for w in a.words if w not in weights)
-
         # Only the sentences sharing the most (idf-weighted) content with the claim are embedded: support almost
         # always shares some vocabulary, and this bounds the CPU cost per claim whatever the page size.
-        claim_sims: list[float] = []
-        clause_sims: list[list[float]] | None = None
         candidates: list[int] = []
+        queries: list[str] = []
         if self.embedder is not None and sentences:
             candidates = ev.ranked(whole.words, weights, self.embed_top_k) or list(range(min(len(sentences),
                                                                                              self.embed_top_k)))
             queries = [claim, *clause_texts] if len(clause_texts) > 1 else [claim]
-            rows = self.embedder.similarity(queries, [sentences[j] for j in candidates])
+        return _Plan(claim, ev, whole, weights, clause_texts, clause_words, candidates, queries)
+
+    def prefetch(self, claims: Iterable[tuple[str, list[str]]]) -> None:
+        """Embed, in one batched pass, every text that :meth:`assess_sentences` will need for these
+        ``(claim, evidence sentences)`` pairs; later calls then read the embedder's cache. A no-op without an
+        embedder or when the embedder has no ``prefetch``."""
+        prefetch = getattr(self.embedder, "prefetch", None)
+        if prefetch is None:
+            return
+        texts: list[str] = []
+        for claim, sentences in claims:
+            texts.extend(self.embedding_texts(claim, [s[:_MAX_SENTENCE_CHARS] for s in sentences[:_MAX_SENTENCES]]))
+        if texts:
+            prefetch(texts)
+
+    def embedding_texts(self, claim: str, sentences: list[str]) -> list[str]:
+        """The texts :meth:`score` embeds for exactly these inputs (none without an embedder)."""
+        if self.embedder is None or not sentences:
+            return []
+        plan = self._plan(claim, sentences)
+        return [*plan.queries, *(sentences[j] for j in plan.candidates)]
+
+    def score(self, claim: str, sentences: list[str]) -> ClaimScore:
+        """Clause scores and claim features of ``claim`` against the evidence ``sentences`` (flattened, in order).
+
+        Pure given the embedder, so a label model can be fitted on cached scores.
+        """
+        plan = self._plan(claim, sentences)
+        claim, ev, whole, weights, clause_texts, clause_words = (plan.claim, plan.ev, plan.whole, plan.weights,
+                                                                  plan.clause_texts, plan.clause_words)
+        claim_sims: list[float] = []
+        clause_sims: list[list[float]] | None = None
+        candidates = plan.candidates
+        if self.embedder is not None and sentences:
+            rows = self.embedder.similarity(plan.queries, [sentences[j] for j in candidates])
             claim_sims = [max(-1.0, min(1.0, float(v))) for v in rows[0]]
             clause_sims = [claim_sims] if len(clause_texts) == 1 else [
                 [max(-1.0, min(1.0, float(v))) for v in r] for r in rows[1:]]
@@ -618,6 +663,13 @@ class EvidenceVerifier:
                 passages_index.append((p, s))
                 sentences.append(sent[:_MAX_SENTENCE_CHARS])
         findings: list[Finding] = []
+        claims = [c for step in steps for c in split_sentences(step) if len(_analyse(c).words) >= _MIN_CLAUSE_TOKENS]
+        # Embed the claims' texts in a few batched passes rather than one small pass per claim. Only an
+        # optimisation: an error shows up per claim below; the deadline is checked between passes.
+        for k in range(0, len(claims), _PREFETCH_CLAIMS):
+            checkpoint()
+            with contextlib.suppress(Exception):
+                self.prefetch((c, sentences) for c in claims[k:k + _PREFETCH_CLAIMS])
         for step_i, step in enumerate(steps):
             for claim in split_sentences(step):
                 checkpoint()  # stops here once the item is over its time budget
