@@ -3,11 +3,9 @@
 The public API is re-exported here; everything else is internal and may change.
 """
 
-from __future__ import annotations
+import typing as _typing
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from critica.backends.base import Backend, Completion, GenerateRequest
     from critica.backends.call import Caller, CallPolicy
     from critica.backends.registry import create_backend
@@ -109,13 +107,13 @@ _SOURCE: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _SOURCE.get(name)
     if module is None:
         raise AttributeError(f"module 'critica' has no attribute {name!r}")
-    from importlib import import_module
+    import importlib
 
-    value = getattr(import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
