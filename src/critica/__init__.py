@@ -3,29 +3,32 @@
 The public API is re-exported here; everything else is internal and may change.
 """
 
-from critica.backends.base import Backend, Completion, GenerateRequest
-from critica.backends.call import Caller, CallPolicy
-from critica.backends.registry import create_backend
-from critica.config import Settings
-from critica.critics.base import Critic
-from critica.critics.registry import available_critics, build_critic
-from critica.errors import BackendError, BackendUnavailable, CriticaError, InputError, MissingDependency, UserError
-from critica.inputs.load import ReadLimits, read_items
-from critica.inputs.steps import item_steps, split_steps
-from critica.metacritique import ameta_critique, meta_critique
-from critica.run.runner import RunStats, run_critic
-from critica.types import (
-    Critique,
-    Item,
-    MetaCritiqueResult,
-    ParseStatus,
-    SamplingParams,
-    Score,
-    StepJudgment,
-    StepVerdict,
-    Usage,
-    Verdict,
-)
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from critica.backends.base import Backend, Completion, GenerateRequest
+    from critica.backends.call import Caller, CallPolicy
+    from critica.backends.registry import create_backend
+    from critica.config import Settings
+    from critica.critics.base import Critic
+    from critica.critics.registry import available_critics, build_critic
+    from critica.errors import BackendError, BackendUnavailable, CriticaError, InputError, MissingDependency, UserError
+    from critica.inputs.load import ReadLimits, read_items
+    from critica.inputs.steps import item_steps, split_steps
+    from critica.metacritique import ameta_critique, meta_critique
+    from critica.run.runner import RunStats, run_critic
+    from critica.types import (
+        Critique,
+        Item,
+        MetaCritiqueResult,
+        ParseStatus,
+        SamplingParams,
+        Score,
+        StepJudgment,
+        StepVerdict,
+        Usage,
+        Verdict,
+    )
 
 __all__ = [
     "Backend",
@@ -63,3 +66,57 @@ __all__ = [
     "run_critic",
     "split_steps",
 ]
+
+# The public names are imported on first use (PEP 562), not with the package: `import critica` and the CLI's
+# start-up stay cheap (critica.types alone builds every pydantic model), and `from critica import X` works as before.
+_SOURCE: dict[str, str] = {
+    "Backend": "critica.backends.base",
+    "Completion": "critica.backends.base",
+    "GenerateRequest": "critica.backends.base",
+    "Caller": "critica.backends.call",
+    "CallPolicy": "critica.backends.call",
+    "create_backend": "critica.backends.registry",
+    "Settings": "critica.config",
+    "Critic": "critica.critics.base",
+    "available_critics": "critica.critics.registry",
+    "build_critic": "critica.critics.registry",
+    "BackendError": "critica.errors",
+    "BackendUnavailable": "critica.errors",
+    "CriticaError": "critica.errors",
+    "InputError": "critica.errors",
+    "MissingDependency": "critica.errors",
+    "UserError": "critica.errors",
+    "ReadLimits": "critica.inputs.load",
+    "read_items": "critica.inputs.load",
+    "item_steps": "critica.inputs.steps",
+    "split_steps": "critica.inputs.steps",
+    "ameta_critique": "critica.metacritique",
+    "meta_critique": "critica.metacritique",
+    "RunStats": "critica.run.runner",
+    "run_critic": "critica.run.runner",
+    "Critique": "critica.types",
+    "Item": "critica.types",
+    "MetaCritiqueResult": "critica.types",
+    "ParseStatus": "critica.types",
+    "SamplingParams": "critica.types",
+    "Score": "critica.types",
+    "StepJudgment": "critica.types",
+    "StepVerdict": "critica.types",
+    "Usage": "critica.types",
+    "Verdict": "critica.types",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _SOURCE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'critica' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

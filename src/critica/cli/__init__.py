@@ -9,10 +9,73 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from contextvars import ContextVar
+from typing import Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from critica.errors import CriticaError, close_matches
+
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+
+INVOCATION: ContextVar[list[str] | None] = ContextVar("critica_invocation", default=None)
+"""The arguments :func:`main` was called with (to print the command that resumes a run)."""
+
+COMMANDS: dict[str, str] = {
+    "batch": "Critique every item of INPUT into the stored run NAME, committing each result as it completes.",
+    "bench": "Run benchmark SUITE with a critic; prints a Markdown table of figures per split.",
+    "critique": "Critique every item of INPUT; one JSON critique per line, a progress bar, and a summary "
+                "table at the end.",
+    "critics": "List the available critics and whether they need a model.",
+    "refine": "Critique and revise each item's answer until the critic accepts it or the round limit.",
+    "metacritique": "Score critiques by atomic information units: Meta-Precision, Meta-Recall and "
+                    "Meta-F1.",
+    "rerank": "Choose the best of several responses with critics, or build a solution step by step with a "
+              "process critic.",
+    "rescore": "Re-score raw generations as released: a table of figures (authors' rule and critica's), JSON "
+               "with --json-out.",
+    "schema": "Print the JSON schema of Item and Critique (the published data model).",
+    "serve": "Serve the API under /v1 (OpenAPI at /docs) and the web UI at /ui; logs one JSON line per request.",
+    "runs": "List, inspect, export and remove stored runs.",
+}
+"""Command name -> the line ``critica --help`` shows for it, in the order listed; the command is in critica.cli.NAME.
+
+The modules are imported when their command runs, not to list them: ``critica --help`` and ``critica critics`` start
+without the engine (pydantic models, backends, Rich progress, the store). tests/test_cli_startup.py checks the lines
+against the commands' own help."""
+
+
+class _Pending(TyperCommand):
+    """A command whose module is not imported yet: enough to list it in the help."""
+
+
+class _LazyGroup(TyperGroup):
+    """The root group: holds a :class:`_Pending` stand-in for each command until that command is asked for."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        built = dict(self.commands)  # the commands whose modules are imported already
+        self.commands = {name: built.pop(name, None) or _Pending(name=name, help=line) for name, line in COMMANDS.items()}
+        self.commands.update(built)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and isinstance(self.commands.get(args[0]), _Pending):
+            self.commands[args[0]] = _load(args[0])
+        return super().resolve_command(ctx, args)
+
+
+def _load(name: str) -> Any:
+    """The real command ``name``: its module imported (which registers it on ``app``), then built by Typer."""
+    from importlib import import_module
+
+    import_module(f"critica.cli.{name}")
+    command = getattr(typer.main.get_command(app), "commands", {}).get(name)
+    if command is None or isinstance(command, _Pending):  # pragma: no cover - a COMMANDS entry without its module
+        raise RuntimeError(f"critica.cli.{name} does not define the command {name!r}")
+    return command
+
 
 app = typer.Typer(
     name="critica",
@@ -20,25 +83,22 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_LazyGroup,
 )
 
-INTERRUPTED = 130
-"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+
+@app.callback()
+def _root() -> None:
+    # A callback keeps the app a group while fewer than two commands are registered (they register as they load).
+    pass
 
 
 def _register() -> None:
-    from critica.cli import (  # noqa: F401 - commands register on import
-        batch,
-        bench,
-        critique,
-        metacritique,
-        refine,
-        rerank,
-        rescore,
-        runs,
-        schema,
-        serve,
-    )
+    """Import every command module (all commands registered on ``app``, as real commands rather than stand-ins)."""
+    from importlib import import_module
+
+    for name in COMMANDS:
+        import_module(f"critica.cli.{name}")
 
 
 def _click_errors() -> tuple[type[BaseException], ...]:
@@ -80,9 +140,6 @@ def _close_options(typed: str, ctx: object) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (usage, user and backend errors print one line, no traceback)."""
-    _register()
-    from critica.cli.common import INVOCATION
-
     args = list(sys.argv[1:] if argv is None else argv)
     token = INVOCATION.set(args)
     try:

@@ -6,7 +6,6 @@ import json
 import shlex
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
 
@@ -14,6 +13,7 @@ import typer
 from rich.console import Console
 
 from critica.budget import ItemBudget
+from critica.cli import INVOCATION
 from critica.config import Settings, checked_settings, from_env, read_key_file
 from critica.errors import InputError, UserError
 from critica.redact import Redactor
@@ -95,8 +95,6 @@ def open_out(path: Path | None, *, append: bool = False) -> IO[str]:
 
 # -- interrupted runs: what was kept and the command that carries on ------------------------------------------------
 
-INVOCATION: ContextVar[list[str] | None] = ContextVar("critica_invocation", default=None)
-"""The arguments ``critica.cli.main`` was called with (to print the command that resumes a run)."""
 
 SECRET_FLAGS = ("--api-key", "--server-key")
 """Options whose value is a secret: never echoed back in a printed command."""

@@ -206,14 +206,3 @@ def _summary(stats: RunStats, critic: str, model: str | None, title: str | None 
         table.add_row(k, str(v))
     err_console.print(table)
 
-
-@app.command("critics")
-def critics_cmd() -> None:
-    """List the available critics and whether they need a model."""
-    table = Table(title="critics")
-    table.add_column("name")
-    table.add_column("needs model")
-    table.add_column("what it does")
-    for name, spec in sorted(available_critics().items()):
-        table.add_row(name, "yes" if spec.needs_model else "no", spec.summary)
-    err_console.print(table)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from critica.backends.call import Caller
 from critica.critics.registry import register
+
+if TYPE_CHECKING:  # annotations only: listing critics must not import the engine
+    from critica.backends.call import Caller
 
 
 @register("processbench", "ProcessBench earliest-error paragraph index (or -1), 0-based tagged steps")

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from critica.backends.call import Caller
-from critica.critics.base import Critic
 from critica.errors import CriticaError, OptionError, UserError, did_you_mean
+
+if TYPE_CHECKING:  # annotations only: listing critics must not import the engine
+    from critica.backends.call import Caller
+    from critica.critics.base import Critic
 
 __all__ = ["CriticSpec", "register", "build_critic", "available_critics", "critic_spec"]
 
