@@ -237,3 +237,19 @@ def test_encoding_runs_on_one_torch_thread_and_restores_the_setting():
     _embedder(ThreadsSeen()).similarity(QUERIES, DOCS)
     _embedder(ThreadsSeen(), threads=None).prefetch(["another text"])
     assert seen == [1, before] and torch.get_num_threads() == before
+
+
+def test_loading_the_model_draws_no_progress_bar_of_its_own_and_leaves_the_switch_as_it_was():
+    # transformers draws a "Loading weights" bar on stderr, in the middle of critica's progress display
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("sentence_transformers")
+    code = ("from transformers.utils import logging as l; from critica.verifiers.embed import default_embedder; "
+            "e = default_embedder(); assert e is not None; e.similarity(['a cat'], ['a dog']); "
+            "print('bar on:', l.is_progress_bar_enabled())")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Loading weights" not in proc.stderr and "bar on: True" in proc.stdout

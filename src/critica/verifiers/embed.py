@@ -228,10 +228,26 @@ def _shared_model(max_seq_length: int) -> Any:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
 
-            model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            model = _quietly(lambda: SentenceTransformer(str(folder), device="cpu", local_files_only=True))
             model.max_seq_length = max_seq_length
             _MODELS[max_seq_length] = model
         return model
+
+
+def _quietly(load: Any) -> Any:
+    """``load()`` without transformers' "Loading weights" progress bar, which otherwise lands in the middle of
+    critica's own progress display on stderr; the bar is switched back on afterwards if it was on."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # sentence-transformers without transformers' logging helpers: nothing to silence
+        return load()
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return load()
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 def default_cache_path() -> Path:
