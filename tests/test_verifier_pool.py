@@ -95,3 +95,18 @@ def test_workers_setting():
             verifier_workers({"CRITICA_WORKERS": bad})
     with pytest.raises(ValueError, match="workers"):
         VerifierCritic(workers=0)
+
+
+def test_the_runner_makes_a_crashed_or_slow_item_unscored():
+    from critica.budget import ItemBudget
+    from critica.run.runner import critique_within
+
+    async def run():
+        crash = Item(id="crash", question="q", steps=["1 + 1 = 2"])
+        budget = ItemBudget(timeout_s=3.0)
+        return await asyncio.gather(critique_within(CrashCritic(workers=2), crash, budget),
+                                    critique_within(SlowCritic(workers=2), ITEMS[0], budget))
+
+    crashed, slow = asyncio.run(run())
+    assert crashed.verdict.value == "unscored" and "WorkerCrashed" in (crashed.error or "")
+    assert slow.verdict.value == "unscored" and "time budget of 3 s exceeded" in slow.explanation
