@@ -101,12 +101,9 @@ def test_the_runner_makes_a_crashed_or_slow_item_unscored():
     from critica.budget import ItemBudget
     from critica.run.runner import critique_within
 
-    async def run():
-        crash = Item(id="crash", question="q", steps=["1 + 1 = 2"])
-        budget = ItemBudget(timeout_s=3.0)
-        return await asyncio.gather(critique_within(CrashCritic(workers=2), crash, budget),
-                                    critique_within(SlowCritic(workers=2), ITEMS[0], budget))
-
-    crashed, slow = asyncio.run(run())
+    crash = Item(id="crash", question="q", steps=["1 + 1 = 2"])
+    # a generous budget for the crash: two process start-ups, slow on a loaded machine
+    crashed = asyncio.run(critique_within(CrashCritic(workers=2), crash, ItemBudget(timeout_s=60.0)))
+    slow = asyncio.run(critique_within(SlowCritic(workers=2), ITEMS[0], ItemBudget(timeout_s=3.0)))
     assert crashed.verdict.value == "unscored" and "WorkerCrashed" in (crashed.error or "")
     assert slow.verdict.value == "unscored" and "time budget of 3 s exceeded" in slow.explanation
