@@ -189,3 +189,26 @@ def default_data_dir(explicit: str | None = None) -> Path:
         if c.is_dir():
             return c.resolve()
     return candidates[0]
+
+
+def verifier_workers(environ: dict[str, str] | None = None) -> int:
+    """Worker processes for the verifier critic (``CRITICA_WORKERS``; default 1: its checks run in a thread).
+
+    Raises:
+        UserError: not a positive integer.
+    """
+    env = os.environ if environ is None else environ
+    raw = (env.get("CRITICA_WORKERS") or "").strip()
+    if not raw:
+        return 1
+    if raw == "auto":
+        return os.cpu_count() or 1
+    try:
+        n = int(raw)
+        if n < 1:
+            raise ValueError
+    except ValueError:
+        from critica.errors import UserError
+
+        raise UserError(f"environment variable CRITICA_WORKERS={raw!r} must be a positive integer or 'auto'") from None
+    return n

@@ -116,8 +116,11 @@ class VerifierCritic:
     name = "verifier"
 
     def __init__(self, *, arithmetic: bool = True, final_answer: bool = True, evidence: bool = True, code: bool = True,
-                 locate: LocatePolicy | str | None = None) -> None:
+                 locate: LocatePolicy | str | None = None, workers: int | None = None) -> None:
         """Choose which checks run; the optional evidence and code verifiers load on first use.
+
+        ``workers``: processes that judge items in :meth:`critique` (:mod:`critica.verifiers.pool`); 1 runs the checks
+        in a thread of this process; None: ``CRITICA_WORKERS`` (:func:`critica.config.verifier_workers`, default 1).
 
         ``locate``: when a false step is named as the first error — a :class:`LocatePolicy`, ``"confident"`` (the
         default policy) or ``"earliest"`` (always the earliest false step).
@@ -127,6 +130,16 @@ class VerifierCritic:
                 raise ValueError(f"locate must be 'confident' or 'earliest', not {locate!r}")
             locate = LocatePolicy.earliest() if locate == "earliest" else None
         self.locate = locate or LocatePolicy()
+        if workers is None:
+            from critica.config import verifier_workers
+
+            workers = verifier_workers()
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be a positive integer, not {workers!r}")
+        self.workers = workers
+        # What a worker process needs to build the same critic (the object itself holds unpicklable state).
+        self._options = (("arithmetic", arithmetic), ("final_answer", final_answer), ("evidence", evidence),
+                         ("code", code), ("locate", self.locate))
         self.arithmetic = ArithmeticVerifier() if arithmetic else None
         self.step_checks: list[Verifier] = [v() for v in _STEP_CHECKS] if arithmetic else []
         self.final_answer = FinalAnswerVerifier() if final_answer else None
@@ -178,7 +191,13 @@ class VerifierCritic:
 
         The worker thread inherits the item's deadline (:mod:`critica.budget`): run by the runner, the checks stop
         at the next step once the item is over its time budget, even though the thread itself cannot be cancelled.
+        With ``workers`` > 1 the item is judged in a worker process instead (:mod:`critica.verifiers.pool`), under
+        the time it has left; the critique is the same.
         """
+        if self.workers > 1:
+            from critica.verifiers.pool import judge_in_pool
+
+            return await judge_in_pool(self.workers, type(self), self._options, item)
         return await asyncio.to_thread(self.judge, item)
 
 

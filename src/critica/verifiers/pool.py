@@ -1,0 +1,97 @@
+"""Worker processes for the verifier critic: its checks are pure Python and CPU-bound, so threads share one core.
+
+A shared :class:`~concurrent.futures.ProcessPoolExecutor` (``spawn`` context: forking a process that runs threads
+and an event loop is unsafe) judges items in other processes. Each worker builds the critic once from its
+constructor options (the critic object itself is not sent), and judges under a :class:`~critica.budget.Deadline`
+rebuilt from the seconds the item has left, so the cooperative time budget holds inside the worker too.
+
+A worker that dies (a crash, the OOM killer) breaks the whole pool and fails every item in flight. The pool is then
+replaced, and each of those items is judged once more alone in a fresh one-process pool: an item that kills its
+worker again fails with :class:`WorkerCrashed`, the others get their critiques. Nothing is lost and nothing hangs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from critica.budget import _CURRENT, Deadline, deadline_scope
+from critica.types import Critique, Item
+
+__all__ = ["WorkerCrashed", "judge_in_pool", "shutdown"]
+
+
+class WorkerCrashed(RuntimeError):
+    """The worker process judging an item died (twice: once in the shared pool, once alone)."""
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+_LOCK = threading.Lock()
+_CRITICS: dict[Any, Any] = {}  # in a worker: critics built from their options
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    with _LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            _POOLS[workers] = pool
+        return pool
+
+
+def _drop(workers: int, pool: ProcessPoolExecutor) -> None:
+    with _LOCK:
+        if _POOLS.get(workers) is pool:
+            del _POOLS[workers]
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def shutdown() -> None:
+    """Stop every worker pool (they also stop at interpreter exit)."""
+    with _LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _work(factory: Any, options: tuple, item: Item, left_s: float | None, budget_s: float | None) -> Critique:
+    """Runs in a worker: judge ``item`` with the critic ``factory(**options)`` under the item's remaining time."""
+    key = (factory, options)
+    critic = _CRITICS.get(key)
+    if critic is None:
+        critic = _CRITICS[key] = factory(**dict(options), workers=1)
+    deadline = Deadline(None if left_s is None else time.monotonic() + left_s, budget_s)
+    with deadline_scope(deadline):
+        return critic.judge(item)
+
+
+async def judge_in_pool(workers: int, factory: Any, options: tuple, item: Item) -> Critique:
+    """Judge ``item`` in the shared pool of ``workers`` processes (see the module docstring)."""
+    current = _CURRENT.get()
+    if current is not None:
+        current.check()
+    left = None if current is None or current.at is None else max(0.0, current.at - time.monotonic())
+    budget = None if current is None else current.budget_s
+    args = (factory, options, item, left, budget)
+    pool = _pool(workers)
+    try:
+        return await asyncio.wrap_future(pool.submit(_work, *args))
+    except BrokenProcessPool:
+        _drop(workers, pool)
+    # Alone in a fresh process: only the item that kills its worker fails.
+    solo = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        if current is not None:
+            left = None if current.at is None else max(0.0, current.at - time.monotonic())
+            args = (factory, options, item, left, budget)
+        return await asyncio.wrap_future(solo.submit(_work, *args))
+    except BrokenProcessPool:
+        raise WorkerCrashed(f"the verifier's worker process died while judging item {item.id!r}") from None
+    finally:
+        solo.shutdown(wait=False, cancel_futures=True)

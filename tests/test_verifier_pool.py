@@ -1,0 +1,109 @@
+"""The verifier critic in worker processes (``workers`` > 1): same critiques, crashes and deadlines contained."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from critica.budget import Deadline, DeadlineExceeded, checkpoint, deadline_scope
+from critica.types import Item
+from critica.verifiers import pool
+from critica.verifiers.critic import VerifierCritic
+
+ITEMS = [
+    Item(id="ok", question="q", steps=["3 * 12 = 36 apples.", "36 - 10 = 26.", "The answer is \\boxed{26}."],
+         reference_answer="26"),
+    Item(id="slip", question="q", steps=["We have 12 apples.", "3 * 12 = 38 apples.", "38 - 10 = 28.", "The answer is 28."]),
+    Item(id="alg", question="Solve 2x + 3 = 11.", steps=["2x = 8", "x = 5", "The answer is 5."], reference_answer="4"),
+]
+
+
+class CrashCritic(VerifierCritic):
+    """Kills its worker process on the item "crash" (a stand-in for a segfault or the OOM killer)."""
+
+    def judge(self, item: Item):
+        if item.id == "crash":
+            os._exit(3)
+        return super().judge(item)
+
+
+class SlowCritic(VerifierCritic):
+    """Spins, checking its deadline like the real step checks do, until the item's budget stops it."""
+
+    def judge(self, item: Item):
+        while True:
+            checkpoint()
+            time.sleep(0.01)
+
+
+def _plain(c):
+    return c.model_dump(mode="json", exclude={"latency_s"})
+
+
+@pytest.fixture(autouse=True)
+def _pools():
+    yield
+    pool.shutdown()
+
+
+def test_pool_gives_the_thread_critiques():
+    async def both():
+        thread, procs = VerifierCritic(workers=1), VerifierCritic(workers=2)
+        a = [await thread.critique(i) for i in ITEMS]
+        b = await asyncio.gather(*(procs.critique(i) for i in ITEMS))
+        return a, b
+
+    a, b = asyncio.run(both())
+    assert [_plain(c) for c in b] == [_plain(c) for c in a]
+    assert a[1].first_error_step == 1  # the items do exercise findings
+
+
+def test_a_worker_crash_fails_only_its_item():
+    async def run():
+        critic = CrashCritic(workers=2)
+        crash = Item(id="crash", question="q", steps=["1 + 1 = 2"])
+        return await asyncio.gather(*(critic.critique(i) for i in [*ITEMS, crash]), return_exceptions=True)
+
+    out = asyncio.run(run())
+    assert isinstance(out[-1], pool.WorkerCrashed) and "crash" in str(out[-1])
+    assert [_plain(c) for c in out[:-1]] == [_plain(VerifierCritic(workers=1).judge(i)) for i in ITEMS]
+
+
+def test_the_item_deadline_holds_inside_the_worker():
+    async def run():
+        critic = SlowCritic(workers=2)
+        with deadline_scope(Deadline(time.monotonic() + 3.0, 3.0)):
+            return await critic.critique(ITEMS[0])
+
+    start = time.monotonic()
+    with pytest.raises(DeadlineExceeded, match="time budget of 3 s"):
+        asyncio.run(run())
+    assert time.monotonic() - start < 20
+
+
+def test_workers_setting():
+    from critica.config import verifier_workers
+    from critica.errors import UserError
+
+    assert verifier_workers({}) == 1 and verifier_workers({"CRITICA_WORKERS": "3"}) == 3
+    assert verifier_workers({"CRITICA_WORKERS": "auto"}) == (os.cpu_count() or 1)
+    for bad in ("0", "-1", "two"):
+        with pytest.raises(UserError, match="CRITICA_WORKERS"):
+            verifier_workers({"CRITICA_WORKERS": bad})
+    with pytest.raises(ValueError, match="workers"):
+        VerifierCritic(workers=0)
+
+
+def test_the_runner_makes_a_crashed_or_slow_item_unscored():
+    from critica.budget import ItemBudget
+    from critica.run.runner import critique_within
+
+    crash = Item(id="crash", question="q", steps=["1 + 1 = 2"])
+    # a generous budget for the crash: two process start-ups, slow on a loaded machine
+    crashed = asyncio.run(critique_within(CrashCritic(workers=2), crash, ItemBudget(timeout_s=60.0)))
+    slow = asyncio.run(critique_within(SlowCritic(workers=2), ITEMS[0], ItemBudget(timeout_s=3.0)))
+    assert crashed.verdict.value == "unscored" and "WorkerCrashed" in (crashed.error or "")
+    assert slow.verdict.value == "unscored" and "time budget of 3 s exceeded" in slow.explanation
