@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from critica.budget import checkpoint
 from critica.critics.base import unscored
@@ -94,13 +94,18 @@ class OfflineMetaJudge:
                 out.append(ReferenceAIU(text=aiu, verdict=Coverage.NOT_COVERED, confidence=0.0,
                                         explanation="the critique is empty"))
                 continue
-            a = self.verifier.assess_sentences(aiu, sentences)
-            q = support_probability(a)
+            q, found = self._ground(aiu, sentences, "covered")
             out.append(ReferenceAIU(
-                text=aiu, verdict=Coverage.COVERED if q >= self.coverage_threshold else Coverage.NOT_COVERED,
-                confidence=round(q, 6), evidence=[sentences[j] for _, j in a.citations],
-                explanation=f"grounding label {a.label.value}, P(covered)={q:.3f} ({a.method})"))
+                text=aiu, verdict=Coverage.COVERED if q >= self.coverage_threshold else Coverage.NOT_COVERED, **found))
         return out
+
+    def _ground(self, aiu: str, sentences: list[str], what: str) -> tuple[float, dict[str, Any]]:
+        """The support probability of ``aiu`` by ``sentences`` and the confidence, evidence and explanation fields
+        of its verdict (coverage and factuality are the same grounding question asked of different evidence)."""
+        a = self.verifier.assess_sentences(aiu, sentences)
+        q = support_probability(a)
+        return q, {"confidence": round(q, 6), "evidence": [sentences[j] for _, j in a.citations],
+                   "explanation": f"grounding label {a.label.value}, P({what})={q:.3f} ({a.method})"}
 
     def assess_factuality(self, item: Item, critique_aius: list[str], reference_critique: str) -> list[HypothesisAIU]:
         """Factuality verdicts of critique AIUs against the question, response, reference answer and critique."""
@@ -112,12 +117,10 @@ class OfflineMetaJudge:
             if not sentences:
                 out.append(HypothesisAIU(text=aiu, verdict=Factuality.UNSCORED, explanation="no evidence to check against"))
                 continue
-            a = self.verifier.assess_sentences(aiu, sentences)
-            q = support_probability(a)
+            q, found = self._ground(aiu, sentences, "factual")
             out.append(HypothesisAIU(
                 text=aiu, verdict=Factuality.FACTUAL if q >= self.factuality_threshold else Factuality.NOT_FACTUAL,
-                confidence=round(q, 6), evidence=[sentences[j] for _, j in a.citations],
-                explanation=f"grounding label {a.label.value}, P(factual)={q:.3f} ({a.method})"))
+                **found))
         return out
 
     def judge_sync(self, item: Item, given: MetaInput) -> MetaCritiqueResult:
