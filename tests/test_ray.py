@@ -145,3 +145,39 @@ def test_ray_client_server_start_failure_is_retried_a_bounded_number_of_times(mo
         with pytest.raises(ClusterUnavailable, match="cannot join the Ray cluster"):
             rr.connect(opts)
     assert fake.inits == inits
+
+
+@pytest.mark.parametrize(("address", "failures", "message", "attempts", "joins"), [
+    ("ray://127.0.0.1:{port}", 1, "RuntimeError: Starting Ray client server failed. See x.err", 2, True),
+    ("ray://127.0.0.1:{port}", 5, "RuntimeError: Starting Ray client server failed. See x.err", 3, False),
+    ("ray://127.0.0.1:{port}", 1, "RuntimeError: something else", 1, False),
+    ("127.0.0.1:{port}", 1, "RuntimeError: Starting Ray client server failed. See x.err", 1, False),
+])
+def test_probe_retries_a_ray_client_server_that_died_starting(monkeypatch, address, failures, message, attempts, joins):
+    """The probe's own connection meets the same head-side failure as the job's (it did in CI, on a fresh cluster's
+    first Ray Client connection): it is retried there too, a bounded number of times."""
+    import socket
+
+    import critica.run.ray as rr
+
+    calls = []
+
+    def fake_attempt(addr, env, deadline):
+        calls.append(addr)
+        if len(calls) <= failures:
+            return rr._Attempt(False, text=message)
+        return rr._Attempt(True, {"nodes": 2, "cpus": 2})
+
+    monkeypatch.setattr(rr, "_attempt", fake_attempt)
+    monkeypatch.setattr(rr.time, "sleep", lambda s: None)
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    with socket.socket() as listener:  # the probe first checks that something listens at the address
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        addr = address.format(port=listener.getsockname()[1])
+        if joins:
+            assert rr.probe(addr, timeout_s=30) == {"nodes": 2, "cpus": 2}
+        else:
+            with pytest.raises(ClusterUnavailable, match="something else|client server failed"):
+                rr.probe(addr, timeout_s=30)
+    assert len(calls) == attempts

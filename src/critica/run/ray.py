@@ -195,6 +195,16 @@ class _Attempt:
     refused: bool = False
 
 
+_CLIENT_SERVER_TRIES = 3
+
+
+def _client_server_died(address: str, text: str) -> bool:
+    """Whether joining failed only because the driver process Ray Client starts on the head for each connection
+    died or was slow to start ("Starting Ray client server failed"): under load that happens, and a new connection
+    gets a fresh process, so it is worth another try."""
+    return address.startswith("ray://") and "client server failed" in text.lower()
+
+
 def _attempt(address: str, env: dict[str, str], deadline: float) -> _Attempt:
     """``ray.init(address)`` in a child process with ``env``, killed at ``deadline`` or at the first sign that
     the cluster refuses its token or is not a GCS (Ray would retry either for 20 s or more, warning each second)."""
@@ -267,7 +277,11 @@ def probe(address: str, *, timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S, token_f
     chosen = os.environ.get(_AUTH_MODE)
     modes = [chosen] if chosen else ["disabled", "token"] if token else ["disabled"]
     for mode in modes:
-        got = _attempt(address, {**os.environ, _AUTH_MODE: mode}, deadline)
+        for tries in range(1, _CLIENT_SERVER_TRIES + 1):
+            got = _attempt(address, {**os.environ, _AUTH_MODE: mode}, deadline)
+            if got.ok or not _client_server_died(address, got.text) or time.monotonic() + 2 * tries > deadline:
+                break
+            time.sleep(tries)
         if got.ok:
             _set_auth_mode(mode)
             return got.info
@@ -321,14 +335,14 @@ def connect(opts: RayOptions | None = None) -> dict:
     # while starting ("Starting Ray client server failed"), and a new connection gets a fresh one: retry that, and
     # only that, a bounded number of times within the connect timeout.
     deadline = time.monotonic() + opts.connect_timeout_s
-    for attempt in range(3):
+    for attempt in range(_CLIENT_SERVER_TRIES):
         try:
             ray.init(address=address, runtime_env=_critica_runtime_env(opts) or None, **init)
             return info
         except Exception as e:  # the probe passed a moment ago: the cluster went away or changed its mind
             message = " ".join(str(e).split())
-            transient = address.startswith("ray://") and "client server failed" in message
-            if not transient or attempt == 2 or time.monotonic() + 1 + attempt > deadline:
+            if (not _client_server_died(address, message) or attempt == _CLIENT_SERVER_TRIES - 1
+                    or time.monotonic() + 1 + attempt > deadline):
                 raise ClusterUnavailable(f"cannot join the Ray cluster at {address}: {message[:300]}") from None
             with contextlib.suppress(Exception):
                 ray.shutdown()
