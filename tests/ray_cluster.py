@@ -187,6 +187,12 @@ class LocalCluster:
                 break
             _signal(left, signal.SIGKILL)
             time.sleep(0.2)
+        keep = os.environ.get("CRITICA_KEEP_RAY_LOGS")
+        if keep:  # a failing cluster test is diagnosed from Ray's own logs, which go with the root otherwise
+            for node, tmp in self.nodes.items():
+                for logs in tmp.glob("session_*/logs"):
+                    shutil.copytree(logs, Path(keep) / self.root.name / node, dirs_exist_ok=True,
+                                    ignore=shutil.ignore_patterns("*.sock"))
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> LocalCluster:

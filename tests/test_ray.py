@@ -150,6 +150,7 @@ def test_ray_client_server_start_failure_is_retried_a_bounded_number_of_times(mo
 @pytest.mark.parametrize(("address", "failures", "message", "attempts", "joins"), [
     ("ray://127.0.0.1:{port}", 1, "RuntimeError: Starting Ray client server failed. See x.err", 2, True),
     ("ray://127.0.0.1:{port}", 5, "RuntimeError: Starting Ray client server failed. See x.err", 3, False),
+    ("ray://127.0.0.1:{port}", 1, "ZombieProcess: PID still exists but it's a zombie (pid=29256)", 2, True),
     ("ray://127.0.0.1:{port}", 1, "RuntimeError: something else", 1, False),
     ("127.0.0.1:{port}", 1, "RuntimeError: Starting Ray client server failed. See x.err", 1, False),
 ])

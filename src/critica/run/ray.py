@@ -200,9 +200,11 @@ _CLIENT_SERVER_TRIES = 3
 
 def _client_server_died(address: str, text: str) -> bool:
     """Whether joining failed only because the driver process Ray Client starts on the head for each connection
-    died or was slow to start ("Starting Ray client server failed"): under load that happens, and a new connection
-    gets a fresh process, so it is worth another try."""
-    return address.startswith("ray://") and "client server failed" in text.lower()
+    died or was slow to start: under load that happens, and a new connection gets a fresh process, so it is worth
+    another try. Ray says "Starting Ray client server failed", or, when the process died while Ray's proxy was
+    reading its command line, passes on psutil's "ZombieProcess"."""
+    low = text.lower()
+    return address.startswith("ray://") and ("client server failed" in low or "zombieprocess" in low)
 
 
 def _attempt(address: str, env: dict[str, str], deadline: float) -> _Attempt:
