@@ -21,6 +21,7 @@ accessibility) and the WCAG 2.2 contrast thresholds; the scoring protocol is Pro
 
 from __future__ import annotations
 
+from critica.backends.base import Message
 from critica.critics.base import unscored
 from critica.critics.rubric import RubricCritic
 from critica.types import Critique, Item
@@ -28,6 +29,8 @@ from critica.types import Critique, Item
 __all__ = ["DesignCritic"]
 
 NO_IMAGE = "no image of the artefact: a design critique needs the item's images"
+NO_DESCRIPTION = "(no description: the artefact is in the image)"
+"""Stands for an empty response, so that the response's images have a place in the prompt (after this line)."""
 
 
 class DesignCritic(RubricCritic):
@@ -36,6 +39,16 @@ class DesignCritic(RubricCritic):
     name = "design"
     template = "design"
     default_rubric = "design_default"
+
+    def messages(self, item: Item) -> list[Message]:
+        if not item.text.strip():
+            item = item.model_copy(update={"response": NO_DESCRIPTION, "steps": None})
+        return super().messages(item)
+
+    def augment(self, item: Item, messages: list[Message]) -> list[Message]:
+        if not item.text.strip():
+            item = item.model_copy(update={"response": NO_DESCRIPTION, "steps": None})
+        return super().augment(item, messages)
 
     async def sample(self, item: Item, n: int = 1, seed: int | None = None) -> list[Critique]:
         if not item.images:

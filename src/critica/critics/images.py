@@ -20,6 +20,7 @@ feedback can name it. Captions are item text and are neutralised like it (:mod:`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from critica.backends.base import Message
@@ -46,9 +47,10 @@ def image_parts(k: int, image: ImageInput) -> list[dict[str, Any]]:
             {"type": "image_url", "image_url": {"url": image.url}}]
 
 
-def _find(text: str, needle: str, start: int = 0, *, last: bool = False) -> tuple[int, int] | None:
-    """Span of ``needle`` in ``text`` from ``start``: preferably as whole lines (a template puts item text on lines
-    of its own), else anywhere; the first occurrence, or the last with ``last``."""
+def _find(text: str, needle: str, start: int = 0, *, last: bool = False, min_len: int = 12) -> tuple[int, int] | None:
+    """Span of ``needle`` in ``text`` from ``start``: as whole lines (a template puts item text on lines of its own),
+    else between non-alphanumeric characters when the needle has ``min_len`` characters or more (a short one, "r",
+    would be found inside the template's own words); the first occurrence, or the last with ``last``."""
     needle = needle.strip()
     if not needle:
         return None
@@ -57,11 +59,18 @@ def _find(text: str, needle: str, start: int = 0, *, last: bool = False) -> tupl
     while pos != -1:
         spans.append((pos, pos + len(needle)))
         pos = text.find(needle, pos + 1)
-    if not spans:
+
+    def bounded(span: tuple[int, int], stop: Callable[[str], bool]) -> bool:
+        before = text[span[0] - 1] if span[0] > 0 else "\n"
+        after = text[span[1]] if span[1] < len(text) else "\n"
+        return stop(before) and stop(after)
+
+    found = [s for s in spans if bounded(s, lambda c: c == "\n")]
+    if not found and len(needle) >= min_len:
+        found = [s for s in spans if bounded(s, lambda c: not c.isalnum())]
+    if not found:
         return None
-    whole = [s for s in spans if (s[0] == 0 or text[s[0] - 1] in "\n ") and (s[1] == len(text) or text[s[1]] in "\n ")]
-    pick = whole or spans
-    return pick[-1] if last else pick[0]
+    return found[-1] if last else found[0]
 
 
 def _response_span(item: Item, text: str, start: int) -> tuple[int, int] | None:
@@ -74,9 +83,9 @@ def _response_span(item: Item, text: str, start: int) -> tuple[int, int] | None:
     if steps:  # step layouts quote steps one by one: the response ends where its last step does
         last = steps[-1]
         for variant in (neutralise(last, inline=True), neutralise(last, strict=True, inline=True), neutralise(last)):
-            found = _find(text, variant, start, last=True)
+            found = _find(text, variant, start, last=True, min_len=1)
             if found:
-                first = _find(text, neutralise(steps[0], inline=True), start) or found
+                first = _find(text, neutralise(steps[0], inline=True), start, min_len=1) or found
                 tail = _CLOSING_TAG.match(text, found[1])
                 return first[0], tail.end() if tail else found[1]
     return None
