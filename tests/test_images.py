@@ -462,3 +462,22 @@ def test_best_of_n_with_a_text_generator_fails_rather_than_answering_without_the
     ranking = asyncio.run(best_of_n(item, build_critic("direct", Caller(ScriptedBackend(["x"]))),
                                     Generator(Caller(writer)), n=2))
     assert "cannot take image inputs" in ranking.error and not ranking.candidates and writer.calls == 0
+
+
+def test_the_call_cache_replays_image_requests_and_records_images_by_digest(tmp_path):
+    from critica.backends.cache import SqliteCache
+
+    cache = SqliteCache(tmp_path / "cache.db")
+    backend = ScriptedBackend([DESIGN_REPLY])
+    big = "data:image/png;base64," + base64.b64encode(PNG + b"\0" * 200_000).decode()
+    other = "data:image/png;base64," + base64.b64encode(png(rgb=(1, 2, 3))).decode()
+
+    def run(url):
+        item = Item(id="a", question="q", response="r", images=[ImageInput(url=url)])
+        return asyncio.run(build_critic("design", Caller(backend, cache=cache)).critique(item))
+
+    assert not run(big).usage.replayed_calls and run(big).usage.replayed_calls == 1
+    run(other)  # another image is another request: not replayed
+    assert backend.calls == 2
+    stored = [r[0] for r in cache._conn.execute("SELECT request FROM call_cache")]
+    assert len(stored) == 2 and all(len(r) < 20_000 and "sha256=" in r for r in stored)

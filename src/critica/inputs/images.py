@@ -120,8 +120,8 @@ def image_file(path: str | Path, *, caption: str | None = None, part: str = "que
         raise ImageError("path", f"image file {given!r} {e}") from None
     media_type = sniff(data)
     if media_type is None:
-        raise ImageError("path", f"image file {given!r} is not a PNG, JPEG, GIF or WebP image (its first bytes are "
-                                 f"{data[:8]!r})")
+        # Its bytes are not quoted: the file may hold anything (a key), and the message goes to logs and stored runs.
+        raise ImageError("path", f"image file {given!r} is not a PNG, JPEG, GIF or WebP image (by its first bytes)")
     try:
         return ImageInput(url=_data_url(data, media_type), caption=caption, part=part, source=given)  # type: ignore[arg-type]
     except ValidationError as e:
@@ -174,9 +174,11 @@ def _entry(value: Any, field: str, base_dir: Path | None, max_bytes: int, urls: 
     if key == "url" and lowered.startswith("data:"):
         try:
             _check_data_url(target, max_bytes)
+            return ImageInput(url=target, caption=caption, part=part)
+        except ValidationError as e:  # a form the type refuses (DATA:, a ;charset= parameter …)
+            raise ImageError(where, str(e.errors()[0].get("ctx", {}).get("error", e.errors()[0]["msg"]))) from None
         except ValueError as e:
             raise ImageError(where, f"data URL {e}") from None
-        return ImageInput(url=target, caption=caption, part=part)
     if key == "url" and lowered.startswith(("http://", "https://")):
         if not urls:
             raise ImageError(where, "remote image URLs are not accepted here (the model server would fetch them); "
