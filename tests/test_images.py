@@ -481,3 +481,18 @@ def test_the_call_cache_replays_image_requests_and_records_images_by_digest(tmp_
     assert backend.calls == 2
     stored = [r[0] for r in cache._conn.execute("SELECT request FROM call_cache")]
     assert len(stored) == 2 and all(len(r) < 20_000 and "sha256=" in r for r in stored)
+
+
+@pytest.mark.parametrize("url", ["DATA:image/png;base64," + base64.b64encode(PNG).decode(),
+                                 "data:image/png;charset=utf-8;base64," + base64.b64encode(PNG).decode(),
+                                 "data:image/png;base64," + base64.b64encode(PNG).decode() + "\n"])
+def test_odd_data_urls_are_input_errors_not_crashes(tmp_path, url):
+    out = list(read_items(_write(tmp_path, [{"id": "a", "question": "q", "response": "r", "images": [url]},
+                                            {"id": "b", "question": "q", "response": "r"}])))
+    assert isinstance(out[0], InputError) and out[0].field == "images[0]" and isinstance(out[1], Item)
+
+
+def test_an_unreadable_file_is_not_quoted_in_the_error(tmp_path):
+    (tmp_path / "secret.png").write_text("API_KEY=sk-very-secret\n")
+    [err] = list(read_items(_write(tmp_path, [{"question": "q", "response": "r", "images": ["secret.png"]}])))
+    assert isinstance(err, InputError) and "sk-very" not in err.reason and "API_KEY" not in err.reason
