@@ -14,6 +14,7 @@ This module does no I/O and imports nothing else from critica.
 
 from __future__ import annotations
 
+import binascii
 import re
 from enum import Enum
 from typing import Any, Literal
@@ -165,8 +166,19 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 """Image types an item may carry: the four that OpenAI-compatible vision servers (vLLM, llama.cpp's server, hosted
 APIs) all accept. SVG is not one: it is a document that can hold scripts, not a picture."""
 
-_DATA_URL = re.compile(r"data:(image/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/]*={0,2})")
+_DATA_HEAD = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,")
 _REMOTE_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
+
+
+def _strict_base64(payload: str) -> bool:
+    """Whether ``payload`` is strict base64 (C speed: a 5 MiB image checks in milliseconds, a regex takes ~100 ms)."""
+    if not payload.isascii():
+        return False
+    try:
+        binascii.a2b_base64(payload, strict_mode=True)
+    except binascii.Error:
+        return False
+    return True
 
 
 class ImageInput(BaseModel):
@@ -193,7 +205,10 @@ class ImageInput(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if _DATA_URL.fullmatch(value) or _REMOTE_URL.fullmatch(value):
+        head = _DATA_HEAD.match(value)
+        if head is not None and _strict_base64(value[head.end():]):
+            return value
+        if head is None and _REMOTE_URL.fullmatch(value):
             return value
         head = value[:40]
         if value.startswith("data:"):
