@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible chat-completions server on 127.0.0.1 for CLI tests.
 
 Every request is recorded (model name, API key, body); ``reply(body, i)`` writes choice ``i`` (``n`` choices when the
-request asks for several)."""
+request asks for several). ``refuse(body)``, when given, may return ``(status, error body)`` to answer an error instead
+(a text-only server refusing image parts answers 400)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from typing import Any
 
 
 class OpenAIStub:
-    def __init__(self, reply: Callable[[dict[str, Any], int], str]) -> None:
+    def __init__(self, reply: Callable[[dict[str, Any], int], str],
+                 refuse: Callable[[dict[str, Any]], tuple[int, dict[str, Any]] | None] | None = None) -> None:
         self.reply = reply
+        self.refuse = refuse
         self.requests: list[dict[str, Any]] = []  # {"model", "key", "body"}
         self._lock = threading.Lock()
         stub = self
@@ -28,6 +31,16 @@ class OpenAIStub:
                 key = (self.headers.get("authorization") or "").removeprefix("Bearer ")
                 with stub._lock:
                     stub.requests.append({"model": body.get("model"), "key": key, "body": body})
+                refused = stub.refuse(body) if stub.refuse is not None else None
+                if refused is not None:
+                    status, payload = refused
+                    data = json.dumps(payload).encode()
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 n = int(body.get("n") or 1)
                 choices = [{"index": i, "finish_reason": "stop",
                             "message": {"role": "assistant", "content": stub.reply(body, i)}} for i in range(n)]

@@ -12,13 +12,23 @@ if _typing.TYPE_CHECKING:
     from critica.config import Settings
     from critica.critics.base import Critic
     from critica.critics.registry import available_critics, build_critic
-    from critica.errors import BackendError, BackendUnavailable, CriticaError, InputError, MissingDependency, UserError
+    from critica.errors import (
+        BackendError,
+        BackendUnavailable,
+        CriticaError,
+        ImagesUnsupported,
+        InputError,
+        MissingDependency,
+        UserError,
+    )
+    from critica.inputs.images import image_file
     from critica.inputs.load import ReadLimits, read_items
     from critica.inputs.steps import item_steps, split_steps
     from critica.metacritique import ameta_critique, meta_critique
     from critica.run.runner import RunStats, run_critic
     from critica.types import (
         Critique,
+        ImageInput,
         Item,
         MetaCritiqueResult,
         ParseStatus,
@@ -41,6 +51,8 @@ __all__ = [
     "CriticaError",
     "Critique",
     "GenerateRequest",
+    "ImageInput",
+    "ImagesUnsupported",
     "InputError",
     "Item",
     "MetaCritiqueResult",
@@ -60,6 +72,7 @@ __all__ = [
     "build_critic",
     "create_backend",
     "ameta_critique",
+    "image_file",
     "item_steps",
     "meta_critique",
     "read_items",
@@ -86,6 +99,8 @@ _SOURCE: dict[str, str] = {
     "InputError": "critica.errors",
     "MissingDependency": "critica.errors",
     "UserError": "critica.errors",
+    "ImagesUnsupported": "critica.errors",
+    "image_file": "critica.inputs.images",
     "ReadLimits": "critica.inputs.load",
     "read_items": "critica.inputs.load",
     "item_steps": "critica.inputs.steps",
@@ -96,6 +111,7 @@ _SOURCE: dict[str, str] = {
     "run_critic": "critica.run.runner",
     "Critique": "critica.types",
     "Item": "critica.types",
+    "ImageInput": "critica.types",
     "MetaCritiqueResult": "critica.types",
     "ParseStatus": "critica.types",
     "SamplingParams": "critica.types",

@@ -55,7 +55,8 @@ DEFAULT_TIMEOUT_S = 300.0
 """Default time budget of one item, in seconds."""
 TEXT_FIELDS = tuple(name for name in Item.model_fields if name not in ("id", "metadata"))
 """The Item fields a critic reads as text: every field but ``id`` and ``metadata`` (so a new field is counted).
-``metadata`` is not counted; the critics that read text from it cap what they take (the rubric critic's
+Of ``images`` only the captions count (one character at least per image): the images themselves are bounded by the
+image limits of the readers (:mod:`critica.inputs.images`), not by characters. ``metadata`` is not counted; the critics that read text from it cap what they take (the rubric critic's
 ``aspects``: at most 20 names of at most 80 characters)."""
 
 
@@ -65,6 +66,8 @@ def item_chars(item: Item) -> dict[str, int]:
     out: dict[str, int] = {}
     for name in TEXT_FIELDS:
         value = getattr(item, name)
+        if name == "images":
+            value = [image.caption or "" for image in value]
         n = sum(max(1, len(s)) for s in value) if isinstance(value, list) else len(value or "")
         if n:
             out[name] = n

@@ -6,7 +6,8 @@ means "not set", and :meth:`Settings.merge` lets a later layer override only wha
 Environment variables (prefix ``CRITICA_``): ``CRITICA_MODEL``, ``CRITICA_BASE_URL``, ``CRITICA_API_KEY`` (or
 ``CRITICA_API_KEY_FILE``, a file holding it), ``CRITICA_TIMEOUT``, ``CRITICA_RETRIES``, ``CRITICA_CONCURRENCY``,
 ``CRITICA_DATA`` (benchmark data directory), ``CRITICA_HOME`` (store directory), the input-record limits
-``CRITICA_MAX_RECORD_BYTES``, ``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``, the per-item budget
+``CRITICA_MAX_RECORD_BYTES``, ``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``, the image limits
+``CRITICA_IMAGE_MAX_BYTES`` and ``CRITICA_IMAGE_MAX_COUNT``, the per-item budget
 ``CRITICA_ITEM_MAX_CHARS`` and ``CRITICA_ITEM_TIMEOUT`` (:mod:`critica.budget`; ``0`` means no limit); for
 ``critica serve``, ``CRITICA_SERVER_KEYS`` (or ``CRITICA_SERVER_KEYS_FILE``). ``OPENAI_API_KEY`` is used only when
 no custom base URL is set, so a hosted key is never sent to a third-party server.
@@ -58,6 +59,11 @@ class Settings(BaseModel):
     """Deepest nesting of arrays/objects in one input record. Default 64."""
     max_values: int | None = Field(default=None, ge=1)
     """Most arrays, objects and members in one input record. Default 1,000,000."""
+    image_max_bytes: int | None = Field(default=None, ge=1)
+    """Largest image of an item (a file, or a data URL's decoded data); larger ones are input errors. Default 5 MiB
+    (:mod:`critica.inputs.images`)."""
+    image_max_count: int | None = Field(default=None, ge=1)
+    """Most images in one item. Default 8."""
     item_max_chars: int | None = None
     """Size budget of one item in characters (default 200,000; 0: no limit); see :mod:`critica.budget`."""
     item_timeout: float | None = Field(default=None, allow_inf_nan=False)
@@ -114,6 +120,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         max_record_bytes=num("CRITICA_MAX_RECORD_BYTES", int),
         max_depth=num("CRITICA_MAX_DEPTH", int),
         max_values=num("CRITICA_MAX_VALUES", int),
+        image_max_bytes=num("CRITICA_IMAGE_MAX_BYTES", int),
+        image_max_count=num("CRITICA_IMAGE_MAX_COUNT", int),
         item_max_chars=num("CRITICA_ITEM_MAX_CHARS", int),
         item_timeout=num("CRITICA_ITEM_TIMEOUT", float),
     ), lambda field: f"environment variable CRITICA_{field.upper()}={env.get('CRITICA_' + field.upper())}")

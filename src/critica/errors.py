@@ -8,7 +8,8 @@
     │   ├── OptionError           a critic option it does not take, or a bad value (names the option)
     │   └── ClusterUnavailable    a Ray cluster unreachable, refusing the token, or whose workers lack critica
     ├── BackendError              a backend call failed (after bounded retries); carries status and body
-    │   └── BackendUnavailable    the server could not be reached / timed out
+    │   ├── BackendUnavailable    the server could not be reached / timed out
+    │   └── ImagesUnsupported     the backend, or the server or model behind it, cannot take the item's images
     └── MissingDependency         an optional package or file is absent; carries the command that fixes it
 
 A failing item becomes data in a run (an unscored critique with ``error`` set), never a crashed batch.
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = ["CriticaError", "UserError", "InputError", "OptionError", "ClusterUnavailable", "BackendError", "BackendUnavailable",
+           "ImagesUnsupported",
            "MissingDependency", "close_matches", "did_you_mean"]
 
 
@@ -76,6 +78,11 @@ class BackendError(CriticaError):
 
 class BackendUnavailable(BackendError):
     """The backend could not be reached or did not answer within the timeout."""
+
+
+class ImagesUnsupported(BackendError):
+    """The item has images and the backend cannot take them (an in-process text model, or a server that refused the
+    image parts). The item is left unscored with this reason: a critic never judges it without its images."""
 
 
 class ClusterUnavailable(UserError):

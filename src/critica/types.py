@@ -14,16 +14,20 @@ This module does no I/O and imports nothing else from critica.
 
 from __future__ import annotations
 
+import binascii
+import re
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "Verdict",
     "StepVerdict",
     "ParseStatus",
     "Usage",
+    "ImageInput",
+    "IMAGE_TYPES",
     "Item",
     "StepJudgment",
     "Score",
@@ -158,6 +162,80 @@ def _split(total: int, k: int) -> list[int]:
     return [base + (1 if i < rem else 0) for i in range(k)]
 
 
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+"""Image types an item may carry: the four that OpenAI-compatible vision servers (vLLM, llama.cpp's server, hosted
+APIs) all accept. SVG is not one: it is a document that can hold scripts, not a picture."""
+
+_DATA_HEAD = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,")
+_REMOTE_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
+
+
+def _strict_base64(payload: str) -> bool:
+    """Whether ``payload`` is strict base64 (C speed: a 5 MiB image checks in milliseconds, a regex takes ~100 ms)."""
+    if not payload.isascii():
+        return False
+    try:
+        binascii.a2b_base64(payload, strict_mode=True)
+    except binascii.Error:
+        return False
+    return True
+
+
+class ImageInput(BaseModel):
+    """One image of an item: a data URL holding the image, or a remote ``http(s)`` URL, with an optional caption.
+
+    Local files become data URLs when they are read (:func:`critica.inputs.images.image_file`; the readers do it for
+    the paths an input file names), so an item always carries its image and nothing downstream reads a file again.
+    A ``file://`` URL, a path or any other scheme is refused here: an item submitted over HTTP can never name a
+    file on the server host.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    """``data:image/<png|jpeg|gif|webp>;base64,<data>`` or an ``http(s)://`` URL, sent to the model as given (critica
+    never fetches a remote URL; the model server does)."""
+    caption: str | None = None
+    """What the image shows or why it is there; shown to the critic beside the image."""
+    part: Literal["question", "response"] = "question"
+    """Which text the image belongs to: the prompt places it in (or right after) that text; see docs/images.md."""
+    source: str | None = None
+    """The local file the data URL was read from, as the input named it (a label; never read again)."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        head = _DATA_HEAD.match(value)
+        if head is not None and _strict_base64(value[head.end():]):
+            return value
+        if head is None and _REMOTE_URL.fullmatch(value):
+            return value
+        head = value[:40]
+        if value.startswith("data:"):
+            raise ValueError(f"a data URL must be data:<{'|'.join(IMAGE_TYPES)}>;base64,<base64 data> "
+                             f"(got {head!r}...)")
+        raise ValueError(f"an image url must be a data: URL or an http(s):// URL, not {head!r} (local files are "
+                         "read by the input readers, never from an item's url)")
+
+    @property
+    def is_data(self) -> bool:
+        """Whether the image is held in the item (a data URL) rather than named by a remote URL."""
+        return self.url.startswith("data:")
+
+    @property
+    def media_type(self) -> str | None:
+        """The image type of a data URL (``image/png`` …); None for a remote URL."""
+        return self.url[5:self.url.index(";")] if self.is_data else None
+
+    def label(self) -> str:
+        """How the image is named in a listing: its source file, its remote URL, or its type and size."""
+        if self.source:
+            return self.source
+        if not self.is_data:
+            return self.url
+        return f"{self.media_type}, {len(self.url.partition(',')[2]) * 3 // 4:,} bytes"
+
+
 class Item(BaseModel):
     """One thing to critique: a question and a model's response, with optional context."""
 
@@ -184,6 +262,9 @@ class Item(BaseModel):
     """Evaluation principles the critic should apply."""
     tests: list[str] = Field(default_factory=list)
     """Code tests (Python source, e.g. ``assert f(1) == 2``) for code responses."""
+    images: list[ImageInput] = Field(default_factory=list)
+    """Images of the question or the response (a screenshot, a chart, a photo), for vision-language critics. A
+    backend that cannot take images makes the item ``unscored``; it never drops them (docs/images.md)."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Anything else carried through unchanged (gold labels, source, generator)."""
 

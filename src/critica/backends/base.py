@@ -13,10 +13,38 @@ from typing import Any, Protocol, runtime_checkable
 
 from critica.types import Usage
 
-__all__ = ["Message", "GenerateRequest", "Completion", "RetryDecision", "Backend", "CONTROL_TOKENS", "plain_content"]
+__all__ = ["Message", "GenerateRequest", "Completion", "RetryDecision", "Backend", "CONTROL_TOKENS", "plain_content",
+           "ImagesNotAccepted", "image_count", "text_of"]
 
-Message = dict[str, str]
-"""An OpenAI-style chat message: ``{"role": "system"|"user"|"assistant", "content": ...}``."""
+Message = dict[str, Any]
+"""An OpenAI-style chat message: ``{"role": "system"|"user"|"assistant", "content": ...}``. ``content`` is a string,
+or, for an item with images, OpenAI's list of content parts: ``{"type": "text", "text": ...}`` and
+``{"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}`` (what vLLM, llama.cpp's server and
+hosted APIs accept)."""
+
+
+def text_of(content: Any) -> str:
+    """The text of a message's ``content``: the string itself, or its text parts joined (image parts left out)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def image_count(messages: list[Message]) -> int:
+    """How many image parts ``messages`` carry."""
+    return sum(1 for m in messages if isinstance(m.get("content"), list)
+               for p in m["content"] if isinstance(p, dict) and p.get("type") == "image_url")
+
+
+class ImagesNotAccepted(Exception):
+    """The backend, or the server behind it, cannot take the request's images. Never retried: the item becomes
+    ``unscored`` with this reason rather than being judged without its images."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 CONTROL_TOKENS = r"<\|[^<>|\n]{1,64}\|>|<{1,2}/?(?:s|SYS|start_of_turn|end_of_turn)>{1,2}"
 """Spellings of chat-template control tokens: ``<|im_start|>``, ``<|eot_id|>``, ``<|start_header_id|>``, ``</s>``,

@@ -10,7 +10,9 @@ Only successful calls are cached; failures are retried on the next run. A replay
 (``Completion.cached``, its usage counted as replayed, the original call's latency kept), so a cached re-run is
 never mistaken for fresh work. Entries live in the ``call_cache`` table
 of the store's database (``$CRITICA_HOME/critica.db``), which doubles as the per-call record: model, token counts,
-latency, when it was made, and how often it was replayed.
+latency, when it was made, and how often it was replayed. An image's data URL enters the key in full but is
+recorded in the ``request`` column by its SHA-256 (``data:image/png;sha256=…``): the item and its run already hold the
+image, and a cached call need not store it again.
 """
 
 from __future__ import annotations
@@ -39,6 +41,22 @@ def cache_key(model: str, request: GenerateRequest, sample: int = 0) -> str:
     payload.update({"_v": _KEY_VERSION, "_model": model, "_sample": sample})
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _compact(message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` as the cache records it: each image data URL replaced by its type and SHA-256."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    parts = []
+    for part in content:
+        url = part.get("image_url", {}).get("url", "") if isinstance(part, dict) else ""
+        if isinstance(url, str) and url.startswith("data:"):
+            head = url.partition(",")[0].removesuffix(";base64")
+            digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
+            part = {**part, "image_url": {**part["image_url"], "url": f"{head};sha256={digest}"}}
+        parts.append(part)
+    return {**message, "content": parts}
 
 
 @dataclass
@@ -113,6 +131,7 @@ class SqliteCache:
 
     def put(self, key: str, model: str, request: GenerateRequest, completion: Completion, latency_s: float) -> None:
         req = dataclasses.asdict(request)
+        req["messages"] = [_compact(m) for m in req["messages"]]
         with self._lock:
             self._conn.execute(
                 "INSERT OR IGNORE INTO call_cache (key, model, request, completion, prompt_tokens, completion_tokens, "

@@ -26,9 +26,9 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from critica.backends.base import Backend, Completion, GenerateRequest
+from critica.backends.base import Backend, Completion, GenerateRequest, ImagesNotAccepted, image_count
 from critica.backends.cache import CacheStats, CallCache, cache_key
-from critica.errors import BackendError, BackendUnavailable, CriticaError
+from critica.errors import BackendError, BackendUnavailable, CriticaError, ImagesUnsupported
 from critica.redact import Redactor
 from critica.types import Usage
 
@@ -88,7 +88,17 @@ class Caller:
             request: What to generate.
             sample: Index of this call among repeated calls of the same request (k-sample voting passes 0..k-1),
                 part of the cache key so k samples stay k distinct answers.
+
+        Raises:
+            ImagesUnsupported: the request carries images and the backend says it cannot take them
+                (``accepts_images`` false), or the server refused them. Never retried.
         """
+        images = image_count(request.messages)
+        if images and not getattr(self.backend, "accepts_images", False):
+            raise ImagesUnsupported(
+                f"backend {self.backend.name} cannot take image inputs (the item has {images} image"
+                f"{'s' if images > 1 else ''}); use a vision-language model over an OpenAI-compatible server "
+                "(--model openai:<model> --base-url ...)")
         if self.cache is None:
             return await self._generate(request)
         key = cache_key(self.backend.name, request, sample)
@@ -118,6 +128,8 @@ class Caller:
                 decision_retry, after, unavailable, status = True, None, True, None
             except CriticaError:
                 raise
+            except ImagesNotAccepted as e:
+                raise ImagesUnsupported(self._redactor.text(f"backend {self.backend.name}: {e}"), status=e.status) from None
             except Exception as e:  # noqa: BLE001 — classified by the backend below
                 last = e
                 d = self.backend.retry_decision(e)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from critica.backends.base import Completion, GenerateRequest, RetryDecision
+from critica.backends.base import Completion, GenerateRequest, RetryDecision, text_of
 from critica.types import Usage
 
 __all__ = ["ScriptedBackend", "ScriptedError"]
@@ -40,8 +40,11 @@ class ScriptedBackend:
         cycle: bool = True,
         delay_s: float = 0.0,
         honours_n: bool = True,
+        accepts_images: bool = True,
     ) -> None:
         self.name = name
+        self.accepts_images = accepts_images
+        """Whether requests with image parts reach the script (False: the Caller refuses them, as for a text model)."""
         self._replies = replies
         self._cycle = cycle
         self._pos = 0
@@ -73,7 +76,7 @@ class ScriptedBackend:
             if isinstance(reply, BaseException):
                 raise reply
             texts.append(reply)
-        prompt_tokens = sum(len(m.get("content", "").split()) for m in request.messages)
+        prompt_tokens = sum(len(text_of(m.get("content", "")).split()) for m in request.messages)
         usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=sum(len(t.split()) for t in texts), calls=1)
         return Completion(texts, usage, None, self.name, ["stop"] * n, [None] * n)
 

@@ -108,6 +108,8 @@ class LlamaCppBackend:
             raise UserError(f"model file {path} does not exist")
         self.path = path
         self.name = name or f"llamacpp:{path}"
+        self.accepts_images = False
+        """A text model in-process: an item with images is refused (unscored), never judged without them."""
         cores = os.cpu_count() or 1
         workers = max(1, min(workers, cores))
         per = threads or max(1, cores // workers)

@@ -9,13 +9,20 @@ JSON-schema output: ``schema_mode="json_schema"`` sends OpenAI's ``response_form
 ``"none"`` sends no constraint (parsing falls back to free text). The default ``"auto"`` starts with
 ``json_schema`` and, if the server rejects the request with a 400/422, retries once with ``json_object`` and then
 ``none``, remembering what worked for later calls.
+
+Images: a request whose messages carry image parts (``{"type": "image_url", "image_url": {"url": ...}}``, built by
+the critics from :attr:`critica.types.Item.images`) is sent as it is. A server or model that cannot take them
+answers 400/413/415/422 (vLLM: "not a multimodal model"; llama.cpp's server without a projector: "image input is
+not supported"); once the response-format fallbacks above are spent, that answer becomes
+:class:`~critica.backends.base.ImagesNotAccepted` — never retried, never retried *without* the images — and the
+item is left unscored with the server's reason.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from critica.backends.base import Completion, GenerateRequest, RetryDecision
+from critica.backends.base import Completion, GenerateRequest, ImagesNotAccepted, RetryDecision, image_count
 from critica.errors import MissingDependency
 from critica.types import Usage
 
@@ -47,6 +54,8 @@ class OpenAICompatBackend:
         self.model = model
         self.name = name or f"openai:{model}"
         self.schema_mode = schema_mode
+        self.accepts_images = True
+        """Image parts are sent; whether the model takes them is the server's answer (a 400 leaves the item unscored)."""
         self.secrets: tuple[str, ...] = (api_key,) if api_key else ()
         """Redacted from every error the Caller raises (a 401 body can echo the key)."""
         # A custom server gets a placeholder key, never a hosted-API key from the environment.
@@ -87,6 +96,12 @@ class OpenAICompatBackend:
             except self._openai.APIStatusError as e:
                 # A server that does not know this response_format dialect: try the next one, once each.
                 if request.json_schema is None or mode not in _FALLBACK or not _rejects_format(e):
+                    images = image_count(request.messages)
+                    if images and e.status_code in (400, 413, 415, 422):
+                        raise ImagesNotAccepted(
+                            f"the server refused the request carrying {images} image part{'s' if images > 1 else ''} "
+                            f"(HTTP {e.status_code}: {_body(e)}); the model may not take images",
+                            status=e.status_code) from None
                     raise
                 mode = _FALLBACK[mode]
                 continue
@@ -148,6 +163,15 @@ class OpenAICompatBackend:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _body(e: Any) -> str:
+    """The first 300 characters of an error answer's body, on one line."""
+    try:
+        text = e.response.text
+    except Exception:  # noqa: BLE001 - a body we cannot read says nothing
+        text = str(e)
+    return " ".join(str(text).split())[:300]
 
 
 def _rejects_format(e: Any) -> bool:

@@ -72,6 +72,9 @@ def serve(
     per_key: int = typer.Option(4, "--per-key", help="Requests (and jobs) one key may have in flight."),
     request_timeout: float = typer.Option(300.0, "--request-timeout", help="Seconds before a request is answered 504."),
     no_ui: bool = typer.Option(False, "--no-ui", help="Do not serve the web UI."),
+    image_urls: bool = typer.Option(False, "--image-urls",
+                                    help="Accept remote http(s) image URLs in items (the model server fetches them; "
+                                         "off: images only as data URLs). Local image paths are never read."),
     item_max_chars: int = ItemMaxCharsOpt,
     item_timeout: float = ItemTimeoutOpt,
 ) -> None:
@@ -91,7 +94,7 @@ def serve(
     keys = _keys(server_key, keys_file)
     config = ServerConfig(settings=settings, models=list(also_model or []), critic=critic, api_keys=keys,
                           max_batch=max_batch, max_body_bytes=max_body, per_key_concurrency=per_key,
-                          request_timeout_s=request_timeout, ui=not no_ui)
+                          request_timeout_s=request_timeout, ui=not no_ui, image_urls=image_urls)
     store = None if no_store else Store.open(db)
     if not keys and not _is_loopback(host):
         err_console.print(f"[yellow]no API keys set: requests from other machines to {host} will be refused "

@@ -12,10 +12,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from critica.backends.base import Completion, GenerateRequest, Message
 from critica.backends.call import Caller
-from critica.errors import BackendError
+from critica.errors import BackendError, ImagesUnsupported
 from critica.types import Critique, Item, ParseStatus, SamplingParams, Usage, Verdict
 
-__all__ = ["Critic", "LLMCritic", "unscored", "call_latency"]
+__all__ = ["Critic", "LLMCritic", "unscored", "call_latency", "failure_reason"]
 
 
 @runtime_checkable
@@ -36,6 +36,11 @@ def unscored(item: Item, critic: str, *, reason: str, raw: list[str] | None = No
         item_id=item.id, critic=critic, verdict=Verdict.UNSCORED, parse_status=failed,
         parse_error=reason if failed == ParseStatus.FAILED else None, raw_outputs=raw or [], **extra,
     )
+
+
+def failure_reason(e: BackendError) -> str:
+    """The ``parse_error`` of a critique a backend failure left unscored."""
+    return "images not accepted by the backend" if isinstance(e, ImagesUnsupported) else "backend failure"
 
 
 def call_latency(completion: Completion, took_s: float) -> float:
@@ -81,16 +86,19 @@ class LLMCritic:
         raise NotImplementedError
 
     def augment(self, item: Item, messages: list[Message]) -> list[Message]:
-        """``messages`` with :attr:`tool_context` (if any) appended to the last user message."""
+        """``messages`` with :attr:`tool_context` (if any) appended to the last user message, then the item's images
+        placed in it (:func:`critica.critics.images.attach_images`)."""
+        from critica.critics.images import attach_images
+
         extra = self.tool_context(item) if self.tool_context is not None else None
         if not extra:
-            return messages
+            return attach_images(item, messages)
         out = [dict(m) for m in messages]
         for m in reversed(out):
             if m.get("role") == "user":
                 m["content"] = f"{m['content']}\n\n{extra}"
                 break
-        return out
+        return attach_images(item, out)
 
     def request(self, item: Item, *, n: int = 1, seed: int | None = None) -> GenerateRequest:
         return GenerateRequest(
@@ -109,7 +117,7 @@ class LLMCritic:
         try:
             completion = await self.caller.generate(self.request(item, n=n, seed=seed))
         except BackendError as e:
-            crit = unscored(item, self.name, reason="backend failure", error=str(e), model=self.caller.name,
+            crit = unscored(item, self.name, reason=failure_reason(e), error=str(e), model=self.caller.name,
                             latency_s=time.perf_counter() - start)
             out = [crit.model_copy(deep=True) for _ in range(n)]
             out[0].usage = Usage(failed_calls=1)  # one request failed, whatever n it asked for

@@ -76,6 +76,14 @@ def _rubric(caller: Caller, **options: Any):
     return RubricCritic(caller, **options)
 
 
+@register("design", "design critique of the artefact in the item's images: layout, legibility, hierarchy, "
+          "accessibility scored 1-5 on a rubric (needs a vision-language model)")
+def _design(caller: Caller, **options: Any):
+    from critica.critics.design import DesignCritic
+
+    return DesignCritic(caller, **options)
+
+
 @register("evidence", "AlignRAG-style: steps unsupported by, contradicting or ignoring the retrieved passages, cited")
 def _evidence(caller: Caller, **options: Any):
     from critica.critics.evidence import EvidenceCritic

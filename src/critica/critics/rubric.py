@@ -114,6 +114,10 @@ class RubricCritic(ProtocolCritic):
 
     name = "rubric"
     json_schema = SCHEMA
+    template = "rubric"
+    """Prompt template (``<template>.txt``, ``<template>_json.txt``); the design critic has its own."""
+    default_rubric = "rubric_default"
+    """Template holding the rubric used when neither the item nor the options give one."""
 
     def __init__(self, caller: Caller, *, rubric: str | None = None, min_score: int | None = None,
                  max_score: int | None = None, aspects: list[str] | None = None, pass_threshold: float | None = None,
@@ -128,7 +132,7 @@ class RubricCritic(ProtocolCritic):
 
     def setup(self, item: Item) -> tuple[str, int, int, list[str]]:
         """The rubric text, scale and aspect names used for ``item``."""
-        rubric = item.rubric or self.rubric or load_template("rubric_default")
+        rubric = item.rubric or self.rubric or load_template(self.default_rubric)
         lo, hi = self.scale or rubric_scale(rubric) or (1, 5)
         meta_aspects = item.metadata.get("aspects")
         aspects = _aspect_names(self.aspects or (meta_aspects if isinstance(meta_aspects, list) else None)
@@ -142,7 +146,7 @@ class RubricCritic(ProtocolCritic):
             aspect_text = (f"The rubric has {len(aspects)} aspects: {', '.join(aspects)}. Score each aspect from {lo} "
                            f"to {hi}, then give an overall score.\n\n")
             aspect_lines = "".join(f"{a}: <an integer from {lo} to {hi}>\n" for a in aspects)
-        template = load_template("rubric_json" if self.structured else "rubric")
+        template = load_template(f"{self.template}_json" if self.structured else self.template)
         return self.prompt(template.format(question=neutralise(item.question), response=neutralise(item.text),
                                            reference=reference_block(item), rubric=neutralise(rubric.strip()), aspect_text=aspect_text, aspect_lines=aspect_lines,
                                            lo=lo, hi=hi))

@@ -32,7 +32,7 @@ from typing import Any
 
 from critica.backends.base import GenerateRequest, Message
 from critica.critics import markup
-from critica.critics.base import LLMCritic, call_latency, unscored
+from critica.critics.base import LLMCritic, call_latency, failure_reason, unscored
 from critica.critics.markup import numbered_passages
 from critica.critics.parse import MAX_CHARS, all_boxed, extract_json, is_placeholder, parse_int, strip_reasoning
 from critica.errors import BackendError
@@ -184,6 +184,8 @@ class Reply:
     took_s: float
     """Wall time this call took now (microseconds for a replay from the call cache)."""
     error: str | None = None
+    reason: str = "backend failure"
+    """How the failure is named in the critique's ``parse_error`` (:func:`~critica.critics.base.failure_reason`)."""
 
 
 class ProtocolCritic(LLMCritic):
@@ -233,7 +235,7 @@ class ProtocolCritic(LLMCritic):
             completion = await self.caller.generate(request)
         except BackendError as e:
             took = time.perf_counter() - start
-            return Reply(None, Usage(failed_calls=1), took, took, str(e))
+            return Reply(None, Usage(failed_calls=1), took, took, str(e), failure_reason(e))
         text = completion.texts[0] if completion.texts else ""
         took = time.perf_counter() - start
         return Reply(text, completion.usage, call_latency(completion, took), took)
@@ -253,8 +255,8 @@ class ProtocolCritic(LLMCritic):
 
     def backend_failure(self, item: Item, replies: Sequence[Reply], start: float, seed: int | None = None) -> Critique:
         """The unscored critique for a call that failed after its retries."""
-        err = next(r.error for r in replies if r.error)
-        crit = unscored(item, self.name, reason="backend failure", error=err)
+        failed = next(r for r in replies if r.error)
+        crit = unscored(item, self.name, reason=failed.reason, error=failed.error)
         return self.finish(crit, replies, start, seed)
 
     @staticmethod

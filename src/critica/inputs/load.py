@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from critica.errors import InputError, UserError
+from critica.inputs.images import ImageError, parse_images
 from critica.inputs.records import ReadLimits, iter_records, json_kind, object_problem
 from critica.types import Item
 
@@ -41,6 +42,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "rubric": ("rubric",),
     "principles": ("principles",),
     "tests": ("tests", "test_list"),
+    "images": ("images", "image"),
 }
 _LIST_FIELDS = {"steps", "candidates", "evidence", "principles", "tests"}
 
@@ -78,19 +80,24 @@ def _lookup(record: Mapping[str, Any], path: str) -> tuple[bool, Any]:
 
 
 def record_to_item(record: Any, *, default_id: str, mapping: Mapping[str, str] | None = None,
-                   limits: ReadLimits | None = None, need_response: bool = True) -> Item:
+                   limits: ReadLimits | None = None, need_response: bool = True,
+                   base_dir: str | Path | None = None) -> Item:
     """Turn one decoded record into an Item. Raises ``ValueError`` (with a field name prefix) on bad records.
 
     Nothing is coerced silently: ``id`` is a string or an integer (kept as its decimal digits); ``question``,
     ``response`` and ``rubric`` are strings; ``reference_answer`` a string or an integer; list fields lists of
     strings. NaN, Infinity, overflowing numbers and lone surrogates anywhere in the record are field errors.
     With ``need_response=False`` a record may hold only a question (its response will be generated).
+    ``images`` are checked by :func:`critica.inputs.images.parse_images` under ``limits``; local image paths are
+    read only when ``base_dir`` is given (relative ones from it), so a record from an untrusted source (the HTTP
+    API passes none) can never read a file.
     """
-    return _to_item(record, default_id, mapping, limits or ReadLimits(), need_response, checked=False)
+    return _to_item(record, default_id, mapping, limits or ReadLimits(), need_response, checked=False,
+                    base_dir=base_dir)
 
 
 def _to_item(record: Any, default_id: str, mapping: Mapping[str, str] | None, limits: ReadLimits,
-             need_response: bool, *, checked: bool) -> Item:
+             need_response: bool, *, checked: bool, base_dir: str | Path | None = None) -> Item:
     problem = object_problem(record, checked, limits.max_depth)
     if problem is not None:
         raise _FieldError(*problem)
@@ -111,7 +118,14 @@ def _to_item(record: Any, default_id: str, mapping: Mapping[str, str] | None, li
         else:
             if field in mapping:
                 raise _FieldError(mapping[field], "mapped field is missing")
-    values = {field: _typed(field, src, value) for field, (src, value) in data.items()}
+    values = {field: _typed(field, src, value) for field, (src, value) in data.items() if field != "images"}
+    if "images" in data:
+        src, value = data["images"]
+        try:
+            values["images"] = parse_images(value, src, base_dir=base_dir, max_bytes=limits.image_max_bytes,
+                                            max_count=limits.image_max_count, urls=limits.image_urls)
+        except ImageError as e:
+            raise _FieldError(e.field, e.reason) from None
     if "id" not in values:
         if null_id is not None:
             raise _FieldError(null_id, "is null; an id is a string or an integer (leave the field out to number "
@@ -179,7 +193,8 @@ def read_items(path: str | Path, mapping: Mapping[str, str] | None = None, *, li
     Streamed whatever the format (memory stays flat; see :mod:`critica.inputs.records` for the limits, encodings
     and JSON layouts). A record whose id an earlier record of the file already has is an InputError on field
     ``id``, found before anything critiques it: ids are remembered as 128-bit hashes (about 80 bytes per record,
-    ~80 MB for a million). A file that does not exist raises ``UserError``.
+    ~80 MB for a million). A file that does not exist raises ``UserError``. Image paths in a record are read
+    relative to the file's directory (:mod:`critica.inputs.images`).
     """
     path = Path(path)
     name = str(path)
@@ -191,7 +206,8 @@ def read_items(path: str | Path, mapping: Mapping[str, str] | None = None, *, li
             yield InputError(name, raw.location, None, raw.error)
             continue
         try:
-            item = _to_item(raw.value, f"{stem}-{raw.key}", mapping, limits, need_response, checked=raw.clean)
+            item = _to_item(raw.value, f"{stem}-{raw.key}", mapping, limits, need_response, checked=raw.clean,
+                            base_dir=path.parent)
         except _FieldError as e:
             yield InputError(name, raw.location, e.field, e.reason)
             continue

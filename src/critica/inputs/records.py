@@ -64,16 +64,26 @@ class ReadLimits:
     max_values: int = 1_000_000
     """Arrays, objects and list/object members in one record: bounds what decoding a record can allocate
     (a 64 MiB line of ``[],`` would otherwise be ~20 million Python lists)."""
+    image_max_bytes: int = 5 * 1024 * 1024
+    """Bytes of one image (a file, or a data URL's decoded data): 5 MiB, under every vision API's own limit (OpenAI:
+    20 MB; llama.cpp's server and vLLM take what their HTTP body limit does). :mod:`critica.inputs.images`."""
+    image_max_count: int = 8
+    """Images in one item."""
+    image_urls: bool = True
+    """Whether an item may name a remote ``http(s)`` image URL (passed to the model server, which fetches it). The
+    HTTP API refuses them unless ``critica serve --image-urls``: the model server would fetch any address a client
+    names."""
 
     def __post_init__(self) -> None:
-        for name in ("max_record_bytes", "max_depth", "max_values"):
+        for name in ("max_record_bytes", "max_depth", "max_values", "image_max_bytes", "image_max_count"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"ReadLimits.{name} must be a positive integer, not {getattr(self, name)!r}")
 
     @classmethod
     def from_settings(cls, settings: Any) -> ReadLimits:
         """The limits a :class:`~critica.config.Settings` sets, defaults for the rest."""
-        given = {k: getattr(settings, k, None) for k in ("max_record_bytes", "max_depth", "max_values")}
+        given = {k: getattr(settings, k, None)
+                 for k in ("max_record_bytes", "max_depth", "max_values", "image_max_bytes", "image_max_count")}
         return cls(**{k: v for k, v in given.items() if v is not None})
 
 

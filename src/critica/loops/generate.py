@@ -124,9 +124,16 @@ class Generator:
         return self.caller.name
 
     async def _complete(self, prompt: str, *, n: int = 1, temperature: float | None = None,
-                        max_tokens: int | None = None, seed: int | None = None) -> list[Draft]:
+                        max_tokens: int | None = None, seed: int | None = None, item: Item | None = None) -> list[Draft]:
+        messages: list[dict] = [{"role": "user", "content": prompt}]
+        if item is not None:
+            # The item's images go with every prompt about it (critica.critics.images); a generator that cannot take
+            # them fails the call (ImagesUnsupported) rather than answering without them.
+            from critica.critics.images import attach_images
+
+            messages = attach_images(item, messages)
         request = GenerateRequest(
-            messages=[{"role": "user", "content": prompt}], n=n,
+            messages=messages, n=n,
             temperature=self.temperature if temperature is None else temperature,
             max_tokens=max_tokens or self.max_tokens, seed=self.seed if seed is None else seed,
         )
@@ -141,7 +148,7 @@ class Generator:
         return drafts
 
     async def answer(self, question: str, *, n: int = 1, seed: int | None = None,
-                     evidence: Sequence[str] = ()) -> list[Draft]:
+                     evidence: Sequence[str] = (), item: Item | None = None) -> list[Draft]:
         """Write ``n`` answers to ``question`` (several samples use ``sample_temperature``), using the retrieved
         passages ``evidence`` when given (numbered, to be cited like ``[1]``). Their markup is neutralised
         (:mod:`critica.critics.markup`).
@@ -151,7 +158,8 @@ class Generator:
             shown += (f"\n\nRetrieved passages:\n{numbered_passages(evidence)}\n\n"
                       "Answer using the passages; cite them like [1].")
         prompt = load_template("loop_answer").format(question=shown, answer_format=self.answer_format)
-        return await self._complete(prompt, n=n, temperature=self.sample_temperature if n > 1 else None, seed=seed)
+        return await self._complete(prompt, n=n, temperature=self.sample_temperature if n > 1 else None, seed=seed,
+                                    item=_question_images(item))
 
     async def revise(self, item: Item, critique: Critique) -> Draft:
         """Rewrite ``item``'s answer so that it addresses ``critique``."""
@@ -160,7 +168,7 @@ class Generator:
             question=neutralise(item.question, strict=True), answer=render_steps(steps), critique=render_critique(critique, steps),
             answer_format=self.answer_format,
         )
-        return (await self._complete(prompt))[0]
+        return (await self._complete(prompt, item=item))[0]
 
     async def align(self, item: Item, critique: Critique) -> Draft:
         """Rewrite ``item``'s reasoning to fit its retrieved passages (``item.evidence``), guided by ``critique``."""
@@ -170,19 +178,28 @@ class Generator:
             answer=render_steps(steps),
             critique=render_critique(critique, steps), answer_format=self.answer_format,
         )
-        return (await self._complete(prompt))[0]
+        return (await self._complete(prompt, item=item))[0]
 
-    async def next_steps(self, question: str, steps: list[str], k: int, *, seed: int | None = None) -> list[Draft]:
+    async def next_steps(self, question: str, steps: list[str], k: int, *, seed: int | None = None,
+                         item: Item | None = None) -> list[Draft]:
         """Propose ``k`` candidate next steps after ``steps`` (each cut to a single step, duplicates kept)."""
         prompt = load_template("loop_next_step").format(
             question=neutralise(question, strict=True), partial=render_steps(steps) if steps else "(nothing yet)", number=len(steps) + 1,
             answer_format=self.answer_format,
         )
         drafts = await self._complete(prompt, n=k, temperature=self.sample_temperature if k > 1 else None,
-                                      max_tokens=self.step_max_tokens, seed=seed)
+                                      max_tokens=self.step_max_tokens, seed=seed, item=_question_images(item))
         for d in drafts:
             d.text = one_step(d.text)
         return drafts
+
+
+def _question_images(item: Item | None) -> Item | None:
+    """``item`` keeping only its question's images (a new answer is written to the question, not to the old
+    response); None when it has none."""
+    if item is None or not any(im.part == "question" for im in item.images):
+        return None
+    return item.model_copy(update={"images": [im for im in item.images if im.part == "question"]})
 
 
 def one_step(text: str) -> str:

@@ -53,7 +53,7 @@ async def align(item: Item, critic: Critic, generator: Generator, *, max_rounds:
         # The draft must see the passages, so it is written here and the loop starts from it.
         start = time.perf_counter()
         try:
-            drafted = (await generator.answer(item.question, evidence=item.evidence))[0]
+            drafted = (await generator.answer(item.question, evidence=item.evidence, item=item))[0]
         except BackendError as e:
             return draft_failed(item, getattr(critic, "name", "critic"), generator.name, e, time.perf_counter() - start)
         start_item = item.model_copy(update={"response": drafted.text, "steps": None})

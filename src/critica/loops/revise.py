@@ -184,7 +184,7 @@ async def refine(
     answer = item.text
     if draft:
         try:
-            first = (await generator.answer(item.question))[0]
+            first = (await generator.answer(item.question, item=item))[0]
         except BackendError as e:
             return draft_failed(item, critic_name, generator.name, e, time.perf_counter() - start)
         usage = usage + first.usage

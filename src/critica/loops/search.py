@@ -160,7 +160,7 @@ async def best_of_n(item: Item, critics: Critic | Sequence[Critic], generator: G
         raise UserError(f"best-of-N needs n >= 1, got {n}")
     panel = _as_panel(critics)
     try:
-        drafts = await generator.answer(item.question, n=n)
+        drafts = await generator.answer(item.question, n=n, item=item)
     except BackendError as e:
         ranking = _choose(item.id, [], panel, Usage())
         ranking.error = f"generation failed: {e}"
@@ -263,7 +263,8 @@ async def step_search(
         for parent in frontier:
             prefix = [] if parent is None else paths[parent]
             try:
-                drafts = await generator.next_steps(item.question, prefix, expand, seed=generator.seed + 1000 * depth)
+                drafts = await generator.next_steps(item.question, prefix, expand, seed=generator.seed + 1000 * depth,
+                                                       item=item)
             except BackendError as e:
                 error = f"step proposal failed: {e}"
                 continue

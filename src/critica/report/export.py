@@ -21,6 +21,11 @@ Unscored critiques contribute nothing (they are not judgements). Column names fo
 message lists (``[{"role": "user", "content": ...}]``), TRL's conversational format. Ranked lists for listwise
 training are ``prompt``/``completions``/``scores``, best first.
 
+Items with images (:attr:`~critica.types.Item.images`) add an ``images`` column (their data URLs or remote URLs, in
+item order), and a conversational prompt becomes TRL's vision format (``{"type": "image"}`` parts, one per image,
+before the text). Single-response judgements are grouped by question *and* images, so responses about different
+images are never paired.
+
 SFT records (DeepCritic, arXiv:2505.00662; MultiCritique, arXiv:2410.15287) teach a model to write critiques: the
 prompt asks for a step-by-step critique of the response and the completion is the stored critique, rendered as
 per-step judgements, the first error and the verdict (a multi-response critique: every response in the prompt, and
@@ -139,16 +144,32 @@ def response_scores(item: Item, critique: Critique) -> tuple[str, list[tuple[str
         return None
     if critique.verdict == Verdict.UNSCORED:
         return None
+    group = "prompt:" + item.question + _image_key(item)
     if critique.score is not None:
-        return "prompt:" + item.question, [(responses[0], critique.score.normalized)]
+        return group, [(responses[0], critique.score.normalized)]
     if critique.verdict in (Verdict.CORRECT, Verdict.INCORRECT):
-        return "prompt:" + item.question, [(responses[0], 1.0 if critique.verdict == Verdict.CORRECT else 0.0)]
+        return group, [(responses[0], 1.0 if critique.verdict == Verdict.CORRECT else 0.0)]
     return None
 
 
-def _groups(records: Iterable[Record]) -> Iterator[tuple[str, list[tuple[str, float]]]]:
-    """Comparison groups: per item for multi-response judgements, per prompt (collected) for single ones."""
-    by_prompt: dict[str, tuple[str, list[tuple[str, float]]]] = {}
+def _image_key(item: Item) -> str:
+    """What sets apart the prompts of items with the same question and different images ("" without images): two
+    responses are only compared when they answer the same question about the same images."""
+    if not item.images:
+        return ""
+    import hashlib
+
+    return "\x00images:" + hashlib.sha256("\x00".join(im.url for im in item.images).encode()).hexdigest()
+
+
+def _image_urls(item: Item) -> list[str]:
+    return [im.url for im in item.images]
+
+
+def _groups(records: Iterable[Record]) -> Iterator[tuple[str, list[str], list[tuple[str, float]]]]:
+    """Comparison groups ``(question, image urls, scored)``: per item for multi-response judgements, per prompt and
+    images (collected) for single ones."""
+    by_prompt: dict[str, tuple[str, list[str], list[tuple[str, float]]]] = {}
     for item, critique in records:
         if item is None:
             continue
@@ -157,15 +178,24 @@ def _groups(records: Iterable[Record]) -> Iterator[tuple[str, list[tuple[str, fl
             continue
         group, scored = got
         if group.startswith("prompt:"):
-            prompt, seen = by_prompt.setdefault(group, (item.question, []))
+            prompt, images, seen = by_prompt.setdefault(group, (item.question, _image_urls(item), []))
             seen.extend(scored)
         else:
-            yield item.question, scored
+            yield item.question, _image_urls(item), scored
     yield from by_prompt.values()
 
 
-def _msg(role: str, text: str, conversational: bool) -> Any:
-    return [{"role": role, "content": text}] if conversational else text
+def _msg(role: str, text: str, conversational: bool, images: list[str] | None = None) -> Any:
+    if not conversational:
+        return text
+    if images:  # TRL's vision format: one {"type": "image"} per entry of the row's "images" column, then the text
+        return [{"role": role, "content": [*({"type": "image"} for _ in images), {"type": "text", "text": text}]}]
+    return [{"role": role, "content": text}]
+
+
+def _images_column(images: list[str]) -> dict[str, Any]:
+    """The ``images`` column of a row (data URLs or remote URLs, in item order); absent for an item without."""
+    return {"images": images} if images else {}
 
 
 def preference_pairs(
@@ -178,7 +208,7 @@ def preference_pairs(
     the best against the worst with ``pairs="best-worst"``); equal scores never make a pair. Identical response
     texts are compared once.
     """
-    for prompt, scored in _groups(records):
+    for prompt, images, scored in _groups(records):
         uniq: dict[str, float] = {}
         for text, s in scored:
             uniq.setdefault(text, s)
@@ -189,29 +219,33 @@ def preference_pairs(
             candidates = [(ranked[i], ranked[j]) for i in range(len(ranked)) for j in range(i + 1, len(ranked))]
         for (good, gs), (bad, bs) in candidates:
             if gs - bs > min_margin:
-                yield {"prompt": _msg("user", prompt, conversational), "chosen": _msg("assistant", good, conversational),
-                       "rejected": _msg("assistant", bad, conversational), "score_chosen": gs, "score_rejected": bs}
+                yield {"prompt": _msg("user", prompt, conversational, images),
+                       "chosen": _msg("assistant", good, conversational),
+                       "rejected": _msg("assistant", bad, conversational), "score_chosen": gs, "score_rejected": bs,
+                       **_images_column(images)}
 
 
 def kto_records(records: Iterable[Record], *, threshold: float = 0.5, conversational: bool = False) -> Iterator[dict[str, Any]]:
     """KTO rows ``{prompt, completion, label}``: ``label`` is True when the response's score is at least
     ``threshold`` (a correct verdict, a preferred response, or a normalised score at or above it)."""
-    for prompt, scored in _groups(records):
+    for prompt, images, scored in _groups(records):
         for text, s in scored:
-            yield {"prompt": _msg("user", prompt, conversational), "completion": _msg("assistant", text, conversational),
-                   "label": bool(s >= threshold), "score": s}
+            yield {"prompt": _msg("user", prompt, conversational, images),
+                   "completion": _msg("assistant", text, conversational), "label": bool(s >= threshold), "score": s,
+                   **_images_column(images)}
 
 
 def ranked_lists(records: Iterable[Record], *, min_size: int = 2) -> Iterator[dict[str, Any]]:
     """Listwise rows ``{prompt, completions, scores}`` with completions sorted best first (ties keep input order)."""
-    for prompt, scored in _groups(records):
+    for prompt, images, scored in _groups(records):
         uniq: dict[str, float] = {}
         for text, s in scored:
             uniq.setdefault(text, s)
         if len(uniq) < min_size:
             continue
         ranked = sorted(uniq.items(), key=lambda t: -t[1])
-        yield {"prompt": prompt, "completions": [t for t, _ in ranked], "scores": [s for _, s in ranked]}
+        yield {"prompt": prompt, "completions": [t for t, _ in ranked], "scores": [s for _, s in ranked],
+               **_images_column(images)}
 
 
 # -- SFT ---------------------------------------------------------------------------------------------------------------
@@ -361,9 +395,9 @@ def sft_records(records: Iterable[Record], *, gold_key: str | None = None, conve
             continue
         if gold_key is not None and (gold_key not in item.metadata or not _agrees_with_gold(critique, item.metadata[gold_key])):
             continue
-        yield {"prompt": _msg("user", critique_prompt(item), conversational),
+        yield {"prompt": _msg("user", critique_prompt(item), conversational, _image_urls(item)),
                "completion": _msg("assistant", render_critique(critique), conversational),
-               "item_id": item.id, "critic": critique.critic}
+               "item_id": item.id, "critic": critique.critic, **_images_column(_image_urls(item))}
 
 
 # -- writers -----------------------------------------------------------------------------------------------------------

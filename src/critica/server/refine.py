@@ -22,7 +22,7 @@ __all__ = ["run_refine"]
 
 async def run_refine(c: AppContext, body: RefineRequest) -> dict[str, Any]:
     """Run the loop for ``body`` and return ``{"run_id", "trajectory"}``."""
-    items, problems = parse_items([body.item], {}, max_batch=1)
+    items, problems = parse_items([body.item], {}, max_batch=1, limits=c.config.read_limits)
     if not items:
         raise HTTPProblem(422, problems[0].message, errors=problems)
     item = items[0]

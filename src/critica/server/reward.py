@@ -7,6 +7,8 @@ A critique becomes a reward in [0, 1]: the critic's own score normalised to its 
 
 from __future__ import annotations
 
+from critica.inputs.images import ImageError, parse_images
+from critica.inputs.records import ReadLimits
 from critica.server.errors import HTTPProblem
 from critica.server.schemas import FieldProblem, RewardDetail, RewardRequest, RewardSample
 from critica.types import Critique, Item, Verdict
@@ -38,8 +40,10 @@ def reward_samples(req: RewardRequest) -> list[RewardSample]:
     return out
 
 
-def reward_items(samples: list[RewardSample]) -> list[Item]:
-    """One item per sample; ids are the given ones or the position."""
+def reward_items(samples: list[RewardSample], limits: ReadLimits | None = None) -> list[Item]:
+    """One item per sample; ids are the given ones or the position. Images are checked as posted items' are (no
+    file path is read, remote URLs only where ``limits`` allow); a bad one answers 422 naming the sample."""
+    limits = limits or ReadLimits(image_urls=False)
     items = []
     seen: set[str] = set()
     for i, s in enumerate(samples):
@@ -47,8 +51,17 @@ def reward_items(samples: list[RewardSample]) -> list[Item]:
         if item_id in seen:
             raise HTTPProblem(422, f"items[{i}]: field 'id': duplicate id {item_id!r} in this request")
         seen.add(item_id)
+        images = []
+        if s.images:
+            try:
+                images = parse_images(s.images, "images", base_dir=None, max_bytes=limits.image_max_bytes,
+                                      max_count=limits.image_max_count, urls=limits.image_urls)
+            except ImageError as e:
+                message = f"samples[{i}]: field '{e.field}': {e.reason}"
+                raise HTTPProblem(422, message, errors=[FieldProblem(location=f"samples[{i}]", field=e.field,
+                                                                      reason=e.reason, message=message)]) from None
         items.append(Item(id=item_id, question=s.prompt, response=s.response, reference_answer=s.reference,
-                          tests=list(s.tests or [])))
+                          tests=list(s.tests or []), images=images))
     return items
 
 

@@ -52,7 +52,7 @@ def _prepare(c: AppContext, body: Any, *, max_batch: int) -> tuple[list, list, C
 
     Answers 422 when no item is valid; the other items' problems are returned to be reported with the results.
     """
-    items, problems = parse_items(body.items, body.map, max_batch=max_batch)
+    items, problems = parse_items(body.items, body.map, max_batch=max_batch, limits=c.config.read_limits)
     if not items:
         raise HTTPProblem(422, "no valid item in the request: " + problems[0].message, errors=problems)
     chosen = c.engine.choose(body.critic, body.model, body.options)
@@ -87,7 +87,7 @@ async def reward(body: RewardRequest, _: str = Depends(limited), c: AppContext =
         raise HTTPProblem(413, f"batch of {len(samples)} samples exceeds the limit of {c.config.max_batch} per request")
     if not samples:
         return RewardResponse(rewards=[], scores=[], details=[], critic=body.critic or c.config.default_critic)
-    items = reward_items(samples)
+    items = reward_items(samples, c.config.read_limits)
     chosen = c.engine.choose(body.critic, body.model, body.options)
     critiques = await within(c.engine.run(chosen, items), c.config.request_timeout_s, "reward request")
     _check_outage(c, chosen, critiques)
@@ -126,7 +126,7 @@ async def metacritique(body: MetaCritiqueRequest, _: str = Depends(limited),
     from critica.errors import InputError, UserError
     from critica.metacritique.base import META_KEY, meta_input
 
-    parsed, problems = parse_items(body.items, body.map, max_batch=c.config.max_batch)
+    parsed, problems = parse_items(body.items, body.map, max_batch=c.config.max_batch, limits=c.config.read_limits)
     items = []
     for item in parsed:
         try:

@@ -88,6 +88,10 @@ class RewardSample(_Base):
     reference: str | None = None
     tests: list[str] | None = None
     """Code tests (``assert f(2) == 4``) for the code verifier; the judge decides them outside the sandbox."""
+    images: list[Any] | None = None
+    """Images of the prompt or the response, as items take them (``POST /v1/critiques``): data URLs (or ``{"url",
+    "caption", "part"}`` objects); remote URLs only where the server allows them, file paths never. A critic whose
+    model cannot take images leaves the sample unscored."""
     id: str | None = None
 
 

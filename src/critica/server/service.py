@@ -9,6 +9,7 @@ from typing import Any
 
 from critica.errors import InputError, UserError
 from critica.inputs.load import ALIASES, record_to_item
+from critica.inputs.records import ReadLimits
 from critica.run.runner import RunStats
 from critica.server.engine import Chosen
 from critica.server.errors import HTTPProblem, problem_from_input_error
@@ -21,8 +22,10 @@ __all__ = ["parse_items", "Recorder", "new_run_name"]
 SOURCE = "request body"
 
 
-def parse_items(raw: Sequence[Any], mapping: Mapping[str, str], *, max_batch: int) -> tuple[list[Item], list[FieldProblem]]:
-    """Items and per-record problems, exactly as ``critica critique`` reads a file (``items[i]`` for the line).
+def parse_items(raw: Sequence[Any], mapping: Mapping[str, str], *, max_batch: int,
+                limits: ReadLimits | None = None) -> tuple[list[Item], list[FieldProblem]]:
+    """Items and per-record problems, exactly as ``critica critique`` reads a file (``items[i]`` for the line),
+    except that no image path is ever read: images come as data URLs (or remote URLs, where ``limits`` allow).
 
     Raises:
         HTTPProblem: 413 when the batch is over the limit, 422 for a bad mapping.
@@ -39,7 +42,7 @@ def parse_items(raw: Sequence[Any], mapping: Mapping[str, str], *, max_batch: in
     for i, record in enumerate(raw):
         where = f"items[{i}]"
         try:
-            item = record_to_item(record, default_id=f"item-{i}", mapping=mapping)
+            item = record_to_item(record, default_id=f"item-{i}", mapping=mapping, limits=limits, base_dir=None)
         except ValueError as e:  # the reader's field error: carries .field and .reason
             err = InputError(SOURCE, where, getattr(e, "field", None), getattr(e, "reason", str(e)))
             problems.append(problem_from_input_error(err))

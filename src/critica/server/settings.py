@@ -7,10 +7,13 @@ not read here: ``critica serve`` reads them through its options (``CRITICA_SERVE
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from critica.budget import ItemBudget
 from critica.config import Settings
+from critica.inputs.records import ReadLimits
 from critica.redact import Redactor
 
 __all__ = ["ServerConfig"]
@@ -47,6 +50,15 @@ class ServerConfig(BaseModel):
     """Reward returned for an item the critic could not judge (``details[i].scored`` is then false)."""
     ui: bool = True
     """Serve the web UI under ``/ui``."""
+    image_urls: bool = False
+    """Accept remote ``http(s)`` image URLs in items. Off by default: the model server fetches them, so a client could
+    make it fetch any address it can reach. Images are always accepted as data URLs; local paths never."""
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        """How posted items are read: the record and image limits of ``settings``, remote image URLs as
+        :attr:`image_urls` says, and never a local file (the API passes no directory to read paths from)."""
+        return replace(ReadLimits.from_settings(self.settings), image_urls=self.image_urls)
 
     @property
     def item_budget(self) -> ItemBudget:

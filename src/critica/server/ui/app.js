@@ -208,6 +208,16 @@ function roundsView(t) {
   })));
 }
 
+// An item's images: data URLs are shown; a remote URL is a link, never loaded (the page would call a third party).
+function imagesView(images, part) {
+  const mine = (images || []).map((im, i) => [im, i + 1]).filter(([im]) => (im.part || "question") === part);
+  if (!mine.length) return "";
+  return h("div", { class: "images", "data-part": part }, mine.map(([im, k]) => h("figure", { class: "image", "data-image": k },
+    im.url.startsWith("data:image/") ? h("img", { src: im.url, alt: im.caption || `image ${k}`, loading: "lazy" })
+      : h("a", { href: im.url, rel: "noopener noreferrer nofollow", target: "_blank" }, im.url),
+    h("figcaption", {}, `image ${k}${im.caption ? " — " + im.caption : ""}${im.source ? " (" + im.source + ")" : ""}`))));
+}
+
 async function itemPage(run, itemId) {
   setCrumbs([{ label: "runs", href: "#/" }, { label: run, href: "#/runs/" + enc(run) }, { label: itemId }]);
   const d = await getJSON(`/runs/${enc(run)}/items/${enc(itemId)}`);
@@ -238,9 +248,9 @@ async function itemPage(run, itemId) {
   const trajectories = [roundsOf(item), ...d.critiques.map(roundsOf)].filter(Boolean);
   view.replaceChildren(...[
     h("h1", {}, itemId, d.disagreement ? h("span", { class: "badge v-unscored", id: "disagree" }, "critics disagree") : ""),
-    h("h2", {}, "Question"), h("div", { class: "question", id: "question" }, item.question),
+    h("h2", {}, "Question"), h("div", { class: "question", id: "question" }, item.question), imagesView(item.images, "question"),
     item.reference_answer ? [h("h2", {}, "Reference answer"), h("div", { class: "reference" }, item.reference_answer)] : "",
-    h("h2", {}, `Response, ${d.steps.length} step(s)`), stepsList, wholeFindings,
+    h("h2", {}, `Response, ${d.steps.length} step(s)`), imagesView(item.images, "response"), stepsList, wholeFindings,
     h("h2", {}, `Critiques (${all.length})`), h("div", { class: "critiques", id: "critiques" }, all.map(([label, c, r]) => critiqueCard(c, r, label))),
     trajectories.length ? [h("h2", {}, "Refinement"), ...trajectories.map(roundsView)] : ""].flat());
 }
