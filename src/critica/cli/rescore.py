@@ -8,6 +8,7 @@ import typer
 
 from critica.cli import app
 from critica.cli.common import err_console
+from critica.report.tables import print_result
 from critica.rescore import available_formats, rescore
 from critica.rescore.base import RescoreResult
 from critica.rescore.report import figures_table, write_json
@@ -39,9 +40,10 @@ def rescore_cmd(
     for f in files:
         result = rescore(format, f, **options)
         results.append(result)
-        err_console.print(figures_table(result))
+        # The figures are the command's result: stdout, as every command prints its result table.
+        print_result(figures_table(result))
         for note in result.notes:
-            err_console.print(f"  [dim]{note}[/dim]", highlight=False)
+            print_result(f"  [dim]{note}[/dim]")
         for e in result.errors:
             err_console.print(f"[red]input error[/red] {e}", highlight=False)
     if json_out is not None:
