@@ -64,8 +64,14 @@ class _LazyGroup(TyperGroup):
         if args and isinstance(self.commands.get(args[0]), _Pending):
             self.commands[args[0]] = _load(args[0])
         if args and args[0] in self.commands:
-            plain_metavars(self.commands[args[0]])
+            plain_metavars(self.commands[args[0]], ctx)
         return super().resolve_command(ctx, args)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""  # a flag: no value to name
+        return option
 
 
 _WORDS = {"int": "N", "float": "NUMBER", "str": "TEXT", "Path": "PATH", "bool": "BOOL"}
@@ -79,7 +85,7 @@ def _word(annotation: Any) -> str:
     return _WORDS.get(getattr(annotation, "__name__", ""), "VALUE")
 
 
-def plain_metavars(command: Any) -> None:
+def plain_metavars(command: Any, ctx: Any = None) -> None:
     """Give every option of ``command`` (and of its subcommands) a metavar people read, not a Python type.
 
     Typer >= 0.20 shows an option's annotation (``<bool>``, ``<list[str]>``) where click showed a metavar: a flag
@@ -90,7 +96,10 @@ def plain_metavars(command: Any) -> None:
         return
     command._plain_metavars = True
     for sub in getattr(command, "commands", {}).values():
-        plain_metavars(sub)
+        plain_metavars(sub, ctx)
+    help_option = command.get_help_option(ctx) if ctx is not None else None
+    if help_option is not None:
+        help_option.metavar = ""
     for param in getattr(command, "params", ()):
         if param.metavar is not None:
             continue
