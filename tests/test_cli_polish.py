@@ -93,6 +93,22 @@ def test_progress_says_nothing_for_a_short_job():
     assert buf.getvalue() == ""
 
 
+def test_progress_on_a_terminal_is_a_live_bar():
+    import io
+
+    from rich.console import Console
+
+    from critica.cli.progress import Progress
+
+    buf = io.StringIO()
+    with Progress("job", total=5, console=Console(file=buf, force_terminal=True, width=120)) as p:
+        for k in range(5):
+            p.update(k + 1, tokens=1310 * k)
+    out = buf.getvalue()
+    assert "\r" in out or "\x1b[" in out  # redrawn in place
+    assert "5/5" in out and "5,240 tok" in out
+
+
 SLOW_CRITIC = '''
 import asyncio
 from critica import Critique, Verdict
@@ -230,6 +246,9 @@ def test_version_enums_and_build_critic_without_a_caller():
     assert critica.__version__ == version("critica")
     assert str(Verdict.CORRECT) == f"{Verdict.CORRECT}" == "correct" and str(StepVerdict.UNCHECKED) == "unchecked"
     assert str(ParseStatus.FAILED) == "failed" and Verdict.CORRECT == "correct"
+    from critica.verifiers.evidence import EvidenceLabel
+
+    assert str(EvidenceLabel.NOT_SUPPORTED) == "not_supported"
     assert critica.build_critic("verifier").name == "verifier"
 
 
