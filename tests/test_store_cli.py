@@ -60,9 +60,9 @@ def test_bad_format_and_unknown_run_are_user_errors(db, capsys):
 
 def test_list_show_and_rm(db, capsys, monkeypatch):
     assert main(["runs", "list", "--db", str(db)]) == 0
-    assert "grm" in capsys.readouterr().err
+    assert "grm" in capsys.readouterr().out  # a result table: stdout (critica.report.tables)
     assert main(["runs", "show", "grm", "--db", str(db)]) == 0
-    assert "principles" in capsys.readouterr().err
+    assert "principles" in capsys.readouterr().out
     monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
     assert main(["runs", "rm", "grm", "--db", str(db)]) == 0  # confirmation declined: kept
     assert Store.open(db).get_run("grm") is not None

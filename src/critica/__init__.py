@@ -1,6 +1,11 @@
 """critica: an engine for critiquing LLM outputs.
 
-The public API is re-exported here; everything else is internal and may change.
+The public API is re-exported here; everything else is internal and may change. For scripts::
+
+    import critica
+
+    critiques = critica.critique_items([{"question": "2 + 2?", "response": "2 + 2 = 5."}], critic="verifier")
+    print(critiques[0].verdict)   # incorrect
 """
 
 import typing as _typing
@@ -11,7 +16,7 @@ if _typing.TYPE_CHECKING:
     from critica.backends.registry import create_backend
     from critica.config import Settings
     from critica.critics.base import Critic
-    from critica.critics.registry import available_critics, build_critic
+    from critica.critics.registry import CriticFactory, available_critics, build_critic
     from critica.errors import (
         BackendError,
         BackendUnavailable,
@@ -26,6 +31,7 @@ if _typing.TYPE_CHECKING:
     from critica.inputs.steps import item_steps, split_steps
     from critica.metacritique import ameta_critique, meta_critique
     from critica.run.runner import RunStats, run_critic
+    from critica.run.simple import acritique_items, critique_items
     from critica.types import (
         Critique,
         ImageInput,
@@ -48,6 +54,7 @@ __all__ = [
     "Caller",
     "Completion",
     "Critic",
+    "CriticFactory",
     "CriticaError",
     "Critique",
     "GenerateRequest",
@@ -73,6 +80,8 @@ __all__ = [
     "create_backend",
     "ameta_critique",
     "image_file",
+    "acritique_items",
+    "critique_items",
     "item_steps",
     "meta_critique",
     "read_items",
@@ -91,6 +100,7 @@ _SOURCE: dict[str, str] = {
     "create_backend": "critica.backends.registry",
     "Settings": "critica.config",
     "Critic": "critica.critics.base",
+    "CriticFactory": "critica.critics.registry",
     "available_critics": "critica.critics.registry",
     "build_critic": "critica.critics.registry",
     "BackendError": "critica.errors",
@@ -109,6 +119,8 @@ _SOURCE: dict[str, str] = {
     "meta_critique": "critica.metacritique",
     "RunStats": "critica.run.runner",
     "run_critic": "critica.run.runner",
+    "critique_items": "critica.run.simple",
+    "acritique_items": "critica.run.simple",
     "Critique": "critica.types",
     "Item": "critica.types",
     "ImageInput": "critica.types",
@@ -123,7 +135,19 @@ _SOURCE: dict[str, str] = {
 }
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("critica")
+    except PackageNotFoundError:  # a source tree on sys.path, never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> _typing.Any:
+    if name == "__version__":  # from the installed package's metadata, read on first use (importlib.metadata is slow)
+        globals()[name] = value = _version()
+        return value
     module = _SOURCE.get(name)
     if module is None:
         raise AttributeError(f"module 'critica' has no attribute {name!r}")

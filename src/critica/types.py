@@ -42,7 +42,16 @@ __all__ = [
 ]
 
 
-class Verdict(str, Enum):
+class _ValueEnum(str, Enum):
+    """An enum that prints as its value: ``str(Verdict.CORRECT) == f"{Verdict.CORRECT}" == "correct"``."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    __format__ = str.__format__
+
+
+class Verdict(_ValueEnum):
     """Overall judgement of a response."""
 
     CORRECT = "correct"
@@ -51,7 +60,7 @@ class Verdict(str, Enum):
     """The critic gave no usable verdict (unparseable output, backend failure, abstention)."""
 
 
-class StepVerdict(str, Enum):
+class StepVerdict(_ValueEnum):
     """Judgement of one step."""
 
     CORRECT = "correct"
@@ -60,7 +69,7 @@ class StepVerdict(str, Enum):
     """The critic (typically a verifier) could not check this step; says nothing about its correctness."""
 
 
-class ParseStatus(str, Enum):
+class ParseStatus(_ValueEnum):
     """How the critic's raw output became this critique."""
 
     OK = "ok"
@@ -401,7 +410,7 @@ def display_step(index: int | None) -> int | None:
 # -- MetaCritique (Sun et al., "The Critique of Critique", ACL 2024 Findings, arXiv:2401.04518) -----------------
 
 
-class Factuality(str, Enum):
+class Factuality(_ValueEnum):
     """Whether one atomic information unit (AIU) of the critique under judgement is true."""
 
     FACTUAL = "factual"
@@ -410,7 +419,7 @@ class Factuality(str, Enum):
     """The judge gave no usable answer (unparseable reply, backend failure); never counted as factual."""
 
 
-class Coverage(str, Enum):
+class Coverage(_ValueEnum):
     """Whether one AIU of the reference critique is covered by (stated in or deducible from) the critique."""
 
     COVERED = "covered"

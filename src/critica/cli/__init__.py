@@ -63,7 +63,62 @@ class _LazyGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and isinstance(self.commands.get(args[0]), _Pending):
             self.commands[args[0]] = _load(args[0])
+        if args and args[0] in self.commands:
+            plain_metavars(self.commands[args[0]], ctx)
         return super().resolve_command(ctx, args)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""  # a flag: no value to name
+        return option
+
+
+_WORDS = {"int": "N", "float": "NUMBER", "str": "TEXT", "Path": "PATH", "bool": "BOOL"}
+
+
+def _word(annotation: Any) -> str:
+    from typing import get_args, get_origin
+
+    if get_origin(annotation) in (list, tuple):
+        return " ".join(_word(a) for a in get_args(annotation) if a is not Ellipsis)
+    return _WORDS.get(getattr(annotation, "__name__", ""), "VALUE")
+
+
+def plain_metavars(command: Any, ctx: Any = None) -> None:
+    """Give every option of ``command`` (and of its subcommands) a metavar people read, not a Python type.
+
+    Typer >= 0.20 shows an option's annotation (``<bool>``, ``<list[str]>``) where click showed a metavar: a flag
+    gets none (``--resume``), a value a word (``--limit N``, ``--out PATH``, ``--map TEXT``), an argument its name
+    (``INPUT``). An explicit ``metavar=`` is kept.
+    """
+    if getattr(command, "_plain_metavars", False):
+        return
+    command._plain_metavars = True
+    for sub in getattr(command, "commands", {}).values():
+        plain_metavars(sub, ctx)
+    help_option = command.get_help_option(ctx) if ctx is not None else None
+    if help_option is not None:
+        help_option.metavar = ""
+    for param in getattr(command, "params", ()):
+        if param.metavar is not None:
+            continue
+        desc = getattr(param, "type_descriptor", None)
+        if getattr(param, "param_type_name", "") == "argument":
+            param.metavar = (param.name or "value").upper()
+            # Typer prints an argument's type beside its name; the name says it (the help says the rest).
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+        elif getattr(param, "is_flag", False) or getattr(param, "is_bool_flag", False):
+            param.metavar = ""
+        elif desc is not None and getattr(desc, "is_choice", False):
+            param.metavar = "|".join(str(getattr(c, "value", c)) for c in desc.choices or ())
+        elif desc is not None:
+            from typing import get_args, get_origin
+
+            ann = desc.annotation
+            if get_origin(ann) is list:
+                ann = get_args(ann)[0]
+            param.metavar = _word(ann)
 
 
 def _load(name: str) -> Any:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from critica.aggregate.spec import scaling_config
 from critica.cli import INTERRUPTED, app
@@ -15,6 +13,7 @@ from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    CriticOpt,
     ItemMaxCharsOpt,
     ItemTimeoutOpt,
     ModelOpt,
@@ -27,9 +26,11 @@ from critica.cli.common import (
     resume_command,
     settings_from,
 )
+from critica.cli.progress import Progress
 from critica.errors import UserError, did_you_mean
 from critica.inputs.load import ReadLimits, parse_mapping
 from critica.redact import RedactingSink, Redactor
+from critica.report.tables import key_value_table
 from critica.run.batch import BatchResult, CriticRecipe, count_records, iter_source, run_batch
 from critica.run.ray import DEFAULT_CONNECT_TIMEOUT_S, RayOptions
 from critica.run.runner import RunStats
@@ -40,7 +41,7 @@ from critica.store import Store
 def batch(
     input: Path = typer.Argument(..., help="JSONL, JSON (array) or Parquet file of items; streamed, never loaded whole."),
     run: str = typer.Option(..., "--run", "-r", help="Run name. Running again with the same name resumes: stored items are skipped."),
-    critic: str = typer.Option(None, "--critic", help="Critic name (see `critica critics`) or import path module:factory. Default: processbench with a model, verifier without."),
+    critic: str = CriticOpt,
     model: str = ModelOpt,
     base_url: str = BaseUrlOpt,
     api_key: str = ApiKeyOpt,
@@ -165,9 +166,10 @@ def _open_run(store: Store, run: str, config: dict, critic: str, model: str | No
     existing = store.get_run(run)
     if existing is not None:
         if (existing.protocol, existing.model) != (critic, model):
-            raise UserError(
-                f"run {run!r} was started with critic {existing.protocol!r} on model {existing.model!r}; "
-                f"resume it with the same --critic/--model, or choose another --run name")
+            was = f"critic {existing.protocol!r}" + (f" with model {existing.model!r}" if existing.model else " without a model")
+            now = f"critic {critic!r}" + (f" with model {model!r}" if model else " without a model")
+            raise UserError(f"run {run!r} was made by {was}, not {now}: resume it with the same --critic/--model, "
+                            "or choose another --run name")
         if existing.source != source:
             err_console.print(f"[yellow]run {run!r} was started on {existing.source}; resuming on {source}[/yellow]")
         err_console.print(f"resuming run [bold]{run}[/bold]: {existing.critiques} item(s) already stored")
@@ -176,20 +178,12 @@ def _open_run(store: Store, run: str, config: dict, critic: str, model: str | No
 
 def _run_with_progress(recipe, records, sink, run, executor, ray_options, total, live: list[BatchResult],
                        redactor: Redactor) -> BatchResult:
-    progress = Progress(
-        TextColumn(f"[bold]{run}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
-        TextColumn("{task.fields[skipped]} resumed"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        console=err_console,
-    )
-    task = progress.add_task(run, total=total, rate="0.00", tokens=0, skipped=0)
+    progress = Progress(f"batch {run}", total=total, console=err_console)
 
     def on_progress(stats: RunStats, skipped: int) -> None:
         # Kept for the partial summary should the run be interrupted.
         live[:] = [BatchResult(stats=stats, skipped=skipped)]
-        rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
-        progress.update(task, completed=stats.items + stats.input_errors + skipped, rate=f"{rate:.2f}",
-                        tokens=stats.usage.spent_tokens, skipped=skipped)
+        progress.update(stats.items + stats.input_errors + skipped, tokens=stats.usage.spent_tokens, resumed=skipped)
 
     with progress:
         # The backend key is replaced in anything a critique carries before it is stored.
@@ -212,9 +206,7 @@ def _summary(result: BatchResult, run: str, store: Store, retried: int = 0, titl
     s = result.stats
     info = store.get_run(run)
     rate = s.items / s.wall_s if s.wall_s > 0 else 0.0
-    table = Table(title=f"critica batch — run {run}" + (f" ({title})" if title else ""), show_header=False)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
+    title = f"critica batch — run {run}" + (f" ({title})" if title else "")
     u = s.usage
     rows = [
         ("items critiqued now", s.items),
@@ -225,13 +217,11 @@ def _summary(result: BatchResult, run: str, store: Store, retried: int = 0, titl
         ("failed items now (kept, retried on resume)", s.failed_items),
         ("  over the item budget (size or time)", s.over_budget),
         ("failed calls", u.failed_calls),
-        ("tokens spent (prompt + completion)", f"{u.spent_prompt_tokens} + {u.spent_completion_tokens}"),
-        ("tokens replayed from the call cache", f"{u.replayed_prompt_tokens} + {u.replayed_completion_tokens}"),
+        ("tokens spent (prompt + completion)", f"{u.spent_prompt_tokens:,} + {u.spent_completion_tokens:,}"),
+        ("tokens replayed from the call cache", f"{u.replayed_prompt_tokens:,} + {u.replayed_completion_tokens:,}"),
         ("cache hits / misses", f"{result.cache_hits} / {result.cache_misses}"),
         ("wall time / throughput", f"{s.wall_s:.1f} s / {rate:.2f} items/s"),
         ("stored in run (critiques / failed / bad records)",
          f"{info.critiques} / {info.failed} / {info.input_errors}" if info else "-"),
     ]
-    for k, v in rows:
-        table.add_row(k, str(v))
-    err_console.print(table)
+    err_console.print(key_value_table(title, rows))

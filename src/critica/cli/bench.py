@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from critica.aggregate.spec import reducer_for, scaling_config
 from critica.bench.base import BenchContext, BenchResult, available_suites, get_suite
@@ -25,6 +24,7 @@ from critica.cli.common import (
     err_console,
     settings_from,
 )
+from critica.cli.progress import Progress
 from critica.config import default_data_dir
 from critica.critics.registry import build_critic
 from critica.errors import UserError
@@ -121,14 +121,10 @@ def bench(
             options[key] = json.loads(raw)
         except json.JSONDecodeError:
             options[key] = raw
-    progress = Progress(TextColumn(f"[bold]{suite}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[rate]} items/s"), TimeElapsedColumn(), TextColumn("ETA"),
-                        TimeRemainingColumn(), console=err_console)
-    task = progress.add_task(suite, total=None, rate="0.0")
+    progress = Progress(f"bench {suite}", console=err_console)
 
     def tick(done: int, total: int | None) -> None:
-        elapsed = progress.tasks[0].elapsed or 0.0
-        progress.update(task, completed=done, total=total, rate=f"{done / elapsed:.1f}" if elapsed else "0.0")
+        progress.update(done, total)
 
     ctx = BenchContext(
         data_dir=default_data_dir(settings.data_dir), make_critic=_critic_factory(critic, settings, conc, llm_options),
@@ -156,7 +152,7 @@ def bench(
         with progress:
             result = spec.run(ctx)
     except KeyboardInterrupt:
-        done = int(progress.tasks[0].completed)
+        done = progress.done
         err_console.print(f"[yellow]interrupted after {done} item(s): a benchmark's figures need every item of a split, "
                           "so none were computed and nothing was written; run it again (--limit N for a shorter "
                           "run)[/yellow]")

@@ -30,6 +30,7 @@ RetriesOpt = typer.Option(None, "--retries", help="Retries of retryable failures
 ConcurrencyOpt = typer.Option(None, "--concurrency", "-c", help="Items/calls in flight at once (default 4).")
 ItemMaxCharsOpt = typer.Option(None, "--item-max-chars", help="Size budget of one item: characters of its text fields (default 200000; 0: no limit). An item over it is not critiqued: it is stored unscored with the reason. Env: CRITICA_ITEM_MAX_CHARS.")
 VoteOpt = typer.Option(None, "--vote", help="How k samples are combined: majority (verdict vote, default) or score-sum (DeepSeek-GRM: the sum of the sampled scores decides verdict and best response; for scored critics such as principles and rubric) or answer (ProcessBench's official Maj@k: the most common whole answer, first-error index or -1; the default of bench processbench and mr_gsm8k).")
+CriticOpt = typer.Option(None, "--critic", help="Critic name (list them: `critica critics`) or a factory of your own, module:function. Default: processbench with a model, verifier without.")
 ItemTimeoutOpt = typer.Option(None, "--item-timeout", help="Time budget of one item in seconds, calls and retries included (default 300; 0: no limit). Past it the item is unscored with the reason. Env: CRITICA_ITEM_TIMEOUT.")
 
 

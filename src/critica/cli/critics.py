@@ -18,5 +18,6 @@ def critics_cmd() -> None:
     table.add_column("what it does")
     for name, spec in sorted(available_critics().items()):
         table.add_row(name, "yes" if spec.needs_model else "no", spec.summary)
-    # Not critica.cli.common's console: that module brings the settings and the data model with it.
-    Console(stderr=True, soft_wrap=True).print(table)
+    # The listing is the command's result: stdout, as every result table (critica.report.tables). Not
+    # critica.cli.common's console: that module brings the settings and the data model with it.
+    Console(soft_wrap=True).print(table)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from critica.aggregate.spec import scaling_config, scaling_summary, wrap_critic
 from critica.backends.registry import create_caller
@@ -16,6 +14,7 @@ from critica.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    CriticOpt,
     ItemMaxCharsOpt,
     ItemTimeoutOpt,
     JsonlSink,
@@ -32,21 +31,21 @@ from critica.cli.common import (
     settings_from,
     skip_done,
 )
-from critica.critics.registry import available_critics, build_critic
-from critica.errors import UserError
+from critica.cli.progress import Progress
+from critica.critics.registry import build_critic
+from critica.errors import InputError, UserError
 from critica.inputs.load import ReadLimits, parse_mapping, read_items
+from critica.redact import RedactingSink
+from critica.report.tables import key_value_table
 from critica.run.batch import count_records
 from critica.run.runner import RunStats, run_critic
-
-
-def _critic_help() -> str:
-    return "Critic protocol: " + ", ".join(f"{n} ({s.summary})" for n, s in sorted(available_critics().items()))
+from critica.types import Critique, Item
 
 
 @app.command()
 def critique(
     input: Path = typer.Argument(..., help="JSONL file or JSON array of items (ProcessBench layout works as is)."),
-    critic: str = typer.Option(None, "--critic", help="Default: processbench with a model, verifier without. " + _critic_help()),
+    critic: str = CriticOpt,
     model: str = ModelOpt,
     base_url: str = BaseUrlOpt,
     api_key: str = ApiKeyOpt,
@@ -72,8 +71,13 @@ def critique(
     resume: bool = typer.Option(False, "--resume", help="With --out: keep the critiques already in the file, critique only the items it lacks (failed critiques are dropped from it and critiqued again), append."),
     item_max_chars: int = ItemMaxCharsOpt,
     item_timeout: float = ItemTimeoutOpt,
+    run: str = typer.Option(None, "--run", "-r", help="Name of the stored run (default: critique-CRITIC-DATE-TIME); browse it with `critica serve` or `critica runs show`."),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not keep this run in the store ($CRITICA_HOME/critica.db)."),
 ) -> None:
     """Critique every item of INPUT; one JSON critique per line, a progress bar, and a summary table at the end.
+
+    Every run is also kept in the store (the name is printed at the end; --run NAME to choose it, --no-store to
+    keep nothing), where `critica serve` and `critica runs` show it.
 
     Exits 1 when any record was malformed or any item failed — a backend call, or a panel, cascade or vote member,
     failed, or the item was over its budget (after all other items are done; the failed items are written too, with
@@ -105,8 +109,17 @@ def critique(
     skipped = [0]
     records = skip_done(limited(read_items(input, parse_mapping(field_map), limits=ReadLimits.from_settings(settings)),
                                 limit), done, skipped)
+    redactor = Redactor([settings.api_key])
+    stored = None if no_store else _open_stored_run(run, name, settings.model, input, resume, {
+        "critic": name, "model": settings.model, "options": options, "input": str(input), "map": list(field_map or []),
+        "limit": limit, "out": str(out) if out is not None else None,
+        "scaling": {k: v for k, v in {"samples": samples, "vote": vote, "adaptive": adaptive or None,
+                                      "meta_critic": meta_critic, "panel": panel, "cascade": cascade}.items() if v}})
     stream = open_out(out, append=resume)
-    sink = JsonlSink(stream, redactor=Redactor([settings.api_key]))
+    sink = JsonlSink(stream, redactor=redactor)
+    if stored is not None:
+        records = _remembered(records, stored.sink)
+        sink = _Tee(sink, RedactingSink(stored.sink, redactor))
     live: list[RunStats] = []
     try:
         total = count_records(input) if input.is_file() else None
@@ -118,6 +131,8 @@ def critique(
     except KeyboardInterrupt:
         stats = live[0] if live else RunStats()
         _summary(stats, name, settings.model, title="interrupted")
+        if stored is not None:
+            stored.close(stats, interrupted=True)
         where = f"in {out}" if out is not None else "on stdout"
         err_console.print(f"[yellow]interrupted: {stats.items} critique(s) written {where} (each line complete)"
                           + (f", {skipped[0]} kept from before" if skipped[0] else "") + "[/yellow]")
@@ -126,6 +141,11 @@ def critique(
         else:
             err_console.print("to make a run resumable, write to a file: --out FILE, then add --resume", highlight=False)
         raise typer.Exit(INTERRUPTED) from None
+    except Exception:
+        if stored is not None:
+            stored.store.finish_run(stored.name, {"error": "the command stopped on an error"}, status="failed")
+            stored.store.close()
+        raise
     finally:
         if out is not None:
             stream.close()
@@ -134,6 +154,8 @@ def critique(
                           + (f"; {len(retried)} failed critique(s) were dropped from it, to be critiqued again"
                              if retried else ""))
     _summary(stats, name, settings.model)
+    if stored is not None:
+        stored.close(stats)
     if caller is not None and caller.cache is not None:
         cs = caller.cache_stats
         err_console.print(f"call cache: {cs.hits} hit(s), {cs.misses} miss(es), {cs.saved.total_tokens} token(s) not re-spent (--no-cache to bypass)")
@@ -149,18 +171,12 @@ def critique(
 
 def _run_with_progress(critic, records, sink, concurrency: int, total: int | None, live: list[RunStats],
                        budget=None) -> RunStats:
-    progress = Progress(
-        TextColumn("[bold]critiquing"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} items/s"), TextColumn("{task.fields[tokens]} tok"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err_console, transient=False,
-    )
-    task = progress.add_task("critique", total=total, rate="0.00", tokens=0)
+    progress = Progress("critique", total=total, console=err_console)
 
     def on_result(stats: RunStats, _result: object) -> None:
         if not live:  # the run's totals, kept for the partial summary should the run be interrupted
             live.append(stats)
-        rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
-        progress.update(task, completed=stats.items + stats.input_errors, rate=f"{rate:.2f}", tokens=stats.usage.spent_tokens)
+        progress.update(stats.items + stats.input_errors, tokens=stats.usage.spent_tokens)
 
     from critica.run.interrupt import run_interruptible
 
@@ -178,10 +194,7 @@ async def _run(critic, records, sink, concurrency, on_result, budget=None) -> Ru
 
 
 def _summary(stats: RunStats, critic: str, model: str | None, title: str | None = None) -> None:
-    table = Table(title=f"critica critique — {critic}" + (f" on {model}" if model else "") + (f" ({title})" if title else ""),
-                  show_header=False)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
+    title = f"critica critique — {critic}" + (f" on {model}" if model else "") + (f" ({title})" if title else "")
     rate = stats.items / stats.wall_s if stats.wall_s > 0 else 0.0
     rows = [
         ("items critiqued", stats.items),
@@ -197,12 +210,90 @@ def _summary(stats: RunStats, critic: str, model: str | None, title: str | None 
         ("failed items (error or a failed call/member)", stats.failed_items),
         ("failed calls", stats.usage.failed_calls),
         ("mean latency per item", f"{stats.mean_latency_s:.2f} s"),
-        ("tokens spent (prompt + completion)", f"{stats.usage.spent_prompt_tokens} + {stats.usage.spent_completion_tokens}"),
-        ("tokens replayed from the call cache", f"{stats.usage.replayed_prompt_tokens} + {stats.usage.replayed_completion_tokens}"
+        ("tokens spent (prompt + completion)", f"{stats.usage.spent_prompt_tokens:,} + {stats.usage.spent_completion_tokens:,}"),
+        ("tokens replayed from the call cache", f"{stats.usage.replayed_prompt_tokens:,} + {stats.usage.replayed_completion_tokens:,}"
                                                 f" ({stats.usage.replayed_calls} call(s))"),
         ("wall time / throughput", f"{stats.wall_s:.1f} s / {rate:.2f} items/s"),
     ]
-    for k, v in rows:
-        table.add_row(k, str(v))
-    err_console.print(table)
+    err_console.print(key_value_table(title, rows))
 
+
+
+# -- the stored run: every `critique` is kept, as `batch` keeps its runs -------------------------------------------
+
+
+class _StoredRun:
+    """The store and the run this invocation writes into, closed with the run's totals."""
+
+    def __init__(self, store, name: str) -> None:
+        self.store = store
+        self.name = name
+        self.sink = store.sink(name)
+
+    def close(self, stats: RunStats, *, interrupted: bool = False) -> None:
+        info = self.store.get_run(self.name)
+        totals = {"critiques": info.critiques if info else 0, "failed": info.failed if info else 0,
+                  "input_errors": info.input_errors if info else 0, "verdicts": self.store.verdict_counts(self.name),
+                  "last_invocation": {"items": stats.items, "input_errors": stats.input_errors,
+                                      "failed_items": stats.failed_items, **stats.usage.totals(),
+                                      "wall_s": round(stats.wall_s, 3), "interrupted": interrupted}}
+        self.store.finish_run(self.name, totals)
+        self.store.close()
+        err_console.print(f"stored as run [bold]{self.name}[/bold]: see it with `critica runs show {self.name}` or "
+                          "`critica serve` (--no-store keeps nothing)", highlight=False)
+
+
+def _open_stored_run(run: str | None, critic: str, model: str | None, input: Path, resume: bool,
+                     config: dict) -> _StoredRun:
+    from critica.store import Store
+
+    store = Store.open()
+    name = run or _generated_name(store, critic)
+    existing = store.get_run(name)
+    if existing is not None and not resume:
+        store.close()
+        raise UserError(f"run {name!r} already exists: choose another --run name, add --resume to carry it on, or "
+                        f"remove it (critica runs rm {name})")
+    if existing is not None and (existing.protocol, existing.model) != (critic, model):
+        store.close()
+        was = f"critic {existing.protocol!r}" + (f" with model {existing.model!r}" if existing.model else " without a model")
+        now = f"critic {critic!r}" + (f" with model {model!r}" if model else " without a model")
+        raise UserError(f"run {name!r} was made by {was}, not {now}: resume it with the same --critic/--model, or choose "
+                        "another --run name")
+    store.create_run(name, config, model=model, protocol=critic, source=str(input), exist_ok=True)
+    return _StoredRun(store, name)
+
+
+def _generated_name(store, critic: str) -> str:
+    from datetime import datetime
+
+    base = f"critique-{critic.replace(':', '-').replace('/', '-')}-{datetime.now():%Y%m%d-%H%M%S}"
+    name, n = base, 1
+    while store.get_run(name) is not None:  # two runs within a second
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def _remembered(records, store_sink):
+    """``records`` passed through, each item handed to the store sink first (stored with its critique)."""
+    for rec in records:
+        if isinstance(rec, Item):
+            store_sink.remember(rec)
+        yield rec
+
+
+class _Tee:
+    """A runner sink writing each result to the JSONL output and to the stored run."""
+
+    def __init__(self, *sinks) -> None:
+        self.sinks = sinks
+        self.errors = sinks[0].errors
+
+    def write(self, critique: Critique) -> None:
+        for s in self.sinks:
+            s.write(critique)
+
+    def error(self, error: InputError) -> None:
+        for s in self.sinks:
+            s.error(error)

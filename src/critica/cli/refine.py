@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from critica.backends.call import Caller
@@ -50,12 +49,11 @@ def make_caller(spec: str, settings: Settings) -> Caller:
 
 
 def run_with_progress(label: str, total: int | None, work) -> list:
-    """Run coroutine factory ``work(advance)`` under a Rich progress bar; ``advance()`` marks one item done."""
-    progress = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err_console)
-    task = progress.add_task(label, total=total)
-    with progress:
-        return run_interruptible(work(lambda: progress.advance(task)))
+    """Run coroutine factory ``work(advance)`` with progress on stderr; ``advance()`` marks one item done."""
+    from critica.cli.progress import Progress
+
+    with Progress(label, total=total, console=err_console) as progress:
+        return run_interruptible(work(progress.advance))
 
 
 @app.command()

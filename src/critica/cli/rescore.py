@@ -8,6 +8,8 @@ import typer
 
 from critica.cli import app
 from critica.cli.common import err_console
+from critica.cli.progress import Progress
+from critica.report.tables import print_result
 from critica.rescore import available_formats, rescore
 from critica.rescore.base import RescoreResult
 from critica.rescore.report import figures_table, write_json
@@ -36,12 +38,17 @@ def rescore_cmd(
     options = {k: v for k, v in {"parser": parser, "rule": rule, "strategy": strategy, "mcc": mcc, "step": step}.items() if v is not None}
     files = _files(format, path)
     results: list[RescoreResult] = []
-    for f in files:
-        result = rescore(format, f, **options)
-        results.append(result)
-        err_console.print(figures_table(result))
+    # A directory of released files can take minutes: progress on stderr, the figures on stdout.
+    progress = Progress(f"rescore {format}", total=len(files), unit="files", console=err_console)
+    with progress:
+        for f in files:
+            results.append(rescore(format, f, **options))
+            progress.advance()
+    for result in results:
+        # The figures are the command's result: stdout, as every command prints its result table.
+        print_result(figures_table(result))
         for note in result.notes:
-            err_console.print(f"  [dim]{note}[/dim]", highlight=False)
+            print_result(f"  [dim]{note}[/dim]")
         for e in result.errors:
             err_console.print(f"[red]input error[/red] {e}", highlight=False)
     if json_out is not None:

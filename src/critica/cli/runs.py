@@ -12,6 +12,7 @@ from critica.cli import app
 from critica.cli.common import dumps, err_console
 from critica.errors import UserError
 from critica.report import export as ex
+from critica.report.tables import print_result
 from critica.store import Store
 
 runs_app = typer.Typer(help="List, inspect, export and remove stored runs.", no_args_is_help=True)
@@ -41,7 +42,7 @@ def list_cmd(db: Path = DbOpt, as_json: bool = typer.Option(False, "--json", hel
     for r in runs:
         table.add_row(r.name, r.protocol or "", r.model or "", r.source or "", r.status, str(r.critiques),
                       f"[red]{r.failed}[/red]" if r.failed else "0", str(r.input_errors), r.started_at)
-    err_console.print(table)
+    print_result(table)
 
 
 @runs_app.command("show")
@@ -69,7 +70,7 @@ def show_cmd(
                  ("malformed input records", info.input_errors), ("config", dumps(info.config)),
                  ("totals", dumps(info.totals))]:
         table.add_row(k, str(v if v is not None else "-"))
-    err_console.print(table)
+    print_result(table)
     for e in bad[:errors]:
         where = f"{e.source}:{e.location}" + (f" field '{e.field}'" if e.field else "")
         err_console.print(f"[red]bad record[/red] {where}: {e.reason}", highlight=False)
@@ -120,7 +121,12 @@ def export_cmd(
                 "sft": lambda: ex.sft_records(records, gold_key=gold_key, conversational=conversational),
             }[fmt]()
             n = ex.write_jsonl(rows, out if out is not None else sys.stdout)
-    err_console.print(f"wrote {n} {fmt} row(s)" + (f" to {out}" if out is not None else ""))
+    err_console.print(f"wrote {n} {fmt} row(s)" + (f" to {out}" if out is not None else ""), highlight=False)
+    if n == 0 and min_meta_f1 is None:
+        with Store.open(db) as store:
+            why = ex.why_no_rows(store.iter_records(name, with_items=True), fmt, min_margin=min_margin,
+                                 gold_key=gold_key)
+        err_console.print(f"[yellow]why: {why}[/yellow]", highlight=False)
     if meta_stats is not None:
         err_console.print(f"Meta-F1 ≥ {min_meta_f1:g}: kept {meta_stats.kept} critique(s), dropped {meta_stats.below} "
                           f"below and {meta_stats.unscored} unscored (no item, unscored critique or no reference critique)")
@@ -170,9 +176,7 @@ def rank_cmd(
     for r in ranking.rows:
         table.add_row(str(r.rank), r.model, f"{r.score:.3f}", f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]",
                       f"{r.correct_share:.1%}", str(r.items), str(r.unscored))
-    from rich.console import Console
-
-    Console().print(table)
+    print_result(table)
     if ranking.skipped:
         err_console.print(f"{ranking.skipped} critique(s) without an item carrying {by!r} were left out")
 

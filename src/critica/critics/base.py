@@ -30,8 +30,14 @@ class Critic(Protocol):
 
 
 def unscored(item: Item, critic: str, *, reason: str, raw: list[str] | None = None, **extra: Any) -> Critique:
-    """A critique that carries no verdict, with the reason why."""
+    """A critique that carries no verdict, with the reason why.
+
+    A reply that could not be read is kept whole in ``raw_outputs`` only: ``explanation`` says plainly what failed
+    (never the raw, possibly cut-off JSON), so a reader of ``explanation`` never mistakes a fragment for a critique.
+    """
     failed = extra.pop("parse_status", ParseStatus.FAILED)
+    if failed == ParseStatus.FAILED:
+        extra["explanation"] = f"Not judged: {reason}."
     return Critique(
         item_id=item.id, critic=critic, verdict=Verdict.UNSCORED, parse_status=failed,
         parse_error=reason if failed == ParseStatus.FAILED else None, raw_outputs=raw or [], **extra,

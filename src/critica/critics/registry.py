@@ -2,6 +2,13 @@
 
 Each entry says whether it needs a model. Factories import their module lazily, so listing critics is cheap.
 Protocols added later register here with :func:`register`.
+
+**A critic of your own** needs no registration: ``--critic mypkg.critics:make_critic`` (and
+``build_critic("mypkg.critics:make_critic", caller)``) imports ``mypkg.critics`` and calls ``make_critic`` as a
+:class:`CriticFactory`: ``make_critic(caller, **options) -> Critic``, where ``caller`` is the
+:class:`~critica.backends.call.Caller` of ``--model`` (None without a model) and ``options`` the sampling options the
+command was given (``temperature``, ``max_tokens``, ``seed``, ``structured``; none without a model). The critic it
+returns has a ``name`` and ``async def critique(self, item) -> Critique`` (:class:`~critica.critics.base.Critic`).
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from critica.errors import CriticaError, OptionError, UserError, did_you_mean
 
@@ -17,7 +24,29 @@ if TYPE_CHECKING:  # annotations only: listing critics must not import the engin
     from critica.backends.call import Caller
     from critica.critics.base import Critic
 
-__all__ = ["CriticSpec", "register", "build_critic", "available_critics", "critic_spec"]
+__all__ = ["CriticFactory", "CriticSpec", "register", "build_critic", "available_critics", "critic_spec"]
+
+
+class CriticFactory(Protocol):
+    """What ``--critic module:factory`` calls: ``factory(caller, **options) -> Critic``.
+
+    Example (``mypkg/critics.py``, used as ``critica critique items.jsonl --critic mypkg.critics:make_critic``)::
+
+        from critica import Critique, Item, Verdict
+
+        class Shouty:
+            name = "shouty"
+
+            async def critique(self, item: Item) -> Critique:
+                ok = not item.response.isupper()
+                return Critique(item_id=item.id, critic=self.name,
+                                verdict=Verdict.CORRECT if ok else Verdict.INCORRECT)
+
+        def make_critic(caller=None, **options):
+            return Shouty()
+    """
+
+    def __call__(self, caller: Caller | None, /, **options: Any) -> Critic: ...
 
 
 @dataclass(frozen=True)
@@ -59,8 +88,9 @@ def critic_spec(name: str) -> CriticSpec:
     return specs[name]
 
 
-def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
-    """Build the critic ``name``.
+def build_critic(name: str, caller: Caller | None = None, **options: Any) -> Critic:
+    """Build the critic ``name`` (a registered name, or a ``module:factory`` import path: see
+    :class:`CriticFactory`); ``caller`` is needed by critics that call a model, and only by them.
 
     Raises:
         UserError: an unknown name, a missing model, an option the critic does not take or a bad option value
@@ -68,6 +98,8 @@ def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
     """
     from critica.critics.options import SAMPLING_OPTIONS, check_options
 
+    if ":" in name:
+        return import_factory(name)(caller, **options)
     spec = critic_spec(name)
     if spec.needs_model and caller is None:
         raise UserError(f"critic {name!r} needs a model: pass --model (e.g. --model local:smollm2) or set CRITICA_MODEL")
@@ -88,6 +120,30 @@ def build_critic(name: str, caller: Caller | None, **options: Any) -> Critic:
         raise
     except Exception as e:  # noqa: BLE001 - built from the caller's options: a value the constructor could not use
         raise UserError(f"critic {name!r} cannot be built with these options ({_short(e)})") from None
+
+
+def import_factory(path: str) -> CriticFactory:
+    """The factory named by ``package.module:function``.
+
+    Raises:
+        UserError: the module cannot be imported, or has no such callable.
+    """
+    import importlib
+
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise UserError(f"critic {path!r}: cannot import module {module_name!r} ({e})") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise UserError(f"critic {path!r}: {module_name} has no callable {attr!r}")
+    return factory  # type: ignore[no-any-return]
+
+
+def needs_model(name: str) -> bool:
+    """Whether critic ``name`` calls a model (a ``module:factory`` critic may: it gets the caller when there is one)."""
+    return True if ":" in name else critic_spec(name).needs_model
 
 
 def _short(e: BaseException) -> str:

@@ -51,7 +51,7 @@ from critica.types import Critique, Item, ParseStatus, Verdict
 
 __all__ = [
     "critique_rows", "flat_critique_rows", "per_response_scores", "response_scores", "preference_pairs", "kto_records", "ranked_lists",
-    "sft_records", "write_jsonl", "write_parquet", "EXPORT_FORMATS",
+    "sft_records", "write_jsonl", "write_parquet", "EXPORT_FORMATS", "why_no_rows",
 ]
 
 Record = tuple[Item | None, Critique]
@@ -398,6 +398,60 @@ def sft_records(records: Iterable[Record], *, gold_key: str | None = None, conve
         yield {"prompt": _msg("user", critique_prompt(item), conversational, _image_urls(item)),
                "completion": _msg("assistant", render_critique(critique), conversational),
                "item_id": item.id, "critic": critique.critic, **_images_column(_image_urls(item))}
+
+
+# -- an empty export, explained --------------------------------------------------------------------------------------
+
+
+def why_no_rows(records: Iterable[Record], fmt: str, *, min_margin: float = 0.0, gold_key: str | None = None) -> str:
+    """Why exporting ``records`` as ``fmt`` gave no row, in one sentence a user can act on.
+
+    The records are read again (a run is re-read from the store), counting what each export needs and lacked.
+    """
+    total = no_item = unjudged = 0
+    groups: list[list[tuple[str, float]]] = []
+    by_prompt: dict[str, list[tuple[str, float]]] = {}
+    gold_missing = 0
+    for item, critique in records:
+        total += 1
+        if item is None:
+            no_item += 1
+            continue
+        if gold_key is not None and gold_key not in item.metadata:
+            gold_missing += 1
+        got = response_scores(item, critique)
+        if got is None:
+            unjudged += 1
+            continue
+        group, scored = got
+        if group.startswith("prompt:"):
+            by_prompt.setdefault(group, []).extend(scored)
+        else:
+            groups.append(scored)
+    groups.extend(by_prompt.values())
+    if total == 0:
+        return "the run holds no critiques"
+    if no_item == total:
+        return f"none of the {total} critique(s) has its item stored, and every export row is built from the item"
+    usable = total - no_item - unjudged
+    if usable == 0:
+        return (f"none of the {total} critique(s) is a usable judgement ({unjudged} unscored or unparsed"
+                + (f", {no_item} without its item" if no_item else "") + ")")
+    if fmt == "sft":
+        if gold_key is not None:
+            return (f"no scored critique agrees with the gold label item.metadata[{gold_key!r}]"
+                    + (f" ({gold_missing} item(s) have no such key)" if gold_missing else ""))
+        return f"no scored critique ({unjudged} unscored or unparsed)"
+    if fmt in ("dpo", "listwise"):
+        sizes = [len({t for t, _ in g}) for g in groups]
+        if max(sizes, default=0) < 2:
+            return (f"no pairs: each of the {len(groups)} prompt(s) has one judged response; a pair needs two "
+                    "responses to the same prompt (items with `candidates`, or several items with the same question) "
+                    "whose scores differ")
+        if fmt == "dpo":
+            return (f"no pairs: no two responses to the same prompt differ in score by more than --min-margin "
+                    f"{min_margin:g} (ties never make a pair)")
+    return f"{usable} usable judgement(s), but none fits the {fmt} format"
 
 
 # -- writers -----------------------------------------------------------------------------------------------------------

@@ -1,15 +1,32 @@
-"""Benchmark figures as Markdown tables, and the comparison of two runs' figures.
+"""Every table critica prints: benchmark figures (Markdown), summaries and listings (Rich), run comparisons.
 
-Works on plain row dictionaries (``BenchResult.rows`` or the ``rows`` of a ``--json-out`` file), so any suite's
-figures render the same way: one column per metric present in the rows, in a stable preferred order.
+One module so every command looks alike (issue 16):
+
+* **Where**: a table that is the command's result goes to stdout (``bench``, ``rescore``, ``critics``, ``runs list``,
+  ``runs show``, ``runs rank``), so it can be redirected or piped. The summary of a run whose results go elsewhere
+  (``critique`` writes JSONL on stdout, ``batch`` into the store) goes to stderr with the progress and the warnings.
+* **Numbers**: a rate (accuracy, precision, recall, F1, a share) is a percentage with one decimal, ``93.5%``,
+  whatever scale it was computed on; its interval ``[88.1, 96.2]%``; a difference of two rates is in percentage
+  points, ``+9.8 pts``. Counts and tokens are integers with thousands separators, ``1,310``. Other figures (a
+  correlation, a score, a latency) keep three significant digits, never an exponent.
+* **Columns**: the preferred order of :data:`PREFERRED_COLUMNS`, then the others in the order the rows state them
+  (``acc_before`` before ``acc_after``), never alphabetically.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import math
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["PREFERRED_COLUMNS", "columns_of", "format_value", "markdown_table", "compare_rows", "compare_table"]
+if TYPE_CHECKING:
+    from rich.table import Table
+
+__all__ = [
+    "PREFERRED_COLUMNS", "columns_of", "is_rate", "format_value", "format_delta", "format_count", "markdown_table",
+    "grouped_tables", "compare_rows", "compare_table", "key_value_table", "rows_table", "print_result",
+]
 
 PREFERRED_COLUMNS = [
     "split", "n", "acc_erroneous", "acc_correct", "f1", "f1_ci", "flags", "located", "precision_solution",
@@ -28,43 +45,93 @@ _SHORT = {
     "precision_bound": "prec_bound", "precision_step_earliest": "prec_step@earliest",
     "recall_earliest": "recall@earliest",
 }
-_PERCENT = {"acc_erroneous", "acc_correct", "f1", "f1_ci", "f1_mean_of_splits", "precision_solution", "precision_step",
-            "precision_step_ci", "false_alarm_rate", "recall_exact", "recall_solution", "prm_score",
-            "flag_in_error_steps", "accuracy", "macro_f1", "f1_negative", "f1_positive", "precision_bound",
-            "precision_step_earliest", "recall_earliest"}
+_RATES = {"prm_score", "flag_in_error_steps", "agreement", "macro_f1", "s_r_auto", "s_r_manual"}
+_RATE_PATTERN = re.compile(r"(^|_)(acc|accuracy|precision|prec|recall|f1|rate|share|agreement)(_|$)|^Meta-|^sel_acc",
+                           re.IGNORECASE)
+_FRACTION_OF_ROWS = {"unscored", "unchecked"}
+"""Counts in most rows; a float there is the share of the items (the scaling table's ``unscored``)."""
+
+
+def is_rate(key: str, value: Any = None) -> bool:
+    """Whether figure ``key`` is a rate (shown as a percentage): by its name, or a share where counts are usual."""
+    base = key[:-3] if key.endswith("_ci") else key
+    if base in _RATES or _RATE_PATTERN.search(base):
+        return True
+    return base in _FRACTION_OF_ROWS and isinstance(value, float)
+
+
+def _is_count(key: str) -> bool:
+    return "token" in key.lower() or key in ("n", "items", "records", "calls")
+
+
+def format_count(value: float) -> str:
+    """``1310.4`` → ``1,310``."""
+    return f"{round(value):,}"
+
+
+def _plain(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if value == 0 or abs(value) >= 0.001:
+        text = f"{value:.3g}"
+        return text if "e" not in text else f"{value:.2f}"
+    return f"{value:.1e}"
+
+
+def format_value(key: str, value: Any, *, percent_scale: bool = False) -> str:
+    """A cell of figure ``key``: see the module docstring. ``percent_scale``: rates are already on 0-100 (as the
+    papers that ``critica rescore`` reproduces print them), not fractions."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or isinstance(value, str):
+        return str(value)
+    scale = 1 if percent_scale else 100
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        if is_rate(key, 0.0):
+            return f"[{value[0] * scale:.1f}, {value[1] * scale:.1f}]%"
+        return f"[{_plain(value[0])}, {_plain(value[1])}]"
+    if isinstance(value, float) and is_rate(key, value):
+        return f"{value * scale:.1f}%"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return format_count(value) if _is_count(key) else _plain(value)
+    return str(value)
+
+
+def format_delta(key: str, delta: float, *, percent_scale: bool = False) -> str:
+    """A difference B − A: percentage points for rates (``+9.8 pts``), else signed like its figure."""
+    if is_rate(key, 0.0):
+        return f"{delta * (1 if percent_scale else 100):+.1f} pts"
+    if isinstance(delta, int) or _is_count(key):
+        return f"{round(delta):+,}"
+    text = _plain(delta)
+    return text if text.startswith("-") else "+" + text
 
 
 def columns_of(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> list[str]:
-    """Columns to show: ``columns`` if given, else the preferred ones present, then any other scalar ones."""
+    """Columns to show: ``columns`` if given, else the preferred ones present, then any other scalar ones in the
+    order the rows first state them."""
     if columns:
         return list(columns)
     present = {k for r in rows for k in r}
     cols = [c for c in PREFERRED_COLUMNS if c in present]
-    extra = sorted({k for r in rows for k, v in r.items() if k not in cols and isinstance(v, (int, float, str))
-                    and k not in SECONDARY})
-    return cols + extra
-
-
-def format_value(key: str, value: Any) -> str:
-    """A cell: percentages for rates, ``[lo, hi]`` for intervals, ``–`` for undefined."""
-    if value is None:
-        return "–"
-    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
-        if key in _PERCENT:
-            return f"[{value[0] * 100:.1f}, {value[1] * 100:.1f}]"
-        return f"[{value[0]:.3g}, {value[1]:.3g}]"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value * 100:.1f}%" if key in _PERCENT else f"{value:.3g}"
-    return str(value)
+    seen = set(cols)
+    for r in rows:
+        for k, v in r.items():
+            if k not in seen and k not in SECONDARY and isinstance(v, (int, float, str)):
+                seen.add(k)
+                cols.append(k)
+    return cols
 
 
 def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
     """A GitHub-flavoured Markdown table of ``rows``."""
     cols = columns_of(rows, columns)
     head = "| " + " | ".join(_SHORT.get(c, c) for c in cols) + " |"
-    rule = "|" + "|".join("---" if c == "split" else "---:" for c in cols) + "|"
+    rule = "|" + "|".join("---" if c in ("split", "metric") else "---:" for c in cols) + "|"
     body = ["| " + " | ".join(format_value(c, r.get(c)) for c in cols) + " |" for r in rows]
     return "\n".join([head, rule, *body])
 
@@ -102,8 +169,44 @@ def compare_rows(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], key: 
 
 
 def compare_table(diff: Sequence[dict[str, Any]], key: str = "split") -> str:
-    """Markdown table of :func:`compare_rows` output, each value formatted as its metric (rates in %)."""
+    """Markdown table of :func:`compare_rows` output: each value formatted as its metric, B − A of a rate in
+    percentage points."""
     rows = [{key: d[key], "metric": _SHORT.get(d["metric"], d["metric"]),
              "A": format_value(d["metric"], d["a"]), "B": format_value(d["metric"], d["b"]),
-             "B − A": format_value(d["metric"], d["delta"])} for d in diff]
+             "B − A": format_delta(d["metric"], d["delta"])} for d in diff]
     return markdown_table(rows, [key, "metric", "A", "B", "B − A"])
+
+
+def key_value_table(title: str, rows: Iterable[tuple[str, Any]]) -> Table:
+    """A two-column Rich table (figure, value) for a command's summary; values are formatted by their figure name
+    unless already text."""
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for k, v in rows:
+        table.add_row(k, v if isinstance(v, str) else format_value(k, v))
+    return table
+
+
+def rows_table(title: str | None, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, *,
+               percent_scale: bool = False) -> Table:
+    """A Rich table of ``rows`` (one column per figure, the order of :func:`columns_of`), cells as Markdown tables
+    format them."""
+    from rich.table import Table
+
+    cols = columns_of(rows, columns)
+    table = Table(title=title, title_justify="left")
+    for c in cols:
+        table.add_column(_SHORT.get(c, c), justify="left" if c in ("split", "name", "figure") else "right")
+    for r in rows:
+        table.add_row(*[format_value(c, r.get(c), percent_scale=percent_scale) for c in cols])
+    return table
+
+
+def print_result(*renderables: Any) -> None:
+    """Print a command's result (tables, their notes) on stdout."""
+    from rich.console import Console
+
+    Console(soft_wrap=True, highlight=False).print(*renderables)

@@ -9,17 +9,19 @@ from typing import Any
 from rich.table import Table
 
 from critica.report.files import atomic_write_text
+from critica.report.tables import format_value
 from critica.rescore.base import RescoreResult
 
 __all__ = ["figures_table", "write_json"]
 
 
-def _fmt(v: Any) -> str:
+def _fmt(key: str, v: Any) -> str:
+    # Replayed figures are on the papers' 0-100 scale; formatted as every other critica table formats them.
     if isinstance(v, dict):
-        return ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items())
+        return ", ".join(f"{k}: {_fmt(k, x)}" for k, x in v.items())
     if isinstance(v, list):
         return f"{len(v)} record(s)"
-    return "—" if v is None else str(v)
+    return format_value(key, v, percent_scale=True)
 
 
 def figures_table(result: RescoreResult) -> Table:
@@ -31,10 +33,10 @@ def figures_table(result: RescoreResult) -> Table:
         table.add_column("published", justify="right")
         table.add_column("match")
     for key, value in result.figures.items():
-        row = [key, _fmt(value)]
+        row = [key, _fmt(key, value)]
         if result.published:
             pub = result.published.get(key)
-            row += [_fmt(pub) if pub is not None else "", "" if pub is None else ("✓" if pub == value else "✗")]
+            row += [_fmt(key, pub) if pub is not None else "", "" if pub is None else ("✓" if pub == value else "✗")]
         table.add_row(*row)
     return table
 

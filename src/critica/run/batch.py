@@ -20,7 +20,6 @@ The critic is described by a :class:`CriticRecipe` rather than passed as an obje
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -98,12 +97,9 @@ class CriticRecipe:
 
                 cache = SqliteCache(self.cache_path)
             caller = Caller(backend, policy_from(settings, concurrency=self.concurrency), cache=cache)
-        if ":" in self.critic:
-            critic = _import_factory(self.critic)(caller, **self.options)
-        else:
-            from critica.critics.registry import build_critic
+        from critica.critics.registry import build_critic
 
-            critic = build_critic(self.critic, caller, **self.options)
+        critic = build_critic(self.critic, caller, **self.options)  # a name or a module:factory path
         if not self.scaling:
             return critic
         from critica.aggregate.spec import ScalingConfig, wrap_critic
@@ -112,18 +108,6 @@ class CriticRecipe:
         return wrap_critic(critic, ScalingConfig.model_validate(self.scaling), caller=caller,
                            settings=Settings(model=self.model, **self.settings), options=self.options,
                            concurrency=self.concurrency)
-
-
-def _import_factory(path: str) -> Callable[..., Critic]:
-    module_name, _, attr = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise UserError(f"critic {path!r}: cannot import module {module_name!r} ({e})") from None
-    factory = getattr(module, attr, None)
-    if not callable(factory):
-        raise UserError(f"critic {path!r}: {module_name} has no callable {attr!r}")
-    return factory
 
 
 # -- reading ---------------------------------------------------------------------------------------------------------

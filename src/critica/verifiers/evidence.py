@@ -69,7 +69,12 @@ __all__ = [
 
 
 class EvidenceLabel(str, Enum):  # noqa: UP042 - same style as critica.types
-    """How far the evidence supports a claim (WiCE's three labels)."""
+    """How far the evidence supports a claim (WiCE's three labels); prints as its value, as critica.types' enums."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    __format__ = str.__format__
 
     SUPPORTED = "supported"
     PARTIALLY_SUPPORTED = "partially_supported"
