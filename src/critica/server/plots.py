@@ -74,6 +74,7 @@ def render_plot(store: Store, run: str, kind: str, filters: dict[str, Any] | Non
                 ax.bar([j + i * width for j in range(len(labels))], [counts.get(v, 0) for v in labels], width,
                        label=f"{get_run(store, name).protocol or '?'} ({name})")
             ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(labels))], labels)
+            ax.yaxis.get_major_locator().set_params(integer=True)
             ax.set_ylabel("critiques")
             ax.legend(fontsize=7)
         elif kind == "first-error":
@@ -101,6 +102,7 @@ def render_plot(store: Store, run: str, kind: str, filters: dict[str, Any] | Non
             else:
                 for name in shown:
                     ax.hist(lat[name], bins=20, alpha=0.6, label=name)
+                ax.yaxis.get_major_locator().set_params(integer=True)
                 ax.set_xlabel("seconds per critique")
                 ax.set_ylabel("critiques")
                 ax.legend(fontsize=7)

@@ -72,14 +72,7 @@ function markBadge(right) {
   return h("span", { class: "mark " + (right ? "right" : "wrong"), "data-mark": right ? "right" : "wrong",
     title: right ? "agrees with the gold label" : "disagrees with the gold label" }, right ? "✓ right" : "✗ wrong");
 }
-function goldBadge(gold) {
-  return gold ? h("span", { class: "gold", "data-gold": gold.text, title: `gold label (item field '${gold.field}')` }, "gold: " + gold.text) : "";
-}
-function fmt(v) {
-  if (v === null || v === undefined) return "—";
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : (Math.abs(v) <= 1 ? pct(v) : v.toFixed(2));
-  return String(v);
-}
+function ratio(v) { return typeof v === "number" ? pct(v) : "—"; }  // bench figures are shares, 0..1
 function ci(v) { return Array.isArray(v) && v.length === 2 ? ` [${pct(v[0])}, ${pct(v[1])}]` : ""; }
 
 // A table whose header cells sort it in the browser (small, unpaged tables such as the runs list); the item list is
@@ -113,8 +106,7 @@ async function runsPage() {
     view.replaceChildren(h("h1", {}, "Runs"), h("div", { class: "empty", id: "empty" },
       h("p", {}, "No runs stored yet. Every critique run is kept, and shows up here:"),
       h("pre", {}, "critica critique FILE                 # stored under a generated name (--run NAME to choose one)\n" +
-        "critica batch FILE --run NAME         # large files: resumable, one transaction per item\n" +
-        "critica bench processbench --run NAME # a benchmark, with its gold labels"),
+        "critica batch FILE --run NAME         # large files: resumable, one transaction per item"),
       h("p", { class: "muted" }, "Or POST /v1/critiques (see the API docs).")));
     return;
   }
@@ -170,7 +162,7 @@ function metricCards(m, id) {
   if (!m.kind) return h("p", { class: "muted", id }, "These items carry no gold label (ProcessBench/MR-GSM8K 'label', 'gold_verdict', WiCE 'label'): no figures against gold.");
   return h("div", { class: "cards", id },
     Object.entries(m.names).filter(([k]) => m.figures[k] !== undefined && m.figures[k] !== null).map(([k, name]) =>
-      card(fmt(m.figures[k]), name, k === "f1" ? h("span", { class: "ci" }, ci(m.figures.f1_ci)) :
+      card(ratio(m.figures[k]), name, k === "f1" ? h("span", { class: "ci" }, ci(m.figures.f1_ci)) :
         k === "precision_step" ? h("span", { class: "ci" }, ci(m.figures.precision_step_ci)) :
         k === "accuracy" ? h("span", { class: "ci" }, ci(m.figures.accuracy_ci)) : k === "macro_f1" ? h("span", { class: "ci" }, ci(m.figures.macro_f1_ci)) : "")),
     card(`${m.right} / ${m.labelled}`, "right against gold"), card(m.unlabelled, "without gold"));
@@ -208,7 +200,7 @@ async function runPage(run, params) {
 }
 
 function inputErrors(errors) {
-  return h("table", { id: "input-errors" }, h("thead", {}, h("tr", {}, ["file", "where", "field", "reason"].map((t) => h("th", {}, t)))),
+  return h("table", { id: "input-errors", class: "cardable" }, h("thead", {}, h("tr", {}, ["file", "where", "field", "reason"].map((t) => h("th", {}, t)))),
     h("tbody", {}, errors.map((e) => h("tr", {}, h("td", { class: "wrap", "data-label": "file" }, e.source), h("td", { "data-label": "where" }, e.location),
       h("td", { "data-label": "field" }, e.field || "—"), h("td", { class: "wrap", "data-label": "reason" }, e.reason)))));
 }
@@ -264,7 +256,7 @@ async function itemList(run, params, into, summary) {
     const next = active && !sort.startsWith("-") ? "-" + key : key;
     const p = new URLSearchParams(params); p.set("sort", next); p.delete("offset");
     return h("th", { class: "sortable", "data-sort": key, "aria-sort": active ? (sort.startsWith("-") ? "descending" : "ascending") : "none" },
-      h("a", { href: `#/runs/${enc(run)}?${p}` }, label, active ? (sort.startsWith("-") ? " ↓" : " ↑") : ""));
+      h("a", { href: `#/runs/${enc(run)}?${p}` }, label));  // the arrow comes from aria-sort (style.css)
   };
   const own = summary.critic;
   const pager = h("div", { class: "pager" }, h("span", { class: "muted", id: "count" }, `${page.total} item(s)`),
@@ -317,7 +309,7 @@ async function comparePage(params) {
     h("thead", {}, h("tr", {}, h("th", {}, "against gold (shared items)"), c.runs.map((r) => h("th", {}, r.name)))),
     h("tbody", {},
       Object.entries(nameMap).filter(([k]) => c.runs.some((r) => r.gold.figures[k] !== undefined && r.gold.figures[k] !== null)).map(([k, n]) =>
-        h("tr", { "data-metric": k }, h("th", {}, n), c.runs.map((r) => h("td", {}, fmt(r.gold.figures[k]), h("span", { class: "ci" }, ci(r.gold.figures[k + "_ci"])))))),
+        h("tr", { "data-metric": k }, h("th", {}, n), c.runs.map((r) => h("td", {}, ratio(r.gold.figures[k]), h("span", { class: "ci" }, ci(r.gold.figures[k + "_ci"])))))),
       h("tr", { "data-metric": "right" }, h("th", {}, "right / labelled"), c.runs.map((r) => h("td", {}, `${r.gold.right} / ${r.gold.labelled}`))))) :
     h("p", { class: "muted", id: "compare-metrics" }, "The shared items carry no gold label: no figures against gold.");
   const offset = Number(params.get("offset") || 0), limit = 50;
