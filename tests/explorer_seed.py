@@ -8,6 +8,7 @@ Items (gold ``label``: 0-based first wrong step, -1 = correct): q0 → 1, q1 →
   incorrect@0; q2 incorrect@0.
 * ``vf-b``: vf-a's critiques read from ``./pb.json`` (another path, same content): compare matches it with pb-a.
 * ``pb-changed`` (source ``other.json``): q0 with another response (same id, other content), q1 unchanged.
+* a run with a generated name, a long model spec and a long source path, holding q1.
 """
 
 from __future__ import annotations
@@ -59,7 +60,13 @@ def seed(db: Path) -> None:
     changed = ITEMS[0].model_copy(update={"steps": ["Tom starts with 3 apples.", "3 + 4 = 7", "So Tom has 7 apples."]})
     store.add_critique("pb-changed", Critique(item_id="q0", critic="processbench", verdict=Verdict.CORRECT), changed)
     store.add_critique("pb-changed", Critique(item_id="q1", critic="processbench", verdict=Verdict.CORRECT), ITEMS[1])
+    # what real runs are called: a generated name, a long model spec and an absolute source path (the runs list must
+    # still fit a 1280 px screen)
+    long = "critique-20261207T021500Z-3f9c2a7be1d04c55"
+    store.create_run(long, model="openai:Qwen/Qwen2.5-Math-7B-Instruct@http://gpu-node-17.cluster.internal:8000/v1",
+                     protocol="processbench", source="/work/shared/data/processbench/olympiadbench_with_long_name.json")
+    store.add_critique(long, Critique(item_id="q1", critic="processbench", verdict=Verdict.CORRECT), ITEMS[1])
     store.add_input_error("pb-a", InputError("data/pb.json", "index 3", "label", "must be an integer in [-1, 2], got 'x'"))
-    for run in ("pb-a", "vf-a", "vf-b", "pb-changed"):
+    for run in ("pb-a", "vf-a", "vf-b", "pb-changed", long):
         store.finish_run(run, {"items": 3})
     store.close()

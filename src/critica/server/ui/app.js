@@ -117,9 +117,9 @@ async function runsPage() {
   const columns = [
     { label: "", key: (r) => 0, cell: (r) => h("input", { type: "checkbox", "aria-label": "compare " + r.id, "data-pick": r.id,
       onclick: (e) => e.stopPropagation(), onchange: (e) => { e.target.checked ? chosen.add(r.id) : chosen.delete(r.id); compareBtn.disabled = chosen.size < 2; } }) },
-    { label: "run", key: (r) => r.id, cell: (r) => h("a", { href: "#/runs/" + enc(r.id) }, r.id) },
+    { label: "run", key: (r) => r.id, cell: (r) => h("a", { href: "#/runs/" + enc(r.id) }, r.id), cls: "wrap" },
     { label: "critic", key: (r) => r.critic || "", cell: (r) => r.critic || "—" },
-    { label: "model", key: (r) => r.model || "", cell: (r) => r.model || "—", cls: "opt" },
+    { label: "model", key: (r) => r.model || "", cell: (r) => r.model || "—", cls: "opt wrap" },
     { label: "source", key: (r) => r.source || "", cell: (r) => r.source || "—", cls: "opt wrap" },
     { label: "items", key: (r) => r.items, cell: (r) => r.items },
     { label: "correct", key: (r) => r.verdicts.correct || 0, cell: (r) => r.verdicts.correct || 0, cls: "opt" },
