@@ -28,7 +28,7 @@ ITEMS = [
 TRANSCRIPT = [{"messages": [{"role": "system", "content": "You are a careful grader of math solutions."},
                             {"role": "user", "content": "Problem: Tom has 3 apples… Find the earliest wrong step."}],
                "outputs": ["Step 2 says 3 + 4 = 8, which is wrong. \\boxed{1}"], "sampling": {"temperature": 0.0},
-               "sample": 0, "model": "local:smollm2", "cached": False, "structured": False}]
+               "sample": 0, "model": "local:smollm2", "structured": False}]
 
 
 def _verifier(item_id: str) -> Critique:

@@ -8,7 +8,8 @@ inside the scope (k samples, panel members) copy the context and so add to the s
 nothing is recorded and nothing is kept.
 
 A call whose messages repeat an earlier call's (k samples of one prompt) keeps ``messages_as_call: i`` (the index
-of that call) instead of a copy. Bounds keep a store from growing with long prompts: at most :data:`MAX_CALLS` calls per critique and
+of that call) instead of a copy. A replayed call (the call cache) records the same as the original, so a replayed critique is the original one
+(its ``usage`` says it was replayed). Bounds keep a store from growing with long prompts: at most :data:`MAX_CALLS` calls per critique and
 :data:`MAX_CHARS` characters per message or reply (cut with a marker saying how much was left out). Replies are
 taken after the caller has redacted secrets from them.
 """
@@ -76,7 +77,7 @@ class Transcript:
         call: dict[str, Any] = {
             **({"messages": messages} if same is None else {"messages_as_call": same}),
             "outputs": [_cut(t) for t in completion.texts],
-            "sampling": sampling, "sample": sample, "model": completion.model, "cached": completion.cached,
+            "sampling": sampling, "sample": sample, "model": completion.model,
             "structured": request.json_schema is not None,
         }
         reasoning = [_cut(r) for r in completion.reasoning if r]

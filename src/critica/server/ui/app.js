@@ -382,7 +382,7 @@ function transcriptView(c) {
     h("summary", {}, `prompt & transcript (${real.length} call${real.length === 1 ? "" : "s"})`),
     real.map((call, i) => h("div", { class: "call" },
       h("div", { class: "muted small" }, `call ${i + 1}` + (call.model ? ` · ${call.model}` : "") + (call.sample ? ` · sample ${call.sample}` : "") +
-        (call.cached ? " · replayed from cache" : "") + (call.structured ? " · structured output" : "") +
+(call.structured ? " · structured output" : "") +
         (call.sampling && Object.keys(call.sampling).length ? " · " + Object.entries(call.sampling).map(([k, v]) => `${k}=${v}`).join(" ") : "")),
       call.messages ? call.messages.map((m) => h("div", { class: "msg role-" + m.role, "data-role": m.role }, h("span", { class: "role" }, m.role), h("pre", {}, contentText(m.content))))
         : h("p", { class: "muted small" }, `same messages as call ${call.messages_as_call + 1}`),
