@@ -1,6 +1,7 @@
 """The web UI in Debian's Chromium (Playwright, headless) against a real ``critica serve`` with stored runs.
 
-Clicks runs → run → item and asserts what is shown; saves a screenshot of the item page under ``artifacts/``.
+Clicks runs → run → item and asserts what is shown; saves a screenshot of the item page under ``artifacts/`` (or
+``$CRITICA_ARTIFACTS``). The results explorer's views (gold labels, compare, narrow screens) are in test_ui_explorer.py.
 Skips when Chromium is absent, except in CI (``CI=true``), where ``.ci/run`` installs it and a skip would hide a gap.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from ui_support import artifacts
 
 from critica.loops.revise import Round, StopReason, Trajectory
 from critica.store import Store
@@ -165,8 +167,7 @@ def test_click_through_runs_item_and_critiques(server, page):
     assert rounds.count() == 2 and "3 + 4 = 8" in rounds.nth(0).inner_text() and "correct" in rounds.nth(1).inner_text()
     assert "stopped: accepted" in page.locator(".trajectory").inner_text()
 
-    out = REPO / "artifacts"
-    out.mkdir(exist_ok=True)
+    out = artifacts()
     page.screenshot(path=str(out / "ui-item-page.png"), full_page=True)
     assert (out / "ui-item-page.png").stat().st_size > 10_000
 

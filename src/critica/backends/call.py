@@ -16,6 +16,9 @@ secrets it was configured with in a ``secrets`` attribute (the OpenAI-compatible
 caller may be given more (the server passes its client keys). Each is replaced by ``[redacted]`` in every error this
 wrapper raises and in every completion's texts and reasoning — before it is cached, so a model that repeats a key
 puts it neither in a critique nor in the call cache.
+
+Every answered call (replayed ones included) is also added to the open transcript, if any
+(:mod:`critica.backends.transcript`), so a stored critique keeps the prompt and the exchange behind it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 
 from critica.backends.base import Backend, Completion, GenerateRequest, ImagesNotAccepted, image_count
 from critica.backends.cache import CacheStats, CallCache, cache_key
+from critica.backends.transcript import record
 from critica.errors import BackendError, BackendUnavailable, CriticaError, ImagesUnsupported
 from critica.redact import Redactor
 from critica.types import Usage
@@ -100,18 +104,23 @@ class Caller:
                 f"{'s' if images > 1 else ''}); use a vision-language model over an OpenAI-compatible server "
                 "(--model openai:<model> --base-url ...)")
         if self.cache is None:
-            return await self._generate(request)
+            completion = await self._generate(request)
+            record(request, completion, sample)
+            return completion
         key = cache_key(self.backend.name, request, sample)
         entry = self.cache.get(key)
         if entry is not None:
             hit, latency_s = entry
             self.cache_stats.hits += 1
             self.cache_stats.saved = self.cache_stats.saved + hit.usage
-            return dataclasses.replace(hit, cached=True, usage=hit.usage.as_replayed(), latency_s=latency_s)
+            replayed = dataclasses.replace(hit, cached=True, usage=hit.usage.as_replayed(), latency_s=latency_s)
+            record(request, replayed, sample)
+            return replayed
         self.cache_stats.misses += 1
         start = time.perf_counter()
         completion = await self._generate(request)
         self.cache.put(key, self.backend.name, request, completion, time.perf_counter() - start)
+        record(request, completion, sample)
         return completion
 
     async def _generate(self, request: GenerateRequest) -> Completion:

@@ -1,4 +1,4 @@
-"""``critica runs list|show|export|rank|rm``: stored runs, read and exported through the Python API."""
+"""``critica runs list|show|export|rank|rm|compare``: stored runs, read and exported through the Python API."""
 
 from __future__ import annotations
 
@@ -195,3 +195,9 @@ def rm_cmd(
                 continue
             store.delete_run(name)
             err_console.print(f"removed run {name}")
+
+
+# The compare command lives in its own module (shared with the web UI's compare view through critica.bench.compare).
+from critica.cli.runs_compare import compare_cmd  # noqa: E402
+
+runs_app.command("compare")(compare_cmd)

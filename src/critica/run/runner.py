@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from critica.backends.transcript import Transcript, capture
 from critica.budget import DeadlineExceeded, ItemBudget, deadline_scope, size_reason, time_reason
 from critica.critics.base import Critic, unscored
 from critica.errors import InputError
@@ -94,6 +95,13 @@ def _over_budget(item: Item, name: str, reason: str, budget: dict, latency_s: fl
     return crit
 
 
+def _with_transcript(crit: Critique, transcript: Transcript) -> Critique:
+    # A critic that kept its own transcript (a nested critique_within, a loop) keeps it.
+    if transcript.calls and "transcript" not in crit.metadata:
+        crit.metadata["transcript"] = transcript.as_metadata()
+    return crit
+
+
 async def critique_within(critic: Critic, item: Item, budget: ItemBudget | None = None) -> Critique:
     """``critic.critique(item)`` within ``budget`` (default :class:`~critica.budget.ItemBudget`); never raises for
     the item: an item over its budget, or a critic that raised, becomes an ``unscored`` critique with the reason.
@@ -102,6 +110,9 @@ async def critique_within(critic: Critic, item: Item, budget: ItemBudget | None 
     the item's deadline is published to cooperative checks (:func:`critica.budget.checkpoint`) so that work in
     worker threads stops too; when this coroutine ends for any reason (done, timed out, cancelled) the deadline is
     abandoned, so nothing keeps computing for an item nobody waits for.
+
+    The model calls made for the item are kept, bounded, in ``metadata["transcript"]``
+    (:mod:`critica.backends.transcript`): the prompts sent and the replies, for the UI and for audits.
     """
     budget = ItemBudget() if budget is None else budget
     name = getattr(critic, "name", "critic")
@@ -111,8 +122,10 @@ async def critique_within(critic: Critic, item: Item, budget: ItemBudget | None 
         return _over_budget(item, name, size_reason(over), over)
     deadline = budget.deadline()
     try:
-        with deadline_scope(deadline):  # tasks and to_thread workers started below copy this context
-            return await asyncio.wait_for(critic.critique(item), budget.timeout_s)
+        # tasks and to_thread workers started below copy this context: the deadline, and the transcript recorder
+        with deadline_scope(deadline), capture() as transcript:
+            crit = await asyncio.wait_for(critic.critique(item), budget.timeout_s)
+        return _with_transcript(crit, transcript)
     except (Exception, DeadlineExceeded) as e:  # noqa: BLE001 - one failing item must not end the batch
         latency_s = time.perf_counter() - start
         # a timeout is the budget's only once the deadline has passed; before, it is the critic's own

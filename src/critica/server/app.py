@@ -2,7 +2,8 @@
 
 Routes live in :mod:`.routes_api` (critiques, reward, compare, refine, jobs, health) and :mod:`.routes_runs` (stored
 runs for the UI); the static UI in ``ui/`` is served under ``/ui`` and talks only to ``/v1``. Every error answer has
-one JSON shape (:class:`~critica.server.schemas.ErrorBody`); OpenAPI is at ``/openapi.json`` and ``/docs``.
+one JSON shape (:class:`~critica.server.schemas.ErrorBody`); OpenAPI is at ``/openapi.json`` and ``/docs`` (served
+without any network: see :mod:`.docs`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from critica.backends.base import Backend
 from critica.server import routes_api, routes_runs
 from critica.server.context import AppContext
+from critica.server.docs import install_docs
 from critica.server.engine import Engine
 from critica.server.errors import install_handlers
 from critica.server.jobs import JobManager
@@ -59,13 +61,15 @@ def create_app(store: Store | None, config: ServerConfig | None = None, *,
             await context.jobs.aclose()
             await context.engine.aclose()
 
-    app = FastAPI(title="critica", version="1", lifespan=lifespan,
+    app = FastAPI(title="critica", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Critiques of LLM outputs over HTTP: step-level verdicts, first errors, scores, "
                               "rewards for RL trainers, and the stored runs behind the web UI.")
     app.state.critica = context
     install_handlers(app)
     app.include_router(routes_api.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_runs.compare_router)
+    install_docs(app)
     if config.ui:
         app.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")
 

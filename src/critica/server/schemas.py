@@ -11,7 +11,7 @@ from critica.types import Critique, Item, MetaCritiqueResult
 __all__ = [
     "ApiError", "ErrorBody", "FieldProblem", "CritiqueRequest", "CritiqueResponse", "RewardSample", "RewardRequest",
     "RewardDetail", "RewardResponse", "CompareRequest", "RefineRequest", "JobRequest", "JobStatus", "RunSummary",
-    "ItemRow", "ItemPage", "ItemDetail", "CriticInfo", "Health",
+    "ItemRow", "ItemPage", "ItemDetail", "RunMetrics", "CriticInfo", "Health",
 ]
 
 
@@ -220,6 +220,12 @@ class ItemRow(BaseModel):
     parse_status: dict[str, str]
     disagreement: bool
     """Scored critiques of this item differ in verdict or first error step."""
+    gold: dict[str, Any] | None = None
+    """The item's gold label (:meth:`critica.bench.gold.GoldLabel.as_json`), None when it carries none."""
+    right: dict[str, bool | None] = Field(default_factory=dict)
+    """Critic (and sample) → right against gold (None: no gold, or unscored)."""
+    bounds: dict[str, int | None] = Field(default_factory=dict)
+    """Critic → the verifier's "first error at or before step k" bound (0-based), when it gives one."""
 
 
 class ItemPage(BaseModel):
@@ -227,6 +233,25 @@ class ItemPage(BaseModel):
 
     total: int
     items: list[ItemRow]
+    critics: list[str] = Field(default_factory=list)
+    """Every critic with critiques in the run or its peers (what the ``critic`` filter accepts)."""
+
+
+class RunMetrics(BaseModel):
+    """A run's ``critica bench`` figures against the gold labels its items carry
+    (:func:`critica.bench.gold.run_figures`), over the items that pass the filters."""
+
+    kind: Literal["step", "label"] | None
+    """``step`` (ProcessBench-style labels), ``label`` (WiCE-style labels) or None (no item has gold)."""
+    labelled: int
+    unlabelled: int
+    right: int
+    wrong: int
+    unscored: int
+    figures: dict[str, Any]
+    """The bench suite's figures (F1, accuracies, precision, CIs … or accuracy, macro-F1 …)."""
+    names: dict[str, str]
+    """The headline figures, key → readable name, in reading order."""
 
 
 class ItemDetail(BaseModel):
@@ -242,6 +267,20 @@ class ItemDetail(BaseModel):
     critique_runs: list[str]
     """The run each critique comes from, aligned with ``critiques``."""
     disagreement: bool
+    gold: dict[str, Any] | None = None
+    """The item's gold label, None when it carries none."""
+    right: list[bool | None] = Field(default_factory=list)
+    """Each critique right against gold, aligned with ``critiques`` (None: no gold, or unscored)."""
+    samples_right: list[list[bool | None]] = Field(default_factory=list)
+    """The same for each critique's samples."""
+    prev: str | None = None
+    """The previous item of the run under the filters the page was opened with."""
+    next: str | None = None
+    """The next item under those filters."""
+    position: int | None = None
+    """1-based position of this item among the filtered items (None when the filters exclude it)."""
+    total: int = 0
+    """Items that pass the filters."""
 
 
 class CriticInfo(BaseModel):
