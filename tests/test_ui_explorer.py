@@ -223,14 +223,11 @@ def test_compare_view(server, page):
 
 
 def test_docs_render_offline(server, page):
+    # Swagger UI from local assets (fastapi-offline installed, as in CI) or the plain server-side reference; never a
+    # blank page waiting on a CDN that Chromium here cannot reach
     page.goto(server + "/docs")
-    from critica.server.docs import swagger_assets
-
-    if swagger_assets() is not None:
-        page.wait_for_selector(".swagger-ui .info .title")
-        assert "critica" in page.locator(".swagger-ui .info .title").inner_text()
-        assert page.locator(".opblock").count() > 5
-    else:
-        assert "critica API" in page.locator("h1").inner_text() and "/v1/comparison" in page.content()
+    page.wait_for_function("() => document.querySelectorAll('.opblock').length > 5 || document.querySelector('h1')")
+    text = page.locator("body").inner_text()
+    assert "critica" in text and "/v1/comparison" in text
     assert all(u.startswith(server) for u in page.requests if u.startswith("http")), page.requests
     _shot(page, "ui-docs.png")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -126,13 +127,16 @@ def compare_runs(
     store: Store, names: list[str], *, disagreement: bool | None = None, verdict: str | None = None,
     outcome: Literal["all_right", "some_wrong", "all_wrong"] | None = None, q: str | None = None,
     offset: int = 0, limit: int = 50, n_boot: int = 1000,
+    figures: Callable[[str, list[tuple[Item | None, Critique]]], dict[str, Any]] | None = None,
 ) -> Comparison:
     """Compare the stored runs ``names`` (two or more, each at most once).
 
     Filters apply to the listed items only (``items``/``total``), never to the figures: ``disagreement`` keeps
     items where the runs disagree (or agree), ``verdict`` items some run gives that verdict, ``outcome`` items
     that every run gets right (``all_right``), some run gets wrong (``some_wrong``) or every scored run gets wrong
-    (``all_wrong``) against gold, ``q`` searches ids and questions.
+    (``all_wrong``) against gold, ``q`` searches ids and questions. ``figures(run, pairs)`` computes a run's
+    figures on the shared items (default :func:`critica.bench.gold.run_figures` with ``n_boot`` resamples; the server
+    passes a cached one).
 
     Raises:
         UserError: fewer than two runs, a repeated name or an unknown run.
@@ -161,10 +165,13 @@ def compare_runs(
             continue
         shared.append(item_id)
     keep = set(shared)
+    if figures is None:
+        def figures(_run: str, pairs: list[tuple[Item | None, Critique]]) -> dict[str, Any]:
+            return run_figures(pairs, n_boot=n_boot)
     columns = [[s[i][2] for i in shared] for s in sides]
     runs = [ComparedRun(name=info.name, critic=info.protocol, model=info.model, source=info.source,
                         items=len(side), only_here=sum(i not in keep for i in side),
-                        gold=run_figures(((side[i][1], side[i][2]) for i in shared), n_boot=n_boot))
+                        gold=figures(info.name, [(side[i][1], side[i][2]) for i in shared]))
             for info, side in zip(infos, sides, strict=True)]
     agreement = [[_agreement(a, b) for b in columns] for a in columns]
     rows: list[CompareRow] = []

@@ -13,7 +13,16 @@ from critica.server.context import identity, need_store
 from critica.server.errors import HTTPProblem
 from critica.server.plots import PLOTS, render_plot
 from critica.server.schemas import ErrorBody, ItemDetail, ItemPage, RunMetrics, RunSummary
-from critica.server.views import SORTS, get_run, item_detail, item_page, list_runs, run_metrics, run_summary
+from critica.server.views import (
+    SORTS,
+    figures_of,
+    get_run,
+    item_detail,
+    item_page,
+    list_runs,
+    run_metrics,
+    run_summary,
+)
 from critica.store import Store
 from critica.types import Critique, ParseStatus, Verdict
 
@@ -133,6 +142,7 @@ def comparison(
         get_run(store, n)
     try:
         return compare_runs(store, names, disagreement=disagreement, verdict=verdict.value if verdict else None,
-                            outcome=outcome, q=q, offset=offset, limit=limit)
+                            outcome=outcome, q=q, offset=offset, limit=limit,
+                            figures=lambda run, pairs: figures_of(store, run, pairs))
     except UserError as e:
         raise HTTPProblem(400, str(e)) from None

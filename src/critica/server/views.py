@@ -26,7 +26,7 @@ from critica.store import RunInfo, Store
 from critica.types import Critique, Item, Verdict
 
 __all__ = ["run_summary", "list_runs", "get_run", "item_page", "item_detail", "disagrees", "labelled", "filtered",
-           "run_metrics", "bound", "SORTS", "OUTCOMES"]
+           "run_metrics", "figures_of", "bound", "SORTS", "OUTCOMES"]
 
 
 def _peers(store: Store, info: RunInfo, runs: list[RunInfo] | None = None) -> list[str]:
@@ -191,20 +191,30 @@ def bound(c: Critique) -> int | None:
 
 
 _FIGURES: dict[tuple, dict[str, Any]] = {}
+FILTERED_RESAMPLES = 200
+"""Bootstrap resamples for the CIs of a *filtered* view (the whole run uses the bench's 1000): the point figures are
+the same, and a filter change answers in a fraction of the time."""
 
 
-def run_metrics(store: Store, run: str, **filters: Any) -> RunMetrics:
-    """The run's ``critica bench`` figures against gold over the items that pass the filters (cached per run state:
-    the bootstrap CIs take a moment on large runs)."""
+def figures_of(store: Store, run: str, pairs: list[tuple[Item | None, Critique]], *, n_boot: int = 1000) -> dict[str, Any]:
+    """:func:`critica.bench.gold.run_figures` of ``pairs`` (critiques of ``run``), cached per run state and item set
+    (the bootstrap CIs take seconds on runs of thousands of items)."""
     info = get_run(store, run)
-    f = filtered(store, run, **{k: v for k, v in filters.items() if k != "sort"})
-    key = (store.path, run, info.started_at, info.critiques, info.failed, info.ended_at, info.status,
-           tuple(c.item_id for _, c in f.pairs))
+    key = (str(store.path), run, info.started_at, info.critiques, info.failed, info.ended_at, info.status, n_boot,
+           tuple(c.item_id for _, c in pairs))
     if key not in _FIGURES:
         if len(_FIGURES) > 64:
             _FIGURES.clear()
-        _FIGURES[key] = run_figures(f.pairs)
-    return RunMetrics(**_FIGURES[key])
+        _FIGURES[key] = run_figures(pairs, n_boot=n_boot)
+    return _FIGURES[key]
+
+
+def run_metrics(store: Store, run: str, **filters: Any) -> RunMetrics:
+    """The run's ``critica bench`` figures against gold over the items that pass the filters (the whole run: the
+    bench's 1000-resample CIs; filtered: :data:`FILTERED_RESAMPLES`)."""
+    narrowed = {k: v for k, v in filters.items() if k != "sort" and v is not None}
+    f = filtered(store, run, **narrowed)
+    return RunMetrics(**figures_of(store, run, f.pairs, n_boot=FILTERED_RESAMPLES if narrowed else 1000))
 
 
 def item_detail(store: Store, run: str, item_id: str, *, also: list[str] | None = None, **filters: Any) -> ItemDetail:

@@ -249,7 +249,7 @@ async function itemList(run, params, into, summary) {
     h("td", { "data-label": "question", class: "wrap q" }, it.question.length > 140 ? it.question.slice(0, 140) + "…" : it.question),
     h("td", { "data-label": "gold" }, it.gold ? it.gold.text : "—"),
     ...labels.map((l) => h("td", { "data-label": l }, verdictCell(it, l))),
-    h("td", { "data-label": "disagree" }, it.disagreement ? "yes" : "")));
+    h("td", { "data-label": "disagree" }, it.disagreement ? "yes" : "no")));
   const sort = params.get("sort") || "";
   const sortHead = (label, key) => {
     const active = sort.replace(/^-/, "") === key;
@@ -323,7 +323,7 @@ async function comparePage(params) {
       it.verdicts[i] === "incorrect" && it.first_errors[i] !== null ? ` step ${stepNo(it.first_errors[i])}` : "",
       it.verdicts[i] === "incorrect" && it.first_errors[i] === null && it.bounds[i] !== null ? ` ≤ step ${stepNo(it.bounds[i])}` : "",
       " ", markBadge(it.right[i]))),
-    h("td", { "data-label": "disagree" }, it.disagreement ? "yes" : "")));
+    h("td", { "data-label": "disagree" }, it.disagreement ? "yes" : "no")));
   function move(delta) { const p = new URLSearchParams(params); p.set("offset", Math.max(0, offset + delta)); location.hash = `#/compare?${qs(p)}`; }
   view.replaceChildren(h("h1", {}, "Compare ", names.join(" · ")), summary,
     h("h2", {}, "Agreement"), matrix, h("h2", {}, "Against gold"), metrics,
