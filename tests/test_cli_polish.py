@@ -127,11 +127,13 @@ def make(caller=None, **options):
 
 @pytest.fixture
 def slow_critic(tmp_path, monkeypatch):
-    (tmp_path / "slowcritic.py").write_text(SLOW_CRITIC)
+    # A name no other test uses, forgotten afterwards: sys.modules outlives the test (tests/hostile has a slowcritic).
+    (tmp_path / "polish_slow_critic.py").write_text(SLOW_CRITIC)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr("critica.cli.progress.FIRST_S", 0.3)
     monkeypatch.setattr("critica.cli.progress.EVERY_S", 0.4)
-    return "slowcritic:make"
+    yield "polish_slow_critic:make"
+    sys.modules.pop("polish_slow_critic", None)
 
 
 @pytest.mark.parametrize("command", ["critique", "batch"])
@@ -255,12 +257,15 @@ def test_version_enums_and_build_critic_without_a_caller():
 def test_a_module_factory_critic_works_in_python_and_in_critique(tmp_path, capsys, monkeypatch):
     import critica
 
-    (tmp_path / "mycritics.py").write_text(textwrap.dedent(critica.CriticFactory.__doc__.split("::")[1]))
+    (tmp_path / "polish_mycritics.py").write_text(textwrap.dedent(critica.CriticFactory.__doc__.split("::")[1]))
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert critica.build_critic("mycritics:make_critic").name == "shouty"
-    p = tmp_path / "a.jsonl"
-    p.write_text(json.dumps({"id": "1", "question": "q", "response": "FINE"}) + "\n")
-    assert main(["critique", str(p), "--critic", "mycritics:make_critic", "--no-store"]) == 0
+    try:
+        assert critica.build_critic("polish_mycritics:make_critic").name == "shouty"
+        p = tmp_path / "a.jsonl"
+        p.write_text(json.dumps({"id": "1", "question": "q", "response": "FINE"}) + "\n")
+        assert main(["critique", str(p), "--critic", "polish_mycritics:make_critic", "--no-store"]) == 0
+    finally:
+        sys.modules.pop("polish_mycritics", None)  # sys.modules outlives the test
     assert Critique.model_validate_json(capsys.readouterr().out).verdict == "incorrect"
 
 
