@@ -7,20 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from critica.bench.compare import compare_runs
 from critica.cli.common import dumps
+from critica.report.tables import format_value, print_result
 from critica.store import Store
 
 
-def _pct(v: object) -> str:
-    if isinstance(v, bool) or v is None:
-        return "-"
-    if isinstance(v, float) and 0 <= v <= 1:
-        return f"{100 * v:.1f}%"
-    return str(v)
+def _table(title: str) -> Table:
+    return Table(title=title, title_justify="left")  # the style of every other result table (report.tables)
 
 
 def compare_cmd(
@@ -35,36 +31,34 @@ def compare_cmd(
     if as_json:
         typer.echo(dumps(c.model_dump(mode="json")))
         return
-    out = Console()
-    out.print(f"{c.shared} shared item(s) (matched by id and content)"
+    out: list = [f"{c.shared} shared item(s) (matched by id and content)"
               + (f", {c.changed} with the same id but other content (left out)" if c.changed else "")
-              + f"; the runs disagree on {c.disagreements}.", highlight=False)
+              + f"; the runs disagree on {c.disagreements}."]
     for r in c.runs:
-        out.print(f"  {r.name}: {r.critic or '?'} on {r.model or 'no model'}, {r.items} item(s), {r.only_here} not shared",
-                  highlight=False)
-    matrix = Table(title="verdict agreement on shared items both scored")
+        out.append(f"  {r.name}: {r.critic or '?'} on {r.model or 'no model'}, {r.items} item(s), {r.only_here} not shared")
+    matrix = _table("verdict agreement on shared items both scored")
     matrix.add_column("")
     for r in c.runs:
         matrix.add_column(r.name, justify="right")
     for i, (r, row) in enumerate(zip(c.runs, c.agreement, strict=True)):
-        matrix.add_row(r.name, *("-" if i == j else f"{_pct(a.share)} of {a.n}" for j, a in enumerate(row)))
-    out.print(matrix)
+        matrix.add_row(r.name, *("-" if i == j else f"{format_value('agreement', a.share)} of {a.n}" for j, a in enumerate(row)))
+    out.append(matrix)
     kinds = [r.gold for r in c.runs if r.gold["kind"]]
     if kinds:
-        figures = Table(title="against gold labels (shared items)")
+        figures = _table("against gold labels (shared items)")
         figures.add_column("figure")
         for r in c.runs:
             figures.add_column(r.name, justify="right")
         for key, name in kinds[0]["names"].items():
             values = [r.gold["figures"].get(key) for r in c.runs]
             if any(v is not None for v in values):
-                figures.add_row(name, *(_pct(v) for v in values))
+                figures.add_row(name, *(format_value(key, v) for v in values))
         figures.add_row("right / labelled", *(f"{r.gold['right']} / {r.gold['labelled']}" for r in c.runs))
-        out.print(figures)
+        out.append(figures)
     else:
-        out.print("The shared items carry no gold label: no figures against gold.")
+        out.append("The shared items carry no gold label: no figures against gold.")
     if c.items:
-        items = Table(title=f"items where the runs disagree (first {len(c.items)} of {c.total})")
+        items = _table(f"items where the runs disagree (first {len(c.items)} of {c.total})")
         items.add_column("item")
         items.add_column("gold")
         for r in c.runs:
@@ -75,4 +69,5 @@ def compare_cmd(
                 mark = "" if right is None else (" ✓" if right else " ✗")
                 cells.append(v + (f" @{step + 1}" if step is not None else "") + mark)
             items.add_row(it.item_id, it.gold["text"] if it.gold else "-", *cells)
-        out.print(items)
+        out.append(items)
+    print_result(*out)
