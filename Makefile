@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --no-cache-dir 'llama-cpp-python[server]==0.3.36'
 	# torch first and pinned: the CPU build on these machines; unpinned it would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q 'torch==2.13.0'
-	$(BIN)/pip install -q -e '.[local,server,plots,embeddings,ray,batch,stats,dev]'
+	$(BIN)/pip install -q -e '.[local,server,plots,embeddings,ray,batch,stats,rules,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -38,6 +38,14 @@ def _verifier_critic(name: str, options: dict[str, Any], locate: str | None = No
     return VerifierCritic(**verifier_options(name, options), **({"locate": locate} if locate is not None else {}))
 
 
+@register("rules", "verifiable instructions (IFEval/IFBench checkers, hand-written rules): one judgment per constraint, "
+          "strict and loose readings, no model", needs_model=False)
+def _rules(caller: Caller | None = None, max_chars: int | None = None):
+    from critica.verifiers.rules import MAX_CHARS, RulesCritic
+
+    return RulesCritic(max_chars=MAX_CHARS if max_chars is None else int(max_chars))
+
+
 # --- critique protocols (issue 4): one factory per protocol, modules imported lazily ---
 
 
