@@ -28,7 +28,6 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,12 +36,16 @@ from critica.types import Critique, Item, StepJudgment, StepVerdict, Verdict
 from critica.verifiers.base import Finding
 
 __all__ = ["Constraint", "RuleResult", "RulesVerifier", "RulesCritic", "MAX_CHARS", "item_constraints",
-           "parse_rule", "check_response", "library", "loose_variants", "rules_summary"]
+           "parse_rule", "check_response", "check_one", "CHECK_TIMEOUT_S", "library", "loose_variants", "rules_summary"]
 
-MAX_CHARS = 100_000
-"""Longest response the checkers run on. Longer responses get ``unchecked`` for every constraint: the library's
-checkers are not written for hostile input (some are quadratic in the number of sentences), and a real answer to a
-constrained prompt is far shorter."""
+MAX_CHARS = 50_000
+"""Longest response the checkers run on (6× the longest IFBench sample response, 8,500 characters). Longer responses
+get ``unchecked`` for every constraint: the library's checkers are not written for hostile input (the slowest,
+``change_case:capital_word_frequency``, tokenises every loose variant with NLTK: seconds per constraint at this
+size), and a real answer to a constrained prompt is far shorter."""
+
+CHECK_TIMEOUT_S = 10.0
+"""Seconds one checker may run on one response before its worker process is killed (``unchecked``)."""
 
 Status = Literal["followed", "violated", "unchecked"]
 
@@ -355,46 +358,61 @@ def _evidence(checker: Any, c: Constraint, response: str, ok: bool, lib: _Librar
     return ("followed" if ok else "not followed") + (f": {what}" if what and "{" not in what else f" ({iid})")
 
 
+def check_one(c: Constraint, response: str, prompt: str) -> RuleResult:
+    """One constraint on one response, in this process (no time limit: see :func:`check_response`)."""
+    lib = library()
+    if lib.registry is None:
+        return RuleResult(c, "unchecked", None, None, lib.reason or "no checkers")
+    cls = lib.registry.get(c.id)
+    if cls is None:
+        return RuleResult(c, "unchecked", None, None, f"unknown instruction id {c.id!r}")
+    try:
+        checker = _build(cls, c, prompt)
+    except Exception as e:  # noqa: BLE001 - arguments come from the input file
+        return RuleResult(c, "unchecked", None, None, f"bad arguments for {c.id}: {_why(e)}")
+    try:
+        strict = _passes(checker, response)
+        loose = strict  # the response itself is the first loose variant
+        if not strict:
+            for v in loose_variants(response)[1:]:
+                checkpoint()  # a slow checker on a long text: the item's deadline holds between variants
+                if _passes(checker, v):
+                    loose = True
+                    break
+    except Exception as e:  # noqa: BLE001 - hostile text must not escape as an exception
+        return RuleResult(c, "unchecked", None, None, _why(e))
+    evidence = _evidence(checker, c, response, strict, lib)
+    if not strict and loose:
+        evidence += " (the loose reading passes: without the first/last line or markdown emphasis)"
+    return RuleResult(c, "followed" if strict else "violated", strict, loose, evidence)
+
+
 def check_response(response: str | None, prompt: str, constraints: list[Constraint], *,
-                   max_chars: int = MAX_CHARS, clock: Callable[[], float] = time.perf_counter) -> list[RuleResult]:
+                   max_chars: int = MAX_CHARS, isolate: bool = True,
+                   timeout_s: float = CHECK_TIMEOUT_S) -> list[RuleResult]:
     """Judge ``response`` (to ``prompt``) against each constraint; never raises on any text.
 
     ``max_chars``: longer responses get ``unchecked`` for every constraint (see :data:`MAX_CHARS`).
+    ``isolate``: run each checker in a worker process that is killed after ``timeout_s`` seconds (or when the item's
+    deadline passes), its constraint then ``unchecked`` (:mod:`critica.verifiers.rules_worker`): some library
+    checkers hold regular expressions that are quadratic on crafted text (``[[[[…``), and a regular expression stuck
+    in C cannot be interrupted from Python. ``False`` runs them in this thread (trusted input; the worker itself).
     """
-    lib = library()
-    if lib.registry is None:
-        return [RuleResult(c, "unchecked", None, None, lib.reason or "no checkers") for c in constraints]
+    if library().registry is None:
+        return [RuleResult(c, "unchecked", None, None, library().reason or "no checkers") for c in constraints]
     response = response or ""
     if len(response) > max_chars:
         why = f"response too long to check ({len(response)} characters, limit {max_chars})"
         return [RuleResult(c, "unchecked", None, None, why) for c in constraints]
-    variants: list[str] | None = None
     out: list[RuleResult] = []
     for c in constraints:
         checkpoint()  # the item's deadline: stop between constraints
-        cls = lib.registry.get(c.id)
-        if cls is None:
-            out.append(RuleResult(c, "unchecked", None, None, f"unknown instruction id {c.id!r}"))
-            continue
-        try:
-            checker = _build(cls, c, prompt)
-        except Exception as e:  # noqa: BLE001 - arguments come from the input file
-            out.append(RuleResult(c, "unchecked", None, None, f"bad arguments for {c.id}: {_why(e)}"))
-            continue
-        try:
-            strict = _passes(checker, response)
-            if strict:
-                loose = True  # the response itself is the first loose variant
-            else:
-                variants = variants if variants is not None else loose_variants(response)
-                loose = any(_passes(checker, v) for v in variants[1:])
-        except Exception as e:  # noqa: BLE001 - hostile text must not escape as an exception
-            out.append(RuleResult(c, "unchecked", None, None, _why(e)))
-            continue
-        evidence = _evidence(checker, c, response, strict, lib)
-        if not strict and loose:
-            evidence += " (the loose reading passes: without the first/last line or markdown emphasis)"
-        out.append(RuleResult(c, "followed" if strict else "violated", strict, loose, evidence))
+        if isolate:
+            from critica.verifiers.rules_worker import check_isolated
+
+            out.append(check_isolated(c, response, prompt, timeout_s))
+        else:
+            out.append(check_one(c, response, prompt))
     return out
 
 
