@@ -174,3 +174,10 @@ async def test_rules_pairwise_informs_the_model_when_they_do_not():
     decided = item.model_copy(update={"candidates": ["This one has far more than five words in it."]})
     calls = backend.calls
     assert (await critic.critique(decided)).metadata["decided_by"] == "rules" and backend.calls == calls
+
+
+@needs_checkers
+def test_language_is_detected_offline():
+    text = "Dies ist ein deutscher Satz über Katzen und Hunde im Garten."
+    de, en = check_response(text, "q", [parse_rule("language: de"), parse_rule("language: en")])
+    assert (de.status, en.status) == ("followed", "violated")
