@@ -398,8 +398,13 @@ def check_response(response: str | None, prompt: str, constraints: list[Constrai
     checkers hold regular expressions that are quadratic on crafted text (``[[[[…``), and a regular expression stuck
     in C cannot be interrupted from Python. ``False`` runs them in this thread (trusted input; the worker itself).
     """
-    if library().registry is None:
-        return [RuleResult(c, "unchecked", None, None, library().reason or "no checkers") for c in constraints]
+    import importlib.util
+
+    # the worker loads the checkers; this process only needs to know they are installed
+    missing = importlib.util.find_spec("if_verifiable") is None if isolate else library().registry is None
+    if missing:
+        why = library().reason or "no checkers"
+        return [RuleResult(c, "unchecked", None, None, why) for c in constraints]
     response = response or ""
     if len(response) > max_chars:
         why = f"response too long to check ({len(response)} characters, limit {max_chars})"
