@@ -181,3 +181,14 @@ def test_language_is_detected_offline():
     text = "Dies ist ein deutscher Satz über Katzen und Hunde im Garten."
     de, en = check_response(text, "q", [parse_rule("language: de"), parse_rule("language: en")])
     assert (de.status, en.status) == ("followed", "violated")
+
+
+@needs_checkers
+async def test_rules_pairwise_reads_as_order_consistent_in_the_llmbar_summary():
+    from critica.bench.pairwise import PairItem, pair_record
+    from critica.critics.rules_pairwise import RulesPairwiseCritic
+
+    item = Item(id="p", question="Answer in at most 5 words.", response="A short answer here.",
+                candidates=["This answer is much longer than five words, so it breaks the rule."])
+    rec = pair_record(PairItem("Constraint", item, "A"), await RulesPairwiseCritic().critique(item))
+    assert rec["correct"] and rec["double_game"] == "A" and rec["order_consistent"] is True

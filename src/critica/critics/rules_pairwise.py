@@ -13,6 +13,8 @@ checked against the same constraints (strict reading):
 3. Without a model, a pair the rules do not separate gets ``preference = "tie"`` (verdict ``unscored``,
    ``decided_by = None``): the rules found no difference, which is not a judgement that the two are equally good.
 
+The rules do not depend on presentation order, so a pair they decide (or tie) reports the same preference for both
+orders (``orders``, ``order_consistent = True``), as the ``pairwise`` protocol's summaries expect.
 ``metadata``: ``preference`` (``"A"``/``"B"``/``"tie"``/…), ``rules_a`` and ``rules_b`` (each constraint's result),
 ``violations`` (``[A, B]``), ``constraints_source`` (``"item"``, ``"detected"`` or None) and the inner critique's
 metadata when the model judged.
@@ -59,6 +61,11 @@ def _context(a: str, b: str, ra: list[RuleResult], rb: list[RuleResult]) -> str:
     return neutralise("\n".join(lines), strict=True)
 
 
+def _same(pref: str) -> list[dict[str, Any]]:
+    # the checks do not depend on which response is shown first: both presentation orders give the same answer
+    return [{"preference": pref, "parse_status": "ok", "note": "rules"} for _ in range(2)]
+
+
 class RulesPairwiseCritic:
     """Pairwise preference from verifiable constraints, with an optional ``pairwise`` model critic behind it."""
 
@@ -94,13 +101,13 @@ class RulesPairwiseCritic:
                                 "violations": [va, vb], "constraints_source": source}
         if va != vb:
             pref = "A" if va < vb else "B"
-            meta.update(preference=pref, decided_by="rules", orders=[], order_consistent=None)
+            meta.update(preference=pref, decided_by="rules", orders=_same(pref), order_consistent=True)
             return Critique(item_id=item.id, critic=self.name, verdict=Verdict.CORRECT if pref == "A" else
                             Verdict.INCORRECT, confidence=1.0, metadata=meta, latency_s=time.perf_counter() - start,
                             explanation=f"Response {pref} violates fewer of the {len(both)} checked constraint(s) "
                                         f"(A: {va}, B: {vb}).")
         if self.inner is None:
-            meta.update(preference="tie", decided_by=None, orders=[], order_consistent=None)
+            meta.update(preference="tie", decided_by=None, orders=_same("tie"), order_consistent=True)
             why = ("no checkable constraint in the instruction" if not ra else
                    f"both responses violate {va} of the {len(both)} checked constraint(s)")
             return Critique(item_id=item.id, critic=self.name, verdict=Verdict.UNSCORED, parse_status=ParseStatus.OK,
