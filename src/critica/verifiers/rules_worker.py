@@ -120,6 +120,12 @@ def check_isolated(c: Constraint, response: str, prompt: str, timeout_s: float) 
         try:
             if "proc" not in _WORKER or not _WORKER["proc"].is_alive():
                 _stop()
+                if not _WORKER.get("atexit"):
+                    import atexit
+
+                    # the worker also exits when its stdin closes; this stops it at once, mid-check too
+                    atexit.register(shutdown)
+                    _WORKER["atexit"] = True
                 _WORKER["proc"], _WORKER["conn"] = _start()
             conn = _WORKER["conn"]
             conn.send((c.id, c.kwargs, c.text, response, prompt))
