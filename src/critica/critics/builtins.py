@@ -38,6 +38,30 @@ def _verifier_critic(name: str, options: dict[str, Any], locate: str | None = No
     return VerifierCritic(**verifier_options(name, options), **({"locate": locate} if locate is not None else {}))
 
 
+@register("rules", "verifiable instructions (IFEval/IFBench checkers, hand-written rules): one judgment per constraint, "
+          "strict and loose readings, no model", needs_model=False)
+def _rules(caller: Caller | None = None, max_chars: int | None = None):
+    from critica.verifiers.rules import MAX_CHARS, RulesCritic
+
+    return RulesCritic(max_chars=MAX_CHARS if max_chars is None else int(max_chars))
+
+
+@register("rules-pairwise", "A/B preference from verifiable constraints (given, or read from the instruction); with "
+          "--model, the pairwise protocol judges pairs the rules do not separate, with the rule findings as evidence",
+          needs_model=False)
+def _rules_pairwise(caller: Caller | None = None, detect: bool = True, **options: Any):
+    from critica.critics.rules_pairwise import RulesPairwiseCritic
+
+    inner = None
+    if caller is not None:
+        from critica.critics.pairwise import PairwiseCritic
+
+        inner = PairwiseCritic(caller, **options)
+    elif options:
+        raise TypeError(f"unexpected keyword argument '{next(iter(options))}'")
+    return RulesPairwiseCritic(inner, detect=bool(detect))
+
+
 # --- critique protocols (issue 4): one factory per protocol, modules imported lazily ---
 
 

@@ -44,6 +44,7 @@ class _Verifier(BaseModel):
     final_answer: StrictBool = True
     evidence: StrictBool = True
     code: StrictBool = True
+    rules: StrictBool = True
     locate: Literal["confident", "earliest"] | None = None
 
 

@@ -7,7 +7,10 @@ It runs, on the item's steps (:func:`critica.inputs.steps.item_steps`):
 * :class:`~critica.verifiers.answer.FinalAnswerVerifier` when ``Item.reference_answer`` is set;
 * ``EvidenceVerifier`` (:mod:`critica.verifiers.evidence`) when ``Item.evidence`` is non-empty and
   ``CodeVerifier`` (:mod:`critica.verifiers.code`) when ``Item.tests`` is non-empty — imported lazily; when the module
-  is absent the check is skipped and the critique says so in ``metadata["skipped"]``.
+  is absent the check is skipped and the critique says so in ``metadata["skipped"]``;
+* ``RulesVerifier`` (:mod:`critica.verifiers.rules`) when the item carries verifiable instructions
+  (``metadata.instruction_id_list`` or ``metadata.rules``): one whole-response finding per constraint, so a violated
+  constraint makes the verdict ``incorrect`` (rule 2 below).
 
 Verdict rule (ProcessBench-compatible: "no error found" is the prediction ``-1``):
 
@@ -110,13 +113,18 @@ class LocatePolicy:
         return " and ".join(reasons) or None
 
 
+def _has_constraints(item: Item) -> bool:
+    meta = item.metadata or {}
+    return bool(meta.get("instruction_id_list") or meta.get("rules"))
+
+
 class VerifierCritic:
     """Critic backed by deterministic verifiers (arithmetic, final answer, evidence, code)."""
 
     name = "verifier"
 
     def __init__(self, *, arithmetic: bool = True, final_answer: bool = True, evidence: bool = True, code: bool = True,
-                 locate: LocatePolicy | str | None = None, workers: int | None = None) -> None:
+                 rules: bool = True, locate: LocatePolicy | str | None = None, workers: int | None = None) -> None:
         """Choose which checks run; the optional evidence and code verifiers load on first use.
 
         ``workers``: processes that judge items in :meth:`critique` (:mod:`critica.verifiers.pool`); 1 runs the checks
@@ -139,17 +147,18 @@ class VerifierCritic:
         self.workers = workers
         # What a worker process needs to build the same critic (the object itself holds unpicklable state).
         self._options = (("arithmetic", arithmetic), ("final_answer", final_answer), ("evidence", evidence),
-                         ("code", code), ("locate", self.locate))
+                         ("code", code), ("rules", rules), ("locate", self.locate))
         self.arithmetic = ArithmeticVerifier() if arithmetic else None
         self.step_checks: list[Verifier] = [v() for v in _STEP_CHECKS] if arithmetic else []
         self.final_answer = FinalAnswerVerifier() if final_answer else None
-        self._want = {"evidence": evidence, "code": code}
+        self._want = {"evidence": evidence, "code": code, "rules": rules}
         self._extra: dict[str, Verifier | None] = {}
 
     def _get(self, kind: str) -> Verifier | None:
         if kind not in self._extra:
             module, cls = {"evidence": ("critica.verifiers.evidence", "EvidenceVerifier"),
-                           "code": ("critica.verifiers.code", "CodeVerifier")}[kind]
+                           "code": ("critica.verifiers.code", "CodeVerifier"),
+                           "rules": ("critica.verifiers.rules", "RulesVerifier")}[kind]
             self._extra[kind] = _optional(module, cls) if self._want[kind] else None
         return self._extra[kind]
 
@@ -161,7 +170,8 @@ class VerifierCritic:
             if verifier is not None:
                 checkpoint()  # past the item's time budget: stop (the step checks also check between steps)
                 found.extend(verifier.check(item, steps))
-        for kind, applies in (("evidence", bool(item.evidence)), ("code", bool(item.tests))):
+        for kind, applies in (("evidence", bool(item.evidence)), ("code", bool(item.tests)),
+                              ("rules", _has_constraints(item))):
             if not applies or not self._want[kind]:
                 continue
             verifier = self._get(kind)
