@@ -7,11 +7,11 @@ tokens, peak and mean in-flight), and runs the same N items through each tool at
 rounds, each tool in its own process with its own interpreter (``clients.py``). critica runs from this checkout
 with the interpreter running this script.
 
-Per tool and C: saturation = the server's time-weighted mean in-flight requests / C over the run (min, median, max
+Per tool and C: saturation = the server's time-weighted mean in-flight requests / min(C, N) over the run (min, median, max
 of the rounds), requests and tokens the server saw, wall time, and the ratio of the tool's median saturation to
 critica's. ``--plot`` draws the medians with min–max bars.
 
-    python benchmarks/peers/run.py                                     # C = 32 and 256, 3 rounds, 200 items
+    python benchmarks/peers/run.py                          # C = 32 and 256 (200 and 1,024 items), 3 rounds
     python benchmarks/peers/run.py --concurrency 32 --runs 1 --plot peers.png
 """
 
@@ -76,7 +76,7 @@ def run_tool(tool: str, port: int, c: int, n: int, tmp: Path) -> dict:
     res = json.loads(out.read_text())
     st = _get(base + "/stats")
     return {"tool": tool, "c": c, "n": n, "wall_s": res["wall_s"], "scored": res["scored"],
-            "saturation": st["mean_in_flight"] / c, "peak": st["peak_in_flight"], "requests": st["requests"],
+            "saturation": st["mean_in_flight"] / min(c, n), "peak": st["peak_in_flight"], "requests": st["requests"],
             "tokens": st["prompt_tokens"] + st["completion_tokens"]}
 
 
@@ -110,7 +110,7 @@ def plot(rows: list[dict], tools: list[str], concurrency: list[int], path: Path)
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[32, 256])
-    ap.add_argument("--items", type=int, default=200)
+    ap.add_argument("--items", type=int, default=0, help="items per run (default 4 x C, at least 200)")
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--tools", nargs="+", default=["critica", *PEERS])
@@ -135,7 +135,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
-              f"stub latency {args.latency * 1000:.0f} ms; {args.items} items", flush=True)
+              f"stub latency {args.latency * 1000:.0f} ms", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             for c in args.concurrency:
                 for r in range(args.runs):
@@ -143,13 +143,13 @@ def main() -> None:
                         if tool in failed:
                             continue
                         try:
-                            x = run_tool(tool, port, c, args.items, Path(tmp)) | {"run": r}
+                            x = run_tool(tool, port, c, args.items or max(200, 4 * c), Path(tmp)) | {"run": r}
                         except RuntimeError as e:
                             failed[tool] = str(e).strip().splitlines()[-1][:200]
                             print(f"{tool}: {failed[tool]}", flush=True)
                             continue
                         rows.append(x)
-                        print(f"C={c:3} run={r} {tool:16} saturation {x['saturation']:.2f} wall {x['wall_s']:6.2f} s "
+                        print(f"C={c:3} n={x['n']} run={r} {tool:16} saturation {x['saturation']:.2f} wall {x['wall_s']:6.2f} s "
                               f"requests {x['requests']} scored {x['scored']}", flush=True)
     finally:
         server.terminate()
