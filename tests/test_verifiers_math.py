@@ -155,3 +155,21 @@ def test_remainders(text, wrong, why):
     assert flagged is wrong, (why, [(c.expression, c.ok) for c in comps])
     if wrong:
         assert "remainder" in next(c for c in comps if not c.ok).message
+
+
+def test_token_position_key_is_the_dataclass_equality():
+    """The constant-time ``toks.index`` compares the fields dataclass equality compares: a field added to the token
+    must be added to the key, or two tokens that differ only in it would share a position."""
+    import dataclasses
+    from fractions import Fraction
+
+    from critica.verifiers.math import _Positions, _tok_key
+    from critica.verifiers.mathtext import _Tok
+
+    t = _Tok("NUM", "6", 3, 4, Fraction(6), True, 0, Fraction(4))
+    assert _tok_key(t) == dataclasses.astuple(t)
+    twin, other = dataclasses.replace(t), dataclasses.replace(t, remainder=None)
+    index = _Positions([other, t])
+    assert index(twin) == 1 and index(other) == 0
+    with pytest.raises(ValueError):
+        index(dataclasses.replace(t, start=9))

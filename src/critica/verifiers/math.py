@@ -26,7 +26,6 @@ chains, divisions with remainder, the verifier). Text normalisation, the tokeniz
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -526,30 +525,34 @@ def find_computations(text: str) -> list[Computation]:
 
 class _Positions:
     """``toks.index(t)`` in constant time: the first position of a token equal to ``t`` (the dataclass equality
-    ``list.index`` uses), so a step with thousands of ``=`` no longer rescans its tokens once per link."""
+    ``list.index`` uses), so a step with thousands of ``=`` no longer rescans its tokens once per link. The table is
+    built on the first lookup: most steps never ask (no ``=`` with an expression on both sides)."""
 
     def __init__(self, toks: list[_Tok]) -> None:
-        self._first: dict[tuple, int] = {}
-        for i, t in enumerate(toks):
-            self._first.setdefault(_tok_key(t), i)
+        self._toks = toks
+        self._first: dict[tuple, int] | None = None
 
     def __call__(self, t: _Tok) -> int:
+        if self._first is None:
+            self._first = {}
+            for i, u in enumerate(self._toks):
+                self._first.setdefault(_tok_key(u), i)
         try:
             return self._first[_tok_key(t)]
         except KeyError:
             raise ValueError("token not in list") from None  # what list.index raised: check_step catches it
 
 
-_TOK_FIELDS = tuple(f.name for f in dataclasses.fields(_Tok))
-
-
 def _tok_key(t: _Tok) -> tuple:
-    return tuple(getattr(t, name) for name in _TOK_FIELDS)
+    """The fields dataclass equality compares, in order (spelled out: a getattr loop cost 10% of the verifier)."""
+    return (t.kind, t.text, t.start, t.end, t.value, t.spaced, t.decimals, t.remainder)
 
 
 def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
-    toks = _attach_remainders(_tokenize(norm))
+    toks = _tokenize(norm)
+    if "R" in norm or "remainder" in norm.lower():  # what _attach_remainders looks for (most steps have neither)
+        toks = _attach_remainders(toks)
     index = _Positions(toks)
     eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
     links: list[tuple[list[_Tok] | None, list[_Tok] | None, Computation | None]] = []

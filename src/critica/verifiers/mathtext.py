@@ -99,6 +99,8 @@ def _brace_partners(text: str) -> dict[int, int]:
 
 def _replace_braced(text: str, command: str, arity: int, render, depth: int = 0) -> str:
     """Replace ``\\command{a}{b}`` (balanced braces, nested) by ``render(a, b)``; unbalanced input is left as is."""
+    if command not in text:
+        return text  # no occurrence: nothing to rewrite (most steps use a few of the commands _replace_all tries)
     out = []
     i = 0
     pat = re.compile(re.escape(command) + r"(?![A-Za-z])\s*")
@@ -210,27 +212,32 @@ _TOKEN = re.compile(
 
 
 def _tokenize(text: str) -> list[_Tok]:
+    # the verifier's hottest loop: one pass, locals only, a token built once with its final fields
     toks: list[_Tok] = []
+    append = toks.append
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup or "STOP"
-        s = m.group()
         if kind == "SP":
             continue
-        tok = _Tok(kind, s, m.start(), m.end(), spaced=m.start() > 0 and text[m.start() - 1] in " \t\r\n")
-        if kind == "ELL":
-            tok.kind = "VAR"  # "1 + 2 + ... + 10", "16.66...": the written numbers are not the whole expression
+        s = m.group()
+        start, end = m.span()
+        spaced = start > 0 and text[start - 1] in " \t\r\n"
         if kind == "NUM":
             digits = s.replace(",", "")
-            if len(digits) > MAX_DIGITS or re.match(r"0\d", digits):
-                tok.kind = "STOP"  # too long, or a clock time / code with a leading zero ("0900 - 0130")
+            if len(digits) > MAX_DIGITS or (digits[0] == "0" and digits[1:2].isdigit()):
+                # too long, or a clock time / code with a leading zero ("0900 - 0130")
+                append(_Tok("STOP", s, start, end, None, spaced))
             else:
-                tok.value = Fraction(digits)
-                tok.decimals = len(digits.split(".")[1]) if "." in digits else 0
+                append(_Tok("NUM", s, start, end, Fraction(digits), spaced,
+                            len(digits.split(".")[1]) if "." in digits else 0))
+        elif kind == "ELL":
+            append(_Tok("VAR", s, start, end, None, spaced))  # "1 + 2 + ... + 10", "16.66...": not the whole expression
         elif kind == "OP" and s == "**":
-            tok.text = "^"
-        elif kind == "CMD":
-            tok.kind = "SQRT" if s == "\\sqrt" else "CMD"
-        toks.append(tok)
+            append(_Tok("OP", "^", start, end, None, spaced))
+        elif kind == "CMD" and s == "\\sqrt":
+            append(_Tok("SQRT", s, start, end, None, spaced))
+        else:
+            append(_Tok(kind, s, start, end, None, spaced))
     return _classify_words(toks, text)
 
 
@@ -242,7 +249,10 @@ def _is_unit_word(w: str) -> bool:
         return True
     if lw in _STOPWORDS or lw in ("because", "since", "which", "while"):
         return False
-    return len(w) >= 4 and w.replace("-", "").isalpha() and bool(re.search(r"[aeiouy]", lw)) and w[1:].islower()
+    return len(w) >= 4 and w.replace("-", "").isalpha() and not _VOWELS.isdisjoint(lw) and w[1:].islower()
+
+
+_VOWELS = frozenset("aeiouy")
 
 
 def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:

@@ -120,13 +120,15 @@ def unit_mismatches(step: str) -> list[str]:
     text = step[:MAX_STEP_CHARS]
     if _HYPOTHETICAL.search(text) or _CONVERTING.search(text):
         return []
+    # "24 hours", "7 days" … anywhere in the step: the writer has the conversion in view.
+    stated = [(m.start(), _num(m.group("v"))) for m in _AMOUNT.finditer(text)]
+    if not stated:
+        return []  # both forms below need an amount of time, which _AMOUNT finds (most steps have none)
     # Rates per two different time units ("5 times a week", "each day … 2 hours") chain into a conversion the
     # writer does in their head (hours/day × days/week): not a mismatch this check can judge.
     per = {_unit(m.group("t")) if m.group("t") else _ADVERB_UNIT[m.group("adv").lower()] for m in _PER_TIME.finditer(text)}
     if len(per - {""}) > 1:
         return []
-    # "24 hours", "7 days" … anywhere in the step: the writer has the conversion in view.
-    stated = [(m.start(), _num(m.group("v"))) for m in _AMOUNT.finditer(text)]
     out: list[str] = []
     for m in _INLINE.finditer(text):
         if m.group("ra"):
