@@ -296,3 +296,11 @@ def test_an_empty_dpo_export_says_why(tmp_path, capsys):
     assert main(["runs", "export", "r", "--format", "dpo", "--out", str(tmp_path / "d.jsonl")]) == 0
     err = capsys.readouterr().err
     assert "wrote 0 dpo row(s)" in err and "no pairs: each of the 3 prompt(s) has one judged response" in err
+
+
+def test_order_consistency_is_shown_as_a_rate_like_the_other_shares():
+    """The pairwise table printed ``order_consistency`` as a bare fraction (``0.882``) beside percentages."""
+    from critica.report.tables import format_value
+
+    assert format_value("order_consistency", 0.882) == "88.2%"
+    assert format_value("order_consistency", 1.0) == "100.0%"

@@ -45,7 +45,7 @@ _SHORT = {
     "precision_bound": "prec_bound", "precision_step_earliest": "prec_step@earliest",
     "recall_earliest": "recall@earliest",
 }
-_RATES = {"prm_score", "flag_in_error_steps", "agreement", "macro_f1", "s_r_auto", "s_r_manual"}
+_RATES = {"prm_score", "flag_in_error_steps", "agreement", "macro_f1", "s_r_auto", "s_r_manual", "order_consistency"}
 _RATE_PATTERN = re.compile(r"(^|_)(acc|accuracy|precision|prec|recall|f1|rate|share|agreement)(_|$)|^Meta-|^sel_acc",
                            re.IGNORECASE)
 _FRACTION_OF_ROWS = {"unscored", "unchecked"}
