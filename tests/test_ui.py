@@ -8,25 +8,15 @@ Skips when Chromium is absent, except in CI (``CI=true``), where ``.ci/run`` ins
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from ui_support import artifacts
+from ui_support import ARGS, CHROMIUM, artifacts, serve
 
 from critica.loops.revise import Round, StopReason, Trajectory
 from critica.store import Store
 from critica.types import Critique, Item, ParseStatus, StepJudgment, StepVerdict, Verdict
 
-CHROMIUM = os.environ.get("CRITICA_CHROMIUM") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium") or "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REPO = Path(__file__).resolve().parents[1]
 
 if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
@@ -70,36 +60,13 @@ def _seed(db: Path) -> None:
     store.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ui")
     db = tmp / "critica.db"
     _seed(db)
-    port = _free_port()
-    log = tmp / "server.log"
-    proc = subprocess.Popen([sys.executable, "-c", "from critica.cli import run; run()", "serve", "--port", str(port),
-                             "--db", str(db), "--server-key", "ui-key"], stdout=subprocess.DEVNULL, stderr=log.open("w"))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(base + "/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            raise AssertionError("server did not start: " + log.read_text()[-2000:])
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with serve(db, tmp / "server.log", "ui-key") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

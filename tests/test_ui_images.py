@@ -6,23 +6,13 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+from ui_support import ARGS, CHROMIUM, serve
 
 from critica.store import Store
 from critica.types import Critique, ImageInput, Item, Verdict
-
-CHROMIUM = os.environ.get("CRITICA_CHROMIUM") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium") or "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
     pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
@@ -33,12 +23,6 @@ from test_images import png  # noqa: E402 - after the skip: the helper module im
 
 WIDE = "data:image/png;base64," + base64.b64encode(png(60, 20, (10, 120, 200))).decode()
 SQUARE = "data:image/png;base64," + base64.b64encode(png(8, 8, (250, 250, 0))).decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -54,25 +38,8 @@ def server(tmp_path_factory):
     store.add_critique("design", Critique(item_id="shot", critic="design", verdict=Verdict.INCORRECT,
                                           explanation="the grey caption is hard to read"), item)
     store.close()
-    port = _free_port()
-    log = tmp / "server.log"
-    proc = subprocess.Popen([sys.executable, "-c", "from critica.cli import run; run()", "serve", "--port", str(port),
-                             "--db", str(db), "--server-key", "ui-key"], stdout=subprocess.DEVNULL, stderr=log.open("w"))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(base + "/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            raise AssertionError("server did not start: " + log.read_text()[-2000:])
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with serve(db, tmp / "server.log", "ui-key") as base:
+        yield base
 
 
 def test_item_page_shows_images_with_the_question_and_the_response(server):
