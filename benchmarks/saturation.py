@@ -27,14 +27,14 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from stub_server import get_json, running
 
 HERE = Path(__file__).resolve().parent
 SCHEMA = {"type": "object", "properties": {"verdict": {"type": "string"}}, "required": ["verdict"]}
@@ -157,11 +157,6 @@ def _client_main(name: str, url: str, c: int, n: int, out: str) -> None:
 # --- driver ---------------------------------------------------------------------------------------------------
 
 
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return json.loads(r.read())
-
-
 def _burn(stop) -> None:
     x = 0
     while not stop.is_set():
@@ -171,7 +166,7 @@ def _burn(stop) -> None:
 
 def run_one(name: str, port: int, c: int, n: int, tmp: Path, python: str = sys.executable) -> dict:
     base = f"http://127.0.0.1:{port}"
-    _get(base + "/reset")
+    get_json(base + "/reset")
     out = tmp / f"{name}.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), os.environ.get("PYTHONPATH", "")])}
     if name == "critica-cli":
@@ -191,7 +186,7 @@ def run_one(name: str, port: int, c: int, n: int, tmp: Path, python: str = sys.e
                 f"saturation._client_main({name!r}, {base + '/v1'!r}, {c}, {n}, {str(out)!r})")
         subprocess.run([python if name in AIOHTTP else sys.executable, "-c", code], env=env, check=True)
         wall = json.loads(out.read_text())["wall_s"]
-    st = _get(base + "/stats")
+    st = get_json(base + "/stats")
     if st["requests"] != n:
         raise SystemExit(f"{name}: the server saw {st['requests']} requests for {n} items")
     # requests/s over the server's window (first request in to last response out): a client's start-up and
@@ -221,19 +216,8 @@ def main() -> None:
         else:
             print("aiohttp is not importable (see --aiohttp-python): no bare aiohttp client", file=sys.stderr)
     bare = [c for c in clients if not c.startswith("critica")]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, str(HERE / "stub_server.py"), "--port", str(port),
-                               "--latency", str(args.latency)])
     rows = []
-    try:
-        for _ in range(100):
-            try:
-                _get(f"http://127.0.0.1:{port}/stats")
-                break
-            except OSError:
-                time.sleep(0.1)
+    with running(args.latency) as port:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
               f"stub latency {args.latency * 1000:.0f} ms", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
@@ -260,9 +244,6 @@ def main() -> None:
                     stop.set()
                     for b in burners:
                         b.join()
-    finally:
-        server.terminate()
-        server.wait()
     print("\n| load | C | client | req/s median (min–max) | saturation median | ratio to best bare, median (min–max) |")
     print("|---|---|---|---|---|---|")
     for load in args.load:

@@ -16,7 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 REPLIES = {
     # critica's direct critic (JSON schema) and anything unknown
@@ -142,6 +149,32 @@ async def serve(host: str, port: int, latency: float) -> None:
     server = await asyncio.start_server(handle, host, port, backlog=4096)
     async with server:
         await server.serve_forever()
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.loads(r.read())
+
+
+@contextmanager
+def running(latency: float) -> Iterator[int]:
+    """This server in a child process on a free 127.0.0.1 port, answering ``/stats``; yields the port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--port", str(port),
+                               "--latency", str(latency)])
+    try:
+        for _ in range(100):
+            try:
+                get_json(f"http://127.0.0.1:{port}/stats")
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def main() -> None:

@@ -20,21 +20,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VENVS = HERE / ".venvs"
 PEERS = {"inspect-ai": ["inspect-ai", "openai"], "prometheus-eval": ["prometheus-eval"], "judges": ["judges"]}
 """Peer → what its virtualenv installs (inspect-ai needs the openai package for its OpenAI provider)."""
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 from clients import NOTES  # noqa: E402
+from stub_server import get_json, running  # noqa: E402
 
 
 def _python(tool: str) -> Path:
@@ -57,14 +55,9 @@ def ensure(tool: str, install: bool) -> str | None:
     return None
 
 
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return json.loads(r.read())
-
-
 def run_tool(tool: str, port: int, c: int, n: int, tmp: Path) -> dict:
     base = f"http://127.0.0.1:{port}"
-    _get(base + "/reset")
+    get_json(base + "/reset")
     out = tmp / f"{tool}.json"
     py = sys.executable if tool == "critica" else str(_python(tool))
     env = {**os.environ, "PYTHONPATH": str(HERE.parent.parent / "src"), "TQDM_DISABLE": "1",
@@ -74,7 +67,7 @@ def run_tool(tool: str, port: int, c: int, n: int, tmp: Path) -> dict:
     if p.returncode != 0 or not out.exists():
         raise RuntimeError(f"{tool} failed: {(p.stderr or p.stdout)[-1500:]}")
     res = json.loads(out.read_text())
-    st = _get(base + "/stats")
+    st = get_json(base + "/stats")
     return {"tool": tool, "c": c, "n": n, "wall_s": res["wall_s"], "scored": res["scored"],
             "saturation": st["mean_in_flight"] / min(c, n), "peak": st["peak_in_flight"], "requests": st["requests"],
             "tokens": st["prompt_tokens"] + st["completion_tokens"]}
@@ -120,20 +113,9 @@ def main() -> None:
     args = ap.parse_args()
     missing = {t: why for t in args.tools if t != "critica" and (why := ensure(t, not args.no_install))}
     tools = [t for t in args.tools if t not in missing]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, str(HERE.parent / "stub_server.py"), "--port", str(port),
-                               "--latency", str(args.latency)])
     rows: list[dict] = []
     failed: dict[str, str] = {}
-    try:
-        for _ in range(100):
-            try:
-                _get(f"http://127.0.0.1:{port}/stats")
-                break
-            except OSError:
-                time.sleep(0.1)
+    with running(args.latency) as port:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
               f"stub latency {args.latency * 1000:.0f} ms", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
@@ -151,9 +133,6 @@ def main() -> None:
                         rows.append(x)
                         print(f"C={c:3} n={x['n']} run={r} {tool:16} saturation {x['saturation']:.2f} wall {x['wall_s']:6.2f} s "
                               f"requests {x['requests']} scored {x['scored']}", flush=True)
-    finally:
-        server.terminate()
-        server.wait()
     print("\n| tool | C | saturation median (min–max) | ratio to critica | peak in flight | requests | tokens | "
           "wall s median | configuration |")
     print("|---|---|---|---|---|---|---|---|---|")
