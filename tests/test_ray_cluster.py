@@ -140,16 +140,7 @@ def _critiques(db: Path, run: str) -> dict[str, dict]:
         store.close()
 
 
-def test_explicit_address_with_token_file_runs_on_both_nodes(cluster, tmp_path):
-    src = tmp_path / "in.jsonl"
-    ids = write_items(src, 64, bad_lines=(5,))
-    db = tmp_path / "c.db"
-    proc, _ = critica(["batch", str(src), "--run", "r", "--db", str(db), "--executor", "ray", "--critic",
-                       "ray_support:make_node_critic", "--ray-address", str(cluster.address),
-                       "--ray-token-file", str(cluster.token_file)], tmp_path)
-    assert proc.returncode == 1, proc.stderr  # the malformed record, stored; everything else done
-    got = _critiques(db, "r")
-    assert set(got) == ids
+def _assert_both_nodes_ran_the_shipped_code_as_locally(got: dict[str, dict], cluster, src: Path, tmp_path: Path) -> None:
     stamps = [c.pop("metadata") for c in got.values()]
     assert len({s["node"] for s in stamps}) == 2  # both nodes critiqued items
     # Every worker ran the driver's critica, shipped with the job, not whatever the node has installed.
@@ -163,6 +154,19 @@ def test_explicit_address_with_token_file_runs_on_both_nodes(cluster, tmp_path):
     for c in local.values():
         c.pop("metadata")
     assert got == local
+
+
+def test_explicit_address_with_token_file_runs_on_both_nodes(cluster, tmp_path):
+    src = tmp_path / "in.jsonl"
+    ids = write_items(src, 64, bad_lines=(5,))
+    db = tmp_path / "c.db"
+    proc, _ = critica(["batch", str(src), "--run", "r", "--db", str(db), "--executor", "ray", "--critic",
+                       "ray_support:make_node_critic", "--ray-address", str(cluster.address),
+                       "--ray-token-file", str(cluster.token_file)], tmp_path)
+    assert proc.returncode == 1, proc.stderr  # the malformed record, stored; everything else done
+    got = _critiques(db, "r")
+    assert set(got) == ids
+    _assert_both_nodes_ran_the_shipped_code_as_locally(got, cluster, src, tmp_path)
 
 
 def _address(cluster, form: str) -> str:
@@ -231,17 +235,7 @@ def test_ray_client_address_runs_on_both_nodes_exactly_once(cluster, tmp_path):
     delivered = store.get_run("r").totals["last_invocation"]["items"]
     store.close()
     assert set(got) == ids and delivered == len(ids)  # every item, each delivered and stored once
-    stamps = [c.pop("metadata") for c in got.values()]
-    assert len({s["node"] for s in stamps}) == 2
-    assert all("runtime_resources" in s["critica"] and s["critica"].startswith(str(cluster.root)) for s in stamps)
-    store = Store.open(tmp_path / "local.db")
-    store.create_run("l")
-    run_batch(CriticRecipe(critic="ray_support:make_node_critic"), iter_source(src), store.sink("l"))
-    store.close()
-    local = _critiques(tmp_path / "local.db", "l")
-    for c in local.values():
-        c.pop("metadata")
-    assert got == local
+    _assert_both_nodes_ran_the_shipped_code_as_locally(got, cluster, src, tmp_path)
 
 
 def test_ray_client_port_given_as_a_gcs_address_says_so(cluster, tmp_path):
