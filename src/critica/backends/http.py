@@ -10,7 +10,8 @@ request and reads the answer.
   session belongs to the loop it was made in. A session is closed by :meth:`JSONClient.aclose`, or when its loop
   shuts down (``asyncio.run`` closes async generators, and each session is tied to one).
 * Keep-alive connections with no connection cap of their own: the Caller's concurrency limit is the cap.
-* Proxies and ``.netrc`` from the environment (``trust_env``), TLS verified against the system's certificates and
+* Proxies from the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``, as aiohttp's ``trust_env`` reads
+  them, once per session rather than per request), TLS verified against the system's certificates and
   certifi's (what the SDK used), a total timeout per request.
 * A body is read up to :data:`MAX_BODY_BYTES`; past that the request fails with :class:`ResponseTooLarge` (a
   hostile or broken server answering without end cannot exhaust memory).
@@ -135,6 +136,7 @@ class JSONClient:
         self._sessions: dict[asyncio.AbstractEventLoop, tuple[Any, AsyncIterator[None]]] = {}
         # The session of the loop used last, read without the lock: one tuple, replaced whole.
         self._last: tuple[asyncio.AbstractEventLoop, Any] | None = None
+        self._proxy: tuple[Any, Any] = (None, None)
 
     async def post(self, path: str, payload: Any) -> Any:
         """POST ``payload`` as JSON to ``base_url + path``; the decoded JSON answer.
@@ -150,7 +152,8 @@ class JSONClient:
         session = await self._session()
         data = json.dumps(payload).encode()
         try:
-            async with session.post(self.base_url + path, data=data) as resp:
+            async with session.post(self.base_url + path, data=data, proxy=self._proxy[0],
+                                    proxy_auth=self._proxy[1]) as resp:
                 raw = await self._read(resp)
                 status = resp.status
                 if status >= 400:
@@ -208,8 +211,12 @@ class JSONClient:
         import aiohttp
 
         connector = aiohttp.TCPConnector(limit=0, ssl=_ssl_context() if self.base_url.startswith("https:") else True)
+        # Proxies from the environment (HTTP(S)_PROXY, NO_PROXY), found once here: aiohttp's trust_env would look
+        # them up (and read ~/.netrc) in a worker thread on every request, two thread hops that cost more CPU than
+        # the request itself. The key is always sent as a header, so netrc credentials would never apply.
+        self._proxy = _env_proxy(self.base_url)
         return aiohttp.ClientSession(connector=connector, headers={"Content-Type": "application/json", **self.headers},
-                                     timeout=aiohttp.ClientTimeout(total=self.timeout_s), trust_env=True)
+                                     timeout=aiohttp.ClientTimeout(total=self.timeout_s))
 
     async def aclose(self) -> None:
         """Close the sessions: this loop's now; those of other running loops from within them; forget the rest."""
@@ -243,6 +250,17 @@ def _forget(session: Any) -> None:
         step.send(None)
     except StopIteration:
         pass
+
+
+def _env_proxy(url: str) -> tuple[Any, Any]:
+    """The proxy (and its credentials) the environment names for ``url``, as aiohttp's ``trust_env`` finds it."""
+    from aiohttp.helpers import get_env_proxy_for_url
+    from yarl import URL
+
+    try:
+        return get_env_proxy_for_url(URL(url))
+    except LookupError:  # none, or NO_PROXY covers the host
+        return None, None
 
 
 _SSL: Any = None
