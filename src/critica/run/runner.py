@@ -163,8 +163,10 @@ async def critique_stream(
     loop = asyncio.get_running_loop()
     it = iter(records)
     exhausted = False
+    ready: list[asyncio.Task[Critique]] = []
     try:
         while True:
+            started = False
             while not exhausted and len(pending) < max(1, concurrency):
                 rec = next(it, None)
                 if rec is None:
@@ -176,6 +178,16 @@ async def critique_stream(
                 task = asyncio.ensure_future(critique_within(critic, rec, budget))
                 task.add_done_callback(on_done)
                 pending.add(task)
+                started = True
+            if ready:
+                if started:
+                    # Let the items just started send their requests before the results are handed on: what the
+                    # consumer does with them (stats, writing, storing) then runs while those requests are in flight.
+                    await asyncio.sleep(0)
+                for task in ready:
+                    yield task.result()
+                ready.clear()
+                continue
             if not pending:
                 return
             if not finished:
@@ -184,7 +196,7 @@ async def critique_stream(
             while finished:
                 task = finished.popleft()
                 pending.discard(task)
-                yield task.result()
+                ready.append(task)
     finally:
         for task in pending:
             task.cancel()
