@@ -7,6 +7,7 @@ concurrency and load, runs each client in a fresh process on the same N items, i
   ``critica critique --model openai:NAME`` runs (prompt rendering, JSON-schema request, parsing, the Critique),
   over its default transport (aiohttp);
 * ``critica-sdk``: the same over the openai SDK transport (``CRITICA_TRANSPORT=sdk``);
+* ``critica-base``: ``critica`` from another checkout's ``src/`` (``--base``), for old against new in one run;
 * ``critica-cli``: ``critica critique FILE --model openai:stub --out OUT.jsonl`` itself (start-up included);
 * ``openai-sdk``: a bare ``AsyncOpenAI`` loop, a semaphore of C, the same messages and response format;
 * ``httpx``: a bare ``httpx.AsyncClient`` loop posting the same JSON (the transport the SDK uses);
@@ -15,11 +16,13 @@ concurrency and load, runs each client in a fresh process on the same N items, i
 
 Figures per client: wall time (process start to exit), requests/s over the server's busy window (first request
 in to last response out, so interpreter start-up and imports do not count), and saturation = the server's time-weighted mean in-flight requests over
-the run / C (1.0: the server always had C requests). ``ratio`` is the client's requests/s over the best bare
-client's in the same round (median over rounds). ``--load cpu`` runs one busy process per core beside the client.
+the run / C (1.0: the server always had C requests). ``ratio`` is the client's requests/s over the bare aiohttp loop's in
+the same round (the best bare client's when aiohttp is not run), ``busy ratio`` the same for saturation; the table
+gives their median (min–max) over rounds. ``--load cpu`` runs one busy process per core beside the client.
 
     python benchmarks/saturation.py                                  # C = 32 and 256, idle and under load, 3 rounds
     python benchmarks/saturation.py --concurrency 32 --items 400 --runs 1 --load none
+    python benchmarks/saturation.py --base /tmp/main/src         # adds critica-base: that checkout's critica
 """
 
 from __future__ import annotations
@@ -130,7 +133,9 @@ async def _critica(url: str, c: int, data: list[dict], transport: str = "aiohttp
         def error(self, error) -> None:
             raise SystemExit(str(error))
 
-    backend = OpenAICompatBackend("stub", base_url=url, schema_mode="json_schema", transport=transport)
+    # critica-base runs an older checkout (--base), whose backend may predate the transport option
+    kw = {} if transport == "aiohttp" else {"transport": transport}
+    backend = OpenAICompatBackend("stub", base_url=url, schema_mode="json_schema", **kw)
     caller = Caller(backend, CallPolicy(concurrency=c, retries=0))
     critic = build_critic("direct", caller)
     sink = Sink()
@@ -147,7 +152,7 @@ async def _critica_sdk(url: str, c: int, data: list[dict]) -> None:
     await _critica(url, c, data, transport="sdk")
 
 
-CLIENTS = {"critica": _critica, "critica-sdk": _critica_sdk, "openai-sdk": _bare_openai, "httpx": _bare_httpx, "aiohttp": _bare_aiohttp,
+CLIENTS = {"critica": _critica, "critica-base": _critica, "critica-sdk": _critica_sdk, "openai-sdk": _bare_openai, "httpx": _bare_httpx, "aiohttp": _bare_aiohttp,
            "openai-sdk-aiohttp": _bare_openai_aiohttp}
 AIOHTTP = ("aiohttp", "openai-sdk-aiohttp")
 """Bare clients run by ``--aiohttp-python`` (the SDK over aiohttp needs httpx-aiohttp, not a critica dependency)."""
@@ -170,11 +175,13 @@ def _burn(stop) -> None:
             x += i * i
 
 
-def run_one(name: str, port: int, c: int, n: int, tmp: Path, python: str = sys.executable) -> dict:
+def run_one(name: str, port: int, c: int, n: int, tmp: Path, python: str = sys.executable,
+            base_src: Path | None = None) -> dict:
     base = f"http://127.0.0.1:{port}"
     get_json(base + "/reset")
     out = tmp / f"{name}.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), os.environ.get("PYTHONPATH", "")])}
+    src = base_src if name == "critica-base" and base_src else HERE.parent / "src"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
     if name == "critica-cli":
         path = tmp / "items.jsonl"
         path.write_text("".join(json.dumps(it) + "\n" for it in items(n)))
@@ -211,9 +218,13 @@ def main() -> None:
     ap.add_argument("--clients", nargs="+", default=None)
     ap.add_argument("--aiohttp-python", default=sys.executable,
                     help="interpreter with aiohttp for the bare aiohttp client (e.g. a virtualenv of its own)")
+    ap.add_argument("--base", type=Path, help="the src/ of another checkout: adds a critica-base row running it "
+                                             "(old vs new side by side, e.g. a `git worktree add` of main)")
     ap.add_argument("--json-out", type=Path)
     args = ap.parse_args()
     clients = args.clients or ["critica", "critica-sdk", "critica-cli", "openai-sdk", "httpx", "aiohttp"]
+    if args.base and "critica-base" not in clients:
+        clients.insert(1, "critica-base")
     if args.clients is None:
         if subprocess.run([args.aiohttp_python, "-c", "import httpx_aiohttp"], capture_output=True).returncode == 0:
             clients.append("openai-sdk-aiohttp")
@@ -233,7 +244,7 @@ def main() -> None:
                     for c in args.concurrency:
                         n = args.items or max(400, 4 * c)
                         for r in range(args.runs):
-                            round_ = [run_one(name, port, c, n, Path(tmp), args.aiohttp_python) | {"load": load, "c": c, "n": n, "run": r}
+                            round_ = [run_one(name, port, c, n, Path(tmp), args.aiohttp_python, args.base) | {"load": load, "c": c, "n": n, "run": r}
                                       for name in clients]
                             # the reference: the bare aiohttp loop of the same round (else the best bare client)
                             ref = next((x for x in round_ if x["client"] == "aiohttp"), None) or (
