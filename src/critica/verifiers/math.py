@@ -548,8 +548,18 @@ def _tok_key(t: _Tok) -> tuple:
     return (t.kind, t.text, t.start, t.end, t.value, t.spaced, t.decimals, t.remainder)
 
 
+def _may_relate(norm: str) -> bool:
+    """False only when :func:`_tokenize` cannot make an ``EQ`` or ``APPROX`` token of ``norm``: those come from
+    ``=``, ``≈``, the word "equals" (any case) and "is" after a percentage (a ``PCT`` token, from ``%``). Every
+    computation :func:`_scan` returns hangs on one of them, so without any it returns nothing (about a third of
+    the steps, which then skip the tokenizer)."""
+    return "=" in norm or "≈" in norm or "%" in norm or "equals" in norm.lower()
+
+
 def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
+    if not _may_relate(norm):
+        return []  # no EQ or APPROX token can come out of this text: nothing below would find anything
     toks = _tokenize(norm)
     if "R" in norm or "remainder" in norm.lower():  # what _attach_remainders looks for (most steps have neither)
         toks = _attach_remainders(toks)

@@ -62,7 +62,7 @@ _STOPWORDS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tok:
     """One token of normalised text; the parser and the linking code in critica.verifiers.math read these."""
 
@@ -228,8 +228,10 @@ def _tokenize(text: str) -> list[_Tok]:
                 # too long, or a clock time / code with a leading zero ("0900 - 0130")
                 append(_Tok("STOP", s, start, end, None, spaced))
             else:
-                append(_Tok("NUM", s, start, end, Fraction(digits), spaced,
-                            len(digits.split(".")[1]) if "." in digits else 0))
+                # the same value as Fraction(digits), without its string parser (a regex per number)
+                whole, dot, frac = digits.partition(".")
+                value = Fraction(int(whole + frac), 10 ** len(frac)) if dot else Fraction(int(digits))
+                append(_Tok("NUM", s, start, end, value, spaced, len(frac)))
         elif kind == "ELL":
             append(_Tok("VAR", s, start, end, None, spaced))  # "1 + 2 + ... + 10", "16.66...": not the whole expression
         elif kind == "OP" and s == "**":
