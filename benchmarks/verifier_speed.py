@@ -16,7 +16,8 @@ The load average before each measurement is printed with it: on a shared machine
 
 ``--check OUTDIR``: runs ``critica bench SUITE --critic verifier --json-out`` with each ``src`` (for ``--workers``,
 default 1 and 2) and compares the files without their timing fields (``latency_s``, ``wall_s``, ``items_per_s``),
-and also every critique as JSON (``latency_s`` cleared); prints the differences and exits 1 when there are any.
+and also every critique as JSON (``latency_s`` cleared); prints what differs and exits 1 when anything does. The old
+code's outputs are kept in OUTDIR and reused by a later ``--check`` into it (``--fresh`` reruns them).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def _strip(obj):
     return obj
 
 
-def check(old: str, new: str, outdir: Path, data_dir: str, workers: list[int]) -> int:
+def check(old: str, new: str, outdir: Path, data_dir: str, workers: list[int], fresh: bool = False) -> int:
     outdir.mkdir(parents=True, exist_ok=True)
     bad = 0
     for suite in SUITES:
@@ -97,11 +98,15 @@ def check(old: str, new: str, outdir: Path, data_dir: str, workers: list[int]) -
         for name, src in (("old", old), ("new", new)):
             for w in workers if name == "new" else [1]:
                 f = outdir / f"{suite}-{name}-w{w}.json"
+                if name == "old" and f.exists() and not fresh:
+                    files[(name, w)] = json.dumps(_strip(json.loads(f.read_text())), sort_keys=True)
+                    continue  # the old code's output, from an earlier --check into the same OUTDIR
                 _run(src, ["-c", "from critica.cli import run; run()", "bench", suite, "--critic", "verifier", "--data-dir", data_dir,
                            "--json-out", str(f)], {"CRITICA_WORKERS": str(w)})
                 files[(name, w)] = json.dumps(_strip(json.loads(f.read_text())), sort_keys=True)
             d = outdir / f"{suite}-{name}-critiques.jsonl"
-            _run(src, [__file__, "--dump", suite, str(d), "--data-dir", data_dir])
+            if name == "new" or fresh or not d.exists():
+                _run(src, [__file__, "--dump", suite, str(d), "--data-dir", data_dir])
             files[(name, "dump")] = d.read_bytes()
         ref = files[("old", 1)]
         n = len(json.loads(ref)["items"])
@@ -130,6 +135,7 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=4, help="items in flight for w1/w2 (bench's default: 4)")
     ap.add_argument("--check", metavar="OUTDIR", help="compare findings instead of measuring speed")
     ap.add_argument("--workers", default="1,2", help="with --check: CRITICA_WORKERS values of the new runs")
+    ap.add_argument("--fresh", action="store_true", help="with --check: rerun the old code even if OUTDIR has its output")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "SUITE"), help=argparse.SUPPRESS)
     ap.add_argument("--dump", nargs=2, metavar=("SUITE", "FILE"), help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -142,7 +148,7 @@ def main() -> int:
     if not a.old:
         ap.error("--old is required")
     if a.check:
-        return check(a.old, a.new, Path(a.check), a.data_dir, [int(w) for w in a.workers.split(",")])
+        return check(a.old, a.new, Path(a.check), a.data_dir, [int(w) for w in a.workers.split(",")], a.fresh)
     suites = a.suite or list(SUITES)
     modes = a.modes.split(",")
     print(f"# verifier speed, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs; "

@@ -192,6 +192,9 @@ def _normalise(text: str) -> str:
 # --- tokenizer --------------------------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
+    # spaces and tabs before a token are part of its match (one match per token, not one more per gap); every
+    # group, look-behind included, still starts where it did, and a text ending in spaces ends in no token
+    r"[ \t\r]*+(?:"
     r"(?P<ELL>\.\.\.|…)"
     # possessive groups: fewer groups always leave ",ddd" next, which the look-ahead refuses, so no match changes, but
     # "1,000,000,…" no longer backtracks through every group from every group
@@ -205,8 +208,7 @@ _TOKEN = re.compile(
     r"|(?P<WORD>[A-Za-z]+(?:-[a-z]{2,})*(?:'[a-z]+)?)"  # "T-shirts", "x-axis": a hyphen inside a word
     r"|(?P<NL>\n)"
     r"|(?P<CUR>[$€£¥])"
-    r"|(?P<SP>[ \t\r]+)"
-    r"|(?P<STOP>.)",
+    r"|(?P<STOP>.))",
     re.DOTALL,
 )
 
@@ -217,10 +219,8 @@ def _tokenize(text: str) -> list[_Tok]:
     append = toks.append
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup or "STOP"
-        if kind == "SP":
-            continue
-        s = m.group()
-        start, end = m.span()
+        s = m.group(kind)
+        start, end = m.span(kind)
         spaced = start > 0 and text[start - 1] in " \t\r\n"
         if kind == "NUM":
             digits = s.replace(",", "")
