@@ -9,8 +9,10 @@ Speed: each measurement runs in a fresh process (``PYTHONPATH`` = the ``src`` gi
 * ``cpu``: ``VerifierCritic(workers=1).judge`` over every item in that process, items per CPU-second of it (CPU time
   depends less on what else the shared machine runs than wall time does);
 * ``w1`` / ``w2``: what ``critica bench SUITE --critic verifier`` does, ``critique_stream`` at ``--concurrency``
-  with ``VerifierCritic(workers=N)``, items per second of wall time, the pool's start-up included (the old code
-  runs ``workers=1`` in a thread, ``2`` in its own pool).
+  with ``VerifierCritic(workers=N)``, items per second of wall time, the pool's start-up included (``workers=1``
+  judges in a thread, ``2`` in a pool of two processes);
+* ``default``: the same with ``VerifierCritic()`` and ``CRITICA_WORKERS`` unset, i.e. each code's default (main
+  before 2026-12-07: a thread; now ``auto``).
 
 The load average before each measurement is printed with it: on a shared machine compare only rows of one run.
 
@@ -57,7 +59,8 @@ def _child(mode: str, suite: str, data_dir: str, concurrency: int) -> dict:
 
     async def go() -> int:
         n = 0
-        async for _ in critique_stream(VerifierCritic(workers=int(mode[1:])), items, concurrency=concurrency):
+        critic = VerifierCritic() if mode == "default" else VerifierCritic(workers=int(mode[1:]))
+        async for _ in critique_stream(critic, items, concurrency=concurrency):
             n += 1
         return n
 
@@ -78,7 +81,8 @@ def _dump(suite: str, data_dir: str, out: str) -> None:
 
 
 def _run(src: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve()), **(env or {})}
+    env = {**{k: v for k, v in os.environ.items() if k != "CRITICA_WORKERS"}, "PYTHONPATH": str(Path(src).resolve()),
+           **(env or {})}
     return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, check=True)
 
 
@@ -130,7 +134,7 @@ def main() -> int:
     ap.add_argument("--new", default="src", help="the new code's src directory (default: src)")
     ap.add_argument("--data-dir", default=os.environ.get("CRITICA_DATA", "../shared/data"))
     ap.add_argument("--suite", action="append", choices=SUITES, help="default: all three")
-    ap.add_argument("--modes", default="cpu,w1,w2", help="comma-separated: cpu, w1, w2 (default all)")
+    ap.add_argument("--modes", default="cpu,w1,w2,default", help="comma-separated: cpu, w1, w2, default")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=4, help="items in flight for w1/w2 (bench's default: 4)")
     ap.add_argument("--check", metavar="OUTDIR", help="compare findings instead of measuring speed")
@@ -165,7 +169,7 @@ def main() -> int:
                 for name, src in order:
                     loads.append(os.getloadavg()[0])
                     res = _run(src, [__file__, "--child", mode, suite, "--data-dir", a.data_dir,
-                                     "--concurrency", str(a.concurrency)], {"CRITICA_WORKERS": "1"})
+                                     "--concurrency", str(a.concurrency)])
                     got[name] = json.loads(res.stdout.strip().splitlines()[-1])["per_s"]
                 print(f"| {r} | {suite} | {mode} | {got['old']:.1f} | {got['new']:.1f} | "
                       f"{got['new'] / got['old']:.2f} | {min(loads):.1f}–{max(loads):.1f} |", flush=True)

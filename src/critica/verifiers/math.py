@@ -33,6 +33,7 @@ from fractions import Fraction
 from critica.budget import checkpoint
 from critica.types import Item
 from critica.verifiers.base import Finding, step_finding
+from critica.verifiers.fastre import guarded
 
 # Every helper of the two modules is imported, also those this module does not use: they lived here before the
 # split and other code may import them from critica.verifiers.math (hence noqa: F401).
@@ -91,18 +92,18 @@ _UNIT_FAMILIES = [
 # A step that tests a hypothesis writes false equations on purpose ("2 + 1 = 1 (False)", "try x = 2: 4 = 5").
 # Words that only admit an error ("incorrect", "mistake", "wrong") do not make a computation hypothetical: a step
 # asserting "4 * 4 = 14, which is incorrect" still asserts a false computation.
-_HYPOTHETICAL = re.compile(
+_HYPOTHETICAL = guarded(re.compile(
     r"\b(?:false|not true|not equal|contradict\w*|impossible|"
     r"not satisf\w*|recheck\w*|re-check\w*|re-?evaluat\w*|verify if|check if|check whether|see if|suppose|"
     r"hypothe\w*|test(?:ing)? (?:if|whether|x|n|the value)|guess\w*|trial|try|trying|tried|"
     r"(?:does not|doesn't|do not|don't|did not|didn't|is not|isn't) (?:equal|equate|hold|work|satisfy|match|give))\b"
     r"|\\neq\b|≠|\\ne\b",
     re.IGNORECASE,
-)
-_APPROX_WORDS = re.compile(
+))
+_APPROX_WORDS = guarded(re.compile(
     r"\b(?:approx\w*|about|around|roughly|nearly|almost|estimat\w*|round\w*|nearest|close to)\b|≈|~|\\approx|\\sim",
     re.IGNORECASE,
-)
+))
 
 
 @dataclass

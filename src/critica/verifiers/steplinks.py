@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sympy import Expr
 
+from critica.verifiers.fastre import guarded
 from critica.verifiers.symparse import Unparseable, parse_latex_expr
 
 # --- a step as links and connectors -----------------------------------------------------------------------------
@@ -194,8 +195,8 @@ def _prose_kind(prose: str) -> _Conn:
 
 # Prose announcing several separate equations ("the pair of equations", "the system", "the following cases"): then
 # formulas stacked one after another are a list, not a derivation.
-_LISTING = re.compile(r"\b(?:equations|system|pair|both|following|given|conditions|cases|options|possibilities|"
-                      r"constraints|relations|each|respectively)\b", re.IGNORECASE)
+_LISTING = guarded(re.compile(r"\b(?:equations|system|pair|both|following|given|conditions|cases|options|possibilities|"
+                      r"constraints|relations|each|respectively)\b", re.IGNORECASE))
 
 
 def _merge(a: _Conn, b: _Conn) -> _Conn:
