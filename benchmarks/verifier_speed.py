@@ -94,13 +94,13 @@ def _strip(obj):
     return obj
 
 
-def check(old: str, new: str, outdir: Path, data_dir: str, workers: list[int], fresh: bool = False) -> int:
+def check(old: str, new: str, outdir: Path, data_dir: str, workers: list[str], fresh: bool = False) -> int:
     outdir.mkdir(parents=True, exist_ok=True)
     bad = 0
     for suite in SUITES:
         files = {}
         for name, src in (("old", old), ("new", new)):
-            for w in workers if name == "new" else [1]:
+            for w in workers if name == "new" else ["1"]:
                 f = outdir / f"{suite}-{name}-w{w}.json"
                 if name == "old" and f.exists() and not fresh:
                     files[(name, w)] = json.dumps(_strip(json.loads(f.read_text())), sort_keys=True)
@@ -112,10 +112,10 @@ def check(old: str, new: str, outdir: Path, data_dir: str, workers: list[int], f
             if name == "new" or fresh or not d.exists():
                 _run(src, [__file__, "--dump", suite, str(d), "--data-dir", data_dir])
             files[(name, "dump")] = d.read_bytes()
-        ref = files[("old", 1)]
+        ref = files[("old", "1")]
         n = len(json.loads(ref)["items"])
         for key, text in files.items():
-            if key[1] == "dump" or key == ("old", 1):
+            if key[1] == "dump" or key == ("old", "1"):
                 continue
             same = text == ref
             bad += not same
@@ -152,7 +152,7 @@ def main() -> int:
     if not a.old:
         ap.error("--old is required")
     if a.check:
-        return check(a.old, a.new, Path(a.check), a.data_dir, [int(w) for w in a.workers.split(",")], a.fresh)
+        return check(a.old, a.new, Path(a.check), a.data_dir, a.workers.split(","), a.fresh)
     suites = a.suite or list(SUITES)
     modes = a.modes.split(",")
     print(f"# verifier speed, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs; "

@@ -113,6 +113,7 @@ def fresh_auto(monkeypatch):
     """An empty record of recent auto items, and two usable cores whatever the machine has."""
     monkeypatch.setattr(pool, "_STARTS", collections.deque(maxlen=pool.AUTO_MIN_ITEMS))
     monkeypatch.setattr(pool, "usable_cores", lambda: 2)
+    monkeypatch.setattr(pool, "_load_1min", lambda: 0.9)  # this process's own thread, nothing else
 
 
 def test_auto_starts_the_pool_only_under_sustained_load(fresh_auto, monkeypatch):
@@ -128,6 +129,14 @@ def test_auto_starts_the_pool_only_under_sustained_load(fresh_auto, monkeypatch)
     assert set(got[:-1]) == {1} and got[-1] == 2
     monkeypatch.setattr(pool, "usable_cores", lambda: 1)
     assert pool.auto_workers() == 1  # one core: never a pool
+
+
+def test_auto_leaves_a_busy_machine_alone(fresh_auto, monkeypatch):
+    load = [1.8]  # two cores, and another process keeps one of them busy
+    monkeypatch.setattr(pool, "_load_1min", lambda: load[0])
+    assert {pool.auto_workers() for _ in range(3 * pool.AUTO_MIN_ITEMS)} == {1}
+    load[0] = 1.2  # it stopped: the pool starts on the next item of the sustained run
+    assert pool.auto_workers() == 2
 
 
 def test_auto_judges_in_process_then_in_the_pool_with_the_same_critiques(fresh_auto, monkeypatch):
