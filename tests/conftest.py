@@ -20,6 +20,10 @@ def _isolate(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("CRITICA_HOME", str(tmp_path_factory.mktemp("critica-home")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # The verifier judges in this process: tests patch its internals, and a pool started under a test's sustained
+    # load (the default, CRITICA_WORKERS=auto) would judge with unpatched copies. tests/test_verifier_pool.py tests
+    # the pool and auto explicitly.
+    monkeypatch.setenv("CRITICA_WORKERS", "1")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import time
 
@@ -88,13 +89,73 @@ def test_workers_setting():
     from critica.config import verifier_workers
     from critica.errors import UserError
 
-    assert verifier_workers({}) == 1 and verifier_workers({"CRITICA_WORKERS": "3"}) == 3
-    assert verifier_workers({"CRITICA_WORKERS": "auto"}) == (os.cpu_count() or 1)
+    assert verifier_workers({}) == "auto" and verifier_workers({"CRITICA_WORKERS": ""}) == "auto"
+    assert verifier_workers({"CRITICA_WORKERS": "auto"}) == "auto"
+    assert verifier_workers({"CRITICA_WORKERS": "3"}) == 3 and verifier_workers({"CRITICA_WORKERS": "1"}) == 1
     for bad in ("0", "-1", "two"):
         with pytest.raises(UserError, match="CRITICA_WORKERS"):
             verifier_workers({"CRITICA_WORKERS": bad})
     with pytest.raises(ValueError, match="workers"):
         VerifierCritic(workers=0)
+    with pytest.raises(ValueError, match="workers"):
+        VerifierCritic(workers="all")
+
+
+def test_auto_is_the_default(monkeypatch):
+    monkeypatch.delenv("CRITICA_WORKERS")  # tests pin 1 (conftest); users get auto
+    assert VerifierCritic().workers == "auto"
+    monkeypatch.setenv("CRITICA_WORKERS", "1")
+    assert VerifierCritic().workers == 1
+
+
+@pytest.fixture
+def fresh_auto(monkeypatch):
+    """An empty record of recent auto items, and two usable cores whatever the machine has."""
+    monkeypatch.setattr(pool, "_STARTS", collections.deque(maxlen=pool.AUTO_MIN_ITEMS))
+    monkeypatch.setattr(pool, "usable_cores", lambda: 2)
+    monkeypatch.setattr(pool, "_load_1min", lambda: 0.9)  # this process's own thread, nothing else
+
+
+def test_auto_starts_the_pool_only_under_sustained_load(fresh_auto, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(pool.time, "monotonic", lambda: clock[0])
+    # a trickle: one item every second never adds up to AUTO_MIN_ITEMS within AUTO_WINDOW_S
+    for _ in range(2 * pool.AUTO_MIN_ITEMS):
+        clock[0] += 1.0
+        assert pool.auto_workers() == 1
+    # a burst does, on the item that completes it
+    clock[0] += pool.AUTO_WINDOW_S + 1
+    got = [pool.auto_workers() for _ in range(pool.AUTO_MIN_ITEMS)]
+    assert set(got[:-1]) == {1} and got[-1] == 2
+    monkeypatch.setattr(pool, "usable_cores", lambda: 1)
+    assert pool.auto_workers() == 1  # one core: never a pool
+
+
+def test_auto_leaves_a_busy_machine_alone(fresh_auto, monkeypatch):
+    load = [1.8]  # two cores, and another process keeps one of them busy
+    monkeypatch.setattr(pool, "_load_1min", lambda: load[0])
+    assert {pool.auto_workers() for _ in range(3 * pool.AUTO_MIN_ITEMS)} == {1}
+    load[0] = 1.2  # it stopped: the pool starts on the next item of the sustained run
+    assert pool.auto_workers() == 2
+
+
+def test_auto_judges_in_process_then_in_the_pool_with_the_same_critiques(fresh_auto, monkeypatch):
+    monkeypatch.setattr(pool, "_STARTS", collections.deque(maxlen=3))
+    monkeypatch.setattr(pool, "AUTO_MIN_ITEMS", 3)
+    expected = [_plain(VerifierCritic(workers=1).judge(i)) for i in ITEMS]
+
+    async def run(critic):
+        out, pools = [], []
+        for i in ITEMS:
+            out.append(await critic.critique(i))
+            pools.append(list(pool._POOLS))
+        return out, pools
+
+    first, pools = asyncio.run(run(VerifierCritic(workers="auto")))
+    assert [_plain(c) for c in first] == expected
+    assert pools == [[], [], [2]]  # the third item made the load sustained: it went to a pool of two
+    second, pools = asyncio.run(run(VerifierCritic(workers="auto")))  # a new critic, as the server builds per request
+    assert [_plain(c) for c in second] == expected and pools == [[2]] * 3
 
 
 def test_the_runner_makes_a_crashed_or_slow_item_unscored():

@@ -216,18 +216,18 @@ def nltk_data_dir(environ: dict[str, str] | None = None) -> Path:
     return Path(explicit) if explicit else default_data_dir() / "nltk_data"
 
 
-def verifier_workers(environ: dict[str, str] | None = None) -> int:
-    """Worker processes for the verifier critic (``CRITICA_WORKERS``; default 1: its checks run in a thread).
+def verifier_workers(environ: dict[str, str] | None = None) -> int | Literal["auto"]:
+    """Worker processes for the verifier critic (``CRITICA_WORKERS``): a positive integer, or ``"auto"`` (the
+    default, also when unset or empty): one process per core once there is enough work to pay for them
+    (:func:`critica.verifiers.pool.auto_workers`); ``1`` always runs the checks in a thread of this process.
 
     Raises:
-        UserError: not a positive integer.
+        UserError: neither a positive integer nor ``auto``.
     """
     env = os.environ if environ is None else environ
     raw = (env.get("CRITICA_WORKERS") or "").strip()
-    if not raw:
-        return 1
-    if raw == "auto":
-        return os.cpu_count() or 1
+    if not raw or raw == "auto":
+        return "auto"
     try:
         n = int(raw)
         if n < 1:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, Rational
 
+from critica.verifiers.fastre import guarded
 from critica.verifiers.steplinks import _MATH, EquationCheck, _Conn, _Link, _split_math, _strip_wrappers
 from critica.verifiers.symparse import MAX_STEP_CHARS, Unparseable, parse_latex_expr, show_value
 
@@ -34,20 +35,20 @@ __all__ = ["MODULAR_CONTEXT", "numeric_checks"]
 # link ``A = B`` (``≈``, ``≡ … \pmod m``) whose sides are both constants is decided exactly here. The arithmetic
 # checker keeps what it reads: a pair it returns a computation for is left to it.
 
-_NUMERIC_MARKERS = re.compile(
+_NUMERIC_MARKERS = guarded(re.compile(
     r"\\sqrt|\\pi|!|\\[dt]?binom|\\choose|\\log|\\ln|\\sin|\\cos|\\tan|\\cot|\\sec|\\csc|\\lfloor|\\lceil|gcd|lcm|"
-    r"GCD|LCM|\\equiv|≡|mod|\^|(?<![A-Za-z])C\(")
+    r"GCD|LCM|\\equiv|≡|mod|\^|(?<![A-Za-z])C\("))
 # A step that tests a guess or corrects itself writes false values on purpose (approximation words are allowed
 # here: an approximate claim is judged within its precision). Values substituted into an equation give an equation
 # to test, whose falsity points at an earlier step.
-_NUMERIC_SKIP = re.compile(
+_NUMERIC_SKIP = guarded(re.compile(
     r"\b(?:suppos\w*|assum\w*|guess\w*|try|trying|tried|test\w*|check\w*|verif\w*|plug\w*|incorrect|wrong|mistake\w*|"
     r"errors?|extraneous|reject\w*|discard\w*|invalid|contradict\w*|impossible|not possible|not a (?:valid )?solution|"
     r"not satisf\w*|re-?evaluat\w*|recheck\w*|re-?examin\w*|reconsider\w*|hypothe\w*|counterexample|false|not true|"
     r"substitut\w*|plug\w*|(?:does not|doesn't|is not|isn't|are not|aren't) (?:equal|hold|work|satisfy|match|correct|"
     r"right))\b",
     re.IGNORECASE,
-)
+))
 # Relations and notation that make a link something other than a plain numeric claim: inequalities, divisibility,
 # absolute values, sets and intervals (":", "\\in"), ratios, percentages, sums, limits, geometry, ± …
 _NUMERIC_NOT = re.compile(
@@ -264,11 +265,11 @@ def _numeric_link(raw: str, modular: bool = False) -> list[EquationCheck]:
 
 
 # Words that make an equality of integers possibly one of residues (see _numeric_link).
-MODULAR_CONTEXT = re.compile(
+MODULAR_CONTEXT = guarded(re.compile(
     r"\bmod(?:ulo|ular|ulus)?\b|\\[pb]?mod(?![A-Za-z])|\bremainders?\b|\bresidues?\b|\bcongruen\w*|"
     r"\b(?:last|units?|ones|final|rightmost|trailing)\s+(?:\w+\s+)?(?:digits?|zeros?|zeroes)\b",
     re.IGNORECASE,
-)
+))
 
 
 @functools.lru_cache(maxsize=64)

@@ -37,7 +37,7 @@ import asyncio
 import importlib
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from critica.budget import checkpoint
 from critica.inputs.steps import item_steps
@@ -124,11 +124,14 @@ class VerifierCritic:
     name = "verifier"
 
     def __init__(self, *, arithmetic: bool = True, final_answer: bool = True, evidence: bool = True, code: bool = True,
-                 rules: bool = True, locate: LocatePolicy | str | None = None, workers: int | None = None) -> None:
+                 rules: bool = True, locate: LocatePolicy | str | None = None,
+                 workers: int | Literal["auto"] | None = None) -> None:
         """Choose which checks run; the optional evidence and code verifiers load on first use.
 
         ``workers``: processes that judge items in :meth:`critique` (:mod:`critica.verifiers.pool`); 1 runs the checks
-        in a thread of this process; None: ``CRITICA_WORKERS`` (:func:`critica.config.verifier_workers`, default 1).
+        in a thread of this process; ``"auto"``: in a thread while there is little work, in a pool of one process per
+        core under sustained load (:func:`critica.verifiers.pool.auto_workers`); None: ``CRITICA_WORKERS``
+        (:func:`critica.config.verifier_workers`, default ``"auto"``).
 
         ``locate``: when a false step is named as the first error — a :class:`LocatePolicy`, ``"confident"`` (the
         default policy) or ``"earliest"`` (always the earliest false step).
@@ -142,8 +145,8 @@ class VerifierCritic:
             from critica.config import verifier_workers
 
             workers = verifier_workers()
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be a positive integer, not {workers!r}")
+        if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be a positive integer or 'auto', not {workers!r}")
         self.workers = workers
         # What a worker process needs to build the same critic (the object itself holds unpicklable state).
         self._options = (("arithmetic", arithmetic), ("final_answer", final_answer), ("evidence", evidence),
@@ -201,13 +204,18 @@ class VerifierCritic:
 
         The worker thread inherits the item's deadline (:mod:`critica.budget`): run by the runner, the checks stop
         at the next step once the item is over its time budget, even though the thread itself cannot be cancelled.
-        With ``workers`` > 1 the item is judged in a worker process instead (:mod:`critica.verifiers.pool`), under
-        the time it has left; the critique is the same.
+        With ``workers`` > 1 (or ``"auto"`` under sustained load) the item is judged in a worker process instead
+        (:mod:`critica.verifiers.pool`), under the time it has left; the critique is the same.
         """
-        if self.workers > 1:
+        workers = self.workers
+        if workers == "auto":
+            from critica.verifiers.pool import auto_workers
+
+            workers = auto_workers()
+        if workers > 1:
             from critica.verifiers.pool import judge_in_pool
 
-            return await judge_in_pool(self.workers, type(self), self._options, item)
+            return await judge_in_pool(workers, type(self), self._options, item)
         return await asyncio.to_thread(self.judge, item)
 
 

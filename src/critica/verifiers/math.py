@@ -33,6 +33,7 @@ from fractions import Fraction
 from critica.budget import checkpoint
 from critica.types import Item
 from critica.verifiers.base import Finding, step_finding
+from critica.verifiers.fastre import guarded
 
 # Every helper of the two modules is imported, also those this module does not use: they lived here before the
 # split and other code may import them from critica.verifiers.math (hence noqa: F401).
@@ -91,18 +92,18 @@ _UNIT_FAMILIES = [
 # A step that tests a hypothesis writes false equations on purpose ("2 + 1 = 1 (False)", "try x = 2: 4 = 5").
 # Words that only admit an error ("incorrect", "mistake", "wrong") do not make a computation hypothetical: a step
 # asserting "4 * 4 = 14, which is incorrect" still asserts a false computation.
-_HYPOTHETICAL = re.compile(
+_HYPOTHETICAL = guarded(re.compile(
     r"\b(?:false|not true|not equal|contradict\w*|impossible|"
     r"not satisf\w*|recheck\w*|re-check\w*|re-?evaluat\w*|verify if|check if|check whether|see if|suppose|"
     r"hypothe\w*|test(?:ing)? (?:if|whether|x|n|the value)|guess\w*|trial|try|trying|tried|"
     r"(?:does not|doesn't|do not|don't|did not|didn't|is not|isn't) (?:equal|equate|hold|work|satisfy|match|give))\b"
     r"|\\neq\b|≠|\\ne\b",
     re.IGNORECASE,
-)
-_APPROX_WORDS = re.compile(
+))
+_APPROX_WORDS = guarded(re.compile(
     r"\b(?:approx\w*|about|around|roughly|nearly|almost|estimat\w*|round\w*|nearest|close to)\b|≈|~|\\approx|\\sim",
     re.IGNORECASE,
-)
+))
 
 
 @dataclass
@@ -548,8 +549,18 @@ def _tok_key(t: _Tok) -> tuple:
     return (t.kind, t.text, t.start, t.end, t.value, t.spaced, t.decimals, t.remainder)
 
 
+def _may_relate(norm: str) -> bool:
+    """False only when :func:`_tokenize` cannot make an ``EQ`` or ``APPROX`` token of ``norm``: those come from
+    ``=``, ``≈``, the word "equals" (any case) and "is" after a percentage (a ``PCT`` token, from ``%``). Every
+    computation :func:`_scan` returns hangs on one of them, so without any it returns nothing (about a third of
+    the steps, which then skip the tokenizer)."""
+    return "=" in norm or "≈" in norm or "%" in norm or "equals" in norm.lower()
+
+
 def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
+    if not _may_relate(norm):
+        return []  # no EQ or APPROX token can come out of this text: nothing below would find anything
     toks = _tokenize(norm)
     if "R" in norm or "remainder" in norm.lower():  # what _attach_remainders looks for (most steps have neither)
         toks = _attach_remainders(toks)

@@ -62,7 +62,7 @@ _STOPWORDS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tok:
     """One token of normalised text; the parser and the linking code in critica.verifiers.math read these."""
 
@@ -192,6 +192,9 @@ def _normalise(text: str) -> str:
 # --- tokenizer --------------------------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
+    # spaces and tabs before a token are part of its match (one match per token, not one more per gap); every
+    # group, look-behind included, still starts where it did, and a text ending in spaces ends in no token
+    r"[ \t\r]*+(?:"
     r"(?P<ELL>\.\.\.|…)"
     # possessive groups: fewer groups always leave ",ddd" next, which the look-ahead refuses, so no match changes, but
     # "1,000,000,…" no longer backtracks through every group from every group
@@ -205,8 +208,7 @@ _TOKEN = re.compile(
     r"|(?P<WORD>[A-Za-z]+(?:-[a-z]{2,})*(?:'[a-z]+)?)"  # "T-shirts", "x-axis": a hyphen inside a word
     r"|(?P<NL>\n)"
     r"|(?P<CUR>[$€£¥])"
-    r"|(?P<SP>[ \t\r]+)"
-    r"|(?P<STOP>.)",
+    r"|(?P<STOP>.))",
     re.DOTALL,
 )
 
@@ -217,10 +219,8 @@ def _tokenize(text: str) -> list[_Tok]:
     append = toks.append
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup or "STOP"
-        if kind == "SP":
-            continue
-        s = m.group()
-        start, end = m.span()
+        s = m.group(kind)
+        start, end = m.span(kind)
         spaced = start > 0 and text[start - 1] in " \t\r\n"
         if kind == "NUM":
             digits = s.replace(",", "")
@@ -228,8 +228,10 @@ def _tokenize(text: str) -> list[_Tok]:
                 # too long, or a clock time / code with a leading zero ("0900 - 0130")
                 append(_Tok("STOP", s, start, end, None, spaced))
             else:
-                append(_Tok("NUM", s, start, end, Fraction(digits), spaced,
-                            len(digits.split(".")[1]) if "." in digits else 0))
+                # the same value as Fraction(digits), without its string parser (a regex per number)
+                whole, dot, frac = digits.partition(".")
+                value = Fraction(int(whole + frac), 10 ** len(frac)) if dot else Fraction(int(digits))
+                append(_Tok("NUM", s, start, end, value, spaced, len(frac)))
         elif kind == "ELL":
             append(_Tok("VAR", s, start, end, None, spaced))  # "1 + 2 + ... + 10", "16.66...": not the whole expression
         elif kind == "OP" and s == "**":

@@ -5,6 +5,14 @@ and an event loop is unsafe) judges items in other processes. Each worker builds
 constructor options (the critic object itself is not sent), and judges under a :class:`~critica.budget.Deadline`
 rebuilt from the seconds the item has left, so the cooperative time budget holds inside the worker too.
 
+``workers="auto"`` (``CRITICA_WORKERS`` unset or ``auto``, the default) asks :func:`auto_workers` before each item:
+the pool, one process per usable core, is used once it is running or once work is sustained (at least
+:data:`AUTO_MIN_ITEMS` items started within :data:`AUTO_WINDOW_S` seconds, counted over every auto critic of the
+process, so the server's per-request critics add up) while a core is free (the 1-minute load average is at most
+``cores - 1 +`` :data:`AUTO_MAX_OTHER_LOAD`); until then items are judged in a thread of this process, so a single
+critique, a short run, one core or a machine busy with other work never pays for spawning processes and importing
+the checks in them.
+
 A worker that dies (a crash, the OOM killer) breaks the whole pool and fails every item in flight. The pool is then
 replaced, and each of those items is judged once more alone in a fresh one-process pool: an item that kills its
 worker again fails with :class:`WorkerCrashed`, the others get their critiques. Nothing is lost and nothing hangs.
@@ -14,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import threading
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -23,7 +33,15 @@ from typing import Any
 from critica.budget import _CURRENT, Deadline, deadline_scope
 from critica.types import Critique, Item
 
-__all__ = ["WorkerCrashed", "judge_in_pool", "shutdown"]
+__all__ = ["AUTO_MAX_OTHER_LOAD", "AUTO_MIN_ITEMS", "AUTO_WINDOW_S", "WorkerCrashed", "auto_workers", "judge_in_pool", "shutdown",
+           "usable_cores"]
+
+AUTO_MIN_ITEMS = 200
+"""Items started within :data:`AUTO_WINDOW_S` that make work "sustained" for ``workers="auto"``: about two seconds
+of the checks on one core (ProcessBench), against the second or so each worker spends starting (spawn, imports)."""
+AUTO_WINDOW_S = 10.0
+AUTO_MAX_OTHER_LOAD = 0.5
+"""The pool starts only while the 1-minute load average is at most ``cores - 1 +`` this: a core is free for it."""
 
 
 class WorkerCrashed(RuntimeError):
@@ -33,6 +51,42 @@ class WorkerCrashed(RuntimeError):
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 _LOCK = threading.Lock()
 _CRITICS: dict[Any, Any] = {}  # in a worker: critics built from their options
+
+
+_STARTS: deque[float] = deque(maxlen=AUTO_MIN_ITEMS)  # when the latest auto items started (monotonic seconds)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the platform says, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def auto_workers() -> int:
+    """Processes to judge the next item of a ``workers="auto"`` critic in: 1 (a thread of this process) or the
+    pool's size, one per usable core (see the module docstring)."""
+    cores = usable_cores()
+    if cores < 2:
+        return 1
+    now = time.monotonic()
+    with _LOCK:
+        if cores in _POOLS:
+            return cores
+        _STARTS.append(now)
+        sustained = len(_STARTS) == AUTO_MIN_ITEMS and now - _STARTS[0] <= AUTO_WINDOW_S
+    # Other processes keeping the cores busy: the pool's processes would only take turns with them and with this
+    # one, and pay their start-up besides (measured: slower than one thread at a load average of 4-8 on 2 cores).
+    return cores if sustained and _load_1min() <= cores - 1 + AUTO_MAX_OTHER_LOAD else 1
+
+
+def _load_1min() -> float:
+    """The 1-minute load average (0 where the platform has none): this process's own busy thread counts about 1."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:

@@ -48,6 +48,7 @@ from critica.budget import checkpoint
 from critica.types import Item
 from critica.verifiers.algebra import Unparseable, parse_latex_expr
 from critica.verifiers.base import Finding, step_finding
+from critica.verifiers.fastre import guarded
 from critica.verifiers.symparse import show_value
 
 __all__ = ["SeriesVerifier", "SeriesCheck", "check_step", "series_value"]
@@ -66,11 +67,11 @@ except ImportError:  # pragma: no cover - the arithmetic module always ships wit
     _HYPOTHETICAL = re.compile(r"\b(?:suppose|try|check if|false)\b", re.IGNORECASE)
 
 # A step that corrects itself writes a wrong value on purpose before the right one.
-_SELF_CORRECTION = re.compile(
+_SELF_CORRECTION = guarded(re.compile(
     r"\b(?:wait|oops|actually|mistake\w*|miscalculat\w*|recalculat\w*|re-calculat\w*|correct(?:ion|ing)|"
     r"let me redo|let's redo|incorrect|wrong|error)\b",
     re.IGNORECASE,
-)
+))
 
 
 @dataclass
@@ -658,8 +659,8 @@ def _series_checks(step: str) -> list[SeriesCheck]:
 # --- plain-text function values ---------------------------------------------------------------------------------
 
 _PERMUTATION_WORDS = re.compile(r"\b(?:permut\w*|arrang\w*|ordered|order matters)\b", re.IGNORECASE)
-_GEOMETRY_WORDS = re.compile(r"\b(?:points?|coordinates?|vertex|vertices|triangle|plane|graph|circle|line)\b",
-                             re.IGNORECASE)
+_GEOMETRY_WORDS = guarded(re.compile(r"\b(?:points?|coordinates?|vertex|vertices|triangle|plane|graph|circle|line)\b",
+                             re.IGNORECASE))
 # Only ever searched for (never matched for its span): "\d" stands for "\d+" in "10C3" and "10 choose 3", which finds
 # the same texts in linear time (with "\d+" every digit of a long run started a scan to the run's end).
 _FUNC_MARK = re.compile(
@@ -704,7 +705,7 @@ def _prose_runs(prose: str) -> list[tuple[str, bool, bool]]:
     return runs
 
 
-_CHOOSE = re.compile(r"(\d+)\s*choose\s*(\d+)")
+_CHOOSE = guarded(re.compile(r"(\d+)\s*choose\s*(\d+)"))
 _NCR = re.compile(r"(?<![\w)])(\d+)\s*C\s*(\d+)(?![\w(])")
 _NPR = re.compile(r"(?<![\w)])(\d+)\s*P\s*(\d+)(?![\w(])")
 _PNK = re.compile(r"(?<![A-Za-z])P\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)")

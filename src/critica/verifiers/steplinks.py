@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sympy import Expr
 
+from critica.verifiers.fastre import guarded
 from critica.verifiers.symparse import Unparseable, parse_latex_expr
 
 # --- a step as links and connectors -----------------------------------------------------------------------------
@@ -34,6 +35,8 @@ _MATH_SPLIT = re.compile(
     r"|(?P<OR>\\text\s*\{\s*or\s*\}|\\(?:lor|vee)(?![A-Za-z]))"
     r"|(?P<IMPLYTXT>\\text\s*\{\s*(?:so|thus|hence|then|therefore|which gives|gives)\s*,?\s*\})"
 )
+_SPLIT_FIRST = frozenset("\\,;⟹⇒→⟺⇔")
+"""Every first character of a :data:`_MATH_SPLIT` match: elsewhere no match is tried."""
 _TEXTLIKE = re.compile(r"\\(?:text|mathrm|textbf|mbox|textrm|textit|operatorname)\s*\{")
 _BOXED = re.compile(r"\\boxed\s*\{")
 # Relations and notation that make a link something other than a plain equation.
@@ -122,7 +125,7 @@ def _split_math(seg: str) -> list[_Link | _Conn]:
             depth += 1
         elif ch in ")}]":
             depth -= 1
-        if depth == 0:
+        if depth == 0 and ch in _SPLIT_FIRST:
             m = _MATH_SPLIT.match(seg, i)
             if m and not (m.group() == "," and _thousands_comma(seg, i)):
                 out.append(_make_link(seg[start:i]))
@@ -192,8 +195,8 @@ def _prose_kind(prose: str) -> _Conn:
 
 # Prose announcing several separate equations ("the pair of equations", "the system", "the following cases"): then
 # formulas stacked one after another are a list, not a derivation.
-_LISTING = re.compile(r"\b(?:equations|system|pair|both|following|given|conditions|cases|options|possibilities|"
-                      r"constraints|relations|each|respectively)\b", re.IGNORECASE)
+_LISTING = guarded(re.compile(r"\b(?:equations|system|pair|both|following|given|conditions|cases|options|possibilities|"
+                      r"constraints|relations|each|respectively)\b", re.IGNORECASE))
 
 
 def _merge(a: _Conn, b: _Conn) -> _Conn:

@@ -13,6 +13,7 @@ works on tiny expressions and cannot stall.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -437,7 +438,27 @@ def parse_latex_expr(text: str, numeric: bool = False) -> tuple[Expr, bool]:
     """One side of an equation as a sympy expression and whether it contains a decimal; raises Unparseable.
 
     ``numeric`` also reads the functions of constant claims (see :class:`_Parser`) and refuses any letter, even one
-    that cancels out."""
+    that cancels out.
+
+    Results are memoised by ``(text, numeric)`` (a third of the sides of a benchmark run were parsed before: the
+    checks of one step read the same formula, and solutions of one problem repeat them); the parse is a pure
+    function of them and a sympy expression is immutable, so a remembered answer is the one a new parse gives. A
+    refusal (:class:`Unparseable`) is remembered too and raised afresh; any other error is not remembered."""
+    got = _parse_memo(text, numeric)
+    if isinstance(got, Unparseable):
+        raise Unparseable(*got.args)
+    return got
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_memo(text: str, numeric: bool) -> tuple[Expr, bool] | Unparseable:
+    try:
+        return _parse_latex_expr(text, numeric)
+    except Unparseable as e:
+        return e.with_traceback(None)  # keep the message, not the parser's frames
+
+
+def _parse_latex_expr(text: str, numeric: bool) -> tuple[Expr, bool]:
     if len(text) > MAX_LINK_CHARS:
         raise Unparseable("too long")
     for pat, rep in _PRE:

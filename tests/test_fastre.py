@@ -1,0 +1,73 @@
+"""critica.verifiers.fastre: a guarded pattern finds exactly what the original finds (spans and groups)."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from critica.verifiers.fastre import guarded
+
+MODULES = ["algebra", "constants", "listing", "math", "quantities", "series", "steplinks"]
+GUARD = re.compile(r"\(\?=\[(?:\\.|[^\]\\])*\]\)\(\?:(.*)\)", re.DOTALL)
+
+
+def _guarded_in_verifiers() -> list[tuple[str, re.Pattern[str], re.Pattern[str]]]:
+    """(name, guarded pattern, its original) for every guarded module-level pattern of the step checks."""
+    out = []
+    for mod in MODULES:
+        m = importlib.import_module(f"critica.verifiers.{mod}")
+        for name, v in vars(m).items():
+            if isinstance(v, re.Pattern) and (g := GUARD.fullmatch(v.pattern)) is not None:
+                out.append((f"{mod}.{name}", v, re.compile(g.group(1), v.flags)))
+    return out
+
+
+PATTERNS = _guarded_in_verifiers()
+TEXTS = [
+    "Suppose x = 2, then 4 = 5 (false). Let me recheck: 3 * 4 = 12.",
+    "ſuppose we TRY again: the units digit of 2^{100} mod 1000 is 376 ≈ 0.376 \\approx",
+    "The divisors of 12 are 1, 2, 3, 4, 6, 12; the first five primes are 2, 3, 5, 7, 11.",
+    "We get $2x + 3 = 11$, so $x = 4$. Substituting, $2(4) + 3 = 11$ \\Rightarrow holds. K\u212a İi",
+    "She earns $15 per hour for 3 hours, i.e. 45 dollars; approximately 12 km/h. It isn't equal to 7 ≠ 8.",
+    "",
+]
+ALPHABET = st.sampled_from(list("aAbcdeEfgGhiIklmnNoOpPrRsStTuvVwWxyz ſ\u212aİ0123456789=+-*/^\\${}()≈≠.,:;'\n"))
+
+
+def _matches(p: re.Pattern[str], text: str) -> list:
+    return [(m.span(), m.groups(), m.groupdict()) for m in p.finditer(text)]
+
+
+def test_the_step_checks_use_guarded_patterns():
+    assert len(PATTERNS) >= 30  # the word lists searched over every step (a silent fallback would lose the speed)
+
+
+@pytest.mark.parametrize(("name", "fast", "orig"), PATTERNS, ids=[p[0] for p in PATTERNS])
+def test_a_guarded_pattern_matches_like_its_original(name, fast, orig):
+    for text in TEXTS:
+        assert _matches(fast, text) == _matches(orig, text), text
+        assert bool(fast.match(text)) == bool(orig.match(text))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(ALPHABET, max_size=80).map("".join), st.sampled_from([p[0] for p in PATTERNS]))
+def test_guarded_patterns_agree_on_any_text(text, name):
+    _, fast, orig = next(p for p in PATTERNS if p[0] == name)
+    assert _matches(fast, text) == _matches(orig, text)
+
+
+def test_case_folding_is_the_engines_own():
+    # under IGNORECASE "s" also matches the long s and "k" the Kelvin sign: the guard's class folds the same way
+    for pat, text in ((r"\bsuppos\w*", "ſUPPOSE"), (r"\bkm\b", "\u212am"), (r"(?:try|test)s?", "TrY")):
+        p = re.compile(pat, re.IGNORECASE)
+        assert guarded(p) is not p and _matches(guarded(p), text) == _matches(p, text) != []
+
+
+@pytest.mark.parametrize("pat", [r"a*", r"(?:x|)", r".abc", r"[^a]b", r"(?i)abc", r"(?P<q>a)?(?P=q)b", r"(?x) a b"])
+def test_patterns_it_cannot_guard_come_back_unchanged(pat):
+    p = re.compile(pat)
+    assert guarded(p) is p
