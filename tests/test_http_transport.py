@@ -381,3 +381,23 @@ def test_one_backend_serves_successive_and_concurrent_event_loops_and_closes_the
     assert len(s.requests) == 20
     unclosed = [str(w.message) for w in caught if "nclosed" in str(w.message)]
     assert unclosed == [] and not [r for r in caplog.records if "nclosed" in r.getMessage()]
+
+
+def test_the_sdk_transport_also_serves_successive_event_loops(serve):
+    """One AsyncOpenAI per loop: before, the second asyncio.run failed with 'Event loop is closed'."""
+    s = serve(lambda body, i: ok([f"r{i}"]))
+    b = backend(s, "sdk")
+
+    async def one() -> list[str]:
+        return (await b.generate(GenerateRequest(messages=MSGS))).texts
+
+    assert asyncio.run(one()) == ["r0"]
+    assert asyncio.run(one()) == ["r1"]
+
+    async def last() -> list[str]:
+        texts = await one()
+        await b.aclose()
+        return texts
+
+    assert asyncio.run(last()) == ["r2"]
+    assert len(s.requests) == 3

@@ -27,6 +27,7 @@ item is left unscored with the server's reason.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
 from critica.backends.base import Completion, GenerateRequest, ImagesNotAccepted, RetryDecision, image_count
@@ -79,7 +80,9 @@ class OpenAICompatBackend:
         self.secrets: tuple[str, ...] = (api_key,) if api_key else ()
         """Redacted from every error the Caller raises (a 401 body can echo the key)."""
         self.transport: Transport = "sdk" if client is not None else transport
-        self._client: Any = None
+        self._client: Any = client
+        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._sdk_options: dict[str, Any] = {}
         self._http: Any = None
         # A custom server gets a placeholder key, never a hosted-API key from the environment.
         key = api_key or "not-needed"
@@ -94,7 +97,8 @@ class OpenAICompatBackend:
             import openai
         except ImportError as e:  # pragma: no cover - openai is a base dependency
             raise MissingDependency("the openai package", "pip install openai") from e
-        self._client = client or openai.AsyncOpenAI(base_url=base_url, api_key=key, timeout=timeout_s, max_retries=0)
+        self._openai = openai
+        self._sdk_options = {"base_url": base_url, "api_key": key, "timeout": timeout_s, "max_retries": 0}
         self._errors = (openai.APITimeoutError, openai.APIConnectionError, openai.APIStatusError)
 
     def _params(self, request: GenerateRequest, n: int, seed: int | None, mode: str | None = None) -> dict[str, Any]:
@@ -125,7 +129,20 @@ class OpenAICompatBackend:
     async def _send(self, params: dict[str, Any]) -> Any:
         if self._http is not None:
             return await self._http.post("/chat/completions", params)
-        return await self._client.chat.completions.create(**params)
+        return await self._sdk_client().chat.completions.create(**params)
+
+    def _sdk_client(self) -> Any:
+        """The SDK client for the running event loop: an injected one, else one built per loop (an httpx client
+        belongs to the loop it first ran in, and the Ray path runs each chunk in its own ``asyncio.run``)."""
+        if self._client is not None:
+            return self._client
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            for old in [k for k in self._clients if k.is_closed()]:
+                self._clients.pop(old, None)  # its connections ended with its loop
+            client = self._clients[loop] = self._openai.AsyncOpenAI(**self._sdk_options)
+        return client
 
     async def _create(self, request: GenerateRequest, n: int, seed: int | None) -> Any:
         mode = self.schema_mode
@@ -207,7 +224,9 @@ class OpenAICompatBackend:
         if self._http is not None:
             await self._http.aclose()
         else:
-            await self._client.close()
+            client = self._client or self._clients.pop(asyncio.get_running_loop(), None)
+            if client is not None:
+                await client.close()
 
 
 def _completion(data: Any) -> Completion:
