@@ -5,10 +5,11 @@ from site-packages with ``HF_HUB_OFFLINE=1``, so nothing is ever downloaded. Tor
 ``sentence-transformers`` or the model package is missing, :func:`default_embedder` returns None and the evidence
 verifier falls back to lexical, number and entity matching (and records that it did).
 
-The model is loaded once per process, lazily, under a lock, and runs one batch at a time; callers in async code
-should run :meth:`MiniLMEmbedder.similarity` in a worker thread (the evidence verifier's ``acheck`` does). Sentence
-vectors are cached in memory and on disk (``<critica home>/cache/embeddings.sqlite3``; delete the file to clear it,
-or pass ``disk_cache=None``), so a text is encoded once across claims and runs.
+The model is loaded once per process, lazily, under a lock, and runs one encoding pass at a time (its batches on
+one worker thread per core); callers in async code should run :meth:`MiniLMEmbedder.similarity` in a worker thread
+(the evidence verifier's ``acheck`` does). Sentence vectors are cached in memory and on disk
+(``<critica home>/cache/embeddings.sqlite3``; delete the file to clear it, or pass ``disk_cache=None``), so a text
+is encoded once across claims and runs.
 """
 
 from __future__ import annotations
@@ -69,11 +70,11 @@ class MiniLMEmbedder:
     Vectors are unit-normalised, so a cosine similarity is a dot product (one matrix product per call). Every text
     is encoded once: an in-memory LRU cache (bounded in entries and bytes) serves repeats within a process, and an
     optional SQLite cache on disk (:func:`default_cache_path`) serves them across runs. Texts missing from both
-    are encoded together, sorted by length by sentence-transformers so that batches carry little padding; callers
-    that know many texts ahead (a benchmark, a multi-claim item) call :meth:`prefetch` once for all of them.
+    are encoded together: sorted by token count, cut into batches (little padding) and spread over worker threads;
+    callers that know many texts ahead (a benchmark, a multi-claim item) call :meth:`prefetch` once for all of them.
 
     Args:
-        batch_size: Sentences per forward pass. 16 beat 64 by ~35% CPU time on WiCE (less padding per batch).
+        batch_size: Sentences per forward pass (16: sorted by tokens, ~4% of a WiCE pass is padding).
         max_seq_length: Tokens kept per sentence; evidence sentences longer than this are truncated (128 keeps
             CPU cost low and covers nearly every sentence).
         cache_size: Most sentence vectors kept in memory.
@@ -81,9 +82,11 @@ class MiniLMEmbedder:
         disk_cache: ``"auto"`` (:func:`default_cache_path`), a path to an SQLite file, or None for no disk cache.
         model: A loaded model with sentence-transformers' ``encode`` (tests pass a fake); default: the bundled
             MiniLM, loaded on first use and shared by every embedder of the process.
-        threads: torch intra-op threads while encoding (restored after; None: torch's setting). One: on the shared
-            2-core machine, two threads ran 2-5x slower in wall time (their spin-waits compete with other jobs),
-            and in a server, parallelism comes from items and processes, not from inside one small batch.
+        threads: torch intra-op threads of each worker while encoding (restored after; None: torch's setting).
+            One: on the shared 2-core machine, torch's two threads inside one forward pass ran 2-5x slower in wall
+            time (each operation waits for both, and a busy machine keeps descheduling one of them).
+        workers: Batches encoded at once, each by its own thread (default: the CPUs this process may use). They
+            share the model and wait for each other only between batches; forward passes release the GIL.
     """
 
     name = "all-MiniLM-L6-v2"
