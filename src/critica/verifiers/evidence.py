@@ -467,6 +467,13 @@ class _Evidence:
         return math.fsum(weights[w] for w in found) / total
 
 
+@functools.lru_cache(maxsize=128)
+def _evidence(sentences: tuple[str, ...]) -> _Evidence:
+    """:class:`_Evidence` of these sentences, cached (read-only once built): a claim's evidence is analysed once
+    for :meth:`EvidenceVerifier.prefetch` and again for its scoring, and an item's claims share their evidence."""
+    return _Evidence(sentences)
+
+
 @dataclass
 class _Plan:
     """What :meth:`EvidenceVerifier.score` computes before embedding: the lexical analysis and what to embed."""
@@ -522,7 +529,7 @@ class EvidenceVerifier:
 
     def _plan(self, claim: str, sentences: list[str]) -> _Plan:
         claim = claim[:_MAX_CLAIM_CHARS]
-        ev = _Evidence(sentences)
+        ev = _evidence(tuple(sentences))
         whole = _analyse(claim)
         weights = {w: ev.idf(w) for w in whole.words}
         clause_texts = _clauses(claim)
