@@ -248,3 +248,34 @@ def test_calibrate_reports_progress_on_stderr(monkeypatch, capsys):
     for p in seen:
         if p.lines:  # the line's thread may not have run in so short a phase; when it did, the end is reported
             assert re.search(re.escape(p.label) + r": \d/\d \w+ \(\d+%\), [\d.]+ \w+/s, elapsed [\d:]+, done", err)
+
+
+def test_label_model_fits_run_blas_on_one_thread(monkeypatch):
+    # scipy's L-BFGS-B calls BLAS; its pool of threads spinning over 13 parameters made each fit 15-20x slower on
+    # the shared 2-core machine (calibrate: minutes of cross-validation instead of seconds)
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    pytest.importorskip("scipy.optimize")  # loads scipy's BLAS, so that threadpoolctl sees it
+    import critica.bench.wice as wice_mod
+
+    blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    if not blas or max(i["num_threads"] for i in blas) < 2:
+        pytest.skip("BLAS runs on one thread here anyway")
+    seen: list[int] = []
+    fit = wice_mod.fit_label_model
+
+    def recording(*a, **kw):
+        seen.append(max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"))
+        return fit(*a, **kw)
+
+    monkeypatch.setattr(wice_mod, "fit_label_model", recording)
+    from critica.verifiers.evidence import FEATURES
+
+    feats = [{f: ((i * 7 + k * 3) % 11) / 10 + i / 20 for k, f in enumerate(FEATURES)} for i in range(20)]
+    gold = [["not_supported", "partially_supported", "supported"][min(2, i // 7)] for i in range(20)]
+    groups = [f"article {i // 2}" for i in range(20)]
+    model, choice = wice_mod.select_label_model(feats, gold, groups, embeddings=False, l2_grid=(3.0,),
+                                                class_weight_grid=(0.5,), seeds=[0])
+    assert seen and set(seen) == {1}
+    assert choice["features"] in ("all", "core") and model.features
+    # and the setting is restored afterwards
+    assert max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas") >= 2
