@@ -4,20 +4,25 @@ One command: it starts ``benchmarks/stub_server.py`` (fixed latency, counts requ
 concurrency and load, runs each client in a fresh process on the same N items, interleaved over ``--runs`` rounds:
 
 * ``critica``: the ``direct`` critic over ``OpenAICompatBackend`` through the Caller and ``run_critic`` — what
-  ``critica critique --model openai:NAME`` runs (prompt rendering, JSON-schema request, parsing, the Critique);
+  ``critica critique --model openai:NAME`` runs (prompt rendering, JSON-schema request, parsing, the Critique),
+  over its default transport (aiohttp);
+* ``critica-sdk``: the same over the openai SDK transport (``CRITICA_TRANSPORT=sdk``);
+* ``critica-base``: ``critica`` from another checkout's ``src/`` (``--base``), for old against new in one run;
 * ``critica-cli``: ``critica critique FILE --model openai:stub --out OUT.jsonl`` itself (start-up included);
 * ``openai-sdk``: a bare ``AsyncOpenAI`` loop, a semaphore of C, the same messages and response format;
 * ``httpx``: a bare ``httpx.AsyncClient`` loop posting the same JSON (the transport the SDK uses);
-* ``aiohttp``: a bare aiohttp loop, when aiohttp is importable by ``--aiohttp-python`` (default: this interpreter;
-  aiohttp is not a critica dependency, so e.g. ``benchmarks/peers/.venvs/bare/bin/python``).
+* ``aiohttp``: a bare aiohttp loop (``--aiohttp-python`` may name another interpreter for it);
+* ``openai-sdk-aiohttp``: the SDK over ``httpx-aiohttp``, when ``--aiohttp-python`` can import it.
 
 Figures per client: wall time (process start to exit), requests/s over the server's busy window (first request
 in to last response out, so interpreter start-up and imports do not count), and saturation = the server's time-weighted mean in-flight requests over
-the run / C (1.0: the server always had C requests). ``ratio`` is the client's requests/s over the best bare
-client's in the same round (median over rounds). ``--load cpu`` runs one busy process per core beside the client.
+the run / C (1.0: the server always had C requests). ``ratio`` is the client's requests/s over the bare aiohttp loop's in
+the same round (the best bare client's when aiohttp is not run), ``busy ratio`` the same for saturation; the table
+gives their median (min–max) over rounds. ``--load cpu`` runs one busy process per core beside the client.
 
     python benchmarks/saturation.py                                  # C = 32 and 256, idle and under load, 3 rounds
     python benchmarks/saturation.py --concurrency 32 --items 400 --runs 1 --load none
+    python benchmarks/saturation.py --base /tmp/main/src         # adds critica-base: that checkout's critica
 """
 
 from __future__ import annotations
@@ -110,7 +115,7 @@ async def _bare_aiohttp(url: str, c: int, data: list[dict]) -> None:
         await asyncio.gather(*(one(it) for it in data))
 
 
-async def _critica(url: str, c: int, data: list[dict]) -> None:
+async def _critica(url: str, c: int, data: list[dict], transport: str = "aiohttp") -> None:
     from critica.backends.call import Caller, CallPolicy
     from critica.backends.openai_compat import OpenAICompatBackend
     from critica.critics.registry import build_critic
@@ -128,7 +133,9 @@ async def _critica(url: str, c: int, data: list[dict]) -> None:
         def error(self, error) -> None:
             raise SystemExit(str(error))
 
-    backend = OpenAICompatBackend("stub", base_url=url, schema_mode="json_schema")
+    # critica-base runs an older checkout (--base), whose backend may predate the transport option
+    kw = {} if transport == "aiohttp" else {"transport": transport}
+    backend = OpenAICompatBackend("stub", base_url=url, schema_mode="json_schema", **kw)
     caller = Caller(backend, CallPolicy(concurrency=c, retries=0))
     critic = build_critic("direct", caller)
     sink = Sink()
@@ -141,10 +148,14 @@ async def _bare_openai_aiohttp(url: str, c: int, data: list[dict]) -> None:
     await _bare_openai(url, c, data, aio=True)
 
 
-CLIENTS = {"critica": _critica, "openai-sdk": _bare_openai, "httpx": _bare_httpx, "aiohttp": _bare_aiohttp,
+async def _critica_sdk(url: str, c: int, data: list[dict]) -> None:
+    await _critica(url, c, data, transport="sdk")
+
+
+CLIENTS = {"critica": _critica, "critica-base": _critica, "critica-sdk": _critica_sdk, "openai-sdk": _bare_openai, "httpx": _bare_httpx, "aiohttp": _bare_aiohttp,
            "openai-sdk-aiohttp": _bare_openai_aiohttp}
 AIOHTTP = ("aiohttp", "openai-sdk-aiohttp")
-"""Clients that need aiohttp (and httpx-aiohttp), run by ``--aiohttp-python``."""
+"""Bare clients run by ``--aiohttp-python`` (the SDK over aiohttp needs httpx-aiohttp, not a critica dependency)."""
 
 
 def _client_main(name: str, url: str, c: int, n: int, out: str) -> None:
@@ -164,11 +175,13 @@ def _burn(stop) -> None:
             x += i * i
 
 
-def run_one(name: str, port: int, c: int, n: int, tmp: Path, python: str = sys.executable) -> dict:
+def run_one(name: str, port: int, c: int, n: int, tmp: Path, python: str = sys.executable,
+            base_src: Path | None = None) -> dict:
     base = f"http://127.0.0.1:{port}"
     get_json(base + "/reset")
     out = tmp / f"{name}.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), os.environ.get("PYTHONPATH", "")])}
+    src = base_src if name == "critica-base" and base_src else HERE.parent / "src"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
     if name == "critica-cli":
         path = tmp / "items.jsonl"
         path.write_text("".join(json.dumps(it) + "\n" for it in items(n)))
@@ -205,16 +218,16 @@ def main() -> None:
     ap.add_argument("--clients", nargs="+", default=None)
     ap.add_argument("--aiohttp-python", default=sys.executable,
                     help="interpreter with aiohttp for the bare aiohttp client (e.g. a virtualenv of its own)")
+    ap.add_argument("--base", type=Path, help="the src/ of another checkout: adds a critica-base row running it "
+                                             "(old vs new side by side, e.g. a `git worktree add` of main)")
     ap.add_argument("--json-out", type=Path)
     args = ap.parse_args()
-    clients = args.clients or ["critica", "critica-cli", "openai-sdk", "httpx"]
+    clients = args.clients or ["critica", "critica-sdk", "critica-cli", "openai-sdk", "httpx", "aiohttp"]
+    if args.base and "critica-base" not in clients:
+        clients.insert(1, "critica-base")
     if args.clients is None:
-        if subprocess.run([args.aiohttp_python, "-c", "import aiohttp"], capture_output=True).returncode == 0:
-            clients.append("aiohttp")
         if subprocess.run([args.aiohttp_python, "-c", "import httpx_aiohttp"], capture_output=True).returncode == 0:
             clients.append("openai-sdk-aiohttp")
-        else:
-            print("aiohttp is not importable (see --aiohttp-python): no bare aiohttp client", file=sys.stderr)
     bare = [c for c in clients if not c.startswith("critica")]
     rows = []
     with running(args.latency) as port:
@@ -231,29 +244,37 @@ def main() -> None:
                     for c in args.concurrency:
                         n = args.items or max(400, 4 * c)
                         for r in range(args.runs):
-                            round_ = [run_one(name, port, c, n, Path(tmp), args.aiohttp_python) | {"load": load, "c": c, "n": n, "run": r}
+                            round_ = [run_one(name, port, c, n, Path(tmp), args.aiohttp_python, args.base) | {"load": load, "c": c, "n": n, "run": r}
                                       for name in clients]
-                            best = max(x["rps"] for x in round_ if x["client"] in bare) if bare else None
+                            # the reference: the bare aiohttp loop of the same round (else the best bare client)
+                            ref = next((x for x in round_ if x["client"] == "aiohttp"), None) or (
+                                max((x for x in round_ if x["client"] in bare), key=lambda x: x["rps"]) if bare else None)
                             for x in round_:
-                                x["ratio"] = x["rps"] / best if best else None
+                                x["ratio"] = x["rps"] / ref["rps"] if ref else float("nan")
+                                x["busy_ratio"] = x["saturation"] / ref["saturation"] if ref else float("nan")
                                 print(f"load={load:4} C={c:3} run={r} {x['client']:12} wall {x['wall_s']:6.2f} s "
                                       f"{x['rps']:7.1f} req/s saturation {x['saturation']:.2f} peak {x['peak']:3} "
-                                      f"ratio {x['ratio']:.2f}", flush=True)
+                                      f"ratio {x['ratio']:.2f} busy ratio {x['busy_ratio']:.2f} "
+                                      f"load avg {os.getloadavg()[0]:.1f}", flush=True)
                             rows.extend(round_)
                 finally:
                     stop.set()
                     for b in burners:
                         b.join()
-    print("\n| load | C | client | req/s median (min–max) | saturation median | ratio to best bare, median (min–max) |")
-    print("|---|---|---|---|---|---|")
+    ref = "aiohttp" if "aiohttp" in clients else "best bare"
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end; ratios are to {ref} in the same round")
+    print(f"\n| load | C | client | req/s median (min–max) | saturation median | req/s ratio to {ref}, median (min–max) "
+          f"| saturation ratio, median (min–max) |")
+    print("|---|---|---|---|---|---|---|")
     for load in args.load:
         for c in args.concurrency:
             for name in clients:
                 xs = [x for x in rows if x["load"] == load and x["c"] == c and x["client"] == name]
-                rps, ratio = [x["rps"] for x in xs], [x["ratio"] for x in xs]
+                rps, ratio, busy = [x["rps"] for x in xs], [x["ratio"] for x in xs], [x["busy_ratio"] for x in xs]
                 print(f"| {load} | {c} | {name} | {statistics.median(rps):.0f} ({min(rps):.0f}–{max(rps):.0f}) | "
                       f"{statistics.median(x['saturation'] for x in xs):.2f} | "
-                      f"{statistics.median(ratio):.2f} ({min(ratio):.2f}–{max(ratio):.2f}) |")
+                      f"{statistics.median(ratio):.2f} ({min(ratio):.2f}–{max(ratio):.2f}) | "
+                      f"{statistics.median(busy):.2f} ({min(busy):.2f}–{max(busy):.2f}) |")
     if args.json_out:
         args.json_out.write_text(json.dumps(rows, indent=1))
 

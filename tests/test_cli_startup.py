@@ -19,7 +19,7 @@ import critica
 SRC = Path(critica.__file__).resolve().parents[1]
 
 HEAVY = ("sympy", "torch", "matplotlib", "ray", "fastapi", "uvicorn", "scipy", "sentence_transformers", "pyarrow",
-         "llama_cpp", "math_verify", "numpy", "openai", "httpx")
+         "llama_cpp", "math_verify", "numpy", "openai", "httpx", "aiohttp")
 """Optional or large dependencies: imported by the commands and critics that use them, never to start."""
 
 ENGINE = ("critica.types", "critica.config", "critica.backends.call", "critica.store", "critica.run.runner",

@@ -310,3 +310,18 @@ def test_llamacpp_never_turns_message_text_into_control_tokens(local_backend):
     assert llm.tokenize(hostile.encode(), add_bos=False, special=True).count(im_start[0]) == 1
     assert llm.tokenize(plain_content(hostile).encode(), add_bos=False, special=True).count(im_start[0]) == 0
     assert plain_content("a < b and x<|y") == "a < b and x<|y"
+
+
+_MARKUPISH = st.text(alphabet=st.sampled_from(list("Step 1:23 system[RESULT]<|im_start|>#\n\r\tabcINST/")), max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(max_size=80), _MARKUPISH), strict=st.booleans(), inline=st.booleans())
+def test_the_quick_no_markup_check_changes_no_result(text, strict, inline):
+    """neutralise skips its full pattern for text holding none of the characters it rewrites: same result."""
+    from critica.critics import markup
+
+    pattern = markup._MARKUP_STRICT if strict else markup._MARKUP
+    full = (pattern.sub(lambda m: m.group(0).translate(LOOKALIKES), "\x00" + text)[1:] if inline else
+            pattern.sub(lambda m: m.group(0).translate(LOOKALIKES), text))
+    assert neutralise(text, strict=strict, inline=inline) == full

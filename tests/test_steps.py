@@ -118,3 +118,12 @@ def test_prompts_and_sft_exports_show_each_step_label_once():
         for i in (1, 2, 3):
             assert text.count(f"Step {i}:") == 1, text
         assert "Step 1: Step 1" not in text and "Step 3: **Step 3**" not in text
+
+
+@given(st.text(max_size=300))
+def test_the_split_cache_returns_fresh_equal_lists(text):
+    from critica.inputs.steps import _split
+
+    first = split_steps(text)
+    first.append("changed by a caller")
+    assert split_steps(text) == _split(text)

@@ -5,6 +5,7 @@ means "not set", and :meth:`Settings.merge` lets a later layer override only wha
 
 Environment variables (prefix ``CRITICA_``): ``CRITICA_MODEL``, ``CRITICA_BASE_URL``, ``CRITICA_API_KEY`` (or
 ``CRITICA_API_KEY_FILE``, a file holding it), ``CRITICA_TIMEOUT``, ``CRITICA_RETRIES``, ``CRITICA_CONCURRENCY``,
+``CRITICA_TRANSPORT`` (``aiohttp`` or ``sdk``: the HTTP client of OpenAI-compatible backends),
 ``CRITICA_DATA`` (benchmark data directory), ``CRITICA_NLTK_DATA`` (NLTK data of the instruction checkers),
 ``CRITICA_HOME`` (store directory), the input-record limits
 ``CRITICA_MAX_RECORD_BYTES``, ``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``, the image limits
@@ -22,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -45,6 +46,9 @@ class Settings(BaseModel):
     """Per-call timeout in seconds."""
     retries: int | None = None
     """Retries after the first attempt for retryable failures."""
+    transport: Literal["aiohttp", "sdk"] | None = None
+    """HTTP client of OpenAI-compatible backends: ``aiohttp`` (default; lean) or ``sdk`` (the openai SDK over httpx);
+    see :mod:`critica.backends.openai_compat`."""
     concurrency: int | None = None
     """Maximum concurrent backend calls / items."""
     temperature: float | None = None
@@ -116,6 +120,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         api_key=api_key,
         timeout=num("CRITICA_TIMEOUT", float),
         retries=num("CRITICA_RETRIES", int),
+        transport=(env.get("CRITICA_TRANSPORT") or "").strip().lower() or None,
         concurrency=num("CRITICA_CONCURRENCY", int),
         data_dir=env.get("CRITICA_DATA") or None,
         home=env.get("CRITICA_HOME") or None,

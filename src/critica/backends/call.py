@@ -128,8 +128,9 @@ class Caller:
         last: BaseException | None = None
         for attempt in range(attempts):
             try:
-                async with self._semaphore():
-                    completion = await asyncio.wait_for(self.backend.generate(request), self.policy.timeout_s)
+                # asyncio.timeout, not wait_for: the call runs in this task rather than a new one per call
+                async with self._semaphore(), asyncio.timeout(self.policy.timeout_s):
+                    completion = await self.backend.generate(request)
                 self.usage = self.usage + completion.usage
                 return self._redacted(completion)
             except TimeoutError as e:

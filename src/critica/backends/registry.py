@@ -9,6 +9,9 @@
 ``llamacpp-server:MODEL``   preset: base URL ``http://127.0.0.1:8080/v1``, llama.cpp's JSON-schema dialect
 ==========================  ==========================================================================
 
+OpenAI-compatible providers send their requests over aiohttp (:mod:`critica.backends.http`); the openai SDK's
+client is used instead with ``transport="sdk"`` in the settings (``CRITICA_TRANSPORT=sdk``).
+
 Imports are lazy: a provider's package is imported only when it is selected, and a missing one raises
 :class:`~critica.errors.MissingDependency` carrying the install command.
 """
@@ -62,6 +65,7 @@ def create_backend(spec: str, settings: Settings | None = None, *, workers: int 
             timeout_s=settings.timeout or 120.0,
             schema_mode="json_object" if provider == "llamacpp-server" else "auto",
             name=spec,
+            transport=settings.transport or "aiohttp",
         )
     raise UserError(f"unknown model provider {provider!r} in {spec!r}{did_you_mean(provider, PROVIDERS)}; "
                     f"use one of: {', '.join(PROVIDERS)}")

@@ -89,7 +89,7 @@ def batch(
     store = Store.open(db)
     recipe = CriticRecipe(
         critic=name, model=settings.model, options=options, concurrency=conc,
-        settings=settings.model_dump(include={"base_url", "api_key", "timeout", "retries"}, exclude_none=True),
+        settings=settings.model_dump(include={"base_url", "api_key", "timeout", "retries", "transport"}, exclude_none=True),
         cache_path=None if no_cache or settings.model is None else str(store.path), budget=budget, scaling=scaling,
     )
     config = {"critic": name, "model": settings.model, "options": options, "input": str(input), "executor": executor,

@@ -90,6 +90,8 @@ _STRICT = [
     # a line that is only one of the loop and meta templates' labels ("Critique:", "Solution so far:")
     _BOL + r"[ \t]*(?:" + _TEMPLATE_LABELS + r")[ \t]*:[ \t]*" + _EOL,
 ]
+_REWRITTEN = re.compile(r"[<>\[\]:#]")
+"""The characters :data:`LOOKALIKES` rewrites: a text without any of them comes out of :func:`neutralise` unchanged."""
 _MARKUP = re.compile("|".join(_COMMON), re.IGNORECASE)
 _MARKUP_STRICT = re.compile("|".join(_COMMON + _STRICT), re.IGNORECASE)
 
@@ -105,7 +107,8 @@ def neutralise(text: str, *, strict: bool = False, inline: bool = False) -> str:
         inline: The text's first line continues a line of the template (a step's text after ``Step 3: ``), so it
             does not start a line: ``Step 3: Step 3: …`` is the usual look of a response that numbered its steps.
     """
-    if not text:
+    if not text or _REWRITTEN.search(text) is None:
+        # nothing a match could rewrite: skip the full pattern, the largest cost of rendering a prompt
         return text
     pattern = _MARKUP_STRICT if strict else _MARKUP
     if inline:  # a character that is not a line break keeps the first line from matching as a line start

@@ -17,7 +17,6 @@ that map to nothing are kept in ``Item.metadata``, so gold labels (ProcessBench'
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from pydantic import ValidationError
 from critica.errors import InputError, UserError
 from critica.inputs.images import ImageError, parse_images
 from critica.inputs.records import ReadLimits, iter_records, json_kind, object_problem
+from critica.inputs.seen import SeenIds
 from critica.types import Item
 
 __all__ = ["ALIASES", "ReadLimits", "read_items", "record_to_item", "parse_mapping"]
@@ -192,30 +192,31 @@ def read_items(path: str | Path, mapping: Mapping[str, str] | None = None, *, li
 
     Streamed whatever the format (memory stays flat; see :mod:`critica.inputs.records` for the limits, encodings
     and JSON layouts). A record whose id an earlier record of the file already has is an InputError on field
-    ``id``, found before anything critiques it: ids are remembered as 128-bit hashes (about 80 bytes per record,
-    ~80 MB for a million). A file that does not exist raises ``UserError``. Image paths in a record are read
+    ``id``, found before anything critiques it: ids are remembered as 128-bit hashes, in a set up to 100,000 and
+    then in a temporary on-disk database (:class:`~critica.inputs.seen.SeenIds`), so memory stays flat. A file that does not exist raises ``UserError``. Image paths in a record are read
     relative to the file's directory (:mod:`critica.inputs.images`).
     """
     path = Path(path)
     name = str(path)
     stem = path.stem
     limits = limits or ReadLimits()
-    seen: set[int] = set()
-    for raw in iter_records(path, limits, batch_size=batch_size):
-        if raw.error is not None:
-            yield InputError(name, raw.location, None, raw.error)
-            continue
-        try:
-            item = _to_item(raw.value, f"{stem}-{raw.key}", mapping, limits, need_response, checked=raw.clean,
-                            base_dir=path.parent)
-        except _FieldError as e:
-            yield InputError(name, raw.location, e.field, e.reason)
-            continue
-        key = int.from_bytes(hashlib.blake2b(item.id.encode("utf-8"), digest_size=16).digest(), "little")
-        if key in seen:
-            shown = item.id if len(item.id) <= 80 else item.id[:77] + "..."
-            yield InputError(name, raw.location, "id", f"duplicate id {shown!r}: an earlier record of this file has "
-                                                       "it (ids must be unique within an input)")
-            continue
-        seen.add(key)
-        yield item
+    seen = SeenIds()
+    try:
+        for raw in iter_records(path, limits, batch_size=batch_size):
+            if raw.error is not None:
+                yield InputError(name, raw.location, None, raw.error)
+                continue
+            try:
+                item = _to_item(raw.value, f"{stem}-{raw.key}", mapping, limits, need_response, checked=raw.clean,
+                                base_dir=path.parent)
+            except _FieldError as e:
+                yield InputError(name, raw.location, e.field, e.reason)
+                continue
+            if not seen.add(item.id):
+                shown = item.id if len(item.id) <= 80 else item.id[:77] + "..."
+                yield InputError(name, raw.location, "id", f"duplicate id {shown!r}: an earlier record of this file "
+                                                           "has it (ids must be unique within an input)")
+                continue
+            yield item
+    finally:
+        seen.close()

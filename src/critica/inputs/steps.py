@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from critica.types import Item
 
@@ -84,8 +85,24 @@ def _by_sentences(text: str) -> list[str]:
     return [s.strip() for s in out if s.strip()]
 
 
+_CACHED_CHARS = 16_384
+"""Responses up to this size keep their split in a small cache: a critic splits the same response to render its
+prompt and again to read the reply, and on the dispatch path that second split was pure waste."""
+
+
 def split_steps(text: str) -> list[str]:
     """Split free text into steps using the rules in this module's docstring."""
+    if len(text) <= _CACHED_CHARS:
+        return list(_split_cached(text))
+    return _split(text)
+
+
+@lru_cache(maxsize=1024)  # at most 1,024 x 16 KiB of text
+def _split_cached(text: str) -> tuple[str, ...]:
+    return tuple(_split(text))
+
+
+def _split(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").strip()
     if not text:
         return []

@@ -9,6 +9,7 @@ an item over it becomes an ``unscored`` critique with the reason, and the other 
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -124,7 +125,8 @@ async def critique_within(critic: Critic, item: Item, budget: ItemBudget | None 
     try:
         # tasks and to_thread workers started below copy this context: the deadline, and the transcript recorder
         with deadline_scope(deadline), capture() as transcript:
-            crit = await asyncio.wait_for(critic.critique(item), budget.timeout_s)
+            async with asyncio.timeout(budget.timeout_s):  # in this task: no extra task per item
+                crit = await critic.critique(item)
         return _with_transcript(crit, transcript)
     except (Exception, DeadlineExceeded) as e:  # noqa: BLE001 - one failing item must not end the batch
         latency_s = time.perf_counter() - start
@@ -148,10 +150,23 @@ async def critique_stream(
     :func:`critique_within`.
     """
     pending: set[asyncio.Task[Critique]] = set()
+    # Finished tasks in completion order, fed by a done-callback: asyncio.wait(FIRST_COMPLETED) would add and remove
+    # a callback on every pending task for each result, O(concurrency) work on the dispatch path per item.
+    finished: collections.deque[asyncio.Task[Critique]] = collections.deque()
+    wake: list[asyncio.Future[None]] = []
+
+    def on_done(task: asyncio.Task[Critique]) -> None:
+        finished.append(task)
+        if wake and not wake[0].done():
+            wake[0].set_result(None)
+
+    loop = asyncio.get_running_loop()
     it = iter(records)
     exhausted = False
+    ready: list[asyncio.Task[Critique]] = []
     try:
         while True:
+            started = False
             while not exhausted and len(pending) < max(1, concurrency):
                 rec = next(it, None)
                 if rec is None:
@@ -160,12 +175,28 @@ async def critique_stream(
                 if isinstance(rec, InputError):
                     yield rec
                     continue
-                pending.add(asyncio.ensure_future(critique_within(critic, rec, budget)))
+                task = asyncio.ensure_future(critique_within(critic, rec, budget))
+                task.add_done_callback(on_done)
+                pending.add(task)
+                started = True
+            if ready:
+                if started:
+                    # Let the items just started send their requests before the results are handed on: what the
+                    # consumer does with them (stats, writing, storing) then runs while those requests are in flight.
+                    await asyncio.sleep(0)
+                for task in ready:
+                    yield task.result()
+                ready.clear()
+                continue
             if not pending:
                 return
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                yield task.result()
+            if not finished:
+                wake[:] = [loop.create_future()]
+                await wake[0]
+            while finished:
+                task = finished.popleft()
+                pending.discard(task)
+                ready.append(task)
     finally:
         for task in pending:
             task.cancel()

@@ -7,6 +7,7 @@ Templates use ``str.format`` fields; literal braces are doubled.
 from __future__ import annotations
 
 import os
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -20,4 +21,11 @@ def load_template(name: str) -> str:
         p = Path(override_dir) / f"{name}.txt"
         if p.is_file():
             return p.read_text(encoding="utf-8")
+    return _packaged(name)
+
+
+@cache
+def _packaged(name: str) -> str:
+    # Read once per process: critics render a prompt per request, and a file read per prompt was the largest cost
+    # of dispatching one (the packaged templates do not change while critica runs).
     return resources.files(__package__).joinpath(f"{name}.txt").read_text(encoding="utf-8")
