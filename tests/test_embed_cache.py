@@ -54,7 +54,63 @@ def test_encoding_is_batched_not_per_sentence():
     emb.similarity(QUERIES, DOCS)
     assert len(fake.calls) == 1 and sorted(fake.calls[0]) == sorted(QUERIES + DOCS)
     emb.prefetch(f"other text {i}" for i in range(50))
-    assert len(fake.calls) == 2 and len(fake.calls[1]) == 50
+    assert [len(c) for c in fake.calls[1:]] == [16, 16, 16, 2]  # batches of batch_size
+    assert emb.stats["batches"] == 5
+
+
+def test_batches_hold_texts_of_similar_length_longest_first():
+    # Padding: a batch costs as much as its longest text times its size, so texts are sorted by length (tokens
+    # with a tokenizer, here characters) before being cut into batches.
+    fake = FakeModel()
+    texts = [("word " * n).strip() for n in (3, 40, 7, 25, 1, 33, 12, 18, 5, 29, 2, 9)]
+    vecs = _embedder(fake, batch_size=4, workers=1).encode(texts)
+    assert [len(c) for c in fake.calls] == [4, 4, 4]
+    lengths = [[len(t) for t in c] for c in fake.calls]
+    assert all(a == sorted(a, reverse=True) for a in lengths)
+    assert all(min(a) >= max(b) for a, b in zip(lengths, lengths[1:], strict=False))
+    assert np.abs(vecs - np.stack([fake.vector(t) for t in texts])).max() < 1e-6  # back in the caller's order
+
+
+def test_token_counts_decide_the_order_when_the_model_has_a_tokenizer():
+    class Tokenized(FakeModel):
+        @staticmethod
+        def tokenizer(texts, **kw):  # "tokens": one per character except "x", which counts ten
+            assert kw["truncation"] and kw["max_length"] == 128
+            return {"input_ids": [[0] * (len(t) + 9 * t.count("x")) for t in texts]}
+
+    fake = Tokenized()
+    _embedder(fake, batch_size=2, workers=1).encode(["aaaaaaaa", "xx", "aaa", "x"])
+    assert fake.calls == [["xx", "x"], ["aaaaaaaa", "aaa"]]
+
+
+def test_batches_run_on_several_worker_threads_at_once():
+    import threading
+
+    both = threading.Barrier(2, timeout=20)  # broken unless two batches are being encoded at the same time
+    names = set()
+
+    class Concurrent(FakeModel):
+        def encode(self, texts, **kw):
+            names.add(threading.current_thread().name)
+            both.wait()
+            return super().encode(texts, **kw)
+
+    fake = Concurrent()
+    texts = [f"sentence number {i} of the evidence" for i in range(4 * 16)]
+    vecs = _embedder(fake, workers=2).encode(texts)
+    assert len(fake.calls) == 4 and len(names) == 2 and not both.broken
+    assert np.abs(vecs - np.stack([fake.vector(t) for t in texts])).max() < 1e-6
+
+
+def test_worker_pool_is_per_process():
+    pool = embed_mod._pool(2)
+    assert embed_mod._pool(2) is pool and embed_mod._pool(3) is not pool
+    real = embed_mod.os.getpid
+    try:  # a forked child has the parent's pool object but none of its threads: it must make its own
+        embed_mod.os.getpid = lambda: real() + 1
+        assert embed_mod._pool(2) is not pool
+    finally:
+        embed_mod.os.getpid = real
 
 
 def test_repeated_texts_are_encoded_once():
@@ -148,16 +204,31 @@ def test_verifier_check_embeds_all_claims_of_an_item_in_one_batch():
     assert len(findings) == 3 and len(fake.calls) == 1
 
 
-def test_wice_records_embed_a_chunk_of_claims_per_batch():
+def test_wice_records_embed_a_chunk_of_claims_per_pass_and_nothing_after(monkeypatch):
+    import critica.bench.wice as wice_mod
+
+    monkeypatch.setattr(wice_mod, "_CHUNK", 16)
     fake = FakeModel()
-    v = EvidenceVerifier(embedder=_embedder(fake))
+    emb = _embedder(fake)
+    passes: list[tuple[int, int]] = []  # model calls before and after each prefetch
+
+    def prefetch(texts, inner=emb.prefetch):
+        before = len(fake.calls)
+        inner(texts)
+        passes.append((before, len(fake.calls)))
+
+    monkeypatch.setattr(emb, "prefetch", prefetch)
+    v = EvidenceVerifier(embedder=emb)
     claims = [WiceClaim(id=f"c{i}", split="test", claim=f"The bridge number {i} opened in 19{i:02d}.",
                         evidence=[f"Bridge number {i} opened in 19{i:02d}.", "Unrelated words here."],
                         label="supported", supporting=[[0]]) for i in range(40)]
     ticks = []
     recs = _verifier_records(claims, v, lambda: ticks.append(1))
     assert len(recs) == 40 and len(ticks) == 40 and all(r["error"] is None for r in recs)
-    assert len(fake.calls) == 3  # chunks of 16, 16 and 8 claims
+    assert len(passes) == 3  # chunks of 16, 16 and 8 claims
+    # the prefetches encoded every text the assessments needed: the model was never called outside them
+    assert sum(after - before for before, after in passes) == len(fake.calls) > 0
+    assert emb.stats["memory_hits"] >= 2 * 40  # each claim read its claim text and its sentence back
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +253,20 @@ def test_minilm_batched_and_cached_similarities_match_one_by_one_encoding(minilm
     for emb in (cold, cold, warm):
         assert np.abs(np.array(emb.similarity(queries, docs)) - expected).max() < 1e-6
     assert warm.stats["encoded"] == 0 and cold.stats["memory_hits"] == len(queries) + len(docs)
+
+
+def test_minilm_sorted_batches_on_two_workers_match_sentence_transformers_encode(minilm):
+    # the embedder runs sentence-transformers' steps itself (so that two threads can run forward passes): the
+    # vectors are those of the library's encode, whatever the batches
+    texts = [f"Sentence {i}: " + " ".join(["the bridge opened in 1932 after four years of work"] * (i % 7 + 1))
+             for i in range(40)] + ["Short.", "A cat sat on a mat."]
+    expected = minilm.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                             show_progress_bar=False)
+    emb = MiniLMEmbedder(disk_cache=None, batch_size=4, workers=2)
+    got = emb.encode(texts)
+    assert emb.stats["batches"] == 11 and got.dtype == np.float32
+    assert np.abs(got - expected).max() < 1e-5
+    assert np.abs(np.linalg.norm(got, axis=1) - 1).max() < 1e-5
 
 
 def test_disk_cache_takes_concurrent_writers(tmp_path):
@@ -237,6 +322,9 @@ def test_encoding_runs_on_one_torch_thread_and_restores_the_setting():
     _embedder(ThreadsSeen()).similarity(QUERIES, DOCS)
     _embedder(ThreadsSeen(), threads=None).prefetch(["another text"])
     assert seen == [1, before] and torch.get_num_threads() == before
+    seen.clear()  # each worker thread runs its batches on one torch thread too
+    _embedder(ThreadsSeen(), workers=2, batch_size=2).prefetch([f"text {i}" for i in range(8)])
+    assert seen == [1, 1, 1, 1] and torch.get_num_threads() == before
 
 
 def test_loading_the_model_draws_no_progress_bar_of_its_own_and_leaves_the_switch_as_it_was():

@@ -455,16 +455,23 @@ class _Evidence:
 
     def ranked(self, words: set[str], weights: Mapping[str, float], k: int) -> list[int]:
         """The ``k`` sentences sharing the most idf weight with ``words`` (ties: earlier sentence first)."""
-        scores = [sum(weights[w] for w in words & t.words) for t in self.texts]
+        scores = [math.fsum(weights[w] for w in words & t.words) for t in self.texts]
         return [j for j in sorted(range(len(scores)), key=lambda j: (-scores[j], j))[:k] if scores[j] > 0]
 
     def recall(self, words: set[str], weights: Mapping[str, float], among: Sequence[int]) -> float:
         """Idf-weighted share of ``words`` found in the sentences ``among``."""
-        total = sum(weights[w] for w in words)
+        total = math.fsum(weights[w] for w in words)
         if not total:
             return 0.0
         found = set().union(*(words & self.texts[j].words for j in among)) if among else set()
-        return sum(weights[w] for w in found) / total
+        return math.fsum(weights[w] for w in found) / total
+
+
+@functools.lru_cache(maxsize=128)
+def _evidence(sentences: tuple[str, ...]) -> _Evidence:
+    """:class:`_Evidence` of these sentences, cached (read-only once built): a claim's evidence is analysed once
+    for :meth:`EvidenceVerifier.prefetch` and again for its scoring, and an item's claims share their evidence."""
+    return _Evidence(sentences)
 
 
 @dataclass
@@ -522,7 +529,7 @@ class EvidenceVerifier:
 
     def _plan(self, claim: str, sentences: list[str]) -> _Plan:
         claim = claim[:_MAX_CLAIM_CHARS]
-        ev = _Evidence(sentences)
+        ev = _evidence(tuple(sentences))
         whole = _analyse(claim)
         weights = {w: ev.idf(w) for w in whole.words}
         clause_texts = _clauses(claim)
@@ -578,7 +585,7 @@ class EvidenceVerifier:
 
         clauses: list[ClauseScore] = []
         for ci, (ctext, a) in enumerate(zip(clause_texts, clause_words, strict=True)):
-            total = sum(weights[w] for w in a.words)
+            total = math.fsum(weights[w] for w in a.words)
             best = ev.ranked(a.words, weights, 2)
             similarity = semantic_best = None
             if clause_sims is not None and clause_sims[ci]:
@@ -589,7 +596,7 @@ class EvidenceVerifier:
                 missing_numbers=sorted(a.numbers - ev.numbers),
                 missing_names=sorted(x for x in a.names if x not in ev.lower),
                 names=len(a.names), lexical_best=best, semantic_best=semantic_best,
-                absent=sum(weights[w] for w in a.words - ev.words) / total if total else 0.0,
+                absent=math.fsum(weights[w] for w in a.words - ev.words) / total if total else 0.0,
             )
             c.grounded = _grounded(c, self.clause_rule)
             clauses.append(c)
