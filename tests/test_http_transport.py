@@ -401,3 +401,17 @@ def test_the_sdk_transport_also_serves_successive_event_loops(serve):
 
     assert asyncio.run(last()) == ["r2"]
     assert len(s.requests) == 3
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "sdk"])
+def test_openai_base_url_from_the_environment_is_not_read(monkeypatch, transport):
+    """Both transports send to --base-url / CRITICA_BASE_URL or OpenAI's API, never to OPENAI_BASE_URL."""
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    b = OpenAICompatBackend("m", api_key="sk-test", transport=transport)  # type: ignore[arg-type]
+
+    async def url() -> str:
+        if transport == "aiohttp":
+            return b._http.base_url
+        return str(b._sdk_client().base_url).rstrip("/")
+
+    assert asyncio.run(url()) == "https://api.openai.com/v1"

@@ -98,7 +98,9 @@ class OpenAICompatBackend:
         except ImportError as e:  # pragma: no cover - openai is a base dependency
             raise MissingDependency("the openai package", "pip install openai") from e
         self._openai = openai
-        self._sdk_options = {"base_url": base_url, "api_key": key, "timeout": timeout_s, "max_retries": 0}
+        # Like the lean transport, never OPENAI_BASE_URL from the environment (which the SDK would read): a key meant
+        # for OpenAI must not go to whatever server that variable names.
+        self._sdk_options = {"base_url": base_url or DEFAULT_BASE_URL, "api_key": key, "timeout": timeout_s, "max_retries": 0}
         self._errors = (openai.APITimeoutError, openai.APIConnectionError, openai.APIStatusError)
 
     def _params(self, request: GenerateRequest, n: int, seed: int | None, mode: str | None = None) -> dict[str, Any]:
