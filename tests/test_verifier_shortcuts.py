@@ -67,3 +67,12 @@ def test_parsing_is_remembered_and_a_refusal_raised_each_time():
             parse_latex_expr("", numeric=True)
         errors.append(e.value)
     assert errors[0] is not errors[1] and errors[0].args == errors[1].args
+
+
+def test_a_side_over_the_length_limit_is_refused_before_the_memo_and_not_kept():
+    from critica.verifiers.symparse import MAX_LINK_CHARS, Unparseable, _parse_memo, parse_latex_expr
+
+    before = _parse_memo.cache_info().currsize
+    with pytest.raises(Unparseable, match="too long"):
+        parse_latex_expr("1+" * MAX_LINK_CHARS + "1")
+    assert _parse_memo.cache_info().currsize == before

@@ -279,3 +279,15 @@ def test_lexical_scores_do_not_depend_on_the_hash_seed():
     assert len(outs) == 1
     best = json.loads(outs.pop())[0]
     assert best == [0, 1]  # ties: earlier sentence first
+
+
+def test_only_small_evidence_is_kept_in_the_analysis_cache():
+    """The cache holds 128 evidence sets: large ones (a hostile request's) are analysed afresh, not kept."""
+    from critica.verifiers import evidence as ev
+
+    small = ("The tower is 300 metres tall.", "It opened in 1889.")
+    assert ev._evidence(small) is ev._evidence(small)
+    large = tuple(f"Sentence {i} about the tower and its {i} visitors." for i in range(2_000))
+    assert sum(map(len, large)) > ev._CACHED_EVIDENCE_CHARS
+    first = ev._evidence(large)
+    assert first is not ev._evidence(large) and first.sentences == list(large)

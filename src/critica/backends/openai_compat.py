@@ -28,7 +28,7 @@ item is left unscored with the server's reason.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from critica.backends.base import Completion, GenerateRequest, ImagesNotAccepted, RetryDecision, image_count
 from critica.errors import MissingDependency
@@ -38,7 +38,7 @@ __all__ = ["OpenAICompatBackend", "Transport", "TRANSPORTS", "DEFAULT_BASE_URL"]
 
 SchemaMode = Literal["auto", "json_schema", "json_object", "none"]
 Transport = Literal["aiohttp", "sdk"]
-TRANSPORTS: tuple[str, ...] = ("aiohttp", "sdk")
+TRANSPORTS: tuple[str, ...] = get_args(Transport)
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 """Where requests go when no base URL is given (OpenAI's API)."""
 _FALLBACK = {"auto": "json_object", "json_schema": "json_object", "json_object": "none"}

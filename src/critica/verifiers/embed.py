@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from critica.errors import MissingDependency
+from critica.verifiers.pool import usable_cores
 
 __all__ = ["Embedder", "MiniLMEmbedder", "default_cache_path", "default_embedder", "minilm_model_dir"]
 
@@ -96,7 +97,7 @@ class MiniLMEmbedder:
                  threads: int | None = 1, workers: int | None = None) -> None:
         self.batch_size = max(1, batch_size)
         self.threads = threads
-        self.workers = max(1, workers or _usable_cpus())
+        self.workers = max(1, workers or usable_cores())
         self.max_seq_length = max_seq_length
         self.cache_size = max(0, cache_size)
         self.cache_bytes = max(0, cache_bytes)
@@ -229,13 +230,6 @@ _TOKENIZER_LOCK = threading.Lock()
 """A fast (Rust) tokenizer called from two threads at once can fail ("Already borrowed"): one at a time."""
 _POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
-
-
-def _usable_cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:

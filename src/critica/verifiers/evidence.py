@@ -467,10 +467,22 @@ class _Evidence:
         return math.fsum(weights[w] for w in found) / total
 
 
-@functools.lru_cache(maxsize=128)
+_CACHED_EVIDENCE_CHARS = 65_536
+"""Evidence up to this many characters is kept in :func:`_evidence_cached` (a WiCE claim's is ~20,000): the cache
+holds 128 sets, so at most ~8 MB of text however large the evidence a request sends."""
+
+
 def _evidence(sentences: tuple[str, ...]) -> _Evidence:
-    """:class:`_Evidence` of these sentences, cached (read-only once built): a claim's evidence is analysed once
-    for :meth:`EvidenceVerifier.prefetch` and again for its scoring, and an item's claims share their evidence."""
+    """:class:`_Evidence` of these sentences, cached when small (read-only once built): a claim's evidence is
+    analysed once for :meth:`EvidenceVerifier.prefetch` and again for its scoring, and an item's claims share their
+    evidence."""
+    if sum(map(len, sentences)) > _CACHED_EVIDENCE_CHARS:
+        return _Evidence(sentences)
+    return _evidence_cached(sentences)
+
+
+@functools.lru_cache(maxsize=128)
+def _evidence_cached(sentences: tuple[str, ...]) -> _Evidence:
     return _Evidence(sentences)
 
 

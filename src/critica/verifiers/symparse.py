@@ -444,6 +444,8 @@ def parse_latex_expr(text: str, numeric: bool = False) -> tuple[Expr, bool]:
     checks of one step read the same formula, and solutions of one problem repeat them); the parse is a pure
     function of them and a sympy expression is immutable, so a remembered answer is the one a new parse gives. A
     refusal (:class:`Unparseable`) is remembered too and raised afresh; any other error is not remembered."""
+    if len(text) > MAX_LINK_CHARS:
+        raise Unparseable("too long")  # before the memo, whose keys must stay small
     got = _parse_memo(text, numeric)
     if isinstance(got, Unparseable):
         raise Unparseable(*got.args)
@@ -459,8 +461,6 @@ def _parse_memo(text: str, numeric: bool) -> tuple[Expr, bool] | Unparseable:
 
 
 def _parse_latex_expr(text: str, numeric: bool) -> tuple[Expr, bool]:
-    if len(text) > MAX_LINK_CHARS:
-        raise Unparseable("too long")
     for pat, rep in _PRE:
         text = pat.sub(rep, text)
     if numeric:
