@@ -69,3 +69,21 @@ async def test_concurrency_limit_is_respected():
     caller = Caller(Counting(reply), CallPolicy(concurrency=3))
     await asyncio.gather(*(caller.generate(REQ) for _ in range(12)))
     assert peak == 3
+
+
+async def test_a_waiting_call_is_sent_before_the_freeing_reply_is_handed_back():
+    log = []
+
+    class Logging(ScriptedBackend):
+        async def generate(self, request):
+            log.append("send " + request.messages[0]["content"])
+            return await super().generate(request)
+
+    caller = Caller(Logging(["ok"], delay_s=0.01), CallPolicy(concurrency=1, retries=0))
+
+    async def one(text):
+        await caller.generate(GenerateRequest(messages=[{"role": "user", "content": text}]))
+        log.append("back " + text)
+
+    await asyncio.gather(one("a"), one("b"))
+    assert log == ["send a", "send b", "back a", "back b"]

@@ -80,3 +80,55 @@ def test_stats_count_failed_items_failed_calls_and_replayed_tokens_apart():
                        metadata={"failures": ["m2: backend down"]}))
     assert (stats.failed_items, stats.backend_errors, stats.usage.failed_calls) == (1, 0, 1)
     assert (stats.usage.spent_tokens, stats.usage.replayed_tokens) == (24, 12)
+
+
+async def test_next_item_is_sent_before_the_last_reply_is_parsed():
+    """Dispatch first: when a reply comes back, the item waiting for a slot sends its request before that reply is
+    parsed, so the server is not left idle while replies are post-processed."""
+    from critica.backends.call import Caller, CallPolicy
+    from critica.backends.fake import ScriptedBackend
+    from critica.critics.direct import DirectCritic
+
+    log: list[str] = []
+
+    class Logging(ScriptedBackend):
+        async def generate(self, request):
+            log.append("send " + request.messages[-1]["content"].split("QID-")[1].split()[0])
+            return await super().generate(request)
+
+    class Parsing(DirectCritic):
+        def parse(self, item, raw):
+            log.append(f"parse {item.id}")
+            return super().parse(item, raw)
+
+    backend = Logging(['{"verdict": "correct", "explanation": "ok", "first_error_step": -1}'], delay_s=0.01)
+    critic = Parsing(Caller(backend, CallPolicy(concurrency=1, retries=0)))
+    records = [Item(id=f"{i}", question=f"QID-{i} What is 1+1?", response="2") for i in range(3)]
+    sink = ListSink()
+    stats = await run_critic(critic, records, sink, concurrency=1)
+    assert stats.items == 3 and stats.verdicts["correct"] == 3
+    # the caller's limit still holds: one call at a time, in item order
+    assert [e for e in log if e.startswith("send")] == ["send 0", "send 1", "send 2"]
+    assert log.index("send 1") < log.index("parse 0") and log.index("send 2") < log.index("parse 1")
+
+
+async def test_items_without_model_calls_keep_their_slot_and_records_are_pulled_boundedly():
+    pulled = []
+
+    def records():
+        for i in range(40):
+            pulled.append(i)
+            yield Item(id=str(i), question="q", response="r")
+
+    critic, sink = SlowCritic(), ListSink()
+    seen_ahead = []
+
+    class Watching(ListSink):
+        def write(self, c):
+            seen_ahead.append(len(pulled) - len(sink.critiques))
+            sink.critiques.append(c)
+
+    await run_critic(critic, records(), Watching(), concurrency=4)
+    assert len(sink.critiques) == 40 and critic.peak == 4
+    # bounded read-ahead: at most 2 x concurrency items started, plus the finished ones not yet handed on
+    assert max(seen_ahead) <= 16

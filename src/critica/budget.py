@@ -25,7 +25,6 @@ nothing of critica's but the data model.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,13 +63,14 @@ def item_chars(item: Item) -> dict[str, int]:
     """Characters of each non-empty text field of ``item`` (lists: the sum of their strings, an empty string counting
     as one, since every entry costs a line or a label in a prompt)."""
     out: dict[str, int] = {}
+    fields = item.__dict__
     for name in TEXT_FIELDS:
-        value = getattr(item, name)
+        value = fields[name]
+        if not value:
+            continue
         if name == "images":
             value = [image.caption or "" for image in value]
-        n = sum(max(1, len(s)) for s in value) if isinstance(value, list) else len(value or "")
-        if n:
-            out[name] = n
+        out[name] = sum(max(1, len(s)) for s in value) if isinstance(value, list) else len(value)
     return out
 
 
@@ -142,16 +142,18 @@ class Deadline:
         self.at = at
         """``time.monotonic()`` value after which work on the item should stop; None: never."""
         self.budget_s = budget_s
-        self._abandoned = threading.Event()
+        # A plain flag, read by the item's worker threads: one bool store is atomic, and a threading.Event (a
+        # Condition and a Lock) per item was a measurable share of dispatching one.
+        self._abandoned = False
 
     def abandon(self) -> None:
         """Nobody waits for this item's result any more: its checks stop at their next :func:`checkpoint`."""
-        self._abandoned.set()
+        self._abandoned = True
 
     @property
     def expired(self) -> bool:
         """Whether work on the item should stop now."""
-        return self._abandoned.is_set() or (self.at is not None and time.monotonic() > self.at)
+        return self._abandoned or (self.at is not None and time.monotonic() > self.at)
 
     def check(self) -> None:
         """Raise :class:`DeadlineExceeded` if work on the item should stop."""

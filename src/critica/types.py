@@ -159,13 +159,21 @@ class Usage(BaseModel):
         Used when one request returns k samples: each sample carries its share, and the samples' sum is the call.
         """
         k = max(1, k)
-        parts = {name: _split(getattr(self, name), k) for name in Usage.model_fields}
-        # model_construct: shares of validated ints are valid ints; validating them again cost more than the rest of
-        # a reply's bookkeeping (usage is split and added on every call)
-        return [Usage.model_construct(**{name: parts[name][i] for name in parts}) for i in range(k)]
+        if k == 1:  # one sample per call, the common case
+            return [self.model_copy()]
+        parts = {name: _split(value, k) for name, value in self.__dict__.items()}
+        return [Usage(**{name: parts[name][i] for name in parts}) for i in range(k)]
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage.model_construct(**{name: getattr(self, name) + getattr(other, name) for name in Usage.model_fields})
+        # The plain constructor: pydantic-core validates seven ints faster (~1 µs) than model_construct builds them
+        # unvalidated (~5 µs), and usage is added on every call and every result.
+        a, b = self.__dict__, other.__dict__
+        return Usage(prompt_tokens=a["prompt_tokens"] + b["prompt_tokens"],
+                     completion_tokens=a["completion_tokens"] + b["completion_tokens"],
+                     calls=a["calls"] + b["calls"], replayed_calls=a["replayed_calls"] + b["replayed_calls"],
+                     replayed_prompt_tokens=a["replayed_prompt_tokens"] + b["replayed_prompt_tokens"],
+                     replayed_completion_tokens=a["replayed_completion_tokens"] + b["replayed_completion_tokens"],
+                     failed_calls=a["failed_calls"] + b["failed_calls"])
 
 
 def _split(total: int, k: int) -> list[int]:

@@ -27,6 +27,8 @@ import asyncio
 import dataclasses
 import random
 import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from critica.backends.base import Backend, Completion, GenerateRequest, ImagesNotAccepted, image_count
@@ -36,7 +38,13 @@ from critica.errors import BackendError, BackendUnavailable, CriticaError, Image
 from critica.redact import Redactor
 from critica.types import Usage
 
-__all__ = ["CallPolicy", "Caller"]
+__all__ = ["CallPolicy", "Caller", "HANDOFF"]
+
+HANDOFF: ContextVar[Callable[[], bool] | None] = ContextVar("critica_call_handoff", default=None)
+"""Set in a context (and so in the tasks started from it), ``release()`` is called each time a backend call
+returns, before its reply is used; it returns whether it freed something another task waits for. The runner sets
+the release of an item's slot: the next item sends its request while this one's reply is still to be parsed
+(:func:`critica.run.runner.critique_stream`)."""
 
 
 @dataclass(frozen=True)
@@ -128,10 +136,20 @@ class Caller:
         last: BaseException | None = None
         for attempt in range(attempts):
             try:
+                sem = self._semaphore()
                 # asyncio.timeout, not wait_for: the call runs in this task rather than a new one per call
-                async with self._semaphore(), asyncio.timeout(self.policy.timeout_s):
+                async with sem, asyncio.timeout(self.policy.timeout_s):
                     completion = await self.backend.generate(request)
+                    contended = sem.locked()
                 self.usage = self.usage + completion.usage
+                release = HANDOFF.get()
+                if (release is not None and release()) or contended:
+                    # Others wait for what this call just freed (its call slot, the runner's item slot). Woken,
+                    # they run in the loop's next round; two yields put this reply's parsing after their requests
+                    # have been sent. Without them a burst of replies is all parsed before the next request leaves
+                    # (at 256 in flight the server then sat idle for tens of milliseconds per burst).
+                    await asyncio.sleep(0)
+                    await asyncio.sleep(0)
                 return self._redacted(completion)
             except TimeoutError as e:
                 last = e

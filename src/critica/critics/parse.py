@@ -36,6 +36,8 @@ def strip_reasoning(text: str | None) -> str:
     if not text:
         return ""
     text = text[:MAX_CHARS]
+    if "<" not in text:  # no tag at all (most replies): nothing to remove
+        return text.strip()
     # One left-to-right pass (same result as substituting _THINK, which is quadratic on many unclosed tags).
     # (Regex searches, not str.lower() offsets: lower-casing can change the length of non-ASCII text.)
     kept: list[str] = []

@@ -118,6 +118,14 @@ def _split(text: str) -> list[str]:
     return [text]
 
 
+def warm(item: Item) -> None:
+    """Split ``item``'s response ahead of use when its split will be cached (small responses only: a large or
+    over-budget one is never split before its critic needs it)."""
+    text = item.response
+    if not item.steps and text and len(text) <= _CACHED_CHARS:
+        _split_cached(text)
+
+
 def item_steps(item: Item) -> list[str]:
     """The steps of an item: its given ``steps``, or its ``response`` segmented by :func:`split_steps`."""
     if item.steps:

@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from critica.backends.call import HANDOFF
 from critica.backends.transcript import Transcript, capture
 from critica.budget import DeadlineExceeded, ItemBudget, deadline_scope, size_reason, time_reason
 from critica.critics.base import Critic, unscored
 from critica.errors import InputError
+from critica.inputs.steps import warm as warm_steps
 from critica.types import Critique, Item, ParseStatus, Usage, Verdict
 
 __all__ = ["Sink", "RunStats", "run_critic", "critique_stream", "critique_within"]
@@ -145,10 +147,43 @@ async def critique_stream(
 ) -> AsyncIterator[Critique | InputError]:
     """Yield a critique per item (completion order) and each input error, keeping at most ``concurrency`` in flight.
 
+    An item holds one of ``concurrency`` slots while it is critiqued, and gives it up as soon as its first model call
+    returns (or when it ends): the next item, already waiting, then sends its request while this one's reply is
+    parsed, so the server is kept busy (model calls themselves stay bounded by the caller's own limit). So at most
+    ``2 * concurrency`` items are started at once, and ``concurrency`` of those hold slots. A critic that makes no
+    model call (the verifiers) holds its slot to the end: ``concurrency`` items at a time, as before.
+
     Records are pulled lazily, so memory stays bounded by ``concurrency`` whatever the input size. Each item runs
-    within ``budget`` (default :class:`~critica.budget.ItemBudget`: 200,000 characters, 300 s); see
-    :func:`critique_within`.
+    within ``budget`` (default :class:`~critica.budget.ItemBudget`: 200,000 characters, 300 s), counted from when
+    it takes its slot; see :func:`critique_within`.
     """
+    slots = asyncio.Semaphore(max(1, concurrency))
+    # the split cache holds 1,024 responses: enough for the items in flight and those waiting up to 2 x 256
+    warm = concurrency <= 256
+
+    async def run_item(rec: Item) -> Critique:
+        if warm and slots.locked():
+            # It will wait for a slot: split its response now (the split is cached), so that once a slot frees the
+            # item renders its prompt and sends its request sooner.
+            warm_steps(rec)
+        await slots.acquire()
+        held = True
+
+        def release() -> bool:
+            nonlocal held
+            if not held:
+                return False
+            held = False
+            slots.release()
+            return True
+
+        token = HANDOFF.set(release)  # a ContextVar set, not a context manager: this runs for every item
+        try:
+            return await critique_within(critic, rec, budget)
+        finally:
+            HANDOFF.reset(token)
+            release()
+
     pending: set[asyncio.Task[Critique]] = set()
     # Finished tasks in completion order, fed by a done-callback: asyncio.wait(FIRST_COMPLETED) would add and remove
     # a callback on every pending task for each result, O(concurrency) work on the dispatch path per item.
@@ -167,7 +202,7 @@ async def critique_stream(
     try:
         while True:
             started = False
-            while not exhausted and len(pending) < max(1, concurrency):
+            while not exhausted and len(pending) < 2 * max(1, concurrency):
                 rec = next(it, None)
                 if rec is None:
                     exhausted = True
@@ -175,7 +210,7 @@ async def critique_stream(
                 if isinstance(rec, InputError):
                     yield rec
                     continue
-                task = asyncio.ensure_future(critique_within(critic, rec, budget))
+                task = asyncio.ensure_future(run_item(rec))
                 task.add_done_callback(on_done)
                 pending.add(task)
                 started = True
