@@ -114,6 +114,8 @@ def fresh_auto(monkeypatch):
     monkeypatch.setattr(pool, "_STARTS", collections.deque(maxlen=pool.AUTO_MIN_ITEMS))
     monkeypatch.setattr(pool, "usable_cores", lambda: 2)
     monkeypatch.setattr(pool, "_load_1min", lambda: 0.9)  # this process's own thread, nothing else
+    monkeypatch.setattr(pool, "_cpu_ticks", lambda: None)  # as on a platform without /proc/stat
+    monkeypatch.setattr(pool, "_SAMPLES", collections.deque(maxlen=16))
 
 
 def test_auto_starts_the_pool_only_under_sustained_load(fresh_auto, monkeypatch):
@@ -168,3 +170,39 @@ def test_the_runner_makes_a_crashed_or_slow_item_unscored():
     slow = asyncio.run(critique_within(SlowCritic(workers=2), ITEMS[0], ItemBudget(timeout_s=3.0)))
     assert crashed.verdict.value == "unscored" and "WorkerCrashed" in (crashed.error or "")
     assert slow.verdict.value == "unscored" and "time budget of 3 s exceeded" in slow.explanation
+
+
+def test_auto_follows_the_load_of_the_last_seconds_not_the_last_minute(fresh_auto, monkeypatch):
+    """With /proc/stat, the rule reads the cores busy over the last seconds: another process that stops is seen
+    within a second, while the 1-minute load average (1.8 here) would keep the pool off for a minute."""
+    clock = [1000.0]
+    monkeypatch.setattr(pool.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(pool, "_load_1min", lambda: 1.8)
+    monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
+    ticks = [0, 0]  # busy, total: 100 ticks per second on two cores
+    monkeypatch.setattr(pool, "_cpu_ticks", lambda: (ticks[0], ticks[1]))
+
+    def run(seconds: float, busy_cores: float, items: int) -> list[int]:
+        got = []
+        for _ in range(items):
+            dt = seconds / items
+            clock[0] += dt
+            ticks[0] += round(100 * dt * busy_cores)
+            ticks[1] += round(100 * dt * 2)
+            got.append(pool.auto_workers())
+        return got
+
+    # this process (1 core) and another one (1 core): sustained work, but no core is free
+    assert set(run(2.0, 2.0, pool.AUTO_MIN_ITEMS)) == {1}
+    # the other process stopped a second ago: the pool starts although the 1-minute average is still 1.8
+    got = run(1.0, 1.0, 100) + run(3.0, 1.0, 100)
+    assert got[-1] == 2 and got[0] == 1
+
+
+def test_cpu_ticks_reads_proc_stat_where_there_is_one():
+    ticks = pool._cpu_ticks()
+    if not os.path.exists("/proc/stat"):
+        assert ticks is None
+        return
+    busy, total = ticks
+    assert 0 <= busy <= total and total > 0

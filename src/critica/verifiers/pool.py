@@ -8,8 +8,9 @@ rebuilt from the seconds the item has left, so the cooperative time budget holds
 ``workers="auto"`` (``CRITICA_WORKERS`` unset or ``auto``, the default) asks :func:`auto_workers` before each item:
 the pool, one process per usable core, is used once it is running or once work is sustained (at least
 :data:`AUTO_MIN_ITEMS` items started within :data:`AUTO_WINDOW_S` seconds, counted over every auto critic of the
-process, so the server's per-request critics add up) while a core is free (the 1-minute load average is at most
-``cores - 1 +`` :data:`AUTO_MAX_OTHER_LOAD`); until then items are judged in a thread of this process, so a single
+process, so the server's per-request critics add up) while a core is free (the cores busy over the last seconds,
+this process included, from the machine's CPU ticks in ``/proc/stat``, or else the 1-minute load average, are at
+most ``cores - 1 +`` :data:`AUTO_MAX_OTHER_LOAD`); until then items are judged in a thread of this process, so a single
 critique, a short run, one core or a machine busy with other work never pays for spawning processes and importing
 the checks in them.
 
@@ -41,7 +42,7 @@ AUTO_MIN_ITEMS = 200
 of the checks on one core (ProcessBench), against the second or so each worker spends starting (spawn, imports)."""
 AUTO_WINDOW_S = 10.0
 AUTO_MAX_OTHER_LOAD = 0.5
-"""The pool starts only while the 1-minute load average is at most ``cores - 1 +`` this: a core is free for it."""
+"""The pool starts only while the cores busy over the last seconds are at most ``cores - 1 +`` this: a core is free."""
 
 
 class WorkerCrashed(RuntimeError):
@@ -76,13 +77,57 @@ def auto_workers() -> int:
             return cores
         _STARTS.append(now)
         sustained = len(_STARTS) == AUTO_MIN_ITEMS and now - _STARTS[0] <= AUTO_WINDOW_S
+        _sample(now)
     # Other processes keeping the cores busy: the pool's processes would only take turns with them and with this
     # one, and pay their start-up besides (measured: slower than one thread at a load average of 4-8 on 2 cores).
-    return cores if sustained and _load_1min() <= cores - 1 + AUTO_MAX_OTHER_LOAD else 1
+    return cores if sustained and _load(now) <= cores - 1 + AUTO_MAX_OTHER_LOAD else 1
+
+
+_SAMPLES: deque[tuple[float, int, int]] = deque(maxlen=16)  # (monotonic s, busy, total) CPU ticks, every 0.2 s
+_SAMPLE_EVERY_S = 0.2
+_SPAN_S = 3.0
+"""Samples older than this are not used: the load is that of the last seconds."""
+_MIN_SPAN_S = 0.5
+"""Shortest span of CPU samples that :func:`_load` trusts; under it, the 1-minute load average is used."""
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(busy, total) CPU ticks of the whole machine since boot, from ``/proc/stat``; None where there is none."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 5 or fields[0] != b"cpu":
+        return None
+    ticks = [int(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal (guest is in user)
+    total = sum(ticks)
+    return total - ticks[3] - ticks[4], total
+
+
+def _sample(now: float) -> None:
+    """Record the machine's CPU ticks, at most every :data:`_SAMPLE_EVERY_S` (called for each auto item)."""
+    if _SAMPLES and now - _SAMPLES[-1][0] < _SAMPLE_EVERY_S:
+        return
+    ticks = _cpu_ticks()
+    if ticks is not None:
+        _SAMPLES.append((now, *ticks))
+
+
+def _load(now: float) -> float:
+    """Cores busy over the last seconds (this process's own busy thread counts about 1): the machine's CPU ticks
+    over the last :data:`_SPAN_S` seconds of samples, which follows a change in a second where the 1-minute load average
+    (the fallback, where ``/proc/stat`` is missing or the span is under :data:`_MIN_SPAN_S`) lags by a minute."""
+    ticks = _cpu_ticks()
+    with _LOCK:
+        first = next((s for s in _SAMPLES if now - s[0] <= _SPAN_S), None)
+    if ticks is not None and first is not None and now - first[0] >= _MIN_SPAN_S and ticks[1] > first[2]:
+        return (os.cpu_count() or 1) * (ticks[0] - first[1]) / (ticks[1] - first[2])
+    return _load_1min()
 
 
 def _load_1min() -> float:
-    """The 1-minute load average (0 where the platform has none): this process's own busy thread counts about 1."""
+    """The 1-minute load average (0 where the platform has none)."""
     try:
         return os.getloadavg()[0]
     except (AttributeError, OSError):
