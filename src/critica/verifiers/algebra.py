@@ -41,12 +41,14 @@ from __future__ import annotations
 
 import functools
 import re
+from fractions import Fraction
 
 import sympy
 from sympy import Expr, Rational, Symbol
 
 from critica.budget import checkpoint
 from critica.types import Item
+from critica.verifiers import ratpoly
 from critica.verifiers.base import Finding, step_finding
 from critica.verifiers.constants import (
     _NUMERIC_SKIP,  # noqa: F401 - re-exported: the listing checker reads it here
@@ -205,6 +207,30 @@ def _holds(lhs: Expr, rhs: Expr, x: Symbol, c: Expr) -> bool | None:
     return None if z is None else z
 
 
+# The fast path: most equations are polynomials with rational coefficients, for which the exact answers of
+# :mod:`critica.verifiers.ratpoly` equal sympy's (see there). It answers _UNDECIDED where it cannot tell, and then
+# the sympy path runs as before.
+_UNDECIDED = object()
+
+
+def _polynomial_dense(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int = MAX_DEGREE):
+    """What :func:`_polynomial` gives, as a coefficient list (up to a constant factor, the same roots): ``[]`` for
+    zero, None where it gives None, or _UNDECIDED.
+
+    Both sides polynomials in ``x`` with no power of ``x`` above ``max_degree`` written in them: then ``lhs - rhs``
+    has none either (sympy's sums and products only merge or cancel the powers written), its numerator is itself
+    times a number, so sympy's polynomial is this one times a number, and None exactly when the degree is over
+    ``max_degree``. A power over ``max_degree`` that cancels is sympy's business (it refuses it before cancelling)."""
+    try:
+        left = ratpoly.poly_of(lhs, (x,), max_degree)
+        right = ratpoly.poly_of(rhs, (x,), max_degree)
+    except ratpoly.NotPolynomial:
+        return _UNDECIDED
+    ratpoly.add_into(left, right, -1)
+    coeffs = ratpoly.dense(left)
+    return None if len(coeffs) - 1 > max_degree else coeffs
+
+
 def _polynomial(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int = MAX_DEGREE) -> sympy.Poly | None:
     """``lhs - rhs`` as the numerator polynomial of its reduced fraction (rational coefficients), or None."""
     if _unsafe_for_substitution(lhs, x) or _unsafe_for_substitution(rhs, x):
@@ -309,6 +335,20 @@ def _check_claim(chain: list[_Link], x: Symbol, values: list[Expr], claim_raw: s
                          {"unknown": str(x), "claimed": [_fmt(c) for c in values]})
 
 
+def _link_poly_dense(link: _Link, x: Symbol, max_degree: int = MAX_DEGREE):
+    """:func:`_link_poly` by the fast path: a coefficient list with its roots, None, or _UNDECIDED."""
+    polys = []
+    for lhs, rhs in _equations(link):
+        p = _polynomial_dense(lhs, rhs, x, max_degree)
+        if p is _UNDECIDED:
+            return _UNDECIDED
+        polys.append(p)
+    if any(p is None for p in polys):
+        return None
+    real = [p for p in polys if p]
+    return real[0] if len(real) == 1 else None
+
+
 def _link_poly(link: _Link, x: Symbol, max_degree: int = MAX_DEGREE) -> sympy.Poly | None:
     """One polynomial whose roots are the link's solutions: a single non-identity side pair, else None."""
     polys = [p for p in (_polynomial(lhs, rhs, x, max_degree) for lhs, rhs in _equations(link))]
@@ -358,9 +398,31 @@ def _check_pair_complex(first: _Link, second: _Link, x: Symbol) -> EquationCheck
     )
 
 
+def _follows(first: _Link, second: _Link) -> EquationCheck:
+    return EquationCheck("chain", True, f"“{second.raw}” follows from “{first.raw}”")
+
+
 def _check_pair(first: _Link, second: _Link, x: Symbol, complex_context: bool = False) -> EquationCheck | None:
     if first.decimal or second.decimal:
         return None
+    if not complex_context:
+        # the fast path decides by root counts alone; a failure's message (the roots) is sympy's, below
+        d1, d2 = _link_poly_dense(first, x), _link_poly_dense(second, x)
+        if d1 is not _UNDECIDED and d2 is not _UNDECIDED:
+            if d1 is not None and d2 is not None and not ratpoly.count_real_roots(d1) and (
+                    not ratpoly.count_real_roots(d2)):
+                return _check_pair_complex(first, second, x)
+            if d1 is None or d2 is None:
+                return None
+            n1, n2 = ratpoly.count_real_roots(d1), ratpoly.count_real_roots(d2)
+            if not n1 or not n2:
+                return None
+            if ratpoly.count_real_roots(ratpoly.gcd(d1, d2)) in (n1, n2):
+                return _follows(first, second)
+    return _check_pair_sympy(first, second, x, complex_context)
+
+
+def _check_pair_sympy(first: _Link, second: _Link, x: Symbol, complex_context: bool) -> EquationCheck | None:
     p1, p2 = _link_poly(first, x), _link_poly(second, x)
     if complex_context or (p1 is not None and p2 is not None and not _n_real(p1) and not _n_real(p2)):
         return _check_pair_complex(first, second, x)
@@ -371,7 +433,7 @@ def _check_pair(first: _Link, second: _Link, x: Symbol, complex_context: bool = 
         return None
     shared = _n_real(p1.gcd(p2))
     if shared in (n1, n2):  # one real solution set contains the other
-        return EquationCheck("chain", True, f"“{second.raw}” follows from “{first.raw}”")
+        return _follows(first, second)
     r1, r2 = _real_roots(p1) or set(), _real_roots(p2) or set()
     lost = sorted(_fmt(r) for r in r1 - r2)
     gained = sorted(_fmt(r) for r in r2 - r1)
@@ -515,6 +577,7 @@ _DEFINITION = guarded(re.compile(r"\b(?:let|where|define[sd]?|denote[sd]?|set)\b
                          re.IGNORECASE))
 _SAMPLE_POINTS = ((Rational(3, 7), Rational(-5, 3), Rational(11, 4)), (Rational(-2, 9), Rational(13, 5), Rational(7, 3)),
                   (Rational(17, 6), Rational(4, 11), Rational(-9, 5)), (Rational(-23, 8), Rational(6, 13), Rational(19, 7)))
+_FRACTION_POINTS = tuple(tuple(Fraction(int(v.p), int(v.q)) for v in point) for point in _SAMPLE_POINTS)
 
 
 def _plain_side(e: Expr) -> bool:
@@ -536,7 +599,24 @@ def _readable_expr(e: Expr) -> bool:
 
 def _identity(a: Expr, b: Expr) -> bool | None:
     """Is ``a = b`` an identity? Decided symbolically (cancel + expand of the difference) and cross-checked at exact
-    rational points; None when the two disagree or the points are undefined."""
+    rational points; None when the two disagree or the points are undefined.
+
+    Two polynomials with rational coefficients are decided by :mod:`critica.verifiers.ratpoly` (the same answer:
+    their difference expands to zero or not, and every sample point is defined)."""
+    syms = tuple(sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name))
+    try:
+        pa, pb = ratpoly.poly_of(a, syms), ratpoly.poly_of(b, syms)
+    except ratpoly.NotPolynomial:
+        return _identity_sympy(a, b)
+    if len(syms) > 3:
+        return None
+    if pa == pb:
+        return True
+    nonzero = sum(ratpoly.evaluate(pa, point) != ratpoly.evaluate(pb, point) for point in _FRACTION_POINTS)
+    return False if nonzero >= 2 else None
+
+
+def _identity_sympy(a: Expr, b: Expr) -> bool | None:
     try:
         diff = sympy.expand(sympy.cancel(a - b))
     except (sympy.PolynomialError, TypeError, ValueError, RecursionError):
@@ -561,7 +641,20 @@ def _identity(a: Expr, b: Expr) -> bool | None:
 
 
 def _degrees(e: Expr) -> tuple[int, int] | None:
-    """Total degrees of the numerator and denominator of ``e`` as a reduced fraction, or None."""
+    """Total degrees of the numerator and denominator of ``e`` as a reduced fraction, or None.
+
+    A polynomial with rational coefficients is its own numerator (times a number) over a number: its total degree
+    and 0, worked out by :mod:`critica.verifiers.ratpoly`."""
+    gens = tuple(sorted(e.free_symbols, key=lambda s: s.name))
+    if gens:
+        try:
+            return ratpoly.total_degree(ratpoly.poly_of(e, gens)), 0
+        except ratpoly.NotPolynomial:
+            pass
+    return _degrees_sympy(e)
+
+
+def _degrees_sympy(e: Expr) -> tuple[int, int] | None:
     try:
         num, den = sympy.cancel(e).as_numer_denom()
         gens = sorted(e.free_symbols, key=lambda s: s.name)

@@ -1,0 +1,167 @@
+"""The algebra checks' exact fast paths (critica.verifiers.ratpoly) give what the sympy path gives, on generated
+polynomials, rational functions and roots (docs/performance.md, "The verifier")."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import sympy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from critica.verifiers import ratpoly
+from critica.verifiers.algebra import (
+    _UNDECIDED,
+    _check_pair,
+    _check_pair_sympy,
+    _degrees,
+    _degrees_sympy,
+    _identity,
+    _identity_sympy,
+    _polynomial,
+    _polynomial_dense,
+)
+from critica.verifiers.steplinks import _Link
+
+X, Y, Z = sympy.symbols("x y z")
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+_number = st.one_of(st.integers(-6, 6).map(sympy.Integer),
+                    st.tuples(st.integers(-7, 7), st.integers(1, 5)).map(lambda t: sympy.Rational(*t)))
+# mostly polynomial leaves; a few that are not (roots, pi, 1/x, another kind of number) exercise the hand-over
+_leaf = st.one_of(_number, st.sampled_from([X, Y, Z]), st.sampled_from([X, X, Y]),
+                  st.sampled_from([sympy.sqrt(2), sympy.pi, 1 / X, X ** sympy.Rational(1, 2), sympy.Float("0.5")]))
+
+
+def _exprs(leaf, max_power: int = 4):
+    return st.recursive(leaf, lambda kids: st.one_of(
+        st.tuples(kids, kids).map(lambda t: t[0] + t[1]),
+        st.tuples(kids, kids).map(lambda t: t[0] - t[1]),
+        st.tuples(kids, kids).map(lambda t: t[0] * t[1]),
+        st.tuples(kids, kids).map(lambda t: t[0] / t[1] if t[1] != 0 else t[0]),
+        st.tuples(kids, st.integers(0, max_power)).map(lambda t: t[0] ** t[1]),
+    ), max_leaves=8)
+
+
+EXPR = _exprs(_leaf)
+UNIVARIATE = _exprs(st.one_of(_number, st.just(X), st.just(X), st.sampled_from([sympy.sqrt(3), 1 / X])), 8)
+
+
+@st.composite
+def _pairs(draw):
+    """Two sides that are often an identity, or one slip away from one."""
+    a = draw(EXPR)
+    how = draw(st.sampled_from(["any", "expanded", "factored", "slip"]))
+    if how == "any":
+        return a, draw(EXPR)
+    b = sympy.expand(a) if how == "expanded" else sympy.factor(a) if how == "factored" else sympy.expand(a) + draw(
+        _number) * draw(st.sampled_from([X, Y, X * Y, sympy.Integer(1)]))
+    return a, b
+
+
+@SETTINGS
+@given(_pairs())
+def test_identity_fast_path_agrees_with_sympy(pair):
+    a, b = pair
+    assert _identity(a, b) == _identity_sympy(a, b)
+
+
+@SETTINGS
+@given(EXPR)
+def test_degrees_fast_path_agrees_with_sympy(e):
+    assert _degrees(e) == _degrees_sympy(e)
+
+
+def _monic(coeffs):
+    return [Fraction(c) / Fraction(coeffs[0]) for c in coeffs] if coeffs else []
+
+
+@SETTINGS
+@given(UNIVARIATE, UNIVARIATE, st.sampled_from([6, 8]))
+def test_polynomial_fast_path_agrees_with_sympy(lhs, rhs, max_degree):
+    fast = _polynomial_dense(lhs, rhs, X, max_degree)
+    slow = _polynomial(lhs, rhs, X, max_degree)
+    if fast is _UNDECIDED:
+        return
+    assert (fast is None) == (slow is None)
+    if slow is not None:
+        coeffs = [Fraction(int(c.p), int(c.q)) for c in slow.all_coeffs()] if not slow.is_zero else []
+        assert _monic(fast) == _monic(coeffs)
+
+
+def test_a_high_power_that_cancels_is_left_to_sympy():
+    # sympy looks for powers over the cap in lhs - rhs, where x^7 may have cancelled: the fast path leaves any
+    # such power to it rather than guess what survives
+    assert _polynomial_dense(X**7 + X, X**7 + 2, X, 6) is _UNDECIDED
+    assert _polynomial(X**7 + X, X**7 + 2, X, 6).all_coeffs() == [1, -2]
+    assert _polynomial_dense(X**7 + X, sympy.Integer(2), X, 6) is _UNDECIDED
+    assert _polynomial(X**7 + X, sympy.Integer(2), X, 6) is None
+
+
+_roots = st.lists(st.tuples(st.integers(-4, 4), st.integers(1, 3)), min_size=0, max_size=4)
+
+
+@SETTINGS
+@given(_roots, st.lists(st.integers(-9, 9), min_size=0, max_size=4), st.integers(1, 5))
+def test_real_root_count_agrees_with_sympy(roots, extra, scale):
+    p = sympy.Integer(scale)
+    for r, m in roots:
+        p *= (X - r) ** m
+    p *= sum((c * X**k for k, c in enumerate(extra)), sympy.Integer(1))  # maybe irrational or complex roots
+    poly = sympy.Poly(p, X)
+    dense = [Fraction(int(c)) for c in poly.all_coeffs()]
+    expected = 0 if poly.degree() <= 0 else poly.sqf_part().count_roots()
+    assert ratpoly.count_real_roots(dense) == expected
+
+
+@SETTINGS
+@given(_roots, _roots)
+def test_gcd_keeps_the_shared_roots(r1, r2):
+    p1 = sympy.Poly(sympy.prod([(X - r) ** m for r, m in r1]) * (X**2 + 1), X)
+    p2 = sympy.Poly(sympy.prod([(X - r) ** m for r, m in r2]) * 3, X)
+    d1, d2 = ([Fraction(int(c)) for c in p.all_coeffs()] for p in (p1, p2))
+    assert ratpoly.count_real_roots(ratpoly.gcd(d1, d2)) == (lambda g: 0 if g.degree() <= 0 else
+                                                             g.sqf_part().count_roots())(p1.gcd(p2))
+
+
+def _latex_side(e) -> str:
+    return sympy.latex(e).replace("\\left", "").replace("\\right", "")
+
+
+@st.composite
+def _equation(draw):
+    """A LaTeX equation in x: a product of linear factors (or a random polynomial) = a small polynomial."""
+    if draw(st.booleans()):
+        lhs = sympy.Integer(draw(st.integers(1, 3)))
+        for r, m in draw(_roots):
+            lhs *= (X - r) ** m
+    else:
+        lhs = draw(UNIVARIATE)
+    rhs = draw(st.one_of(st.just(sympy.Integer(0)), UNIVARIATE))
+    return f"{_latex_side(lhs)} = {_latex_side(rhs)}"
+
+
+@SETTINGS
+@given(_equation(), _equation())
+def test_consecutive_equations_fast_path_agrees_with_sympy(first, second):
+    a, b = _Link(first), _Link(second)
+    if a.sides is None or b.sides is None:
+        return
+    syms = set().union(*(s.free_symbols for s in a.sides + b.sides))
+    if syms != {X}:
+        return
+    fast = _check_pair(a, b, X)
+    slow = _check_pair_sympy(a, b, X, False)
+    assert (fast is None) == (slow is None)
+    if slow is not None:
+        assert (fast.kind, fast.ok, fast.message, fast.details) == (slow.kind, slow.ok, slow.message, slow.details)
+
+
+def test_the_fast_paths_decide_plain_polynomials_without_sympy():
+    # the cases the fast path exists for are decided by it (no hand-over)
+    assert _polynomial_dense(X**2 - 5 * X + 6, sympy.Integer(0), X) == [1, -5, 6]
+    assert ratpoly.poly_of((X + Y) ** 2, (X, Y)) == {(2, 0): 1, (1, 1): 2, (0, 2): 1}
+    assert ratpoly.count_real_roots([Fraction(1), Fraction(0), Fraction(-2)]) == 2  # x^2 - 2
+    assert ratpoly.count_real_roots([Fraction(1), Fraction(-2), Fraction(1)]) == 1  # (x - 1)^2
+    assert ratpoly.count_real_roots([Fraction(1), Fraction(0), Fraction(1)]) == 0  # x^2 + 1
+
