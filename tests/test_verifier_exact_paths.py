@@ -165,3 +165,67 @@ def test_the_fast_paths_decide_plain_polynomials_without_sympy():
     assert ratpoly.count_real_roots([Fraction(1), Fraction(-2), Fraction(1)]) == 1  # (x - 1)^2
     assert ratpoly.count_real_roots([Fraction(1), Fraction(0), Fraction(1)]) == 0  # x^2 + 1
 
+
+_PIECES = ["x", "y", "ab", "e", "i", "2", "3.5", "10", "\\frac", "\\dfrac", "\\sqrt", "\\pi", "\\theta", "\\thetax",
+           "\\omega", "\\alpha", "\\cdot", "\\times", "\\left(", "\\right)", "\\boxed{", "\\text{cm}", "\\", "\\\\",
+           "\\,", "{", "}", "(", ")", "[", "]", "+", "-", "*", "/", "^", "_", "=", " ", ".", ",", "\\pm", "±", "!",
+           "\\binom", "\\log", "\\sin", "^\\circ", "°", "C(", "\\lfloor", "\\rfloor", "x_1", "ſ", "K"]
+LATEXISH = st.lists(st.sampled_from(_PIECES), max_size=14).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(LATEXISH)
+def test_text_without_symbol_letters_parses_to_numbers_only(text):
+    from critica.verifiers.algebra import _pm_values
+    from critica.verifiers.symparse import Unparseable, may_have_symbols, parse_latex_expr
+
+    if may_have_symbols(text):
+        return
+    for part in [text, *text.split("=")]:
+        for numeric in (False, True):
+            try:
+                value, _ = parse_latex_expr(part, numeric)
+            except (Unparseable, ValueError, TypeError, ZeroDivisionError, RecursionError, OverflowError):
+                continue
+            assert not value.free_symbols
+    link = _Link(text)
+    assert link.sides is None or not any(s.free_symbols for s in link.sides)
+    assert _pm_values(text) is None
+
+
+_WORDS = ["suppose", "assume", "guessing", "try", "trying", "tried", "testing", "check", "verify", "plugging",
+          "incorrect", "wrong", "mistakes", "error", "errors", "extraneous", "rejected", "discard", "invalid",
+          "contradiction", "impossible", "not possible", "not a solution", "not a valid solution", "not satisfied",
+          "re-evaluate", "reevaluate", "recheck", "re-examine", "reexamine", "reconsider", "hypothesis",
+          "counterexample", "approximately", "estimate", "rounding", "roughly", "about", "nearly", "≈", "\\approx",
+          "\\omega", "ω", "\\zeta", "complex", "root of unity", "roots  of\nunity", "imaginary", "non-real", "nonreal",
+          "real", "not", "re", "valid", "a", "x", "1", "_", "-", " ", "\\", "ſ", "\u212a", "\u0130", "\u0131", "é"]
+
+
+@st.composite
+def _wordy(draw):
+    pieces = draw(st.lists(st.sampled_from(_WORDS), max_size=8))
+    cased = [draw(st.sampled_from([p, p.upper(), p.title(), p.swapcase()])) for p in pieces]
+    return draw(st.sampled_from(["", " "])).join(cased)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_wordy())
+def test_keyword_gates_find_what_the_regex_finds(text):
+    from critica.verifiers.algebra import _COMPLEX_GATE, _HYPOTHETICAL_GATE
+
+    for gate in (_HYPOTHETICAL_GATE, _COMPLEX_GATE):
+        got, want = gate.search(text), gate.pattern.search(text)
+        assert (got is None) == (want is None)
+        if want is not None:
+            assert got.span() == want.span()
+
+
+def test_keyword_gates_search_non_ascii_text_with_the_regex():
+    from critica.verifiers.algebra import _COMPLEX_GATE, _HYPOTHETICAL_GATE
+
+    # re folds ſ onto s and İ onto i where str.lower does not: such text must reach the regex
+    assert _HYPOTHETICAL_GATE.search("we ſuppose that") is not None
+    assert _COMPLEX_GATE.search("an \u0130maginary root") is not None
+    assert _HYPOTHETICAL_GATE.search("so x = 4") is None and _COMPLEX_GATE.search("x^2 = 4") is None
+    assert _HYPOTHETICAL_GATE.search("Let us CHECK it") is not None and _COMPLEX_GATE.search("NON-REAL") is not None

@@ -56,6 +56,7 @@ from critica.verifiers.constants import (
     numeric_checks,
 )
 from critica.verifiers.fastre import guarded
+from critica.verifiers.keygate import KeywordGate
 from critica.verifiers.steplinks import (
     _IMPLY_CMDS,
     _NOT_EQUATION,
@@ -68,7 +69,7 @@ from critica.verifiers.steplinks import (
     _sequence,
     _strip_wrappers,
 )
-from critica.verifiers.symparse import MAX_LINK_CHARS, MAX_STEP_CHARS, Unparseable, parse_latex_expr
+from critica.verifiers.symparse import MAX_LINK_CHARS, MAX_STEP_CHARS, Unparseable, may_have_symbols, parse_latex_expr
 
 __all__ = ["AlgebraVerifier", "check_step", "numeric_checks", "parse_latex_expr", "Unparseable"]
 
@@ -93,6 +94,12 @@ _HYPOTHETICAL = guarded(re.compile(
     r"approx\w*|estimat\w*|round\w*|roughly|about|nearly)\b|≈|\\approx",
     re.IGNORECASE,
 ))
+# every match of _HYPOTHETICAL, lowercased, contains one of these (≈ is not ASCII: such text is always searched)
+_HYPOTHETICAL_GATE = KeywordGate(_HYPOTHETICAL, (
+    "suppos", "assum", "guess", "try", "trie", "test", "check", "verif", "plug", "incorrect", "wrong", "mistake", "error",
+    "extraneous", "reject", "discard", "invalid", "contradict", "impossible", "not possible", "not a ", "not satisf",
+    "evaluat", "examin", "reconsider", "hypothe", "counterexample", "approx", "estimat", "round", "rough", "about",
+    "nearly"))
 
 
 def _pm_values(raw: str) -> list[Expr] | None:
@@ -366,6 +373,7 @@ def _n_real(poly: sympy.Poly) -> int:
 # Words that put a step over the complex numbers, where an equation's non-real roots are its solutions too.
 _COMPLEX_CONTEXT = guarded(re.compile(r"\\omega|ω|\\zeta|\bcomplex\b|\broots?\s+of\s+unity\b|\bimaginary\b|\bnon-?real\b",
                               re.IGNORECASE))
+_COMPLEX_GATE = KeywordGate(_COMPLEX_CONTEXT, ("\\omega", "\\zeta", "complex", "unity", "imaginary", "real"))
 
 
 def _small_coefficients(poly: sympy.Poly) -> bool:
@@ -453,7 +461,7 @@ _SUBSTITUTION = guarded(re.compile(r"\b(?:substitut\w*|plug\w*|replac\w*|using|u
 
 @functools.lru_cache(maxsize=64)
 def _readable(step: str) -> bool:
-    return len(step) <= MAX_STEP_CHARS and not _HYPOTHETICAL.search(step)
+    return len(step) <= MAX_STEP_CHARS and not _HYPOTHETICAL_GATE.search(step)
 
 
 def step_tail(step: str) -> _Link | None:
@@ -483,7 +491,7 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
         return []
     seq, lead = _sequence(step)
     identities = _identity_checks(seq, lead) + _prose_identity_checks(step)
-    complex_context = bool(_COMPLEX_CONTEXT.search(step))
+    complex_context = bool(_COMPLEX_GATE.search(step))
     offset = 0
     if before is not None and seq and isinstance(seq[0], _Link):
         lead = _STEP_LABEL.sub("", lead)
@@ -501,6 +509,9 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
         prev_link = seq[i - 2] if i >= 2 and isinstance(seq[i - 1], _Conn) and seq[i - 1].kind == "IMPLY" else None
         if not isinstance(prev_link, _Link):
             i += 1  # every check relates a formula to the one it follows from
+            continue
+        if not may_have_symbols(item.raw):
+            i += 1  # numbers only: neither a claim "x = c" nor an equation in an unknown
             continue
         claim = _claim(item)
         if claim is not None:
@@ -722,6 +733,8 @@ def _identity_checks(seq: list[_Link | _Conn], lead: str) -> list[EquationCheck]
             continue
         if any(_DEFINITION.search(t) for t in (prose, item.raw, item.after)) or _CONDITION_AFTER.search(item.after):
             continue
+        if not may_have_symbols(item.raw):
+            continue  # numbers only: no rewriting pair (both sides need a variable), so no finding
         sides = item.sides
         if sides is None or len(sides) < 2 or item.decimal:
             continue  # decimals are rounded more often than not

@@ -838,7 +838,7 @@ def _function_checks(step: str) -> list[SeriesCheck]:
 
 # --- the verifier -------------------------------------------------------------------------------------------------
 
-_ANY_MARK = re.compile(_SERIES_MARK.pattern + "|" + _FUNC_MARK.pattern)
+_ANY_MARK = guarded(re.compile(_SERIES_MARK.pattern + "|" + _FUNC_MARK.pattern))
 
 
 @functools.lru_cache(maxsize=256)
