@@ -229,3 +229,36 @@ def test_keyword_gates_search_non_ascii_text_with_the_regex():
     assert _COMPLEX_GATE.search("an \u0130maginary root") is not None
     assert _HYPOTHETICAL_GATE.search("so x = 4") is None and _COMPLEX_GATE.search("x^2 = 4") is None
     assert _HYPOTHETICAL_GATE.search("Let us CHECK it") is not None and _COMPLEX_GATE.search("NON-REAL") is not None
+
+
+@SETTINGS
+@given(UNIVARIATE, UNIVARIATE, st.one_of(_number, st.sampled_from([sympy.sqrt(2), 1 + sympy.sqrt(3)])))
+def test_holds_fast_path_agrees_with_sympy(lhs, rhs, c):
+    from critica.verifiers.algebra import _holds, _holds_sympy
+
+    assert _holds(lhs, rhs, X, c) == _holds_sympy(lhs, rhs, X, c)
+    root = sympy.Rational(3, 2)  # an equation it solves, so True is exercised too
+    assert _holds(lhs * (X - root), rhs * (X - root), X, root) == _holds_sympy(
+        lhs * (X - root), rhs * (X - root), X, root)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # sympy's summation is slow
+@given(st.lists(st.tuples(st.integers(-20, 20), st.integers(1, 6)).map(lambda t: Fraction(*t)), max_size=6),
+       st.integers(-3000, 3000), st.integers(-5, 5000))
+def test_range_sums_agree_with_sympy_summation(coeffs, lo, length):
+    k = sympy.Symbol("k")
+    p = sum((sympy.Rational(c.numerator, c.denominator) * k**e for e, c in enumerate(reversed(coeffs))),
+            sympy.Integer(0))
+    hi = lo + length - 1
+    expected = sympy.summation(p, (k, lo, hi)) if length > 0 else 0
+    got = ratpoly.sum_range(coeffs, lo, hi)
+    assert sympy.Rational(got.numerator, got.denominator) == expected
+
+
+def test_a_long_polynomial_sum_is_decided_exactly():
+    from critica.verifiers.series import bigop_value
+
+    assert bigop_value(r"\sum_{k=1}^{2015} \frac{k(k+1)}{2}")[0] == 1365589680
+    assert bigop_value(r"\sum_{k=1001}^{2000} (k^2+1)")[0] == sum(j * j + 1 for j in range(1001, 2001))
+    assert bigop_value(r"\sum_{k=1}^{1000} k^{13}") is None  # degree over the cap, as before
+    assert bigop_value(r"\sum_{k=1}^{1000} \sqrt{2} k") is None  # not rational: sympy's path, as before

@@ -202,7 +202,22 @@ def _unsafe_for_substitution(expr: Expr, x: Symbol) -> bool:
 
 
 def _holds(lhs: Expr, rhs: Expr, x: Symbol, c: Expr) -> bool | None:
-    """Does ``lhs = rhs`` hold at ``x = c``? None when undefined there (a zero denominator) or too close to call."""
+    """Does ``lhs = rhs`` hold at ``x = c``? None when undefined there (a zero denominator) or too close to call.
+
+    Polynomial sides at a rational value: both values are exact rationals (what sympy's substitution gives), so
+    it holds exactly when they are equal; computed by :mod:`critica.verifiers.ratpoly`."""
+    if c.is_Rational:
+        try:
+            left, right = ratpoly.poly_of(lhs, (x,)), ratpoly.poly_of(rhs, (x,))
+        except ratpoly.NotPolynomial:
+            pass
+        else:
+            v = (Fraction(int(c.p), int(c.q)),)
+            return ratpoly.evaluate(left, v) == ratpoly.evaluate(right, v)
+    return _holds_sympy(lhs, rhs, x, c)
+
+
+def _holds_sympy(lhs: Expr, rhs: Expr, x: Symbol, c: Expr) -> bool | None:
     try:
         left = lhs.subs(x, c)
         right = rhs.subs(x, c)
@@ -510,8 +525,13 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
         if not isinstance(prev_link, _Link):
             i += 1  # every check relates a formula to the one it follows from
             continue
-        if not may_have_symbols(item.raw):
-            i += 1  # numbers only: neither a claim "x = c" nor an equation in an unknown
+        if not (may_have_symbols(item.raw) and may_have_symbols(prev_link.raw)) or (
+                _unknown(prev_link) is None or _claim(prev_link) is not None):
+            # Both checks below need the formula before to be an equation in one unknown that is no claim (the
+            # chain of a claim starts there, the pair check requires it) and the item to hold a variable: without
+            # them neither adds a check, so the item is not parsed. (The links a claim would consume next follow
+            # "or"/"," and are skipped above anyway.)
+            i += 1
             continue
         claim = _claim(item)
         if claim is not None:
@@ -720,6 +740,21 @@ def _cue_shape(a: Expr, b: Expr, left_raw: str, cue: str) -> bool:
     return diff.is_number and diff != 0  # as an equation it would have no solution: a rewriting slip
 
 
+_LONE_LETTER = re.compile(r"\s*[A-Za-z]\s*")
+
+
+def _may_open_rewriting(raw: str) -> bool:
+    """False only when the first or second side of the link ``raw`` is surely a number or a lone letter (a plain
+    side), which no rewriting pair has: then the link needs no parsing here.
+
+    The parsed sides are the ``=``-separated parts of ``raw`` less ``\\boxed`` wrappers and end punctuation, each
+    part of ``raw`` holding its side's text (see :func:`critica.verifiers.steplinks._parse_link`); a part without a
+    possible variable parses to a number, a part that is one letter and spaces to that letter (or to nothing, for
+    ``e`` and ``i``)."""
+    parts = raw.split("=", 2)
+    return len(parts) >= 2 and all(may_have_symbols(p) and not _LONE_LETTER.fullmatch(p) for p in parts[:2])
+
+
 def _identity_checks(seq: list[_Link | _Conn], lead: str) -> list[EquationCheck]:
     """Failed identities in the step's rewritings (see the section comment); identities that hold are not reported."""
     out: list[EquationCheck] = []
@@ -733,8 +768,8 @@ def _identity_checks(seq: list[_Link | _Conn], lead: str) -> list[EquationCheck]
             continue
         if any(_DEFINITION.search(t) for t in (prose, item.raw, item.after)) or _CONDITION_AFTER.search(item.after):
             continue
-        if not may_have_symbols(item.raw):
-            continue  # numbers only: no rewriting pair (both sides need a variable), so no finding
+        if not _may_open_rewriting(item.raw):
+            continue  # its first two sides are not both expressions in variables: no rewriting pair, no finding
         sides = item.sides
         if sides is None or len(sides) < 2 or item.decimal:
             continue  # decimals are rounded more often than not

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-__all__ = ["NotPolynomial", "add_into", "count_real_roots", "dense", "evaluate", "gcd", "poly_of", "total_degree"]
+__all__ = ["NotPolynomial", "add_into", "count_real_roots", "dense", "evaluate", "evaluate_dense", "gcd", "poly_of", "sum_range",
+           "total_degree"]
 
 MAX_POWER = 12  # a larger power of a compound base goes to sympy (which the callers cap before expanding anyway)
 MAX_TERMS = 400  # an expansion with more terms goes to sympy
@@ -178,3 +179,37 @@ def count_real_roots(p: list[Fraction]) -> int:
     at_pos = [1 if q[0] > 0 else -1 for q in seq]
     at_neg = [s if (len(q) - 1) % 2 == 0 else -s for s, q in zip(at_pos, seq, strict=True)]
     return _sign_changes(at_neg) - _sign_changes(at_pos)
+
+
+def evaluate_dense(p: list[Fraction], v: Fraction) -> Fraction:
+    total = Fraction(0)
+    for c in p:
+        total = total * v + c
+    return total
+
+
+def sum_range(p: list[Fraction], lo: int, hi: int) -> Fraction:
+    """``p(lo) + p(lo + 1) + … + p(hi)`` exactly (0 when ``hi < lo``), in time independent of the range's length.
+
+    The partial sums ``F(t) = p(lo) + … + p(lo + t - 1)`` are a polynomial in ``t`` of degree ``deg p + 1``: it is
+    computed at ``t = 0 … deg p + 1`` and interpolated (Lagrange) at ``t = hi - lo + 1``."""
+    n = hi - lo + 1
+    if n <= 0:
+        return Fraction(0)
+    nodes = len(p) + 1  # deg p + 2 values fix a polynomial of degree deg p + 1
+    partial = [Fraction(0)]
+    for t in range(min(n, nodes - 1)):
+        partial.append(partial[-1] + evaluate_dense(p, Fraction(lo + t)))
+    if n < len(partial):
+        return partial[n]
+    total = Fraction(0)
+    for i, f in enumerate(partial):
+        if not f:
+            continue
+        num, den = 1, 1
+        for m in range(nodes):
+            if m != i:
+                num *= n - m
+                den *= i - m
+        total += f * Fraction(num, den)
+    return total
