@@ -51,9 +51,11 @@ UNIVARIATE = _exprs(st.one_of(_number, st.just(X), st.just(X), st.sampled_from([
 def _pairs(draw):
     """Two sides that are often an identity, or one slip away from one."""
     a = draw(EXPR)
-    how = draw(st.sampled_from(["any", "expanded", "factored", "slip"]))
+    how = draw(st.sampled_from(["any", "expanded", "factored", "cancelled", "slip"]))
     if how == "any":
         return a, draw(EXPR)
+    if how == "cancelled":
+        return a, sympy.cancel(a)
     b = sympy.expand(a) if how == "expanded" else sympy.factor(a) if how == "factored" else sympy.expand(a) + draw(
         _number) * draw(st.sampled_from([X, Y, X * Y, sympy.Integer(1)]))
     return a, b

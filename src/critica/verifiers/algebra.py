@@ -638,12 +638,32 @@ def _identity(a: Expr, b: Expr) -> bool | None:
     try:
         pa, pb = ratpoly.poly_of(a, syms), ratpoly.poly_of(b, syms)
     except ratpoly.NotPolynomial:
-        return _identity_sympy(a, b)
+        return _identity_rational(a, b, syms)
     if len(syms) > 3:
         return None
     if pa == pb:
         return True
     nonzero = sum(ratpoly.evaluate(pa, point) != ratpoly.evaluate(pb, point) for point in _FRACTION_POINTS)
+    return False if nonzero >= 2 else None
+
+
+def _identity_rational(a: Expr, b: Expr, syms: tuple) -> bool | None:
+    """:func:`_identity` for rational functions with rational coefficients: ``a - b`` cancels to zero exactly when
+    the cross products of numerators and denominators agree, and where no denominator inside ``a`` or ``b``
+    vanishes at a sample point sympy's substitution gives the exact rational values computed here; at such a
+    pole (sympy meets ``zoo``) or for anything else, the sympy path decides."""
+    try:
+        (na, da), (nb, db) = ratpoly.ratfunc_of(a, syms), ratpoly.ratfunc_of(b, syms)
+        if len(syms) > 3:
+            return None
+        same = ratpoly.multiply(na, db) == ratpoly.multiply(nb, da)
+        values = [(ratpoly.value_at(a, syms, point[: len(syms)]), ratpoly.value_at(b, syms, point[: len(syms)]))
+                  for point in _FRACTION_POINTS]
+    except ratpoly.NotPolynomial:
+        return _identity_sympy(a, b)
+    nonzero = sum(va != vb for va, vb in values)
+    if same:
+        return True if nonzero == 0 else None
     return False if nonzero >= 2 else None
 
 
@@ -680,6 +700,12 @@ def _degrees(e: Expr) -> tuple[int, int] | None:
     if gens:
         try:
             return ratpoly.total_degree(ratpoly.poly_of(e, gens)), 0
+        except ratpoly.NotPolynomial:
+            pass
+    if len(gens) == 1:  # a rational function of one variable: in lowest terms by a gcd, as sympy's cancel
+        try:
+            num, den = ratpoly.ratfunc_of(e, gens)
+            return ratpoly.reduced_degrees(ratpoly.dense(num), ratpoly.dense(den))
         except ratpoly.NotPolynomial:
             pass
     return _degrees_sympy(e)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-__all__ = ["NotPolynomial", "add_into", "count_real_roots", "dense", "evaluate", "evaluate_dense", "gcd", "poly_of", "sum_range",
-           "total_degree"]
+__all__ = ["NotPolynomial", "add_into", "count_real_roots", "dense", "evaluate", "evaluate_dense", "gcd", "multiply",
+           "poly_of", "ratfunc_of", "reduced_degrees", "sum_range", "total_degree", "value_at"]
 
 MAX_POWER = 12  # a larger power of a compound base goes to sympy (which the callers cap before expanding anyway)
 MAX_TERMS = 400  # an expansion with more terms goes to sympy
@@ -213,3 +213,120 @@ def sum_range(p: list[Fraction], lo: int, hi: int) -> Fraction:
                 den *= i - m
         total += f * Fraction(num, den)
     return total
+
+
+# --- rational functions ------------------------------------------------------------------------------------------
+
+def ratfunc_of(expr, gens: tuple) -> tuple[Poly, Poly]:
+    """``expr`` as ``(numerator, denominator)``, polynomials in ``gens`` (not reduced; the denominator is not zero):
+    sums, products, integer powers (negative ones of a non-zero base), rational numbers and ``gens``; raises
+    :class:`NotPolynomial` for anything else, as :func:`poly_of`."""
+    index = {g: i for i, g in enumerate(gens)}
+    n = len(gens)
+    one = (0,) * n
+    unit: Poly = {one: Fraction(1)}
+
+    def walk(e) -> tuple[Poly, Poly]:
+        if e.is_Rational:
+            return ({one: Fraction(int(e.p), int(e.q))} if e.p else {}), unit
+        if e.is_Symbol:
+            i = index.get(e)
+            if i is None:
+                raise NotPolynomial("another symbol")
+            return {tuple(1 if j == i else 0 for j in range(n)): Fraction(1)}, unit
+        if e.is_Add:
+            num: Poly = {}
+            den = unit
+            for a in e.args:
+                an, ad = walk(a)
+                if ad == den:
+                    add_into(num, an)
+                else:
+                    num = _mul(num, ad)
+                    add_into(num, _mul(an, den))
+                    den = _mul(den, ad)
+            return num, den
+        if e.is_Mul:
+            num, den = unit, unit
+            for a in e.args:
+                an, ad = walk(a)
+                num, den = _mul(num, an), (den if ad is unit else _mul(den, ad))
+            return num, den
+        if e.is_Pow:
+            k = e.exp
+            if not k.is_Integer or abs(k) > MAX_POWER:
+                raise NotPolynomial("power")
+            bn, bd = walk(e.base)
+            if k < 0:
+                if not bn:
+                    raise NotPolynomial("zero to a negative power")
+                bn, bd = bd, bn
+            num, den = unit, unit
+            for _ in range(abs(int(k))):
+                num = _mul(num, bn)
+                den = den if bd is unit else _mul(den, bd)
+            return num, den
+        raise NotPolynomial(type(e).__name__)
+
+    num, den = walk(expr)
+    if not den:
+        raise NotPolynomial("zero denominator")
+    return num, den
+
+
+def multiply(p: Poly, q: Poly) -> Poly:
+    return _mul(p, q)
+
+
+def value_at(expr, gens: tuple, point: tuple) -> Fraction:
+    """The exact value of ``expr`` with ``gens`` set to ``point``, computed node by node as sympy's substitution
+    does; raises :class:`NotPolynomial` for a node :func:`ratfunc_of` does not read or a zero raised to a negative
+    power anywhere (sympy would meet ``zoo`` there, whose arithmetic is its business)."""
+    values = dict(zip(gens, point, strict=True))
+
+    def walk(e) -> Fraction:
+        if e.is_Rational:
+            return Fraction(int(e.p), int(e.q))
+        if e.is_Symbol:
+            if e not in values:
+                raise NotPolynomial("another symbol")
+            return values[e]
+        if e.is_Add:
+            return sum((walk(a) for a in e.args), Fraction(0))
+        if e.is_Mul:
+            out = Fraction(1)
+            for a in e.args:
+                out *= walk(a)
+            return out
+        if e.is_Pow:
+            k = e.exp
+            if not k.is_Integer or abs(k) > MAX_POWER:
+                raise NotPolynomial("power")
+            b = walk(e.base)
+            if k < 0 and not b:
+                raise NotPolynomial("pole")
+            return b ** int(k)
+        raise NotPolynomial(type(e).__name__)
+
+    return walk(expr)
+
+
+def _quo(a: list[Fraction], b: list[Fraction]) -> list[Fraction]:
+    """The quotient of ``a`` by ``b`` (``b`` divides ``a``; ``b`` not zero)."""
+    a = list(a)
+    out = []
+    while len(a) >= len(b):
+        f = a[0] / b[0]
+        out.append(f)
+        for j in range(len(b)):
+            a[j] -= f * b[j]
+        a.pop(0)
+    return _trim(out)
+
+
+def reduced_degrees(num: list[Fraction], den: list[Fraction]) -> tuple[int, int]:
+    """Degrees of the numerator and denominator of ``num / den`` in lowest terms (one variable; 0 for a zero
+    numerator, whose lowest terms are 0 / 1)."""
+    g = gcd(num, den)
+    n, d = _quo(num, g), _quo(den, g)
+    return max(len(n) - 1, 0), len(d) - 1
