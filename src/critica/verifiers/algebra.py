@@ -41,12 +41,14 @@ from __future__ import annotations
 
 import functools
 import re
+from fractions import Fraction
 
 import sympy
 from sympy import Expr, Rational, Symbol
 
 from critica.budget import checkpoint
 from critica.types import Item
+from critica.verifiers import ratpoly
 from critica.verifiers.base import Finding, step_finding
 from critica.verifiers.constants import (
     _NUMERIC_SKIP,  # noqa: F401 - re-exported: the listing checker reads it here
@@ -54,6 +56,7 @@ from critica.verifiers.constants import (
     numeric_checks,
 )
 from critica.verifiers.fastre import guarded
+from critica.verifiers.keygate import KeywordGate
 from critica.verifiers.steplinks import (
     _IMPLY_CMDS,
     _NOT_EQUATION,
@@ -66,7 +69,7 @@ from critica.verifiers.steplinks import (
     _sequence,
     _strip_wrappers,
 )
-from critica.verifiers.symparse import MAX_LINK_CHARS, MAX_STEP_CHARS, Unparseable, parse_latex_expr
+from critica.verifiers.symparse import MAX_LINK_CHARS, MAX_STEP_CHARS, Unparseable, may_have_symbols, parse_latex_expr
 
 __all__ = ["AlgebraVerifier", "check_step", "numeric_checks", "parse_latex_expr", "Unparseable"]
 
@@ -91,6 +94,12 @@ _HYPOTHETICAL = guarded(re.compile(
     r"approx\w*|estimat\w*|round\w*|roughly|about|nearly)\b|≈|\\approx",
     re.IGNORECASE,
 ))
+# every match of _HYPOTHETICAL, lowercased, contains one of these (≈ is not ASCII: such text is always searched)
+_HYPOTHETICAL_GATE = KeywordGate(_HYPOTHETICAL, (
+    "suppos", "assum", "guess", "try", "trie", "test", "check", "verif", "plug", "incorrect", "wrong", "mistake", "error",
+    "extraneous", "reject", "discard", "invalid", "contradict", "impossible", "not possible", "not a ", "not satisf",
+    "evaluat", "examin", "reconsider", "hypothe", "counterexample", "approx", "estimat", "round", "rough", "about",
+    "nearly"))
 
 
 def _pm_values(raw: str) -> list[Expr] | None:
@@ -193,7 +202,22 @@ def _unsafe_for_substitution(expr: Expr, x: Symbol) -> bool:
 
 
 def _holds(lhs: Expr, rhs: Expr, x: Symbol, c: Expr) -> bool | None:
-    """Does ``lhs = rhs`` hold at ``x = c``? None when undefined there (a zero denominator) or too close to call."""
+    """Does ``lhs = rhs`` hold at ``x = c``? None when undefined there (a zero denominator) or too close to call.
+
+    Polynomial sides at a rational value: both values are exact rationals (what sympy's substitution gives), so
+    it holds exactly when they are equal; computed by :mod:`critica.verifiers.ratpoly`."""
+    if c.is_Rational:
+        try:
+            left, right = ratpoly.poly_of(lhs, (x,)), ratpoly.poly_of(rhs, (x,))
+        except ratpoly.NotPolynomial:
+            pass
+        else:
+            v = (Fraction(int(c.p), int(c.q)),)
+            return ratpoly.evaluate(left, v) == ratpoly.evaluate(right, v)
+    return _holds_sympy(lhs, rhs, x, c)
+
+
+def _holds_sympy(lhs: Expr, rhs: Expr, x: Symbol, c: Expr) -> bool | None:
     try:
         left = lhs.subs(x, c)
         right = rhs.subs(x, c)
@@ -203,6 +227,30 @@ def _holds(lhs: Expr, rhs: Expr, x: Symbol, c: Expr) -> bool | None:
         return None
     z = _zero(left - right)
     return None if z is None else z
+
+
+# The fast path: most equations are polynomials with rational coefficients, for which the exact answers of
+# :mod:`critica.verifiers.ratpoly` equal sympy's (see there). It answers _UNDECIDED where it cannot tell, and then
+# the sympy path runs as before.
+_UNDECIDED = object()
+
+
+def _polynomial_dense(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int = MAX_DEGREE):
+    """What :func:`_polynomial` gives, as a coefficient list (up to a constant factor, the same roots): ``[]`` for
+    zero, None where it gives None, or _UNDECIDED.
+
+    Both sides polynomials in ``x`` with no power of ``x`` above ``max_degree`` written in them: then ``lhs - rhs``
+    has none either (sympy's sums and products only merge or cancel the powers written), its numerator is itself
+    times a number, so sympy's polynomial is this one times a number, and None exactly when the degree is over
+    ``max_degree``. A power over ``max_degree`` that cancels is sympy's business (it refuses it before cancelling)."""
+    try:
+        left = ratpoly.poly_of(lhs, (x,), max_degree)
+        right = ratpoly.poly_of(rhs, (x,), max_degree)
+    except ratpoly.NotPolynomial:
+        return _UNDECIDED
+    ratpoly.add_into(left, right, -1)
+    coeffs = ratpoly.dense(left)
+    return None if len(coeffs) - 1 > max_degree else coeffs
 
 
 def _polynomial(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int = MAX_DEGREE) -> sympy.Poly | None:
@@ -309,6 +357,20 @@ def _check_claim(chain: list[_Link], x: Symbol, values: list[Expr], claim_raw: s
                          {"unknown": str(x), "claimed": [_fmt(c) for c in values]})
 
 
+def _link_poly_dense(link: _Link, x: Symbol, max_degree: int = MAX_DEGREE):
+    """:func:`_link_poly` by the fast path: a coefficient list with its roots, None, or _UNDECIDED."""
+    polys = []
+    for lhs, rhs in _equations(link):
+        p = _polynomial_dense(lhs, rhs, x, max_degree)
+        if p is _UNDECIDED:
+            return _UNDECIDED
+        polys.append(p)
+    if any(p is None for p in polys):
+        return None
+    real = [p for p in polys if p]
+    return real[0] if len(real) == 1 else None
+
+
 def _link_poly(link: _Link, x: Symbol, max_degree: int = MAX_DEGREE) -> sympy.Poly | None:
     """One polynomial whose roots are the link's solutions: a single non-identity side pair, else None."""
     polys = [p for p in (_polynomial(lhs, rhs, x, max_degree) for lhs, rhs in _equations(link))]
@@ -326,6 +388,7 @@ def _n_real(poly: sympy.Poly) -> int:
 # Words that put a step over the complex numbers, where an equation's non-real roots are its solutions too.
 _COMPLEX_CONTEXT = guarded(re.compile(r"\\omega|ω|\\zeta|\bcomplex\b|\broots?\s+of\s+unity\b|\bimaginary\b|\bnon-?real\b",
                               re.IGNORECASE))
+_COMPLEX_GATE = KeywordGate(_COMPLEX_CONTEXT, ("\\omega", "\\zeta", "complex", "unity", "imaginary", "real"))
 
 
 def _small_coefficients(poly: sympy.Poly) -> bool:
@@ -358,9 +421,31 @@ def _check_pair_complex(first: _Link, second: _Link, x: Symbol) -> EquationCheck
     )
 
 
+def _follows(first: _Link, second: _Link) -> EquationCheck:
+    return EquationCheck("chain", True, f"“{second.raw}” follows from “{first.raw}”")
+
+
 def _check_pair(first: _Link, second: _Link, x: Symbol, complex_context: bool = False) -> EquationCheck | None:
     if first.decimal or second.decimal:
         return None
+    if not complex_context:
+        # the fast path decides by root counts alone; a failure's message (the roots) is sympy's, below
+        d1, d2 = _link_poly_dense(first, x), _link_poly_dense(second, x)
+        if d1 is not _UNDECIDED and d2 is not _UNDECIDED:
+            if d1 is not None and d2 is not None and not ratpoly.count_real_roots(d1) and (
+                    not ratpoly.count_real_roots(d2)):
+                return _check_pair_complex(first, second, x)
+            if d1 is None or d2 is None:
+                return None
+            n1, n2 = ratpoly.count_real_roots(d1), ratpoly.count_real_roots(d2)
+            if not n1 or not n2:
+                return None
+            if ratpoly.count_real_roots(ratpoly.gcd(d1, d2)) in (n1, n2):
+                return _follows(first, second)
+    return _check_pair_sympy(first, second, x, complex_context)
+
+
+def _check_pair_sympy(first: _Link, second: _Link, x: Symbol, complex_context: bool) -> EquationCheck | None:
     p1, p2 = _link_poly(first, x), _link_poly(second, x)
     if complex_context or (p1 is not None and p2 is not None and not _n_real(p1) and not _n_real(p2)):
         return _check_pair_complex(first, second, x)
@@ -371,7 +456,7 @@ def _check_pair(first: _Link, second: _Link, x: Symbol, complex_context: bool = 
         return None
     shared = _n_real(p1.gcd(p2))
     if shared in (n1, n2):  # one real solution set contains the other
-        return EquationCheck("chain", True, f"“{second.raw}” follows from “{first.raw}”")
+        return _follows(first, second)
     r1, r2 = _real_roots(p1) or set(), _real_roots(p2) or set()
     lost = sorted(_fmt(r) for r in r1 - r2)
     gained = sorted(_fmt(r) for r in r2 - r1)
@@ -391,7 +476,7 @@ _SUBSTITUTION = guarded(re.compile(r"\b(?:substitut\w*|plug\w*|replac\w*|using|u
 
 @functools.lru_cache(maxsize=64)
 def _readable(step: str) -> bool:
-    return len(step) <= MAX_STEP_CHARS and not _HYPOTHETICAL.search(step)
+    return len(step) <= MAX_STEP_CHARS and not _HYPOTHETICAL_GATE.search(step)
 
 
 def step_tail(step: str) -> _Link | None:
@@ -421,7 +506,7 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
         return []
     seq, lead = _sequence(step)
     identities = _identity_checks(seq, lead) + _prose_identity_checks(step)
-    complex_context = bool(_COMPLEX_CONTEXT.search(step))
+    complex_context = bool(_COMPLEX_GATE.search(step))
     offset = 0
     if before is not None and seq and isinstance(seq[0], _Link):
         lead = _STEP_LABEL.sub("", lead)
@@ -439,6 +524,14 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
         prev_link = seq[i - 2] if i >= 2 and isinstance(seq[i - 1], _Conn) and seq[i - 1].kind == "IMPLY" else None
         if not isinstance(prev_link, _Link):
             i += 1  # every check relates a formula to the one it follows from
+            continue
+        if not (may_have_symbols(item.raw) and may_have_symbols(prev_link.raw)) or (
+                _unknown(prev_link) is None or _claim(prev_link) is not None):
+            # Both checks below need the formula before to be an equation in one unknown that is no claim (the
+            # chain of a claim starts there, the pair check requires it) and the item to hold a variable: without
+            # them neither adds a check, so the item is not parsed. (The links a claim would consume next follow
+            # "or"/"," and are skipped above anyway.)
+            i += 1
             continue
         claim = _claim(item)
         if claim is not None:
@@ -515,6 +608,7 @@ _DEFINITION = guarded(re.compile(r"\b(?:let|where|define[sd]?|denote[sd]?|set)\b
                          re.IGNORECASE))
 _SAMPLE_POINTS = ((Rational(3, 7), Rational(-5, 3), Rational(11, 4)), (Rational(-2, 9), Rational(13, 5), Rational(7, 3)),
                   (Rational(17, 6), Rational(4, 11), Rational(-9, 5)), (Rational(-23, 8), Rational(6, 13), Rational(19, 7)))
+_FRACTION_POINTS = tuple(tuple(Fraction(int(v.p), int(v.q)) for v in point) for point in _SAMPLE_POINTS)
 
 
 def _plain_side(e: Expr) -> bool:
@@ -536,7 +630,44 @@ def _readable_expr(e: Expr) -> bool:
 
 def _identity(a: Expr, b: Expr) -> bool | None:
     """Is ``a = b`` an identity? Decided symbolically (cancel + expand of the difference) and cross-checked at exact
-    rational points; None when the two disagree or the points are undefined."""
+    rational points; None when the two disagree or the points are undefined.
+
+    Two polynomials with rational coefficients are decided by :mod:`critica.verifiers.ratpoly` (the same answer:
+    their difference expands to zero or not, and every sample point is defined)."""
+    syms = tuple(sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name))
+    try:
+        pa, pb = ratpoly.poly_of(a, syms), ratpoly.poly_of(b, syms)
+    except ratpoly.NotPolynomial:
+        return _identity_rational(a, b, syms)
+    if len(syms) > 3:
+        return None
+    if pa == pb:
+        return True
+    nonzero = sum(ratpoly.evaluate(pa, point) != ratpoly.evaluate(pb, point) for point in _FRACTION_POINTS)
+    return False if nonzero >= 2 else None
+
+
+def _identity_rational(a: Expr, b: Expr, syms: tuple) -> bool | None:
+    """:func:`_identity` for rational functions with rational coefficients: ``a - b`` cancels to zero exactly when
+    the cross products of numerators and denominators agree, and where no denominator inside ``a`` or ``b``
+    vanishes at a sample point sympy's substitution gives the exact rational values computed here; at such a
+    pole (sympy meets ``zoo``) or for anything else, the sympy path decides."""
+    try:
+        (na, da), (nb, db) = ratpoly.ratfunc_of(a, syms), ratpoly.ratfunc_of(b, syms)
+        if len(syms) > 3:
+            return None
+        same = ratpoly.multiply(na, db) == ratpoly.multiply(nb, da)
+        values = [(ratpoly.value_at(a, syms, point[: len(syms)]), ratpoly.value_at(b, syms, point[: len(syms)]))
+                  for point in _FRACTION_POINTS]
+    except ratpoly.NotPolynomial:
+        return _identity_sympy(a, b)
+    nonzero = sum(va != vb for va, vb in values)
+    if same:
+        return True if nonzero == 0 else None
+    return False if nonzero >= 2 else None
+
+
+def _identity_sympy(a: Expr, b: Expr) -> bool | None:
     try:
         diff = sympy.expand(sympy.cancel(a - b))
     except (sympy.PolynomialError, TypeError, ValueError, RecursionError):
@@ -561,7 +692,26 @@ def _identity(a: Expr, b: Expr) -> bool | None:
 
 
 def _degrees(e: Expr) -> tuple[int, int] | None:
-    """Total degrees of the numerator and denominator of ``e`` as a reduced fraction, or None."""
+    """Total degrees of the numerator and denominator of ``e`` as a reduced fraction, or None.
+
+    A polynomial with rational coefficients is its own numerator (times a number) over a number: its total degree
+    and 0, worked out by :mod:`critica.verifiers.ratpoly`."""
+    gens = tuple(sorted(e.free_symbols, key=lambda s: s.name))
+    if gens:
+        try:
+            return ratpoly.total_degree(ratpoly.poly_of(e, gens)), 0
+        except ratpoly.NotPolynomial:
+            pass
+    if len(gens) == 1:  # a rational function of one variable: in lowest terms by a gcd, as sympy's cancel
+        try:
+            num, den = ratpoly.ratfunc_of(e, gens)
+            return ratpoly.reduced_degrees(ratpoly.dense(num), ratpoly.dense(den))
+        except ratpoly.NotPolynomial:
+            pass
+    return _degrees_sympy(e)
+
+
+def _degrees_sympy(e: Expr) -> tuple[int, int] | None:
     try:
         num, den = sympy.cancel(e).as_numer_denom()
         gens = sorted(e.free_symbols, key=lambda s: s.name)
@@ -616,6 +766,21 @@ def _cue_shape(a: Expr, b: Expr, left_raw: str, cue: str) -> bool:
     return diff.is_number and diff != 0  # as an equation it would have no solution: a rewriting slip
 
 
+_LONE_LETTER = re.compile(r"\s*[A-Za-z]\s*")
+
+
+def _may_open_rewriting(raw: str) -> bool:
+    """False only when the first or second side of the link ``raw`` is surely a number or a lone letter (a plain
+    side), which no rewriting pair has: then the link needs no parsing here.
+
+    The parsed sides are the ``=``-separated parts of ``raw`` less ``\\boxed`` wrappers and end punctuation, each
+    part of ``raw`` holding its side's text (see :func:`critica.verifiers.steplinks._parse_link`); a part without a
+    possible variable parses to a number, a part that is one letter and spaces to that letter (or to nothing, for
+    ``e`` and ``i``)."""
+    parts = raw.split("=", 2)
+    return len(parts) >= 2 and all(may_have_symbols(p) and not _LONE_LETTER.fullmatch(p) for p in parts[:2])
+
+
 def _identity_checks(seq: list[_Link | _Conn], lead: str) -> list[EquationCheck]:
     """Failed identities in the step's rewritings (see the section comment); identities that hold are not reported."""
     out: list[EquationCheck] = []
@@ -629,6 +794,8 @@ def _identity_checks(seq: list[_Link | _Conn], lead: str) -> list[EquationCheck]
             continue
         if any(_DEFINITION.search(t) for t in (prose, item.raw, item.after)) or _CONDITION_AFTER.search(item.after):
             continue
+        if not _may_open_rewriting(item.raw):
+            continue  # its first two sides are not both expressions in variables: no rewriting pair, no finding
         sides = item.sides
         if sides is None or len(sides) < 2 or item.decimal:
             continue  # decimals are rounded more often than not

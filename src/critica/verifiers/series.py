@@ -46,6 +46,7 @@ from sympy import Expr, Rational
 
 from critica.budget import checkpoint
 from critica.types import Item
+from critica.verifiers import ratpoly
 from critica.verifiers.algebra import Unparseable, parse_latex_expr
 from critica.verifiers.base import Finding, step_finding
 from critica.verifiers.fastre import guarded
@@ -471,6 +472,15 @@ def _body_value(op: str, var: str, lo: int, hi: int, body: str) -> Rational | No
                 AttributeError, IndexError):
             return None
         k = sympy.Symbol(var)
+        try:  # a polynomial with rational coefficients: its exact sum, the Rational sympy's summation gives
+            coeffs = ratpoly.dense(ratpoly.poly_of(expr, (k,)))
+        except ratpoly.NotPolynomial:
+            pass
+        else:
+            if len(coeffs) - 1 > MAX_POWER:
+                return None
+            total = ratpoly.sum_range(coeffs, lo, hi)
+            return Rational(total.numerator, total.denominator)
         if expr.free_symbols - {k} or not expr.is_polynomial(k) or sympy.degree(expr, k) > MAX_POWER:
             return None
         value = sympy.summation(expr, (k, lo, hi))
@@ -838,7 +848,7 @@ def _function_checks(step: str) -> list[SeriesCheck]:
 
 # --- the verifier -------------------------------------------------------------------------------------------------
 
-_ANY_MARK = re.compile(_SERIES_MARK.pattern + "|" + _FUNC_MARK.pattern)
+_ANY_MARK = guarded(re.compile(_SERIES_MARK.pattern + "|" + _FUNC_MARK.pattern))
 
 
 @functools.lru_cache(maxsize=256)

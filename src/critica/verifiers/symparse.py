@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, Rational, Symbol
 
-__all__ = ["MAX_LINK_CHARS", "MAX_STEP_CHARS", "Unparseable", "parse_latex_expr", "show_value"]
+__all__ = ["MAX_LINK_CHARS", "MAX_STEP_CHARS", "Unparseable", "may_have_symbols", "parse_latex_expr", "show_value"]
 
 MAX_STEP_CHARS = 20_000
 MAX_LINK_CHARS = 240
@@ -402,6 +402,18 @@ class _Parser:
             if self.numeric and name in _NUMERIC_FUNCS:
                 return self._function(name)
         raise Unparseable(f"unexpected {tok.text}")
+
+
+# A letter the tokenizer can read as a variable: one that does not continue a command name (``\\frac``) or another
+# letter (a letter run starts with such a letter), or a Greek command. Applied to the raw text: the rewrites before
+# tokenizing (_PRE, unwrapping ``\\boxed``) only remove or replace commands, so they add no such letter.
+_SYMBOL_LETTER = re.compile(r"(?<![\\A-Za-z])[A-Za-z]|\\(?:" + "|".join(sorted(_GREEK)) + r")(?![A-Za-z])")
+
+
+def may_have_symbols(text: str) -> bool:
+    """False only when no parse of ``text`` (or of a part of it) can hold a variable: a cheap test that lets the
+    equation checks skip formulas made of numbers alone without parsing them."""
+    return _SYMBOL_LETTER.search(text) is not None
 
 
 def show_value(v: Expr, digits: int) -> str:
