@@ -509,19 +509,39 @@ def _prose_divisions(text: str) -> list[Computation]:
 def find_computations(text: str) -> list[Computation]:
     """Every checkable computation asserted in ``text`` (one step), in order, each with its verdict."""
     out: list[Computation] = []
-    for m in re.finditer(r"<<([^<>]{1,300})>>", text[:MAX_STEP_CHARS]):
-        # a calculator tag is pure arithmetic: "50-110" there is a subtraction, never a range
-        tag = _normalise(re.sub(r"(?<=\d)-(?=\d)", " - ", m.group(1)))
-        # "$3500-$4000 = $<<3500-4000=500>>500 in change": the words after the tag's result give its sign
-        after = re.match(r"\s*\$?[\d.,]*\s*((?:[A-Za-z]+\s*){0,3})", text[m.end() : m.end() + 80])
-        signless = after is not None and any(_COMPARATIVES.match(w) for w in after.group(1).split())
-        out.extend(_scan(tag, approx=False, signless=signless))
+    if "<<" in text:
+        for m in _CALC_TAG.finditer(text[:MAX_STEP_CHARS]):
+            # a calculator tag is pure arithmetic: "50-110" there is a subtraction, never a range
+            tag = _normalise(_DIGIT_DASH.sub(" - ", m.group(1)))
+            # "$3500-$4000 = $<<3500-4000=500>>500 in change": the words after the tag's result give its sign
+            after = _AFTER_TAG.match(text[m.end() : m.end() + 80])
+            signless = after is not None and any(_COMPARATIVES.match(w) for w in after.group(1).split())
+            out.extend(_scan(tag, approx=False, signless=signless))
+    # A hypothetical step keeps only its calculator tags. The word search costs more than normalising, and a step
+    # whose normalised text holds no relation (see _may_relate) and no "remainder" yields nothing more either way,
+    # so it is made only when something could follow. _normalise can raise (RecursionError on deep nesting) where
+    # a hypothetical step never reached it: then the order of old is kept.
+    try:
+        norm = _normalise(text)
+    except BaseException:
+        if _HYPOTHETICAL.search(text):
+            return out
+        raise
+    relate = _may_relate(norm)
+    head = text[:MAX_STEP_CHARS]
+    if not relate and "remainder" not in head.lower():
+        return out  # _scan and _prose_divisions would both return nothing
     if _HYPOTHETICAL.search(text):
         return out
-    norm = _normalise(text)
-    out.extend(_scan(norm, approx=bool(_APPROX_WORDS.search(text))))
-    out.extend(_prose_divisions(text[:MAX_STEP_CHARS]))
+    if relate:
+        out.extend(_scan(norm, approx=bool(_APPROX_WORDS.search(text))))
+    out.extend(_prose_divisions(head))
     return out
+
+
+_CALC_TAG = re.compile(r"<<([^<>]{1,300})>>")
+_DIGIT_DASH = re.compile(r"(?<=\d)-(?=\d)")
+_AFTER_TAG = re.compile(r"\s*\$?[\d.,]*\s*((?:[A-Za-z]+\s*){0,3})")
 
 
 class _Positions:
