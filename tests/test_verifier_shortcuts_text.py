@@ -289,3 +289,48 @@ _UNIT_TEXT = st.lists(st.sampled_from(
 @given(_UNIT_TEXT)
 def test_unit_mismatches_refuse_as_before(text):
     assert _outcome(quantities.unit_mismatches, text) == _outcome(_ref_unit_mismatches, text)
+
+
+_LINE_PIECES = st.sampled_from(
+    ["3 * 4 = 12", "= 12", "12", "5 - 8 = 3", "$1800 - $2000 = $200", "", "5!", "+ 3", "less", "more than", "Total fruits =", "Total fruits", "52 + 24", "76",
+     "50% of 8 is 4", "is 4", "50%", "of 8", "3 EQUALS 3", "equals", "≈ 3.1", "$4", "x", "times", "2 hours",
+     "per hour", "apples", ".", "...", "…", " ", "\t", "\r", ",", ":", "(", ")", "1,000", "-", "7 /", "/ 2",
+     "cheese pizza slices", "Step 3", "then", "so"])
+_LINES = st.lists(st.lists(_LINE_PIECES, max_size=8).map(" ".join), min_size=1, max_size=8).map("\n".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_LINES)
+def test_linking_over_the_lines_near_relations_finds_what_the_whole_text_gives(text):
+    from unittest.mock import patch
+
+    whole = mathtext._tokenize(text)
+    near = mathtext._tokenize_near_relations(text)
+    fields = {(t.kind, t.text, t.start, t.end, t.value, t.spaced, t.decimals) for t in whole}
+    assert all((t.kind, t.text, t.start, t.end, t.value, t.spaced, t.decimals) in fields
+               for t in near if t.text)  # the kept lines' tokens are the whole text's; stand-ins have no text
+    for approx in (False, True):
+        found = _outcome(arithmetic._scan, text, approx)
+        with patch.object(arithmetic, "_tokenize_near_relations", mathtext._tokenize):
+            assert found == _outcome(arithmetic._scan, text, approx)
+
+
+def test_words_two_lines_after_a_result_still_give_its_sign():
+    from unittest.mock import patch
+
+    # the third token after "3" is "less" on the line after next: that line is kept
+    for text in ("5 - 8 = 3\n\nless", "5 - 8 = 3\nless", "5 - 8 = 3\n\n\nless", "5 - 8 = 3 \n  \n  fewer apples"):
+        found = arithmetic._scan(text, approx=False)
+        with patch.object(arithmetic, "_tokenize_near_relations", mathtext._tokenize):
+            assert found == arithmetic._scan(text, approx=False)
+    assert [c.ok for c in arithmetic._scan("5 - 8 = 3\n\nless", approx=False)] == [True]
+    assert [c.ok for c in arithmetic._scan("5 - 8 = 3\n\n\nless", approx=False)] == [False]
+
+
+def test_lines_far_from_relations_become_stand_ins():
+    text = "We buy apples and pears today\nthen more\nand more\nstill more words here\n3 * 4 = 12\nless\n\nok"
+    near = mathtext._tokenize_near_relations(text)
+    # the first four lines and the last (three lines after the relation) are stand-ins
+    assert [t.start for t in near if t.kind == "STOP" and not t.text] == [0, 30, 40, 49, text.index("ok")]
+    assert len(near) < len(mathtext._tokenize(text))
+    assert [c.expression for c in arithmetic._scan(text, approx=False)] == ["3 * 4 = 12"]

@@ -75,6 +75,7 @@ from critica.verifiers.mathtext import (  # noqa: F401
     _replace_braced,
     _Tok,
     _tokenize,
+    _tokenize_near_relations,
     _unit_run,
 )
 
@@ -581,9 +582,11 @@ def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
     if not _may_relate(norm):
         return []  # no EQ or APPROX token can come out of this text: nothing below would find anything
-    toks = _tokenize(norm)
     if "R" in norm or "remainder" in norm.lower():  # what _attach_remainders looks for (most steps have neither)
-        toks = _attach_remainders(toks)
+        toks = _attach_remainders(_tokenize(norm))  # a remainder clause may span lines: every line is read
+    else:
+        # lines far from any relation cut to a stand-in each (the same computations: see the function)
+        toks = _tokenize_near_relations(norm)
     index = _Positions(toks)
     eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
     links: list[tuple[list[_Tok] | None, list[_Tok] | None, Computation | None]] = []

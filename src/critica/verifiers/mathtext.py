@@ -272,40 +272,91 @@ _TOKEN = re.compile(
 )
 
 
-_PLAIN_KINDS = frozenset({"WORD", "NL", "LP", "RP", "STOP", "EQ", "CUR", "PCT", "APPROX", "FACT"})
-"""Token kinds taken as matched (the else branch of _tokenize), tested first."""
+_PLAIN_KINDS = frozenset({"WORD", "LP", "RP", "STOP", "EQ", "CUR", "PCT", "APPROX", "FACT"})
+"""Token kinds taken as matched (the else branch of _lex), tested first."""
 
 
 def _tokenize(text: str) -> list[_Tok]:
-    # the verifier's hottest loop: one pass, locals only, a token built once with its final fields
     toks: list[_Tok] = []
+    _lex(text, 0, toks, False)
+    return _classify_words(toks, text)
+
+
+def _lex(text: str, pos: int, toks: list[_Tok], one_line: bool) -> None:
+    """Append the unclassified tokens of ``text`` from ``pos`` (a token boundary) to ``toks``; with ``one_line``,
+    only up to and including the next line break."""
+    # the verifier's hottest loop: one pass, locals only, a token built once with its final fields
     append = toks.append
     tok = _Tok
-    for m in _TOKEN.finditer(text):
+    for m in _TOKEN.finditer(text, pos):
         kind = m.lastgroup or "STOP"
         start, end = m.span(kind)
         s = text[start:end]
         spaced = start > 0 and text[start - 1] in " \t\r\n"
         if kind in _PLAIN_KINDS:
             append(tok(kind, s, start, end, None, spaced))  # the most frequent kinds, as the else branch below
+        elif kind == "NL":
+            append(tok(kind, s, start, end, None, spaced))
+            if one_line:
+                return
         elif kind == "NUM":
             digits = s.replace(",", "")
             if len(digits) > MAX_DIGITS or (digits[0] == "0" and digits[1:2].isdigit()):
                 # too long, or a clock time / code with a leading zero ("0900 - 0130")
-                append(_Tok("STOP", s, start, end, None, spaced))
+                append(tok("STOP", s, start, end, None, spaced))
             else:
                 # the same value as Fraction(digits), without its string parser (a regex per number)
                 whole, dot, frac = digits.partition(".")
                 value = Fraction(int(whole + frac), 10 ** len(frac)) if dot else Fraction(int(digits))
-                append(_Tok("NUM", s, start, end, value, spaced, len(frac)))
+                append(tok("NUM", s, start, end, value, spaced, len(frac)))
         elif kind == "ELL":
-            append(_Tok("VAR", s, start, end, None, spaced))  # "1 + 2 + ... + 10", "16.66...": not the whole expression
+            append(tok("VAR", s, start, end, None, spaced))  # "1 + 2 + ... + 10", "16.66...": not the whole expression
         elif kind == "OP" and s == "**":
-            append(_Tok("OP", "^", start, end, None, spaced))
+            append(tok("OP", "^", start, end, None, spaced))
         elif kind == "CMD" and s == "\\sqrt":
-            append(_Tok("SQRT", s, start, end, None, spaced))
+            append(tok("SQRT", s, start, end, None, spaced))
         else:
-            append(_Tok(kind, s, start, end, None, spaced))
+            append(tok(kind, s, start, end, None, spaced))
+
+
+_RELATION_MARK = re.compile(r"[=≈%]|equals", re.IGNORECASE)
+"""What every line holding an ``EQ`` or ``APPROX`` token contains: ``=``, ``≈``, the word "equals" (any case), or
+"is" after a percentage "of" (a ``%`` on the same line: :func:`_pct_of_before` stops at a line break)."""
+
+
+def _tokenize_near_relations(text: str) -> list[_Tok]:
+    """The tokens of :func:`_tokenize` on the lines that can matter to the arithmetic checker's linking, the
+    other lines each cut down to one stand-in token (and its line break).
+
+    A line is kept when it holds a relation mark (:data:`_RELATION_MARK`), follows such a line by one or two
+    lines, or holds nothing but spaces and dots. Why the linking finds the same computations in this list
+    (``critica.verifiers.math._scan``, which uses it unless a remainder may be attached across lines):
+
+    * tokens are the same: each kept line is lexed from its start, a token boundary (a line break is always a
+      token of its own), over the whole text, so look-behinds and look-aheads see what they saw; words are
+      classified from their own line only (the previous token at a line start is the line break, and
+      :func:`_pct_of_before`, :func:`_unit_run` and the look-ahead stop at line breaks);
+    * every ``=`` and its sides, borders, labels and prefixes lie on a kept line (they stop at line breaks);
+    * the words read after a stated result (at most three tokens) lie on its line or the next two;
+    * between two relations, a stand-in (kind ``STOP``, no text) stands for a line with a character other than
+      spaces and dots, whose tokens are never all line breaks or dots either, so a gap reads the same; positions
+      keep their order, and the list its first and last token and its emptiness near every kept token.
+    """
+    if "\n" not in text:
+        return _tokenize(text)
+    lines = text.split("\n")
+    marked = [_RELATION_MARK.search(line) is not None for line in lines]
+    toks: list[_Tok] = []
+    pos = 0
+    for i, line in enumerate(lines):
+        end = pos + len(line)  # the line break's position (or the end of the text)
+        if marked[i] or (i >= 1 and marked[i - 1]) or (i >= 2 and marked[i - 2]) or not line.strip(" \t\r."):
+            _lex(text, pos, toks, True)
+        else:
+            toks.append(_Tok("STOP", "", pos, end, None, False))
+            if end < len(text):
+                toks.append(_Tok("NL", "\n", end, end + 1, None, end > 0 and text[end - 1] in " \t\r\n"))
+        pos = end + 1
     return _classify_words(toks, text)
 
 
