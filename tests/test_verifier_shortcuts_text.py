@@ -334,3 +334,59 @@ def test_lines_far_from_relations_become_stand_ins():
     assert [t.start for t in near if t.kind == "STOP" and not t.text] == [0, 30, 40, 49, text.index("ok")]
     assert len(near) < len(mathtext._tokenize(text))
     assert [c.expression for c in arithmetic._scan(text, approx=False)] == ["3 * 4 = 12"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_LINES, TEXT, SPACED))
+def test_no_two_tokens_of_a_list_start_at_the_same_place(text):
+    # what lets the linking find a token's position by its identity (math._Positions)
+    for toks in (mathtext._tokenize(text), mathtext._tokenize_near_relations(text),
+                 arithmetic._attach_remainders(mathtext._tokenize(text + " 54 / 8 = 6 remainder 4, R 2"))):
+        starts = [t.start for t in toks]
+        assert len(set(starts)) == len(starts)
+
+
+def _ref_split_math(seg):
+    from critica.verifiers.steplinks import _MATH_SPLIT, _SPLIT_FIRST, _Conn, _Link, _make_link, _thousands_comma
+
+    out, depth, start, i = [], 0, 0, 0
+    seg = re.sub(r"(?<=\d)\{,\}(?=\d{3}(?!\d))", "", seg)
+    seg = seg.replace("&", " ")
+    seg = re.sub(r"\\(?:begin|end)\{(?:align|aligned|equation|gather|gathered|eqnarray|split)\*?\}", lambda _m: " \\\\ ", seg)
+    while i < len(seg):
+        ch = seg[i]
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        if depth == 0 and ch in _SPLIT_FIRST:
+            m = _MATH_SPLIT.match(seg, i)
+            if m and not (m.group() == "," and _thousands_comma(seg, i)):
+                out.append(_make_link(seg[start:i]))
+                kind = m.lastgroup or "COMMA"
+                out.append(_Conn("IMPLY" if kind == "IMPLYTXT" else kind))
+                i = start = m.end()
+                continue
+        i += 1
+    out.append(_make_link(seg[start:]))
+    out = [p for p in out if not (isinstance(p, _Link) and not p.raw.strip())]
+    while out and isinstance(out[0], _Conn) and out[0].kind != "IMPLY":
+        out.pop(0)
+    while out and isinstance(out[-1], _Conn) and out[-1].kind != "IMPLY":
+        out.pop()
+    return out
+
+
+_MATH_PIECES = st.sampled_from(
+    ["x", "2x", "=", "10", "1{,}000", "{,}", "1,000", ",", ";", "\\quad", "\\qquad", "\\\\", "&", "(", ")", "{", "}",
+     "[", "]", "\\Rightarrow", "\\implies", "\\to", "\\top", "⟹", "⇒", "→", "⟺", "⇔", "\\text{and}", "\\text{ or }",
+     "\\text{so}", "\\text{ thus, }", "\\lor", "\\vee", "\\begin{aligned}", "\\end{aligned}", "\\begin{cases}",
+     "\\frac{1}{2}", "+", " ", "\\"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_MATH_PIECES, max_size=25).map("".join))
+def test_math_splits_as_before(seg):
+    from critica.verifiers.steplinks import _split_math
+
+    assert _split_math(seg) == _ref_split_math(seg)

@@ -548,13 +548,24 @@ _AFTER_TAG = re.compile(r"\s*\$?[\d.,]*\s*((?:[A-Za-z]+\s*){0,3})")
 class _Positions:
     """``toks.index(t)`` in constant time: the first position of a token equal to ``t`` (the dataclass equality
     ``list.index`` uses), so a step with thousands of ``=`` no longer rescans its tokens once per link. The table is
-    built on the first lookup: most steps never ask (no ``=`` with an expression on both sides)."""
+    built on the first lookup: most steps never ask (no ``=`` with an expression on both sides).
+
+    A token of the list is found by its identity: no two tokens of a list start at the same place (the lexer's
+    tokens have disjoint, non-empty spans; a remainder clause's line break takes the start of the clause it
+    replaces, a stand-in line's the start of its line), so none equals one before it, and the position of ``t``
+    itself is the first of a token equal to it. Any other token is looked up by equality."""
 
     def __init__(self, toks: list[_Tok]) -> None:
         self._toks = toks
+        self._at: dict[int, int] | None = None
         self._first: dict[tuple, int] | None = None
 
     def __call__(self, t: _Tok) -> int:
+        if self._at is None:
+            self._at = {id(u): i for i, u in enumerate(self._toks)}
+        at = self._at.get(id(t))
+        if at is not None:
+            return at
         if self._first is None:
             self._first = {}
             for i, u in enumerate(self._toks):

@@ -278,13 +278,13 @@ _PLAIN_KINDS = frozenset({"WORD", "LP", "RP", "STOP", "EQ", "CUR", "PCT", "APPRO
 
 def _tokenize(text: str) -> list[_Tok]:
     toks: list[_Tok] = []
-    _lex(text, 0, toks, False)
+    _lex(text, 0, toks, -1)
     return _classify_words(toks, text)
 
 
-def _lex(text: str, pos: int, toks: list[_Tok], one_line: bool) -> None:
-    """Append the unclassified tokens of ``text`` from ``pos`` (a token boundary) to ``toks``; with ``one_line``,
-    only up to and including the next line break."""
+def _lex(text: str, pos: int, toks: list[_Tok], stop: int) -> None:
+    """Append the unclassified tokens of ``text`` from ``pos`` (a token boundary) to ``toks``, up to and including
+    the line break at ``stop`` (-1: to the end)."""
     # the verifier's hottest loop: one pass, locals only, a token built once with its final fields
     append = toks.append
     tok = _Tok
@@ -297,7 +297,7 @@ def _lex(text: str, pos: int, toks: list[_Tok], one_line: bool) -> None:
             append(tok(kind, s, start, end, None, spaced))  # the most frequent kinds, as the else branch below
         elif kind == "NL":
             append(tok(kind, s, start, end, None, spaced))
-            if one_line:
+            if start == stop:
                 return
         elif kind == "NUM":
             digits = s.replace(",", "")
@@ -345,18 +345,32 @@ def _tokenize_near_relations(text: str) -> list[_Tok]:
     if "\n" not in text:
         return _tokenize(text)
     lines = text.split("\n")
-    marked = [_RELATION_MARK.search(line) is not None for line in lines]
+    # the lines kept for their own sake: those of a relation mark, and the two after each
+    keep = [False] * (len(lines) + 2)
+    line, last = 0, 0
+    for m in _RELATION_MARK.finditer(text):
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        keep[line] = keep[line + 1] = keep[line + 2] = True
     toks: list[_Tok] = []
     pos = 0
-    for i, line in enumerate(lines):
-        end = pos + len(line)  # the line break's position (or the end of the text)
-        if marked[i] or (i >= 1 and marked[i - 1]) or (i >= 2 and marked[i - 2]) or not line.strip(" \t\r."):
-            _lex(text, pos, toks, True)
-        else:
-            toks.append(_Tok("STOP", "", pos, end, None, False))
-            if end < len(text):
-                toks.append(_Tok("NL", "\n", end, end + 1, None, end > 0 and text[end - 1] in " \t\r\n"))
+    block = -1  # where the current run of kept lines starts (lexed in one go when it ends), -1 when none
+    for i, line_text in enumerate(lines):
+        end = pos + len(line_text)  # the line break's position (or the end of the text)
+        if keep[i] or not line_text.strip(" \t\r."):
+            if block < 0:
+                block = pos
+            pos = end + 1
+            continue
+        if block >= 0:
+            _lex(text, block, toks, pos - 1)
+            block = -1
+        toks.append(_Tok("STOP", "", pos, end, None, False))
+        if end < len(text):
+            toks.append(_Tok("NL", "\n", end, end + 1, None, end > 0 and text[end - 1] in " \t\r\n"))
         pos = end + 1
+    if block >= 0:
+        _lex(text, block, toks, -1)
     return _classify_words(toks, text)
 
 
