@@ -390,3 +390,19 @@ def test_math_splits_as_before(seg):
     from critica.verifiers.steplinks import _split_math
 
     assert _split_math(seg) == _ref_split_math(seg)
+
+
+def test_the_value_memo_keeps_no_long_run():
+    from fractions import Fraction
+
+    from critica.verifiers import mathexpr
+
+    toks = mathtext._tokenize(" + ".join(["1"] * 400))
+    mathexpr._MEMO.clear()
+    try:
+        mathexpr._value(toks)
+    except mathexpr.Unevaluable:
+        pass
+    assert not mathexpr._MEMO  # refused as too long, and not kept
+    short = mathtext._tokenize("3 * 4 + 1")
+    assert mathexpr._value(short) == Fraction(13) == mathexpr._value(short) and len(mathexpr._MEMO) == 1

@@ -174,8 +174,8 @@ def _value(run: list[_Tok], subst: dict[int, Fraction] | None = None) -> Fractio
         # one number (most stated results): what the parser returns for it, without its six levels of calls
         t = run[0]
         return subst.get(t.start, t.value) if subst else t.value
-    if subst:
-        return _Parser(run, subst).parse()
+    if subst or len(run) > MEMO_RUN_TOKENS:
+        return _Parser(run, subst).parse()  # a longer run is refused at once: nothing worth keeping
     # The arithmetic checker evaluates most runs two or three times (does the side parse, its value, its range):
     # the outcome is remembered by the identity of the run's tokens. The entry holds the tokens, so no other token
     # can take one of their ids while it lives; tokens are final before anything evaluates them (the tokenizer
@@ -200,6 +200,9 @@ def _value(run: list[_Tok], subst: dict[int, Fraction] | None = None) -> Fractio
 _MEMO: dict[tuple[int, ...], tuple[list[_Tok], Fraction | tuple]] = {}
 MEMO_SIZE = 512
 """Runs whose values :func:`_value` keeps (a step has a few dozen); the table is emptied when full."""
+MEMO_RUN_TOKENS = 2 * MAX_EXPR_TOKENS
+"""Longest run kept (with its units and currency signs; the parser refuses more than MAX_EXPR_TOKENS others), so
+the table holds at most MEMO_SIZE × MEMO_RUN_TOKENS token references whatever the input."""
 
 
 def _remember(key: tuple[int, ...], run: list[_Tok], outcome: Fraction | tuple) -> None:
