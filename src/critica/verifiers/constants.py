@@ -94,16 +94,17 @@ def _numeric_sides(raw: str) -> tuple[list[str], list[str], int | None] | None:
     not one (unknown notation, a relation that is not a claim, a modulus that is unclear)."""
     if _NUMERIC_NOT.search(raw):
         return None
-    text = re.sub(r"[\s.,;]+$", "", raw)
-    for pat, rep in _MOD_FORMS:
-        text = pat.sub(rep, text)
-    text = re.sub(r"\\(?:text|operatorname|mathrm|textrm)\s*\{\s*(gcd|lcm)\s*\}", r"\\\1", text, flags=re.IGNORECASE)
+    text = _TRAILING_PUNCTUATION.sub("", raw)
+    if "mod" in text:  # every one of the forms holds "mod"
+        for pat, rep in _MOD_FORMS:
+            text = pat.sub(rep, text)
+    text = _NAMED_GCD.sub(r"\\\1", text)
     text = _strip_wrappers(text)
-    if text is None or _NUMERIC_NOT.search(text) or "=" not in text and not re.search(r"\\equiv|≡|\\approx|≈", text):
+    if text is None or _NUMERIC_NOT.search(text) or "=" not in text and not _OTHER_RELATION.search(text):
         return None
     modulus: int | None = None
     marks = len(_MOD_MARK.findall(text))
-    if re.search(r"\\equiv|≡|\\pmod", text):
+    if _CONGRUENCE.search(text):
         m = _MODULUS_END.search(text)
         if m is None or marks != 1:
             return None  # "a ≡ b" with the modulus elsewhere (or none): unclear
@@ -127,6 +128,12 @@ def _numeric_sides(raw: str) -> tuple[list[str], list[str], int | None] | None:
     return [side.strip() for side in sides], rels, modulus
 
 
+_TRAILING_PUNCTUATION = re.compile(r"[\s.,;]+$")
+_NAMED_GCD = re.compile(r"\\(?:text|operatorname|mathrm|textrm)\s*\{\s*(gcd|lcm)\s*\}", re.IGNORECASE)
+_OTHER_RELATION = re.compile(r"\\equiv|≡|\\approx|≈")
+_CONGRUENCE = re.compile(r"\\equiv|≡|\\pmod")
+_QUESTION = re.compile(r"\s*\?")
+_ROW_RELATION = re.compile(r"\s*(?:=|\\approx|≈|\\equiv|≡)")
 _LETTER = re.compile(r"(?<![\\A-Za-z])(?!C\()[A-Za-z]")
 
 
@@ -284,7 +291,7 @@ def numeric_checks(step: str, modular: bool = False) -> list[EquationCheck]:
     out: list[EquationCheck] = []
     for m in _MATH.finditer(step):
         body = next(g for g in m.groups() if g is not None)
-        if not _NUMERIC_MARKERS.search(body) or re.match(r"\s*\?", step[m.end():]):
+        if not _NUMERIC_MARKERS.search(body) or _QUESTION.match(step, m.end()):
             continue  # "Is $\sqrt{50} = 5\sqrt{2}$?" asks, it does not claim
         prev: _Link | None = None
         prev_conn = ""
@@ -294,7 +301,7 @@ def numeric_checks(step: str, modular: bool = False) -> list[EquationCheck]:
                 continue
             raw = part.raw
             # an aligned derivation continues a row: "\sqrt{72} \\ &= 6\sqrt{2}"
-            if prev is not None and prev_conn == "ROW" and re.match(r"\s*(?:=|\\approx|≈|\\equiv|≡)", raw):
+            if prev is not None and prev_conn == "ROW" and _ROW_RELATION.match(raw):
                 last = _RELATION.split(prev.raw)[-1]
                 raw = last + " " + raw
             if not _NUMERIC_MARKERS.search(raw):

@@ -75,6 +75,7 @@ from critica.verifiers.mathtext import (  # noqa: F401
     _replace_braced,
     _Tok,
     _tokenize,
+    _tokenize_near_relations,
     _unit_run,
 )
 
@@ -509,31 +510,62 @@ def _prose_divisions(text: str) -> list[Computation]:
 def find_computations(text: str) -> list[Computation]:
     """Every checkable computation asserted in ``text`` (one step), in order, each with its verdict."""
     out: list[Computation] = []
-    for m in re.finditer(r"<<([^<>]{1,300})>>", text[:MAX_STEP_CHARS]):
-        # a calculator tag is pure arithmetic: "50-110" there is a subtraction, never a range
-        tag = _normalise(re.sub(r"(?<=\d)-(?=\d)", " - ", m.group(1)))
-        # "$3500-$4000 = $<<3500-4000=500>>500 in change": the words after the tag's result give its sign
-        after = re.match(r"\s*\$?[\d.,]*\s*((?:[A-Za-z]+\s*){0,3})", text[m.end() : m.end() + 80])
-        signless = after is not None and any(_COMPARATIVES.match(w) for w in after.group(1).split())
-        out.extend(_scan(tag, approx=False, signless=signless))
+    if "<<" in text:
+        for m in _CALC_TAG.finditer(text[:MAX_STEP_CHARS]):
+            # a calculator tag is pure arithmetic: "50-110" there is a subtraction, never a range
+            tag = _normalise(_DIGIT_DASH.sub(" - ", m.group(1)))
+            # "$3500-$4000 = $<<3500-4000=500>>500 in change": the words after the tag's result give its sign
+            after = _AFTER_TAG.match(text[m.end() : m.end() + 80])
+            signless = after is not None and any(_COMPARATIVES.match(w) for w in after.group(1).split())
+            out.extend(_scan(tag, approx=False, signless=signless))
+    # A hypothetical step keeps only its calculator tags. The word search costs more than normalising, and a step
+    # whose normalised text holds no relation (see _may_relate) and no "remainder" yields nothing more either way,
+    # so it is made only when something could follow. _normalise can raise (RecursionError on deep nesting) where
+    # a hypothetical step never reached it: then the order of old is kept.
+    try:
+        norm = _normalise(text)
+    except BaseException:
+        if _HYPOTHETICAL.search(text):
+            return out
+        raise
+    relate = _may_relate(norm)
+    head = text[:MAX_STEP_CHARS]
+    if not relate and "remainder" not in head.lower():
+        return out  # _scan and _prose_divisions would both return nothing
     if _HYPOTHETICAL.search(text):
         return out
-    norm = _normalise(text)
-    out.extend(_scan(norm, approx=bool(_APPROX_WORDS.search(text))))
-    out.extend(_prose_divisions(text[:MAX_STEP_CHARS]))
+    if relate:
+        out.extend(_scan(norm, approx=bool(_APPROX_WORDS.search(text))))
+    out.extend(_prose_divisions(head))
     return out
+
+
+_CALC_TAG = re.compile(r"<<([^<>]{1,300})>>")
+_DIGIT_DASH = re.compile(r"(?<=\d)-(?=\d)")
+_AFTER_TAG = re.compile(r"\s*\$?[\d.,]*\s*((?:[A-Za-z]+\s*){0,3})")
 
 
 class _Positions:
     """``toks.index(t)`` in constant time: the first position of a token equal to ``t`` (the dataclass equality
     ``list.index`` uses), so a step with thousands of ``=`` no longer rescans its tokens once per link. The table is
-    built on the first lookup: most steps never ask (no ``=`` with an expression on both sides)."""
+    built on the first lookup: most steps never ask (no ``=`` with an expression on both sides).
+
+    A token of the list is found by its identity: no two tokens of a list start at the same place (the lexer's
+    tokens have disjoint, non-empty spans; a remainder clause's line break takes the start of the clause it
+    replaces, a stand-in line's the start of its line), so none equals one before it, and the position of ``t``
+    itself is the first of a token equal to it. Any other token is looked up by equality."""
 
     def __init__(self, toks: list[_Tok]) -> None:
         self._toks = toks
+        self._at: dict[int, int] | None = None
         self._first: dict[tuple, int] | None = None
 
     def __call__(self, t: _Tok) -> int:
+        if self._at is None:
+            self._at = {id(u): i for i, u in enumerate(self._toks)}
+        at = self._at.get(id(t))
+        if at is not None:
+            return at
         if self._first is None:
             self._first = {}
             for i, u in enumerate(self._toks):
@@ -561,9 +593,11 @@ def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
     if not _may_relate(norm):
         return []  # no EQ or APPROX token can come out of this text: nothing below would find anything
-    toks = _tokenize(norm)
     if "R" in norm or "remainder" in norm.lower():  # what _attach_remainders looks for (most steps have neither)
-        toks = _attach_remainders(toks)
+        toks = _attach_remainders(_tokenize(norm))  # a remainder clause may span lines: every line is read
+    else:
+        # lines far from any relation cut to a stand-in each (the same computations: see the function)
+        toks = _tokenize_near_relations(norm)
     index = _Positions(toks)
     eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
     links: list[tuple[list[_Tok] | None, list[_Tok] | None, Computation | None]] = []

@@ -170,7 +170,45 @@ def _exact_sqrt(v: Fraction) -> Fraction | None:
 
 
 def _value(run: list[_Tok], subst: dict[int, Fraction] | None = None) -> Fraction:
-    return _Parser(run, subst).parse()
+    if len(run) == 1 and run[0].kind == "NUM":
+        # one number (most stated results): what the parser returns for it, without its six levels of calls
+        t = run[0]
+        return subst.get(t.start, t.value) if subst else t.value
+    if subst or len(run) > MEMO_RUN_TOKENS:
+        return _Parser(run, subst).parse()  # a longer run is refused at once: nothing worth keeping
+    # The arithmetic checker evaluates most runs two or three times (does the side parse, its value, its range):
+    # the outcome is remembered by the identity of the run's tokens. The entry holds the tokens, so no other token
+    # can take one of their ids while it lives; tokens are final before anything evaluates them (the tokenizer
+    # sets their kinds and _attach_remainders their remainders first), and evaluation reads only their kind,
+    # text, value and start. A refusal is remembered by its type and arguments and raised afresh.
+    key = tuple(map(id, run))
+    hit = _MEMO.get(key)
+    if hit is not None:
+        outcome = hit[1]
+        if type(outcome) is tuple:
+            raise outcome[0](*outcome[1])
+        return outcome
+    try:
+        value = _Parser(run).parse()
+    except (Unevaluable, ZeroDivisionError, OverflowError) as e:
+        _remember(key, run, (type(e), e.args))
+        raise
+    _remember(key, run, value)
+    return value
+
+
+_MEMO: dict[tuple[int, ...], tuple[list[_Tok], Fraction | tuple]] = {}
+MEMO_SIZE = 512
+"""Runs whose values :func:`_value` keeps (a step has a few dozen); the table is emptied when full."""
+MEMO_RUN_TOKENS = 2 * MAX_EXPR_TOKENS
+"""Longest run kept (with its units and currency signs; the parser refuses more than MAX_EXPR_TOKENS others), so
+the table holds at most MEMO_SIZE × MEMO_RUN_TOKENS token references whatever the input."""
+
+
+def _remember(key: tuple[int, ...], run: list[_Tok], outcome: Fraction | tuple) -> None:
+    if len(_MEMO) >= MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[key] = (list(run), outcome)
 
 
 def _range(run: list[_Tok], min_decimals: int = 3, ulp: Fraction = Fraction(1, 2)) -> tuple[Fraction, Fraction]:

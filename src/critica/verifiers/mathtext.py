@@ -103,7 +103,9 @@ def _replace_braced(text: str, command: str, arity: int, render, depth: int = 0)
         return text  # no occurrence: nothing to rewrite (most steps use a few of the commands _replace_all tries)
     out = []
     i = 0
-    pat = re.compile(re.escape(command) + r"(?![A-Za-z])\s*")
+    pat = _COMMAND.get(command)
+    if pat is None:
+        pat = _COMMAND[command] = re.compile(re.escape(command) + r"(?![A-Za-z])\s*")
     partners: dict[int, int] | None = None  # computed once, on the first occurrence (rescanning per occurrence was
     # quadratic on a step of many unclosed "\\sqrt{")
     while True:
@@ -138,17 +140,44 @@ def _replace_braced(text: str, command: str, arity: int, render, depth: int = 0)
         i = j
 
 
+_COMMAND: dict[str, re.Pattern[str]] = {}
+"""``\\command`` not followed by a letter, then spaces: compiled once per command (see _replace_braced)."""
+
+
 def _replace_all(text: str, depth: int = 0) -> str:
     if depth > MAX_BRACE_NESTING:
         raise RecursionError(f"LaTeX arguments nested more than {MAX_BRACE_NESTING} deep")
+    if "\\" not in text:
+        return text  # every command below starts with a backslash: none can occur (most steps and arguments)
+    # each command is looked for before the call: _replace_braced returns a text without it unchanged
     for cmd in ("\\dfrac", "\\tfrac", "\\frac"):
-        text = _replace_braced(text, cmd, 2, lambda a, b: f"(({a})/({b}))", depth)
-    text = _replace_braced(text, "\\sqrt", 1, lambda a: f" sqrt(({a})) ", depth)
+        if cmd in text:
+            text = _replace_braced(text, cmd, 2, _frac, depth)
+    if "\\sqrt" in text:
+        text = _replace_braced(text, "\\sqrt", 1, _sqrt, depth)
     for cmd in ("\\text", "\\textbf", "\\mathrm", "\\mbox", "\\textrm", "\\textit", "\\boxed", "\\mathbf"):
-        text = _replace_braced(text, cmd, 1, lambda a: f" {a} ", depth)
+        if cmd in text:
+            text = _replace_braced(text, cmd, 1, _spaced, depth)
     # a named operator is a function applied to what follows: never part of plain arithmetic
-    text = _replace_braced(text, "\\operatorname", 1, lambda a: " \\unknown ", depth)
+    if "\\operatorname" in text:
+        text = _replace_braced(text, "\\operatorname", 1, _unknown, depth)
     return text
+
+
+def _frac(a: str, b: str) -> str:
+    return f"(({a})/({b}))"
+
+
+def _sqrt(a: str) -> str:
+    return f" sqrt(({a})) "
+
+
+def _spaced(a: str) -> str:
+    return f" {a} "
+
+
+def _unknown(_a: str) -> str:
+    return " \\unknown "
 
 
 _SIMPLE = [
@@ -165,27 +194,53 @@ _SIMPLE = [
     (re.compile(r"\{,\}"), ","),
     (re.compile(r"\\(?:dollar|displaystyle|limits)(?![A-Za-z])"), " "),
 ]
+# Strings of which every match of the _SIMPLE pattern at the same position contains one: a text holding none of
+# them is left unchanged by that pattern, which is then not run (most steps use few of these commands).
+_SIMPLE_NEEDLES = [
+    ("<<",), ("\\left", "\\big", "\\Big"), ("\\right", "\\big", "\\Big"), ("\\left", "\\right"),
+    ("\\times", "\\cdot", "\\ast"), ("\\div",), ("\\approx", "\\simeq", "\\thickapprox", "\\doteq"),
+    ("\\,", "\\;", "\\:", "\\!", "\\ ", "\\quad", "\\qquad", "~"), ("\\%",), ("\\$",), ("{,}",),
+    ("\\dollar", "\\displaystyle", "\\limits"),
+]
 _CHARS = str.maketrans({
     "×": "*", "·": "*", "⋅": "*", "∙": "*", "÷": "/", "−": "-", "–": "-", "—": " — ", "²": "^2", "³": "^3",
     "\u2009": " ", "\u00a0": " ", "\u202f": " ", "＝": "=", "≃": "≈", "≅": "≈",
 })
+_UNIT_POWER = re.compile(r"(?<=[A-Za-z])[²³]")
+_MIXED_FRAC = re.compile(r"(\d)\s*(\\[dt]?frac)")
+_DISPLAY = re.compile(r"\\\[|\\\]|\\\(|\\\)|\$\$")
+_WORDS_IN_PARENS = re.compile(r"(?<=\s)\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)")
 
 
 def _normalise(text: str) -> str:
+    # Each rewrite below is skipped when the text holds nothing it could match (see _SIMPLE_NEEDLES): the same
+    # result, without a scan of the whole step per pattern.
+    text = text[:MAX_STEP_CHARS]
     # "500cm³", "12 m²": a superscript on a unit is part of the unit, not a power of the number
-    text = re.sub(r"(?<=[A-Za-z])[²³]", "", text[:MAX_STEP_CHARS]).translate(_CHARS)
-    for pat, rep in _SIMPLE:
-        text = pat.sub(lambda _m, r=rep: r, text)
-    # a mixed number "3\frac{4}{5}" is 3 + 4/5, not 3 * 4/5: refuse rather than guess
-    text = re.sub(r"(\d)\s*(\\[dt]?frac)", lambda m: m.group(1) + " \\unknown " + m.group(2), text)
-    text = _replace_all(text)
-    # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
-    text = re.sub(r"\\\[|\\\]|\\\(|\\\)|\$\$", " \n ", text)
+    if "²" in text or "³" in text:
+        text = _UNIT_POWER.sub("", text)
+    if not text.isascii():  # every character _CHARS maps is outside ASCII
+        text = text.translate(_CHARS)
+    if "\\" in text or "<<" in text or "~" in text or "{,}" in text:
+        for (pat, rep), needles in zip(_SIMPLE, _SIMPLE_NEEDLES, strict=True):
+            for n in needles:
+                if n in text:
+                    text = pat.sub(lambda _m, r=rep: r, text)
+                    break
+    if "\\" in text:
+        if "frac" in text:
+            # a mixed number "3\frac{4}{5}" is 3 + 4/5, not 3 * 4/5: refuse rather than guess
+            text = _MIXED_FRAC.sub(lambda m: m.group(1) + " \\unknown " + m.group(2), text)
+        text = _replace_all(text)
+    if "\\" in text or "$$" in text:
+        # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
+        text = _DISPLAY.sub(" \n ", text)
     text = text.replace("{", "(").replace("}", ")")
     # "7995 (total cookies) - 2595 (rainbow cookies)": parenthesised words annotate a number, they are not factors
     # ... unless an operator precedes them: "6 * (number of cubes) - 4" multiplies by an unknown quantity.
-    text = re.sub(r"(?<=\s)\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)",
-                  lambda m: " \\unknown " if text[: m.start()].rstrip()[-1:] in ("*", "/", "+", "-", "^") else " ", text)
+    if "(" in text:
+        text = _WORDS_IN_PARENS.sub(
+            lambda m: " \\unknown " if text[: m.start()].rstrip()[-1:] in ("*", "/", "+", "-", "^") else " ", text)
     return text
 
 
@@ -193,53 +248,129 @@ def _normalise(text: str) -> str:
 
 _TOKEN = re.compile(
     # spaces and tabs before a token are part of its match (one match per token, not one more per gap); every
-    # group, look-behind included, still starts where it did, and a text ending in spaces ends in no token
+    # group, look-behind included, still starts where it did, and a text ending in spaces ends in no token.
+    # The groups are tried in order of frequency (words first): apart from ELL and NUM (both may start with ".",
+    # ELL is tried first) and STOP (any character, tried last), no two can start with the same character, so the
+    # order decides no match
     r"[ \t\r]*+(?:"
-    r"(?P<ELL>\.\.\.|…)"
+    r"(?P<WORD>[A-Za-z]+(?:-[a-z]{2,})*(?:'[a-z]+)?)"  # "T-shirts", "x-axis": a hyphen inside a word
+    r"|(?P<ELL>\.\.\.|…)"
     # possessive groups: fewer groups always leave ",ddd" next, which the look-ahead refuses, so no match changes, but
     # "1,000,000,…" no longer backtracks through every group from every group
     r"|(?P<NUM>\d{1,3}(?:,\d{3})++(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|(?<![\w.])\.\d+)"
-    r"|(?P<APPROX>≈)"
-    r"|(?P<EQ>(?<![<>!=:])=(?!=))"
-    r"|(?P<OP>\*\*|[-+*/^])"
-    r"|(?P<LP>\()|(?P<RP>\))|(?P<PCT>%)"
-    r"|(?P<FACT>(?<=[\d)])!(?=\s*[-+*/^)=,$\\]))"
-    r"|(?P<CMD>\\[A-Za-z]+)"
-    r"|(?P<WORD>[A-Za-z]+(?:-[a-z]{2,})*(?:'[a-z]+)?)"  # "T-shirts", "x-axis": a hyphen inside a word
     r"|(?P<NL>\n)"
+    r"|(?P<OP>\*\*|[-+*/^])"
+    r"|(?P<LP>\()|(?P<RP>\))"
+    r"|(?P<EQ>(?<![<>!=:])=(?!=))"
+    r"|(?P<CMD>\\[A-Za-z]+)"
     r"|(?P<CUR>[$€£¥])"
+    r"|(?P<PCT>%)"
+    r"|(?P<APPROX>≈)"
+    r"|(?P<FACT>(?<=[\d)])!(?=\s*[-+*/^)=,$\\]))"
     r"|(?P<STOP>.))",
     re.DOTALL,
 )
 
 
+_PLAIN_KINDS = frozenset({"WORD", "LP", "RP", "STOP", "EQ", "CUR", "PCT", "APPROX", "FACT"})
+"""Token kinds taken as matched (the else branch of _lex), tested first."""
+
+
 def _tokenize(text: str) -> list[_Tok]:
-    # the verifier's hottest loop: one pass, locals only, a token built once with its final fields
     toks: list[_Tok] = []
+    _lex(text, 0, toks, -1)
+    return _classify_words(toks, text)
+
+
+def _lex(text: str, pos: int, toks: list[_Tok], stop: int) -> None:
+    """Append the unclassified tokens of ``text`` from ``pos`` (a token boundary) to ``toks``, up to and including
+    the line break at ``stop`` (-1: to the end)."""
+    # the verifier's hottest loop: one pass, locals only, a token built once with its final fields
     append = toks.append
-    for m in _TOKEN.finditer(text):
+    tok = _Tok
+    for m in _TOKEN.finditer(text, pos):
         kind = m.lastgroup or "STOP"
-        s = m.group(kind)
         start, end = m.span(kind)
+        s = text[start:end]
         spaced = start > 0 and text[start - 1] in " \t\r\n"
-        if kind == "NUM":
+        if kind in _PLAIN_KINDS:
+            append(tok(kind, s, start, end, None, spaced))  # the most frequent kinds, as the else branch below
+        elif kind == "NL":
+            append(tok(kind, s, start, end, None, spaced))
+            if start == stop:
+                return
+        elif kind == "NUM":
             digits = s.replace(",", "")
             if len(digits) > MAX_DIGITS or (digits[0] == "0" and digits[1:2].isdigit()):
                 # too long, or a clock time / code with a leading zero ("0900 - 0130")
-                append(_Tok("STOP", s, start, end, None, spaced))
+                append(tok("STOP", s, start, end, None, spaced))
             else:
                 # the same value as Fraction(digits), without its string parser (a regex per number)
                 whole, dot, frac = digits.partition(".")
                 value = Fraction(int(whole + frac), 10 ** len(frac)) if dot else Fraction(int(digits))
-                append(_Tok("NUM", s, start, end, value, spaced, len(frac)))
+                append(tok("NUM", s, start, end, value, spaced, len(frac)))
         elif kind == "ELL":
-            append(_Tok("VAR", s, start, end, None, spaced))  # "1 + 2 + ... + 10", "16.66...": not the whole expression
+            append(tok("VAR", s, start, end, None, spaced))  # "1 + 2 + ... + 10", "16.66...": not the whole expression
         elif kind == "OP" and s == "**":
-            append(_Tok("OP", "^", start, end, None, spaced))
+            append(tok("OP", "^", start, end, None, spaced))
         elif kind == "CMD" and s == "\\sqrt":
-            append(_Tok("SQRT", s, start, end, None, spaced))
+            append(tok("SQRT", s, start, end, None, spaced))
         else:
-            append(_Tok(kind, s, start, end, None, spaced))
+            append(tok(kind, s, start, end, None, spaced))
+
+
+_RELATION_MARK = re.compile(r"[=≈%]|equals", re.IGNORECASE)
+"""What every line holding an ``EQ`` or ``APPROX`` token contains: ``=``, ``≈``, the word "equals" (any case), or
+"is" after a percentage "of" (a ``%`` on the same line: :func:`_pct_of_before` stops at a line break)."""
+
+
+def _tokenize_near_relations(text: str) -> list[_Tok]:
+    """The tokens of :func:`_tokenize` on the lines that can matter to the arithmetic checker's linking, the
+    other lines each cut down to one stand-in token (and its line break).
+
+    A line is kept when it holds a relation mark (:data:`_RELATION_MARK`), follows such a line by one or two
+    lines, or holds nothing but spaces and dots. Why the linking finds the same computations in this list
+    (``critica.verifiers.math._scan``, which uses it unless a remainder may be attached across lines):
+
+    * tokens are the same: each kept line is lexed from its start, a token boundary (a line break is always a
+      token of its own), over the whole text, so look-behinds and look-aheads see what they saw; words are
+      classified from their own line only (the previous token at a line start is the line break, and
+      :func:`_pct_of_before`, :func:`_unit_run` and the look-ahead stop at line breaks);
+    * every ``=`` and its sides, borders, labels and prefixes lie on a kept line (they stop at line breaks);
+    * the words read after a stated result (at most three tokens) lie on its line or the next two;
+    * between two relations, a stand-in (kind ``STOP``, no text) stands for a line with a character other than
+      spaces and dots, whose tokens are never all line breaks or dots either, so a gap reads the same; positions
+      keep their order, and the list its first and last token and its emptiness near every kept token.
+    """
+    if "\n" not in text:
+        return _tokenize(text)
+    lines = text.split("\n")
+    # the lines kept for their own sake: those of a relation mark, and the two after each
+    keep = [False] * (len(lines) + 2)
+    line, last = 0, 0
+    for m in _RELATION_MARK.finditer(text):
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        keep[line] = keep[line + 1] = keep[line + 2] = True
+    toks: list[_Tok] = []
+    pos = 0
+    block = -1  # where the current run of kept lines starts (lexed in one go when it ends), -1 when none
+    for i, line_text in enumerate(lines):
+        end = pos + len(line_text)  # the line break's position (or the end of the text)
+        if keep[i] or not line_text.strip(" \t\r."):
+            if block < 0:
+                block = pos
+            pos = end + 1
+            continue
+        if block >= 0:
+            _lex(text, block, toks, pos - 1)
+            block = -1
+        toks.append(_Tok("STOP", "", pos, end, None, False))
+        if end < len(text):
+            toks.append(_Tok("NL", "\n", end, end + 1, None, end > 0 and text[end - 1] in " \t\r\n"))
+        pos = end + 1
+    if block >= 0:
+        _lex(text, block, toks, -1)
     return _classify_words(toks, text)
 
 
@@ -257,9 +388,14 @@ def _is_unit_word(w: str) -> bool:
 _VOWELS = frozenset("aeiouy")
 
 
+_SPECIAL_WORDS = frozenset({"sqrt", "x", "times", "of", "to", "equals", "is", "per"})
+_SPECIAL_PREV = frozenset({"PER", "NUM", "PCT", "UNIT", "OP"})
+
+
 def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
     """Turn WORD tokens into operators, units, variables or plain prose, using their neighbours."""
     out: list[_Tok] = []
+    has_per = False
     for i, t in enumerate(toks):
         if t.kind != "WORD":
             out.append(t)
@@ -267,6 +403,11 @@ def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
         w = t.text
         lw = w.lower()
         prev = out[-1] if out else None
+        if lw not in _SPECIAL_WORDS and (prev is None or prev.kind not in _SPECIAL_PREV):
+            # every branch below but the last two needs one of those words or a previous token of those kinds
+            t.kind = "VAR" if len(w) == 1 or lw in _MODIFIERS or lw in _FUNCTION_WORDS else "WORD"
+            out.append(t)
+            continue
         nxt = toks[i + 1] if i + 1 < len(toks) else None
         attached_prev = prev is not None and prev.end == t.start
         prev_num = prev is not None and prev.kind in ("NUM", "RP", "PCT", "UNIT")
@@ -290,6 +431,7 @@ def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
             t.kind = "EQ"
         elif lw == "per" and prev is not None and prev.kind in ("UNIT", "NUM"):
             t.kind = "PER"
+            has_per = True
         elif prev is not None and prev.kind == "PER":
             t.kind = "UNIT" if w.isalpha() else "VAR"
         elif attached_prev and prev is not None and prev.kind == "NUM":
@@ -308,7 +450,7 @@ def _classify_words(toks: list[_Tok], text: str) -> list[_Tok]:
         else:
             t.kind = "WORD"  # prose
         out.append(t)
-    return [t for t in out if t.kind != "PER"]
+    return [t for t in out if t.kind != "PER"] if has_per else out
 
 
 def _unit_run(out: list[_Tok]) -> int:

@@ -37,6 +37,10 @@ _MATH_SPLIT = re.compile(
 )
 _SPLIT_FIRST = frozenset("\\,;⟹⇒→⟺⇔")
 """Every first character of a :data:`_MATH_SPLIT` match: elsewhere no match is tried."""
+_SPLIT_OR_BRACKET = re.compile("[" + re.escape("".join(sorted(_SPLIT_FIRST)) + "({[)}]") + "]")
+"""A bracket or a character of :data:`_SPLIT_FIRST`: what :func:`_split_math` looks at."""
+_BRACED_COMMA = re.compile(r"(?<=\d)\{,\}(?=\d{3}(?!\d))")
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\{(?:align|aligned|equation|gather|gathered|eqnarray|split)\*?\}")
 _TEXTLIKE = re.compile(r"\\(?:text|mathrm|textbf|mbox|textrm|textit|operatorname)\s*\{")
 _BOXED = re.compile(r"\\boxed\s*\{")
 # Relations and notation that make a link something other than a plain equation.
@@ -116,16 +120,21 @@ def _split_math(seg: str) -> list[_Link | _Conn]:
     depth = 0
     start = 0
     i = 0
-    seg = re.sub(r"(?<=\d)\{,\}(?=\d{3}(?!\d))", "", seg)  # 1{,}000
+    if "{,}" in seg:
+        seg = _BRACED_COMMA.sub("", seg)  # 1{,}000
     seg = seg.replace("&", " ")
-    seg = re.sub(r"\\(?:begin|end)\{(?:align|aligned|equation|gather|gathered|eqnarray|split)\*?\}", lambda _m: " \\\\ ", seg)
-    while i < len(seg):
+    if "\\begin" in seg or "\\end" in seg:
+        seg = _ENVIRONMENT.sub(lambda _m: " \\\\ ", seg)
+    # Only brackets and the first characters of split points matter: they are found by a regex, the characters
+    # between them skipped (a loop over every character cost more than the rest of the reading).
+    while (c := _SPLIT_OR_BRACKET.search(seg, i)) is not None:
+        i = c.start()
         ch = seg[i]
         if ch in "({[":
             depth += 1
         elif ch in ")}]":
             depth -= 1
-        if depth == 0 and ch in _SPLIT_FIRST:
+        elif depth == 0:  # ch is in _SPLIT_FIRST
             m = _MATH_SPLIT.match(seg, i)
             if m and not (m.group() == "," and _thousands_comma(seg, i)):
                 out.append(_make_link(seg[start:i]))
