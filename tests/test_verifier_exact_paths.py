@@ -264,3 +264,21 @@ def test_a_long_polynomial_sum_is_decided_exactly():
     assert bigop_value(r"\sum_{k=1001}^{2000} (k^2+1)")[0] == sum(j * j + 1 for j in range(1001, 2001))
     assert bigop_value(r"\sum_{k=1}^{1000} k^{13}") is None  # degree over the cap, as before
     assert bigop_value(r"\sum_{k=1}^{1000} \sqrt{2} k") is None  # not rational: sympy's path, as before
+
+
+_MOD_WORDS = ["mod", "modulo", "modular", "modulus", "\\pmod", "\\bmod", "\\mod", "\\model", "remainder", "remainders",
+              "residue", "residues", "congruent", "congruence", "last", "units", "unit", "ones", "final", "rightmost",
+              "trailing", "two", "digit", "digits", "zero", "zeros", "zeroes", "MOD", "ſ", "\u212a", "é", "x", "{", " ",
+              "\n", "1"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_MOD_WORDS), max_size=8), st.sampled_from(["", " "]))
+def test_the_modular_context_gate_finds_what_the_regex_finds(pieces, sep):
+    from critica.verifiers.constants import MODULAR_CONTEXT
+
+    text = sep.join(pieces)
+    got, want = MODULAR_CONTEXT.search(text), MODULAR_CONTEXT.pattern.search(text)
+    assert (got is None) == (want is None)
+    if want is not None:
+        assert got.span() == want.span()

@@ -23,6 +23,7 @@ import sympy
 from sympy import Expr, Rational
 
 from critica.verifiers.fastre import guarded
+from critica.verifiers.keygate import KeywordGate
 from critica.verifiers.steplinks import _MATH, EquationCheck, _Conn, _Link, _split_math, _strip_wrappers
 from critica.verifiers.symparse import MAX_STEP_CHARS, Unparseable, parse_latex_expr, show_value
 
@@ -272,11 +273,12 @@ def _numeric_link(raw: str, modular: bool = False) -> list[EquationCheck]:
 
 
 # Words that make an equality of integers possibly one of residues (see _numeric_link).
-MODULAR_CONTEXT = guarded(re.compile(
+MODULAR_CONTEXT = KeywordGate(guarded(re.compile(
     r"\bmod(?:ulo|ular|ulus)?\b|\\[pb]?mod(?![A-Za-z])|\bremainders?\b|\bresidues?\b|\bcongruen\w*|"
     r"\b(?:last|units?|ones|final|rightmost|trailing)\s+(?:\w+\s+)?(?:digits?|zeros?|zeroes)\b",
     re.IGNORECASE,
-))
+)), ("mod", "remainder", "residue", "congruen", "digit", "zero"))
+"""Searched on every step: behind a keyword pre-test (every match, lowercased, holds one of the keys)."""
 
 
 @functools.lru_cache(maxsize=64)
