@@ -27,7 +27,7 @@ from functools import lru_cache
 
 from critica.types import Item
 
-__all__ = ["split_steps", "item_steps", "step_body", "numbered"]
+__all__ = ["CACHED_SPLITS", "split_steps", "item_steps", "step_body", "numbered", "warm"]
 
 _MARKER = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?[ \t]*step[ \t]+(\d+)\b", re.IGNORECASE | re.MULTILINE)
 _OWN_MARKER = re.compile(
@@ -85,6 +85,8 @@ def _by_sentences(text: str) -> list[str]:
     return [s.strip() for s in out if s.strip()]
 
 
+CACHED_SPLITS = 1024
+"""Responses whose split :func:`split_steps` keeps (each up to :data:`_CACHED_CHARS`)."""
 _CACHED_CHARS = 16_384
 """Responses up to this size keep their split in a small cache: a critic splits the same response to render its
 prompt and again to read the reply, and on the dispatch path that second split was pure waste."""
@@ -97,7 +99,7 @@ def split_steps(text: str) -> list[str]:
     return _split(text)
 
 
-@lru_cache(maxsize=1024)  # at most 1,024 x 16 KiB of text
+@lru_cache(maxsize=CACHED_SPLITS)  # at most 1,024 x 16 KiB of text
 def _split_cached(text: str) -> tuple[str, ...]:
     return tuple(_split(text))
 

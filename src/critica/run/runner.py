@@ -20,6 +20,7 @@ from critica.backends.transcript import Transcript, capture
 from critica.budget import DeadlineExceeded, ItemBudget, deadline_scope, size_reason, time_reason
 from critica.critics.base import Critic, unscored
 from critica.errors import InputError
+from critica.inputs.steps import CACHED_SPLITS
 from critica.inputs.steps import warm as warm_steps
 from critica.types import Critique, Item, ParseStatus, Usage, Verdict
 
@@ -158,8 +159,9 @@ async def critique_stream(
     it takes its slot; see :func:`critique_within`.
     """
     slots = asyncio.Semaphore(max(1, concurrency))
-    # the split cache holds 1,024 responses: enough for the items in flight and those waiting up to 2 x 256
-    warm = concurrency <= 256
+    # Splitting ahead pays only while the split cache holds every item in progress (2 x concurrency), with room to
+    # spare for the splits critics make besides: up to concurrency 256.
+    warm = 4 * max(1, concurrency) <= CACHED_SPLITS
 
     async def run_item(rec: Item) -> Critique:
         if warm and slots.locked():

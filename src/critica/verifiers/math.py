@@ -524,7 +524,7 @@ def find_computations(text: str) -> list[Computation]:
     # a hypothetical step never reached it: then the order of old is kept.
     try:
         norm = _normalise(text)
-    except BaseException:
+    except Exception:  # not BaseException: an interrupt or a cancelled item must get through
         if _HYPOTHETICAL.search(text):
             return out
         raise

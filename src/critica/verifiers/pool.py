@@ -95,12 +95,13 @@ def _cpu_ticks() -> tuple[int, int] | None:
     """(busy, total) CPU ticks of the whole machine since boot, from ``/proc/stat``; None where there is none."""
     try:
         with open("/proc/stat", "rb") as f:
-            fields = f.readline().split()
-    except OSError:
+            fields = f.readline(4096).split()
+        # user nice system idle iowait [irq softirq steal]; guest time is already in user
+        ticks = [int(x) for x in fields[1:9]] if fields[:1] == [b"cpu"] else []
+    except (OSError, ValueError):
         return None
-    if len(fields) < 5 or fields[0] != b"cpu":
+    if len(ticks) < 5:
         return None
-    ticks = [int(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal (guest is in user)
     total = sum(ticks)
     return total - ticks[3] - ticks[4], total
 
