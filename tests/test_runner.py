@@ -132,3 +132,37 @@ async def test_items_without_model_calls_keep_their_slot_and_records_are_pulled_
     assert len(sink.critiques) == 40 and critic.peak == 4
     # bounded read-ahead: at most 2 x concurrency items started, plus the finished ones not yet handed on
     assert max(seen_ahead) <= 16
+
+
+async def test_items_and_their_calls_share_one_loop_timer_each_whatever_the_concurrency():
+    """Every item has a time budget and every call a timeout; with 200 of each open at once, the loop's timer heap
+    holds a timer per group (critica.timeouts), not one per item and per call (asyncio.timeout each: 400)."""
+    from critica.backends.call import Caller, CallPolicy
+    from critica.backends.fake import ScriptedBackend
+    from critica.critics.direct import DirectCritic
+
+    gate = asyncio.Event()
+    timers: list[int] = []
+
+    class Held(ScriptedBackend):
+        async def generate(self, request):
+            await gate.wait()
+            return await super().generate(request)
+
+    async def watch():
+        loop = asyncio.get_running_loop()
+        for _ in range(200):
+            await asyncio.sleep(0.005)
+            timers.append(len(loop._scheduled))  # noqa: SLF001 - the loop's timer heap is what this test is about
+        gate.set()
+
+    backend = Held(['{"verdict": "correct", "explanation": "ok", "first_error_step": -1}'])
+    critic = DirectCritic(Caller(backend, CallPolicy(concurrency=200, retries=0)))
+    records = [Item(id=f"{i}", question="What is 1+1?", response="2") for i in range(200)]
+    sink = ListSink()
+    watcher = asyncio.ensure_future(watch())
+    stats = await run_critic(critic, records, sink, concurrency=200)
+    await watcher
+    assert stats.items == 200 and stats.verdicts["correct"] == 200
+    # the watcher's own sleep, the item group's timer and the call group's timer
+    assert max(timers) <= 4

@@ -28,6 +28,7 @@ import dataclasses
 import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ from critica.backends.cache import CacheStats, CallCache, cache_key
 from critica.backends.transcript import record
 from critica.errors import BackendError, BackendUnavailable, CriticaError, ImagesUnsupported
 from critica.redact import Redactor
+from critica.timeouts import FixedTimeouts
 from critica.types import Usage
 
 __all__ = ["CallPolicy", "Caller", "HANDOFF"]
@@ -78,6 +80,7 @@ class Caller:
     _sem: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), init=False, repr=False)
+    _timeouts: FixedTimeouts | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._redactor = Redactor([*getattr(self.backend, "secrets", ()), *self.secrets])
@@ -137,9 +140,11 @@ class Caller:
         for attempt in range(attempts):
             try:
                 sem = self._semaphore()
-                # asyncio.timeout, not wait_for: the call runs in this task rather than a new one per call
-                async with sem, asyncio.timeout(self.policy.timeout_s):
-                    completion = await self.backend.generate(request)
+                # One timer for all this caller's calls (critica.timeouts), not one per call; and not wait_for: the
+                # call runs in this task rather than a new one per call.
+                async with sem:
+                    with self._timeout_scope():
+                        completion = await self.backend.generate(request)
                     contended = sem.locked()
                 self.usage = self.usage + completion.usage
                 release = HANDOFF.get()
@@ -169,6 +174,15 @@ class Caller:
                 delay = max(delay, min(after, self.policy.backoff_max_s))
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _timeout_scope(self) -> AbstractContextManager[object]:
+        seconds = self.policy.timeout_s
+        if seconds is None:
+            return nullcontext()
+        timeouts = self._timeouts
+        if timeouts is None or timeouts.seconds != seconds:  # the policy may be replaced between calls
+            timeouts = self._timeouts = FixedTimeouts(seconds)
+        return timeouts.scope()
 
     def _redacted(self, c: Completion) -> Completion:
         """``c`` with the secrets replaced in its texts and reasoning (``c`` itself when it holds none)."""

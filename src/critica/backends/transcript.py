@@ -16,8 +16,6 @@ taken after the caller has redacted secrets from them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -93,15 +91,19 @@ class Transcript:
 _CURRENT: ContextVar[Transcript | None] = ContextVar("critica_transcript", default=None)
 
 
-@contextmanager
-def capture() -> Iterator[Transcript]:
+class capture:  # noqa: N801 - used as a function: ``with capture() as transcript:``
     """Record the calls made inside this scope (in this task and the tasks it starts)."""
-    transcript = Transcript()
-    token = _CURRENT.set(transcript)
-    try:
-        yield transcript
-    finally:
-        _CURRENT.reset(token)
+
+    # A class rather than @contextmanager: the runner opens one per item (see critica.budget.deadline_scope).
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> Transcript:
+        transcript = Transcript()
+        self._token = _CURRENT.set(transcript)
+        return transcript
+
+    def __exit__(self, *exc: object) -> None:
+        _CURRENT.reset(self._token)
 
 
 def record(request: GenerateRequest, completion: Completion, sample: int = 0) -> None:

@@ -22,9 +22,12 @@ from critica.critics.base import Critic, unscored
 from critica.errors import InputError
 from critica.inputs.steps import CACHED_SPLITS
 from critica.inputs.steps import warm as warm_steps
+from critica.timeouts import FixedTimeouts
 from critica.types import Critique, Item, ParseStatus, Usage, Verdict
 
 __all__ = ["Sink", "RunStats", "run_critic", "critique_stream", "critique_within"]
+
+_USAGE_FIELDS = tuple(Usage.model_fields)
 
 
 class Sink(Protocol):
@@ -56,11 +59,20 @@ class RunStats:
     """Unscored although parsed and no call failed: a tie, an order-inconsistent pair, an abstention."""
     first_error_named: int = 0
     """Incorrect with a first erroneous step named."""
-    usage: Usage = field(default_factory=Usage)
-    """Summed usage: tokens spent and replayed from the call cache (``usage.spent_tokens``, ``replayed_tokens``)."""
     latency_total_s: float = 0.0
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
+    # Usage summed field by field as plain ints (building a Usage per result was a measurable share of dispatching
+    # one item); `usage` makes the model when it is read.
+    _sums: list[int] = field(default_factory=lambda: [0] * len(_USAGE_FIELDS), repr=False)
+    _usage: Usage | None = field(default=None, repr=False)
+
+    @property
+    def usage(self) -> Usage:
+        """Summed usage: tokens spent and replayed from the call cache (``usage.spent_tokens``, ``replayed_tokens``)."""
+        if self._usage is None:
+            self._usage = Usage(**dict(zip(_USAGE_FIELDS, self._sums, strict=True)))
+        return self._usage
 
     def deliver(self, result: Critique | InputError, sink: Sink) -> None:
         """Count ``result`` and hand it to ``sink`` (every executor's one way to record a result)."""
@@ -72,17 +84,23 @@ class RunStats:
             sink.write(result)
 
     def add(self, c: Critique) -> None:
+        # Read through the instance dict: this runs for every result, on the event loop that dispatches requests.
+        d = c.__dict__
+        verdict, status, error, metadata, usage = d["verdict"], d["parse_status"], d["error"], d["metadata"], d["usage"]
         self.items += 1
-        self.verdicts[c.verdict.value] = self.verdicts.get(c.verdict.value, 0) + 1
-        self.first_error_named += c.verdict == Verdict.INCORRECT and c.first_error_step is not None
-        self.parse_status[c.parse_status.value] = self.parse_status.get(c.parse_status.value, 0) + 1
-        over = isinstance(c.metadata.get("budget"), dict)
+        self.verdicts[verdict.value] = self.verdicts.get(verdict.value, 0) + 1
+        self.first_error_named += verdict is Verdict.INCORRECT and d["first_error_step"] is not None
+        self.parse_status[status.value] = self.parse_status.get(status.value, 0) + 1
+        over = isinstance(metadata.get("budget"), dict) if metadata else False
         self.over_budget += over
-        self.backend_errors += c.error is not None and not over
+        self.backend_errors += error is not None and not over
         self.failed_items += c.failed
-        self.no_verdict += c.verdict == Verdict.UNSCORED and c.parse_status != ParseStatus.FAILED and c.error is None
-        self.usage = self.usage + c.usage
-        self.latency_total_s += c.latency_s
+        self.no_verdict += verdict is Verdict.UNSCORED and status is not ParseStatus.FAILED and error is None
+        sums, values = self._sums, usage.__dict__
+        for i, name in enumerate(_USAGE_FIELDS):
+            sums[i] += values[name]
+        self._usage = None
+        self.latency_total_s += d["latency_s"]
 
     @property
     def wall_s(self) -> float:
@@ -119,6 +137,13 @@ async def critique_within(critic: Critic, item: Item, budget: ItemBudget | None 
     (:mod:`critica.backends.transcript`): the prompts sent and the replies, for the UI and for audits.
     """
     budget = ItemBudget() if budget is None else budget
+    timeouts = FixedTimeouts(budget.timeout_s) if budget.timeout_s is not None else None
+    return await _critique_within(critic, item, budget, timeouts)
+
+
+async def _critique_within(critic: Critic, item: Item, budget: ItemBudget, timeouts: FixedTimeouts | None) -> Critique:
+    """:func:`critique_within` with the item's timeout taken from ``timeouts`` (one group of ``budget.timeout_s``
+    seconds, shared by the items of a stream: one loop timer for all of them)."""
     name = getattr(critic, "name", "critic")
     start = time.perf_counter()
     over = budget.oversize(item)
@@ -128,8 +153,11 @@ async def critique_within(critic: Critic, item: Item, budget: ItemBudget | None 
     try:
         # tasks and to_thread workers started below copy this context: the deadline, and the transcript recorder
         with deadline_scope(deadline), capture() as transcript:
-            async with asyncio.timeout(budget.timeout_s):  # in this task: no extra task per item
+            if timeouts is None:
                 crit = await critic.critique(item)
+            else:
+                with timeouts.scope():  # in this task: no extra task per item
+                    crit = await critic.critique(item)
         return _with_transcript(crit, transcript)
     except (Exception, DeadlineExceeded) as e:  # noqa: BLE001 - one failing item must not end the batch
         latency_s = time.perf_counter() - start
@@ -159,6 +187,8 @@ async def critique_stream(
     it takes its slot; see :func:`critique_within`.
     """
     slots = asyncio.Semaphore(max(1, concurrency))
+    budget = ItemBudget() if budget is None else budget
+    timeouts = FixedTimeouts(budget.timeout_s) if budget.timeout_s is not None else None
     # Splitting ahead pays only while the split cache holds every item in progress (2 x concurrency), with room to
     # spare for the splits critics make besides: up to concurrency 256.
     warm = 4 * max(1, concurrency) <= CACHED_SPLITS
@@ -181,7 +211,7 @@ async def critique_stream(
 
         token = HANDOFF.set(release)  # a ContextVar set, not a context manager: this runs for every item
         try:
-            return await critique_within(critic, rec, budget)
+            return await _critique_within(critic, rec, budget, timeouts)
         finally:
             HANDOFF.reset(token)
             release()
