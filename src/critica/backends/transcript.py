@@ -66,18 +66,24 @@ class Transcript:
         if len(self.calls) >= MAX_CALLS:
             self.dropped += 1
             return
-        sampling = {k: v for k, v in (("temperature", request.temperature), ("top_p", request.top_p),
-                                      ("max_tokens", request.max_tokens), ("seed", request.seed), ("n", request.n))
-                    if v is not None}
+        # (plain loops and literals: this runs for every call, on the event loop that dispatches the next one)
+        sampling: dict[str, Any] = {}
+        for key, value in (("temperature", request.temperature), ("top_p", request.top_p),
+                           ("max_tokens", request.max_tokens), ("seed", request.seed), ("n", request.n)):
+            if value is not None:
+                sampling[key] = value
         messages = [{"role": str(m.get("role", "")), "content": _content(m.get("content", ""))} for m in request.messages]
+        call: dict[str, Any] = {"messages": messages}
         # k samples of one prompt send the same messages k times: keep them once
-        same = next((i for i, c in enumerate(self.calls) if c.get("messages") == messages), None)
-        call: dict[str, Any] = {
-            **({"messages": messages} if same is None else {"messages_as_call": same}),
-            "outputs": [_cut(t) for t in completion.texts],
-            "sampling": sampling, "sample": sample, "model": completion.model,
-            "structured": request.json_schema is not None,
-        }
+        for i, earlier in enumerate(self.calls):
+            if earlier.get("messages") == messages:
+                call = {"messages_as_call": i}
+                break
+        call["outputs"] = [_cut(t) for t in completion.texts]
+        call["sampling"] = sampling
+        call["sample"] = sample
+        call["model"] = completion.model
+        call["structured"] = request.json_schema is not None
         reasoning = [_cut(r) for r in completion.reasoning if r]
         if reasoning:
             call["reasoning"] = reasoning
