@@ -206,3 +206,42 @@ def test_cpu_ticks_reads_proc_stat_where_there_is_one():
         return
     busy, total = ticks
     assert 0 <= busy <= total and total > 0
+
+
+class PidCritic(VerifierCritic):
+    """Says which process judged each item."""
+
+    def judge(self, item: Item):
+        crit = super().judge(item)
+        crit.metadata["pid"] = os.getpid()
+        return crit
+
+
+def test_auto_judges_here_one_at_a_time_while_its_pool_starts_then_in_the_workers(fresh_auto, monkeypatch):
+    monkeypatch.setattr(pool, "_STARTS", collections.deque(maxlen=1))
+    monkeypatch.setattr(pool, "AUTO_MIN_ITEMS", 1)  # sustained from the first item: the pool starts at once
+
+    async def run(critic):
+        first = await asyncio.gather(*(critic.critique(i) for i in ITEMS * 3))
+        while pool._starting(2):  # the workers import the checks (about a second)
+            await asyncio.sleep(0.05)
+        later = await asyncio.gather(*(critic.critique(i) for i in ITEMS * 3))
+        return first, later
+
+    first, later = asyncio.run(run(PidCritic(workers="auto")))
+    here = os.getpid()
+    # the first item is judged in this process (its core would idle while the workers start), the others wait for
+    # the workers; once the pool is up, every item goes there
+    assert first[0].metadata["pid"] == here and all(c.metadata["pid"] != here for c in first[1:2])
+    assert all(c.metadata["pid"] != here for c in later)
+    expected = [{k: v for k, v in _plain(VerifierCritic(workers=1).judge(i)).items() if k != "metadata"}
+                for i in ITEMS * 3]
+    for batch in (first, later):
+        assert [{k: v for k, v in _plain(c).items() if k != "metadata"} for c in batch] == expected
+
+
+def test_an_explicit_worker_count_never_judges_here_even_while_the_pool_starts():
+    async def run():
+        return await asyncio.gather(*(PidCritic(workers=2).critique(i) for i in ITEMS))
+
+    assert all(c.metadata["pid"] != os.getpid() for c in asyncio.run(run()))

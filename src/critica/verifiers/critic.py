@@ -208,14 +208,17 @@ class VerifierCritic:
         (:mod:`critica.verifiers.pool`), under the time it has left; the critique is the same.
         """
         workers = self.workers
-        if workers == "auto":
+        auto = workers == "auto"
+        if auto:
             from critica.verifiers.pool import auto_workers
 
             workers = auto_workers()
         if workers > 1:
             from critica.verifiers.pool import judge_in_pool
 
-            return await judge_in_pool(workers, type(self), self._options, item)
+            # auto judged its items in this process until now: it may go on with one while the pool starts. An
+            # explicit worker count keeps every item out of this process (a crash takes only a worker down).
+            return await judge_in_pool(workers, type(self), self._options, item, self.judge if auto else None)
         return await asyncio.to_thread(self.judge, item)
 
 

@@ -27,7 +27,8 @@ import os
 import threading
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -135,19 +136,47 @@ def _load_1min() -> float:
         return 0.0
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+_WARMING: dict[int, list[Future]] = {}  # a starting pool's warm-up tasks: one per worker, done once all are up
+_LOCAL_BUSY = False  # an item is being judged in this process while a pool starts (one at a time)
+
+
+def _pool(workers: int, factory: Any = None, options: tuple = ()) -> ProcessPoolExecutor:
     with _LOCK:
         pool = _POOLS.get(workers)
         if pool is None:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
             _POOLS[workers] = pool
+            if factory is not None:
+                # Start every worker now and have it import the checks and build the critic (about a second on
+                # spawn): one warm-up task per worker. Until they are all done, items are judged here as well.
+                _WARMING[workers] = [pool.submit(_warm, factory, options) for _ in range(workers)]
         return pool
+
+
+def _starting(workers: int) -> bool:
+    """Whether the pool of ``workers`` is still starting (a warm-up task not done)."""
+    warming = _WARMING.get(workers)
+    if warming is None:
+        return False
+    if all(f.done() for f in warming):
+        _WARMING.pop(workers, None)
+        return False
+    return True
+
+
+def _warm(factory: Any, options: tuple) -> None:
+    """Runs in a worker: import the checks and build the critic before the first item comes."""
+    key = (factory, options)
+    if key not in _CRITICS:
+        _CRITICS[key] = factory(**dict(options), workers=1)
+        time.sleep(0.05)  # hold this worker a moment so that each warm-up task starts its own worker
 
 
 def _drop(workers: int, pool: ProcessPoolExecutor) -> None:
     with _LOCK:
         if _POOLS.get(workers) is pool:
             del _POOLS[workers]
+            _WARMING.pop(workers, None)
     pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -156,6 +185,7 @@ def shutdown() -> None:
     with _LOCK:
         pools = list(_POOLS.values())
         _POOLS.clear()
+        _WARMING.clear()
     for pool in pools:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -171,15 +201,30 @@ def _work(factory: Any, options: tuple, item: Item, left_s: float | None, budget
         return critic.judge(item)
 
 
-async def judge_in_pool(workers: int, factory: Any, options: tuple, item: Item) -> Critique:
-    """Judge ``item`` in the shared pool of ``workers`` processes (see the module docstring)."""
+async def judge_in_pool(workers: int, factory: Any, options: tuple, item: Item,
+                        local: Callable[[Item], Critique] | None = None) -> Critique:
+    """Judge ``item`` in the shared pool of ``workers`` processes (see the module docstring).
+
+    ``local``: the critic's own ``judge``. While the pool starts (its workers spawn and import the checks, about a
+    second), items are judged with it here, in a thread, one at a time, rather than all waiting for the workers:
+    this process's core would otherwise sit idle then.
+    """
+    global _LOCAL_BUSY
     current = _CURRENT.get()
     if current is not None:
         current.check()
+    pool = _pool(workers, factory, options)
+    if local is not None and not _LOCAL_BUSY and _starting(workers):
+        with _LOCK:  # event loops in several threads may share the pool
+            here, _LOCAL_BUSY = not _LOCAL_BUSY, True
+        if here:
+            try:
+                return await asyncio.to_thread(local, item)
+            finally:
+                _LOCAL_BUSY = False
     left = None if current is None or current.at is None else max(0.0, current.at - time.monotonic())
     budget = None if current is None else current.budget_s
     args = (factory, options, item, left, budget)
-    pool = _pool(workers)
     try:
         return await asyncio.wrap_future(pool.submit(_work, *args))
     except BrokenProcessPool:
