@@ -14,6 +14,11 @@ most ``cores - 1 +`` :data:`AUTO_MAX_OTHER_LOAD`); until then items are judged i
 critique, a short run, one core or a machine busy with other work never pays for spawning processes and importing
 the checks in them.
 
+A pool starts all its workers at once, each importing the checks and building the critic (a warm-up task per
+worker, about a second on spawn). While it starts, an ``auto`` critic goes on judging items in a thread of this
+process, one at a time (the others wait for the workers), so that this core does not sit idle for that second; a
+critic given an explicit worker count never judges in this process.
+
 A worker that dies (a crash, the OOM killer) breaks the whole pool and fails every item in flight. The pool is then
 replaced, and each of those items is judged once more alone in a fresh one-process pool: an item that kills its
 worker again fails with :class:`WorkerCrashed`, the others get their critiques. Nothing is lost and nothing hangs.
@@ -148,7 +153,9 @@ def _pool(workers: int, factory: Any = None, options: tuple = ()) -> ProcessPool
             _POOLS[workers] = pool
             if factory is not None:
                 # Start every worker now and have it import the checks and build the critic (about a second on
-                # spawn): one warm-up task per worker. Until they are all done, items are judged here as well.
+                # spawn): one warm-up task per worker (the executor spawns a process per task submitted while none
+                # is idle, and each new process takes a task as soon as its interpreter is up, long before another
+                # has imported the checks). Until they are all done, auto items are judged here as well.
                 _WARMING[workers] = [pool.submit(_warm, factory, options) for _ in range(workers)]
         return pool
 
@@ -169,7 +176,6 @@ def _warm(factory: Any, options: tuple) -> None:
     key = (factory, options)
     if key not in _CRITICS:
         _CRITICS[key] = factory(**dict(options), workers=1)
-        time.sleep(0.05)  # hold this worker a moment so that each warm-up task starts its own worker
 
 
 def _drop(workers: int, pool: ProcessPoolExecutor) -> None:
