@@ -287,8 +287,12 @@ def _whole_formula(prose: str, start: int, end: int) -> bool:
     return not re.search(r"\S\s+[-+−–][\d(A-Za-z]|[\d)A-Za-z][-+−–]\s+\S", text)
 
 
+@functools.lru_cache(maxsize=64)
 def _segments(step: str) -> list[tuple[bool, str]]:
-    """The step as alternating (is_math, text) pieces: LaTeX math, plain-text formulas and prose."""
+    """The step as alternating (is_math, text) pieces: LaTeX math, plain-text formulas and prose.
+
+    Remembered for the last steps (the link reading and the prose rewriting check both read a step so); callers
+    only read the list."""
     out: list[tuple[bool, str]] = []
     pos = 0
 
