@@ -52,7 +52,10 @@ _ATOMS = st.one_of(_NUMBERS, _NUMBERS, st.sampled_from(["x", "y", "\\pi", "\\the
 
 def _latex(kids):
     return st.one_of(
-        st.tuples(kids, st.sampled_from(["+", "-", " \\cdot ", "*", "/", " \\times ", "", " "]), kids).map("".join),
+        st.tuples(kids, st.sampled_from(["+", "-", " \\cdot ", "*", "/", " \\times ", "", " ", "−", "×", "·", "\\div",
+                                         "\\,", "\\ast"]), kids).map("".join),
+        kids.map(lambda k: f"\\left({k}\\right)"),
+        st.tuples(kids, kids).map(lambda t: f"\\dfrac{{{t[0]}}}{{{t[1]}}}"),
         st.tuples(kids, st.sampled_from(["^2", "^3", "^0", "^{-1}", "^{-2}", "^{1/2}", "^{2/3}", "^{0.5}", "^{12}",
                                          "^{70}", "^{x}", "^{-3}", "^9"])).map(lambda t: f"({t[0]}){t[1]}"),
         kids.map(lambda k: f"({k})"),

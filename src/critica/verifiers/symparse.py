@@ -545,8 +545,14 @@ def _parse_memo(text: str, numeric: bool) -> tuple[Expr, bool] | Unparseable:
 
 
 def _parse_latex_expr(text: str, numeric: bool) -> tuple[Expr, bool]:
-    for pat, rep in _PRE:
-        text = pat.sub(rep, text)
+    # every match of the first five rewrites holds a backslash, of the last two a non-ASCII character; none of them
+    # brings in a non-ASCII character, and the last two no backslash: most sides ("2x + 3") need none of them
+    if "\\" in text:
+        for pat, rep in _PRE[:5]:
+            text = pat.sub(rep, text)
+    if not text.isascii():
+        for pat, rep in _PRE[5:]:
+            text = pat.sub(rep, text)
     if numeric:
         for pat, fn in _NUMERIC_PRE:
             text = pat.sub(fn, text)
