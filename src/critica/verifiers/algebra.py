@@ -68,6 +68,7 @@ from critica.verifiers.steplinks import (
     _segments,
     _sequence,
     _strip_wrappers,
+    may_have_links,
 )
 from critica.verifiers.symparse import MAX_LINK_CHARS, MAX_STEP_CHARS, Unparseable, may_have_symbols, parse_latex_expr
 
@@ -483,7 +484,7 @@ def step_tail(step: str) -> _Link | None:
     """The step's last formula when the step ends on it (only connecting words after it), else None.
 
     A next step that opens with "so", "dividing both sides by 3, we get" … continues from it."""
-    if not _readable(step):
+    if not _readable(step) or not may_have_links(step):
         return None
     seq, _ = _sequence(step)
     if not seq or not isinstance(seq[-1], _Link):
@@ -501,9 +502,35 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
     """Every claimed solution and every implied equation in ``step`` that could be verified.
 
     ``before`` is the previous step's closing formula (:func:`step_tail`): when this step opens with connecting
-    words only ("So", "Dividing both sides by 2, we get", or nothing), its first formula is read as following it."""
+    words only ("So", "Dividing both sides by 2, we get", or nothing), its first formula is read as following it.
+
+    Memoised by the step's text and the raw text of ``before`` (see :func:`_check_step_memo`), for steps of up to
+    :data:`MEMO_STEP_CHARS` characters (which bounds the memo's size, to about 70 MB at most)."""
+    if len(step) > MEMO_STEP_CHARS or (before is not None and len(before.raw) > MEMO_STEP_CHARS):
+        return _check_step(step, before)
+    return list(_check_step_memo(step, None if before is None else before.raw))
+
+
+MEMO_STEP_CHARS = 2000
+
+
+@functools.lru_cache(maxsize=16384)
+def _check_step_memo(step: str, before_raw: str | None) -> list[EquationCheck]:
+    """:func:`check_step` of a step and the raw text of the formula before it, remembered across items (solutions
+    of one problem share steps: half the steps of PRMBench repeat one seen before).
+
+    Pure in these two: ``before`` enters the checks only as the first link of the sequence, through its raw text and
+    the sides parsed from it (never its ``after``, which only the links of this step are asked for), so a fresh link
+    of the same text gives the same checks. Errors are not remembered (:func:`functools.lru_cache` keeps none); the
+    checks are returned in a new list each time and are never changed afterwards."""
+    return _check_step(step, None if before_raw is None else _Link(before_raw))
+
+
+def _check_step(step: str, before: _Link | None) -> list[EquationCheck]:
     if not _readable(step):
         return []
+    if not may_have_links(step):
+        return _prose_identity_checks(step)  # no formula to link: the sequence is empty, so are all other checks
     seq, lead = _sequence(step)
     identities = _identity_checks(seq, lead) + _prose_identity_checks(step)
     complex_context = bool(_COMPLEX_GATE.search(step))

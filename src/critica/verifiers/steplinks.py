@@ -29,6 +29,7 @@ _IMPLY_CMDS = (
     r"\\Rightarrow|\\implies|\\Longrightarrow|\\longrightarrow|\\rightarrow|\\to(?![A-Za-z])|\\therefore|"
     r"\\Leftrightarrow|\\iff|\\Longleftrightarrow|⟹|⇒|→|⟺|⇔"
 )
+_IMPLY = re.compile(_IMPLY_CMDS)
 # Split points inside math, at bracket depth 0.
 _MATH_SPLIT = re.compile(
     rf"(?P<IMPLY>{_IMPLY_CMDS})|(?P<ROW>\\\\)|(?P<COMMA>,|;|\\quad|\\qquad|\\text\s*\{{\s*(?:and|,)\s*\}})"
@@ -39,6 +40,7 @@ _SPLIT_FIRST = frozenset("\\,;⟹⇒→⟺⇔")
 """Every first character of a :data:`_MATH_SPLIT` match: elsewhere no match is tried."""
 _SPLIT_OR_BRACKET = re.compile("[" + re.escape("".join(sorted(_SPLIT_FIRST)) + "({[)}]") + "]")
 """A bracket or a character of :data:`_SPLIT_FIRST`: what :func:`_split_math` looks at."""
+_ANY_SPLIT_FIRST = re.compile("[" + re.escape("".join(sorted(_SPLIT_FIRST))) + "]")
 _BRACED_COMMA = re.compile(r"(?<=\d)\{,\}(?=\d{3}(?!\d))")
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\{(?:align|aligned|equation|gather|gathered|eqnarray|split)\*?\}")
 _TEXTLIKE = re.compile(r"\\(?:text|mathrm|textbf|mbox|textrm|textit|operatorname)\s*\{")
@@ -116,13 +118,21 @@ def _strip_wrappers(text: str) -> str | None:
 
 def _split_math(seg: str) -> list[_Link | _Conn]:
     """A math segment as links and connectors, split at depth-0 separators."""
+    if "{,}" in seg:
+        seg = _BRACED_COMMA.sub("", seg)  # 1{,}000
+    seg = seg.replace("&", " ")
+    if _ANY_SPLIT_FIRST.search(seg) is None:
+        # no split point can start anywhere (nor "\\begin"): the scan would find none and give this one link
+        return [_make_link(seg)] if seg.strip() else []
+    return _split_scan(seg)
+
+
+def _split_scan(seg: str) -> list[_Link | _Conn]:
+    """:func:`_split_math` of a segment whose thousands commas and ``&`` are already handled."""
     out: list[_Link | _Conn] = []
     depth = 0
     start = 0
     i = 0
-    if "{,}" in seg:
-        seg = _BRACED_COMMA.sub("", seg)  # 1{,}000
-    seg = seg.replace("&", " ")
     if "\\begin" in seg or "\\end" in seg:
         seg = _ENVIRONMENT.sub(lambda _m: " \\\\ ", seg)
     # Only brackets and the first characters of split points matter: they are found by a regex, the characters
@@ -181,6 +191,16 @@ def _prose_conn(prose: str) -> _Conn:
 
 
 def _prose_kind(prose: str) -> _Conn:
+    return _Conn(_prose_kind_name(prose))
+
+
+@functools.lru_cache(maxsize=1024)
+def _prose_kind_name(prose: str) -> str:
+    """The connector kind of the prose between two formulas (the same few phrases recur in every solution)."""
+    return _prose_kind_uncached(prose).kind
+
+
+def _prose_kind_uncached(prose: str) -> _Conn:
     words = re.findall(r"[A-Za-z]+", prose.lower())
     if not words:
         stripped = prose.strip()
@@ -267,8 +287,12 @@ def _whole_formula(prose: str, start: int, end: int) -> bool:
     return not re.search(r"\S\s+[-+−–][\d(A-Za-z]|[\d)A-Za-z][-+−–]\s+\S", text)
 
 
+@functools.lru_cache(maxsize=64)
 def _segments(step: str) -> list[tuple[bool, str]]:
-    """The step as alternating (is_math, text) pieces: LaTeX math, plain-text formulas and prose."""
+    """The step as alternating (is_math, text) pieces: LaTeX math, plain-text formulas and prose.
+
+    Remembered for the last steps (the link reading and the prose rewriting check both read a step so); callers
+    only read the list."""
     out: list[tuple[bool, str]] = []
     pos = 0
 
@@ -281,11 +305,24 @@ def _segments(step: str) -> list[tuple[bool, str]]:
         out.append((False, text[p:]))
 
     for m in _MATH.finditer(step):
-        prose(step[pos : m.start()])
-        out.append((True, next(g for g in m.groups() if g is not None)))
+        text = step[pos : m.start()]
+        if "=" in text:
+            prose(text)
+        else:
+            out.append((False, text))  # no plain-text formula without an "=" (see _plain_spans)
+        out.append((True, m.group(m.lastindex)))  # the one group of the alternative that matched
         pos = m.end()
     prose(step[pos:])
     return out
+
+
+def may_have_links(step: str) -> bool:
+    """False only when :func:`_sequence` of ``step`` is surely empty: no ``=`` and no implication anywhere.
+
+    Its links come from math pieces holding an ``=`` or an implication: LaTeX math, a substring of the step closed
+    by a delimiter that starts with ``$`` or a backslash (so ``\\to(?![A-Za-z])`` matching in the piece matches in
+    the step too), and plain-text formulas, which hold an ``=``."""
+    return "=" in step or _IMPLY.search(step) is not None
 
 
 @functools.lru_cache(maxsize=64)
@@ -301,7 +338,7 @@ def _sequence(step: str) -> tuple[list[_Link | _Conn], str]:
             prose += body
             listing = listing or bool(_LISTING.search(body))
             continue
-        if "=" not in body and not re.search(_IMPLY_CMDS, body):
+        if "=" not in body and not _IMPLY.search(body):
             prose += " var "  # "solving for $x$, we get": a bare symbol or number is part of the prose
             continue
         if lead is None:

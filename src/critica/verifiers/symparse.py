@@ -17,6 +17,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy
 from sympy import Expr, Rational, Symbol
@@ -47,6 +48,7 @@ _TOKEN = re.compile(
     re.DOTALL,
 )
 _CLOSE = {"(": ")", "{": "}", "[": "]"}
+_NAME_NOISE = re.compile(r"[{}\s]")
 
 
 @dataclass
@@ -70,6 +72,44 @@ def _binomial(n: Expr, k: Expr) -> Expr:
     return sympy.binomial(n, k)
 
 
+# --- exact rationals while parsing -------------------------------------------------------------------------------
+# Sympy's arithmetic on two Rationals gives the exact rational (+ - * /, and ** with an integer exponent), so the
+# parser keeps such values as :class:`fractions.Fraction` (20-50x cheaper) and hands them to sympy, as the Rational
+# of the same value, wherever they meet anything else: every sympy object the parser builds is the one the all-sympy
+# parse built. Where the fast arithmetic cannot promise the same decision (a float conversion out of the normal
+# range in :func:`_check_power`) it raises :class:`_Fallback` and the text is parsed again the old way.
+
+
+class _Fallback(Exception):
+    """The exact fast path cannot decide this text as the all-sympy parse would: parse it that way."""
+
+
+def _sym(v: Fraction | Expr) -> Expr:
+    """A parsed value as sympy (a Fraction as the Rational of the same value)."""
+    return Rational(v.numerator, v.denominator) if type(v) is Fraction else v
+
+
+def _is_q(a: object, b: object) -> bool:
+    return type(a) is Fraction and type(b) is Fraction
+
+
+def _check_power_q(base: Fraction, exp: Fraction, max_exponent: int) -> None:
+    """:func:`_check_power` for two exact rationals, with the same decisions: sympy's float of a Rational and
+    Python's float of a Fraction are both the correctly rounded double (and its ``complex`` of a real rational is
+    that double), as long as they are normal doubles; anything else is left to the sympy path."""
+    try:
+        e = float(exp)
+        b = abs(float(base))
+    except OverflowError:
+        raise _Fallback from None
+    if not (b == 0 or 1e-300 < b < 1e300) or abs(e) > 1e300:
+        raise _Fallback
+    if abs(e) > max_exponent:
+        raise Unparseable("exponent too large")
+    if b != 0 and abs(e) * abs(math.log10(b)) > 600:
+        raise Unparseable("power too large")
+
+
 def _tokenize(text: str) -> list[_Tok]:
     toks: list[_Tok] = []
     spaced = False
@@ -81,8 +121,8 @@ def _tokenize(text: str) -> list[_Tok]:
         if kind == "BAD":
             raise Unparseable(m.group())
         text = m.group()
-        if kind == "LET":
-            text = re.sub(r"[{}\s]", "", text)  # d_{1} and d_1 are one name
+        if kind == "LET" and len(text) > 1:
+            text = _NAME_NOISE.sub("", text)  # d_{1} and d_1 are one name (a lone letter has nothing to remove)
         toks.append(_Tok(kind, text, spaced))
         spaced = False
     return toks
@@ -109,8 +149,9 @@ class _Parser:
     ``{n \\choose k}``, ``C(n, k)``, ``\\log_b``, ``\\ln``, trigonometric functions at degree arguments (or
     rational multiples of pi), ``\\lfloor``/``\\lceil``, ``\\gcd``/``\\lcm``. Their arguments must be numbers."""
 
-    def __init__(self, toks: list[_Tok], numeric: bool = False) -> None:
+    def __init__(self, toks: list[_Tok], numeric: bool = False, exact: bool = True) -> None:
         self.toks = toks
+        self.exact = exact  # rationals as Fraction (see _Fallback); False: every value a sympy object
         self.i = 0
         self.decimal = False
         self.numeric = numeric
@@ -132,11 +173,23 @@ class _Parser:
         if self.take().text != text:
             raise Unparseable(f"expected {text}")
 
-    def parse(self) -> Expr:
+    def parse(self) -> Fraction | Expr:
         e = self.expr()
         if self.peek() is not None:
             raise Unparseable(f"trailing {self.peek().text}")
         return e
+
+    def number(self, text: str) -> Fraction | Expr:
+        """The value of a number token (digits, maybe one decimal point), as ``Rational(text)`` gives it."""
+        if not self.exact:
+            return Rational(text)
+        return Fraction(int(text)) if text.isdigit() else Fraction(text)
+
+    def lift(self, v: Expr) -> Fraction | Expr:
+        """A sympy result back to a Fraction where it is a rational (the same value, cheaper from here on)."""
+        if self.exact and isinstance(v, Rational):
+            return Fraction(int(v.p), int(v.q))
+        return v
 
     def expr(self) -> Expr:
         tok = self.peek()
@@ -149,6 +202,8 @@ class _Parser:
         while (tok := self.peek()) is not None and tok.kind == "OP" and tok.text in "+-":
             self.take()
             t = self.term()
+            if not _is_q(e, t):
+                e, t = _sym(e), _sym(t)
             e = e + t if tok.text == "+" else e - t
         return e
 
@@ -182,6 +237,8 @@ class _Parser:
             if tok is not None and tok.kind == "OP" and tok.text in "*/":
                 self.take()
                 f = self.power()
+                if not _is_q(e, f):
+                    e, f = _sym(e), _sym(f)
                 if tok.text == "/":
                     if f == 0:
                         raise Unparseable("division by zero")
@@ -190,7 +247,8 @@ class _Parser:
                     e = e * f
             elif self._starts_atom(tok) or (self.numeric and tok is not None and tok.kind == "NUM"
                                             and self.toks[self.i - 1].kind == "FACT"):
-                e = e * self.power()  # implicit product: 2x, x(x+1), (x+1)(x-1), 3\sqrt{2}, 2!3!
+                f = self.power()  # implicit product: 2x, x(x+1), (x+1)(x-1), 3\sqrt{2}, 2!3!
+                e = e * f if _is_q(e, f) else _sym(e) * _sym(f)
             else:
                 return e
 
@@ -209,7 +267,7 @@ class _Parser:
                 t = self.take()
                 if "." in t.text:
                     raise Unparseable("decimal exponent")
-                exp = Rational(t.text[0])
+                exp = self.number(t.text[0])
                 if len(t.text) > 1:
                     raise Unparseable("ambiguous exponent")
             elif nxt is not None and nxt.kind == "LET":
@@ -218,12 +276,24 @@ class _Parser:
                 raise Unparseable("unbraced negative exponent")
             else:
                 raise Unparseable("bad exponent")
-            if exp.is_number:
-                _check_power(base, exp, MAX_NUMERIC_EXPONENT if self.numeric else MAX_EXPONENT)
+            exact = _is_q(base, exp)
+            if not exact:
+                base, exp = _sym(base), _sym(exp)
+            max_exponent = MAX_NUMERIC_EXPONENT if self.numeric else MAX_EXPONENT
+            if exact:
+                _check_power_q(base, exp, max_exponent)
+            elif exp.is_number:
+                _check_power(base, exp, max_exponent)
             nxt = self.peek()
             if (isinstance(base, Symbol) and nxt is not None and nxt.text == "(" and not nxt.spaced
                     and not self._mentions(base.name)):
                 raise Unparseable("function notation")  # f^{-1}(9), g^2(x)
+            if exact:
+                if base == 0 and exp <= 0:
+                    raise Unparseable("0 to a non-positive power")
+                if exp.denominator == 1:
+                    return base**exp.numerator  # a Fraction: sympy's power of two Rationals is this rational
+                return self.lift(_sym(base) ** _sym(exp))  # a root: sympy's business
             if base == 0 and exp.is_number and exp <= 0:
                 raise Unparseable("0 to a non-positive power")
             return base**exp
@@ -233,7 +303,7 @@ class _Parser:
         tok = self.take()
         if tok.kind != "LP":
             if tok.kind == "NUM" and len(tok.text) == 1:  # \frac12
-                return Rational(tok.text)
+                return self.number(tok.text)
             if tok.kind == "LET" and tok.text not in _RESERVED_LETTERS:
                 self.symbols = True
                 return Symbol(tok.text)
@@ -251,16 +321,17 @@ class _Parser:
             self.take()
             if (nxt := self.peek()) is not None and nxt.kind == "FACT":
                 raise Unparseable("double factorial")
+            base = _sym(base)
             if not (base.is_Integer and 0 <= base <= MAX_FACTORIAL):
                 raise Unparseable("factorial argument")
-            base = sympy.factorial(base)
+            base = self.lift(sympy.factorial(base))
             tok = self.peek()
         if tok is not None and tok.text == _DEGREE_TOKEN:
             self.take()
             if not self.trig_depth:
                 raise Unparseable("degrees outside a trigonometric function")  # an angle, a unit
             self.degrees = True
-            base = base * sympy.pi / 180
+            base = _sym(base) * sympy.pi / 180
         return base
 
     def _argument(self) -> Expr:
@@ -282,45 +353,46 @@ class _Parser:
 
     def _function(self, name: str) -> Expr:
         if name in ("binom", "dbinom", "tbinom"):
-            return _binomial(self.group(), self.group())
+            n = _sym(self.group())
+            return self.lift(_binomial(n, _sym(self.group())))
         if name in ("lfloor", "lceil"):
-            inner = self.expr()
+            inner = _sym(self.expr())
             self.expect("\\rfloor" if name == "lfloor" else "\\rceil")
             if inner.free_symbols:
                 raise Unparseable("floor of a variable")
-            return sympy.floor(inner) if name == "lfloor" else sympy.ceiling(inner)
+            return self.lift(sympy.floor(inner) if name == "lfloor" else sympy.ceiling(inner))
         if name in ("gcd", "lcm"):
             self.expect("(")
-            args = [self.expr()]
+            args = [_sym(self.expr())]
             while (tok := self.take()).kind == "COMMA":
-                args.append(self.expr())
+                args.append(_sym(self.expr()))
             if tok.text != ")" or len(args) < 2 or not all(a.is_Integer and 0 < abs(a) <= 10**MAX_DIGITS for a in args):
                 raise Unparseable("gcd/lcm arguments")
             ints = [int(a) for a in args]
-            return sympy.Integer(math.gcd(*ints) if name == "gcd" else math.lcm(*ints))
+            return self.lift(sympy.Integer(math.gcd(*ints) if name == "gcd" else math.lcm(*ints)))
         if name in ("log", "ln"):
             if name == "log":
                 if self.take().kind != "SUB":
                     raise Unparseable("logarithm without a base")  # \log 100: base 10 or e?
-                base = self.group()
+                base = _sym(self.group())
             else:
                 base = sympy.E
-            arg = self._argument()
+            arg = _sym(self._argument())
             if base.free_symbols or arg.free_symbols or not (arg.is_positive and base.is_positive) or base == 1:
                 raise Unparseable("logarithm domain")
-            return sympy.log(arg, base) if name == "log" else sympy.log(arg)
+            return self.lift(sympy.log(arg, base) if name == "log" else sympy.log(arg))
         # trigonometric: \sin x, \sin^2 x (a power of the value), \sin(x)
         exponent = sympy.Integer(1)
         if (tok := self.peek()) is not None and tok.kind == "OP" and tok.text == "^":
             self.take()
-            exponent = self.group()
+            exponent = _sym(self.group())
             if not (exponent.is_Integer and 1 <= exponent <= 4):
                 raise Unparseable("trigonometric power")  # \sin^{-1}: the inverse function
         outer = self.degrees
         self.trig_depth += 1
         self.degrees = False
         try:
-            arg = self._argument()
+            arg = _sym(self._argument())
             degrees = self.degrees
         finally:
             self.trig_depth -= 1
@@ -333,7 +405,7 @@ class _Parser:
         value = _TRIG[name](arg)
         if value.has(sympy.zoo, sympy.nan):
             raise Unparseable("undefined trigonometric value")
-        return value**exponent
+        return self.lift(value**exponent)
 
     def atom(self) -> Expr:
         tok = self.take()
@@ -345,16 +417,16 @@ class _Parser:
             nxt = self.peek()
             if nxt is not None and nxt.kind == "NUM":
                 raise Unparseable("two numbers in a row")
-            return Rational(tok.text)
+            return self.number(tok.text)
         if self.numeric and tok.kind == "LET" and tok.text == "C" and (nxt := self.peek()) is not None and (
                 nxt.text == "(" and not nxt.spaced):
             self.take()  # C(n, k): a binomial coefficient (a point would not be equated to a number)
-            n = self.expr()
+            n = _sym(self.expr())
             if self.take().kind != "COMMA":
                 raise Unparseable("expected a comma")
-            k = self.expr()
+            k = _sym(self.expr())
             self.expect(")")
-            return _binomial(n, k)
+            return self.lift(_binomial(n, k))
         if tok.kind == "LET":
             if tok.text in _RESERVED_LETTERS:
                 raise Unparseable("reserved letter")
@@ -369,9 +441,9 @@ class _Parser:
             e = self.expr()
             if self.numeric and tok.text == "{" and (nxt := self.peek()) is not None and nxt.text == "\\choose":
                 self.take()
-                k = self.expr()
+                k = _sym(self.expr())
                 self.expect("}")
-                return _binomial(e, k)
+                return self.lift(_binomial(_sym(e), k))
             self.expect(_CLOSE[tok.text])
             return e
         if tok.kind == "CMD":
@@ -381,17 +453,17 @@ class _Parser:
                 den = self.group()
                 if den == 0:
                     raise Unparseable("division by zero")
-                return num / den
+                return num / den if _is_q(num, den) else _sym(num) / _sym(den)
             if name == "sqrt":
                 nxt = self.peek()
                 if nxt is not None and nxt.text == "[":
                     self.take()
-                    index = self.expr()
+                    index = _sym(self.expr())
                     self.expect("]")
                     if not (index.is_Integer and 2 <= index <= 10):
                         raise Unparseable("root index")
-                    return sympy.root(self.group(), index)
-                return sympy.sqrt(self.group())
+                    return self.lift(sympy.root(_sym(self.group()), index))
+                return self.lift(sympy.sqrt(_sym(self.group())))
             if name == "pi":
                 if self.numeric and (nxt := self.peek()) is not None and nxt.text == "(" and not nxt.spaced:
                     raise Unparseable("function notation")  # \pi(n): the prime-counting function
@@ -473,17 +545,30 @@ def _parse_memo(text: str, numeric: bool) -> tuple[Expr, bool] | Unparseable:
 
 
 def _parse_latex_expr(text: str, numeric: bool) -> tuple[Expr, bool]:
-    for pat, rep in _PRE:
-        text = pat.sub(rep, text)
+    # every match of the first five rewrites holds a backslash, of the last two a non-ASCII character; none of them
+    # brings in a non-ASCII character, and the last two no backslash: most sides ("2x + 3") need none of them
+    if "\\" in text:
+        for pat, rep in _PRE[:5]:
+            text = pat.sub(rep, text)
+    if not text.isascii():
+        for pat, rep in _PRE[5:]:
+            text = pat.sub(rep, text)
     if numeric:
         for pat, fn in _NUMERIC_PRE:
             text = pat.sub(fn, text)
     if not text.strip():
         raise Unparseable("empty")
-    parser = _Parser(_tokenize(text), numeric)
-    expr = parser.parse()
+    toks = _tokenize(text)
+    parser = _Parser(toks, numeric)
+    try:
+        value = parser.parse()
+    except _Fallback:
+        parser = _Parser(toks, numeric, exact=False)
+        value = parser.parse()
     if numeric and parser.symbols:
         raise Unparseable("a variable")
-    if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+    if type(value) is Fraction:
+        return _sym(value), parser.decimal  # a rational: neither infinite nor undefined
+    if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         raise Unparseable("undefined")
-    return expr, parser.decimal
+    return value, parser.decimal
