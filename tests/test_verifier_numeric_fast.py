@@ -137,3 +137,34 @@ def test_a_float_side_is_not_remembered_under_an_equal_key():
 
 def test_series_module_still_imports_its_helpers():
     assert S.check_step("$1 + 2 + \\cdots + 100 = 5050$")[0].ok
+
+
+# --- the series checker's step gate and clause memo ----------------------------------------------------------------
+
+_MARK_PIECES = ["\\dots", "\\ldots", "\\cdots", "\\vdots", "..", ".", "…", "⋯", "\\sum", "\\prod", "C", "P", "(", " ",
+                "5", "12", "C(", "P (", "sqrt(", "sqrt", "√", "log", "log_2(", "log_{10}", "ln(", "ln", "gcd(", "lcm (",
+                "GCD(", "LCM(", "GCF(", "HCF(", "choose", "mod", "model", "x", "a", "\\", "_", "{", "}", "\n", "é"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_MARK_PIECES), max_size=8))
+def test_the_series_step_gate_answers_as_its_regex(pieces):
+    text = "".join(pieces)
+    assert S._has_mark(text) == (S._ANY_MARK.search(text) is not None)
+
+
+def test_the_series_step_gate_on_plain_steps():
+    for text, want in [("The sum $1 + 2 + \\cdots + 10 = 55$.", True), ("10C3 = 120", True), ("x5C3", False), ("x15C3", True),
+                       ("5 choose 2 is 10", True), ("aC(5", False), ("C(5, 2) = 10", True), ("sqrt (2)", True),
+                       ("So x = 5.", False), ("17 mod 5 = 2", True), ("a model", False), ("xC5", False)]:
+        assert S._has_mark(text) is want, text
+        assert (S._ANY_MARK.search(text) is not None) is want, text
+
+
+def test_a_remembered_clause_is_the_clause_read_afresh_and_a_copy():
+    clause = r"1 + 2 + \cdots + 100 = 5051"
+    first, second = S._check_clause(clause), S._check_clause(clause)
+    fresh = S._read_clause(clause)
+    assert first == second == fresh and not fresh.ok
+    first.details["claim"] = "changed"
+    assert S._check_clause(clause).details == fresh.details
