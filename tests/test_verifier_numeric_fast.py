@@ -65,7 +65,7 @@ def test_memoised_bodies_give_the_checks_of_a_fresh_reading(pieces, modular):
     step = f"So ${body}$ here."
     mod = modular or bool(C.MODULAR_CONTEXT.search(step))
     fresh = C._body_checks.__wrapped__(body, mod) if C._may_relate(body) else ()
-    C.numeric_checks.cache_clear()
+    C._numeric_checks.cache_clear()
     assert C.numeric_checks(step, modular) == (list(fresh) if C._NUMERIC_MARKERS.search(body) else [])
     assert C._body_checks(body, mod) == fresh
 
@@ -168,3 +168,21 @@ def test_a_remembered_clause_is_the_clause_read_afresh_and_a_copy():
     assert first == second == fresh and not fresh.ok
     first.details["claim"] = "changed"
     assert S._check_clause(clause).details == fresh.details
+
+
+def test_steps_are_remembered_up_to_the_size_limit_only():
+    short = r"So $\binom{6}{2} = 16$ and $\sqrt{8} = 2\sqrt{2}$."
+    long = short + " " * C.MAX_MEMO_STEP
+    assert C.numeric_checks(short) == C._numeric_checks.__wrapped__(short, False)
+    assert [c.ok for c in C.numeric_checks(short)] == [False, True]
+    before = C._numeric_checks.cache_info().currsize
+    assert C.numeric_checks(long) == C._numeric_checks.__wrapped__(long, False)
+    assert S.check_step("$1 + 2 + \\cdots + 10 = 56$" + " " * S.MAX_MEMO_STEP)[0].ok is False
+    assert C._numeric_checks.cache_info().currsize == before
+
+
+def test_a_step_that_tests_a_guess_is_skipped_whatever_its_formulas():
+    assert C.numeric_checks(r"Suppose $\binom{6}{2} = 16$.") == []
+    assert C.numeric_checks(r"It is $\binom{6}{2} = 16$, which is not true.") == []
+    assert [c.ok for c in C.numeric_checks(r"It is $\binom{6}{2} = 16$.")] == [False]
+    assert C.numeric_checks(r"It is $\binom{6}{2} = 16$ mod 5.", True) == []  # residues: not flagged

@@ -310,22 +310,40 @@ MODULAR_CONTEXT = KeywordGate(guarded(re.compile(
 """Searched on every step: behind a keyword pre-test (every match, lowercased, holds one of the keys)."""
 
 
-@functools.lru_cache(maxsize=64)
 def numeric_checks(step: str, modular: bool = False) -> list[EquationCheck]:
     """Every constant claim in the step's LaTeX math that could be decided (see the section comment). Never raises
     on any text; steps that test a guess or correct themselves are skipped, and so are formulas asked as questions.
     ``modular``: the problem or an earlier step works with residues (:data:`MODULAR_CONTEXT`); the step's own text
-    is looked at too."""
-    if len(step) > MAX_STEP_CHARS or not _NUMERIC_MARKERS.search(step) or _NUMERIC_SKIP_GATE.search(step):
+    is looked at too.
+
+    Remembered by ``(step, modular)`` for steps up to :data:`MAX_MEMO_STEP` characters (PRMBench repeats half of its
+    steps, thousands of steps apart: its original and edited solutions); the result is a pure function of them."""
+    if len(step) <= MAX_MEMO_STEP:
+        return _numeric_checks(step, modular)
+    return _numeric_checks.__wrapped__(step, modular)
+
+
+MAX_MEMO_STEP = 1000  # with 16384 entries: at most 16 M characters of keys, ~2 M on the benchmark sets
+
+
+@functools.lru_cache(maxsize=16384)
+def _numeric_checks(step: str, modular: bool) -> list[EquationCheck]:
+    if len(step) > MAX_STEP_CHARS or not _NUMERIC_MARKERS.search(step):
         return []
-    modular = modular or bool(MODULAR_CONTEXT.search(step))
-    out: list[EquationCheck] = []
+    bodies = []
     for m in _MATH.finditer(step):
         body = next(g for g in m.groups() if g is not None)
         if not _NUMERIC_MARKERS.search(body) or _QUESTION.match(step, m.end()):
             continue  # "Is $\sqrt{50} = 5\sqrt{2}$?" asks, it does not claim
-        if not _may_relate(body):
-            continue
+        if _may_relate(body):
+            bodies.append(body)
+    # the word tests after the bodies (pure, as the rest: their order does not change the answer), so that most
+    # steps, with no body to read, skip them
+    if not bodies or _NUMERIC_SKIP_GATE.search(step):
+        return []
+    modular = modular or bool(MODULAR_CONTEXT.search(step))
+    out: list[EquationCheck] = []
+    for body in bodies:
         out.extend(_body_checks(body, modular) if len(body) <= MAX_MEMO_BODY else _body_checks.__wrapped__(body, modular))
     return out
 

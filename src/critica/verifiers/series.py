@@ -892,10 +892,22 @@ def _has_mark(step: str) -> bool:
     return (cp or "choose" in step) and _FUNC_MARK_DIGITS.search(step) is not None
 
 
-@functools.lru_cache(maxsize=256)
 def check_step(step: str) -> list[SeriesCheck]:
     """Every series or plain-text function claim in the step that could be decided; never raises on any text.
-    Steps that test a guess or correct themselves are skipped."""
+    Steps that test a guess or correct themselves are skipped.
+
+    Remembered by the step's text for steps up to :data:`MAX_MEMO_STEP` characters (PRMBench repeats half of its
+    steps, thousands of steps apart); the result is a pure function of it."""
+    if len(step) <= MAX_MEMO_STEP:
+        return _check_step(step)
+    return _check_step.__wrapped__(step)
+
+
+MAX_MEMO_STEP = 1000  # with 16384 entries: at most 16 M characters of keys, ~2 M on the benchmark sets
+
+
+@functools.lru_cache(maxsize=16384)
+def _check_step(step: str) -> list[SeriesCheck]:
     if len(step) > MAX_STEP_CHARS or not _has_mark(step):
         return []
     if _HYPOTHETICAL.search(step) or _SELF_CORRECTION.search(step):
