@@ -323,10 +323,10 @@ def numeric_checks(step: str, modular: bool = False) -> list[EquationCheck]:
     return _numeric_checks.__wrapped__(step, modular)
 
 
-MAX_MEMO_STEP = 1000  # with 16384 entries: at most 16 M characters of keys, ~2 M on the benchmark sets
+MAX_MEMO_STEP = 1000  # with 8192 entries: at most 8 M characters of keys, ~1 M on the benchmark sets
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=8192)
 def _numeric_checks(step: str, modular: bool) -> list[EquationCheck]:
     if len(step) > MAX_STEP_CHARS or not _NUMERIC_MARKERS.search(step):
         return []

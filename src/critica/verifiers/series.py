@@ -903,10 +903,10 @@ def check_step(step: str) -> list[SeriesCheck]:
     return _check_step.__wrapped__(step)
 
 
-MAX_MEMO_STEP = 1000  # with 16384 entries: at most 16 M characters of keys, ~2 M on the benchmark sets
+MAX_MEMO_STEP = 1000  # with 8192 entries: at most 8 M characters of keys, ~1 M on the benchmark sets
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=8192)
 def _check_step(step: str) -> list[SeriesCheck]:
     if len(step) > MAX_STEP_CHARS or not _has_mark(step):
         return []
