@@ -50,6 +50,13 @@ _NUMERIC_SKIP = guarded(re.compile(
     r"right))\b",
     re.IGNORECASE,
 ))
+# Searched on every step with a marker: behind a keyword pre-test. Every match, lowercased, holds one of the keys
+# (each alternative's literal stem; every "not"/"n't" alternative is followed by a space in the pattern).
+_NUMERIC_SKIP_GATE = KeywordGate(_NUMERIC_SKIP, (
+    "suppos", "assum", "guess", "try", "tried", "test", "check", "verif", "plug", "incorrect", "wrong", "mistake",
+    "error", "extraneous", "reject", "discard", "invalid", "contradict", "impossible", "not ", "n't ", "evaluat",
+    "examin", "reconsider", "hypothe", "counterexample", "false", "substitut",
+))
 # Relations and notation that make a link something other than a plain numeric claim: inequalities, divisibility,
 # absolute values, sets and intervals (":", "\\in"), ratios, percentages, sums, limits, geometry, ± …
 _NUMERIC_NOT = re.compile(
@@ -166,11 +173,31 @@ def _numeric_close(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
     difference at 50 significant digits, where mpmath's adaptive precision makes a zero below 1e-30 (relative) an
     equality and one above 1e-10 a true difference; in between is too close to call (None). ``sympy.simplify`` is
     not used: it costs a tenth of a second per claim and cannot prove most trigonometric identities anyway. For
-    approximate claims: within ``abs_tol`` or 2%."""
+    approximate claims: within ``abs_tol`` or 2%.
+
+    The numeric evaluation is remembered per ``(a, b, abs_tol)`` (solutions of one problem repeat their claims):
+    the sides are exact constants from the parser (no Floats, whose equal values of other precisions would share a
+    key), so structurally equal keys evaluate alike."""
     if abs_tol is None and a.is_Rational and b.is_Rational:
         return a == b
+    if a.has(sympy.Float) or b.has(sympy.Float):
+        return _numeric_close_sympy(a, b, abs_tol)
+    return _numeric_close_memo(a, b, abs_tol)
+
+
+@functools.lru_cache(maxsize=4096)
+def _numeric_close_memo(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
+    return _numeric_close_sympy(a, b, abs_tol)
+
+
+def _numeric_close_sympy(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
     try:
-        va, vb = sympy.N(a, 15), sympy.N(b, 15)
+        va = sympy.N(a, 15)
+        if a == b and (a - b) == 0:
+            # the same constant twice ("\sqrt{50} = 5\sqrt{2}" parses to 5*sqrt(2) on both sides): vb is va and
+            # the difference is exactly 0, so only the reality test of the general path below can say otherwise
+            return True if va.is_real else None
+        vb = sympy.N(b, 15)
         d = abs(sympy.N(a - b, 50))
         if not (va.is_real and vb.is_real and d.is_real):
             return None
@@ -215,6 +242,8 @@ def _numeric_link(raw: str, modular: bool = False) -> list[EquationCheck]:
     """The checks of one link's constant claims, up to and including its first false one. In a ``modular`` context
     an equality of integers without a modulus may be one of residues ("2^{100} = (2^{10})^{10} = 24^{10}" working
     mod 1000): it is not flagged."""
+    if not _may_relate(raw):
+        return []  # no relation once read (see _RELATION_KEYS): _numeric_sides would refuse it
     read = _numeric_sides(raw)
     if read is None:
         return []
@@ -281,37 +310,78 @@ MODULAR_CONTEXT = KeywordGate(guarded(re.compile(
 """Searched on every step: behind a keyword pre-test (every match, lowercased, holds one of the keys)."""
 
 
-@functools.lru_cache(maxsize=64)
 def numeric_checks(step: str, modular: bool = False) -> list[EquationCheck]:
     """Every constant claim in the step's LaTeX math that could be decided (see the section comment). Never raises
     on any text; steps that test a guess or correct themselves are skipped, and so are formulas asked as questions.
     ``modular``: the problem or an earlier step works with residues (:data:`MODULAR_CONTEXT`); the step's own text
-    is looked at too."""
-    if len(step) > MAX_STEP_CHARS or not _NUMERIC_MARKERS.search(step) or _NUMERIC_SKIP.search(step):
+    is looked at too.
+
+    Remembered by ``(step, modular)`` for steps up to :data:`MAX_MEMO_STEP` characters (PRMBench repeats half of its
+    steps, thousands of steps apart: its original and edited solutions); the result is a pure function of them."""
+    if len(step) <= MAX_MEMO_STEP:
+        return _numeric_checks(step, modular)
+    return _numeric_checks.__wrapped__(step, modular)
+
+
+MAX_MEMO_STEP = 1000  # with 8192 entries: at most 8 M characters of keys, ~1 M on the benchmark sets
+
+
+@functools.lru_cache(maxsize=8192)
+def _numeric_checks(step: str, modular: bool) -> list[EquationCheck]:
+    if len(step) > MAX_STEP_CHARS or not _NUMERIC_MARKERS.search(step):
         return []
-    modular = modular or bool(MODULAR_CONTEXT.search(step))
-    out: list[EquationCheck] = []
+    bodies = []
     for m in _MATH.finditer(step):
         body = next(g for g in m.groups() if g is not None)
         if not _NUMERIC_MARKERS.search(body) or _QUESTION.match(step, m.end()):
             continue  # "Is $\sqrt{50} = 5\sqrt{2}$?" asks, it does not claim
-        prev: _Link | None = None
-        prev_conn = ""
-        for part in _split_math(body):
-            if isinstance(part, _Conn):
-                prev_conn = part.kind
-                continue
-            raw = part.raw
-            # an aligned derivation continues a row: "\sqrt{72} \\ &= 6\sqrt{2}"
-            if prev is not None and prev_conn == "ROW" and _ROW_RELATION.match(raw):
-                last = _RELATION.split(prev.raw)[-1]
-                raw = last + " " + raw
-            if not _NUMERIC_MARKERS.search(raw):
-                prev, prev_conn = part, ""
-                continue
-            try:
-                out.extend(_numeric_link(raw, modular))
-            except Exception:  # noqa: BLE001 - unreadable means unchecked
-                pass
-            prev, prev_conn = part, ""
+        if _may_relate(body):
+            bodies.append(body)
+    # the word tests after the bodies (pure, as the rest: their order does not change the answer), so that most
+    # steps, with no body to read, skip them
+    if not bodies or _NUMERIC_SKIP_GATE.search(step):
+        return []
+    modular = modular or bool(MODULAR_CONTEXT.search(step))
+    out: list[EquationCheck] = []
+    for body in bodies:
+        out.extend(_body_checks(body, modular) if len(body) <= MAX_MEMO_BODY else _body_checks.__wrapped__(body, modular))
     return out
+
+
+# Texts that can hold a relation once read: the rewrites on the way (the split's "{,}" removal and unwrapping
+# ``\boxed``, which can join the letters around what they remove) are the only ones that remove text between two
+# others, so a body without these substrings has no link with a relation and no claim (_numeric_sides refuses it).
+_RELATION_KEYS = ("=", "≈", "≡", "\\approx", "\\equiv")
+_JOINING = ("{,}", "boxed")
+MAX_MEMO_BODY = 1000  # longer bodies are read without the memo (its keys stay small: 8192 of at most this)
+
+
+def _may_relate(text: str) -> bool:
+    return any(k in text for k in _RELATION_KEYS) or any(k in text for k in _JOINING)
+
+
+@functools.lru_cache(maxsize=8192)
+def _body_checks(body: str, modular: bool) -> tuple[EquationCheck, ...]:
+    """The checks of one math body: a pure function of the body and ``modular`` (solutions of one problem, and the
+    original and edited solutions of PRMBench, repeat their formulas)."""
+    out: list[EquationCheck] = []
+    prev: _Link | None = None
+    prev_conn = ""
+    for part in _split_math(body):
+        if isinstance(part, _Conn):
+            prev_conn = part.kind
+            continue
+        raw = part.raw
+        # an aligned derivation continues a row: "\sqrt{72} \\ &= 6\sqrt{2}"
+        if prev is not None and prev_conn == "ROW" and _ROW_RELATION.match(raw):
+            last = _RELATION.split(prev.raw)[-1]
+            raw = last + " " + raw
+        if not _NUMERIC_MARKERS.search(raw):
+            prev, prev_conn = part, ""
+            continue
+        try:
+            out.extend(_numeric_link(raw, modular))
+        except Exception:  # noqa: BLE001 - unreadable means unchecked
+            pass
+        prev, prev_conn = part, ""
+    return tuple(out)
