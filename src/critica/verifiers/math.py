@@ -105,6 +105,15 @@ _APPROX_WORDS = guarded(re.compile(
     r"\b(?:approx\w*|about|around|roughly|nearly|almost|estimat\w*|round\w*|nearest|close to)\b|≈|~|\\approx|\\sim",
     re.IGNORECASE,
 ))
+# Lowercase ASCII strings such that every match of the pattern, lowercased, contains one of them (≈ and ≠ are not
+# ASCII: such text is always searched). find_computations tests them on the step's lowercase form before searching
+# (see critica.verifiers.keygate): most steps hold none, and a few substring tests cost far less than the search.
+_HYPOTHETICAL_KEYS = (
+    "false", "not true", "not equal", "contradict", "impossible", "not satisf", "recheck", "re-check", "evaluat",
+    "verify if", "check if", "check whether", "see if", "suppose", "hypothe", "test", "guess", "trial", "try", "tried",
+    "does not", "doesn't", "do not", "don't", "did not", "didn't", "is not", "isn't", "\\ne",
+)
+_APPROX_KEYS = ("approx", "about", "round", "roughly", "near", "almost", "estimat", "close to", "~", "\\sim")
 
 
 @dataclass
@@ -508,7 +517,43 @@ def _prose_divisions(text: str) -> list[Computation]:
 
 
 def find_computations(text: str) -> list[Computation]:
-    """Every checkable computation asserted in ``text`` (one step), in order, each with its verdict."""
+    """Every checkable computation asserted in ``text`` (one step), in order, each with its verdict.
+
+    The outcome is remembered by the step's text (a pure function of it): data sets such as PRMBench repeat most
+    steps across their items (the same solution with another step altered). A remembered list is returned as a new
+    list of the same :class:`Computation` objects, which no caller changes. A step that raises is not remembered."""
+    hit = _FOUND.get(text)
+    if hit is not None:
+        return list(hit)
+    out = _find_computations(text)
+    if len(text) <= FOUND_TEXT_CHARS:
+        global _found_chars
+        if len(_FOUND) >= FOUND_SIZE or _found_chars > FOUND_CHARS:
+            _FOUND.clear()
+            _found_chars = 0
+        _FOUND[text] = tuple(out)
+        _found_chars += len(text)
+    return out
+
+
+_FOUND: dict[str, tuple[Computation, ...]] = {}
+FOUND_SIZE = 16_384
+"""Steps whose computations :func:`find_computations` keeps; the table is emptied when full (a repeated step of
+PRMBench comes back a few thousand steps later)."""
+FOUND_TEXT_CHARS = 4_000
+FOUND_CHARS = 8_000_000
+"""Longest step kept, and the most characters of steps kept in all (the table is emptied past it): a bound on the
+memory whatever the input."""
+_found_chars = 0
+
+
+def _gate(keys: tuple[str, ...], low: str | None) -> bool:
+    """False when ``low`` (a step lowercased, None when it is not ASCII) holds none of ``keys``: the word search
+    behind them cannot match (see _HYPOTHETICAL_KEYS), True when it must be made."""
+    return low is None or any(k in low for k in keys)
+
+
+def _find_computations(text: str) -> list[Computation]:
     out: list[Computation] = []
     if "<<" in text:
         for m in _CALC_TAG.finditer(text[:MAX_STEP_CHARS]):
@@ -532,10 +577,11 @@ def find_computations(text: str) -> list[Computation]:
     head = text[:MAX_STEP_CHARS]
     if not relate and "remainder" not in head.lower():
         return out  # _scan and _prose_divisions would both return nothing
-    if _HYPOTHETICAL.search(text):
+    low = text.lower() if text.isascii() else None
+    if _gate(_HYPOTHETICAL_KEYS, low) and _HYPOTHETICAL.search(text):
         return out
     if relate:
-        out.extend(_scan(norm, approx=bool(_APPROX_WORDS.search(text))))
+        out.extend(_scan(norm, approx=_gate(_APPROX_KEYS, low) and bool(_APPROX_WORDS.search(text))))
     out.extend(_prose_divisions(head))
     return out
 

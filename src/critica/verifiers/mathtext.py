@@ -288,6 +288,7 @@ def _lex(text: str, pos: int, toks: list[_Tok], stop: int) -> None:
     # the verifier's hottest loop: one pass, locals only, a token built once with its final fields
     append = toks.append
     tok = _Tok
+    numbers = _NUMBERS
     for m in _TOKEN.finditer(text, pos):
         kind = m.lastgroup or "STOP"
         start, end = m.span(kind)
@@ -300,15 +301,10 @@ def _lex(text: str, pos: int, toks: list[_Tok], stop: int) -> None:
             if start == stop:
                 return
         elif kind == "NUM":
-            digits = s.replace(",", "")
-            if len(digits) > MAX_DIGITS or (digits[0] == "0" and digits[1:2].isdigit()):
-                # too long, or a clock time / code with a leading zero ("0900 - 0130")
-                append(tok("STOP", s, start, end, None, spaced))
-            else:
-                # the same value as Fraction(digits), without its string parser (a regex per number)
-                whole, dot, frac = digits.partition(".")
-                value = Fraction(int(whole + frac), 10 ** len(frac)) if dot else Fraction(int(digits))
-                append(tok("NUM", s, start, end, value, spaced, len(frac)))
+            read = numbers.get(s)
+            if read is None:
+                read = _read_number(s)
+            append(tok(read[0], s, start, end, read[1], spaced, read[2]))
         elif kind == "ELL":
             append(tok("VAR", s, start, end, None, spaced))  # "1 + 2 + ... + 10", "16.66...": not the whole expression
         elif kind == "OP" and s == "**":
@@ -317,6 +313,31 @@ def _lex(text: str, pos: int, toks: list[_Tok], stop: int) -> None:
             append(tok("SQRT", s, start, end, None, spaced))
         else:
             append(tok(kind, s, start, end, None, spaced))
+
+
+def _read_number(s: str) -> tuple[str, Fraction | None, int]:
+    """(kind, value, decimals) of the token for the NUM match ``s``, remembered in :data:`_NUMBERS`."""
+    digits = s.replace(",", "")
+    if len(digits) > MAX_DIGITS or (digits[0] == "0" and digits[1:2].isdigit()):
+        # too long, or a clock time / code with a leading zero ("0900 - 0130")
+        read: tuple[str, Fraction | None, int] = ("STOP", None, 0)
+    else:
+        # the same value as Fraction(digits), without its string parser (a regex per number)
+        whole, dot, frac = digits.partition(".")
+        value = Fraction(int(whole + frac), 10 ** len(frac)) if dot else Fraction(int(digits))
+        read = ("NUM", value, len(frac))
+    if len(s) <= 2 * MAX_DIGITS:  # longer ones are read as STOP at once; the table's memory stays bounded
+        if len(_NUMBERS) >= NUMBERS_SIZE:
+            _NUMBERS.clear()
+        _NUMBERS[s] = read
+    return read
+
+
+_NUMBERS: dict[str, tuple[str, Fraction | None, int]] = {}
+NUMBERS_SIZE = 4096
+"""Number texts whose reading :func:`_lex` keeps (the same few hundred numbers recur, and building a Fraction for
+each occurrence was a sixth of the lexer's time). A reading depends on the text alone and a Fraction is immutable,
+so tokens may share one. Emptied when full."""
 
 
 _RELATION_MARK = re.compile(r"[=≈%]|equals", re.IGNORECASE)

@@ -1,0 +1,129 @@
+"""The arithmetic checker's cheaper paths give what the long way gives (issue 15, docs/performance.md).
+
+Each shortcut of critica.verifiers.math / mathtext is compared with the plain computation it replaces: the keyword
+pre-tests of the word searches with the searches, remembered steps and numbers with fresh ones.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from critica.verifiers import math as arithmetic
+from critica.verifiers import mathtext
+
+# --- keyword pre-tests of the word searches --------------------------------------------------------------------------
+
+_HYP_WORDS = [
+    "false", "not true", "not equal", "contradiction", "contradicts", "impossible", "not satisfied", "rechecking",
+    "re-check", "re-evaluate", "reevaluating", "verify if", "check if", "check whether", "see if", "suppose",
+    "hypothesis", "test if", "testing whether", "test x", "test n", "test the value", "guessing", "trial", "try",
+    "trying", "tried", "does not equal", "doesn't hold", "do not work", "don't satisfy", "did not match",
+    "didn't give", "is not equal", "isn't equate", "\\neq", "\\ne", "≠", "\\neq1", "not", "equal", "check", "see",
+]
+_APPROX_WORDS = [
+    "approx", "approximately", "about", "around", "roughly", "nearly", "almost", "estimate", "estimated", "round",
+    "rounded", "rounding", "nearest", "close to", "≈", "~", "\\approx", "\\sim", "\\simeq", "close", "near",
+]
+_OTHER = ["x", "=", "3", " ", "\n", "-", "'", "a", "the", "so", "ſ", "\u212a", "\u0130", "é", "\\", "es", "ing"]
+
+
+@st.composite
+def _wordy(draw, words):
+    pieces = draw(st.lists(st.sampled_from(words + _OTHER), max_size=8))
+    cased = [draw(st.sampled_from([p, p.upper(), p.title(), p.swapcase()])) for p in pieces]
+    return draw(st.sampled_from(["", " "])).join(cased)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_wordy(_HYP_WORDS), _wordy(_APPROX_WORDS))
+def test_a_step_the_keywords_pass_by_holds_no_match(hyp_text, approx_text):
+    for text in (hyp_text, approx_text, hyp_text + approx_text):
+        low = text.lower() if text.isascii() else None
+        if arithmetic._HYPOTHETICAL.search(text) is not None:
+            assert arithmetic._gate(arithmetic._HYPOTHETICAL_KEYS, low), text
+        if arithmetic._APPROX_WORDS.search(text) is not None:
+            assert arithmetic._gate(arithmetic._APPROX_KEYS, low), text
+
+
+def test_the_keyword_pre_tests_let_non_ascii_text_through_and_stop_plain_steps():
+    assert arithmetic._gate(arithmetic._HYPOTHETICAL_KEYS, None)  # "ſuppose": re folds ſ onto s, str.lower does not
+    assert not arithmetic._gate(arithmetic._HYPOTHETICAL_KEYS, "so 3 * 4 = 12 apples.")
+    assert not arithmetic._gate(arithmetic._APPROX_KEYS, "so 3 * 4 = 12 apples.")
+    # the verdicts of steps that hold the words stay what the searches make them
+    assert arithmetic.find_computations("Suppose 3 * 4 = 13.") == []
+    approx = arithmetic.find_computations("22 / 7 = 3.14, ROUGHLY")
+    assert len(approx) == 1 and approx[0].ok and approx[0].approximate
+
+
+# --- remembered steps ------------------------------------------------------------------------------------------------
+
+
+def test_a_repeated_step_gets_the_same_computations_in_a_list_of_its_own():
+    arithmetic._FOUND.clear()
+    text = "She pays 3 * $4 = $13 for the pens."
+    first = arithmetic.find_computations(text)
+    assert len(first) == 1 and not first[0].ok
+    first.append("changed by the caller")
+    again = arithmetic.find_computations(text)
+    assert again is not first and len(again) == 1 and again[0] == first[0]
+    arithmetic._FOUND.clear()
+    assert arithmetic.find_computations(text) == again  # computed afresh: the same
+
+
+def test_the_table_of_remembered_steps_is_bounded(monkeypatch):
+    arithmetic._FOUND.clear()
+    monkeypatch.setattr(arithmetic, "FOUND_SIZE", 3)
+    for n in range(10):
+        arithmetic.find_computations(f"{n} + 1 = {n + 1}")
+        assert len(arithmetic._FOUND) <= 3
+    long_step = "2 + 2 = 4. " + "x" * arithmetic.FOUND_TEXT_CHARS
+    assert arithmetic.find_computations(long_step)[0].ok and long_step not in arithmetic._FOUND
+    arithmetic._FOUND.clear()
+
+
+def test_a_step_that_raises_is_not_remembered():
+    arithmetic._FOUND.clear()
+    deep = "\\frac{" * (mathtext.MAX_BRACE_NESTING + 3) + "1" + "}{2}" * (mathtext.MAX_BRACE_NESTING + 3)
+    for _ in range(2):
+        assert arithmetic.check_step(deep) == ([], False)
+    assert deep not in arithmetic._FOUND
+
+
+# --- remembered numbers ----------------------------------------------------------------------------------------------
+
+_NUMBER = st.one_of(
+    st.integers(0, 10**45).map(str),
+    st.integers(0, 10**12).map(lambda n: f"{n:,}"),
+    st.tuples(st.integers(0, 10**6), st.text("0123456789", min_size=1, max_size=8)).map(lambda p: f"{p[0]}.{p[1]}"),
+    st.text("0123456789", min_size=1, max_size=6).map(lambda d: "0" + d),
+    st.text("0123456789", min_size=1, max_size=6).map(lambda d: "." + d),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_NUMBER, min_size=1, max_size=6))
+def test_a_remembered_number_reads_as_a_fresh_one(numbers):
+    text = " + ".join(numbers)
+    mathtext._NUMBERS.clear()
+    fresh = [(t.kind, t.text, t.value, t.decimals) for t in mathtext._tokenize(text)]
+    again = [(t.kind, t.text, t.value, t.decimals) for t in mathtext._tokenize(text)]  # from the table now
+    assert again == fresh
+    for kind, s, value, decimals in fresh:
+        if kind == "NUM":
+            digits = s.replace(",", "")
+            assert value == Fraction(digits) and decimals == len(digits.partition(".")[2])
+        elif s not in ("+",):
+            assert kind == "STOP" and (len(s.replace(",", "")) > mathtext.MAX_DIGITS or s[0] == "0")
+
+
+def test_the_table_of_numbers_is_bounded(monkeypatch):
+    mathtext._NUMBERS.clear()
+    monkeypatch.setattr(mathtext, "NUMBERS_SIZE", 5)
+    mathtext._tokenize(" ".join(str(n) for n in range(40)))
+    assert len(mathtext._NUMBERS) <= 5
+    mathtext._tokenize("9" * 200)
+    assert "9" * 200 not in mathtext._NUMBERS
+    mathtext._NUMBERS.clear()
