@@ -127,3 +127,97 @@ def test_the_table_of_numbers_is_bounded(monkeypatch):
     mathtext._tokenize("9" * 200)
     assert "9" * 200 not in mathtext._NUMBERS
     mathtext._NUMBERS.clear()
+
+
+# --- side trimming and the parse test, against the plain loops they replace ---------------------------------------
+
+
+def _ref_trim(run, left_of_eq):
+    run = list(run)
+    while run and run[-1].kind in ("UNIT", "CUR"):
+        run.pop()
+    while run and run[0].kind == "CUR" and len(run) > 1:
+        run = run[1:]
+    depth = 0
+    for t in run:
+        depth += (t.kind == "LP") - (t.kind == "RP")
+    while depth > 0 and left_of_eq and run and run[0].kind == "LP":
+        run, depth = run[1:], depth - 1
+    while depth < 0 and not left_of_eq and run and run[-1].kind == "RP":
+        run, depth = run[:-1], depth + 1
+    if depth != 0 or not run:
+        return None
+    level = 0
+    for t in run:
+        level += (t.kind == "LP") - (t.kind == "RP")
+        if level < 0:
+            return None
+    if run[0].kind == "OP" and run[0].text != "-":
+        return None
+    for a, b, c in zip(run, run[1:], run[2:], strict=False):
+        if a.kind == "UNIT" and b.kind == "OP" and b.text == "/" and not b.spaced and not c.spaced:
+            return None
+    if run[-1].kind == "OP":
+        return None
+    if not any(t.kind == "NUM" for t in run):
+        return None
+    return run
+
+
+def _ref_parses(run):
+    depth, divs_here = 0, [0]
+    for a, b in zip(run, run[1:], strict=False):
+        if a.kind == "UNIT" and b.kind in ("NUM", "LP", "SQRT"):
+            return False
+        if a.kind == "OP" and b.kind == "OP" and b.text != "-":
+            return False
+    core = [t for t in run if t.kind not in ("UNIT", "CUR")]
+    if (len(core) == 3 and core[0].kind == "NUM" and core[1].text == "-" and core[2].kind == "NUM"
+            and core[0].end == core[1].start and core[1].end == core[2].start
+            and core[0].decimals == core[2].decimals == 0 and core[0].value < core[2].value):
+        return False
+    for t in run:
+        if t.kind == "LP":
+            depth += 1
+            divs_here.append(0)
+        elif t.kind == "RP" and depth > 0:
+            depth -= 1
+            divs_here.pop()
+        elif t.kind == "OP" and t.text in "+-":
+            divs_here[-1] = 0
+        elif t.kind == "OP" and t.text == "/":
+            divs_here[-1] += 1
+            if divs_here[-1] > 1:
+                return False
+    try:
+        arithmetic._value(run)
+        return True
+    except (arithmetic.Unevaluable, ZeroDivisionError, OverflowError):
+        return False
+
+
+_MATHY_PIECES = ["1", "2", "12", "3.5", "0", "10", "+", "-", "*", "/", "^", "(", ")", "%", "!", "$", "sqrt(", "km",
+                 "hours", "apples", " ", " ", "  ", "14 / 1 / 4", "1/2", "/ 3", "5-10", "(-3)", "km/4", "$3"]
+
+
+@st.composite
+def _token_runs(draw):
+    """Runs of the token kinds an expression side is made of: from generated text through the tokenizer, so that
+    kinds, texts, spacing and positions are those the checker meets."""
+    text = "".join(draw(st.lists(st.sampled_from(_MATHY_PIECES), min_size=1, max_size=16)))
+    toks = [t for t in mathtext._tokenize(text) if t.kind in arithmetic._MATHY]
+    lo = draw(st.integers(0, len(toks)))
+    hi = draw(st.integers(lo, len(toks)))
+    return toks[lo:hi]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_token_runs())
+def test_trimming_and_the_parse_test_give_what_the_plain_loops_gave(run):
+    for left_of_eq in (True, False):
+        got, want = arithmetic._trim(run, left_of_eq), _ref_trim(run, left_of_eq)
+        assert (got is None) == (want is None)
+        if want is not None:
+            assert [id(t) for t in got] == [id(t) for t in want]
+    if run:
+        assert arithmetic._parses(run) == _ref_parses(run)

@@ -276,6 +276,12 @@ _PLAIN_KINDS = frozenset({"WORD", "LP", "RP", "STOP", "EQ", "CUR", "PCT", "APPRO
 """Token kinds taken as matched (the else branch of _lex), tested first."""
 
 
+_GROUP_KINDS: list[tuple[str, bool]] = [("", False)] * (_TOKEN.groups + 1)
+"""By group number (``Match.lastindex``): the group's name and whether it is one of _PLAIN_KINDS."""
+for _name, _group in _TOKEN.groupindex.items():
+    _GROUP_KINDS[_group] = (_name, _name in _PLAIN_KINDS)
+
+
 def _tokenize(text: str) -> list[_Tok]:
     toks: list[_Tok] = []
     _lex(text, 0, toks, -1)
@@ -289,12 +295,16 @@ def _lex(text: str, pos: int, toks: list[_Tok], stop: int) -> None:
     append = toks.append
     tok = _Tok
     numbers = _NUMBERS
+    kinds = _GROUP_KINDS
     for m in _TOKEN.finditer(text, pos):
-        kind = m.lastgroup or "STOP"
-        start, end = m.span(kind)
-        s = text[start:end]
+        # every alternative is a group ending where the match ends (leading spaces are not in it)
+        group = m.lastindex
+        kind, plain = kinds[group]
+        s = m[group]
+        end = m.end()
+        start = end - len(s)
         spaced = start > 0 and text[start - 1] in " \t\r\n"
-        if kind in _PLAIN_KINDS:
+        if plain:
             append(tok(kind, s, start, end, None, spaced))  # the most frequent kinds, as the else branch below
         elif kind == "NL":
             append(tok(kind, s, start, end, None, spaced))
