@@ -6,6 +6,7 @@ pre-tests of the word searches with the searches, remembered steps and numbers w
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 from hypothesis import given, settings
@@ -221,3 +222,33 @@ def test_trimming_and_the_parse_test_give_what_the_plain_loops_gave(run):
             assert [id(t) for t in got] == [id(t) for t in want]
     if run:
         assert arithmetic._parses(run) == _ref_parses(run)
+
+
+# --- look-behinds moved after the character they guard -------------------------------------------------------------
+
+_OLD_NUM_EQ_FACT = [
+    (r"(?<![\w.])\.\d+", r"\.(?<![\w.]\.)\d+"),
+    (r"(?P<EQ>(?<![<>!=:])=(?!=))", r"(?P<EQ>=(?<![<>!=:]=)(?!=))"),
+    (r"(?P<FACT>(?<=[\d)])!(?=", r"(?P<FACT>!(?<=[\d)]!)(?="),
+    (r"\d{1,3}(?:,\d{3})++", r"\d{1,3}+(?:,\d{3})++"),
+]
+
+
+def _old_token_pattern():
+    pattern = mathtext._TOKEN.pattern
+    for old, new in _OLD_NUM_EQ_FACT:
+        assert new in pattern
+        pattern = pattern.replace(new, old)
+    return re.compile(pattern, re.DOTALL)
+
+
+def test_moved_look_behinds_match_as_before_after_every_character():
+    old_token = _old_token_pattern()
+    old_parens = re.compile(r"(?<=\s)\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)")
+    for c in map(chr, range(0x2100)):
+        for text in (f"{c}.5", f"{c}=", f"{c}==", f"{c}!+", f"{c}!", f"1{c}!)", f"{c}(ab)", f"{c}( a b ) (cd)",
+                     f"1,23{c},456", f"12{c}4,567", f"{c}1,234,5678", f"x{c}.5.5"):
+            assert ([(m.lastgroup, m.span()) for m in mathtext._TOKEN.finditer(text)]
+                    == [(m.lastgroup, m.span()) for m in old_token.finditer(text)]), text
+            assert ([m.span() for m in mathtext._WORDS_IN_PARENS.finditer(text)]
+                    == [m.span() for m in old_parens.finditer(text)]), text

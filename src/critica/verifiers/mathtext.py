@@ -209,7 +209,9 @@ _CHARS = str.maketrans({
 _UNIT_POWER = re.compile(r"(?<=[A-Za-z])[²³]")
 _MIXED_FRAC = re.compile(r"(\d)\s*(\\[dt]?frac)")
 _DISPLAY = re.compile(r"\\\[|\\\]|\\\(|\\\)|\$\$")
-_WORDS_IN_PARENS = re.compile(r"(?<=\s)\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)")
+# the look-behind comes after the "(" it checks the character before (the same matches): a pattern that starts
+# with a literal is searched for at C speed instead of tried at every position
+_WORDS_IN_PARENS = re.compile(r"\((?<=\s\()\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)")
 
 
 def _normalise(text: str) -> str:
@@ -257,16 +259,18 @@ _TOKEN = re.compile(
     r"|(?P<ELL>\.\.\.|…)"
     # possessive groups: fewer groups always leave ",ddd" next, which the look-ahead refuses, so no match changes, but
     # "1,000,000,…" no longer backtracks through every group from every group
-    r"|(?P<NUM>\d{1,3}(?:,\d{3})++(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|(?<![\w.])\.\d+)"
+    # (a look-behind is tested after the character it guards, so that an alternative fails on its first character;
+    # "\d{1,3}+": giving a digit back would leave a digit, not the "," the group needs, next)
+    r"|(?P<NUM>\d{1,3}+(?:,\d{3})++(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|\.(?<![\w.]\.)\d+)"
     r"|(?P<NL>\n)"
     r"|(?P<OP>\*\*|[-+*/^])"
     r"|(?P<LP>\()|(?P<RP>\))"
-    r"|(?P<EQ>(?<![<>!=:])=(?!=))"
+    r"|(?P<EQ>=(?<![<>!=:]=)(?!=))"
     r"|(?P<CMD>\\[A-Za-z]+)"
     r"|(?P<CUR>[$€£¥])"
     r"|(?P<PCT>%)"
     r"|(?P<APPROX>≈)"
-    r"|(?P<FACT>(?<=[\d)])!(?=\s*[-+*/^)=,$\\]))"
+    r"|(?P<FACT>!(?<=[\d)]!)(?=\s*[-+*/^)=,$\\]))"
     r"|(?P<STOP>.))",
     re.DOTALL,
 )
