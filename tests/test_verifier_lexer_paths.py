@@ -252,3 +252,27 @@ def test_moved_look_behinds_match_as_before_after_every_character():
                     == [(m.lastgroup, m.span()) for m in old_token.finditer(text)]), text
             assert ([m.span() for m in mathtext._WORDS_IN_PARENS.finditer(text)]
                     == [m.span() for m in old_parens.finditer(text)]), text
+
+
+
+# --- the remainder reading, only where a token "R" can be --------------------------------------------------------
+
+_R_PIECES = ["R", "Rs", "R's", "R-ab", "x-abR", "it'sR", "RR", "R2", "R 4", "rR", "54 / 8 = 6", "= 6", "6", "R", "4",
+             " remainder ", "with a", ",", "\n", " ", "=", "3 * 4 = 12", "Radius", "(R)", "\\R", "2R", "R.", "."]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_R_PIECES), max_size=12).map("".join))
+def test_the_remainder_reading_is_skipped_only_where_no_R_token_can_be(text):
+    def found():
+        return [(c.expression, c.left, c.right, c.ok, c.message) for c in arithmetic._scan(text, approx=False)]
+
+    got = found()
+    saved = arithmetic._R_TOKEN
+    arithmetic._R_TOKEN = re.compile("R")  # every text with an "R" read the long way, as before
+    try:
+        want = found()
+    finally:
+        arithmetic._R_TOKEN = saved
+    assert got == want
+    assert ("R" in {t.text for t in mathtext._tokenize(text)}) <= bool(arithmetic._R_TOKEN.search(text))

@@ -698,11 +698,16 @@ def _may_relate(norm: str) -> bool:
     return "=" in norm or "≈" in norm or "%" in norm or "equals" in norm.lower()
 
 
+_R_TOKEN = re.compile(r"R(?![A-Za-z])")
+
+
 def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
     if not _may_relate(norm):
         return []  # no EQ or APPROX token can come out of this text: nothing below would find anything
-    if "R" in norm or "remainder" in norm.lower():  # what _attach_remainders looks for (most steps have neither)
+    # what _attach_remainders looks for (most steps have neither): a token "remainder" (any case) or "R", which is
+    # never followed by a letter (a word token takes every letter that follows)
+    if "remainder" in norm.lower() or ("R" in norm and _R_TOKEN.search(norm)):
         toks = _attach_remainders(_tokenize(norm))  # a remainder clause may span lines: every line is read
     else:
         # lines far from any relation cut to a stand-in each (the same computations: see the function)
