@@ -276,3 +276,77 @@ def test_the_remainder_reading_is_skipped_only_where_no_R_token_can_be(text):
         arithmetic._R_TOKEN = saved
     assert got == want
     assert ("R" in {t.text for t in mathtext._tokenize(text)}) <= bool(arithmetic._R_TOKEN.search(text))
+
+
+def _ref_units(run):
+    out = {"dollar"} if any(t.kind == "CUR" and t.text == "$" for t in run) else set()
+    for t in run:
+        if t.kind == "UNIT":
+            w = t.text.lower()
+            w = w[:-1] if w.endswith("s") and len(w) > 3 else w
+            out.add(w)
+    return out
+
+
+def _ref_side(toks, lo, hi, *, left_of_eq):
+    if left_of_eq:
+        j = hi
+        while j > lo and toks[j - 1].kind in arithmetic._MATHY:
+            j -= 1
+        run = toks[j:hi]
+        if not run:
+            return None, set()
+        if j > lo and not arithmetic._border_ok(toks[j - 1], run[0], left=True):
+            return None, set()
+        at_line_start = j == 0 or toks[j - 1].kind in ("NL", "EQ", "APPROX")
+        if run[0].kind == "OP":
+            minus = run[0].text == "-" and len(run) > 1
+            if minus and not run[1].spaced:
+                pass
+            elif minus and (j == 0 or toks[j - 1].kind == "NL"):
+                run = run[1:]
+            else:
+                return None, set()
+        if not at_line_start and arithmetic._continues_left(toks, j, lo):
+            return None, set()
+        starts = [0] + [p for p in range(1, len(run))
+                        if run[p - 1].kind == "UNIT" and run[p].kind in ("NUM", "LP", "SQRT")]
+        for p in starts:
+            cand = _ref_trim(run[p:], True)
+            if cand is not None and _ref_parses(cand):
+                return cand, _ref_units(run[p:])
+        return None, set()
+    j = lo
+    while j < hi and toks[j].kind in arithmetic._MATHY:
+        j += 1
+    run = toks[lo:j]
+    if not run:
+        return None, set()
+    if j < hi and not arithmetic._border_ok(toks[j], run[-1], left=False):
+        return None, set()
+    cand = _ref_trim(run, False)
+    return (cand if cand is not None and _ref_parses(cand) else None), _ref_units(run)
+
+
+_SIDE_PIECES = _MATHY_PIECES + ["=", " = ", "\n", "x", "cost", "dollars", "3 notebooks cost 3 * $4", "5 cents (.05)",
+                                "then", ",", ".", "Step 3", "and", "1 and 1/4", "%", "€", "pizza slices"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_SIDE_PIECES), min_size=1, max_size=16).map("".join))
+def test_the_sides_of_every_relation_are_what_the_plain_loops_found(text):
+    toks = mathtext._tokenize(text)
+    eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
+    assert arithmetic._relations(toks) == eqs
+    for n, k in enumerate(eqs):
+        lo = eqs[n - 1] + 1 if n > 0 else 0
+        hi = eqs[n + 1] if n + 1 < len(eqs) else len(toks)
+        for left_of_eq, (a, b) in ((True, (lo, k)), (False, (k + 1, hi))):
+            got = arithmetic._side(toks, a, b, left_of_eq=left_of_eq)
+            want = _ref_side(toks, a, b, left_of_eq=left_of_eq)
+            assert got[1] == want[1] and (got[0] is None) == (want[0] is None)
+            if want[0] is not None:
+                assert [id(t) for t in got[0]] == [id(t) for t in want[0]]
+    index = arithmetic._Positions(toks)
+    for i, t in enumerate(toks):
+        assert index(t) == i

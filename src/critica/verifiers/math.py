@@ -245,11 +245,15 @@ def _side(toks: list[_Tok], lo: int, hi: int, *, left_of_eq: bool) -> tuple[list
             return None, set()  # "25 classmates + his 1 teacher + 1 himself =": the sum began before the prose
         # "3 notebooks cost 3 * $4 =": when the whole run is not one expression, a unit word that ends a phrase
         # may be prose; the expression then starts right after it.
-        starts = [0] + [p for p in range(1, len(run)) if run[p - 1].kind == "UNIT" and run[p].kind in ("NUM", "LP", "SQRT")]
-        for p in starts:
-            cand = _trim(run[p:], True)
-            if cand is not None and _parses(cand):
-                return cand, _units(run[p:])
+        # (the whole run first; the other starts are looked for only when it fails)
+        cand = _trim(run, True)
+        if cand is not None and _parses(cand):
+            return cand, _units(run)
+        for p in range(1, len(run)):
+            if run[p - 1].kind == "UNIT" and run[p].kind in ("NUM", "LP", "SQRT"):
+                cand = _trim(run[p:], True)
+                if cand is not None and _parses(cand):
+                    return cand, _units(run[p:])
         return None, set()
     j = lo
     while j < hi and toks[j].kind in _MATHY:
@@ -337,12 +341,14 @@ def _parses(run: list[_Tok]) -> bool:
 
 
 def _units(run: list[_Tok]) -> set[str]:
-    out = {"dollar"} if any(t.kind == "CUR" and t.text == "$" for t in run) else set()
-    for t in run:
+    out: set[str] = set()
+    for t in run:  # one loop (a generator for the "$" cost more than the loop)
         if t.kind == "UNIT":
             w = t.text.lower()
             w = w[:-1] if w.endswith("s") and len(w) > 3 else w
             out.add(w)
+        elif t.kind == "CUR" and t.text == "$":
+            out.add("dollar")
     return out
 
 
