@@ -350,3 +350,24 @@ def test_the_sides_of_every_relation_are_what_the_plain_loops_found(text):
     index = arithmetic._Positions(toks)
     for i, t in enumerate(toks):
         assert index(t) == i
+
+
+# --- mixed numbers found from the fraction commands ----------------------------------------------------------------
+
+
+def _ref_mixed(text):
+    return mathtext._MIXED_FRAC.sub(lambda m: m.group(1) + " \\unknown " + m.group(2), text)
+
+
+def test_mixed_numbers_are_marked_as_the_pattern_marks_them_after_every_character():
+    for c in map(chr, range(0x3100)):
+        for text in (f"{c}\\frac", f"1{c}\\dfrac", f"{c} \\tfrac", f"x{c}{c}\\frac12", f"3\\frac{c}\\frac",
+                     f"{c}\\ffrac", f"2{c}\\frac{{1}}{{2}}4 \\frac 3\\tfrac"):
+            assert mathtext._mark_mixed_numbers(text) == _ref_mixed(text), text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(["1", "٣", " ", "\t", "\n", "\u2009", "\\frac", "\\dfrac", "\\tfrac", "frac", "\\",
+                                 "x", "{", "}", "3\\frac"]), max_size=14).map("".join))
+def test_mixed_numbers_are_marked_as_the_pattern_marks_them(text):
+    assert mathtext._mark_mixed_numbers(text) == _ref_mixed(text)

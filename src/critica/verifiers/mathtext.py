@@ -208,6 +208,28 @@ _CHARS = str.maketrans({
 })
 _UNIT_POWER = re.compile(r"(?<=[A-Za-z])[²³]")
 _MIXED_FRAC = re.compile(r"(\d)\s*(\\[dt]?frac)")
+_FRAC_COMMAND = re.compile(r"\\[dt]?frac")
+
+
+def _mark_mixed_numbers(text: str) -> str:
+    """``_MIXED_FRAC.sub(digit + " \\unknown " + command)``, found from the commands (a few) rather than tried at
+    every digit (many in a LaTeX step). A match is a command with a digit right before the whitespace before it
+    (``\\d`` and ``\\s`` of a str pattern are str.isdecimal and str.isspace), starting at that digit; two matches
+    cannot overlap, since what lies between a match's digit and its command is whitespace."""
+    out: list[str] = []
+    done = 0
+    for m in _FRAC_COMMAND.finditer(text):
+        k = m.start()
+        while k > done and text[k - 1].isspace():
+            k -= 1
+        if k > done and text[k - 1].isdecimal():
+            out.append(text[done : k - 1])
+            out.append(text[k - 1] + " \\unknown " + m.group())
+            done = m.end()
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 _DISPLAY = re.compile(r"\\\[|\\\]|\\\(|\\\)|\$\$")
 # the look-behind comes after the "(" it checks the character before (the same matches): a pattern that starts
 # with a literal is searched for at C speed instead of tried at every position
@@ -232,7 +254,7 @@ def _normalise(text: str) -> str:
     if "\\" in text:
         if "frac" in text:
             # a mixed number "3\frac{4}{5}" is 3 + 4/5, not 3 * 4/5: refuse rather than guess
-            text = _MIXED_FRAC.sub(lambda m: m.group(1) + " \\unknown " + m.group(2), text)
+            text = _mark_mixed_numbers(text)
         text = _replace_all(text)
     if "\\" in text or "$$" in text:
         # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
