@@ -27,8 +27,10 @@ chains, divisions with remainder, the verifier). Text normalisation, the tokeniz
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from fractions import Fraction
+from operator import attrgetter
 
 from critica.budget import checkpoint
 from critica.types import Item
@@ -105,6 +107,15 @@ _APPROX_WORDS = guarded(re.compile(
     r"\b(?:approx\w*|about|around|roughly|nearly|almost|estimat\w*|round\w*|nearest|close to)\b|≈|~|\\approx|\\sim",
     re.IGNORECASE,
 ))
+# Lowercase ASCII strings such that every match of the pattern, lowercased, contains one of them (≈ and ≠ are not
+# ASCII: such text is always searched). find_computations tests them on the step's lowercase form before searching
+# (see critica.verifiers.keygate): most steps hold none, and a few substring tests cost far less than the search.
+_HYPOTHETICAL_KEYS = (
+    "false", "not true", "not equal", "contradict", "impossible", "not satisf", "recheck", "re-check", "evaluat",
+    "verify if", "check if", "check whether", "see if", "suppose", "hypothe", "test", "guess", "trial", "try", "tried",
+    "does not", "doesn't", "do not", "don't", "did not", "didn't", "is not", "isn't", "\\ne",
+)
+_APPROX_KEYS = ("approx", "about", "round", "roughly", "near", "almost", "estimat", "close to", "~", "\\sim")
 
 
 @dataclass
@@ -169,35 +180,45 @@ def _trim(run: list[_Tok], left_of_eq: bool) -> list[_Tok] | None:
     An unmatched "(" may open before a left side ("(3 * 4 = 12)") and an unmatched ")" close after a right side;
     the other way round the expression sits inside a tuple or call ("(0 + 15)/2, 4) = (7.5, 4)") and is skipped.
     """
-    run = list(run)
-    while run and run[-1].kind in ("UNIT", "CUR"):
-        run.pop()
-    while run and run[0].kind == "CUR" and len(run) > 1:
-        run = run[1:]
-    depth = 0
-    for t in run:
-        depth += (t.kind == "LP") - (t.kind == "RP")
-    while depth > 0 and left_of_eq and run and run[0].kind == "LP":
-        run, depth = run[1:], depth - 1
-    while depth < 0 and not left_of_eq and run and run[-1].kind == "RP":
-        run, depth = run[:-1], depth + 1
-    if depth != 0 or not run:
+    # Worked on the run's kinds (read at C speed) and the bounds lo:hi of what is kept; each test that needs a
+    # kind to be present is skipped when it is absent (the plain loops, kept in tests/test_verifier_lexer_paths.py,
+    # give the same answer).
+    kinds = list(map(_KIND, run))
+    lo, hi = 0, len(kinds)
+    while hi and kinds[hi - 1] in ("UNIT", "CUR"):
+        hi -= 1
+    while hi - lo > 1 and kinds[lo] == "CUR":
+        lo += 1
+    if lo or hi < len(kinds):
+        kinds = kinds[lo:hi]
+    closed = kinds.count("RP")
+    depth = kinds.count("LP") - closed
+    while depth > 0 and left_of_eq and lo < hi and kinds[0] == "LP":
+        lo, depth, kinds = lo + 1, depth - 1, kinds[1:]
+    while depth < 0 and not left_of_eq and lo < hi and kinds[-1] == "RP":
+        hi, depth, kinds = hi - 1, depth + 1, kinds[:-1]
+        closed -= 1
+    if depth != 0 or lo >= hi:
         return None
-    level = 0
-    for t in run:
-        level += (t.kind == "LP") - (t.kind == "RP")
-        if level < 0:
-            return None
-    if run[0].kind == "OP" and run[0].text != "-":
+    if closed:  # without a ")" the level never drops below 0
+        level = 0
+        for k in kinds:
+            if k == "LP":
+                level += 1
+            elif k == "RP":
+                level -= 1
+                if level < 0:
+                    return None
+    if kinds[0] == "OP" and run[lo].text != "-":
         return None
-    for a, b, c in zip(run, run[1:], run[2:], strict=False):
-        if a.kind == "UNIT" and b.kind == "OP" and b.text == "/" and not b.spaced and not c.spaced:
-            return None  # "8 inches/4 years": a rate per 4 years, not a division of 8 inches by 4
-    if run[-1].kind == "OP":
+    if "UNIT" in kinds:
+        for n in range(lo, hi - 2):
+            a, b, c = run[n], run[n + 1], run[n + 2]
+            if a.kind == "UNIT" and b.kind == "OP" and b.text == "/" and not b.spaced and not c.spaced:
+                return None  # "8 inches/4 years": a rate per 4 years, not a division of 8 inches by 4
+    if kinds[-1] == "OP" or "NUM" not in kinds:
         return None
-    if not any(t.kind == "NUM" for t in run):
-        return None
-    return run
+    return run[lo:hi]
 
 
 def _side(toks: list[_Tok], lo: int, hi: int, *, left_of_eq: bool) -> tuple[list[_Tok] | None, set[str]]:
@@ -224,11 +245,15 @@ def _side(toks: list[_Tok], lo: int, hi: int, *, left_of_eq: bool) -> tuple[list
             return None, set()  # "25 classmates + his 1 teacher + 1 himself =": the sum began before the prose
         # "3 notebooks cost 3 * $4 =": when the whole run is not one expression, a unit word that ends a phrase
         # may be prose; the expression then starts right after it.
-        starts = [0] + [p for p in range(1, len(run)) if run[p - 1].kind == "UNIT" and run[p].kind in ("NUM", "LP", "SQRT")]
-        for p in starts:
-            cand = _trim(run[p:], True)
-            if cand is not None and _parses(cand):
-                return cand, _units(run[p:])
+        # (the whole run first; the other starts are looked for only when it fails)
+        cand = _trim(run, True)
+        if cand is not None and _parses(cand):
+            return cand, _units(run)
+        for p in range(1, len(run)):
+            if run[p - 1].kind == "UNIT" and run[p].kind in ("NUM", "LP", "SQRT"):
+                cand = _trim(run[p:], True)
+                if cand is not None and _parses(cand):
+                    return cand, _units(run[p:])
         return None, set()
     j = lo
     while j < hi and toks[j].kind in _MATHY:
@@ -274,31 +299,40 @@ def _continues_left(toks: list[_Tok], j: int, lo: int) -> bool:
 
 
 def _parses(run: list[_Tok]) -> bool:
-    depth, divs_here = 0, [0]
-    for a, b in zip(run, run[1:], strict=False):
-        if a.kind == "UNIT" and b.kind in ("NUM", "LP", "SQRT"):
-            return False  # "5 cents (.05) x 100": a unit is not a factor
-        if a.kind == "OP" and b.kind == "OP" and b.text != "-":
-            return False  # "1 meat *+1 vegetable"
-    core = [t for t in run if t.kind not in ("UNIT", "CUR")]
-    if (len(core) == 3 and core[0].kind == "NUM" and core[1].text == "-" and core[2].kind == "NUM"
-            and core[0].end == core[1].start and core[1].end == core[2].start
-            and core[0].decimals == core[2].decimals == 0 and core[0].value < core[2].value):
-        return False  # "Weeks 1-2", "5-10 minutes": a range, not a subtraction
-    for t in run:
-        # "14 / 1 / 4", "6 km/ 1/30 hour": people do not mean (a / b) / c; which division binds first is a guess
-        if t.kind == "LP":
-            depth += 1
-            divs_here.append(0)
-        elif t.kind == "RP" and depth > 0:
-            depth -= 1
-            divs_here.pop()
-        elif t.kind == "OP" and t.text in "+-":
-            divs_here[-1] = 0
-        elif t.kind == "OP" and t.text == "/":
-            divs_here[-1] += 1
-            if divs_here[-1] > 1:
-                return False
+    # each refusal below needs kinds the run may lack (a unit, two operators, three tokens, two divisions): it is
+    # looked for only when they are there (the plain loops are kept in tests/test_verifier_lexer_paths.py)
+    kinds = list(map(_KIND, run))
+    ops = kinds.count("OP")
+    units = kinds.count("UNIT")
+    if units or ops > 1:
+        for a, b in zip(run, run[1:], strict=False):
+            if a.kind == "UNIT" and b.kind in ("NUM", "LP", "SQRT"):
+                return False  # "5 cents (.05) x 100": a unit is not a factor
+            if a.kind == "OP" and b.kind == "OP" and b.text != "-":
+                return False  # "1 meat *+1 vegetable"
+    if len(kinds) - units - kinds.count("CUR") == 3:
+        core = [t for t in run if t.kind not in ("UNIT", "CUR")]
+        if (core[0].kind == "NUM" and core[1].text == "-" and core[2].kind == "NUM"
+                and core[0].end == core[1].start and core[1].end == core[2].start
+                and core[0].decimals == core[2].decimals == 0 and core[0].value < core[2].value):
+            return False  # "Weeks 1-2", "5-10 minutes": a range, not a subtraction
+    if ops > 1 and sum(t.kind == "OP" and t.text == "/" for t in run) > 1:
+        depth, divs_here = 0, [0]
+        for t in run:
+            # "14 / 1 / 4", "6 km/ 1/30 hour": people do not mean (a / b) / c; which division binds first is a
+            # guess
+            if t.kind == "LP":
+                depth += 1
+                divs_here.append(0)
+            elif t.kind == "RP" and depth > 0:
+                depth -= 1
+                divs_here.pop()
+            elif t.kind == "OP" and t.text in "+-":
+                divs_here[-1] = 0
+            elif t.kind == "OP" and t.text == "/":
+                divs_here[-1] += 1
+                if divs_here[-1] > 1:
+                    return False
     try:
         _value(run)
         return True
@@ -307,12 +341,14 @@ def _parses(run: list[_Tok]) -> bool:
 
 
 def _units(run: list[_Tok]) -> set[str]:
-    out = {"dollar"} if any(t.kind == "CUR" and t.text == "$" for t in run) else set()
-    for t in run:
+    out: set[str] = set()
+    for t in run:  # one loop (a generator for the "$" cost more than the loop)
         if t.kind == "UNIT":
             w = t.text.lower()
             w = w[:-1] if w.endswith("s") and len(w) > 3 else w
             out.add(w)
+        elif t.kind == "CUR" and t.text == "$":
+            out.add("dollar")
     return out
 
 
@@ -508,7 +544,48 @@ def _prose_divisions(text: str) -> list[Computation]:
 
 
 def find_computations(text: str) -> list[Computation]:
-    """Every checkable computation asserted in ``text`` (one step), in order, each with its verdict."""
+    """Every checkable computation asserted in ``text`` (one step), in order, each with its verdict.
+
+    The outcome is remembered by the step's text (a pure function of it): data sets such as PRMBench repeat most
+    steps across their items (the same solution with another step altered). A remembered list is returned as a new
+    list of the same :class:`Computation` objects, which no caller changes. A step that raises is not remembered."""
+    hit = _FOUND.get(text)
+    if hit is not None:
+        return list(hit)
+    out = _find_computations(text)
+    if len(text) <= FOUND_TEXT_CHARS:
+        global _found_chars
+        if len(_FOUND) >= FOUND_SIZE or _found_chars > FOUND_CHARS:
+            _FOUND.clear()
+            _found_chars = 0
+        _FOUND[text] = tuple(out)
+        _found_chars += len(text)
+    return out
+
+
+_FOUND: dict[str, tuple[Computation, ...]] = {}
+FOUND_SIZE = 16_384
+"""Steps whose computations :func:`find_computations` keeps; the table is emptied when full (a repeated step of
+PRMBench comes back a few thousand steps later)."""
+FOUND_TEXT_CHARS = 4_000
+FOUND_CHARS = 8_000_000
+"""Longest step kept, and the most characters of steps kept in all (the table is emptied past it): a bound on the
+memory whatever the input."""
+_found_chars = 0
+
+
+def _gate(keys: tuple[str, ...], low: str | None) -> bool:
+    """False when ``low`` (a step lowercased, None when it is not ASCII) holds none of ``keys``: the word search
+    behind them cannot match (see _HYPOTHETICAL_KEYS), True when it must be made."""
+    if low is None:
+        return True
+    for k in keys:  # a loop, not any() over a generator: this runs on most steps
+        if k in low:
+            return True
+    return False
+
+
+def _find_computations(text: str) -> list[Computation]:
     out: list[Computation] = []
     if "<<" in text:
         for m in _CALC_TAG.finditer(text[:MAX_STEP_CHARS]):
@@ -532,10 +609,11 @@ def find_computations(text: str) -> list[Computation]:
     head = text[:MAX_STEP_CHARS]
     if not relate and "remainder" not in head.lower():
         return out  # _scan and _prose_divisions would both return nothing
-    if _HYPOTHETICAL.search(text):
+    low = text.lower() if text.isascii() else None
+    if _gate(_HYPOTHETICAL_KEYS, low) and _HYPOTHETICAL.search(text):
         return out
     if relate:
-        out.extend(_scan(norm, approx=bool(_APPROX_WORDS.search(text))))
+        out.extend(_scan(norm, approx=_gate(_APPROX_KEYS, low) and bool(_APPROX_WORDS.search(text))))
     out.extend(_prose_divisions(head))
     return out
 
@@ -557,10 +635,20 @@ class _Positions:
 
     def __init__(self, toks: list[_Tok]) -> None:
         self._toks = toks
+        self._starts: list[int] | None = None
         self._at: dict[int, int] | None = None
         self._first: dict[tuple, int] | None = None
 
     def __call__(self, t: _Tok) -> int:
+        # Tokens are in the order of their starts: a binary search by start finds ``t`` itself (checked by
+        # identity, so the answer is right whatever the order), from a table of starts built at C speed. A token
+        # not found so falls through to the tables by identity and by equality.
+        starts = self._starts
+        if starts is None:
+            starts = self._starts = list(map(_START, self._toks))
+        i = bisect_left(starts, t.start)
+        if i < len(starts) and self._toks[i] is t:
+            return i
         if self._at is None:
             self._at = {id(u): i for i, u in enumerate(self._toks)}
         at = self._at.get(id(t))
@@ -576,6 +664,33 @@ class _Positions:
             raise ValueError("token not in list") from None  # what list.index raised: check_step catches it
 
 
+_START = attrgetter("start")
+_KIND = attrgetter("kind")
+
+
+def _relations(toks: list[_Tok]) -> list[int]:
+    """The positions of the ``EQ`` and ``APPROX`` tokens, in order: the kinds read at C speed (map, list.index)
+    rather than by a comprehension over every token."""
+    kinds = list(map(_KIND, toks))
+    out = _positions_of(kinds, "EQ")
+    if "APPROX" in kinds:
+        out = sorted(out + _positions_of(kinds, "APPROX"))
+    return out
+
+
+def _positions_of(kinds: list[str], kind: str) -> list[int]:
+    out: list[int] = []
+    if kind not in kinds:
+        return out
+    i = kinds.index(kind)
+    try:
+        while True:
+            out.append(i)
+            i = kinds.index(kind, i + 1)
+    except ValueError:
+        return out
+
+
 def _tok_key(t: _Tok) -> tuple:
     """The fields dataclass equality compares, in order (spelled out: a getattr loop cost 10% of the verifier)."""
     return (t.kind, t.text, t.start, t.end, t.value, t.spaced, t.decimals, t.remainder)
@@ -589,17 +704,22 @@ def _may_relate(norm: str) -> bool:
     return "=" in norm or "≈" in norm or "%" in norm or "equals" in norm.lower()
 
 
+_R_TOKEN = re.compile(r"R(?![A-Za-z])")
+
+
 def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
     if not _may_relate(norm):
         return []  # no EQ or APPROX token can come out of this text: nothing below would find anything
-    if "R" in norm or "remainder" in norm.lower():  # what _attach_remainders looks for (most steps have neither)
+    # what _attach_remainders looks for (most steps have neither): a token "remainder" (any case) or "R", which is
+    # never followed by a letter (a word token takes every letter that follows)
+    if "remainder" in norm.lower() or ("R" in norm and _R_TOKEN.search(norm)):
         toks = _attach_remainders(_tokenize(norm))  # a remainder clause may span lines: every line is read
     else:
         # lines far from any relation cut to a stand-in each (the same computations: see the function)
         toks = _tokenize_near_relations(norm)
     index = _Positions(toks)
-    eqs = [i for i, t in enumerate(toks) if t.kind in ("EQ", "APPROX")]
+    eqs = _relations(toks)
     links: list[tuple[list[_Tok] | None, list[_Tok] | None, Computation | None]] = []
     for n, k in enumerate(eqs):
         lo = eqs[n - 1] + 1 if n > 0 else 0

@@ -208,8 +208,32 @@ _CHARS = str.maketrans({
 })
 _UNIT_POWER = re.compile(r"(?<=[A-Za-z])[²³]")
 _MIXED_FRAC = re.compile(r"(\d)\s*(\\[dt]?frac)")
+_FRAC_COMMAND = re.compile(r"\\[dt]?frac")
+
+
+def _mark_mixed_numbers(text: str) -> str:
+    """``_MIXED_FRAC.sub(digit + " \\unknown " + command)``, found from the commands (a few) rather than tried at
+    every digit (many in a LaTeX step). A match is a command with a digit right before the whitespace before it
+    (``\\d`` and ``\\s`` of a str pattern are str.isdecimal and str.isspace), starting at that digit; two matches
+    cannot overlap, since what lies between a match's digit and its command is whitespace."""
+    out: list[str] = []
+    done = 0
+    for m in _FRAC_COMMAND.finditer(text):
+        k = m.start()
+        while k > done and text[k - 1].isspace():
+            k -= 1
+        if k > done and text[k - 1].isdecimal():
+            out.append(text[done : k - 1])
+            out.append(text[k - 1] + " \\unknown " + m.group())
+            done = m.end()
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 _DISPLAY = re.compile(r"\\\[|\\\]|\\\(|\\\)|\$\$")
-_WORDS_IN_PARENS = re.compile(r"(?<=\s)\(\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)")
+# the look-behind comes after the "(" it checks the character before (the same matches): a pattern that starts
+# with a literal is searched for at C speed instead of tried at every position
+_WORDS_IN_PARENS = re.compile(r"\((?<=\s\()\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)")
 
 
 def _normalise(text: str) -> str:
@@ -230,7 +254,7 @@ def _normalise(text: str) -> str:
     if "\\" in text:
         if "frac" in text:
             # a mixed number "3\frac{4}{5}" is 3 + 4/5, not 3 * 4/5: refuse rather than guess
-            text = _MIXED_FRAC.sub(lambda m: m.group(1) + " \\unknown " + m.group(2), text)
+            text = _mark_mixed_numbers(text)
         text = _replace_all(text)
     if "\\" in text or "$$" in text:
         # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
@@ -257,16 +281,18 @@ _TOKEN = re.compile(
     r"|(?P<ELL>\.\.\.|…)"
     # possessive groups: fewer groups always leave ",ddd" next, which the look-ahead refuses, so no match changes, but
     # "1,000,000,…" no longer backtracks through every group from every group
-    r"|(?P<NUM>\d{1,3}(?:,\d{3})++(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|(?<![\w.])\.\d+)"
+    # (a look-behind is tested after the character it guards, so that an alternative fails on its first character;
+    # "\d{1,3}+": giving a digit back would leave a digit, not the "," the group needs, next)
+    r"|(?P<NUM>\d{1,3}+(?:,\d{3})++(?:\.\d+)?(?![\d,]\d)|\d+(?:\.\d+)?|\.(?<![\w.]\.)\d+)"
     r"|(?P<NL>\n)"
     r"|(?P<OP>\*\*|[-+*/^])"
     r"|(?P<LP>\()|(?P<RP>\))"
-    r"|(?P<EQ>(?<![<>!=:])=(?!=))"
+    r"|(?P<EQ>=(?<![<>!=:]=)(?!=))"
     r"|(?P<CMD>\\[A-Za-z]+)"
     r"|(?P<CUR>[$€£¥])"
     r"|(?P<PCT>%)"
     r"|(?P<APPROX>≈)"
-    r"|(?P<FACT>(?<=[\d)])!(?=\s*[-+*/^)=,$\\]))"
+    r"|(?P<FACT>!(?<=[\d)]!)(?=\s*[-+*/^)=,$\\]))"
     r"|(?P<STOP>.))",
     re.DOTALL,
 )
@@ -274,6 +300,12 @@ _TOKEN = re.compile(
 
 _PLAIN_KINDS = frozenset({"WORD", "LP", "RP", "STOP", "EQ", "CUR", "PCT", "APPROX", "FACT"})
 """Token kinds taken as matched (the else branch of _lex), tested first."""
+
+
+_GROUP_KINDS: list[tuple[str, bool]] = [("", False)] * (_TOKEN.groups + 1)
+"""By group number (``Match.lastindex``): the group's name and whether it is one of _PLAIN_KINDS."""
+for _name, _group in _TOKEN.groupindex.items():
+    _GROUP_KINDS[_group] = (_name, _name in _PLAIN_KINDS)
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -288,27 +320,27 @@ def _lex(text: str, pos: int, toks: list[_Tok], stop: int) -> None:
     # the verifier's hottest loop: one pass, locals only, a token built once with its final fields
     append = toks.append
     tok = _Tok
+    numbers = _NUMBERS
+    kinds = _GROUP_KINDS
     for m in _TOKEN.finditer(text, pos):
-        kind = m.lastgroup or "STOP"
-        start, end = m.span(kind)
-        s = text[start:end]
+        # every alternative is a group ending where the match ends (leading spaces are not in it)
+        group = m.lastindex
+        kind, plain = kinds[group]
+        s = m[group]
+        end = m.end()
+        start = end - len(s)
         spaced = start > 0 and text[start - 1] in " \t\r\n"
-        if kind in _PLAIN_KINDS:
+        if plain:
             append(tok(kind, s, start, end, None, spaced))  # the most frequent kinds, as the else branch below
         elif kind == "NL":
             append(tok(kind, s, start, end, None, spaced))
             if start == stop:
                 return
         elif kind == "NUM":
-            digits = s.replace(",", "")
-            if len(digits) > MAX_DIGITS or (digits[0] == "0" and digits[1:2].isdigit()):
-                # too long, or a clock time / code with a leading zero ("0900 - 0130")
-                append(tok("STOP", s, start, end, None, spaced))
-            else:
-                # the same value as Fraction(digits), without its string parser (a regex per number)
-                whole, dot, frac = digits.partition(".")
-                value = Fraction(int(whole + frac), 10 ** len(frac)) if dot else Fraction(int(digits))
-                append(tok("NUM", s, start, end, value, spaced, len(frac)))
+            read = numbers.get(s)
+            if read is None:
+                read = _read_number(s)
+            append(tok(read[0], s, start, end, read[1], spaced, read[2]))
         elif kind == "ELL":
             append(tok("VAR", s, start, end, None, spaced))  # "1 + 2 + ... + 10", "16.66...": not the whole expression
         elif kind == "OP" and s == "**":
@@ -317,6 +349,31 @@ def _lex(text: str, pos: int, toks: list[_Tok], stop: int) -> None:
             append(tok("SQRT", s, start, end, None, spaced))
         else:
             append(tok(kind, s, start, end, None, spaced))
+
+
+def _read_number(s: str) -> tuple[str, Fraction | None, int]:
+    """(kind, value, decimals) of the token for the NUM match ``s``, remembered in :data:`_NUMBERS`."""
+    digits = s.replace(",", "")
+    if len(digits) > MAX_DIGITS or (digits[0] == "0" and digits[1:2].isdigit()):
+        # too long, or a clock time / code with a leading zero ("0900 - 0130")
+        read: tuple[str, Fraction | None, int] = ("STOP", None, 0)
+    else:
+        # the same value as Fraction(digits), without its string parser (a regex per number)
+        whole, dot, frac = digits.partition(".")
+        value = Fraction(int(whole + frac), 10 ** len(frac)) if dot else Fraction(int(digits))
+        read = ("NUM", value, len(frac))
+    if len(s) <= 2 * MAX_DIGITS:  # longer ones are read as STOP at once; the table's memory stays bounded
+        if len(_NUMBERS) >= NUMBERS_SIZE:
+            _NUMBERS.clear()
+        _NUMBERS[s] = read
+    return read
+
+
+_NUMBERS: dict[str, tuple[str, Fraction | None, int]] = {}
+NUMBERS_SIZE = 4096
+"""Number texts whose reading :func:`_lex` keeps (the same few hundred numbers recur, and building a Fraction for
+each occurrence was a sixth of the lexer's time). A reading depends on the text alone and a Fraction is immutable,
+so tokens may share one. Emptied when full."""
 
 
 _RELATION_MARK = re.compile(r"[=≈%]|equals", re.IGNORECASE)
