@@ -221,18 +221,21 @@ def test_auto_judges_here_one_at_a_time_while_its_pool_starts_then_in_the_worker
     monkeypatch.setattr(pool, "_STARTS", collections.deque(maxlen=1))
     monkeypatch.setattr(pool, "AUTO_MIN_ITEMS", 1)  # sustained from the first item: the pool starts at once
 
-    async def run(critic):
-        first = await asyncio.gather(*(critic.critique(i) for i in ITEMS * 3))
+    async def batch(critic):
+        return await asyncio.gather(*(critic.critique(i) for i in ITEMS * 3))
+
+    async def once_started(critic):
         while pool._starting(2):  # the workers import the checks (about a second)
             await asyncio.sleep(0.05)
-        later = await asyncio.gather(*(critic.critique(i) for i in ITEMS * 3))
-        return first, later
+        return await batch(critic)
 
-    first, later = asyncio.run(run(PidCritic(workers="auto")))
+    critic = PidCritic(workers="auto")
+    first = asyncio.run(batch(critic))
     here = os.getpid()
     # the first item is judged in this process (its core would idle while the workers start), the others wait for
     # the workers; once the pool is up, every item goes there
     assert first[0].metadata["pid"] == here and all(c.metadata["pid"] != here for c in first[1:2])
+    later = asyncio.run(once_started(critic))
     assert all(c.metadata["pid"] != here for c in later)
     expected = [{k: v for k, v in _plain(VerifierCritic(workers=1).judge(i)).items() if k != "metadata"}
                 for i in ITEMS * 3]
