@@ -505,13 +505,14 @@ def check_step(step: str, before: _Link | None = None) -> list[EquationCheck]:
     words only ("So", "Dividing both sides by 2, we get", or nothing), its first formula is read as following it.
 
     Memoised by the step's text and the raw text of ``before`` (see :func:`_check_step_memo`), for steps of up to
-    :data:`MEMO_STEP_CHARS` characters (which bounds the memo's size, to about 70 MB at most)."""
+    :data:`MEMO_STEP_CHARS` characters, and formulas before it of as many (so its keys hold at most 16,384 x 2,000
+    characters, whatever a hostile input sends)."""
     if len(step) > MEMO_STEP_CHARS or (before is not None and len(before.raw) > MEMO_STEP_CHARS):
         return _check_step(step, before)
     return list(_check_step_memo(step, None if before is None else before.raw))
 
 
-MEMO_STEP_CHARS = 2000
+MEMO_STEP_CHARS = 1000  # as the constant and series step memos: long steps are rare and read without it
 
 
 @functools.lru_cache(maxsize=16384)
