@@ -77,7 +77,8 @@ class FixedTimeouts:
         if state is None or state.loop is not loop:
             state = self._states.get(loop)
             if state is None:
-                for old in [k for k in self._states if k.is_closed()]:  # loops gone (asyncio.run ended)
+                # loops gone (asyncio.run ended); list() copies the keys at once, while another thread may add one
+                for old in [k for k in list(self._states) if k.is_closed()]:
                     self._states.pop(old, None)
                 state = self._states[loop] = _LoopState(loop)
             self._last = state

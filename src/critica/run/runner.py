@@ -137,8 +137,13 @@ async def critique_within(critic: Critic, item: Item, budget: ItemBudget | None 
     (:mod:`critica.backends.transcript`): the prompts sent and the replies, for the UI and for audits.
     """
     budget = ItemBudget() if budget is None else budget
-    timeouts = FixedTimeouts(budget.timeout_s) if budget.timeout_s is not None else None
+    timeouts = _item_timeouts(budget)
     return await _critique_within(critic, item, budget, timeouts)
+
+
+def _item_timeouts(budget: ItemBudget) -> FixedTimeouts | None:
+    """The timeout group of items under ``budget`` (None: no time limit)."""
+    return None if budget.timeout_s is None else FixedTimeouts(budget.timeout_s)
 
 
 async def _critique_within(critic: Critic, item: Item, budget: ItemBudget, timeouts: FixedTimeouts | None) -> Critique:
@@ -188,7 +193,7 @@ async def critique_stream(
     """
     slots = asyncio.Semaphore(max(1, concurrency))
     budget = ItemBudget() if budget is None else budget
-    timeouts = FixedTimeouts(budget.timeout_s) if budget.timeout_s is not None else None
+    timeouts = _item_timeouts(budget)
     # Splitting ahead pays only while the split cache holds every item in progress (2 x concurrency), with room to
     # spare for the splits critics make besides: up to concurrency 256.
     warm = 4 * max(1, concurrency) <= CACHED_SPLITS

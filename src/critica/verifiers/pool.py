@@ -171,11 +171,18 @@ def _starting(workers: int) -> bool:
     return True
 
 
+def _critic(factory: Any, options: tuple) -> Any:
+    """In a worker: the critic ``factory(**options)``, built once."""
+    key = (factory, options)
+    critic = _CRITICS.get(key)
+    if critic is None:
+        critic = _CRITICS[key] = factory(**dict(options), workers=1)
+    return critic
+
+
 def _warm(factory: Any, options: tuple) -> None:
     """Runs in a worker: import the checks and build the critic before the first item comes."""
-    key = (factory, options)
-    if key not in _CRITICS:
-        _CRITICS[key] = factory(**dict(options), workers=1)
+    _critic(factory, options)
 
 
 def _drop(workers: int, pool: ProcessPoolExecutor) -> None:
@@ -198,10 +205,7 @@ def shutdown() -> None:
 
 def _work(factory: Any, options: tuple, item: Item, left_s: float | None, budget_s: float | None) -> Critique:
     """Runs in a worker: judge ``item`` with the critic ``factory(**options)`` under the item's remaining time."""
-    key = (factory, options)
-    critic = _CRITICS.get(key)
-    if critic is None:
-        critic = _CRITICS[key] = factory(**dict(options), workers=1)
+    critic = _critic(factory, options)
     deadline = Deadline(None if left_s is None else time.monotonic() + left_s, budget_s)
     with deadline_scope(deadline):
         return critic.judge(item)
