@@ -22,6 +22,8 @@ critic given an explicit worker count never judges in this process.
 A worker that dies (a crash, the OOM killer) breaks the whole pool and fails every item in flight. The pool is then
 replaced, and each of those items is judged once more alone in a fresh one-process pool: an item that kills its
 worker again fails with :class:`WorkerCrashed`, the others get their critiques. Nothing is lost and nothing hangs.
+The other way round, a worker ends as soon as the process that started it dies, however it died (``kill -9``, the
+OOM killer): it never lingers, holding memory, after its parent.
 """
 
 from __future__ import annotations
@@ -149,7 +151,8 @@ def _pool(workers: int, factory: Any = None, options: tuple = ()) -> ProcessPool
     with _LOCK:
         pool = _POOLS.get(workers)
         if pool is None:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_init_worker)
             _POOLS[workers] = pool
             if factory is not None:
                 # Start every worker now and have it import the checks and build the critic (about a second on
@@ -158,6 +161,25 @@ def _pool(workers: int, factory: Any = None, options: tuple = ()) -> ProcessPool
                 # has imported the checks). Until they are all done, auto items are judged here as well.
                 _WARMING[workers] = [pool.submit(_warm, factory, options) for _ in range(workers)]
         return pool
+
+
+def _init_worker() -> None:
+    """Runs first in each worker: end the worker when the process that started it dies.
+
+    The executor's queues are shared by every worker (each holds both ends of the pipes), so a parent killed
+    without shutting the pool down (SIGKILL, SIGTERM, the OOM killer) leaves its workers blocked on a read that
+    never ends, for good. The parent's sentinel becomes ready when it exits, whatever the cause.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), name="critica-parent-watch", daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    from multiprocessing.connection import wait
+
+    wait([sentinel])
+    os._exit(0)  # nothing to clean up: the results have nowhere to go
 
 
 def _starting(workers: int) -> bool:
@@ -240,7 +262,7 @@ async def judge_in_pool(workers: int, factory: Any, options: tuple, item: Item,
     except BrokenProcessPool:
         _drop(workers, pool)
     # Alone in a fresh process: only the item that kills its worker fails.
-    solo = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    solo = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
     try:
         if current is not None:
             left = None if current.at is None else max(0.0, current.at - time.monotonic())
