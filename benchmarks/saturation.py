@@ -1,7 +1,7 @@
 """How well critica keeps an OpenAI-compatible server busy, against bare clients, with and without CPU load.
 
 One command: it starts ``benchmarks/stub_server.py`` (fixed latency, counts requests and in-flight), then, for each
-concurrency and load, runs each client in a fresh process on the same N items, interleaved over ``--runs`` rounds:
+concurrency and load, runs each client in a fresh process on the same N items, interleaved over ``--runs`` rounds (every other round in reverse order):
 
 * ``critica``: the ``direct`` critic over ``OpenAICompatBackend`` through the Caller and ``run_critic`` — what
   ``critica critique --model openai:NAME`` runs (prompt rendering, JSON-schema request, parsing, the Critique),
@@ -244,8 +244,11 @@ def main() -> None:
                     for c in args.concurrency:
                         n = args.items or max(400, 4 * c)
                         for r in range(args.runs):
+                            # every other round in reverse order: no client always runs first (a cold server,
+                            # or load that has not yet settled) or right after another
+                            order = clients if r % 2 == 0 else clients[::-1]
                             round_ = [run_one(name, port, c, n, Path(tmp), args.aiohttp_python, args.base) | {"load": load, "c": c, "n": n, "run": r}
-                                      for name in clients]
+                                      for name in order]
                             # the reference: the bare aiohttp loop of the same round (else the best bare client)
                             ref = next((x for x in round_ if x["client"] == "aiohttp"), None) or (
                                 max((x for x in round_ if x["client"] in bare), key=lambda x: x["rps"]) if bare else None)
