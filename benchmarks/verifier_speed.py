@@ -8,6 +8,8 @@ Speed: each measurement runs in a fresh process (``PYTHONPATH`` = the ``src`` gi
 
 * ``cpu``: ``VerifierCritic(workers=1).judge`` over every item in that process, items per CPU-second of it (CPU time
   depends less on what else the shared machine runs than wall time does);
+* ``cpu2``: two ``cpu`` runs at once (one per core), the sum of their items per CPU-second: what two worker
+  processes could reach with no pool overhead at all (on this VM each of two side by side runs ~0.8 of one alone);
 * ``w1`` / ``w2``: what ``critica bench SUITE --critic verifier`` does, ``critique_stream`` at ``--concurrency``
   with ``VerifierCritic(workers=N)``, items per second of wall time, the pool's start-up included (``workers=1``
   judges in a thread, ``2`` in a pool of two processes);
@@ -30,6 +32,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 SUITES = ("processbench", "mr_gsm8k", "prmbench")
@@ -134,7 +137,7 @@ def main() -> int:
     ap.add_argument("--new", default="src", help="the new code's src directory (default: src)")
     ap.add_argument("--data-dir", default=os.environ.get("CRITICA_DATA", "../shared/data"))
     ap.add_argument("--suite", action="append", choices=SUITES, help="default: all three")
-    ap.add_argument("--modes", default="cpu,w1,w2,default", help="comma-separated: cpu, w1, w2, default")
+    ap.add_argument("--modes", default="cpu,w1,w2,default", help="comma-separated: cpu, cpu2, w1, w2, default")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=4, help="items in flight for w1/w2 (bench's default: 4)")
     ap.add_argument("--check", metavar="OUTDIR", help="compare findings instead of measuring speed")
@@ -168,9 +171,14 @@ def main() -> int:
                 order = [("old", a.old), ("new", a.new)] if r % 2 else [("new", a.new), ("old", a.old)]
                 for name, src in order:
                     loads.append(os.getloadavg()[0])
-                    res = _run(src, [__file__, "--child", mode, suite, "--data-dir", a.data_dir,
-                                     "--concurrency", str(a.concurrency)])
-                    got[name] = json.loads(res.stdout.strip().splitlines()[-1])["per_s"]
+                    args = [__file__, "--child", "cpu" if mode == "cpu2" else mode, suite, "--data-dir", a.data_dir,
+                            "--concurrency", str(a.concurrency)]
+                    if mode == "cpu2":  # two at once, each on its own core
+                        with ThreadPoolExecutor(2) as ex:
+                            outs = list(ex.map(_run, [src, src], [args, args]))
+                    else:
+                        outs = [_run(src, args)]
+                    got[name] = sum(json.loads(o.stdout.strip().splitlines()[-1])["per_s"] for o in outs)
                 print(f"| {r} | {suite} | {mode} | {got['old']:.1f} | {got['new']:.1f} | "
                       f"{got['new'] / got['old']:.2f} | {min(loads):.1f}–{max(loads):.1f} |", flush=True)
     return 0
