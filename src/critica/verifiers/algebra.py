@@ -58,9 +58,11 @@ from critica.verifiers.constants import (
 from critica.verifiers.fastre import guarded
 from critica.verifiers.keygate import KeywordGate
 from critica.verifiers.steplinks import (
+    _END_PUNCT,
     _IMPLY_CMDS,
     _NOT_EQUATION,
     _PROSE_WORDS,
+    _WORDS,
     EquationCheck,
     _Conn,
     _Link,
@@ -106,7 +108,7 @@ _HYPOTHETICAL_GATE = KeywordGate(_HYPOTHETICAL, (
 def _pm_values(raw: str) -> list[Expr] | None:
     """``[x, a + b, a - b]`` for ``x = a \\pm b (= a' \\pm b' …)`` (one ``±`` per side, every side numeric and the
     sides agreeing sign by sign), or None."""
-    text = _strip_wrappers(re.sub(r"[\s.,;:]+$", "", raw))
+    text = _strip_wrappers(_END_PUNCT.sub("", raw))
     if text is None or _NOT_EQUATION.search(text) or "\\mp" in text:
         return None
     left, *rights = text.replace("±", "\\pm").split("=")
@@ -492,8 +494,8 @@ def step_tail(step: str) -> _Link | None:
     if len(seq) >= 2 and seq[-2].kind in ("OR", "COMMA"):  # type: ignore[union-attr]
         return None  # the last of a list ("x = 2 or x = 3", "x - 5 = 0 or x + 2 = 0") does not stand for the list
     after = seq[-1].after
-    words = re.findall(r"[A-Za-z]+", after.lower())
-    if any(w not in _PROSE_WORDS for w in words) or re.search(r"[%$]", after):
+    words = _WORDS.findall(after.lower())
+    if any(w not in _PROSE_WORDS for w in words) or "%" in after or "$" in after:
         return None
     return seq[-1]
 

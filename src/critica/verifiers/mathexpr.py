@@ -24,6 +24,7 @@ from critica.verifiers.mathtext import _Tok
 MAX_EXPR_TOKENS = 80
 MAX_EXPONENT = 200
 MAX_MAGNITUDE = Fraction(10) ** 60
+_MAGNITUDE_INT = 10**60  # MAX_MAGNITUDE as an int: _bound compares integers (exact, no Fraction arithmetic)
 
 
 class Unevaluable(Exception):
@@ -155,7 +156,7 @@ class _Parser:
 
 
 def _bound(v: Fraction) -> None:
-    if abs(v.numerator) > MAX_MAGNITUDE * max(1, v.denominator) or v.denominator > MAX_MAGNITUDE:
+    if abs(v.numerator) > _MAGNITUDE_INT * max(1, v.denominator) or v.denominator > _MAGNITUDE_INT:
         raise Unevaluable("value too large")
 
 
@@ -277,17 +278,26 @@ def _sig_round_eq(v: Fraction, c: Fraction) -> bool:
 
 def _pretty(expr: str) -> str:
     """The normalised expression made readable again: single spaces, no parentheses around bare numbers."""
-    expr = re.sub(r"\s+", " ", expr).strip()
+    expr = _SPACES.sub(" ", expr).strip()
     # Implicit products must stay visible once the parentheses around bare numbers go: (182)(181) → 182 * 181.
-    expr = re.sub(r"\)\s*\(", ") * (", expr)
-    expr = re.sub(r"(?<=\d)\s*\(", " * (", expr)  # "7(23)", "0.99(1500)"
-    expr = re.sub(r"\)\s*(?=\d)", ") * ", expr)  # "(2)3"
+    expr = _CLOSE_OPEN.sub(") * (", expr)
+    expr = _DIGIT_OPEN.sub(" * (", expr)  # "7(23)", "0.99(1500)"
+    expr = _CLOSE_DIGIT.sub(") * ", expr)  # "(2)3"
     prev = None
     while prev != expr:
         prev = expr
-        expr = re.sub(r"(?<!sqrt)\((\s*[\d.,]+\s*)\)", r"\1", expr)  # negative numbers keep theirs
-        expr = re.sub(r"\(\(([^()]*)\)\)", r"(\1)", expr)
+        expr = _BARE_NUMBER.sub(r"\1", expr)  # negative numbers keep theirs
+        expr = _DOUBLE_PARENS.sub(r"(\1)", expr)
     return expr.replace("( ", "(").replace(" )", ")")
+
+
+# _pretty's rewrites, compiled once (re.sub with a pattern string looks it up in re's cache on every call)
+_SPACES = re.compile(r"\s+")
+_CLOSE_OPEN = re.compile(r"\)\s*\(")
+_DIGIT_OPEN = re.compile(r"(?<=\d)\s*\(")
+_CLOSE_DIGIT = re.compile(r"\)\s*(?=\d)")
+_BARE_NUMBER = re.compile(r"(?<!sqrt)\((\s*[\d.,]+\s*)\)")
+_DOUBLE_PARENS = re.compile(r"\(\(([^()]*)\)\)")
 
 
 def _fmt(v: Fraction) -> str:
