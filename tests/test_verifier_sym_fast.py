@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from test_verifier_parse_paths import LATEX, _outcome
 
 from critica.verifiers import mathexpr, symparse
+from critica.verifiers.mathtext import _Tok
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -66,3 +67,69 @@ def test_the_integer_magnitude_bound_decides_as_the_fraction_one(num, den):
 
     assert outcome(mathexpr._bound) == outcome(_bound_plain)
     assert mathexpr._MAGNITUDE_INT == mathexpr.MAX_MAGNITUDE
+
+
+# --- the evaluator's flat fast path against its recursive-descent parser ---------------------------------------
+
+_VALUES = st.one_of(st.integers(-20, 20).map(Fraction), st.sampled_from([Fraction(0), Fraction(1, 3), Fraction(-5, 2),
+                                                                         Fraction(10**59), Fraction(3, 10**40)]))
+_KINDS = st.sampled_from(["NUM", "NUM", "NUM", "+", "-", "*", "/", "LP", "RP", "^", "PCT", "FACT", "SQRT", "×", "UNIT"])
+
+
+@st.composite
+def _runs(draw):
+    """Token runs, most of them flat (numbers joined by + - * /, maybe parenthesised), some anything."""
+    if draw(st.booleans()):
+        kinds = draw(st.lists(_KINDS, min_size=1, max_size=12))
+    else:
+        kinds = []
+        if draw(st.booleans()):
+            kinds.append(draw(st.sampled_from(["+", "-"])))
+        for k in range(draw(st.integers(1, 6))):
+            if k:
+                kinds.append(draw(st.sampled_from(["+", "-", "*", "/"])))
+            kinds += ["LP", "NUM", "RP"] if draw(st.integers(0, 3)) == 0 else ["NUM"]
+        if draw(st.booleans()):
+            kinds = ["LP", *kinds, "RP"]
+    toks = []
+    for pos, k in enumerate(kinds):
+        if k == "NUM":
+            toks.append(_Tok("NUM", "n", pos, pos + 1, draw(_VALUES)))
+        elif k in ("+", "-", "*", "/", "^", "×"):
+            toks.append(_Tok("OP", k, pos, pos + 1))
+        else:
+            toks.append(_Tok(k, k, pos, pos + 1))
+    return toks
+
+
+def _evaluate(toks, subst=None):
+    try:
+        return "value", mathexpr._Parser(toks, subst).parse()
+    except (mathexpr.Unevaluable, ZeroDivisionError, OverflowError, TypeError) as e:
+        return "raised", type(e).__name__, e.args
+
+
+@SETTINGS
+@given(_runs(), st.booleans())
+def test_the_flat_fast_path_evaluates_as_the_parser(toks, substitute):
+    subst = {t.start: t.value + 1 for t in toks[::2] if t.kind == "NUM"} if substitute else None
+    fast = _evaluate(toks, subst)
+    real = mathexpr._flat_value
+    mathexpr._flat_value = lambda _toks, _subst: mathexpr._NOT_FLAT
+    try:
+        plain = _evaluate(toks, subst)
+    finally:
+        mathexpr._flat_value = real
+    assert fast == plain
+
+
+def test_flat_runs_take_the_fast_path():
+    def num(v, pos):
+        return _Tok("NUM", str(v), pos, pos + 1, Fraction(v))
+
+    run = [_Tok("OP", "-", 0, 1), num(3, 1), _Tok("OP", "+", 2, 3), num(4, 3), _Tok("OP", "*", 4, 5), num(2, 5)]
+    assert mathexpr._flat_value(run, {}) == 5
+    group = [_Tok("LP", "(", 0, 1), _Tok("LP", "(", 1, 2), num(3, 2), _Tok("RP", ")", 3, 4), _Tok("OP", "/", 4, 5),
+             _Tok("LP", "(", 5, 6), num(4, 6), _Tok("RP", ")", 7, 8), _Tok("RP", ")", 8, 9)]
+    assert mathexpr._flat_value(group, {}) == Fraction(3, 4)
+    assert mathexpr._flat_value([num(2, 0), _Tok("OP", "^", 1, 2), num(3, 2)], {}) is mathexpr._NOT_FLAT
