@@ -250,10 +250,58 @@ def _polynomial_dense(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int = MAX_DEG
         left = ratpoly.poly_of(lhs, (x,), max_degree)
         right = ratpoly.poly_of(rhs, (x,), max_degree)
     except ratpoly.NotPolynomial:
-        return _UNDECIDED
+        return _rational_dense(lhs, rhs, x, max_degree)
     ratpoly.add_into(left, right, -1)
     coeffs = ratpoly.dense(left)
     return None if len(coeffs) - 1 > max_degree else coeffs
+
+
+def _rational_dense(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int):
+    """:func:`_polynomial_dense` where a side is a rational function of ``x`` (``1/x^2 = 1/(5 - x)^2``).
+
+    :func:`_polynomial`'s tests before its ``try`` are made here as there (same expressions, same answers, same
+    errors). In its ``try``: ``lhs - rhs`` holds only rational numbers and integer powers of ``x`` (what
+    :func:`ratpoly.ratfunc_of` reads), so ``as_numer_denom`` gives polynomials over QQ (a negative integer power goes
+    to the denominator whatever its base's sign) and both pass the domain tests. Their degrees are at most the
+    *written degree* of ``lhs - rhs`` (:func:`_written_degree`: ``as_numer_denom`` multiplies the numerators and
+    denominators of a product's factors, raises those of a power's base to the power, and puts a sum over the
+    product of its terms' distinct denominators), so at most ``2 * max_degree`` passes that test too, and a larger
+    one is left to sympy. Then ``num = N·G`` and ``den = D·G`` for ``N/D`` in lowest terms, so
+    ``num.quo(gcd(num, den))`` is ``N`` times a number: computed here from any fraction equal to ``lhs - rhs``."""
+    if _unsafe_for_substitution(lhs, x) or _unsafe_for_substitution(rhs, x):
+        return None
+    diff = lhs - rhs
+    for p in diff.atoms(sympy.Pow):
+        if p.has(x) and p.exp.is_Integer and abs(p.exp) > max_degree:
+            return None
+        if p.exp.has(x):
+            return None
+    if _written_degree(diff) > 2 * max_degree:
+        return _UNDECIDED
+    try:
+        num, den = ratpoly.ratfunc_of(diff, (x,))
+    except ratpoly.NotPolynomial:
+        return _UNDECIDED
+    n = ratpoly.dense(num)
+    if not n:
+        return []
+    reduced = ratpoly.quotient(n, ratpoly.gcd(n, ratpoly.dense(den)))
+    return None if len(reduced) - 1 > max_degree else reduced
+
+
+def _written_degree(e: Expr) -> int:
+    """A bound on the degree of what ``as_numer_denom`` gives for ``e`` (rational numbers and integer powers of
+    one symbol): a symbol counts 1, a sum or product the total of its terms, an integer power its exponent times
+    its base; anything else counts as unbounded."""
+    if e.is_Rational:
+        return 0
+    if e.is_Symbol:
+        return 1
+    if e.is_Add or e.is_Mul:
+        return sum(_written_degree(a) for a in e.args)
+    if e.is_Pow and e.exp.is_Integer:
+        return abs(int(e.exp)) * _written_degree(e.base)
+    return 10**9
 
 
 def _polynomial(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int = MAX_DEGREE) -> sympy.Poly | None:
