@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_verifier_parse_paths import LATEX, _outcome
 
-from critica.verifiers import mathexpr, symparse
+from critica.verifiers import mathexpr, steplinks, symparse
 from critica.verifiers.mathtext import _Tok
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -133,3 +133,26 @@ def test_flat_runs_take_the_fast_path():
              _Tok("LP", "(", 5, 6), num(4, 6), _Tok("RP", ")", 7, 8), _Tok("RP", ")", 8, 9)]
     assert mathexpr._flat_value(group, {}) == Fraction(3, 4)
     assert mathexpr._flat_value([num(2, 0), _Tok("OP", "^", 1, 2), num(3, 2)], {}) is mathexpr._NOT_FLAT
+
+
+# --- plain-text formulas: one regex run per candidate against the token-by-token scan ------------------------------
+
+_PROSE_PIECES = ["x", "y", "ab", "it's", "2", "3.5", "12", "2nd", "1.5cm", "=", "+", "-", "*", "/", "^", "×", "÷", "(",
+                 ")", "−", "–", " ", "  ", "\n", "\t", "\u00a0", ",", ".", "so", "we get", "times", "of", "more",
+                 "$", "%", "'", "x'", "sqrt", "is", "7(", "=2"]
+_FORMULA = st.tuples(st.lists(st.sampled_from(["x", "y", "2", "3.5", "10", "+", "-", "*", "/", "(", ")", "−", "×"]),
+                              max_size=5),
+                     st.lists(st.sampled_from(["x", "y", "2", "40", "+", "-", "(", ")", "2nd"]), min_size=1, max_size=5),
+                     st.sampled_from([" ", "", "  "]), st.sampled_from(["", " ", "  ", "\n", ",", "."])).map(
+    lambda t: t[2].join(t[0] + ["="] + t[1]) + t[3])
+# prose with formulas in it (most spans need one), and text of any of the pieces
+PROSE = st.one_of(st.lists(st.one_of(st.sampled_from(_PROSE_PIECES), _FORMULA), max_size=8).map("".join),
+                  st.lists(st.sampled_from(_PROSE_PIECES), max_size=24).map("".join))
+
+
+@SETTINGS
+@given(PROSE)
+@example("we get 2x + 30 = 110 , so x = 40 ")
+@example("  = x")
+def test_plain_formula_spans_are_the_token_scans(prose):
+    assert steplinks._plain_spans(prose) == steplinks._plain_spans_scan(prose)
