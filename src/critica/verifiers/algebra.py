@@ -58,9 +58,11 @@ from critica.verifiers.constants import (
 from critica.verifiers.fastre import guarded
 from critica.verifiers.keygate import KeywordGate
 from critica.verifiers.steplinks import (
+    _END_PUNCT,
     _IMPLY_CMDS,
     _NOT_EQUATION,
     _PROSE_WORDS,
+    _WORDS,
     EquationCheck,
     _Conn,
     _Link,
@@ -106,7 +108,7 @@ _HYPOTHETICAL_GATE = KeywordGate(_HYPOTHETICAL, (
 def _pm_values(raw: str) -> list[Expr] | None:
     """``[x, a + b, a - b]`` for ``x = a \\pm b (= a' \\pm b' …)`` (one ``±`` per side, every side numeric and the
     sides agreeing sign by sign), or None."""
-    text = _strip_wrappers(re.sub(r"[\s.,;:]+$", "", raw))
+    text = _strip_wrappers(_END_PUNCT.sub("", raw))
     if text is None or _NOT_EQUATION.search(text) or "\\mp" in text:
         return None
     left, *rights = text.replace("±", "\\pm").split("=")
@@ -248,10 +250,58 @@ def _polynomial_dense(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int = MAX_DEG
         left = ratpoly.poly_of(lhs, (x,), max_degree)
         right = ratpoly.poly_of(rhs, (x,), max_degree)
     except ratpoly.NotPolynomial:
-        return _UNDECIDED
+        return _rational_dense(lhs, rhs, x, max_degree)
     ratpoly.add_into(left, right, -1)
     coeffs = ratpoly.dense(left)
     return None if len(coeffs) - 1 > max_degree else coeffs
+
+
+def _rational_dense(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int):
+    """:func:`_polynomial_dense` where a side is a rational function of ``x`` (``1/x^2 = 1/(5 - x)^2``).
+
+    :func:`_polynomial`'s tests before its ``try`` are made here as there (same expressions, same answers, same
+    errors). In its ``try``: ``lhs - rhs`` holds only rational numbers and integer powers of ``x`` (what
+    :func:`ratpoly.ratfunc_of` reads), so ``as_numer_denom`` gives polynomials over QQ (a negative integer power goes
+    to the denominator whatever its base's sign) and both pass the domain tests. Their degrees are at most the
+    *written degree* of ``lhs - rhs`` (:func:`_written_degree`: ``as_numer_denom`` multiplies the numerators and
+    denominators of a product's factors, raises those of a power's base to the power, and puts a sum over the
+    product of its terms' distinct denominators), so at most ``2 * max_degree`` passes that test too, and a larger
+    one is left to sympy. Then ``num = N·G`` and ``den = D·G`` for ``N/D`` in lowest terms, so
+    ``num.quo(gcd(num, den))`` is ``N`` times a number: computed here from any fraction equal to ``lhs - rhs``."""
+    if _unsafe_for_substitution(lhs, x) or _unsafe_for_substitution(rhs, x):
+        return None
+    diff = lhs - rhs
+    for p in diff.atoms(sympy.Pow):
+        if p.has(x) and p.exp.is_Integer and abs(p.exp) > max_degree:
+            return None
+        if p.exp.has(x):
+            return None
+    if _written_degree(diff) > 2 * max_degree:
+        return _UNDECIDED
+    try:
+        num, den = ratpoly.ratfunc_of(diff, (x,))
+    except ratpoly.NotPolynomial:
+        return _UNDECIDED
+    n = ratpoly.dense(num)
+    if not n:
+        return []
+    reduced = ratpoly.quotient(n, ratpoly.gcd(n, ratpoly.dense(den)))
+    return None if len(reduced) - 1 > max_degree else reduced
+
+
+def _written_degree(e: Expr) -> int:
+    """A bound on the degree of what ``as_numer_denom`` gives for ``e`` (rational numbers and integer powers of
+    one symbol): a symbol counts 1, a sum or product the total of its terms, an integer power its exponent times
+    its base; anything else counts as unbounded."""
+    if e.is_Rational:
+        return 0
+    if e.is_Symbol:
+        return 1
+    if e.is_Add or e.is_Mul:
+        return sum(_written_degree(a) for a in e.args)
+    if e.is_Pow and e.exp.is_Integer:
+        return abs(int(e.exp)) * _written_degree(e.base)
+    return 10**9
 
 
 def _polynomial(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int = MAX_DEGREE) -> sympy.Poly | None:
@@ -492,8 +542,8 @@ def step_tail(step: str) -> _Link | None:
     if len(seq) >= 2 and seq[-2].kind in ("OR", "COMMA"):  # type: ignore[union-attr]
         return None  # the last of a list ("x = 2 or x = 3", "x - 5 = 0 or x + 2 = 0") does not stand for the list
     after = seq[-1].after
-    words = re.findall(r"[A-Za-z]+", after.lower())
-    if any(w not in _PROSE_WORDS for w in words) or re.search(r"[%$]", after):
+    words = _WORDS.findall(after.lower())
+    if any(w not in _PROSE_WORDS for w in words) or "%" in after or "$" in after:
         return None
     return seq[-1]
 

@@ -24,6 +24,7 @@ from critica.verifiers.mathtext import _Tok
 MAX_EXPR_TOKENS = 80
 MAX_EXPONENT = 200
 MAX_MAGNITUDE = Fraction(10) ** 60
+_MAGNITUDE_INT = 10**60  # MAX_MAGNITUDE as an int: _bound compares integers (exact, no Fraction arithmetic)
 
 
 class Unevaluable(Exception):
@@ -57,6 +58,9 @@ class _Parser:
     def parse(self) -> Fraction:
         if not self.toks or len(self.toks) > MAX_EXPR_TOKENS:
             raise Unevaluable("empty or too long")
+        flat = _flat_value(self.toks, self.subst)
+        if flat is not _NOT_FLAT:
+            return flat
         val = self.expr()
         if self.i != len(self.toks):
             raise Unevaluable(f"unexpected {self.toks[self.i].text!r}")
@@ -154,8 +158,83 @@ class _Parser:
         raise Unevaluable(f"cannot evaluate {t.text!r}")
 
 
+# --- the flat fast path --------------------------------------------------------------------------------------
+# Most runs are numbers joined by + - * / ("12 * 5", "-3 + 4 - 1", "((3)/(4))"): evaluated in one loop, with the
+# parser's arithmetic in the parser's order (each product or quotient left to right and bounded, then the sums left
+# to right; Fraction addition never fails, so the first failure is the parser's first failure) and its refusals.
+# Anything else (powers, %, !, roots, implicit products, signs after an operator, nested groups) is parsed.
+
+_NOT_FLAT = object()
+_FLAT_OPS = ("+", "-", "*", "/")
+
+
+def _flat_value(toks: list[_Tok], subst: dict[int, Fraction]) -> Fraction | object:
+    """:meth:`_Parser.parse` of ``toks`` when they are a flat run (see above), else _NOT_FLAT."""
+    got = _flat_operands(toks, 0, len(toks), subst)
+    if got is None and len(toks) > 2 and toks[0].kind == "LP" and toks[-1].kind == "RP":
+        got = _flat_operands(toks, 1, len(toks) - 1, subst)  # one group around the whole run: its value
+    if got is None:
+        return _NOT_FLAT
+    values, ops = got
+    total: Fraction | None = None
+    pending = "+"
+    acc = values[0]
+    for op, v in zip(ops, values[1:], strict=True):
+        if op == "*":
+            acc = acc * v
+            _bound(acc)
+        elif op == "/":
+            if v == 0:
+                raise Unevaluable("division by zero")
+            acc = acc / v
+            _bound(acc)
+        else:
+            total = acc if total is None else (total + acc if pending == "+" else total - acc)
+            pending, acc = op, v
+    return acc if total is None else (total + acc if pending == "+" else total - acc)
+
+
+def _flat_operands(toks: list[_Tok], i: int, end: int,
+                   subst: dict[int, Fraction]) -> tuple[list[Fraction], list[str]] | None:
+    """``toks[i:end]`` as ``[sign] operand (op operand)*``, each operand a number or a number in one pair of
+    parentheses and each op one of + - * /: the operand values (the first one signed) and the ops, or None."""
+    values: list[Fraction] = []
+    ops: list[str] = []
+    sign = None
+    if i < end and toks[i].kind == "OP" and toks[i].text in ("+", "-"):
+        sign = toks[i].text
+        i += 1
+    while True:
+        if i >= end:
+            return None
+        t = toks[i]
+        if t.kind == "LP":
+            if i + 2 >= end or toks[i + 1].kind != "NUM" or toks[i + 2].kind != "RP":
+                return None
+            t = toks[i + 1]
+            i += 3
+        elif t.kind == "NUM":
+            i += 1
+        else:
+            return None
+        v = subst.get(t.start, t.value) if subst else t.value
+        if type(v) is not Fraction:
+            return None
+        values.append(v)
+        if i == end:
+            break
+        t = toks[i]
+        if t.kind != "OP" or t.text not in _FLAT_OPS:
+            return None
+        ops.append(t.text)
+        i += 1
+    if sign == "-":
+        values[0] = -values[0]
+    return values, ops
+
+
 def _bound(v: Fraction) -> None:
-    if abs(v.numerator) > MAX_MAGNITUDE * max(1, v.denominator) or v.denominator > MAX_MAGNITUDE:
+    if abs(v.numerator) > _MAGNITUDE_INT * max(1, v.denominator) or v.denominator > _MAGNITUDE_INT:
         raise Unevaluable("value too large")
 
 
@@ -277,17 +356,26 @@ def _sig_round_eq(v: Fraction, c: Fraction) -> bool:
 
 def _pretty(expr: str) -> str:
     """The normalised expression made readable again: single spaces, no parentheses around bare numbers."""
-    expr = re.sub(r"\s+", " ", expr).strip()
+    expr = _SPACES.sub(" ", expr).strip()
     # Implicit products must stay visible once the parentheses around bare numbers go: (182)(181) → 182 * 181.
-    expr = re.sub(r"\)\s*\(", ") * (", expr)
-    expr = re.sub(r"(?<=\d)\s*\(", " * (", expr)  # "7(23)", "0.99(1500)"
-    expr = re.sub(r"\)\s*(?=\d)", ") * ", expr)  # "(2)3"
+    expr = _CLOSE_OPEN.sub(") * (", expr)
+    expr = _DIGIT_OPEN.sub(" * (", expr)  # "7(23)", "0.99(1500)"
+    expr = _CLOSE_DIGIT.sub(") * ", expr)  # "(2)3"
     prev = None
     while prev != expr:
         prev = expr
-        expr = re.sub(r"(?<!sqrt)\((\s*[\d.,]+\s*)\)", r"\1", expr)  # negative numbers keep theirs
-        expr = re.sub(r"\(\(([^()]*)\)\)", r"(\1)", expr)
+        expr = _BARE_NUMBER.sub(r"\1", expr)  # negative numbers keep theirs
+        expr = _DOUBLE_PARENS.sub(r"(\1)", expr)
     return expr.replace("( ", "(").replace(" )", ")")
+
+
+# _pretty's rewrites, compiled once (re.sub with a pattern string looks it up in re's cache on every call)
+_SPACES = re.compile(r"\s+")
+_CLOSE_OPEN = re.compile(r"\)\s*\(")
+_DIGIT_OPEN = re.compile(r"(?<=\d)\s*\(")
+_CLOSE_DIGIT = re.compile(r"\)\s*(?=\d)")
+_BARE_NUMBER = re.compile(r"(?<!sqrt)\((\s*[\d.,]+\s*)\)")
+_DOUBLE_PARENS = re.compile(r"\(\(([^()]*)\)\)")
 
 
 def _fmt(v: Fraction) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 __all__ = ["NotPolynomial", "add_into", "count_real_roots", "dense", "evaluate", "evaluate_dense", "gcd", "multiply",
-           "poly_of", "ratfunc_of", "reduced_degrees", "sum_range", "total_degree", "value_at"]
+           "poly_of", "quotient", "ratfunc_of", "reduced_degrees", "sum_range", "total_degree", "value_at"]
 
 MAX_POWER = 12  # a larger power of a compound base goes to sympy (which the callers cap before expanding anyway)
 MAX_TERMS = 400  # an expansion with more terms goes to sympy
@@ -322,6 +322,11 @@ def _quo(a: list[Fraction], b: list[Fraction]) -> list[Fraction]:
             a[j] -= f * b[j]
         a.pop(0)
     return _trim(out)
+
+
+def quotient(a: list[Fraction], b: list[Fraction]) -> list[Fraction]:
+    """The quotient of ``a`` by ``b``, which divides it (``b`` not zero)."""
+    return _quo(a, b)
 
 
 def reduced_degrees(num: list[Fraction], den: list[Fraction]) -> tuple[int, int]:

@@ -72,6 +72,17 @@ _STRONG = {
 }
 
 
+# Patterns used on every link or prose piece, compiled once (``re.sub(r"…", …)`` looks the pattern up in re's cache
+# on every call).
+_END_PUNCT = re.compile(r"[\s.,;:]+$")
+"""Sentence punctuation (and whitespace) at the end of a formula."""
+_WORDS = re.compile(r"[A-Za-z]+")
+_THOUSANDS_AFTER = re.compile(r",\d{3}(?!\d)")
+_LETTER = re.compile(r"[A-Za-z]")
+_ENDS_ON_OPERATOR = re.compile(r"[-+*/^=×÷(−–]$")
+_ONE_SIDED_OPERATOR = re.compile(r"\S\s+[-+−–][\d(A-Za-z]|[\d)A-Za-z][-+−–]\s+\S")
+
+
 @dataclass
 class _Link:
     """A run ``A = B = …`` of one math piece; ``sides`` is None when some side could not be parsed.
@@ -165,7 +176,7 @@ def _split_scan(seg: str) -> list[_Link | _Conn]:
 
 
 def _thousands_comma(seg: str, i: int) -> bool:
-    return i > 0 and seg[i - 1].isdigit() and re.match(r",\d{3}(?!\d)", seg[i:]) is not None
+    return i > 0 and seg[i - 1].isdigit() and _THOUSANDS_AFTER.match(seg, i) is not None
 
 
 def _make_link(raw: str) -> _Link:
@@ -174,7 +185,7 @@ def _make_link(raw: str) -> _Link:
 
 def _parse_link(raw: str) -> tuple[list[Expr] | None, bool]:
     """The sides of ``A = B = …`` and whether a decimal occurs, or (None, False) when any side is unreadable."""
-    text = _strip_wrappers(re.sub(r"[\s.,;:]+$", "", raw))  # sentence punctuation at the end of a formula
+    text = _strip_wrappers(_END_PUNCT.sub("", raw))  # sentence punctuation at the end of a formula
     if text is None or _NOT_EQUATION.search(text) or "\\pm" in text or "\\mp" in text or "±" in text:
         return None, False
     try:
@@ -201,7 +212,7 @@ def _prose_kind_name(prose: str) -> str:
 
 
 def _prose_kind_uncached(prose: str) -> _Conn:
-    words = re.findall(r"[A-Za-z]+", prose.lower())
+    words = _WORDS.findall(prose.lower())
     if not words:
         stripped = prose.strip()
         if stripped == "":
@@ -239,8 +250,33 @@ def _merge(a: _Conn, b: _Conn) -> _Conn:
 _PLAIN_TOKEN = re.compile(r"\d+(?:\.\d+)?(?![\d.]*[A-Za-z]{2})|(?<![A-Za-z'])[A-Za-z](?![A-Za-z'])|[-+*/^=×÷()−–]|\s+")
 
 
+_PLAIN_RUN = re.compile(r"(?!\s)(?:" + _PLAIN_TOKEN.pattern + r")+")
+"""A maximal run of :data:`_PLAIN_TOKEN` tokens starting with one that is not whitespace: the tokens one match of
+the token pattern after another finds from there (a repetition takes, at each position, the first alternative that
+matches, as one match does, and ends where none does), whitespace tokens included."""
+
+
 def _plain_spans(prose: str) -> list[tuple[int, int]]:
-    """Spans of ``prose`` that read as a formula with an ``=`` (and nothing but formula characters)."""
+    """Spans of ``prose`` that read as a formula with an ``=`` (and nothing but formula characters).
+
+    Each run of tokens that starts with a non-whitespace token is a candidate, less its trailing whitespace (no
+    other token holds whitespace, and ``str.rstrip`` and ``\\s`` agree on what whitespace is); the search for the
+    next run starts where one ends, and no run starts inside whitespace."""
+    spans: list[tuple[int, int]] = []
+    if "=" not in prose:
+        return spans
+    for m in _PLAIN_RUN.finditer(prose):
+        text = m.group().rstrip()
+        if "=" in text and _LETTER.search(text):
+            start = m.start()
+            end = start + len(text)
+            if _whole_formula(prose, start, end):
+                spans.append((start, end))
+    return spans
+
+
+def _plain_spans_scan(prose: str) -> list[tuple[int, int]]:
+    """:func:`_plain_spans` as it was, one token match at a time (the reference of its tests)."""
     spans: list[tuple[int, int]] = []
     if "=" not in prose:
         return spans
@@ -257,7 +293,7 @@ def _plain_spans(prose: str) -> list[tuple[int, int]]:
             if not m.group().isspace():
                 end = j
         text = prose[i:end]
-        if "=" in text and re.search(r"[A-Za-z]", text) and _whole_formula(prose, i, end):
+        if "=" in text and _LETTER.search(text) and _whole_formula(prose, i, end):
             spans.append((i, end))
         i = max(j, i + 1)
     return spans
@@ -281,10 +317,10 @@ def _glued_before(prose: str, start: int) -> bool:
 def _whole_formula(prose: str, start: int, end: int) -> bool:
     """Is ``prose[start:end]`` a whole plain-text formula, not a piece of a longer expression written with words?"""
     text = prose[start:end]
-    if re.search(r"[-+*/^=×÷(−–]$", text) or _glued_before(prose, start) or _GLUE_AFTER.search(prose[end:]):
+    if _ENDS_ON_OPERATOR.search(text) or _glued_before(prose, start) or _GLUE_AFTER.search(prose[end:]):
         return False
     # "-14 = x + 2 -16 = x": an operator spaced on one side only glues two formulas together
-    return not re.search(r"\S\s+[-+−–][\d(A-Za-z]|[\d)A-Za-z][-+−–]\s+\S", text)
+    return not _ONE_SIDED_OPERATOR.search(text)
 
 
 @functools.lru_cache(maxsize=64)

@@ -530,10 +530,24 @@ def parse_latex_expr(text: str, numeric: bool = False) -> tuple[Expr, bool]:
     refusal (:class:`Unparseable`) is remembered too and raised afresh; any other error is not remembered."""
     if len(text) > MAX_LINK_CHARS:
         raise Unparseable("too long")  # before the memo, whose keys must stay small
-    got = _parse_memo(text, numeric)
+    got = _parse_memo(_memo_key(text), numeric)
     if isinstance(got, Unparseable):
         raise Unparseable(*got.args)
     return got
+
+
+def _memo_key(text: str) -> str:
+    """``text`` without the whitespace at its ends where that gives the same parse, else ``text`` itself: the sides
+    of ``a = b`` come as ``"a "`` and ``" b"``, and the same side is written with and without spaces around it.
+
+    The same parse: whitespace only sets the ``spaced`` mark of the token after it, which is read only for a token
+    after another one (never the first), and trailing whitespace has no token after it; the rewrites before
+    tokenizing read whitespace at the ends only through ``\\ `` (a backslash and a space: a space), so a text
+    whose stripped form ends with a backslash keeps its whitespace, and the look-arounds of the rewrites at the
+    ends (``(?![A-Za-z])``, ``(?<![\\A-Za-z])``, ``(?=\\s*\\()``) decide the same on whitespace as at the end of
+    the text. ``str.strip`` and the patterns' ``\\s`` agree on what whitespace is."""
+    key = text.strip()
+    return text if key.endswith("\\") else key
 
 
 @functools.lru_cache(maxsize=8192)
