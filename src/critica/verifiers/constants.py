@@ -153,9 +153,34 @@ def _parse_constant(side: str) -> Expr | None:
         value, _ = parse_latex_expr(side, numeric=True)
     except (Unparseable, ValueError, TypeError, ZeroDivisionError, RecursionError, OverflowError, AttributeError):
         return None
-    if value.free_symbols or not value.is_number or value.has(sympy.zoo, sympy.nan) or value.is_real is not True:
+    if value.free_symbols or not value.is_number or value.has(sympy.zoo, sympy.nan) or (
+            not surely_real(value) and value.is_real is not True):
         return None
     return value
+
+
+def _sign(e: Expr) -> int | None:
+    """1: ``e`` is surely positive, 0: surely real, None: not known from the tree alone (see :func:`surely_real`)."""
+    if e.is_Rational:
+        return 1 if e.p > 0 else 0
+    if e is sympy.pi or e is sympy.E:
+        return 1
+    if e.is_Pow:
+        return 1 if e.exp.is_Rational and _sign(e.base) == 1 else None
+    if e.is_Add or e.is_Mul:
+        signs = [_sign(arg) for arg in e.args]
+        if None in signs:
+            return None
+        return 1 if all(signs) else 0
+    return None
+
+
+def surely_real(e: Expr) -> bool:
+    """True only where ``e.is_real`` is True, read from the tree without sympy's assumption system (which answers
+    ``is_real`` of a sum or power of constants by evaluating them numerically: a third of the cost of reading a
+    constant side): rationals, pi and e, their sums and products, and powers of a positive one to a rational exponent
+    (``5\\sqrt{2}``, ``\\sqrt{\\sqrt{5}/8 + 5/8}``) are real. False means "ask sympy"."""
+    return _sign(e) is not None
 
 
 def _math_checks(left: str, rel: str, right: str) -> bool:
@@ -317,9 +342,10 @@ def numeric_checks(step: str, modular: bool = False) -> list[EquationCheck]:
     is looked at too.
 
     Remembered by ``(step, modular)`` for steps up to :data:`MAX_MEMO_STEP` characters (PRMBench repeats half of its
-    steps, thousands of steps apart: its original and edited solutions); the result is a pure function of them."""
+    steps, thousands of steps apart: its original and edited solutions); the result is a pure function of them. Each
+    call returns a new list (the checks themselves are shared: treat them as read-only)."""
     if len(step) <= MAX_MEMO_STEP:
-        return _numeric_checks(step, modular)
+        return list(_numeric_checks(step, modular))  # a copy: a caller's edits never reach the memo
     return _numeric_checks.__wrapped__(step, modular)
 
 

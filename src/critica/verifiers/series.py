@@ -49,6 +49,7 @@ from critica.types import Item
 from critica.verifiers import ratpoly
 from critica.verifiers.algebra import Unparseable, parse_latex_expr
 from critica.verifiers.base import Finding, step_finding
+from critica.verifiers.constants import surely_real
 from critica.verifiers.fastre import guarded
 from critica.verifiers.symparse import show_value
 
@@ -109,7 +110,7 @@ def _const(text: str) -> Expr | None:
     except (Unparseable, ValueError, TypeError, ZeroDivisionError, RecursionError, OverflowError, AttributeError,
             IndexError):
         return None
-    if value.free_symbols or not value.is_number or value.is_real is not True:
+    if value.free_symbols or not value.is_number or (not surely_real(value) and value.is_real is not True):
         return None
     return value
 
@@ -128,11 +129,12 @@ def _equal(true: Expr, stated: Expr, stated_raw: str, approx: bool) -> bool | No
         return bool(true == stated)
     try:
         d = abs(sympy.N(true - stated, 50))
-        scale = max(sympy.Float(1), abs(sympy.N(true, 15)))
+        size = abs(sympy.N(true, 15))  # evaluated once (it was three times: costly for long radical expressions)
+        scale = max(sympy.Float(1), size)
         if places:
-            tol = max(sympy.Float(10) ** -min(places), sympy.Float("0.005") * abs(sympy.N(true, 15)))
+            tol = max(sympy.Float(10) ** -min(places), sympy.Float("0.005") * size)
             if approx:
-                tol = max(tol, sympy.Float("0.02") * abs(sympy.N(true, 15)))
+                tol = max(tol, sympy.Float("0.02") * size)
             return bool(d <= tol * (1 + sympy.Float("1e-12")))
         if _LITERAL.match(stated_raw) and not true.is_Rational:
             return bool(d <= 1)  # an irrational value rounded to an integer
@@ -356,6 +358,8 @@ def _evaluate(prog: _Progression, op: str) -> Rational | None:
             if n * math.log10(max(float(abs(s)), 1 / float(abs(s)))) > MAX_RESULT_DIGITS:
                 return None
             return a * (s**n - 1) / (s - 1)
+        if prog.exponent >= 0:
+            return _power_sum(a, s, prog.exponent, n)
         k = sympy.Symbol("k", integer=True)
         value = sympy.summation((a + s * k) ** prog.exponent, (k, 0, n - 1))
         return value if value.is_Rational else None
@@ -375,6 +379,16 @@ def _evaluate(prog: _Progression, op: str) -> Rational | None:
             return None
     value = Rational(total.numerator, total.denominator)
     return value**prog.exponent if prog.kind == "power" else value
+
+
+def _power_sum(a: Rational, s: Rational, p: int, n: int) -> Rational:
+    """``(a)^p + (a + s)^p + … + (a + (n - 1) s)^p`` exactly (``p >= 0``): the polynomial ``(a + s k)^p`` in ``k``
+    expanded by the binomial theorem and summed over ``k = 0 … n - 1`` in closed form, the Rational sympy's
+    ``summation`` gives, without its symbolic machinery."""
+    fa, fs = Fraction(int(a.p), int(a.q)), Fraction(int(s.p), int(s.q))
+    coeffs = [math.comb(p, j) * fa ** (p - j) * fs**j for j in range(p, -1, -1)]  # highest degree first
+    total = ratpoly.sum_range(coeffs, 0, n - 1)
+    return Rational(total.numerator, total.denominator)
 
 
 def _ellipsis_series(text: str) -> tuple[Rational, str] | None:
@@ -897,9 +911,10 @@ def check_step(step: str) -> list[SeriesCheck]:
     Steps that test a guess or correct themselves are skipped.
 
     Remembered by the step's text for steps up to :data:`MAX_MEMO_STEP` characters (PRMBench repeats half of its
-    steps, thousands of steps apart); the result is a pure function of it."""
+    steps, thousands of steps apart); the result is a pure function of it. Each call returns a new list (the checks
+    themselves are shared: treat them as read-only)."""
     if len(step) <= MAX_MEMO_STEP:
-        return _check_step(step)
+        return list(_check_step(step))  # a copy: a caller's edits never reach the memo
     return _check_step.__wrapped__(step)
 
 
