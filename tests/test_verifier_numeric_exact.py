@@ -155,3 +155,46 @@ def test_the_series_comparison_agrees_with_the_old_one(true, stated, raw, approx
     elif how == "rounded":
         stated = sympy.Rational(str(sympy.N(true, 4))) if true.is_real else stated
     assert S._equal(true, stated, raw, approx) == _old_equal(true, stated, raw, approx)
+
+
+# --- the unit check's time-word gate --------------------------------------------------------------------------------
+
+_TIME_PIECES = ["5", "12", "1,000", "2.5", " ", "  ", "\n", "$", "hours", "Hour", "HRS", "hr", "h", "days", "DAY",
+                "weeks", "month", "Months", "years", "yr", "YRS", "seconds", "sec", "Secs", "minutes", "mins", "MIN",
+                "ſec", "ſeconds", "\u212a", "İ", "é", "per", "a", "an", "each", "every", "/", "*", "x", "×", "=",
+                "km", "coins", "three", "minus", "today", "second", "mph", "."]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_TIME_PIECES), max_size=10))
+def test_the_time_gate_never_hides_an_amount_of_time(pieces):
+    from critica.verifiers import quantities as Q
+
+    text = "".join(pieces)
+    if not Q._may_hold_time(text):
+        assert Q._AMOUNT.search(text) is None, text
+        assert Q.unit_mismatches(text) == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_TIME_PIECES), max_size=14))
+def test_unit_mismatches_as_without_the_gate(pieces):
+    from critica.verifiers import quantities as Q
+
+    text = "".join(pieces)
+    got = Q.unit_mismatches(text)
+    gate = Q._may_hold_time
+    try:
+        Q._may_hold_time = lambda t: True
+        want = Q.unit_mismatches(text)
+    finally:
+        Q._may_hold_time = gate
+    assert got == want
+
+
+def test_the_time_gate_on_plain_steps():
+    from critica.verifiers import quantities as Q
+
+    assert Q.unit_mismatches("He earns 50 km/hr * 3 days = 150 km.") != []
+    assert Q._may_hold_time("50 KM/HR * 3 DAYS") and Q._may_hold_time("3 ſeconds")
+    assert not Q._may_hold_time("So 3 + 4 = 7.")

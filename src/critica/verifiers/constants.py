@@ -383,7 +383,7 @@ MAX_MEMO_BODY = 1000  # longer bodies are read without the memo (its keys stay s
 
 
 def _may_relate(text: str) -> bool:
-    return any(k in text for k in _RELATION_KEYS) or any(k in text for k in _JOINING)
+    return any(map(text.__contains__, _RELATION_KEYS)) or any(map(text.__contains__, _JOINING))
 
 
 @functools.lru_cache(maxsize=8192)

@@ -896,7 +896,7 @@ _FUNC_MARK_DIGITS = re.compile(r"(?<![A-Za-z])(?:\d\s*[CP]\s*\d|\d\s+choose\s+\d
 
 def _has_mark(step: str) -> bool:
     """``_ANY_MARK.search(step) is not None``, faster (see above)."""
-    if any(k in step for k in _SERIES_LITERALS):
+    if any(map(step.__contains__, _SERIES_LITERALS)):  # (map: no generator frame per key)
         return True
     cp = "C" in step or "P" in step
     if (cp or "sqrt" in step or "√" in step or "log" in step or "ln" in step or "gcd" in step or "lcm" in step
