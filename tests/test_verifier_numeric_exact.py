@@ -5,6 +5,8 @@ out copies of their lists."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -198,3 +200,50 @@ def test_the_time_gate_on_plain_steps():
     assert Q.unit_mismatches("He earns 50 km/hr * 3 days = 150 km.") != []
     assert Q._may_hold_time("50 KM/HR * 3 DAYS") and Q._may_hold_time("3 ſeconds")
     assert not Q._may_hold_time("So 3 + 4 = 7.")
+
+
+# --- interval bounds decide the series comparison's decimal branch -------------------------------------------------
+
+_TRIG_LEAVES = [sympy.cos(sympy.pi / 9), sympy.sin(sympy.pi * sympy.Rational(61, 360)), sympy.cos(sympy.Rational(1, 3)),
+                sympy.sqrt(sympy.sqrt(5) / 8 + sympy.Rational(5, 8)), sympy.sqrt(2), sympy.pi, sympy.E,
+                sympy.Rational(7, 3), sympy.Integer(-2), sympy.log(2), sympy.sqrt(3) - sympy.Rational(17, 10)]
+
+
+def _trig_trees():
+    return st.recursive(st.sampled_from(_TRIG_LEAVES), lambda kids: st.one_of(
+        st.tuples(kids, kids).map(lambda t: t[0] + t[1]),
+        st.tuples(kids, kids).map(lambda t: t[0] - t[1]),
+        st.tuples(kids, kids).map(lambda t: t[0] * t[1]),
+        st.tuples(kids, kids).map(lambda t: t[0] / t[1] if t[1] != 0 else t[0]),
+        st.tuples(kids, st.sampled_from([sympy.Rational(1, 2), sympy.Integer(2), sympy.Integer(-1), sympy.Integer(3),
+                                         sympy.Rational(-3, 2)])).map(lambda t: t[0] ** t[1]),
+        kids.map(sympy.cos),
+    ), max_leaves=5)
+
+
+_OFFSETS = ["0", "1e-13", "0.001", "0.0049", "0.005", "0.0051", "0.0199", "0.02", "0.0201", "-0.005", "-0.02", "0.5"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_trig_trees(), st.integers(1, 9), st.sampled_from(_OFFSETS), st.booleans(), st.integers(-3, 3))
+def test_bounds_decide_the_decimal_comparison_as_sympy(true, places, off, approx, nudge):
+    # a decimal stated value near the true one, near the tolerances (one unit of the last place, 0.5%, 2%)
+    if not true.is_real or true.has(sympy.zoo, sympy.nan):
+        return
+    target = Decimal(str(sympy.N(true * (1 + sympy.Rational(off)), 40)))
+    raw = f"{target + Decimal(nudge).scaleb(-places):.{places}f}"
+    stated = sympy.Rational(raw)
+    want = _old_equal(true, stated, raw, approx)
+    assert S._equal(true, stated, raw, approx) == want, (true, raw, approx)
+
+
+def test_bounds_are_rigorous_and_refuse_what_they_do_not_read():
+    from fractions import Fraction
+
+    lo, hi = S._bounds(sympy.sqrt(2) + sympy.cos(sympy.pi / 9))
+    exact = sympy.N(sympy.sqrt(2) + sympy.cos(sympy.pi / 9), 60)
+    assert lo <= Fraction(str(exact)) <= hi and hi - lo < Fraction(1, 10**40)
+    assert S._bounds(sympy.tan(sympy.pi / 9)) is None and S._bounds(sympy.sqrt(1 - sympy.sqrt(3))) is None
+    assert S._bounds(sympy.Float("1.5") * sympy.sqrt(2)) is None  # a Float: left to the sympy path
+    assert S._within_by_bounds(sympy.sqrt(2), sympy.Rational(141, 100), 2, False) is True
+    assert S._within_by_bounds(sympy.sqrt(2), sympy.Rational(150, 100), 2, False) is False
