@@ -240,10 +240,41 @@ def test_bounds_decide_the_decimal_comparison_as_sympy(true, places, off, approx
 def test_bounds_are_rigorous_and_refuse_what_they_do_not_read():
     from fractions import Fraction
 
-    lo, hi = S._bounds(sympy.sqrt(2) + sympy.cos(sympy.pi / 9))
+    lo, hi = C.bounds(sympy.sqrt(2) + sympy.cos(sympy.pi / 9))
     exact = sympy.N(sympy.sqrt(2) + sympy.cos(sympy.pi / 9), 60)
     assert lo <= Fraction(str(exact)) <= hi and hi - lo < Fraction(1, 10**40)
-    assert S._bounds(sympy.tan(sympy.pi / 9)) is None and S._bounds(sympy.sqrt(1 - sympy.sqrt(3))) is None
-    assert S._bounds(sympy.Float("1.5") * sympy.sqrt(2)) is None  # a Float: left to the sympy path
+    assert C.bounds(sympy.tan(sympy.pi / 9)) is None and C.bounds(sympy.sqrt(1 - sympy.sqrt(3))) is None
+    assert C.bounds(sympy.Float("1.5") * sympy.sqrt(2)) is None  # a Float: left to the sympy path
     assert S._within_by_bounds(sympy.sqrt(2), sympy.Rational(141, 100), 2, False) is True
     assert S._within_by_bounds(sympy.sqrt(2), sympy.Rational(150, 100), 2, False) is False
+
+
+def _old_numeric_close_sympy(a, b, abs_tol):
+    """constants._numeric_close_sympy before the bounds (c0dfb4d)."""
+    try:
+        va = sympy.N(a, 15)
+        if a == b and (a - b) == 0:
+            return True if va.is_real else None
+        vb = sympy.N(b, 15)
+        d = abs(sympy.N(a - b, 50))
+        if not (va.is_real and vb.is_real and d.is_real):
+            return None
+        scale = max(sympy.Float(1), abs(va), abs(vb))
+        if abs_tol is not None:
+            return bool(d <= max(abs_tol, C.APPROX_REL_TOL * abs(va)) * (1 + sympy.Float("1e-12")))
+        if d / scale < sympy.Float("1e-30"):
+            return True
+        if d / scale < sympy.Float("1e-10"):
+            return None
+        return False if abs(sympy.N(a - b, 80)) / scale > sympy.Float("1e-10") else None
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError, AttributeError):
+        return None
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_trig_trees(), st.sampled_from(["same", "other"]), _trig_trees(),
+       st.sampled_from(["0", "1e-40", "1e-12", "3e-11", "1e-9", "1e-6", "0.019", "0.02", "0.021", "-0.02", "0.3"]),
+       st.sampled_from([None, sympy.Rational(1, 10), sympy.Rational(1, 1000), sympy.Integer(1)]))
+def test_bounds_decide_the_constant_comparison_as_sympy(a, how, other, off, tol):
+    b = a * (1 + sympy.Rational(off)) if how == "same" else other
+    assert C._numeric_close_sympy(a, b, tol) == _old_numeric_close_sympy(a, b, tol), (a, b, tol)

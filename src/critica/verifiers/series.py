@@ -38,13 +38,10 @@ from __future__ import annotations
 import functools
 import math
 import re
-import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy
-from mpmath import iv
-from mpmath.libmp import ComplexResult, finf, fnan, fninf, to_rational
 from sympy import Expr, Rational
 
 from critica.budget import checkpoint
@@ -52,7 +49,7 @@ from critica.types import Item
 from critica.verifiers import ratpoly
 from critica.verifiers.algebra import Unparseable, parse_latex_expr
 from critica.verifiers.base import Finding, step_finding
-from critica.verifiers.constants import surely_real
+from critica.verifiers.constants import abs_bounds, bounds, surely_real
 from critica.verifiers.fastre import guarded
 from critica.verifiers.symparse import show_value
 
@@ -160,87 +157,20 @@ def _equal(true: Expr, stated: Expr, stated_raw: str, approx: bool) -> bool | No
 # than the evaluations' errors; the sympy path above them decides the rest (and everything these bounds do not read).
 # The comparison evaluated there is ``d <= tol * (1 + 1e-12)`` with d at 50 digits and tol from 15-digit values, so
 # an upper bound of d at most the lower bound of tol is "holds" there too, and a lower bound of d above 1.000000001
-# times the upper bound of tol is "false" there too.
-_BOUND_PREC = 160  # bits
-_BOUND_NODES = 4000  # nodes of an expression bounded at most (beyond: the sympy path)
-_BOUND_LOCK = threading.Lock()  # the interval context's precision is shared state
+# times the upper bound of tol is "false" there too. (The bounds: critica.verifiers.constants.bounds.)
 _MAX_BOUND_PLACES = 20  # 10^-places stays far above the 50-digit evaluation's error
-
-
-class _Unbounded(Exception):
-    pass
-
-
-def _iv(e: Expr, budget: list[int]):
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _Unbounded
-    if e.is_Rational:
-        return iv.mpf(int(e.p)) / int(e.q)
-    if e is sympy.pi:
-        return iv.pi
-    if e is sympy.E:
-        return iv.e
-    if e.is_Add or e.is_Mul:
-        args = [_iv(a, budget) for a in e.args]
-        total = args[0]
-        for x in args[1:]:
-            total = total + x if e.is_Add else total * x
-        return total
-    if e.is_Pow and e.exp.is_Rational and e.exp.q in (1, 2):
-        base = _iv(e.base, budget)
-        p = int(e.exp.p)
-        if e.exp.q == 2:
-            if not base.a > 0:
-                raise _Unbounded
-            base = iv.sqrt(base)
-        if p < 0:
-            if not (base.a > 0 or base.b < 0):
-                raise _Unbounded
-            return 1 / base ** (-p)
-        return base**p
-    if isinstance(e, (sympy.sin, sympy.cos)):
-        arg = _iv(e.args[0], budget)
-        return iv.sin(arg) if isinstance(e, sympy.sin) else iv.cos(arg)
-    raise _Unbounded
-
-
-def _bounds(e: Expr) -> tuple[Fraction, Fraction] | None:
-    """Exact rationals ``lo <= e <= hi`` (rigorous: outward-rounded interval arithmetic), or None when ``e`` holds
-    something not read here (only rationals, pi, e, sums, products, integer powers, square roots, sin and cos)."""
-    with _BOUND_LOCK:
-        prec = iv.prec
-        iv.prec = _BOUND_PREC
-        try:
-            x = _iv(e, [_BOUND_NODES])
-        except (_Unbounded, ArithmeticError, ValueError, TypeError, RecursionError, ComplexResult):
-            return None
-        finally:
-            iv.prec = prec
-    a, b = x._mpi_
-    if any(t in (finf, fninf, fnan) for t in (a, b)):
-        return None
-    return Fraction(*to_rational(a)), Fraction(*to_rational(b))
-
-
-def _abs_bounds(lo: Fraction, hi: Fraction) -> tuple[Fraction, Fraction]:
-    if lo >= 0:
-        return lo, hi
-    if hi <= 0:
-        return -hi, -lo
-    return Fraction(0), max(-lo, hi)
 
 
 def _within_by_bounds(true: Expr, stated: Expr, places: int, approx: bool) -> bool | None:
     """What :func:`_equal`'s decimal branch answers, from interval bounds (see above); None: not decided here."""
     if places > _MAX_BOUND_PLACES:
         return None
-    bt = _bounds(true)
-    bs = _bounds(stated) if bt is not None else None
+    bt = bounds(true)
+    bs = bounds(stated) if bt is not None else None
     if bt is None or bs is None:
         return None
-    d_lo, d_hi = _abs_bounds(bt[0] - bs[1], bt[1] - bs[0])
-    size_lo, size_hi = _abs_bounds(*bt)
+    d_lo, d_hi = abs_bounds(bt[0] - bs[1], bt[1] - bs[0])
+    size_lo, size_hi = abs_bounds(*bt)
     rel = Fraction(2, 100) if approx else Fraction(5, 1000)
     base = Fraction(1, 10**places)
     tol_lo, tol_hi = max(base, rel * size_lo), max(base, rel * size_hi)
