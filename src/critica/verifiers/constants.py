@@ -17,9 +17,13 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy
+from mpmath import iv
+from mpmath.libmp import ComplexResult, finf, fnan, fninf, to_rational
 from sympy import Expr, Rational
 
 from critica.verifiers.fastre import guarded
@@ -153,9 +157,34 @@ def _parse_constant(side: str) -> Expr | None:
         value, _ = parse_latex_expr(side, numeric=True)
     except (Unparseable, ValueError, TypeError, ZeroDivisionError, RecursionError, OverflowError, AttributeError):
         return None
-    if value.free_symbols or not value.is_number or value.has(sympy.zoo, sympy.nan) or value.is_real is not True:
+    if value.free_symbols or not value.is_number or value.has(sympy.zoo, sympy.nan) or (
+            not surely_real(value) and value.is_real is not True):
         return None
     return value
+
+
+def _sign(e: Expr) -> int | None:
+    """1: ``e`` is surely positive, 0: surely real, None: not known from the tree alone (see :func:`surely_real`)."""
+    if e.is_Rational:
+        return 1 if e.p > 0 else 0
+    if e is sympy.pi or e is sympy.E:
+        return 1
+    if e.is_Pow:
+        return 1 if e.exp.is_Rational and _sign(e.base) == 1 else None
+    if e.is_Add or e.is_Mul:
+        signs = [_sign(arg) for arg in e.args]
+        if None in signs:
+            return None
+        return 1 if all(signs) else 0
+    return None
+
+
+def surely_real(e: Expr) -> bool:
+    """True only where ``e.is_real`` is True, read from the tree without sympy's assumption system (which answers
+    ``is_real`` of a sum or power of constants by evaluating them numerically: a third of the cost of reading a
+    constant side): rationals, pi and e, their sums and products, and powers of a positive one to a rational exponent
+    (``5\\sqrt{2}``, ``\\sqrt{\\sqrt{5}/8 + 5/8}``) are real. False means "ask sympy"."""
+    return _sign(e) is not None
 
 
 def _math_checks(left: str, rel: str, right: str) -> bool:
@@ -191,6 +220,10 @@ def _numeric_close_memo(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
 
 
 def _numeric_close_sympy(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
+    if a != b:
+        decided = _close_by_bounds(a, b, abs_tol)
+        if decided is not None:
+            return decided
     try:
         va = sympy.N(a, 15)
         if a == b and (a - b) == 0:
@@ -212,6 +245,110 @@ def _numeric_close_sympy(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
         return False if abs(sympy.N(a - b, 80)) / scale > sympy.Float("1e-10") else None
     except (TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError, AttributeError):
         return None
+
+
+# --- rigorous bounds -------------------------------------------------------------------------------------------
+# Interval bounds of a constant (mpmath's interval arithmetic, outward-rounded, at 160 bits): they decide a comparison
+# whose answer is clear by more than the evaluations' errors; the sympy evaluation decides the rest (see
+# _numeric_close_sympy and critica.verifiers.series._equal).
+_BOUND_PREC = 160  # bits
+_BOUND_NODES = 4000  # nodes of an expression bounded at most (beyond: the sympy path)
+_BOUND_LOCK = threading.Lock()  # the interval context's precision is shared state
+
+
+class _Unbounded(Exception):
+    pass
+
+
+def _iv(e: Expr, budget: list[int]):
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Unbounded
+    if e.is_Rational:
+        return iv.mpf(int(e.p)) / int(e.q)
+    if e is sympy.pi:
+        return iv.pi
+    if e is sympy.E:
+        return iv.e
+    if e.is_Add or e.is_Mul:
+        args = [_iv(a, budget) for a in e.args]
+        total = args[0]
+        for x in args[1:]:
+            total = total + x if e.is_Add else total * x
+        return total
+    if e.is_Pow and e.exp.is_Rational and e.exp.q in (1, 2):
+        base = _iv(e.base, budget)
+        p = int(e.exp.p)
+        if e.exp.q == 2:
+            if not base.a > 0:
+                raise _Unbounded
+            base = iv.sqrt(base)
+        if p < 0:
+            if not (base.a > 0 or base.b < 0):
+                raise _Unbounded
+            return 1 / base ** (-p)
+        return base**p
+    if isinstance(e, (sympy.sin, sympy.cos)):
+        arg = _iv(e.args[0], budget)
+        return iv.sin(arg) if isinstance(e, sympy.sin) else iv.cos(arg)
+    raise _Unbounded
+
+
+def bounds(e: Expr) -> tuple[Fraction, Fraction] | None:
+    """Exact rationals ``lo <= e <= hi`` (rigorous: outward-rounded interval arithmetic), or None when ``e`` holds
+    something not read here (only rationals, pi, e, sums, products, integer powers, square roots, sin and cos)."""
+    with _BOUND_LOCK:
+        prec = iv.prec
+        iv.prec = _BOUND_PREC
+        try:
+            x = _iv(e, [_BOUND_NODES])
+        except (_Unbounded, ArithmeticError, ValueError, TypeError, RecursionError, ComplexResult):
+            return None
+        finally:
+            iv.prec = prec
+    a, b = x._mpi_
+    if any(t in (finf, fninf, fnan) for t in (a, b)):
+        return None
+    return Fraction(*to_rational(a)), Fraction(*to_rational(b))
+
+
+def abs_bounds(lo: Fraction, hi: Fraction) -> tuple[Fraction, Fraction]:
+    if lo >= 0:
+        return lo, hi
+    if hi <= 0:
+        return -hi, -lo
+    return Fraction(0), max(-lo, hi)
+
+
+def _close_by_bounds(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
+    """What the sympy path of :func:`_numeric_close_sympy` answers, from rigorous bounds, where they decide it by a
+    wide margin; None: not decided here. Sides the bounds read are real, so sympy's values are real too. With a
+    tolerance: ``d <= max(tol, 2% |a|) * (1 + 1e-12)`` there (d at 50 digits, |a| at 15), so d's upper bound at most
+    the tolerance's lower bound holds there, and d's lower bound above 1.000000001 times its upper bound is false
+    there. Exact: false there when d / scale is at least 1e-10 at 50 and at 80 digits, which a lower bound of d at
+    least 1e-9 times the upper bound of the scale makes sure of. An equality (d near 0) is always sympy's call: its
+    answer there comes from how far its evaluation of zero gets."""
+    ba = bounds(a)
+    bb = bounds(b) if ba is not None else None
+    if ba is None or bb is None:
+        return None
+    d_lo, d_hi = abs_bounds(ba[0] - bb[1], ba[1] - bb[0])
+    size_a = abs_bounds(*ba)
+    if abs_tol is not None:
+        if not abs_tol.is_Rational:
+            return None
+        tol = Fraction(int(abs_tol.p), int(abs_tol.q))
+        rel = Fraction(2, 100)  # APPROX_REL_TOL (the float's excess, ~1e-18, is far inside the margins)
+        tol_lo, tol_hi = max(tol, rel * size_a[0]), max(tol, rel * size_a[1])
+        if d_hi <= tol_lo:
+            return True
+        if d_lo >= tol_hi * (1 + Fraction(1, 10**9)):
+            return False
+        return None
+    scale_hi = max(Fraction(1), size_a[1], abs_bounds(*bb)[1])
+    if d_lo >= scale_hi / 10**9:
+        return False
+    return None
 
 
 def _residue(v: Expr, m: int) -> int | None:
@@ -317,9 +454,10 @@ def numeric_checks(step: str, modular: bool = False) -> list[EquationCheck]:
     is looked at too.
 
     Remembered by ``(step, modular)`` for steps up to :data:`MAX_MEMO_STEP` characters (PRMBench repeats half of its
-    steps, thousands of steps apart: its original and edited solutions); the result is a pure function of them."""
+    steps, thousands of steps apart: its original and edited solutions); the result is a pure function of them. Each
+    call returns a new list (the checks themselves are shared: treat them as read-only)."""
     if len(step) <= MAX_MEMO_STEP:
-        return _numeric_checks(step, modular)
+        return list(_numeric_checks(step, modular))  # a copy: a caller's edits never reach the memo
     return _numeric_checks.__wrapped__(step, modular)
 
 
@@ -357,7 +495,7 @@ MAX_MEMO_BODY = 1000  # longer bodies are read without the memo (its keys stay s
 
 
 def _may_relate(text: str) -> bool:
-    return any(k in text for k in _RELATION_KEYS) or any(k in text for k in _JOINING)
+    return any(map(text.__contains__, _RELATION_KEYS)) or any(map(text.__contains__, _JOINING))
 
 
 @functools.lru_cache(maxsize=8192)

@@ -724,14 +724,15 @@ def _check_factorisation(text: str, m: re.Match[str], prime: bool = True) -> Cla
 # Every claim read here names one of these words; a step without any (most steps) costs a few substring tests.
 _KEYWORDS = ("divis", "divide", "factor", "prime", "composite", "multiple", "gcd", "gcf", "hcf", "lcm", "common", "digit",
              "written as", "expressed as")
+_DIGIT = re.compile(r"\d")
 
 
 def find_claims(step: str, carried: tuple[str, list[int]] | None = None) -> tuple[list[Claim], tuple[str, list[int]] | None]:
     """(checked claims in order, the step's last listing to carry to the next step). Never raises."""
-    if len(step) > MAX_STEP_CHARS or not re.search(r"\d", step):
+    if len(step) > MAX_STEP_CHARS or not _DIGIT.search(step):
         return [], None
     low = step.lower()
-    if not any(k in low for k in _KEYWORDS) and (carried is None or "such" not in low):
+    if not any(map(low.__contains__, _KEYWORDS)) and (carried is None or "such" not in low):
         return [], None
     text = _normalise(step)
     low = text.lower()

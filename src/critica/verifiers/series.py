@@ -49,6 +49,7 @@ from critica.types import Item
 from critica.verifiers import ratpoly
 from critica.verifiers.algebra import Unparseable, parse_latex_expr
 from critica.verifiers.base import Finding, step_finding
+from critica.verifiers.constants import abs_bounds, bounds, surely_real
 from critica.verifiers.fastre import guarded
 from critica.verifiers.symparse import show_value
 
@@ -109,7 +110,7 @@ def _const(text: str) -> Expr | None:
     except (Unparseable, ValueError, TypeError, ZeroDivisionError, RecursionError, OverflowError, AttributeError,
             IndexError):
         return None
-    if value.free_symbols or not value.is_number or value.is_real is not True:
+    if value.free_symbols or not value.is_number or (not surely_real(value) and value.is_real is not True):
         return None
     return value
 
@@ -126,13 +127,18 @@ def _equal(true: Expr, stated: Expr, stated_raw: str, approx: bool) -> bool | No
         return None  # "≈ 7": precision unclear
     if exact and not places and not approx:
         return bool(true == stated)
+    if places and not exact:
+        decided = _within_by_bounds(true, stated, min(places), approx)
+        if decided is not None:
+            return decided
     try:
         d = abs(sympy.N(true - stated, 50))
-        scale = max(sympy.Float(1), abs(sympy.N(true, 15)))
+        size = abs(sympy.N(true, 15))  # evaluated once (it was three times: costly for long radical expressions)
+        scale = max(sympy.Float(1), size)
         if places:
-            tol = max(sympy.Float(10) ** -min(places), sympy.Float("0.005") * abs(sympy.N(true, 15)))
+            tol = max(sympy.Float(10) ** -min(places), sympy.Float("0.005") * size)
             if approx:
-                tol = max(tol, sympy.Float("0.02") * abs(sympy.N(true, 15)))
+                tol = max(tol, sympy.Float("0.02") * size)
             return bool(d <= tol * (1 + sympy.Float("1e-12")))
         if _LITERAL.match(stated_raw) and not true.is_Rational:
             return bool(d <= 1)  # an irrational value rounded to an integer
@@ -143,6 +149,36 @@ def _equal(true: Expr, stated: Expr, stated_raw: str, approx: bool) -> bool | No
         return False
     except (TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError, AttributeError):
         return None
+
+
+# A stated decimal against an irrational value (a sum of cosines at degrees is a long expression in nested radicals,
+# which sympy evaluates to 50 digits in a tenth of a second or more): rigorous interval bounds of both values (mpmath's
+# interval arithmetic, outward-rounded, at 160 bits) decide ``d <= tol`` whenever d is clear of the tolerance by more
+# than the evaluations' errors; the sympy path above them decides the rest (and everything these bounds do not read).
+# The comparison evaluated there is ``d <= tol * (1 + 1e-12)`` with d at 50 digits and tol from 15-digit values, so
+# an upper bound of d at most the lower bound of tol is "holds" there too, and a lower bound of d above 1.000000001
+# times the upper bound of tol is "false" there too. (The bounds: critica.verifiers.constants.bounds.)
+_MAX_BOUND_PLACES = 20  # 10^-places stays far above the 50-digit evaluation's error
+
+
+def _within_by_bounds(true: Expr, stated: Expr, places: int, approx: bool) -> bool | None:
+    """What :func:`_equal`'s decimal branch answers, from interval bounds (see above); None: not decided here."""
+    if places > _MAX_BOUND_PLACES:
+        return None
+    bt = bounds(true)
+    bs = bounds(stated) if bt is not None else None
+    if bt is None or bs is None:
+        return None
+    d_lo, d_hi = abs_bounds(bt[0] - bs[1], bt[1] - bs[0])
+    size_lo, size_hi = abs_bounds(*bt)
+    rel = Fraction(2, 100) if approx else Fraction(5, 1000)
+    base = Fraction(1, 10**places)
+    tol_lo, tol_hi = max(base, rel * size_lo), max(base, rel * size_hi)
+    if d_hi <= tol_lo:
+        return True
+    if d_lo >= tol_hi * (1 + Fraction(1, 10**9)):
+        return False
+    return None
 
 
 # --- ellipsis series -----------------------------------------------------------------------------------------------
@@ -356,6 +392,8 @@ def _evaluate(prog: _Progression, op: str) -> Rational | None:
             if n * math.log10(max(float(abs(s)), 1 / float(abs(s)))) > MAX_RESULT_DIGITS:
                 return None
             return a * (s**n - 1) / (s - 1)
+        if prog.exponent >= 0:
+            return _power_sum(a, s, prog.exponent, n)
         k = sympy.Symbol("k", integer=True)
         value = sympy.summation((a + s * k) ** prog.exponent, (k, 0, n - 1))
         return value if value.is_Rational else None
@@ -375,6 +413,16 @@ def _evaluate(prog: _Progression, op: str) -> Rational | None:
             return None
     value = Rational(total.numerator, total.denominator)
     return value**prog.exponent if prog.kind == "power" else value
+
+
+def _power_sum(a: Rational, s: Rational, p: int, n: int) -> Rational:
+    """``(a)^p + (a + s)^p + … + (a + (n - 1) s)^p`` exactly (``p >= 0``): the polynomial ``(a + s k)^p`` in ``k``
+    expanded by the binomial theorem and summed over ``k = 0 … n - 1`` in closed form, the Rational sympy's
+    ``summation`` gives, without its symbolic machinery."""
+    fa, fs = Fraction(int(a.p), int(a.q)), Fraction(int(s.p), int(s.q))
+    coeffs = [math.comb(p, j) * fa ** (p - j) * fs**j for j in range(p, -1, -1)]  # highest degree first
+    total = ratpoly.sum_range(coeffs, 0, n - 1)
+    return Rational(total.numerator, total.denominator)
 
 
 def _ellipsis_series(text: str) -> tuple[Rational, str] | None:
@@ -882,7 +930,7 @@ _FUNC_MARK_DIGITS = re.compile(r"(?<![A-Za-z])(?:\d\s*[CP]\s*\d|\d\s+choose\s+\d
 
 def _has_mark(step: str) -> bool:
     """``_ANY_MARK.search(step) is not None``, faster (see above)."""
-    if any(k in step for k in _SERIES_LITERALS):
+    if any(map(step.__contains__, _SERIES_LITERALS)):  # (map: no generator frame per key)
         return True
     cp = "C" in step or "P" in step
     if (cp or "sqrt" in step or "√" in step or "log" in step or "ln" in step or "gcd" in step or "lcm" in step
@@ -897,9 +945,10 @@ def check_step(step: str) -> list[SeriesCheck]:
     Steps that test a guess or correct themselves are skipped.
 
     Remembered by the step's text for steps up to :data:`MAX_MEMO_STEP` characters (PRMBench repeats half of its
-    steps, thousands of steps apart); the result is a pure function of it."""
+    steps, thousands of steps apart); the result is a pure function of it. Each call returns a new list (the checks
+    themselves are shared: treat them as read-only)."""
     if len(step) <= MAX_MEMO_STEP:
-        return _check_step(step)
+        return list(_check_step(step))  # a copy: a caller's edits never reach the memo
     return _check_step.__wrapped__(step)
 
 
