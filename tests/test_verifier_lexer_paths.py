@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -444,3 +445,31 @@ def test_the_lexer_makes_the_tokens_the_dataclass_made(text, data):
 def test_the_simple_rewrites_by_template_give_the_literal_replacements(text):
     for (pat, rep), template in zip(mathtext._SIMPLE, mathtext._SIMPLE_TEMPLATES, strict=True):
         assert pat.sub(template, text) == pat.sub(lambda _m, r=rep: r, text)
+
+
+# --- the side pre-test of _scan ---------------------------------------------------------------------------------
+
+_LINK_PIECES = ["=", " = ", "≈", " equals ", " Is ", " is ", "this", "%", "3", "12", "4.5", ".5", "0", "+", "-", "*",
+                "/", "^", "(", ")", "!", "$", "€", "x", "y", "h", "per", "per h", " per ", "km", "hours", "apples", "sqrt",
+                "Sqrt(", "\\sqrt", "\\pi", "\\", "it's", "a-x", "T-shirts", " ", "\n", "\t", ",", ".", "...", "_",
+                "remainder", "R", "٣", "x ", "5 x", "of", "times", "2 times", "10% of 50 is 5", "= sqrt(9)", "=Sqrt(4)",
+                "2 = \\sqrt(4)", "= (3)", "5 = 5!", "= $4"]
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(st.sampled_from(_LINK_PIECES), min_size=1, max_size=14).map("".join))
+def test_a_text_the_side_pre_test_stops_has_no_computation(text):
+    # what _scan finds without the pre-test (every text let through) is what it finds with it
+    for approx, signless in ((False, False), (True, False), (False, True)):
+        with patch.object(arithmetic, "_may_link", lambda _norm, _low: True):
+            want = arithmetic._scan(text, approx, signless)
+        if not arithmetic._may_link(text, text.lower()):
+            assert want == [], text
+        assert arithmetic._scan(text, approx, signless) == want
+
+
+def test_the_side_pre_test_stops_relations_without_sides_only():
+    assert not arithmetic._may_link("x = y and f(x) = x", "x = y and f(x) = x")
+    assert not arithmetic._may_link("\\pi = 3.14", "\\pi = 3.14")  # a command is no side
+    for text in ("3 = 3", "x = 2 + 3 = 5", "5 per h = 3", "4 km = 4", "\\sqrt = 2", "2 * (3) = 6", "it's = 4"):
+        assert arithmetic._may_link(text, text.lower()), text
