@@ -453,7 +453,8 @@ _LINK_PIECES = ["=", " = ", "≈", " equals ", " Is ", " is ", "this", "%", "3",
                 "/", "^", "(", ")", "!", "$", "€", "x", "y", "h", "per", "per h", " per ", "km", "hours", "apples", "sqrt",
                 "Sqrt(", "\\sqrt", "\\pi", "\\", "it's", "a-x", "T-shirts", " ", "\n", "\t", ",", ".", "...", "_",
                 "remainder", "R", "٣", "x ", "5 x", "of", "times", "2 times", "10% of 50 is 5", "= sqrt(9)", "=Sqrt(4)",
-                "2 = \\sqrt(4)", "= (3)", "5 = 5!", "= $4"]
+                "2 = \\sqrt(4)", "= (3)", "5 = 5!", "= $4", "5 km/hr", "/hour", "5 km = ", "50% of", "3km", "5 per",
+                "2 * 35/hour = 70", "2 * 50% apples = 1", "2 * 3 cheese pizzas = 6"]
 
 
 @settings(max_examples=4000, deadline=None)
@@ -473,3 +474,6 @@ def test_the_side_pre_test_stops_relations_without_sides_only():
     assert not arithmetic._may_link("\\pi = 3.14", "\\pi = 3.14")  # a command is no side
     for text in ("3 = 3", "x = 2 + 3 = 5", "5 per h = 3", "4 km = 4", "\\sqrt = 2", "2 * (3) = 6", "it's = 4"):
         assert arithmetic._may_link(text, text.lower()), text
+    # a unit after a "/", a percentage or another unit is a side: each of these is a computation found
+    for text in ("2 * 35/hour = 70", "2 * 50% apples = 1", "2 * 3 cheese pizzas = 6"):
+        assert arithmetic._may_link(text, text.lower()) and len(arithmetic._scan(text, False)) == 1, text

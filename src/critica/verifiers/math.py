@@ -724,10 +724,12 @@ def _may_link(norm: str, low: str) -> bool:
     (:data:`_SIDE_AFTER`); before it, past spaces, the last character of the token before, which must be one a
     _MATHY token ends with: a digit (``\\d``: any decimal digit), one of :data:`_SIDE_END`, or a letter. A word
     ends in a letter and is _MATHY only as a unit, "sqrt" or an operator: a command (``\\`` and letters) only as
-    ``\\sqrt``, and a word of one letter (not glued to a letter, a quote or a hyphen before it, which may make it
-    part of a longer word) only as the unit after "per". Tokens that _attach_remainders drops or replaces by a line
-    break, and "per" tokens dropped after classification, only take _MATHY neighbours away or bring a multi-letter
-    word's neighbour next (a word of several letters always counts as a possible side), so the test holds there too.
+    ``\\sqrt``; a word (its letters not glued to a quote or a hyphen before them, which may make them part of a
+    longer word) only as a unit or as "of" after a percentage, that is after a token ending in a digit, "%", "/" or a
+    letter (a number, a percentage, "/", a unit or "per"), and a word of one letter only as the unit after "per".
+    Tokens that _attach_remainders drops or replaces by a line break only take _MATHY neighbours away, and a "per"
+    token dropped after classification brings the token before it next to what follows: a word after "per" counts
+    as a possible side, and "per" itself ends in a letter, so a word before it does too.
     ``low``: ``norm`` lowercased. Tested against _scan in tests/test_verifier_lexer_paths.py."""
     if "%" in norm or "≈" in norm or "equals" in low:
         # "is" is a relation only after a percentage (a PCT token, from "%"), "equals" only as itself
@@ -763,11 +765,17 @@ def _may_link(norm: str, low: str) -> bool:
             if norm[j:i] == "sqrt":
                 return True
             continue  # any other command: CMD
-        if i - j > 1 or before in ("'", "-"):
-            return True  # a longer word may be a unit
+        if before in ("'", "-"):
+            return True  # the letters may end a longer word ("it's", "T-shirts")
         k = j
         while k and norm[k - 1] in " \t\r":
             k -= 1
+        if i - j > 1:
+            # a word is a unit (or "of" an operator) only after a number, a percentage, a unit, "per" or a "/"
+            c = norm[k - 1] if k else ""
+            if c and (c in "%/" or c.isdecimal() or "a" <= c <= "z" or "A" <= c <= "Z"):
+                return True
+            continue
         if k >= 3 and norm[k - 3 : k].lower() == "per":
             return True  # "per h =": a unit
     return False
