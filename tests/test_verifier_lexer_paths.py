@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -371,3 +372,108 @@ def test_mixed_numbers_are_marked_as_the_pattern_marks_them_after_every_characte
                                  "x", "{", "}", "3\\frac"]), max_size=14).map("".join))
 def test_mixed_numbers_are_marked_as_the_pattern_marks_them(text):
     assert mathtext._mark_mixed_numbers(text) == _ref_mixed(text)
+
+
+# --- tokens made without the dataclass's __init__ ------------------------------------------------------------------
+
+
+def _ref_lex(text, pos, toks, stop):
+    """The lexer as it was (critica c0dfb4d): each token built by the dataclass's __init__."""
+    for m in mathtext._TOKEN.finditer(text, pos):
+        group = m.lastindex
+        kind, plain = mathtext._GROUP_KINDS[group]
+        s = m[group]
+        end = m.end()
+        start = end - len(s)
+        spaced = start > 0 and text[start - 1] in " \t\r\n"
+        if plain:
+            toks.append(mathtext._Tok(kind, s, start, end, None, spaced))
+        elif kind == "NL":
+            toks.append(mathtext._Tok(kind, s, start, end, None, spaced))
+            if start == stop:
+                return
+        elif kind == "NUM":
+            digits = s.replace(",", "")
+            if len(digits) > mathtext.MAX_DIGITS or (digits[0] == "0" and digits[1:2].isdigit()):
+                toks.append(mathtext._Tok("STOP", s, start, end, None, spaced, 0))
+            else:
+                frac = digits.partition(".")[2]
+                toks.append(mathtext._Tok("NUM", s, start, end, Fraction(digits), spaced, len(frac)))
+        elif kind == "ELL":
+            toks.append(mathtext._Tok("VAR", s, start, end, None, spaced))
+        elif kind == "OP" and s == "**":
+            toks.append(mathtext._Tok("OP", "^", start, end, None, spaced))
+        elif kind == "CMD" and s == "\\sqrt":
+            toks.append(mathtext._Tok("SQRT", s, start, end, None, spaced))
+        else:
+            toks.append(mathtext._Tok(kind, s, start, end, None, spaced))
+
+
+def _fields(t):
+    return (t.kind, t.text, t.start, t.end, t.value, t.spaced, t.decimals, t.remainder)
+
+
+_LEX_PIECES = ["1", "12", "1,000", "3.5", "07", ".5", "...", "…", "**", "*", "^", "-", "(", ")", "=", "==", "<=",
+               "\\sqrt", "\\frac", "\\", "$", "%", "≈", "5!", "! ", "x", "times", "of", "T-shirts", "it's", " ", "  ",
+               "\t", "\r", "\n", "\n\n", " \n ", "é", "٣", "9" * 45]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_LEX_PIECES), max_size=20).map("".join), st.data())
+def test_the_lexer_makes_the_tokens_the_dataclass_made(text, data):
+    """Every field of every token, from the text's start and from any line start up to any later line break."""
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+    pos = data.draw(st.sampled_from(starts))
+    stop = data.draw(st.sampled_from([-1] + [i for i, c in enumerate(text) if c == "\n" and i >= pos]))
+    got, want = [], []
+    mathtext._lex(text, pos, got, stop)
+    _ref_lex(text, pos, want, stop)
+    assert [_fields(t) for t in got] == [_fields(t) for t in want]
+    assert got == want and all(type(t) is mathtext._Tok for t in got)  # the dataclass's equality, as list.index uses
+    whole: list = []
+    _ref_lex(text, 0, whole, -1)
+    assert [_fields(t) for t in mathtext._tokenize(text)] == [_fields(t) for t in mathtext._classify_words(whole, text)]
+
+
+# --- _SIMPLE rewrites by re templates ---------------------------------------------------------------------------
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(["\\left(", "\\left.", "\\right|", "\\right)", "\\bigl(", "\\times", "\\cdot", "\\div",
+                                 "\\approx", "\\,", "\\quad", "~", "\\%", "\\$", "{,}", "\\dollar", "<<3*4=12>>",
+                                 "\\unknown", "\\\\", "\\1", "\\g<0>", "3", " ", "x", "\\"]), max_size=12).map("".join))
+def test_the_simple_rewrites_by_template_give_the_literal_replacements(text):
+    for (pat, rep), template in zip(mathtext._SIMPLE, mathtext._SIMPLE_TEMPLATES, strict=True):
+        assert pat.sub(template, text) == pat.sub(lambda _m, r=rep: r, text)
+
+
+# --- the side pre-test of _scan ---------------------------------------------------------------------------------
+
+_LINK_PIECES = ["=", " = ", "≈", " equals ", " Is ", " is ", "this", "%", "3", "12", "4.5", ".5", "0", "+", "-", "*",
+                "/", "^", "(", ")", "!", "$", "€", "x", "y", "h", "per", "per h", " per ", "km", "hours", "apples", "sqrt",
+                "Sqrt(", "\\sqrt", "\\pi", "\\", "it's", "a-x", "T-shirts", " ", "\n", "\t", ",", ".", "...", "_",
+                "remainder", "R", "٣", "x ", "5 x", "of", "times", "2 times", "10% of 50 is 5", "= sqrt(9)", "=Sqrt(4)",
+                "2 = \\sqrt(4)", "= (3)", "5 = 5!", "= $4", "5 km/hr", "/hour", "5 km = ", "50% of", "3km", "5 per",
+                "2 * 35/hour = 70", "2 * 50% apples = 1", "2 * 3 cheese pizzas = 6"]
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(st.sampled_from(_LINK_PIECES), min_size=1, max_size=14).map("".join))
+def test_a_text_the_side_pre_test_stops_has_no_computation(text):
+    # what _scan finds without the pre-test (every text let through) is what it finds with it
+    for approx, signless in ((False, False), (True, False), (False, True)):
+        with patch.object(arithmetic, "_may_link", lambda _norm, _low: True):
+            want = arithmetic._scan(text, approx, signless)
+        if not arithmetic._may_link(text, text.lower()):
+            assert want == [], text
+        assert arithmetic._scan(text, approx, signless) == want
+
+
+def test_the_side_pre_test_stops_relations_without_sides_only():
+    assert not arithmetic._may_link("x = y and f(x) = x", "x = y and f(x) = x")
+    assert not arithmetic._may_link("\\pi = 3.14", "\\pi = 3.14")  # a command is no side
+    for text in ("3 = 3", "x = 2 + 3 = 5", "5 per h = 3", "4 km = 4", "\\sqrt = 2", "2 * (3) = 6", "it's = 4"):
+        assert arithmetic._may_link(text, text.lower()), text
+    # a unit after a "/", a percentage or another unit is a side: each of these is a computation found
+    for text in ("2 * 35/hour = 70", "2 * 50% apples = 1", "2 * 3 cheese pizzas = 6"):
+        assert arithmetic._may_link(text, text.lower()) and len(arithmetic._scan(text, False)) == 1, text

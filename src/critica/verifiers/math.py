@@ -706,14 +706,91 @@ def _may_relate(norm: str) -> bool:
 
 _R_TOKEN = re.compile(r"R(?![A-Za-z])")
 
+_RELATION_AT = re.compile(r"[=≈]|(?i:equals|is)")
+"""Where every ``EQ`` or ``APPROX`` token starts (and more: "is" in "this")."""
+_SIDE_AFTER = re.compile(r"[ \t\r]*+[\d.+\-*/^()%!$€£¥\\sS]")
+"""Spaces and the first character of a token that may open a side: every kind of _MATHY starts with one of these
+(a word only as "sqrt": after a relation no word is a unit, "x"/"times" an operator or "of" a percentage's)."""
+_SIDE_END = frozenset("0123456789+-*/^()%!$€£¥")
+
+
+def _may_link(norm: str, low: str) -> bool:
+    """False only when no relation token of ``norm`` can have both sides, and at most one can have a right side.
+
+    Every computation :func:`_scan` returns has a right side: the token after an ``EQ``/``APPROX`` token is of a
+    kind in :data:`_MATHY`, and so is the token before it for a link within a line; a link across lines needs the
+    right sides of two relations. This looks at the characters around each place a relation token may start
+    (:data:`_RELATION_AT`, a superset): after it, spaces and a character that may open a side
+    (:data:`_SIDE_AFTER`); before it, past spaces, the last character of the token before, which must be one a
+    _MATHY token ends with: a digit (``\\d``: any decimal digit), one of :data:`_SIDE_END`, or a letter. A word
+    ends in a letter and is _MATHY only as a unit, "sqrt" or an operator: a command (``\\`` and letters) only as
+    ``\\sqrt``; a word (its letters not glued to a quote or a hyphen before them, which may make them part of a
+    longer word) only as a unit or as "of" after a percentage, that is after a token ending in a digit, "%", "/" or a
+    letter (a number, a percentage, "/", a unit or "per"), and a word of one letter only as the unit after "per".
+    Tokens that _attach_remainders drops or replaces by a line break only take _MATHY neighbours away, and a "per"
+    token dropped after classification brings the token before it next to what follows: a word after "per" counts
+    as a possible side, and "per" itself ends in a letter, so a word before it does too.
+    ``low``: ``norm`` lowercased. Tested against _scan in tests/test_verifier_lexer_paths.py."""
+    if "%" in norm or "≈" in norm or "equals" in low:
+        # "is" is a relation only after a percentage (a PCT token, from "%"), "equals" only as itself
+        spans = [m.span() for m in _RELATION_AT.finditer(norm)]
+    else:
+        # only "=": found by str.find (a regex tries every position)
+        spans = []
+        i = norm.find("=")
+        while i >= 0:
+            spans.append((i, i + 1))
+            i = norm.find("=", i + 1)
+    rights = 0
+    for i, end in spans:
+        if _SIDE_AFTER.match(norm, end) is None:
+            continue
+        rights += 1
+        if rights > 1:
+            return True
+        while i and norm[i - 1] in " \t\r":
+            i -= 1
+        if not i:
+            continue
+        c = norm[i - 1]
+        if c in _SIDE_END or c.isdecimal():
+            return True
+        if not ("a" <= c <= "z" or "A" <= c <= "Z"):
+            continue  # a line break, a dot, a comma ...: no _MATHY token ends with it
+        j = i - 1
+        while j and ("a" <= norm[j - 1] <= "z" or "A" <= norm[j - 1] <= "Z"):
+            j -= 1
+        before = norm[j - 1] if j else ""
+        if before == "\\":
+            if norm[j:i] == "sqrt":
+                return True
+            continue  # any other command: CMD
+        if before in ("'", "-"):
+            return True  # the letters may end a longer word ("it's", "T-shirts")
+        k = j
+        while k and norm[k - 1] in " \t\r":
+            k -= 1
+        if i - j > 1:
+            # a word is a unit (or "of" an operator) only after a number, a percentage, a unit, "per" or a "/"
+            c = norm[k - 1] if k else ""
+            if c and (c in "%/" or c.isdecimal() or "a" <= c <= "z" or "A" <= c <= "Z"):
+                return True
+            continue
+        if k >= 3 and norm[k - 3 : k].lower() == "per":
+            return True  # "per h =": a unit
+    return False
+
 
 def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
-    if not _may_relate(norm):
-        return []  # no EQ or APPROX token can come out of this text: nothing below would find anything
+    low = norm.lower()
+    if not ("=" in norm or "≈" in norm or "%" in norm or "equals" in low) or not _may_link(norm, low):
+        # no EQ or APPROX token can come out of this text (_may_relate), or none has a side: nothing below finds
+        # anything
+        return []
     # what _attach_remainders looks for (most steps have neither): a token "remainder" (any case) or "R", which is
     # never followed by a letter (a word token takes every letter that follows)
-    if "remainder" in norm.lower() or ("R" in norm and _R_TOKEN.search(norm)):
+    if "remainder" in low or ("R" in norm and _R_TOKEN.search(norm)):
         toks = _attach_remainders(_tokenize(norm))  # a remainder clause may span lines: every line is read
     else:
         # lines far from any relation cut to a stand-in each (the same computations: see the function)

@@ -196,6 +196,9 @@ _SIMPLE = [
 ]
 # Strings of which every match of the _SIMPLE pattern at the same position contains one: a text holding none of
 # them is left unchanged by that pattern, which is then not run (most steps use few of these commands).
+_SIMPLE_TEMPLATES = [rep.replace("\\", "\\\\") for _pat, rep in _SIMPLE]
+"""The replacements of _SIMPLE as re templates (a backslash doubled): ``sub`` copies a template without one at C speed,
+where a function returning the text was a Python call per match."""
 _SIMPLE_NEEDLES = [
     ("<<",), ("\\left", "\\big", "\\Big"), ("\\right", "\\big", "\\Big"), ("\\left", "\\right"),
     ("\\times", "\\cdot", "\\ast"), ("\\div",), ("\\approx", "\\simeq", "\\thickapprox", "\\doteq"),
@@ -246,10 +249,10 @@ def _normalise(text: str) -> str:
     if not text.isascii():  # every character _CHARS maps is outside ASCII
         text = text.translate(_CHARS)
     if "\\" in text or "<<" in text or "~" in text or "{,}" in text:
-        for (pat, rep), needles in zip(_SIMPLE, _SIMPLE_NEEDLES, strict=True):
+        for (pat, _rep), rep, needles in zip(_SIMPLE, _SIMPLE_TEMPLATES, _SIMPLE_NEEDLES, strict=True):
             for n in needles:
                 if n in text:
-                    text = pat.sub(lambda _m, r=rep: r, text)
+                    text = pat.sub(rep, text)
                     break
     if "\\" in text:
         if "frac" in text:
@@ -317,8 +320,10 @@ def _tokenize(text: str) -> list[_Tok]:
 def _lex(text: str, pos: int, toks: list[_Tok], stop: int) -> None:
     """Append the unclassified tokens of ``text`` from ``pos`` (a token boundary) to ``toks``, up to and including
     the line break at ``stop`` (-1: to the end)."""
-    # the verifier's hottest loop: one pass, locals only, a token built once with its final fields
+    # the verifier's hottest loop: one pass, locals only. A token is made by object.__new__ and its eight slots set
+    # here (the dataclass's __init__ was a Python call per token, about a third of the token's making)
     append = toks.append
+    new = object.__new__
     tok = _Tok
     numbers = _NUMBERS
     kinds = _GROUP_KINDS
@@ -329,26 +334,36 @@ def _lex(text: str, pos: int, toks: list[_Tok], stop: int) -> None:
         s = m[group]
         end = m.end()
         start = end - len(s)
-        spaced = start > 0 and text[start - 1] in " \t\r\n"
+        t = new(tok)
+        t.start = start
+        t.end = end
+        t.spaced = start > 0 and text[start - 1] in " \t\r\n"
+        t.remainder = None
+        t.value = None
+        t.decimals = 0
+        t.text = s
         if plain:
-            append(tok(kind, s, start, end, None, spaced))  # the most frequent kinds, as the else branch below
-        elif kind == "NL":
-            append(tok(kind, s, start, end, None, spaced))
-            if start == stop:
-                return
+            t.kind = kind  # the most frequent kinds, as the else branch below
         elif kind == "NUM":
             read = numbers.get(s)
             if read is None:
                 read = _read_number(s)
-            append(tok(read[0], s, start, end, read[1], spaced, read[2]))
+            t.kind, t.value, t.decimals = read
+        elif kind == "NL":
+            t.kind = kind
+            if start == stop:
+                append(t)
+                return
         elif kind == "ELL":
-            append(tok("VAR", s, start, end, None, spaced))  # "1 + 2 + ... + 10", "16.66...": not the whole expression
+            t.kind = "VAR"  # "1 + 2 + ... + 10", "16.66...": not the whole expression
         elif kind == "OP" and s == "**":
-            append(tok("OP", "^", start, end, None, spaced))
+            t.kind = "OP"
+            t.text = "^"
         elif kind == "CMD" and s == "\\sqrt":
-            append(tok("SQRT", s, start, end, None, spaced))
+            t.kind = "SQRT"
         else:
-            append(tok(kind, s, start, end, None, spaced))
+            t.kind = kind
+        append(t)
 
 
 def _read_number(s: str) -> tuple[str, Fraction | None, int]:
