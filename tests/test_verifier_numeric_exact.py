@@ -278,3 +278,16 @@ def _old_numeric_close_sympy(a, b, abs_tol):
 def test_bounds_decide_the_constant_comparison_as_sympy(a, how, other, off, tol):
     b = a * (1 + sympy.Rational(off)) if how == "same" else other
     assert C._numeric_close_sympy(a, b, tol) == _old_numeric_close_sympy(a, b, tol), (a, b, tol)
+
+
+def test_bounds_leave_huge_powers_and_trig_arguments_to_the_sympy_path_at_once():
+    import time
+
+    t = time.perf_counter()
+    # minutes of argument reduction or of digits without the caps (cos of 10^(10^6): ~2 min)
+    assert C.bounds(sympy.cos(sympy.Pow(10, 10**6, evaluate=False), evaluate=False)) is None
+    assert C.bounds(sympy.sin(sympy.Pow(sympy.pi, 10**6, evaluate=False), evaluate=False)) is None
+    assert C.bounds(sympy.Pow(sympy.pi, 10**9, evaluate=False)) is None
+    assert time.perf_counter() - t < 5
+    lo, hi = C.bounds(sympy.cos(sympy.Integer(1000)) + sympy.Pow(sympy.sqrt(2), 999, evaluate=False))
+    assert lo <= sympy.N(sympy.cos(1000) + sympy.sqrt(2) ** 999, 60) <= hi

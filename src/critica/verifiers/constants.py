@@ -253,6 +253,8 @@ def _numeric_close_sympy(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
 # _numeric_close_sympy and critica.verifiers.series._equal).
 _BOUND_PREC = 160  # bits
 _BOUND_NODES = 4000  # nodes of an expression bounded at most (beyond: the sympy path)
+_BOUND_MAX_POWER = 1000  # integer exponents bounded at most (beyond: the sympy path)
+_BOUND_MAX_TRIG_ARG = 10**6  # sin/cos arguments bounded at most in size (beyond: the sympy path)
 _BOUND_LOCK = threading.Lock()  # the interval context's precision is shared state
 
 
@@ -279,6 +281,8 @@ def _iv(e: Expr, budget: list[int]):
     if e.is_Pow and e.exp.is_Rational and e.exp.q in (1, 2):
         base = _iv(e.base, budget)
         p = int(e.exp.p)
+        if abs(p) > _BOUND_MAX_POWER:
+            raise _Unbounded
         if e.exp.q == 2:
             if not base.a > 0:
                 raise _Unbounded
@@ -290,6 +294,8 @@ def _iv(e: Expr, budget: list[int]):
         return base**p
     if isinstance(e, (sympy.sin, sympy.cos)):
         arg = _iv(e.args[0], budget)
+        if not (abs(arg.a) <= _BOUND_MAX_TRIG_ARG and abs(arg.b) <= _BOUND_MAX_TRIG_ARG):
+            raise _Unbounded  # reducing a huge argument modulo 2 pi takes time in its digits (minutes at 10^(10^6))
         return iv.sin(arg) if isinstance(e, sympy.sin) else iv.cos(arg)
     raise _Unbounded
 
