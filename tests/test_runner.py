@@ -166,3 +166,35 @@ async def test_items_and_their_calls_share_one_loop_timer_each_whatever_the_conc
     assert stats.items == 200 and stats.verdicts["correct"] == 200
     # the watcher's own sleep, the item group's timer and the call group's timer
     assert max(timers) <= 4
+
+
+class _Gauge:
+    """A critic that records how many of its critiques run at once."""
+
+    name = "gauge"
+
+    def __init__(self, min_in_flight: int | None = None) -> None:
+        if min_in_flight is not None:
+            self.min_in_flight = min_in_flight
+        self.now = self.peak = 0
+
+    async def critique(self, item: Item) -> Critique:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        await asyncio.sleep(0.01)
+        self.now -= 1
+        return Critique(item_id=item.id, critic=self.name, verdict=Verdict.CORRECT)
+
+
+def test_a_critic_may_ask_for_more_items_in_flight_than_the_concurrency():
+    from critica.run.runner import critique_stream
+
+    async def peak(critic, concurrency):
+        items = [Item(id=str(i), question="q", response="r") for i in range(40)]
+        got = [c async for c in critique_stream(critic, items, concurrency=concurrency)]
+        assert len(got) == 40
+        return critic.peak
+
+    assert asyncio.run(peak(_Gauge(), 2)) == 2
+    assert asyncio.run(peak(_Gauge(min_in_flight=8), 2)) == 8
+    assert asyncio.run(peak(_Gauge(min_in_flight=1), 5)) == 5  # never fewer than asked for

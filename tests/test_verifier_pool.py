@@ -293,3 +293,12 @@ def test_workers_exit_when_their_parent_is_killed():
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert not left, f"worker processes {left} outlived their killed parent"
+
+
+def test_a_verifier_in_worker_processes_keeps_eight_items_per_worker_in_flight(monkeypatch):
+    assert VerifierCritic(workers=1).min_in_flight == 1
+    assert VerifierCritic(workers=3).min_in_flight == 24
+    monkeypatch.setattr(pool, "usable_cores", lambda: 2)
+    assert VerifierCritic(workers="auto").min_in_flight == 16
+    monkeypatch.setattr(pool, "usable_cores", lambda: 1)
+    assert VerifierCritic(workers="auto").min_in_flight == 1  # one core: no pool, a thread

@@ -187,11 +187,15 @@ async def critique_stream(
     ``2 * concurrency`` items are started at once, and ``concurrency`` of those hold slots. A critic that makes no
     model call (the verifiers) holds its slot to the end: ``concurrency`` items at a time, as before.
 
+    A critic may ask for more items in flight (its ``min_in_flight``, if it has one: a verifier judging in worker
+    processes keeps 8 per worker, so none waits for its next item); ``concurrency`` is then raised to that.
+
     Records are pulled lazily, so memory stays bounded by ``concurrency`` whatever the input size. Each item runs
     within ``budget`` (default :class:`~critica.budget.ItemBudget`: 200,000 characters, 300 s), counted from when
     it takes its slot; see :func:`critique_within`.
     """
-    slots = asyncio.Semaphore(max(1, concurrency))
+    concurrency = max(1, concurrency, getattr(critic, "min_in_flight", 1))
+    slots = asyncio.Semaphore(concurrency)
     budget = ItemBudget() if budget is None else budget
     timeouts = _item_timeouts(budget)
     # Splitting ahead pays only while the split cache holds every item in progress (2 x concurrency), with room to
