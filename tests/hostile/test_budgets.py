@@ -124,20 +124,21 @@ def test_a_20_mb_single_step_without_size_budget_is_stopped_by_the_time_budget()
         from critica.types import Item
         from critica.verifiers.critic import VerifierCritic
 
-        items = [Item(id="huge", question="q", response="so 2 + 3 = 5 and 4 * 7 = 28 then " * 606_061),
-                 Item(id="normal", question="What is 2 + 3?", response="2 + 3 = 5")]
-        async def main():
+        items = [Item(id="normal", question="What is 2 + 3?", response="2 + 3 = 5"),
+                 Item(id="huge", question="q", response="so 2 + 3 = 5 and 4 * 7 = 28 then " * 606_061)]
+        async def main():  # one at a time: the normal item's quarter second is its own
             return {c.item_id: (c.verdict.value, c.error, round(time.perf_counter() - start, 1))
-                    async for c in critique_stream(VerifierCritic(), items, budget=ItemBudget.of(0, 1))}
+                    async for c in critique_stream(VerifierCritic(workers=1), items, concurrency=1,
+                                                   budget=ItemBudget.of(0, 0.25))}
         start = time.perf_counter()
         out = asyncio.run(main())  # returns once the worker threads are done too
         print(json.dumps({"out": out, "wall": time.perf_counter() - start}))
     """, timeout=120)
-    # 1 s: the checks of this step took 20 s in all before 2026-12-07 and about 3-5 s since (a 5 s budget no longer
-    # stopped them reliably)
-    print(f"20 MB one-line step, 1 s budget: {res}")
+    # 0.25 s: the checks of this step took 20 s in all before 2026-12-07, about 3-5 s after (a 5 s budget no longer
+    # stopped them reliably), and about 1 s since the fourth stop of issue 15 (a 1 s budget no longer did)
+    print(f"20 MB one-line step, 0.25 s budget: {res}")
     assert res["out"]["normal"][0] == "correct"
-    assert res["out"]["huge"][:2] == ["unscored", "time budget of 1 s exceeded"]
+    assert res["out"]["huge"][:2] == ["unscored", "time budget of 0.25 s exceeded"]
     assert res["wall"] < 60
 
 
