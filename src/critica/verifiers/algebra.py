@@ -268,14 +268,9 @@ def _rational_dense(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int):
     product of its terms' distinct denominators), so at most ``2 * max_degree`` passes that test too, and a larger
     one is left to sympy. Then ``num = N·G`` and ``den = D·G`` for ``N/D`` in lowest terms, so
     ``num.quo(gcd(num, den))`` is ``N`` times a number: computed here from any fraction equal to ``lhs - rhs``."""
-    if _unsafe_for_substitution(lhs, x) or _unsafe_for_substitution(rhs, x):
+    diff = _difference(lhs, rhs, x, max_degree)
+    if diff is None:
         return None
-    diff = lhs - rhs
-    for p in diff.atoms(sympy.Pow):
-        if p.has(x) and p.exp.is_Integer and abs(p.exp) > max_degree:
-            return None
-        if p.exp.has(x):
-            return None
     if _written_degree(diff) > 2 * max_degree:
         return _UNDECIDED
     try:
@@ -287,6 +282,20 @@ def _rational_dense(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int):
         return []
     reduced = ratpoly.quotient(n, ratpoly.gcd(n, ratpoly.dense(den)))
     return None if len(reduced) - 1 > max_degree else reduced
+
+
+def _difference(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int) -> Expr | None:
+    """``lhs - rhs``, or None where :func:`_polynomial` gives up before expanding it (unsafe to substitute into, a
+    power of ``x`` over ``max_degree``, ``x`` in an exponent)."""
+    if _unsafe_for_substitution(lhs, x) or _unsafe_for_substitution(rhs, x):
+        return None
+    diff = lhs - rhs
+    for p in diff.atoms(sympy.Pow):
+        if p.has(x) and p.exp.is_Integer and abs(p.exp) > max_degree:
+            return None
+        if p.exp.has(x):
+            return None
+    return diff
 
 
 def _written_degree(e: Expr) -> int:
@@ -306,14 +315,9 @@ def _written_degree(e: Expr) -> int:
 
 def _polynomial(lhs: Expr, rhs: Expr, x: Symbol, max_degree: int = MAX_DEGREE) -> sympy.Poly | None:
     """``lhs - rhs`` as the numerator polynomial of its reduced fraction (rational coefficients), or None."""
-    if _unsafe_for_substitution(lhs, x) or _unsafe_for_substitution(rhs, x):
+    diff = _difference(lhs, rhs, x, max_degree)
+    if diff is None:
         return None
-    diff = lhs - rhs
-    for p in diff.atoms(sympy.Pow):
-        if p.has(x) and p.exp.is_Integer and abs(p.exp) > max_degree:
-            return None
-        if p.exp.has(x):
-            return None
     try:
         num, den = diff.as_numer_denom()
         poly = sympy.Poly(num, x)
