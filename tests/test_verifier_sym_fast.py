@@ -150,9 +150,33 @@ PROSE = st.one_of(st.lists(st.one_of(st.sampled_from(_PROSE_PIECES), _FORMULA), 
                   st.lists(st.sampled_from(_PROSE_PIECES), max_size=24).map("".join))
 
 
+def _plain_spans_scan(prose: str) -> list[tuple[int, int]]:
+    """``steplinks._plain_spans`` as it was, one token match at a time."""
+    spans: list[tuple[int, int]] = []
+    if "=" not in prose:
+        return spans
+    i = 0
+    while i < len(prose):
+        m = steplinks._PLAIN_TOKEN.match(prose, i)
+        if m is None or m.group().isspace():
+            i = i + 1 if m is None else m.end()
+            continue
+        j = i
+        end = i
+        while (m := steplinks._PLAIN_TOKEN.match(prose, j)) is not None:
+            j = m.end()
+            if not m.group().isspace():
+                end = j
+        text = prose[i:end]
+        if "=" in text and steplinks._LETTER.search(text) and steplinks._whole_formula(prose, i, end):
+            spans.append((i, end))
+        i = max(j, i + 1)
+    return spans
+
+
 @SETTINGS
 @given(PROSE)
 @example("we get 2x + 30 = 110 , so x = 40 ")
 @example("  = x")
 def test_plain_formula_spans_are_the_token_scans(prose):
-    assert steplinks._plain_spans(prose) == steplinks._plain_spans_scan(prose)
+    assert steplinks._plain_spans(prose) == _plain_spans_scan(prose)

@@ -200,7 +200,7 @@ async def critique_stream(
     timeouts = _item_timeouts(budget)
     # Splitting ahead pays only while the split cache holds every item in progress (2 x concurrency), with room to
     # spare for the splits critics make besides: up to concurrency 256.
-    warm = 4 * max(1, concurrency) <= CACHED_SPLITS
+    warm = 4 * concurrency <= CACHED_SPLITS
 
     async def run_item(rec: Item) -> Critique:
         if warm and slots.locked():
@@ -243,7 +243,7 @@ async def critique_stream(
     try:
         while True:
             started = False
-            while not exhausted and len(pending) < 2 * max(1, concurrency):
+            while not exhausted and len(pending) < 2 * concurrency:
                 rec = next(it, None)
                 if rec is None:
                     exhausted = True

@@ -338,21 +338,29 @@ def _close_by_bounds(a: Expr, b: Expr, abs_tol: Expr | None) -> bool | None:
     bb = bounds(b) if ba is not None else None
     if ba is None or bb is None:
         return None
-    d_lo, d_hi = abs_bounds(ba[0] - bb[1], ba[1] - bb[0])
-    size_a = abs_bounds(*ba)
     if abs_tol is not None:
         if not abs_tol.is_Rational:
             return None
-        tol = Fraction(int(abs_tol.p), int(abs_tol.q))
-        rel = Fraction(2, 100)  # APPROX_REL_TOL (the float's excess, ~1e-18, is far inside the margins)
-        tol_lo, tol_hi = max(tol, rel * size_a[0]), max(tol, rel * size_a[1])
-        if d_hi <= tol_lo:
-            return True
-        if d_lo >= tol_hi * (1 + Fraction(1, 10**9)):
-            return False
-        return None
-    scale_hi = max(Fraction(1), size_a[1], abs_bounds(*bb)[1])
+        # APPROX_REL_TOL as 2/100 (the float's excess, ~1e-18, is far inside the margins)
+        return within_by_bounds(ba, bb, Fraction(int(abs_tol.p), int(abs_tol.q)), Fraction(2, 100))
+    d_lo = abs_bounds(ba[0] - bb[1], ba[1] - bb[0])[0]
+    scale_hi = max(Fraction(1), abs_bounds(*ba)[1], abs_bounds(*bb)[1])
     if d_lo >= scale_hi / 10**9:
+        return False
+    return None
+
+
+def within_by_bounds(ba: tuple[Fraction, Fraction], bb: tuple[Fraction, Fraction], floor: Fraction,
+                     rel: Fraction) -> bool | None:
+    """``|a - b| <= max(floor, rel * |a|)`` from bounds ``ba`` of ``a`` and ``bb`` of ``b``, where they decide it by a
+    wide margin: True when the difference's upper bound is at most the tolerance's lower bound, False when its lower
+    bound is over 1.000000001 times the tolerance's upper bound (the sympy comparisons this stands for allow the
+    tolerance a factor 1 + 1e-12), else None."""
+    d_lo, d_hi = abs_bounds(ba[0] - bb[1], ba[1] - bb[0])
+    size_lo, size_hi = abs_bounds(*ba)
+    if d_hi <= max(floor, rel * size_lo):
+        return True
+    if d_lo >= max(floor, rel * size_hi) * (1 + Fraction(1, 10**9)):
         return False
     return None
 

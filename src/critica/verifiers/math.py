@@ -696,12 +696,12 @@ def _tok_key(t: _Tok) -> tuple:
     return (t.kind, t.text, t.start, t.end, t.value, t.spaced, t.decimals, t.remainder)
 
 
-def _may_relate(norm: str) -> bool:
+def _may_relate(norm: str, low: str | None = None) -> bool:
     """False only when :func:`_tokenize` cannot make an ``EQ`` or ``APPROX`` token of ``norm``: those come from
     ``=``, ``≈``, the word "equals" (any case) and "is" after a percentage (a ``PCT`` token, from ``%``). Every
     computation :func:`_scan` returns hangs on one of them, so without any it returns nothing (about a third of
-    the steps, which then skip the tokenizer)."""
-    return "=" in norm or "≈" in norm or "%" in norm or "equals" in norm.lower()
+    the steps, which then skip the tokenizer). ``low``: ``norm`` lowercased, where the caller has it."""
+    return "=" in norm or "≈" in norm or "%" in norm or "equals" in (norm.lower() if low is None else low)
 
 
 _R_TOKEN = re.compile(r"R(?![A-Za-z])")
@@ -784,10 +784,8 @@ def _may_link(norm: str, low: str) -> bool:
 def _scan(norm: str, approx: bool, signless: bool = False) -> list[Computation]:
     """The computations of normalised text; ``signless``: the sign of every result is said in words."""
     low = norm.lower()
-    if not ("=" in norm or "≈" in norm or "%" in norm or "equals" in low) or not _may_link(norm, low):
-        # no EQ or APPROX token can come out of this text (_may_relate), or none has a side: nothing below finds
-        # anything
-        return []
+    if not _may_relate(norm, low) or not _may_link(norm, low):
+        return []  # no EQ or APPROX token can come out of this text, or none has a side: nothing below finds anything
     # what _attach_remainders looks for (most steps have neither): a token "remainder" (any case) or "R", which is
     # never followed by a letter (a word token takes every letter that follows)
     if "remainder" in low or ("R" in norm and _R_TOKEN.search(norm)):

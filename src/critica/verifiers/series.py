@@ -49,7 +49,7 @@ from critica.types import Item
 from critica.verifiers import ratpoly
 from critica.verifiers.algebra import Unparseable, parse_latex_expr
 from critica.verifiers.base import Finding, step_finding
-from critica.verifiers.constants import abs_bounds, bounds, surely_real
+from critica.verifiers.constants import bounds, surely_real, within_by_bounds
 from critica.verifiers.fastre import guarded
 from critica.verifiers.symparse import show_value
 
@@ -169,16 +169,7 @@ def _within_by_bounds(true: Expr, stated: Expr, places: int, approx: bool) -> bo
     bs = bounds(stated) if bt is not None else None
     if bt is None or bs is None:
         return None
-    d_lo, d_hi = abs_bounds(bt[0] - bs[1], bt[1] - bs[0])
-    size_lo, size_hi = abs_bounds(*bt)
-    rel = Fraction(2, 100) if approx else Fraction(5, 1000)
-    base = Fraction(1, 10**places)
-    tol_lo, tol_hi = max(base, rel * size_lo), max(base, rel * size_hi)
-    if d_hi <= tol_lo:
-        return True
-    if d_lo >= tol_hi * (1 + Fraction(1, 10**9)):
-        return False
-    return None
+    return within_by_bounds(bt, bs, Fraction(1, 10**places), Fraction(2, 100) if approx else Fraction(5, 1000))
 
 
 # --- ellipsis series -----------------------------------------------------------------------------------------------
@@ -392,11 +383,7 @@ def _evaluate(prog: _Progression, op: str) -> Rational | None:
             if n * math.log10(max(float(abs(s)), 1 / float(abs(s)))) > MAX_RESULT_DIGITS:
                 return None
             return a * (s**n - 1) / (s - 1)
-        if prog.exponent >= 0:
-            return _power_sum(a, s, prog.exponent, n)
-        k = sympy.Symbol("k", integer=True)
-        value = sympy.summation((a + s * k) ** prog.exponent, (k, 0, n - 1))
-        return value if value.is_Rational else None
+        return _power_sum(a, s, prog.exponent, n)  # a "power" progression's exponent is at least 2
     if n > MAX_PRODUCT_TERMS:
         return None
     if prog.kind == "gp":

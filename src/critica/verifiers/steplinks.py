@@ -275,30 +275,6 @@ def _plain_spans(prose: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _plain_spans_scan(prose: str) -> list[tuple[int, int]]:
-    """:func:`_plain_spans` as it was, one token match at a time (the reference of its tests)."""
-    spans: list[tuple[int, int]] = []
-    if "=" not in prose:
-        return spans
-    i = 0
-    while i < len(prose):
-        m = _PLAIN_TOKEN.match(prose, i)
-        if m is None or m.group().isspace():
-            i = i + 1 if m is None else m.end()
-            continue
-        j = i
-        end = i
-        while (m := _PLAIN_TOKEN.match(prose, j)) is not None:
-            j = m.end()
-            if not m.group().isspace():
-                end = j
-        text = prose[i:end]
-        if "=" in text and _LETTER.search(text) and _whole_formula(prose, i, end):
-            spans.append((i, end))
-        i = max(j, i + 1)
-    return spans
-
-
 # Words that make a formula part of a larger expression: "5 times 2x = 20", "2x = 20 more than y".
 _GLUE_BEFORE = re.compile(r"(?:\b(?:times|of|plus|minus|by|over|divided|multiplied|half|twice|double|triple|thrice|"
                           r"sqrt|root|than|per|and|or)|[\d$%)\\_^.'])\s*$", re.IGNORECASE)
