@@ -3,6 +3,7 @@ memo's key (a side without the whitespace at its ends) and the evaluator's magni
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import pytest
@@ -150,6 +151,10 @@ PROSE = st.one_of(st.lists(st.one_of(st.sampled_from(_PROSE_PIECES), _FORMULA), 
                   st.lists(st.sampled_from(_PROSE_PIECES), max_size=24).map("".join))
 
 
+# the token pattern as it was (before its number became possessive)
+_OLD_PLAIN_TOKEN = re.compile(r"\d+(?:\.\d+)?(?![\d.]*[A-Za-z]{2})|(?<![A-Za-z'])[A-Za-z](?![A-Za-z'])|[-+*/^=×÷()−–]|\s+")
+
+
 def _plain_spans_scan(prose: str) -> list[tuple[int, int]]:
     """``steplinks._plain_spans`` as it was, one token match at a time."""
     spans: list[tuple[int, int]] = []
@@ -157,13 +162,13 @@ def _plain_spans_scan(prose: str) -> list[tuple[int, int]]:
         return spans
     i = 0
     while i < len(prose):
-        m = steplinks._PLAIN_TOKEN.match(prose, i)
+        m = _OLD_PLAIN_TOKEN.match(prose, i)
         if m is None or m.group().isspace():
             i = i + 1 if m is None else m.end()
             continue
         j = i
         end = i
-        while (m := steplinks._PLAIN_TOKEN.match(prose, j)) is not None:
+        while (m := _OLD_PLAIN_TOKEN.match(prose, j)) is not None:
             j = m.end()
             if not m.group().isspace():
                 end = j

@@ -156,6 +156,7 @@ STEPS = {
     "prime claims": '"7 is prime and 9 is prime, " * 740',
     "sigma sums": '"\\\\sum_{k=1}^{100} k = 5050, " * 800',
     "abbreviations": '"e.g. A " * 3_000',
+    "digits before two letters": '"We know x = " + "1" * 4_000 + "ab so we stop."',  # 10 s at 2,000 before the fix
     "1 MB of digits": '"1" * 1_000_000',
     "1 MB of LaTeX": '"$" + "\\\\frac{1}{2}+" * 83_000 + "1 = 3$"',
     "1 MB of parentheses": '"x = " + "(" * 500_000 + "1" + ")" * 500_000',
