@@ -295,10 +295,112 @@ def test_workers_exit_when_their_parent_is_killed():
     assert not left, f"worker processes {left} outlived their killed parent"
 
 
-def test_a_verifier_in_worker_processes_keeps_eight_items_per_worker_in_flight(monkeypatch):
+def test_a_verifier_in_worker_processes_keeps_two_batches_per_worker_in_flight(monkeypatch):
     assert VerifierCritic(workers=1).min_in_flight == 1
-    assert VerifierCritic(workers=3).min_in_flight == 24
+    assert VerifierCritic(workers=3).min_in_flight == 6 * pool.BATCH_MAX
     monkeypatch.setattr(pool, "usable_cores", lambda: 2)
-    assert VerifierCritic(workers="auto").min_in_flight == 16
+    assert VerifierCritic(workers="auto").min_in_flight == 4 * pool.BATCH_MAX
     monkeypatch.setattr(pool, "usable_cores", lambda: 1)
     assert VerifierCritic(workers="auto").min_in_flight == 1  # one core: no pool, a thread
+
+
+class MarkCritic(VerifierCritic):
+    """Appends the id of each item it judges to the file named by CRITICA_TEST_MARKS; "slow" items take seconds."""
+
+    def judge(self, item: Item):
+        with open(os.environ["CRITICA_TEST_MARKS"], "a") as f:
+            f.write(item.id + "\n")
+        if item.id.startswith("slow"):
+            end = time.monotonic() + float(item.id.split("-")[1])
+            while time.monotonic() < end:
+                checkpoint()
+                time.sleep(0.01)
+        return super().judge(item)
+
+
+def _marks(path) -> collections.Counter:
+    return collections.Counter(path.read_text().split()) if path.exists() else collections.Counter()
+
+
+def _fast(n: int) -> list[Item]:
+    return [Item(id=f"f{i}", question="q", steps=[f"{i} + 1 = {i + 1}"]) for i in range(n)]
+
+
+async def _started(critic) -> None:
+    await critic.critique(Item(id="warm", question="q", steps=["1 + 1 = 2"]))
+    while pool._starting(2):
+        await asyncio.sleep(0.05)
+
+
+def test_items_go_in_batches_and_get_the_critiques_of_one_at_a_time(monkeypatch, tmp_path):
+    monkeypatch.setenv("CRITICA_TEST_MARKS", str(tmp_path / "marks"))
+    items = [*ITEMS, *_fast(37)] * 2
+    sizes = []
+
+    async def run():
+        critic = MarkCritic(workers=2)
+        await _started(critic)
+        submit = pool._BATCHERS[2].pool.submit
+        monkeypatch.setattr(pool._BATCHERS[2].pool, "submit", lambda fn, work: (sizes.append(len(work)), submit(fn, work))[1])
+        return await asyncio.gather(*(critic.critique(i) for i in items))
+
+    got = asyncio.run(run())
+    assert [_plain(c) for c in got] == [_plain(VerifierCritic(workers=1).judge(i)) for i in items]
+    assert sum(sizes) == len(items) and max(sizes) == pool.BATCH_MAX  # 80 at once: full batches
+    marks = _marks(tmp_path / "marks")
+    assert all(marks[i.id] == 2 for i in items)  # each judged once (every item is there twice)
+
+
+def _item(id_: str) -> Item:
+    return Item(id=id_, question="q", steps=["1 + 1 = 2"])
+
+
+async def _busy(critic, seconds: int) -> list[asyncio.Future]:
+    """Keep both workers busy for ``seconds``: the next items wait, and go as one full batch."""
+    busy = [asyncio.ensure_future(critic.critique(_item(f"slow-{seconds}-{k}"))) for k in "ab"]
+    await asyncio.sleep(0.3)
+    return busy
+
+
+def test_a_slow_item_does_not_hold_up_the_items_batched_behind_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("CRITICA_TEST_MARKS", str(tmp_path / "marks"))
+    done: dict[str, float] = {}
+
+    async def run():
+        critic = MarkCritic(workers=2)
+        await _started(critic)
+        busy = await _busy(critic, 1)
+        start = time.monotonic()
+
+        async def one(item):
+            await critic.critique(item)
+            done[item.id] = time.monotonic() - start
+
+        # one full batch, the slow item first; a worker takes it at ~1 s, the other is idle from then on
+        await asyncio.gather(*(one(i) for i in [_item("slow-8"), *_fast(pool.BATCH_MAX - 1)]), *busy)
+
+    asyncio.run(run())
+    assert pool.BATCH_MAX >= 2 and done["slow-8"] >= 8
+    # the items behind it were sent again once their batch was late, and judged by the other worker
+    assert max(t for k, t in done.items() if k != "slow-8") < 8 - 3
+    marks = _marks(tmp_path / "marks")
+    assert marks["slow-8"] == 1 and all(marks[f"f{i}"] == 1 for i in range(pool.BATCH_MAX - 1))
+
+
+def test_an_item_nobody_waits_for_is_not_judged(monkeypatch, tmp_path):
+    monkeypatch.setenv("CRITICA_TEST_MARKS", str(tmp_path / "marks"))
+    monkeypatch.setattr(pool, "STEAL_AFTER_S", 60.0)  # nothing is sent again: the batch keeps its items
+
+    async def run():
+        critic = MarkCritic(workers=2)
+        await _started(critic)
+        busy = await _busy(critic, 2)
+        batch = [asyncio.ensure_future(critic.critique(i)) for i in [_item("slow-1"), *_fast(pool.BATCH_MAX - 1)]]
+        await asyncio.sleep(0.3)
+        for f in batch[1:]:
+            f.cancel()  # their runs timed out, say: they wait in a batch no worker has started
+        await asyncio.gather(batch[0], *busy)
+
+    asyncio.run(run())
+    marks = _marks(tmp_path / "marks")
+    assert marks["slow-1"] == 1 and not any(marks[f"f{i}"] for i in range(pool.BATCH_MAX - 1))

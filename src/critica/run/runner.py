@@ -188,7 +188,7 @@ async def critique_stream(
     model call (the verifiers) holds its slot to the end: ``concurrency`` items at a time, as before.
 
     A critic may ask for more items in flight (its ``min_in_flight``, if it has one: a verifier judging in worker
-    processes keeps 8 per worker, so none waits for its next item); ``concurrency`` is then raised to that.
+    processes keeps two batches per worker, so none waits for its next one); ``concurrency`` is then raised to that.
 
     Records are pulled lazily, so memory stays bounded by ``concurrency`` whatever the input size. Each item runs
     within ``budget`` (default :class:`~critica.budget.ItemBudget`: 200,000 characters, 300 s), counted from when

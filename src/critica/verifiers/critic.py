@@ -160,15 +160,16 @@ class VerifierCritic:
     @property
     def min_in_flight(self) -> int:
         """Items :func:`critica.run.runner.critique_stream` keeps in flight at least, whatever its ``concurrency``:
-        8 per worker process (``auto``: per usable core, for once its pool runs), so that no worker waits for its
-        next item (measured, ProcessBench with 2 workers: 6.7–8.6 s at 4 or 8 items in flight, 6.2–7.3 s at 16, run
-        in pairs); 1 for a thread. An item waiting for a worker costs its memory only."""
-        if self.workers == "auto":
-            from critica.verifiers.pool import usable_cores
+        two full batches per worker process (:data:`critica.verifiers.pool.BATCH_MAX` items each; ``auto``: per
+        usable core, for once its pool runs), one being judged and one waiting for the worker, so that no worker
+        waits while the parent hands results on and collects the next batch; 1 for a thread. An item waiting for a
+        worker costs its memory only."""
+        if self.workers == 1:
+            return 1
+        from critica.verifiers.pool import BATCH_MAX, usable_cores
 
-            cores = usable_cores()
-            return 8 * cores if cores > 1 else 1
-        return 8 * self.workers if self.workers > 1 else 1
+        workers = usable_cores() if self.workers == "auto" else self.workers
+        return 2 * BATCH_MAX * workers if workers > 1 else 1
 
     def _get(self, kind: str) -> Verifier | None:
         if kind not in self._extra:
