@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from critica.cli import main
 from critica.critics.registry import available_critics, build_critic
 from critica.types import Item, StepVerdict, Verdict
@@ -149,3 +152,25 @@ def test_cli_on_processbench_layout(tmp_path):
     assert main(["critique", str(src), "--critic", "verifier", "--out", str(out)]) == 0
     crits = {c["item_id"]: c for c in map(json.loads, out.read_text().splitlines())}
     assert crits["x-1"]["first_error_step"] == 0 and crits["x-2"]["verdict"] == "correct"
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5)
+    | st.fractions() | st.builds(StepVerdict, st.sampled_from([v.value for v in StepVerdict])),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(details=st.dictionaries(st.text(max_size=4), _VALUES, max_size=4), step=st.none() | st.integers(0, 9))
+def test_a_finding_in_the_metadata_is_what_asdict_made_of_it(details, step):
+    from dataclasses import asdict
+
+    from critica.verifiers.critic import _plain
+
+    f = Finding("arithmetic", StepVerdict.INCORRECT, "msg", step, details)
+    got, want = _plain(f), {**asdict(f), "verdict": "incorrect"}
+    assert got == want and list(got) == list(want) and repr(got) == repr(want)
+    if details:
+        assert got["details"] is not f.details  # a copy: the critique does not share the finding's dict

@@ -404,3 +404,23 @@ def test_an_item_nobody_waits_for_is_not_judged(monkeypatch, tmp_path):
     asyncio.run(run())
     marks = _marks(tmp_path / "marks")
     assert marks["slow-1"] == 1 and not any(marks[f"f{i}"] for i in range(pool.BATCH_MAX - 1))
+
+
+class GcCritic(VerifierCritic):
+    """Says the garbage-collector thresholds of the process that judged the item."""
+
+    def judge(self, item: Item):
+        import gc
+
+        crit = super().judge(item)
+        crit.metadata["gc"] = list(gc.get_threshold())
+        return crit
+
+
+def test_workers_collect_garbage_less_often_than_the_default():
+    import gc
+
+    async def run():
+        return await GcCritic(workers=2).critique(ITEMS[0])
+
+    assert asyncio.run(run()).metadata["gc"] == list(pool.WORKER_GC) != list(gc.get_threshold())

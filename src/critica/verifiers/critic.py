@@ -302,6 +302,26 @@ def build_critique(item: Item, steps: list[str], found: list[Finding], critic: s
 
 
 def _plain(f: Finding) -> dict[str, Any]:
-    d = asdict(f)
-    d["verdict"] = f.verdict.value
-    return d
+    """``dataclasses.asdict(f)`` with the verdict's value, built directly: ``asdict`` recursed through every value
+    generically, about 4% of a ProcessBench item's time."""
+    return {"kind": f.kind, "verdict": f.verdict.value, "message": f.message, "step": f.step,
+            "details": _copy(f.details)}
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _copy(obj: Any) -> Any:
+    """What ``asdict`` makes of a field's value: containers rebuilt, recursively; other values as it copies them."""
+    if isinstance(obj, _ATOMS):
+        return obj
+    if type(obj) is dict:
+        return {_copy(k): _copy(v) for k, v in obj.items()}
+    if type(obj) in (list, tuple):
+        return type(obj)(_copy(v) for v in obj)
+    return asdict(_Box(obj))["value"]  # dataclasses, namedtuples, other types: asdict's own rules
+
+
+@dataclass
+class _Box:
+    value: Any
