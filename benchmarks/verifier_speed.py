@@ -14,7 +14,10 @@ Speed: each measurement runs in a fresh process (``PYTHONPATH`` = the ``src`` gi
   with ``VerifierCritic(workers=N)``, items per second of wall time, the pool's start-up included (``workers=1``
   judges in a thread, ``2`` in a pool of two processes);
 * ``default``: the same with ``VerifierCritic()`` and ``CRITICA_WORKERS`` unset, i.e. each code's default (main
-  before 2026-12-07: a thread; now ``auto``).
+  before 2026-12-07: a thread; now ``auto``);
+* ``pool``: the pool's own cost: ``critique_stream`` over a pool of two workers with every check turned off (each
+  item is split into steps and gets an empty critique), the pool started first; items per second of wall time
+  (every item twice, so that the run is long enough to time).
 
 The load average before each measurement is printed with it: on a shared machine compare only rows of one run.
 
@@ -60,6 +63,9 @@ def _child(mode: str, suite: str, data_dir: str, concurrency: int) -> dict:
         return {"n": len(items), "per_s": len(items) / (time.process_time() - t)}
     from critica.run.runner import critique_stream
 
+    if mode == "pool":
+        return _pool_ceiling(items * 2, concurrency)
+
     async def go() -> int:
         n = 0
         critic = VerifierCritic() if mode == "default" else VerifierCritic(workers=int(mode[1:]))
@@ -70,6 +76,28 @@ def _child(mode: str, suite: str, data_dir: str, concurrency: int) -> dict:
     t = time.perf_counter()
     n = asyncio.run(go())
     return {"n": n, "per_s": n / (time.perf_counter() - t)}
+
+
+def _pool_ceiling(items: list, concurrency: int) -> dict:
+    import asyncio
+
+    from critica.run.runner import critique_stream
+    from critica.verifiers import pool
+    from critica.verifiers.critic import VerifierCritic
+
+    async def go() -> float:
+        critic = VerifierCritic(workers=2, arithmetic=False, final_answer=False, evidence=False, code=False, rules=False)
+        await critic.critique(items[0])
+        while pool._starting(2):
+            await asyncio.sleep(0.05)
+        t = time.perf_counter()
+        async for _ in critique_stream(critic, items, concurrency=concurrency):
+            pass
+        return time.perf_counter() - t
+
+    wall = asyncio.run(go())
+    pool.shutdown()
+    return {"n": len(items), "per_s": len(items) / wall}
 
 
 def _dump(suite: str, data_dir: str, out: str) -> None:
@@ -137,7 +165,7 @@ def main() -> int:
     ap.add_argument("--new", default="src", help="the new code's src directory (default: src)")
     ap.add_argument("--data-dir", default=os.environ.get("CRITICA_DATA", "../shared/data"))
     ap.add_argument("--suite", action="append", choices=SUITES, help="default: all three")
-    ap.add_argument("--modes", default="cpu,w1,w2,default", help="comma-separated: cpu, cpu2, w1, w2, default")
+    ap.add_argument("--modes", default="cpu,w1,w2,default", help="comma-separated: cpu, cpu2, w1, w2, default, pool")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=4, help="items in flight for w1/w2 (bench's default: 4)")
     ap.add_argument("--check", metavar="OUTDIR", help="compare findings instead of measuring speed")

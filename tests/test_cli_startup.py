@@ -96,3 +96,37 @@ def test_public_names_resolve_lazily_to_their_modules():
     ns: dict[str, object] = {}
     exec("from critica import *", ns)
     assert set(critica.__all__) <= set(ns)
+
+
+WHERE_CRITIC = """
+import os, sys
+from critica.verifiers.critic import VerifierCritic
+
+class WhereCritic(VerifierCritic):
+    def judge(self, item):
+        crit = super().judge(item)
+        crit.metadata["where"] = [os.getpid(), "critica.cli" in sys.modules]
+        return crit
+
+def make(caller=None):
+    return WhereCritic(workers=2)
+"""
+
+
+def test_worker_processes_of_the_console_script_do_not_import_the_cli(tmp_path):
+    """A spawned worker rebuilds the parent's ``__main__``: the console script counts as ``python -m critica``, so
+    its workers skip it instead of importing the whole CLI again (Typer, Rich: ~0.1 s each)."""
+    script = Path(sys.executable).parent / "critica"
+    if not script.exists():
+        pytest.skip("no console script next to this interpreter")
+    (tmp_path / "where_critic.py").write_text(WHERE_CRITIC)
+    items = tmp_path / "items.jsonl"
+    items.write_text("".join(json.dumps({"id": f"i{k}", "question": "q", "steps": [f"{k} + 1 = {k + 1}"]}) + "\n"
+                             for k in range(3)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(SRC), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([str(script), "critique", str(items), "--critic", "where_critic:make", "--no-store",
+                          "--out", str(tmp_path / "out.jsonl")], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    where = [json.loads(line)["metadata"]["where"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(where) == 3
+    assert not any(cli for _, cli in where)  # judged in workers that never loaded the CLI

@@ -33,7 +33,6 @@ Per step: ``incorrect`` if flagged, ``correct`` if checked and every check passe
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import time
 from dataclasses import asdict, dataclass
@@ -221,6 +220,8 @@ class VerifierCritic:
         With ``workers`` > 1 (or ``"auto"`` under sustained load) the item is judged in a worker process instead
         (:mod:`critica.verifiers.pool`), under the time it has left; the critique is the same.
         """
+        import asyncio  # here: worker processes import this module, and need no event loop
+
         workers = self.workers
         auto = workers == "auto"
         if auto:

@@ -37,7 +37,6 @@ OOM killer): it never lingers, holding memory, after its parent.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import multiprocessing
 import os
@@ -502,6 +501,8 @@ async def judge_in_pool(workers: int, factory: Any, options: tuple, item: Item,
     second), items are judged with it here, in a thread, one at a time, rather than all waiting for the workers:
     this process's core would otherwise sit idle then.
     """
+    import asyncio  # here: the workers import this module, and need no event loop
+
     global _LOCAL_BUSY
     current = _CURRENT.get()
     if current is not None:
