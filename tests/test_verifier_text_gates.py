@@ -13,7 +13,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from critica.verifiers import keygate, listing
+from critica.verifiers import keygate, listing, steplinks
 from critica.verifiers.keygate import KeywordGate
 
 # --- keyword gate ------------------------------------------------------------------------------------------------
@@ -92,3 +92,66 @@ def test_listing_normalisation_skips_only_rewrites_that_change_nothing(text):
 def test_listing_normalisation_still_rewrites():
     assert listing._normalise("$\\text{the divisors}$ of 12 are 1 , 2,\t3") == " the divisors of 12 are 1, 2, 3"
     assert len(listing._NORMALISE_NEEDLES) == len(listing._NORMALISE)
+
+
+# --- splitting a math segment ----------------------------------------------------------------------------------------
+
+_SPLIT_OR_BRACKET = re.compile("[" + re.escape("".join(sorted(steplinks._SPLIT_FIRST)) + "({[)}]") + "]")
+
+
+def _split_scan_every_bracket(seg: str) -> list:
+    """steplinks._split_scan as it was before 2026-12-07: a Python visit of every bracket and split character."""
+    out: list = []
+    depth = 0
+    start = 0
+    i = 0
+    if "\\begin" in seg or "\\end" in seg:
+        seg = steplinks._ENVIRONMENT.sub(lambda _m: " \\\\ ", seg)
+    while (c := _SPLIT_OR_BRACKET.search(seg, i)) is not None:
+        i = c.start()
+        ch = seg[i]
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif depth == 0:
+            m = steplinks._MATH_SPLIT.match(seg, i)
+            if m and not (m.group() == "," and steplinks._thousands_comma(seg, i)):
+                out.append(steplinks._make_link(seg[start:i]))
+                kind = m.lastgroup or "COMMA"
+                out.append(steplinks._Conn("IMPLY" if kind == "IMPLYTXT" else kind))
+                i = start = m.end()
+                continue
+        i += 1
+    out.append(steplinks._make_link(seg[start:]))
+    out = [p for p in out if not (isinstance(p, steplinks._Link) and not p.raw.strip())]
+    while out and isinstance(out[0], steplinks._Conn) and out[0].kind != "IMPLY":
+        out.pop(0)
+    while out and isinstance(out[-1], steplinks._Conn) and out[-1].kind != "IMPLY":
+        out.pop()
+    return out
+
+
+def _shape(parts: list) -> list[tuple[str, str]]:
+    return [("link", p.raw) if isinstance(p, steplinks._Link) else (p.kind, p.text) for p in parts]
+
+
+_MATH_PIECES = [
+    "x", "2", "=", "+", " ", ",", ";", "1,000", "3,", "(", ")", "{", "}", "[", "]", "\\frac", "\\cdot", "\\left(",
+    "\\right)", "\\Rightarrow", "\\implies", "\\Longrightarrow", "\\longrightarrow", "\\rightarrow", "\\to", "\\top",
+    "\\therefore", "\\Leftrightarrow", "\\iff", "\\Longleftrightarrow", "⟹", "⇒", "→", "⟺", "⇔", "\\\\", "\\quad",
+    "\\qquad", "\\text{ and }", "\\text{,}", "\\text{ or }", "\\lor", "\\vee", "\\text{ so }", "\\text{which gives}",
+    "\\text{", "\\begin{aligned}", "\\end{aligned}", "\\", "\\l", "\\R", "\\q", "\\t", "\\v", "\\i", "\\L", "\\r",
+]
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(st.sampled_from(_MATH_PIECES), max_size=16).map("".join))
+def test_a_math_segment_splits_as_when_every_bracket_was_visited(seg):
+    assert _shape(steplinks._split_scan(seg)) == _shape(_split_scan_every_bracket(seg))
+
+
+def test_a_math_segment_still_splits_at_depth_zero_only():
+    parts = _shape(steplinks._split_scan("f(x, y) = 2x, \\frac{a}{b} \\Rightarrow x = 1 \\\\ y = 2"))
+    assert parts == [("link", "f(x, y) = 2x"), ("COMMA", ""), ("link", "\\frac{a}{b}"), ("IMPLY", ""),
+                     ("link", "x = 1"), ("ROW", ""), ("link", "y = 2")]
