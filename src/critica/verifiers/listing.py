@@ -84,9 +84,23 @@ _NORMALISE = [
 ]
 
 
+_NORMALISE_NEEDLES = [
+    ("\\text", "\\math", "\\mbox", "\\operatorname"), ("\\boxed",), ("\\left", "\\right", "\\big", "\\Big"),
+    ("dots", "...", "…"), ("\\times", "\\cdot", "\\ast", "·", "⋅"), ("\\pm", "\\mp", "±", "∓"), ("\\le",), ("\\ge",),
+    ("quad",), ("\\,", "\\;", "\\:", "\\!", "\\ "), ("\\{", "\\}"), ("$", "\\(", "\\)", "\\[", "\\]", "**"), ("^{",),
+    ("−", "–"), ("  ", "\t"), (" ,", " ;", " ."),
+]
+"""For each rewrite of _NORMALISE, strings of which every match that changes the text contains one (a single space
+rewritten as a space changes nothing): a text holding none of them comes out of that rewrite unchanged, which is
+then not run. Each is tested on the text as the rewrites before it left it."""
+
+
 def _normalise(text: str) -> str:
-    for pat, rep in _NORMALISE:
-        text = pat.sub(rep, text)
+    for (pat, rep), needles in zip(_NORMALISE, _NORMALISE_NEEDLES, strict=True):
+        for n in needles:
+            if n in text:
+                text = pat.sub(rep, text)
+                break
     return text
 
 

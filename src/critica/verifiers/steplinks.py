@@ -38,9 +38,12 @@ _MATH_SPLIT = re.compile(
 )
 _SPLIT_FIRST = frozenset("\\,;⟹⇒→⟺⇔")
 """Every first character of a :data:`_MATH_SPLIT` match: elsewhere no match is tried."""
-_SPLIT_OR_BRACKET = re.compile("[" + re.escape("".join(sorted(_SPLIT_FIRST)) + "({[)}]") + "]")
-"""A bracket or a character of :data:`_SPLIT_FIRST`: what :func:`_split_math` looks at."""
 _ANY_SPLIT_FIRST = re.compile("[" + re.escape("".join(sorted(_SPLIT_FIRST))) + "]")
+_SPLIT_AFTER_BACKSLASH = frozenset("RiLlrtqv\\")
+"""The character after the backslash of every :data:`_MATH_SPLIT` match that starts with one (``\\Rightarrow``,
+``\\implies``, ``\\Longrightarrow``, ``\\longrightarrow``, ``\\rightarrow``, ``\\to``, ``\\therefore``,
+``\\Leftrightarrow``, ``\\iff``, ``\\Longleftrightarrow``, a row break, ``\\quad``, ``\\qquad``, ``\\text``, ``\\lor``,
+``\\vee``)."""
 _BRACED_COMMA = re.compile(r"(?<=\d)\{,\}(?=\d{3}(?!\d))")
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\{(?:align|aligned|equation|gather|gathered|eqnarray|split)\*?\}")
 _TEXTLIKE = re.compile(r"\\(?:text|mathrm|textbf|mbox|textrm|textit|operatorname)\s*\{")
@@ -142,29 +145,30 @@ def _split_scan(seg: str) -> list[_Link | _Conn]:
     """:func:`_split_math` of a segment whose thousands commas and ``&`` are already handled."""
     out: list[_Link | _Conn] = []
     depth = 0
-    start = 0
-    i = 0
+    start = 0  # where the current link starts
+    counted = 0  # brackets before this position are in ``depth`` (those inside a split point taken never are)
     if "\\begin" in seg or "\\end" in seg:
         seg = _ENVIRONMENT.sub(lambda _m: " \\\\ ", seg)
-    # Only brackets and the first characters of split points matter: they are found by a regex, the characters
-    # between them skipped (a loop over every character cost more than the rest of the reading).
-    while (c := _SPLIT_OR_BRACKET.search(seg, i)) is not None:
+    # Only the first characters of split points are visited, and a split point is tried only at bracket depth 0: the
+    # depth there is the brackets opened minus those closed since the last visit (str.count, at C speed), the same
+    # running sum a visit of every bracket kept (a Python iteration per brace of a LaTeX formula cost more).
+    for c in _ANY_SPLIT_FIRST.finditer(seg):
         i = c.start()
-        ch = seg[i]
-        if ch in "({[":
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-        elif depth == 0:  # ch is in _SPLIT_FIRST
+        if i < start:
+            continue  # inside the split point just taken
+        if seg[i] == "\\" and seg[i + 1 : i + 2] not in _SPLIT_AFTER_BACKSLASH:
+            continue  # "\\frac", "\\cdot" …: no split point starts so
+        depth += (seg.count("(", counted, i) + seg.count("{", counted, i) + seg.count("[", counted, i)
+                  - seg.count(")", counted, i) - seg.count("}", counted, i) - seg.count("]", counted, i))
+        counted = i
+        if depth == 0:
             m = _MATH_SPLIT.match(seg, i)
             if m and not (m.group() == "," and _thousands_comma(seg, i)):
                 out.append(_make_link(seg[start:i]))
                 kind = m.lastgroup or "COMMA"
                 # rows of an aligned derivation ("2x &= 10 \\\\ x &= 5") follow from each other (see _sequence)
                 out.append(_Conn("IMPLY" if kind == "IMPLYTXT" else kind))
-                i = start = m.end()
-                continue
-        i += 1
+                start = counted = m.end()
     out.append(_make_link(seg[start:]))
     out = [p for p in out if not (isinstance(p, _Link) and not p.raw.strip())]
     # separators at the edges of a formula separate nothing ("\\begin{aligned} … \\end{aligned}", a trailing comma)
