@@ -199,13 +199,21 @@ class _Parser:
             e = -first if tok.text == "-" else first
         else:
             e = self.term()
+        terms: list[Expr] | None = None  # once a term is not a rational: the sum's terms, added by one Add
         while (tok := self.peek()) is not None and tok.kind == "OP" and tok.text in "+-":
             self.take()
             t = self.term()
-            if not _is_q(e, t):
-                e, t = _sym(e), _sym(t)
-            e = e + t if tok.text == "+" else e - t
-        return e
+            if terms is None:
+                if _is_q(e, t):
+                    e = e + t if tok.text == "+" else e - t
+                    continue
+                terms = [_sym(e)]
+            t = _sym(t)
+            terms.append(t if tok.text == "+" else -t)
+        # ``Add(a, b, c)`` is ``(a + b) + c``: sympy's ``e + t`` and ``e - t`` are ``Add(e, t)`` and ``Add(e, -t)``,
+        # and Add's flattening splices a nested sum's terms in and collects like terms and numbers whatever their
+        # grouping (sums are never distributed or regrouped, unlike products: the term loop keeps its pairwise Mul)
+        return e if terms is None else sympy.Add(*terms)
 
     def _mentions(self, letter: str) -> bool:
         """Does the parenthesised group starting at the next token contain ``letter``?"""
