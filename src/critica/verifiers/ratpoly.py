@@ -190,8 +190,8 @@ def evaluate_dense(p: list[Fraction], v: Fraction) -> Fraction:
     return total
 
 
-MAX_ROOT_TERM = 10**6  # leading and constant coefficients (integers, after clearing denominators) searched at most
-MAX_ROOT_CANDIDATES = 1024  # numerator-denominator pairs tried at most
+MAX_ROOT_TERM = 10**8  # leading and constant coefficients (integers, after clearing denominators) searched at most
+MAX_ROOT_CANDIDATES = 4096  # numerator-denominator pairs tried at most
 
 
 def _divisors(n: int) -> list[int]:
@@ -215,8 +215,6 @@ def rational_roots(p: list[Fraction]) -> set[Fraction] | None:
         return roots
     scale = math.lcm(*(c.denominator for c in p))
     ints = [int(c * scale) for c in p]
-    content = math.gcd(*ints)  # not 0: the leading coefficient is not
-    ints = [c // content for c in ints]
     lead, const = abs(ints[0]), abs(ints[-1])
     if lead > MAX_ROOT_TERM or const > MAX_ROOT_TERM:
         return None
