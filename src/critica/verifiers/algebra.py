@@ -497,12 +497,6 @@ def _check_pair(first: _Link, second: _Link, x: Symbol, complex_context: bool = 
                 return None
             if ratpoly.count_real_roots(ratpoly.gcd(d1, d2)) in (n1, n2):
                 return _follows(first, second)
-            # no implication: the message quotes both real solution sets, here exactly where every real root is
-            # rational (as many rational roots as real ones): then they are the Rationals sympy's real_roots gives
-            r1, r2 = ratpoly.rational_roots(d1), ratpoly.rational_roots(d2)
-            if r1 is not None and r2 is not None and len(r1) == n1 and len(r2) == n2:
-                return _chain_failure(first, second, x, {Rational(r.numerator, r.denominator) for r in r1},
-                                      {Rational(r.numerator, r.denominator) for r in r2})
     return _check_pair_sympy(first, second, x, complex_context)
 
 
@@ -518,11 +512,7 @@ def _check_pair_sympy(first: _Link, second: _Link, x: Symbol, complex_context: b
     shared = _n_real(p1.gcd(p2))
     if shared in (n1, n2):  # one real solution set contains the other
         return _follows(first, second)
-    return _chain_failure(first, second, x, _real_roots(p1) or set(), _real_roots(p2) or set())
-
-
-def _chain_failure(first: _Link, second: _Link, x: Symbol, r1: set, r2: set) -> EquationCheck:
-    """``first`` does not imply ``second``: their real solution sets are ``r1`` and ``r2`` (exact values)."""
+    r1, r2 = _real_roots(p1) or set(), _real_roots(p2) or set()
     lost = sorted(_fmt(r) for r in r1 - r2)
     gained = sorted(_fmt(r) for r in r2 - r1)
     return EquationCheck(

@@ -16,12 +16,10 @@ lists (highest degree first, like ``sympy.Poly.all_coeffs``).
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 __all__ = ["NotPolynomial", "add_into", "count_real_roots", "dense", "evaluate", "evaluate_dense", "gcd", "multiply",
-           "poly_of", "quotient", "ratfunc_of", "rational_roots", "reduced_degrees", "sum_range", "total_degree",
-           "value_at"]
+           "poly_of", "quotient", "ratfunc_of", "reduced_degrees", "sum_range", "total_degree", "value_at"]
 
 MAX_POWER = 12  # a larger power of a compound base goes to sympy (which the callers cap before expanding anyway)
 MAX_TERMS = 400  # an expansion with more terms goes to sympy
@@ -188,49 +186,6 @@ def evaluate_dense(p: list[Fraction], v: Fraction) -> Fraction:
     for c in p:
         total = total * v + c
     return total
-
-
-MAX_ROOT_TERM = 10**8  # leading and constant coefficients (integers, after clearing denominators) searched at most
-MAX_ROOT_CANDIDATES = 4096  # numerator-denominator pairs tried at most
-
-
-def _divisors(n: int) -> list[int]:
-    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
-    return sorted({*small, *(n // d for d in small)})
-
-
-def rational_roots(p: list[Fraction]) -> set[Fraction] | None:
-    """The distinct rational roots of ``p`` (not zero; highest degree first), by the rational root theorem: each is
-    ``±a/b`` in lowest terms with ``a`` dividing the constant and ``b`` the leading coefficient of ``p`` made an
-    integer polynomial (zero roots divided out first), each candidate tested exactly. None where that search would
-    be long (a coefficient over :data:`MAX_ROOT_TERM`, over :data:`MAX_ROOT_CANDIDATES` candidates)."""
-    p = _trim(p)
-    if not p:
-        return None
-    roots: set[Fraction] = set()
-    while len(p) > 1 and p[-1] == 0:
-        roots.add(Fraction(0))
-        p = p[:-1]
-    if len(p) == 1:
-        return roots
-    scale = math.lcm(*(c.denominator for c in p))
-    ints = [int(c * scale) for c in p]
-    lead, const = abs(ints[0]), abs(ints[-1])
-    if lead > MAX_ROOT_TERM or const > MAX_ROOT_TERM:
-        return None
-    tops, bottoms = _divisors(const), _divisors(lead)
-    if len(tops) * len(bottoms) > MAX_ROOT_CANDIDATES:
-        return None
-    n = len(ints) - 1
-    for b in bottoms:
-        for a in tops:
-            if math.gcd(a, b) != 1:
-                continue
-            for top in (a, -a):
-                # b^n p(top/b), an integer: zero exactly when top/b is a root
-                if sum(c * top ** (n - i) * b**i for i, c in enumerate(ints)) == 0:
-                    roots.add(Fraction(top, b))
-    return roots
 
 
 def sum_range(p: list[Fraction], lo: int, hi: int) -> Fraction:
