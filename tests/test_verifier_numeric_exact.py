@@ -41,7 +41,8 @@ def test_a_caller_editing_the_series_checks_never_reaches_the_memo():
 
 _REAL_LEAVES = [sympy.Integer(2), sympy.Integer(-3), sympy.Integer(0), sympy.Rational(5, 8), sympy.Rational(-1, 4),
                 sympy.pi, sympy.E, sympy.sqrt(2), sympy.sqrt(5), sympy.Float("1.5"), sympy.I, sympy.cos(sympy.pi / 9),
-                sympy.log(3), sympy.oo, sympy.root(3, 3)]
+                sympy.log(3), sympy.oo, sympy.root(3, 3), sympy.log(sympy.Rational(2, 7)), sympy.sin(3 * sympy.pi / 7),
+                sympy.tan(sympy.pi / 9), sympy.sin(sympy.sqrt(2) - 3), sympy.cos(1 + sympy.I)]
 
 
 def _trees():
@@ -54,6 +55,8 @@ def _trees():
                                          sympy.Integer(2), sympy.Integer(-1), sympy.Integer(3)])).map(
             lambda t: t[0] ** t[1]),
         kids.map(sympy.sqrt),
+        kids.map(sympy.sin),
+        kids.map(sympy.cos),
     ), max_leaves=6)
 
 
@@ -70,14 +73,18 @@ def test_surely_real_only_where_sympy_says_real(e):
 
 def test_surely_real_on_parsed_sides():
     for text, want in [(r"5\sqrt{2}", True), (r"\sqrt{\frac{\sqrt{5}}{8} + \frac{5}{8}}", True), ("1 - \\sqrt{2}", True),
-                       (r"\sqrt{1 - \sqrt{2}}", False), (r"\pi^{1/3}", True), (r"\sin 20^\circ", False)]:
+                       (r"\sqrt{1 - \sqrt{2}}", False), (r"\pi^{1/3}", True), (r"\sin 20^\circ", True),
+                       (r"(1 - \sqrt{3})^3", True), (r"\log_8 256", True), (r"\tan 20^\circ", False),
+                       (r"\frac{1}{1 - \sqrt{3}}", False)]:
         v, _ = C.parse_latex_expr(text, numeric=True)
         assert C.surely_real(v) is want, text
 
 
 @SETTINGS
 @given(st.sampled_from([r"\sqrt{%d}", r"%d\sqrt{2}", r"\frac{\sqrt{%d}}{3}", r"\sqrt{%d} - 3", r"\sqrt{3 - \sqrt{%d}}",
-                        r"\sqrt[3]{%d}", r"\pi^{%d}", r"\frac{1}{\sqrt{%d} - 2}", r"\log_2 %d", r"\sqrt{-%d}"]),
+                        r"\sqrt[3]{%d}", r"\pi^{%d}", r"\frac{1}{\sqrt{%d} - 2}", r"\log_2 %d", r"\sqrt{-%d}",
+                        r"(2 - \sqrt{%d})^3", r"\sin %d^\circ", r"\cos(%d^\circ) - \sqrt{2}", r"\ln \frac{%d}{7}",
+                        r"\log_{%d} 9", r"\frac{\log_3 %d}{2}", r"\sqrt{\sin %d^\circ}", r"\tan %d^\circ"]),
        st.integers(0, 40))
 def test_constant_sides_read_as_with_the_assumption_query(template, n):
     text = template % n

@@ -170,20 +170,34 @@ def _sign(e: Expr) -> int | None:
     if e is sympy.pi or e is sympy.E:
         return 1
     if e.is_Pow:
-        return 1 if e.exp.is_Rational and _sign(e.base) == 1 else None
+        if not e.exp.is_Rational:
+            return None
+        base = _sign(e.base)
+        if base == 1:
+            return 1
+        # a real base to a positive integer power: sympy's Pow is real there whatever the base's sign (its test
+        # "integer exponent, nonnegative" answers True, and a finite base to a finite nonnegative power is finite)
+        return 0 if base == 0 and e.exp.is_Integer and e.exp.p > 0 else None
     if e.is_Add or e.is_Mul:
         signs = [_sign(arg) for arg in e.args]
         if None in signs:
             return None
         return 1 if all(signs) else 0
+    if isinstance(e, (sympy.sin, sympy.cos)):
+        # sympy: extended real and finite wherever the argument is extended real
+        return 0 if _sign(e.args[0]) is not None else None
+    if isinstance(e, sympy.log) and e.args[0].is_Rational and e.args[0].p > 0:
+        # sympy: real where the argument is positive, positive (and nonzero) where argument - 1 is
+        return 1 if e.args[0].p > e.args[0].q else 0
     return None
 
 
 def surely_real(e: Expr) -> bool:
     """True only where ``e.is_real`` is True, read from the tree without sympy's assumption system (which answers
     ``is_real`` of a sum or power of constants by evaluating them numerically: a third of the cost of reading a
-    constant side): rationals, pi and e, their sums and products, and powers of a positive one to a rational exponent
-    (``5\\sqrt{2}``, ``\\sqrt{\\sqrt{5}/8 + 5/8}``) are real. False means "ask sympy"."""
+    constant side): rationals, pi and e, their sums and products, powers of a positive one to a rational exponent
+    (``5\\sqrt{2}``, ``\\sqrt{\\sqrt{5}/8 + 5/8}``) and of a real one to a positive integer, sines and cosines of
+    real ones, and logarithms of positive rationals are real. False means "ask sympy"."""
     return _sign(e) is not None
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy
@@ -51,11 +50,16 @@ _CLOSE = {"(": ")", "{": "}", "[": "]"}
 _NAME_NOISE = re.compile(r"[{}\s]")
 
 
-@dataclass
 class _Tok:
-    kind: str
-    text: str
-    spaced: bool  # whitespace right before it
+    __slots__ = ("kind", "text", "spaced")  # built for every token of every parse: no per-instance dict
+
+    def __init__(self, kind: str, text: str, spaced: bool) -> None:
+        self.kind = kind
+        self.text = text
+        self.spaced = spaced  # whitespace right before it
+
+    def __repr__(self) -> str:
+        return f"_Tok({self.kind!r}, {self.text!r}, {self.spaced!r})"
 
 
 MAX_FACTORIAL = 100
@@ -150,7 +154,7 @@ class _Parser:
     rational multiples of pi), ``\\lfloor``/``\\lceil``, ``\\gcd``/``\\lcm``. Their arguments must be numbers."""
 
     def __init__(self, toks: list[_Tok], numeric: bool = False, exact: bool = True) -> None:
-        self.toks = toks
+        self.toks = [*toks, None]  # None: the end (peek is called for nearly every token: no length test)
         self.exact = exact  # rationals as Fraction (see _Fallback); False: every value a sympy object
         self.i = 0
         self.decimal = False
@@ -160,10 +164,10 @@ class _Parser:
         self.symbols = False  # a letter was read (it may cancel: "(4x^2 + y^2) - (4x^2 + y^2)")
 
     def peek(self) -> _Tok | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
+        return self.toks[self.i]
 
     def take(self) -> _Tok:
-        tok = self.peek()
+        tok = self.toks[self.i]
         if tok is None:
             raise Unparseable("unexpected end")
         self.i += 1
@@ -199,18 +203,26 @@ class _Parser:
             e = -first if tok.text == "-" else first
         else:
             e = self.term()
+        terms: list[Expr] | None = None  # once a term is not a rational: the sum's terms, added by one Add
         while (tok := self.peek()) is not None and tok.kind == "OP" and tok.text in "+-":
             self.take()
             t = self.term()
-            if not _is_q(e, t):
-                e, t = _sym(e), _sym(t)
-            e = e + t if tok.text == "+" else e - t
-        return e
+            if terms is None:
+                if _is_q(e, t):
+                    e = e + t if tok.text == "+" else e - t
+                    continue
+                terms = [_sym(e)]
+            t = _sym(t)
+            terms.append(t if tok.text == "+" else -t)
+        # ``Add(a, b, c)`` is ``(a + b) + c``: sympy's ``e + t`` and ``e - t`` are ``Add(e, t)`` and ``Add(e, -t)``,
+        # and Add's flattening splices a nested sum's terms in and collects like terms and numbers whatever their
+        # grouping (sums are never distributed or regrouped, unlike products: the term loop keeps its pairwise Mul)
+        return e if terms is None else sympy.Add(*terms)
 
     def _mentions(self, letter: str) -> bool:
         """Does the parenthesised group starting at the next token contain ``letter``?"""
         depth = 0
-        for tok in self.toks[self.i :]:
+        for tok in self.toks[self.i : -1]:
             if tok.kind == "LP":
                 depth += 1
             elif tok.kind == "RP":
@@ -331,7 +343,9 @@ class _Parser:
             if not self.trig_depth:
                 raise Unparseable("degrees outside a trigonometric function")  # an angle, a unit
             self.degrees = True
-            base = _sym(base) * sympy.pi / 180
+            # a rational number of degrees: the Mul (b/180)·pi that (b·pi)/180 gives, in one product instead of two
+            base = Rational(base.numerator, base.denominator * 180) * sympy.pi if type(base) is Fraction else (
+                _sym(base) * sympy.pi / 180)
         return base
 
     def _argument(self) -> Expr:
