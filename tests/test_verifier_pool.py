@@ -258,7 +258,7 @@ from critica.verifiers.critic import VerifierCritic
 
 async def main():
     await VerifierCritic(workers=2).critique(Item(id="a", question="q", steps=["1 + 2 = 3"]))
-    print(*pool._POOLS[2]._processes, flush=True)  # the worker pids
+    print(*pool._POOLS[2].pool._processes, flush=True)  # the worker pids
     await asyncio.sleep(600)
 
 asyncio.run(main())
@@ -340,8 +340,8 @@ def test_items_go_in_batches_and_get_the_critiques_of_one_at_a_time(monkeypatch,
     async def run():
         critic = MarkCritic(workers=2)
         await _started(critic)
-        submit = pool._BATCHERS[2].pool.submit
-        monkeypatch.setattr(pool._BATCHERS[2].pool, "submit", lambda fn, work: (sizes.append(len(work)), submit(fn, work))[1])
+        submit = pool._POOLS[2].pool.submit
+        monkeypatch.setattr(pool._POOLS[2].pool, "submit", lambda fn, work: (sizes.append(len(work)), submit(fn, work))[1])
         return await asyncio.gather(*(critic.critique(i) for i in items))
 
     got = asyncio.run(run())

@@ -56,6 +56,14 @@ def test_a_gate_remembers_a_bounded_number_of_short_texts(monkeypatch):
     assert long not in gate._memo
 
 
+def test_a_gate_keeps_a_bounded_number_of_characters_alive(monkeypatch):
+    monkeypatch.setattr(keygate, "MEMO_CHARS", 5_000)
+    gate = KeywordGate(re.compile("a"), ("a",))
+    for k in range(200):  # hostile steps: long distinct texts, far fewer than MEMO_SIZE
+        gate.search(f"{k:04d}" + "a" * (keygate.MEMO_TEXT_CHARS - 4))
+        assert sum(map(len, gate._memo)) <= 5_000 + keygate.MEMO_TEXT_CHARS
+
+
 def test_a_gate_stops_texts_without_keys_before_the_search():
     class Failing:
         def search(self, text):

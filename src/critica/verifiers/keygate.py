@@ -25,9 +25,10 @@ class KeywordGate:
     checks search the same step text with one gate more than once (the modular context of a step's constant claims,
     then of the item), and solutions of one problem share steps (a fifth to a quarter of the searches on
     ProcessBench repeat a text seen before). Texts of up to :data:`MEMO_TEXT_CHARS` characters are kept, at most
-    :data:`MEMO_SIZE` per gate (the table is emptied when full), so its memory is bounded whatever the input."""
+    :data:`MEMO_SIZE` of them and :data:`MEMO_CHARS` characters in all per gate (the table is emptied when either is
+    reached), so the text it keeps alive is bounded whatever the input."""
 
-    __slots__ = ("keys", "pattern", "_memo")
+    __slots__ = ("keys", "pattern", "_memo", "_chars")
 
     def __init__(self, pattern: re.Pattern[str], keys: tuple[str, ...]) -> None:
         if any(k != k.lower() or not k.isascii() for k in keys):
@@ -35,6 +36,7 @@ class KeywordGate:
         self.pattern = pattern
         self.keys = keys
         self._memo: dict[str, re.Match[str] | None] = {}
+        self._chars = 0
 
     def search(self, text: str) -> re.Match[str] | None:
         memo = self._memo
@@ -44,9 +46,11 @@ class KeywordGate:
             pass
         m = self._search(text)
         if len(text) <= MEMO_TEXT_CHARS:
-            if len(memo) >= MEMO_SIZE:
+            if len(memo) >= MEMO_SIZE or self._chars >= MEMO_CHARS:
                 memo.clear()
+                self._chars = 0
             memo[text] = m
+            self._chars += len(text)
         return m
 
     def _search(self, text: str) -> re.Match[str] | None:
@@ -62,4 +66,6 @@ class KeywordGate:
 
 MEMO_SIZE = 4096
 MEMO_TEXT_CHARS = 2000
-"""Longest text a gate remembers, and how many it keeps (at most 8 M characters a gate)."""
+MEMO_CHARS = 500_000
+"""How many texts a gate remembers, the longest, and their characters in all (at most 2 MB a gate, four bytes a
+character: hostile steps of 2,000 characters each could otherwise keep 8 M characters alive per gate)."""

@@ -67,7 +67,7 @@ class WorkerCrashed(RuntimeError):
     """The worker process judging an item died (twice: once in the shared pool, once alone)."""
 
 
-_POOLS: dict[int, ProcessPoolExecutor] = {}
+_POOLS: dict[int, _Batcher] = {}  # by worker count: the pool's batcher (its executor: ``.pool``)
 _LOCK = threading.Lock()
 _CRITICS: dict[Any, Any] = {}  # in a worker: critics built from their options
 
@@ -347,18 +347,14 @@ def _settle(future: Future, outcome: Any) -> None:
         pass  # cancelled meanwhile, or judged twice (see _Batcher)
 
 
-_BATCHERS: dict[int, _Batcher] = {}
-
-
 def _pool(workers: int, factory: Any = None, options: tuple = ()) -> _Batcher:
     with _LOCK:
-        batcher = _BATCHERS.get(workers)
+        batcher = _POOLS.get(workers)
         if batcher is None:
             ctx = multiprocessing.get_context("spawn")
             claims = ctx.RawArray("b", _SLOTS)
             pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(claims,))
-            _POOLS[workers] = pool
-            batcher = _BATCHERS[workers] = _Batcher(pool, workers, claims)
+            batcher = _POOLS[workers] = _Batcher(pool, workers, claims)
             if factory is not None:
                 # Start every worker now and have it import the checks and build the critic (about a second on
                 # spawn): one warm-up task per worker (the executor spawns a process per task submitted while none
@@ -430,10 +426,10 @@ def _warm(factory: Any, options: tuple) -> None:
 
 def _drop(workers: int, pool: ProcessPoolExecutor) -> None:
     with _LOCK:
-        batcher = _BATCHERS.get(workers)
+        batcher = _POOLS.get(workers)
         if batcher is None or batcher.pool is not pool:
             return
-        del _BATCHERS[workers], _POOLS[workers]
+        del _POOLS[workers]
         _WARMING.pop(workers, None)
     batcher.close(BrokenProcessPool("the worker pool broke"))
     pool.shutdown(wait=False, cancel_futures=True)
@@ -442,8 +438,7 @@ def _drop(workers: int, pool: ProcessPoolExecutor) -> None:
 def shutdown() -> None:
     """Stop every worker pool (they also stop at interpreter exit)."""
     with _LOCK:
-        batchers = list(_BATCHERS.values())
-        _BATCHERS.clear()
+        batchers = list(_POOLS.values())
         _POOLS.clear()
         _WARMING.clear()
     for batcher in batchers:
@@ -451,11 +446,13 @@ def shutdown() -> None:
         batcher.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _work(factory: Any, options: tuple, item: Item, left_s: float | None, budget_s: float | None) -> Critique:
-    """Runs in a worker: judge ``item`` with the critic ``factory(**options)`` under the item's remaining time."""
+def _work(factory: Any, options: tuple, item: Item, left_s: float | None, budget_s: float | None,
+          since: float | None = None) -> Critique:
+    """Runs in a worker: judge ``item`` with the critic ``factory(**options)`` under the item's remaining time,
+    counted from ``since`` (a monotonic time; default: now)."""
     critic = _critic(factory, options)
-    deadline = Deadline(None if left_s is None else time.monotonic() + left_s, budget_s)
-    with deadline_scope(deadline):
+    start = time.monotonic() if since is None else since
+    with deadline_scope(Deadline(None if left_s is None else start + left_s, budget_s)):
         return critic.judge(item)
 
 
@@ -465,16 +462,14 @@ def _work_many(work: list[tuple]) -> list[Any]:
     time it waited behind the others in the batch is time it waited."""
     arrived = time.monotonic()
     out: list[Any] = []
-    for slot, factory, options, item, left_s, budget_s in work:
+    for slot, *args in work:
         if slot >= 0:
             if _CLAIMS[slot] != _FREE:
                 out.append(None)
                 continue
             _CLAIMS[slot] = _TAKEN
         try:
-            critic = _critic(factory, options)
-            with deadline_scope(Deadline(None if left_s is None else arrived + left_s, budget_s)):
-                out.append(critic.judge(item))
+            out.append(_work(*args, since=arrived))
         except (Exception, DeadlineExceeded) as e:  # noqa: BLE001 - the item's own outcome, not the batch's
             out.append(_portable(e))
     return out
