@@ -10,7 +10,8 @@ the warm-up cancel out. ``PYTHONHASHSEED=0`` keeps string hashing, and so dict l
     python benchmarks/dispatch_cost.py --base /tmp/main/src --items 512  # adds critica-base: another checkout
 
 Clients are those of ``benchmarks/saturation.py`` (``critica``: the ``direct`` critic over the default transport,
-Caller and ``run_critic``; ``aiohttp``: a bare aiohttp loop with a semaphore), all at concurrency 32. Needs valgrind
+Caller and ``run_critic``, run as the CLI runs it; ``aiohttp``: a bare aiohttp loop with a semaphore on asyncio's
+loop; ``aiohttp-uvloop``: the same on uvloop), all at concurrency 32 (``--concurrency`` to change). Needs valgrind
 (Debian: ``apt install valgrind``); without it, ``--cpu`` measures process CPU time instead (noisier). Under valgrind
 a run is ~50× slower: 1,024 items take about a minute per client.
 """
@@ -33,21 +34,21 @@ CONCURRENCY = 32
 WARMUP = 200
 
 _CHILD = """
-import asyncio, sys, time
+import sys, time
 sys.path.insert(0, {here!r})
 import saturation as S
 name, n, url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-asyncio.run(S.CLIENTS[name](url, {c}, S.items({warmup})))
+S.run_client(name, url, {c}, S.items({warmup}))
 t = time.process_time()
 if n:
-    asyncio.run(S.CLIENTS[name](url, {c}, S.items(n)))
+    S.run_client(name, url, {c}, S.items(n))
 print("CPU", time.process_time() - t)
 """
 
 
-def _run(client: str, n: int, url: str, src: Path, valgrind: bool) -> float:
+def _run(client: str, n: int, url: str, src: Path, valgrind: bool, c: int = CONCURRENCY) -> float:
     """Instructions (valgrind) or CPU seconds of one child run: warm-up, then ``n`` items."""
-    code = _CHILD.format(here=str(HERE), c=CONCURRENCY, warmup=WARMUP)
+    code = _CHILD.format(here=str(HERE), c=c, warmup=WARMUP)
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-c", code, client, str(n), url]
     if valgrind:
@@ -67,6 +68,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", type=int, default=1024)
     ap.add_argument("--clients", nargs="+", default=["aiohttp", "critica"])
+    ap.add_argument("--concurrency", type=int, default=CONCURRENCY)
     ap.add_argument("--base", type=Path, help="the src/ of another checkout: adds critica-base, run from it")
     ap.add_argument("--cpu", action="store_true", help="process CPU time instead of instructions (no valgrind)")
     args = ap.parse_args()
@@ -75,7 +77,7 @@ def main() -> None:
         raise SystemExit("valgrind is not installed: install it (apt install valgrind) or pass --cpu")
     clients = list(args.clients) + (["critica-base"] if args.base else [])
     unit = "instructions" if valgrind else "µs CPU"
-    print(f"{args.items} items, concurrency {CONCURRENCY}, stub at zero latency; load average "
+    print(f"{args.items} items, concurrency {args.concurrency}, stub at zero latency; load average "
           f"{os.getloadavg()[0]:.1f} at the start ({time.strftime('%H:%M:%S')})", flush=True)
     rows = {}
     with running(0.0) as port:
@@ -84,7 +86,8 @@ def main() -> None:
             src = args.base if client == "critica-base" else HERE.parent / "src"
             name = "critica" if client == "critica-base" else client
             # the warm-up-only run is subtracted: start-up, imports and warm-up cancel out
-            per = (_run(name, args.items, url, src, valgrind) - _run(name, 0, url, src, valgrind)) / args.items
+            c = args.concurrency
+            per = (_run(name, args.items, url, src, valgrind, c) - _run(name, 0, url, src, valgrind, c)) / args.items
             rows[client] = per if valgrind else per * 1e6
             print(f"{client:14s} {rows[client]:12,.0f} {unit} per item", flush=True)
     ref = rows.get("aiohttp")

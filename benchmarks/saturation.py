@@ -5,13 +5,16 @@ concurrency and load, runs each client in a fresh process on the same N items, i
 
 * ``critica``: the ``direct`` critic over ``OpenAICompatBackend`` through the Caller and ``run_critic`` — what
   ``critica critique --model openai:NAME`` runs (prompt rendering, JSON-schema request, parsing, the Critique),
-  over its default transport (aiohttp);
+  over its default transport (aiohttp), run as the CLI runs it (``critica.run.interrupt.run_interruptible``: its
+  event loop, uvloop where installed, and its collector thresholds);
 * ``critica-sdk``: the same over the openai SDK transport (``CRITICA_TRANSPORT=sdk``);
 * ``critica-base``: ``critica`` from another checkout's ``src/`` (``--base``), for old against new in one run;
 * ``critica-cli``: ``critica critique FILE --model openai:stub --out OUT.jsonl`` itself (start-up included);
 * ``openai-sdk``: a bare ``AsyncOpenAI`` loop, a semaphore of C, the same messages and response format;
 * ``httpx``: a bare ``httpx.AsyncClient`` loop posting the same JSON (the transport the SDK uses);
-* ``aiohttp``: a bare aiohttp loop (``--aiohttp-python`` may name another interpreter for it);
+* ``aiohttp``: a bare aiohttp loop (``--aiohttp-python`` may name another interpreter for it), on asyncio's own
+  event loop: the reference of every ratio;
+* ``aiohttp-uvloop``: the same bare loop on uvloop, to show what the event loop alone is worth;
 * ``openai-sdk-aiohttp``: the SDK over ``httpx-aiohttp``, when ``--aiohttp-python`` can import it.
 
 Figures per client: wall time (process start to exit), requests/s over the server's busy window (first request
@@ -152,16 +155,34 @@ async def _critica_sdk(url: str, c: int, data: list[dict]) -> None:
     await _critica(url, c, data, transport="sdk")
 
 
-CLIENTS = {"critica": _critica, "critica-base": _critica, "critica-sdk": _critica_sdk, "openai-sdk": _bare_openai, "httpx": _bare_httpx, "aiohttp": _bare_aiohttp,
+CLIENTS = {"critica": _critica, "critica-base": _critica, "critica-sdk": _critica_sdk, "openai-sdk": _bare_openai,
+           "httpx": _bare_httpx, "aiohttp": _bare_aiohttp, "aiohttp-uvloop": _bare_aiohttp,
            "openai-sdk-aiohttp": _bare_openai_aiohttp}
-AIOHTTP = ("aiohttp", "openai-sdk-aiohttp")
+AIOHTTP = ("aiohttp", "aiohttp-uvloop", "openai-sdk-aiohttp")
 """Bare clients run by ``--aiohttp-python`` (the SDK over aiohttp needs httpx-aiohttp, not a critica dependency)."""
+
+
+def run_client(name: str, url: str, c: int, data: list[dict]) -> None:
+    """Run one client to the end: critica's as its CLI runs them (``run_interruptible``: the event loop and collector
+    settings of a critica run; a checkout before 2026-12-07's last stop ran asyncio's loop there), bare ones on
+    asyncio's loop (``aiohttp-uvloop`` on uvloop's)."""
+    work = CLIENTS[name](url, c, data)
+    if name.startswith("critica"):
+        from critica.run.interrupt import run_interruptible
+
+        run_interruptible(work)
+    elif name == "aiohttp-uvloop":
+        import uvloop
+
+        uvloop.run(work)
+    else:
+        asyncio.run(work)
 
 
 def _client_main(name: str, url: str, c: int, n: int, out: str) -> None:
     data = items(n)
     start = time.perf_counter()
-    asyncio.run(CLIENTS[name](url, c, data))
+    run_client(name, url, c, data)
     Path(out).write_text(json.dumps({"wall_s": time.perf_counter() - start}))
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
+import sys
 import threading
 import time
 
 import pytest
 
-from critica.run.interrupt import run_interruptible
+from critica.errors import UserError
+from critica.run.interrupt import RUN_GC, new_loop, run_interruptible
 
 needs_default_handler = pytest.mark.skipif(
     signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
@@ -71,3 +74,54 @@ def test_an_ignored_sigint_stays_ignored():
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+# --- the run's event loop and collector settings ---------------------------------------------------------------
+
+
+def _loop_module() -> str:
+    async def which():
+        return type(asyncio.get_running_loop()).__module__
+
+    return run_interruptible(which())
+
+
+def test_a_run_uses_uvloop_where_installed_and_asyncio_when_asked(monkeypatch):
+    pytest.importorskip("uvloop")
+    monkeypatch.delenv("CRITICA_LOOP", raising=False)
+    assert _loop_module().startswith("uvloop")
+    monkeypatch.setenv("CRITICA_LOOP", "asyncio")
+    assert _loop_module().startswith("asyncio")
+
+
+def test_without_uvloop_auto_falls_back_and_an_explicit_choice_is_an_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # import uvloop now raises ImportError
+    monkeypatch.setenv("CRITICA_LOOP", "auto")
+    assert _loop_module().startswith("asyncio")
+    monkeypatch.setenv("CRITICA_LOOP", "uvloop")
+    with pytest.raises(UserError, match="not installed"):
+        new_loop()
+
+
+def test_an_unknown_loop_name_is_an_error_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("CRITICA_LOOP", "trio")
+    with pytest.raises(UserError, match="CRITICA_LOOP='trio'"):
+        new_loop()
+
+
+def test_the_collector_thresholds_are_raised_for_the_run_and_put_back_after(monkeypatch):
+    monkeypatch.delenv("CRITICA_LOOP", raising=False)
+    before = gc.get_threshold()
+    seen = []
+
+    async def work(fail: bool):
+        seen.append(gc.get_threshold())
+        if fail:
+            raise ValueError("boom")
+
+    run_interruptible(work(False))
+    with pytest.raises(ValueError):
+        run_interruptible(work(True))
+    raised = tuple(max(a, b) for a, b in zip(before, RUN_GC, strict=True))  # never lowered below the process's own
+    assert seen == [raised] * 2 and raised[0] >= RUN_GC[0]
+    assert gc.get_threshold() == before

@@ -30,7 +30,6 @@ def items(n: int) -> list[dict]:
 
 
 def run_critica(url: str, c: int, data: list[dict]) -> int:
-    import asyncio
 
     from critica.backends.call import Caller, CallPolicy
     from critica.backends.openai_compat import OpenAICompatBackend
@@ -55,7 +54,10 @@ def run_critica(url: str, c: int, data: list[dict]) -> int:
         await caller.aclose()
         return sink.ok
 
-    return asyncio.run(main())
+    # as the CLI runs it: critica.run.interrupt gives a run its event loop (uvloop where installed) and GC settings
+    from critica.run.interrupt import run_interruptible
+
+    return run_interruptible(main())
 
 
 def run_judges(url: str, c: int, data: list[dict]) -> int:
