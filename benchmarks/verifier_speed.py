@@ -50,7 +50,6 @@ def _items(suite: str, data_dir: str):
 
 
 def _child(mode: str, suite: str, data_dir: str, concurrency: int) -> dict:
-    import asyncio
 
     from critica.verifiers.critic import VerifierCritic
 
@@ -73,8 +72,10 @@ def _child(mode: str, suite: str, data_dir: str, concurrency: int) -> dict:
             n += 1
         return n
 
+    from critica.run.interrupt import run_interruptible  # as `critica bench` runs it: the CLI's loop and GC settings
+
     t = time.perf_counter()
-    n = asyncio.run(go())
+    n = run_interruptible(go())
     return {"n": n, "per_s": n / (time.perf_counter() - t)}
 
 
