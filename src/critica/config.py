@@ -6,6 +6,7 @@ means "not set", and :meth:`Settings.merge` lets a later layer override only wha
 Environment variables (prefix ``CRITICA_``): ``CRITICA_MODEL``, ``CRITICA_BASE_URL``, ``CRITICA_API_KEY`` (or
 ``CRITICA_API_KEY_FILE``, a file holding it), ``CRITICA_TIMEOUT``, ``CRITICA_RETRIES``, ``CRITICA_CONCURRENCY``,
 ``CRITICA_TRANSPORT`` (``aiohttp`` or ``sdk``: the HTTP client of OpenAI-compatible backends),
+``CRITICA_LOOP`` (the event loop of a CLI run: :func:`critica.run.interrupt.new_loop`),
 ``CRITICA_DATA`` (benchmark data directory), ``CRITICA_NLTK_DATA`` (NLTK data of the instruction checkers),
 ``CRITICA_HOME`` (store directory), the input-record limits
 ``CRITICA_MAX_RECORD_BYTES``, ``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``, the image limits
@@ -28,7 +29,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = ["Settings", "from_env", "checked_settings", "default_data_dir", "read_key_file", "server_keys_from_env",
-           "nltk_data_dir"]
+           "nltk_data_dir", "loop_choice"]
+
+LOOPS = ("auto", "uvloop", "asyncio")
 
 
 class Settings(BaseModel):
@@ -132,6 +135,17 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         item_max_chars=num("CRITICA_ITEM_MAX_CHARS", int),
         item_timeout=num("CRITICA_ITEM_TIMEOUT", float),
     ), lambda field: f"environment variable CRITICA_{field.upper()}={env.get('CRITICA_' + field.upper())}")
+
+
+def loop_choice(environ: Mapping[str, str] | None = None) -> str:
+    """``CRITICA_LOOP``: which event loop a CLI run uses (``auto``, the default, ``uvloop`` or ``asyncio``)."""
+    env = os.environ if environ is None else environ
+    choice = (env.get("CRITICA_LOOP") or "auto").strip().lower()
+    if choice not in LOOPS:
+        from critica.errors import UserError
+
+        raise UserError(f"environment variable CRITICA_LOOP={choice!r}: expected one of {', '.join(LOOPS)}")
+    return choice
 
 
 def checked_settings(fields: Mapping[str, Any], source: Callable[[str], str]) -> Settings:
