@@ -33,7 +33,8 @@ RUN_GC = (10_000, 10, 10)
 """Collector thresholds while a run is going. Every request in flight keeps a few hundred objects alive (its task,
 frames, request, reply, critique); at the default 700 allocations between young collections, each collection walks
 hundreds of in-flight items' objects that all survive it. Ten thousand cuts the client's instructions per request
-by ~5% at 256 in flight (on top of uvloop's ~8%); the memory held meanwhile is a few thousand small objects more. Restored after the run."""
+by ~5% at 256 in flight (on top of uvloop's ~8%); the memory held meanwhile is a few thousand small objects more.
+Restored after the run."""
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
