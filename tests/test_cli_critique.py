@@ -150,6 +150,7 @@ def test_resume_needs_an_output_file(tmp_path, capsys):
     ([], {"CRITICA_ITEM_TIMEOUT": "-2"}, "environment variable CRITICA_ITEM_TIMEOUT=-2"),
     ([], {"CRITICA_ITEM_TIMEOUT": "inf"}, "environment variable CRITICA_ITEM_TIMEOUT=inf"),
     ([], {"CRITICA_MAX_DEPTH": "0"}, "environment variable CRITICA_MAX_DEPTH=0"),
+    ([], {"CRITICA_LOOP": "trio"}, "environment variable CRITICA_LOOP=trio is not one of"),
 ])
 @pytest.mark.parametrize("command", ["critique", "serve"])
 def test_a_bad_budget_or_limit_is_a_usage_error_naming_its_source(tmp_path, capsys, monkeypatch, command, argv, env, named):

@@ -105,7 +105,7 @@ def test_without_uvloop_auto_falls_back_and_an_explicit_choice_is_an_error(monke
 
 def test_an_unknown_loop_name_is_an_error_naming_the_variable(monkeypatch):
     monkeypatch.setenv("CRITICA_LOOP", "trio")
-    with pytest.raises(UserError, match="CRITICA_LOOP='trio'"):
+    with pytest.raises(UserError, match="CRITICA_LOOP=trio is not one of auto, uvloop, asyncio"):
         new_loop()
 
 
@@ -125,3 +125,17 @@ def test_the_collector_thresholds_are_raised_for_the_run_and_put_back_after(monk
     raised = tuple(max(a, b) for a, b in zip(before, RUN_GC, strict=True))  # never lowered below the process's own
     assert seen == [raised] * 2 and raised[0] >= RUN_GC[0]
     assert gc.get_threshold() == before
+
+
+@pytest.mark.parametrize("choice", ["asyncio", "auto"])
+def test_serve_runs_on_the_chosen_loop_with_the_run_collector_settings(monkeypatch, choice):
+    uvicorn = pytest.importorskip("uvicorn")
+    from critica.cli import main
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(loop=kw["loop"], gc=gc.get_threshold()))
+    monkeypatch.setenv("CRITICA_LOOP", choice)
+    before = gc.get_threshold()
+    assert main(["serve", "--no-store", "--no-ui"]) == 0
+    assert seen["loop"] == choice  # uvicorn's own names: its "auto" is uvloop where installed, as ours is
+    assert seen["gc"][0] >= RUN_GC[0] and gc.get_threshold() == before

@@ -140,11 +140,12 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
 def loop_choice(environ: Mapping[str, str] | None = None) -> str:
     """``CRITICA_LOOP``: which event loop a CLI run uses (``auto``, the default, ``uvloop`` or ``asyncio``)."""
     env = os.environ if environ is None else environ
-    choice = (env.get("CRITICA_LOOP") or "auto").strip().lower()
+    raw = env.get("CRITICA_LOOP") or "auto"
+    choice = raw.strip().lower()
     if choice not in LOOPS:
         from critica.errors import UserError
 
-        raise UserError(f"environment variable CRITICA_LOOP={choice!r}: expected one of {', '.join(LOOPS)}")
+        raise UserError(f"environment variable CRITICA_LOOP={raw} is not one of {', '.join(LOOPS)}")
     return choice
 
 

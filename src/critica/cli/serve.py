@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from critica.cli.common import (
     settings_from,
     warn_secret_flag,
 )
-from critica.config import read_keys_file, server_keys_from_env
+from critica.config import loop_choice, read_keys_file, server_keys_from_env
 from critica.errors import MissingDependency
 
 
@@ -86,6 +87,7 @@ def serve(
         from critica.server.logs import logging_config
     except ImportError as e:
         raise MissingDependency(f"the server ({e.name})", "pip install 'critica[server]'") from None
+    from critica.run.interrupt import RUN_GC
     from critica.store import Store
 
     settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout,
@@ -102,9 +104,14 @@ def serve(
     err_console.print(f"critica serving on http://{host}:{port}  (UI /ui, API /v1, docs /docs; "
                       f"model {settings.model or 'none'}, {'no store' if store is None else store.path or 'in-memory store'}, "
                       f"{len(keys)} key(s))")
+    # The server's loop and collector settings are a CLI run's (critica.run.interrupt): uvicorn's "auto" loop is
+    # uvloop where installed, as CRITICA_LOOP's "auto" is; and this process is the server's alone.
+    loop, thresholds = loop_choice(), gc.get_threshold()
+    gc.set_threshold(*(max(a, b) for a, b in zip(thresholds, RUN_GC, strict=True)))
     try:
         uvicorn.run(create_app(store, config), host=host, port=port, access_log=False, log_level="warning",
-                    log_config=logging_config(config.redactor))
+                    log_config=logging_config(config.redactor), loop=loop)
     finally:
+        gc.set_threshold(*thresholds)
         if store is not None:
             store.close()

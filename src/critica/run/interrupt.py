@@ -67,7 +67,11 @@ def run_interruptible(main: Coroutine[Any, Any, T], *, grace_s: float = GRACE_S)
     raised here. Worker threads of the loop's default executor (``asyncio.to_thread``) are not waited for after an
     interrupt. A second Ctrl-C raises ``KeyboardInterrupt`` at once.
     """
-    loop = new_loop()
+    try:
+        loop = new_loop()
+    except BaseException:
+        main.close()  # never started: no "coroutine was never awaited" warning beside the error
+        raise
     executor = ThreadPoolExecutor(thread_name_prefix="critica-worker")
     loop.set_default_executor(executor)
     task = loop.create_task(main)
