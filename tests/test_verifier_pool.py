@@ -414,6 +414,7 @@ class GcCritic(VerifierCritic):
 
         crit = super().judge(item)
         crit.metadata["gc"] = list(gc.get_threshold())
+        crit.metadata["gc_on"] = gc.isenabled()
         return crit
 
 
@@ -423,4 +424,16 @@ def test_workers_collect_garbage_less_often_than_the_default():
     async def run():
         return await GcCritic(workers=2).critique(ITEMS[0])
 
-    assert asyncio.run(run()).metadata["gc"] == list(pool.WORKER_GC) != list(gc.get_threshold())
+    crit = asyncio.run(run())
+    assert crit.metadata["gc"] == list(pool.WORKER_GC) != list(gc.get_threshold())
+    assert crit.metadata["gc_on"]  # off only while the worker imports the checks
+
+
+def test_a_worker_finds_its_initializer_before_importing_the_checks():
+    # _init_worker turns the collector off for the imports: importing the pool must not do them before it runs
+    import subprocess
+    import sys
+
+    code = "import sys, critica.verifiers.pool; print(sorted(m for m in sys.modules if m.startswith('critica')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(["critica", "critica.verifiers", "critica.verifiers.pool"])

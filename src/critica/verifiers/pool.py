@@ -47,10 +47,13 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, InvalidStateError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from critica.budget import _CURRENT, Deadline, DeadlineExceeded, deadline_scope
-from critica.types import Critique, Item
+if TYPE_CHECKING:
+    from critica.types import Critique, Item
+
+# Nothing of critica's beyond this module at import: a worker imports it (to find its initializer) before
+# _init_worker runs, and the initializer switches the collector off for the imports that follow (see _init_worker).
 
 __all__ = ["AUTO_MAX_OTHER_LOAD", "AUTO_MIN_ITEMS", "AUTO_WINDOW_S", "WorkerCrashed", "auto_workers", "judge_in_pool", "shutdown",
            "usable_cores"]
@@ -374,6 +377,10 @@ def _init_worker(claims: Any = None) -> None:
     """
     global _CLAIMS
     _CLAIMS = claims
+    # The checks' imports come next (with the first task), about 5 M objects allocated and nearly all kept: the
+    # collector's passes over them meanwhile are wasted (about 4% of a worker's start-up instructions). _critic
+    # turns it back on once they are done, with the modules' objects frozen.
+    gc.disable()
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent.sentinel,), name="critica-parent-watch", daemon=True).start()
@@ -411,11 +418,14 @@ def _critic(factory: Any, options: tuple) -> Any:
     critic = _CRITICS.get(key)
     if critic is None:
         first = not _CRITICS
-        critic = _CRITICS[key] = factory(**dict(options), workers=1)
-        if first:  # the checks are imported now: what they built stays, so the collector need not traverse it
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(*WORKER_GC)
+        try:
+            critic = _CRITICS[key] = factory(**dict(options), workers=1)
+        finally:
+            if first:  # the checks are imported now: what they built stays, so the collector need not traverse it
+                gc.collect()
+                gc.freeze()
+                gc.set_threshold(*WORKER_GC)
+                gc.enable()  # off since _init_worker, for the imports
     return critic
 
 
@@ -450,6 +460,8 @@ def _work(factory: Any, options: tuple, item: Item, left_s: float | None, budget
           since: float | None = None) -> Critique:
     """Runs in a worker: judge ``item`` with the critic ``factory(**options)`` under the item's remaining time,
     counted from ``since`` (a monotonic time; default: now)."""
+    from critica.budget import Deadline, deadline_scope
+
     critic = _critic(factory, options)
     start = time.monotonic() if since is None else since
     with deadline_scope(Deadline(None if left_s is None else start + left_s, budget_s)):
@@ -460,6 +472,8 @@ def _work_many(work: list[tuple]) -> list[Any]:
     """Runs in a worker: judge a batch, item after item; for each, its critique, the exception it raised, or None
     where it was skipped (its claim slot says so). Each item's remaining time counts from the batch's arrival: the
     time it waited behind the others in the batch is time it waited."""
+    from critica.budget import DeadlineExceeded
+
     arrived = time.monotonic()
     out: list[Any] = []
     for slot, *args in work:
@@ -498,6 +512,8 @@ async def judge_in_pool(workers: int, factory: Any, options: tuple, item: Item,
     this process's core would otherwise sit idle then.
     """
     import asyncio  # here: the workers import this module, and need no event loop
+
+    from critica.budget import _CURRENT
 
     global _LOCAL_BUSY
     current = _CURRENT.get()
