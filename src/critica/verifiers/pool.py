@@ -43,6 +43,7 @@ import os
 import pickle
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, InvalidStateError, ProcessPoolExecutor
@@ -498,6 +499,67 @@ def _portable(error: BaseException) -> BaseException:
     return error
 
 
+class _Inbox:
+    """Hands an event loop the outcomes of its pool futures, a batch's with one wake-up of the loop.
+
+    ``asyncio.wrap_future`` wakes the loop (a write to its self-pipe, a turn of the loop) once per item: a batch's
+    items all come back at once, in the executor's thread, so here the first outcome of a burst wakes the loop and
+    the others join it in the list it then drains. Otherwise the same as ``wrap_future``: the state is copied once the
+    loop runs, and cancelling the awaited future cancels the pool's (the batcher then skips the item).
+    """
+
+    __slots__ = ("loop", "lock", "ready")
+    _BY_LOOP: weakref.WeakKeyDictionary[Any, _Inbox] = weakref.WeakKeyDictionary()
+
+    def __init__(self, loop: Any) -> None:
+        self.loop = weakref.ref(loop)  # weakly: the registry's value must not keep its key (the loop) alive
+        self.lock = threading.Lock()
+        self.ready: list[tuple[Any, Future]] = []
+
+    @classmethod
+    def of(cls, loop: Any) -> _Inbox:
+        inbox = cls._BY_LOOP.get(loop)
+        if inbox is None:
+            with _LOCK:
+                inbox = cls._BY_LOOP.setdefault(loop, cls(loop))
+        return inbox
+
+    @classmethod
+    def wrap(cls, loop: Any, source: Future) -> Any:
+        """An asyncio future of ``loop`` (the running one) that gets ``source``'s outcome."""
+        self = cls.of(loop)
+        dest = loop.create_future()
+        dest.add_done_callback(lambda d: source.cancel() if d.cancelled() else None)
+        source.add_done_callback(lambda s: self._put(dest, s))
+        return dest
+
+    def _put(self, dest: Any, source: Future) -> None:
+        with self.lock:
+            first = not self.ready
+            self.ready.append((dest, source))
+        loop = self.loop()
+        if first and loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:
+                pass  # the loop is closed: nobody waits for the outcome
+
+    def _drain(self) -> None:
+        with self.lock:
+            ready, self.ready = self.ready, []
+        for dest, source in ready:
+            if dest.cancelled():
+                continue
+            if source.cancelled():
+                dest.cancel()
+                continue
+            error = source.exception()
+            if error is not None:
+                dest.set_exception(error)
+            else:
+                dest.set_result(source.result())
+
+
 _SOLO = threading.BoundedSemaphore(max(2, usable_cores()))
 """Fresh one-process pools running at once after a crash (each item that was in flight gets one): a crash with
 dozens of items in flight must not spawn dozens of processes at once."""
@@ -531,7 +593,7 @@ async def judge_in_pool(workers: int, factory: Any, options: tuple, item: Item,
     budget = None if current is None else current.budget_s
     at = None if current is None else current.at
     try:
-        return await asyncio.wrap_future(batcher.submit((factory, options, item, budget), at))
+        return await _Inbox.wrap(asyncio.get_running_loop(), batcher.submit((factory, options, item, budget), at))
     except BrokenProcessPool:
         _drop(workers, batcher.pool)
     # Alone in a fresh process: only the item that kills its worker fails.
