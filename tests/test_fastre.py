@@ -71,3 +71,36 @@ def test_case_folding_is_the_engines_own():
 def test_patterns_it_cannot_guard_come_back_unchanged(pat):
     p = re.compile(pat)
     assert guarded(p) is p
+
+
+TEXT_CASES = [(r"\b(?:suppos\w*|assum\w*)\b|≈", re.IGNORECASE), (r"(\d+)\s*choose\s*(\d+)", 0), (r"abc", re.DOTALL),
+              (r"a*", 0), (r".abc", 0), (r"(?i)abc", 0), (r"(?x) a b", 0), (r"[^a]b", re.IGNORECASE), (r"ab", re.ASCII)]
+
+
+@pytest.mark.parametrize(("pat", "flags"), TEXT_CASES)
+def test_text_given_is_guarded_as_the_compiled_pattern_is(pat, flags):
+    # the step checks give their patterns as text (compiled once): the same pattern, flags and matches as before
+    from_text, from_compiled = guarded(pat, flags), guarded(re.compile(pat, flags))
+    assert (from_text.pattern, from_text.flags) == (from_compiled.pattern, from_compiled.flags)
+
+
+@pytest.mark.parametrize(("pat", "flags"), [(r"(a", 0), (r"a{2,1}", re.IGNORECASE), (r"ab", re.ASCII | re.UNICODE)])
+def test_invalid_text_raises_as_re_compile_does(pat, flags):
+    with pytest.raises((re.error, ValueError)) as expected:
+        re.compile(pat, flags)
+    with pytest.raises(type(expected.value)):
+        guarded(pat, flags)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(list("ab(|)*?+[]^.\\sdw{}1,2") + ["(?:", "(?i)", r"\b"]), max_size=12).map("".join),
+       st.sampled_from([0, re.IGNORECASE, re.IGNORECASE | re.MULTILINE, re.VERBOSE]))
+def test_any_text_is_guarded_as_its_compiled_pattern(pat, flags):
+    try:
+        compiled = re.compile(pat, flags)
+    except re.error:
+        with pytest.raises(re.error):
+            guarded(pat, flags)
+        return
+    from_text, from_compiled = guarded(pat, flags), guarded(compiled)
+    assert (from_text.pattern, from_text.flags) == (from_compiled.pattern, from_compiled.flags)

@@ -414,6 +414,7 @@ class GcCritic(VerifierCritic):
 
         crit = super().judge(item)
         crit.metadata["gc"] = list(gc.get_threshold())
+        crit.metadata["gc_on"] = gc.isenabled()
         return crit
 
 
@@ -423,4 +424,63 @@ def test_workers_collect_garbage_less_often_than_the_default():
     async def run():
         return await GcCritic(workers=2).critique(ITEMS[0])
 
-    assert asyncio.run(run()).metadata["gc"] == list(pool.WORKER_GC) != list(gc.get_threshold())
+    crit = asyncio.run(run())
+    assert crit.metadata["gc"] == list(pool.WORKER_GC) != list(gc.get_threshold())
+    assert crit.metadata["gc_on"]  # off only while the worker imports the checks
+
+
+def test_a_worker_finds_its_initializer_before_importing_the_checks():
+    # _init_worker turns the collector off for the imports: importing the pool must not do them before it runs
+    import subprocess
+    import sys
+
+    code = "import sys, critica.verifiers.pool; print(sorted(m for m in sys.modules if m.startswith('critica')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(["critica", "critica.verifiers", "critica.verifiers.pool"])
+
+
+def _outcome(x):
+    return (type(x).__name__, str(x)) if isinstance(x, BaseException) else x
+
+
+def test_the_inbox_hands_on_outcomes_as_wrap_future_does():
+    # results, exceptions and cancellations set in bursts from another thread (as a batch comes back), or already set
+    import threading
+    from concurrent.futures import Future
+
+    def settle(futures):
+        for i, f in enumerate(futures):
+            if i % 3 == 0:
+                f.set_result(i)
+            elif i % 3 == 1:
+                f.set_exception(ValueError(i))
+            else:
+                f.cancel()
+
+    async def run(wrap):
+        loop = asyncio.get_running_loop()
+        early = [Future() for _ in range(6)]
+        settle(early)
+        sources = [Future() for _ in range(60)]
+        waits = [wrap(loop, f) for f in early + sources]
+        for k in range(0, 60, 8):  # batches of 8, each from its own thread
+            threading.Thread(target=settle, args=(sources[k:k + 8],)).start()
+        return [_outcome(x) for x in await asyncio.gather(*waits, return_exceptions=True)]
+
+    fast = asyncio.run(run(pool._Inbox.wrap))
+    assert fast == asyncio.run(run(lambda _loop, f: asyncio.wrap_future(f)))
+    kinds = {x[0] if isinstance(x, tuple) else "result" for x in fast}
+    assert kinds == {"result", "ValueError", "CancelledError"} and len(fast) == 66
+
+
+def test_cancelling_the_awaited_future_cancels_the_pools():
+    from concurrent.futures import Future
+
+    async def run():
+        source = Future()
+        dest = pool._Inbox.wrap(asyncio.get_running_loop(), source)
+        dest.cancel()
+        await asyncio.sleep(0)  # done callbacks run on the next turn of the loop
+        return source.cancelled()
+
+    assert asyncio.run(run())

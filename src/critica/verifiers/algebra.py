@@ -90,13 +90,13 @@ _CONDITION_AFTER = re.compile(
     re.IGNORECASE,
 )
 # A step that tests a guess or corrects itself writes false equations on purpose.
-_HYPOTHETICAL = guarded(re.compile(
+_HYPOTHETICAL = guarded(
     r"\b(?:suppos\w*|assum\w*|guess\w*|try|trying|tried|test\w*|check\w*|verif\w*|plug\w*|incorrect|wrong|mistake\w*|"
     r"errors?|extraneous|reject\w*|discard\w*|invalid|contradict\w*|impossible|not possible|not a (?:valid )?solution|"
     r"not satisf\w*|re-?evaluat\w*|recheck\w*|re-?examin\w*|reconsider\w*|hypothe\w*|counterexample|"
     r"approx\w*|estimat\w*|round\w*|roughly|about|nearly)\b|≈|\\approx",
     re.IGNORECASE,
-))
+)
 # every match of _HYPOTHETICAL, lowercased, contains one of these (≈ is not ASCII: such text is always searched)
 _HYPOTHETICAL_GATE = KeywordGate(_HYPOTHETICAL, (
     "suppos", "assum", "guess", "try", "trie", "test", "check", "verif", "plug", "incorrect", "wrong", "mistake", "error",
@@ -441,8 +441,8 @@ def _n_real(poly: sympy.Poly) -> int:
 
 
 # Words that put a step over the complex numbers, where an equation's non-real roots are its solutions too.
-_COMPLEX_CONTEXT = guarded(re.compile(r"\\omega|ω|\\zeta|\bcomplex\b|\broots?\s+of\s+unity\b|\bimaginary\b|\bnon-?real\b",
-                              re.IGNORECASE))
+_COMPLEX_CONTEXT = guarded(r"\\omega|ω|\\zeta|\bcomplex\b|\broots?\s+of\s+unity\b|\bimaginary\b|\bnon-?real\b",
+                              re.IGNORECASE)
 _COMPLEX_GATE = KeywordGate(_COMPLEX_CONTEXT, ("\\omega", "\\zeta", "complex", "unity", "imaginary", "real"))
 
 
@@ -525,8 +525,8 @@ def _check_pair_sympy(first: _Link, second: _Link, x: Symbol, complex_context: b
 
 _STEP_LABEL = re.compile(r"^\s*(?:step\s*\d+\s*[:.)]|\d+[.)]\s)", re.IGNORECASE)
 # Between equations, these words say the second came from outside knowledge, not from the first alone.
-_SUBSTITUTION = guarded(re.compile(r"\b(?:substitut\w*|plug\w*|replac\w*|using|use|since|because|recall\w*|know|given)\b",
-                           re.IGNORECASE))
+_SUBSTITUTION = guarded(r"\b(?:substitut\w*|plug\w*|replac\w*|using|use|since|because|recall\w*|know|given)\b",
+                           re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=64)
@@ -675,19 +675,19 @@ def _check_step(step: str, before: _Link | None) -> list[EquationCheck]:
 #   product from a sum; after the other cues ("simplifying", "combining like terms", "can be written as") the two
 #   sides must differ by a nonzero constant, which as an equation would have no solution at all.
 
-_REWRITE_CUE = guarded(re.compile(
+_REWRITE_CUE = guarded(
     r"\b(?P<cue>expanding|expand(?:ed|s)?|multiplying\s+out|factoring|factori[sz]ing|factor(?:ed|s)?|simplifying|"
     r"simplif(?:y|ies|ied)(?:\s+to)?|rewrit(?:e|ing|ten)(?:\s+as)?|can\s+be\s+(?:re)?written\s+as|"
     r"combining\s+like\s+terms)\b"
     r"(?P<tail>(?:\s+(?:the|this|that|it|expression|left|right|hand|side|sides|numerator|denominator|product|"
     r"we|get|have|obtain|gives|yields|to|as|which|is|becomes)|\s*,)*)\s*[,:]?\s*$",
     re.IGNORECASE,
-))
+)
 # The cue must hand over a result ("Expanding, …", "Expanding gives …"), not name what it acts on ("Expanding
 # (x+1)^2 = x^2 + 4 gives …" is an equation being expanded).
-_HANDS_OVER = guarded(re.compile(r"(?:,|:|\b(?:get|have|obtain|gives|yields|to|as|becomes))\s*$", re.IGNORECASE))
-_DEFINITION = guarded(re.compile(r"\b(?:let|where|define[sd]?|denote[sd]?|set)\b|:=|\\coloneqq|\\equiv|\\sum|\\prod",
-                         re.IGNORECASE))
+_HANDS_OVER = guarded(r"(?:,|:|\b(?:get|have|obtain|gives|yields|to|as|becomes))\s*$", re.IGNORECASE)
+_DEFINITION = guarded(r"\b(?:let|where|define[sd]?|denote[sd]?|set)\b|:=|\\coloneqq|\\equiv|\\sum|\\prod",
+                         re.IGNORECASE)
 _SAMPLE_POINTS = ((Rational(3, 7), Rational(-5, 3), Rational(11, 4)), (Rational(-2, 9), Rational(13, 5), Rational(7, 3)),
                   (Rational(17, 6), Rational(4, 11), Rational(-9, 5)), (Rational(-23, 8), Rational(6, 13), Rational(19, 7)))
 _FRACTION_POINTS = tuple(tuple(Fraction(int(v.p), int(v.q)) for v in point) for point in _SAMPLE_POINTS)
@@ -911,13 +911,13 @@ _BETWEEN_CUE = re.compile(
     re.IGNORECASE,
 )
 _WRITE_BEFORE = re.compile(r"\b(?:re)?writ(?:e|ing)\s+(?:the\s+\w+\s+)?(?:var\s+)?$|\bexpress(?:ing)?\s+$", re.IGNORECASE)
-_OPERATING = guarded(re.compile(
+_OPERATING = guarded(
     r"\b(?:both\s+sides|sides?|each\s+side|multiply\w*|divid\w*|add\w*|subtract\w*|squar\w*|cub\w*|rais\w*|"
     r"tak\w*|differentiat\w*|derivative|integrat\w*|limit|approach\w*|when|if|for|where|let|since|because|given|"
     r"mod\w*|equation|inequality|substitut\w*|plug\w*|replac\w*|using|becomes?\s+(?:zero|negative|positive))\b|"
     r"\\to(?![A-Za-z])|→",
     re.IGNORECASE,
-))
+)
 _EXACT_POINTS = (Rational(1), Rational(2), Rational(3), Rational(1, 2), Rational(5, 3))
 
 
@@ -1016,10 +1016,10 @@ def _difference_example(a: Expr, b: Expr) -> str:
 
 
 # The left formula is one member of a larger phrase ("from A to B", "A and B"): a cue after it is about the whole.
-_PART_OF_PHRASE = guarded(re.compile(r"\b(?:to|and|or|from|between|by|of|with|plus|minus|times|than|over)\s*$", re.IGNORECASE))
+_PART_OF_PHRASE = guarded(r"\b(?:to|and|or|from|between|by|of|with|plus|minus|times|than|over)\s*$", re.IGNORECASE)
 # The right formula is only the start of what is said ("as $(x+1)^2$ minus 2x").
 _CONTINUES = re.compile(r"^\s*(?:minus|plus|times|divided|over|multiplied|squared|cubed|[-+*/^×·])", re.IGNORECASE)
-_BETWEEN_WORDS = guarded(re.compile(r"written|expressed|simplifies|becomes|\bas\b", re.IGNORECASE))
+_BETWEEN_WORDS = guarded(r"written|expressed|simplifies|becomes|\bas\b", re.IGNORECASE)
 
 
 class AlgebraVerifier:

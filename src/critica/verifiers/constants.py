@@ -40,20 +40,20 @@ __all__ = ["MODULAR_CONTEXT", "numeric_checks"]
 # link ``A = B`` (``≈``, ``≡ … \pmod m``) whose sides are both constants is decided exactly here. The arithmetic
 # checker keeps what it reads: a pair it returns a computation for is left to it.
 
-_NUMERIC_MARKERS = guarded(re.compile(
+_NUMERIC_MARKERS = guarded(
     r"\\sqrt|\\pi|!|\\[dt]?binom|\\choose|\\log|\\ln|\\sin|\\cos|\\tan|\\cot|\\sec|\\csc|\\lfloor|\\lceil|gcd|lcm|"
-    r"GCD|LCM|\\equiv|≡|mod|\^|(?<![A-Za-z])C\("))
+    r"GCD|LCM|\\equiv|≡|mod|\^|(?<![A-Za-z])C\(")
 # A step that tests a guess or corrects itself writes false values on purpose (approximation words are allowed
 # here: an approximate claim is judged within its precision). Values substituted into an equation give an equation
 # to test, whose falsity points at an earlier step.
-_NUMERIC_SKIP = guarded(re.compile(
+_NUMERIC_SKIP = guarded(
     r"\b(?:suppos\w*|assum\w*|guess\w*|try|trying|tried|test\w*|check\w*|verif\w*|plug\w*|incorrect|wrong|mistake\w*|"
     r"errors?|extraneous|reject\w*|discard\w*|invalid|contradict\w*|impossible|not possible|not a (?:valid )?solution|"
     r"not satisf\w*|re-?evaluat\w*|recheck\w*|re-?examin\w*|reconsider\w*|hypothe\w*|counterexample|false|not true|"
     r"substitut\w*|plug\w*|(?:does not|doesn't|is not|isn't|are not|aren't) (?:equal|hold|work|satisfy|match|correct|"
     r"right))\b",
     re.IGNORECASE,
-))
+)
 # Searched on every step with a marker: behind a keyword pre-test. Every match, lowercased, holds one of the keys
 # (each alternative's literal stem; every "not"/"n't" alternative is followed by a space in the pattern).
 _NUMERIC_SKIP_GATE = KeywordGate(_NUMERIC_SKIP, (
@@ -467,11 +467,11 @@ def _numeric_link(raw: str, modular: bool = False) -> list[EquationCheck]:
 
 
 # Words that make an equality of integers possibly one of residues (see _numeric_link).
-MODULAR_CONTEXT = KeywordGate(guarded(re.compile(
+MODULAR_CONTEXT = KeywordGate(guarded(
     r"\bmod(?:ulo|ular|ulus)?\b|\\[pb]?mod(?![A-Za-z])|\bremainders?\b|\bresidues?\b|\bcongruen\w*|"
     r"\b(?:last|units?|ones|final|rightmost|trailing)\s+(?:\w+\s+)?(?:digits?|zeros?|zeroes)\b",
     re.IGNORECASE,
-)), ("mod", "remainder", "residue", "congruen", "digit", "zero"))
+), ("mod", "remainder", "residue", "congruen", "digit", "zero"))
 """Searched on every step: behind a keyword pre-test (every match, lowercased, holds one of the keys)."""
 
 

@@ -83,19 +83,33 @@ def _render(item: tuple) -> str:
     return _CATEGORY[av]
 
 
-def guarded(pattern: re.Pattern[str]) -> re.Pattern[str]:
+def guarded(pattern: re.Pattern[str] | str, flags: int = 0) -> re.Pattern[str]:
     """``pattern`` with a look-ahead for the characters its matches can start with (see the module docstring), or
-    ``pattern`` itself when they cannot be worked out."""
+    ``pattern`` itself (compiled) when they cannot be worked out.
+
+    Give the pattern as text (with ``flags``) rather than compiled where it is written: the text is then compiled
+    once, guarded or not. Compiling it first as well cost every process that imports the step checks (each worker
+    of the pool, on start) a second compile of its largest patterns."""
+    original = pattern if isinstance(pattern, re.Pattern) else None
+    if original is not None:
+        text, flags = original.pattern, original.flags
+    else:
+        text = pattern
     try:
-        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        flags = _parser.fix_flags(text, flags)  # what re.compile makes of them (re.UNICODE added for text)
+        parsed = _parser.parse(text, flags)
         if parsed.state.flags & ~(re.IGNORECASE | re.UNICODE | re.DOTALL | re.MULTILINE) & 0xFF:
-            return pattern  # VERBOSE, LOCALE, ASCII …: keep it simple
-        if parsed.state.flags != pattern.flags:
-            return pattern  # inline global flags ("(?i)…") must stay at the very start
+            return _plain(original, text, flags)  # VERBOSE, LOCALE, ASCII …: keep it simple
+        if parsed.state.flags != flags:
+            return _plain(original, text, flags)  # inline global flags ("(?i)…") must stay at the very start
         first: set = set()
         if _first(list(parsed), first) or not first:
-            return pattern
+            return _plain(original, text, flags)
         cls = "".join(sorted(_render(i) for i in first))
-        return re.compile(f"(?=[{cls}])(?:{pattern.pattern})", pattern.flags)
+        return re.compile(f"(?=[{cls}])(?:{text})", flags)
     except (_GiveUp, re.error, AttributeError, TypeError, ValueError, KeyError):
-        return pattern
+        return _plain(original, text, flags)  # an invalid pattern raises here as re.compile would
+
+
+def _plain(original: re.Pattern[str] | None, text: str, flags: int) -> re.Pattern[str]:
+    return original if original is not None else re.compile(text, flags)

@@ -106,7 +106,7 @@ def _normalise(text: str) -> str:
 
 # --- skip rules -----------------------------------------------------------------------------------------------------
 
-def _skip_words() -> re.Pattern[str]:
+def _skip_words() -> str:
     """The hypothesis / self-correction words of the arithmetic and algebra checkers (one place to maintain)."""
     parts = []
     try:
@@ -122,13 +122,13 @@ def _skip_words() -> re.Pattern[str]:
     except ImportError:  # pragma: no cover
         pass
     parts.append(r"\b(?:actually|instead|supposed|incorrectly|mistakenly|recount\w*|double-check\w*)\b")
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
+    return "|".join(f"(?:{p})" for p in parts)
 
 
-_SKIP = guarded(_skip_words())
+_SKIP = guarded(_skip_words(), re.IGNORECASE)
 # A claim after these words in its own sentence is a condition or a question, not an assertion.
-_CONDITIONAL = guarded(re.compile(r"\b(?:if|whether|unless|when|whenever|suppose|assume|check|test|is it|would|could|might|"
-                          r"should|cannot|can't|need)\b", re.IGNORECASE))
+_CONDITIONAL = guarded(r"\b(?:if|whether|unless|when|whenever|suppose|assume|check|test|is it|would|could|might|"
+                          r"should|cannot|can't|need)\b", re.IGNORECASE)
 
 
 def _sentence_start(text: str, pos: int) -> int:
@@ -172,8 +172,8 @@ _ORDINAL_WORDS = "|".join(_WORDS)
 _NUM = r"(?<![\w.^/\-±])(\d+)(?![\d^!/]|\.\d|,\d{3}(?!\d))"
 _KNUM = rf"(\d+|{_ORDINAL_WORDS})"
 # A number that ends an expression ("7 × 13", "2^5", "10 + 5") is not the subject of what follows it.
-_OPERATOR_BEFORE = guarded(re.compile(r"(?:[×*/+\-^!<>≤≥]|\b(?:x|times|plus|minus|over|by|than|to|of|least|most|from|per|"
-                              r"and|or|nor|between|exceeds?|except))\s*$", re.IGNORECASE))
+_OPERATOR_BEFORE = guarded(r"(?:[×*/+\-^!<>≤≥]|\b(?:x|times|plus|minus|over|by|than|to|of|least|most|from|per|"
+                              r"and|or|nor|between|exceeds?|except))\s*$", re.IGNORECASE)
 
 _SEP = r"\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*)"
 _LIST = rf"(?P<list>\d+(?:\s*\([^()\n\d]{{1,60}}\))?(?:{_SEP}\d+(?:\s*\([^()\n\d]{{1,60}}\))?)+)"
@@ -259,33 +259,33 @@ _RESTRICTING = {
     "valid", "invalid", "favorable", "favourable", "non", "not",
 }
 
-_DIVISOR_LIST = guarded(re.compile(
+_DIVISOR_LIST = guarded(
     r"(?P<subject>\b(?:the\s+)?(?:(?:only|all)\s+(?:the\s+)?)?"
     r"(?P<adj>(?:(?:positive|natural|integer|whole|distinct|proper|prime)\s+|positive\s+integer\s+)*)"
     r"(?P<noun>divisors|factors)\s+of\s+(?:the\s+number\s+)?" + _NUM.replace("(\\d+)", "(?P<n>\\d+)") + r")"
     r"\s*(?:,\s*(?:which|namely)\s+)?(?:are|is)\s*:?\s*(?:given\s+by\s*:?\s*)?(?:the\s+numbers\s+)?" + _LIST,
     re.IGNORECASE,
-))
-_COMMON_LIST = guarded(re.compile(
+)
+_COMMON_LIST = guarded(
     r"(?P<subject>\b(?:the\s+)?(?:only\s+)?common\s+(?:positive\s+)?(?P<noun>divisors|factors)\s+of\s+"
     + _NUM.replace("(\\d+)", "(?P<a>\\d+)") + r"\s+and\s+" + _NUM.replace("(\\d+)", "(?P<b>\\d+)") + r")"
     r"\s*are\s*:?\s*" + _LIST,
     re.IGNORECASE,
-))
+)
 _PRIMES = r"(?P<noun>primes|prime\s+numbers)"
-_PRIME_RANGE_LIST = guarded(re.compile(
+_PRIME_RANGE_LIST = guarded(
     r"(?P<subject>\b(?:the\s+)?(?:(?:only|all)\s+(?:the\s+)?)?" + _PRIMES + r"\s+"
     r"(?P<rel>less\s+than\s+or\s+equal\s+to|smaller\s+than|less\s+than|below|under|up\s+to|at\s+most|not\s+exceeding|"
     r"no\s+(?:greater|larger|more)\s+than|between|from|<|≤)\s*(?P<a>\d+)"
     r"(?:\s+(?:and|to)\s+(?P<b>\d+))?(?:\s*,?\s*\(?(?P<incl>inclusive|exclusive)\)?)?)"
     r"\s*(?:,\s*(?:which|namely)\s+)?are\s*:?\s*" + _LIST,
     re.IGNORECASE,
-))
-_FIRST_PRIMES_LIST = guarded(re.compile(
+)
+_FIRST_PRIMES_LIST = guarded(
     r"(?P<subject>\b(?:the\s+)?(?:first|(?P<k2>\d+|" + _ORDINAL_WORDS + r")\s+smallest)\s+(?:(?P<k1>\d+|"
     + _ORDINAL_WORDS + r")\s+)?" + _PRIMES + r")\s*are\s*:?\s*" + _LIST,
     re.IGNORECASE,
-))
+)
 _DIGIT_PRIMES_LIST = re.compile(
     r"(?P<subject>\b(?:the\s+)?(?:(?:only|all)\s+(?:the\s+)?)?(?P<d>one|single|two|three|1|2|3)[- ]digit\s+"
     + _PRIMES + r")\s*are\s*:?\s*" + _LIST,
@@ -422,13 +422,13 @@ def _check_prime_range(m: re.Match[str], listed: list[int]) -> Claim | None:
 
 _NOUN_GROUP = {"divisors": "divisors", "divisor": "divisors", "factors": "divisors", "factor": "divisors",
                "primes": "primes", "prime": "primes"}
-_COUNT = guarded(re.compile(
+_COUNT = guarded(
     r"\b(?:there\s+(?:are|is)|(?:this|that|which)\s+(?:gives|makes|is|means)(?:\s+us)?|we\s+(?:have|get)|"
     r"(?:a\s+)?total\s+of|for\s+a\s+total\s+of)\s+(?:exactly\s+|a\s+total\s+of\s+)?(?P<k>\d+|" + _ORDINAL_WORDS
     + r")\s+(?P<such>such\s+|distinct\s+|positive\s+|different\s+)?(?P<noun>divisors?|factors?|primes?|"
     r"prime\s+numbers?|numbers?)(?P<after>\s*(?:[.,;:)]|$)|\s+(?:in\s+(?:total|all)|altogether|total|listed|here)\b)",
     re.IGNORECASE,
-))
+)
 
 
 def _count_claims(text: str, lists: list[tuple[int, int, str, list[int]]], carried: tuple[str, list[int]] | None
@@ -488,11 +488,11 @@ _SUM_OF_DIVISORS = re.compile(
     r"(?P<noun>divisors|factors)\s+of\s+(?:the\s+number\s+)?" + _N + r"\s+(?:is|equals|=)\s*(?:equal\s+to\s+)?",
     re.IGNORECASE,
 )
-_DIGIT_SUM = guarded(re.compile(
+_DIGIT_SUM = guarded(
     r"(?<!of\s)\b(?:the\s+)?(?:sum\s+of\s+(?:the\s+|its\s+)?digits|digit\s+sum)\s+of\s+(?:the\s+number\s+)?" + _N
     + r"\s+(?:is|equals|=)\s*(?:equal\s+to\s+)?",
     re.IGNORECASE,
-))
+)
 _FACTORISATION = re.compile(
     # "of 360 is", "of K = 20812 is": a name for the number may stand before it
     r"\bprime\s+factori[sz]ation\s+of\s+(?:[A-Za-z]\s*=\s*)?" + _N + r"\s*(?:is|:)\s*:?\s*",
@@ -526,13 +526,13 @@ _DIVIDES = re.compile(
     + _NUM.replace("(\\d+)", "(?P<n>\\d+)"),
     re.IGNORECASE,
 )
-_GCD_WORDS = guarded(re.compile(
+_GCD_WORDS = guarded(
     r"\b(?P<f>gcd|gcf|hcf|lcm|greatest\s+common\s+(?:divisor|factor)|highest\s+common\s+factor|"
     r"least\s+common\s+multiple|lowest\s+common\s+multiple)(?:\s*\((?:gcd|gcf|hcf|lcm)\))?\s+of\s+"
     r"(?P<args>\d+(?:\s*(?:,\s*(?:and\s+)?|and\s+)\d+)+)\s+(?:is|equals|=)\s*(?:equal\s+to\s+)?"
     r"|\b(?P<f2>gcd|lcm)\s*\(\s*(?P<args2>\d+(?:\s*,\s*\d+)+)\s*\)\s+(?:is|equals)\s+",
     re.IGNORECASE,
-))
+)
 
 
 def _subject_ok(text: str, start: int) -> bool:

@@ -95,18 +95,18 @@ _UNIT_FAMILIES = [
 # A step that tests a hypothesis writes false equations on purpose ("2 + 1 = 1 (False)", "try x = 2: 4 = 5").
 # Words that only admit an error ("incorrect", "mistake", "wrong") do not make a computation hypothetical: a step
 # asserting "4 * 4 = 14, which is incorrect" still asserts a false computation.
-_HYPOTHETICAL = guarded(re.compile(
+_HYPOTHETICAL = guarded(
     r"\b(?:false|not true|not equal|contradict\w*|impossible|"
     r"not satisf\w*|recheck\w*|re-check\w*|re-?evaluat\w*|verify if|check if|check whether|see if|suppose|"
     r"hypothe\w*|test(?:ing)? (?:if|whether|x|n|the value)|guess\w*|trial|try|trying|tried|"
     r"(?:does not|doesn't|do not|don't|did not|didn't|is not|isn't) (?:equal|equate|hold|work|satisfy|match|give))\b"
     r"|\\neq\b|≠|\\ne\b",
     re.IGNORECASE,
-))
-_APPROX_WORDS = guarded(re.compile(
+)
+_APPROX_WORDS = guarded(
     r"\b(?:approx\w*|about|around|roughly|nearly|almost|estimat\w*|round\w*|nearest|close to)\b|≈|~|\\approx|\\sim",
     re.IGNORECASE,
-))
+)
 # Lowercase ASCII strings such that every match of the pattern, lowercased, contains one of them (≈ and ≠ are not
 # ASCII: such text is always searched). find_computations tests them on the step's lowercase form before searching
 # (see critica.verifiers.keygate): most steps hold none, and a few substring tests cost far less than the search.

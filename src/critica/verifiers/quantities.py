@@ -74,24 +74,24 @@ def _amount(v: str, t: str) -> str:
 
 
 _TIMES = r"\s*(?:\*|×|\bx\b|\\times|\\cdot|·|\btimes\b)\s*"
-_INLINE = guarded(re.compile(
+_INLINE = guarded(
     r"(?P<ra>" + _rate("rv", "rt", "rv2", "rm") + r")" + _TIMES + r"(?P<aa>" + _amount("av", "at") + r")"
     r"|(?P<ab>" + _amount("bv", "bt") + r")" + _TIMES + r"(?P<rb>" + _rate("sv", "st", "sv2", "sm") + r")",
     re.IGNORECASE,
-))
-_RATE = guarded(re.compile(_rate("v", "t", "v2", "m"), re.IGNORECASE))
-_AMOUNT = guarded(re.compile(_amount("v", "t"), re.IGNORECASE))
+)
+_RATE = guarded(_rate("v", "t", "v2", "m"), re.IGNORECASE)
+_AMOUNT = guarded(_amount("v", "t"), re.IGNORECASE)
 # A product of exactly two bare numbers, as the whole left side of "=" ("20 * 10 = 200", "$15 x 18 = $270").
 _BARE_PRODUCT = re.compile(
     r"(?<![\d.*×/+\-^(])(?<!\\times )\$?\s?(?P<a>" + _NUM + r")" + _TIMES + r"\$?\s?(?P<b>" + _NUM + r")\s*="
 )
 # Every "per <time>" the step mentions, in any form: "each day", "a week", "per hour", "daily".
-_PER_TIME = guarded(re.compile(r"\b(?:per|each|every|an?)\s+(?P<t>" + _TIME_WORD + r")\b|\b(?P<adv>hourly|daily|weekly|monthly|"
-                       r"yearly|annually)\b", re.IGNORECASE))
+_PER_TIME = guarded(r"\b(?:per|each|every|an?)\s+(?P<t>" + _TIME_WORD + r")\b|\b(?P<adv>hourly|daily|weekly|monthly|"
+                       r"yearly|annually)\b", re.IGNORECASE)
 _ADVERB_UNIT = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month", "yearly": "year",
                 "annually": "year"}
 _CONVERSIONS = {Fraction(c) for c in (7, 12, 24, 28, 29, 30, 31, 52, 60, 365, 366, 168, 1440, 3600)}
-_CONVERTING = guarded(re.compile(r"\bconver\w*|\bthere (?:are|is) \d+ " + _TIME_WORD + r"\b", re.IGNORECASE))
+_CONVERTING = guarded(r"\bconver\w*|\bthere (?:are|is) \d+ " + _TIME_WORD + r"\b", re.IGNORECASE)
 
 
 # Every match of _AMOUNT holds a time word (_TIME_WORD), whose lowercase form holds one of these stems. An ASCII text

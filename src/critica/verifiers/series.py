@@ -69,11 +69,11 @@ except ImportError:  # pragma: no cover - the arithmetic module always ships wit
     _HYPOTHETICAL = re.compile(r"\b(?:suppose|try|check if|false)\b", re.IGNORECASE)
 
 # A step that corrects itself writes a wrong value on purpose before the right one.
-_SELF_CORRECTION = guarded(re.compile(
+_SELF_CORRECTION = guarded(
     r"\b(?:wait|oops|actually|mistake\w*|miscalculat\w*|recalculat\w*|re-calculat\w*|correct(?:ion|ing)|"
     r"let me redo|let's redo|incorrect|wrong|error)\b",
     re.IGNORECASE,
-))
+)
 
 
 @dataclass
@@ -721,8 +721,8 @@ def _series_checks(step: str) -> list[SeriesCheck]:
 # --- plain-text function values ---------------------------------------------------------------------------------
 
 _PERMUTATION_WORDS = re.compile(r"\b(?:permut\w*|arrang\w*|ordered|order matters)\b", re.IGNORECASE)
-_GEOMETRY_WORDS = guarded(re.compile(r"\b(?:points?|coordinates?|vertex|vertices|triangle|plane|graph|circle|line)\b",
-                             re.IGNORECASE))
+_GEOMETRY_WORDS = guarded(r"\b(?:points?|coordinates?|vertex|vertices|triangle|plane|graph|circle|line)\b",
+                             re.IGNORECASE)
 # Only ever searched for (never matched for its span): "\d" stands for "\d+" in "10C3" and "10 choose 3", which finds
 # the same texts in linear time (with "\d+" every digit of a long run started a scan to the run's end).
 _FUNC_MARK = re.compile(
@@ -767,7 +767,7 @@ def _prose_runs(prose: str) -> list[tuple[str, bool, bool]]:
     return runs
 
 
-_CHOOSE = guarded(re.compile(r"(\d+)\s*choose\s*(\d+)"))
+_CHOOSE = guarded(r"(\d+)\s*choose\s*(\d+)")
 _NCR = re.compile(r"(?<![\w)])(\d+)\s*C\s*(\d+)(?![\w(])")
 _NPR = re.compile(r"(?<![\w)])(\d+)\s*P\s*(\d+)(?![\w(])")
 _PNK = re.compile(r"(?<![A-Za-z])P\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)")
@@ -900,7 +900,7 @@ def _function_checks(step: str) -> list[SeriesCheck]:
 
 # --- the verifier -------------------------------------------------------------------------------------------------
 
-_ANY_MARK = guarded(re.compile(_SERIES_MARK.pattern + "|" + _FUNC_MARK.pattern))
+_ANY_MARK = guarded(_SERIES_MARK.pattern + "|" + _FUNC_MARK.pattern)
 """Whether a step holds anything to read; :func:`_has_mark` answers the same question faster."""
 
 # _ANY_MARK's alternatives regrouped for :func:`_has_mark` (every step is tested; ~10 µs a step with the regex, whose
@@ -909,9 +909,9 @@ _ANY_MARK = guarded(re.compile(_SERIES_MARK.pattern + "|" + _FUNC_MARK.pattern))
 # a substring every one of its matches holds occurs. A text has a match of an alternation iff it has one of some
 # alternative, so the answer is the regex's.
 _SERIES_LITERALS = ("\\dots", "\\ldots", "\\cdots", "...", "…", "⋯", "\\sum", "\\prod")
-_FUNC_MARK_WORDS = guarded(re.compile(
+_FUNC_MARK_WORDS = guarded(
     r"(?<![A-Za-z])(?:C\s*\(\s*\d|P\s*\(\s*\d|sqrt\s*\(|√|log_?\{?\d+\}?\s*\(|log_\d|ln\s*\(|gcd\s*\(|lcm\s*\(|GCD\s*\(|"
-    r"LCM\s*\(|GCF\s*\(|HCF\s*\(|\bmod\b)"))
+    r"LCM\s*\(|GCF\s*\(|HCF\s*\(|\bmod\b)")
 _FUNC_MARK_DIGITS = re.compile(r"(?<![A-Za-z])(?:\d\s*[CP]\s*\d|\d\s+choose\s+\d)")
 
 

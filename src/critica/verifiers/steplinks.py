@@ -239,8 +239,8 @@ def _prose_kind_uncached(prose: str) -> _Conn:
 
 # Prose announcing several separate equations ("the pair of equations", "the system", "the following cases"): then
 # formulas stacked one after another are a list, not a derivation.
-_LISTING = guarded(re.compile(r"\b(?:equations|system|pair|both|following|given|conditions|cases|options|possibilities|"
-                      r"constraints|relations|each|respectively)\b", re.IGNORECASE))
+_LISTING = guarded(r"\b(?:equations|system|pair|both|following|given|conditions|cases|options|possibilities|"
+                      r"constraints|relations|each|respectively)\b", re.IGNORECASE)
 
 
 def _merge(a: _Conn, b: _Conn) -> _Conn:
