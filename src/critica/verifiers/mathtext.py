@@ -234,6 +234,8 @@ def _mark_mixed_numbers(text: str) -> str:
     out.append(text[done:])
     return "".join(out)
 _DISPLAY = re.compile(r"\\\[|\\\]|\\\(|\\\)|\$\$")
+_DISPLAY_NEEDLES = ("\\[", "\\]", "\\(", "\\)", "$$")
+"""Every match of _DISPLAY is one of these literals: a text holding none is left as it is, without a scan."""
 # the look-behind comes after the "(" it checks the character before (the same matches): a pattern that starts
 # with a literal is searched for at C speed instead of tried at every position
 _WORDS_IN_PARENS = re.compile(r"\((?<=\s\()\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)")
@@ -259,7 +261,7 @@ def _normalise(text: str) -> str:
             # a mixed number "3\frac{4}{5}" is 3 + 4/5, not 3 * 4/5: refuse rather than guess
             text = _mark_mixed_numbers(text)
         text = _replace_all(text)
-    if "\\" in text or "$$" in text:
+    if any(map(text.__contains__, _DISPLAY_NEEDLES)):
         # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
         text = _DISPLAY.sub(" \n ", text)
     text = text.replace("{", "(").replace("}", ")")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sympy import Expr
 
 from critica.verifiers.fastre import guarded
+from critica.verifiers.keygate import KeywordGate
 from critica.verifiers.symparse import Unparseable, parse_latex_expr
 
 # --- a step as links and connectors -----------------------------------------------------------------------------
@@ -239,8 +240,10 @@ def _prose_kind_uncached(prose: str) -> _Conn:
 
 # Prose announcing several separate equations ("the pair of equations", "the system", "the following cases"): then
 # formulas stacked one after another are a list, not a derivation.
-_LISTING = guarded(re.compile(r"\b(?:equations|system|pair|both|following|given|conditions|cases|options|possibilities|"
-                      r"constraints|relations|each|respectively)\b", re.IGNORECASE))
+_LISTING_WORDS = ("equations", "system", "pair", "both", "following", "given", "conditions", "cases", "options",
+                  "possibilities", "constraints", "relations", "each", "respectively")
+# searched in every piece of prose between formulas: behind a keyword pre-test (a match is one of the words)
+_LISTING = KeywordGate(guarded(re.compile(r"\b(?:" + "|".join(_LISTING_WORDS) + r")\b", re.IGNORECASE)), _LISTING_WORDS)
 
 
 def _merge(a: _Conn, b: _Conn) -> _Conn:

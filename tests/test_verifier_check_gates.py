@@ -1,0 +1,107 @@
+"""Pre-tests in front of whole-text regex scans of the step checks answer as the scans (issue 15, stop 6).
+
+* ``constants._has_marker`` is ``_NUMERIC_MARKERS.search(text) is not None`` (substring tests, the regex only for
+  ``C(``);
+* the keyword gates of the listing cue (``steplinks._LISTING``), the rewriting cue (``algebra._REWRITE_CUE_GATE``)
+  and the between-formulas words (``algebra._BETWEEN_WORDS``) find what their regexes find;
+* ``mathtext._normalise`` runs the display-delimiter rewrite only on text holding one of its literals: any other
+  text is left unchanged by it.
+
+Each test fails when its shortcut drops a literal or a key (checked by removing one).
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from critica.verifiers import algebra, constants, mathtext, steplinks
+
+_MARKER_PIECES = [
+    "\\sqrt", "\\pi", "!", "\\binom", "\\dbinom", "\\tbinom", "\\choose", "\\log", "\\ln", "\\sin", "\\cos", "\\tan",
+    "\\cot", "\\sec", "\\csc", "\\lfloor", "\\lceil", "gcd", "lcm", "GCD", "LCM", "\\equiv", "≡", "mod", "^", "C(",
+    "aC(", " C(", "C", "(", "\\", "s", "q", "r", "t", "b", "i", "n", "o", "m", "d", "g", "c", "l", "M", "O", "D",
+    "\\frac", "{", "}", "2", "x", "=", " ", "$", "\n", "é", "Mod", "GcD",
+]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_MARKER_PIECES), max_size=10).map("".join))
+def test_has_marker_is_the_marker_regex(text):
+    assert constants._has_marker(text) == (constants._NUMERIC_MARKERS.search(text) is not None), text
+
+
+def test_has_marker_reads_every_alternative():
+    for piece in _MARKER_PIECES[:26]:
+        assert constants._has_marker(f"x {piece} y"), piece
+    assert not constants._has_marker("aC(2) = 3")  # the look-behind: C after a letter is no binomial
+    assert not constants._has_marker("\\frac{1}{2} = 0.5")
+
+
+_GATE_WORDS = [
+    # listing cue
+    "equations", "system", "pair", "both", "following", "given", "conditions", "cases", "options", "possibilities",
+    "constraints", "relations", "each", "respectively", "equation", "systems", "eachother",
+    # rewriting cue and its tail
+    "expanding", "expand", "expanded", "expands", "multiplying out", "multiplying", "factoring", "factorising",
+    "factorizing", "factor", "factored", "factors", "simplifying", "simplify", "simplifies", "simplified",
+    "simplifies to", "rewrite", "rewriting", "rewritten as", "can be written as", "can be rewritten as",
+    "combining like terms", "the", "left", "hand", "side", "we", "get", "gives", ",", ":",
+    # between-formulas words
+    "written", "expressed", "becomes", "as", "has", "was", "asked",
+    # other text, and letters re folds where str.lower does not
+    "x", "=", "3", " ", "\n", "so", "ſ", "\u212a", "\u0130", "é", "-",
+]
+
+
+@st.composite
+def _wordy(draw):
+    pieces = draw(st.lists(st.sampled_from(_GATE_WORDS), max_size=8))
+    cased = [draw(st.sampled_from([p, p.upper(), p.title(), p.swapcase()])) for p in pieces]
+    return draw(st.sampled_from(["", " ", "  "])).join(cased)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_wordy())
+def test_check_gates_find_what_their_regexes_find(text):
+    for gate in (steplinks._LISTING, algebra._REWRITE_CUE_GATE, algebra._BETWEEN_WORDS):
+        got, want = gate.search(text), gate.pattern.search(text)
+        assert (got is None) == (want is None), (gate.keys, text)
+        if want is not None:
+            assert got.span() == want.span() and got.groups() == want.groups()
+
+
+def test_check_gates_still_find_their_words():
+    assert steplinks._LISTING.search("Solve the SYSTEM:") is not None
+    assert steplinks._LISTING.search("so we get") is None
+    m = algebra._REWRITE_CUE_GATE.search("Expanding the left side, ")
+    assert m is not None and m.group("cue") == "Expanding"
+    assert algebra._BETWEEN_WORDS.search("which can be written") is not None
+    assert algebra._BETWEEN_WORDS.search("so x is 2") is None
+
+
+_DISPLAY_PIECES = ["\\[", "\\]", "\\(", "\\)", "$$", "$", "\\", "[", "]", "(", ")", "x", " ", "\n", "\\frac", "{", "}"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_DISPLAY_PIECES), max_size=10).map("".join))
+def test_display_rewrite_changes_only_text_with_its_literals(text):
+    changed = mathtext._DISPLAY.sub(" \n ", text) != text
+    assert not changed or any(n in text for n in mathtext._DISPLAY_NEEDLES), text
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_DISPLAY_PIECES + ["2", "+", "=", "\\times", "\\text{a}", "~"]), max_size=10).map("".join))
+def test_normalise_is_unchanged_by_the_display_pretest(text):
+    # the old condition ("\\" or "$$" anywhere) through a needle list that every text passing it satisfies
+    want = _normalise_always_display(text)
+    assert mathtext._normalise(text) == want, text
+
+
+def _normalise_always_display(text: str) -> str:
+    old = mathtext._DISPLAY_NEEDLES
+    mathtext._DISPLAY_NEEDLES = ("\\", "$$")  # the condition before the pre-test
+    try:
+        return mathtext._normalise(text)
+    finally:
+        mathtext._DISPLAY_NEEDLES = old
