@@ -4,8 +4,9 @@
   ``C(``);
 * the keyword gates of the listing cue (``steplinks._LISTING``), the rewriting cue (``algebra._REWRITE_CUE_GATE``)
   and the between-formulas words (``algebra._BETWEEN_WORDS``) find what their regexes find;
-* ``mathtext._normalise`` runs the display-delimiter rewrite only on text holding one of its literals: any other
-  text is left unchanged by it.
+* ``mathtext._display_breaks`` (``str.replace`` per literal) is the display-delimiter regex's ``sub``;
+* ``mathtext._kept_lines`` finds the lines of relation marks by substring tests where the text is ASCII and holds
+  no "equals": the lines the regex's matches fall on.
 
 Each test fails when its shortcut drops a literal or a key (checked by removing one).
 """
@@ -80,28 +81,48 @@ def test_check_gates_still_find_their_words():
     assert algebra._BETWEEN_WORDS.search("so x is 2") is None
 
 
-_DISPLAY_PIECES = ["\\[", "\\]", "\\(", "\\)", "$$", "$", "\\", "[", "]", "(", ")", "x", " ", "\n", "\\frac", "{", "}"]
+_DISPLAY_PIECES = ["\\[", "\\]", "\\(", "\\)", "$$", "$$$", "$", "\\", "\\\\[", "[", "]", "(", ")", "x", " ", "\n",
+                   "\\frac", "{", "}"]
 
 
-@settings(max_examples=2000, deadline=None)
-@given(st.lists(st.sampled_from(_DISPLAY_PIECES), max_size=10).map("".join))
-def test_display_rewrite_changes_only_text_with_its_literals(text):
-    changed = mathtext._DISPLAY.sub(" \n ", text) != text
-    assert not changed or any(n in text for n in mathtext._DISPLAY_NEEDLES), text
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_DISPLAY_PIECES), max_size=12).map("".join))
+def test_display_breaks_are_the_display_regex(text):
+    assert mathtext._display_breaks(text) == mathtext._DISPLAY.sub(" \n ", text), text
 
 
 @settings(max_examples=1000, deadline=None)
 @given(st.lists(st.sampled_from(_DISPLAY_PIECES + ["2", "+", "=", "\\times", "\\text{a}", "~"]), max_size=10).map("".join))
-def test_normalise_is_unchanged_by_the_display_pretest(text):
-    # the old condition ("\\" or "$$" anywhere) through a needle list that every text passing it satisfies
-    want = _normalise_always_display(text)
+def test_normalise_is_unchanged_by_the_display_shortcut(text):
+    want = _normalise_old_display(text)
     assert mathtext._normalise(text) == want, text
 
 
-def _normalise_always_display(text: str) -> str:
-    old = mathtext._DISPLAY_NEEDLES
-    mathtext._DISPLAY_NEEDLES = ("\\", "$$")  # the condition before the pre-test
+def _normalise_old_display(text: str) -> str:
+    new = mathtext._display_breaks
+    # the code before: the regex, on any text holding a backslash or "$$"
+    mathtext._display_breaks = lambda t: mathtext._DISPLAY.sub(" \n ", t) if "\\" in t or "$$" in t else t
     try:
         return mathtext._normalise(text)
     finally:
-        mathtext._DISPLAY_NEEDLES = old
+        mathtext._display_breaks = new
+
+
+_LINE_PIECES = ["=", "%", "≈", "equals", "EQUALS", "Equals", "equal", "equalſ", "is", "x", "3", " ", "\n", "\n", "é"]
+
+
+def _kept_lines_by_regex(text: str, lines: list[str]) -> list[bool]:
+    keep = [False] * (len(lines) + 2)
+    line, last = 0, 0
+    for m in mathtext._RELATION_MARK.finditer(text):
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        keep[line] = keep[line + 1] = keep[line + 2] = True
+    return keep
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=14).map("".join))
+def test_kept_lines_are_those_of_the_regex_marks(text):
+    lines = text.split("\n")
+    assert mathtext._kept_lines(text, lines) == _kept_lines_by_regex(text, lines), text
