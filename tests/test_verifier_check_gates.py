@@ -5,6 +5,7 @@
 * the keyword gates of the listing cue (``steplinks._LISTING``), the rewriting cue (``algebra._REWRITE_CUE_GATE``)
   and the between-formulas words (``algebra._BETWEEN_WORDS``) find what their regexes find;
 * ``mathtext._display_breaks`` (``str.replace`` per literal) is the display-delimiter regex's ``sub``;
+* ``steplinks.math_spans`` (``str.find``) gives the spans and bodies of the LaTeX math regex's matches;
 * ``mathtext._kept_lines`` finds the lines of relation marks by substring tests where the text is ASCII and holds
   no "equals": the lines the regex's matches fall on.
 
@@ -126,3 +127,37 @@ def _kept_lines_by_regex(text: str, lines: list[str]) -> list[bool]:
 def test_kept_lines_are_those_of_the_regex_marks(text):
     lines = text.split("\n")
     assert mathtext._kept_lines(text, lines) == _kept_lines_by_regex(text, lines), text
+
+
+_MATH_PIECES = ["$", "$$", "$$$", "\\[", "\\]", "\\(", "\\)", "\\", "[", "]", "(", ")", "x", "= 2", " ", "\n", "\\frac"]
+
+
+def _spans_by_regex(step: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group(m.lastindex)) for m in steplinks._MATH.finditer(step)]
+
+
+@settings(max_examples=5000, deadline=None)
+@given(st.lists(st.sampled_from(_MATH_PIECES), max_size=14).map("".join))
+def test_math_spans_are_the_math_regex_matches(step):
+    assert steplinks.math_spans(step) == _spans_by_regex(step), step
+
+
+def test_math_spans_of_unclosed_delimiters_stay_linear():
+    import time
+
+    for step in ("\\[" * 50_000, "$" + "x" * 100_000, "\\(x$" * 30_000, "$$x" * 30_000):
+        t = time.process_time()
+        got = steplinks.math_spans(step)
+        assert time.process_time() - t < 1.0
+        if len(step) < 60_000:
+            assert got == _spans_by_regex(step)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_MATH_PIECES), max_size=14).map("".join))
+def test_series_math_bodies_are_the_regex_ones(step):
+    from critica.verifiers import series
+
+    assert series._MATH.pattern == steplinks._MATH.pattern and series._MATH.flags == steplinks._MATH.flags
+    want = ([m.group(m.lastindex) for m in series._MATH.finditer(step)], series._MATH.sub(" ; ", step))
+    assert series._math_bodies(step) == want, step

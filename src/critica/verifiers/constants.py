@@ -28,7 +28,7 @@ from sympy import Expr, Rational
 
 from critica.verifiers.fastre import guarded
 from critica.verifiers.keygate import KeywordGate
-from critica.verifiers.steplinks import _MATH, EquationCheck, _Conn, _Link, _split_math, _strip_wrappers
+from critica.verifiers.steplinks import EquationCheck, _Conn, _Link, _split_math, _strip_wrappers, math_spans
 from critica.verifiers.symparse import MAX_STEP_CHARS, Unparseable, parse_latex_expr, show_value
 
 __all__ = ["MODULAR_CONTEXT", "numeric_checks"]
@@ -518,9 +518,8 @@ def _numeric_checks(step: str, modular: bool) -> list[EquationCheck]:
     if len(step) > MAX_STEP_CHARS or not _has_marker(step):
         return []
     bodies = []
-    for m in _MATH.finditer(step):
-        body = next(g for g in m.groups() if g is not None)
-        if not _has_marker(body) or _QUESTION.match(step, m.end()):
+    for _start, end, body in math_spans(step):
+        if not _has_marker(body) or _QUESTION.match(step, end):
             continue  # "Is $\sqrt{50} = 5\sqrt{2}$?" asks, it does not claim
         if _may_relate(body):
             bodies.append(body)

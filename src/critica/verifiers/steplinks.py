@@ -26,6 +26,75 @@ from critica.verifiers.symparse import Unparseable, parse_latex_expr
 # --- a step as links and connectors -----------------------------------------------------------------------------
 
 _MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$(.+?)\$", re.DOTALL)
+
+
+def math_spans(step: str) -> list[tuple[int, int, str]]:
+    """``(m.start(), m.end(), body)`` for each ``m`` of ``_MATH.finditer(step)``, the body being the group that
+    matched, found with ``str.find`` (the regex tried a closing delimiter after every character of every formula).
+
+    The regex's search: a match can start only at a ``$`` or at ``\\[`` / ``\\(``, and at the leftmost such place
+    where one does, the first alternative that matches wins: at ``$$``, the nearest ``$$`` at least one character
+    later closes it; failing that (or at a single ``$``), the nearest ``$`` at least one character later; at
+    ``\\[`` (``\\(``) the nearest ``\\]`` (``\\)``) at least one character later. Where none closes, the search
+    goes on one character further; after a match, from its end. A closing delimiter missing from some position on
+    is missing from every later one: it is not looked for again, so the scan stays linear in the step's length."""
+    out: list[tuple[int, int, str]] = []
+    find = step.find
+    n = len(step)
+    # the next "$", "\\[" and "\\(" at or after pos (-1: none left); whether "$$", "$", "\\]", "\\)" may still close
+    dollar, bracket, paren = find("$"), find("\\["), find("\\(")
+    dd_open = d_open = bracket_open = paren_open = True
+    pos = 0
+    while True:
+        if 0 <= dollar < pos:
+            dollar = find("$", pos)
+        if 0 <= bracket < pos:
+            bracket = find("\\[", pos)
+        if 0 <= paren < pos:
+            paren = find("\\(", pos)
+        p = n
+        if 0 <= dollar < p:
+            p = dollar
+        if 0 <= bracket < p:
+            p = bracket
+        if 0 <= paren < p:
+            p = paren
+        if p == n:
+            return out
+        end = -1
+        if p == dollar:
+            if dd_open and step.startswith("$$", p):
+                q = find("$$", p + 3)
+                if q >= 0:
+                    body, end = step[p + 2 : q], q + 2
+                else:
+                    dd_open = False
+            if end < 0 and d_open:
+                q = find("$", p + 2)
+                if q >= 0:
+                    body, end = step[p + 1 : q], q + 1
+                else:
+                    d_open = False
+        elif p == bracket:
+            if bracket_open:
+                q = find("\\]", p + 3)
+                if q >= 0:
+                    body, end = step[p + 2 : q], q + 2
+                else:
+                    bracket_open = False
+        elif paren_open:
+            q = find("\\)", p + 3)
+            if q >= 0:
+                body, end = step[p + 2 : q], q + 2
+            else:
+                paren_open = False
+        if end < 0:
+            pos = p + 1
+            continue
+        out.append((p, end, body))
+        pos = end
+
+
 _IMPLY_CMDS = (
     r"\\Rightarrow|\\implies|\\Longrightarrow|\\longrightarrow|\\rightarrow|\\to(?![A-Za-z])|\\therefore|"
     r"\\Leftrightarrow|\\iff|\\Longleftrightarrow|⟹|⇒|→|⟺|⇔"
@@ -327,14 +396,14 @@ def _segments(step: str) -> list[tuple[bool, str]]:
             p = b
         out.append((False, text[p:]))
 
-    for m in _MATH.finditer(step):
-        text = step[pos : m.start()]
+    for start, end, body in math_spans(step):
+        text = step[pos:start]
         if "=" in text:
             prose(text)
         else:
             out.append((False, text))  # no plain-text formula without an "=" (see _plain_spans)
-        out.append((True, m.group(m.lastindex)))  # the one group of the alternative that matched
-        pos = m.end()
+        out.append((True, body))
+        pos = end
     prose(step[pos:])
     return out
 
