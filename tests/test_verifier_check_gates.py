@@ -6,6 +6,8 @@
   and the between-formulas words (``algebra._BETWEEN_WORDS``) find what their regexes find;
 * ``mathtext._display_breaks`` (``str.replace`` per literal) is the display-delimiter regex's ``sub``;
 * ``steplinks.math_spans`` (``str.find``) gives the spans and bodies of the LaTeX math regex's matches;
+* ``mathexpr._pretty`` returns an expression without parentheses after its space rewrite (every other rewrite
+  needs a parenthesis);
 * ``mathtext._kept_lines`` finds the lines of relation marks by substring tests where the text is ASCII and holds
   no "equals": the lines the regex's matches fall on.
 
@@ -161,3 +163,28 @@ def test_series_math_bodies_are_the_regex_ones(step):
     assert series._MATH.pattern == steplinks._MATH.pattern and series._MATH.flags == steplinks._MATH.flags
     want = ([m.group(m.lastindex) for m in series._MATH.finditer(step)], series._MATH.sub(" ; ", step))
     assert series._math_bodies(step) == want, step
+
+
+def _pretty_every_rewrite(expr: str) -> str:
+    """mathexpr._pretty before it returned early on an expression without parentheses."""
+    from critica.verifiers import mathexpr as M
+
+    expr = M._SPACES.sub(" ", expr).strip()
+    expr = M._CLOSE_OPEN.sub(") * (", expr)
+    expr = M._DIGIT_OPEN.sub(" * (", expr)
+    expr = M._CLOSE_DIGIT.sub(") * ", expr)
+    prev = None
+    while prev != expr:
+        prev = expr
+        expr = M._BARE_NUMBER.sub(r"\1", expr)
+        expr = M._DOUBLE_PARENS.sub(r"(\1)", expr)
+    return expr.replace("( ", "(").replace(" )", ")")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(["(", ")", "((", "))", "2", "3.5", "1,000", " ", "  ", "\n", "*", "+", "-", "/",
+                                 "sqrt", "x"]), max_size=12).map("".join))
+def test_pretty_is_unchanged_by_its_parenthesis_pretest(expr):
+    from critica.verifiers import mathexpr
+
+    assert mathexpr._pretty(expr) == _pretty_every_rewrite(expr), expr

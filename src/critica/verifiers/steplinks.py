@@ -114,6 +114,12 @@ _SPLIT_AFTER_BACKSLASH = frozenset("RiLlrtqv\\")
 ``\\implies``, ``\\Longrightarrow``, ``\\longrightarrow``, ``\\rightarrow``, ``\\to``, ``\\therefore``,
 ``\\Leftrightarrow``, ``\\iff``, ``\\Longleftrightarrow``, a row break, ``\\quad``, ``\\qquad``, ``\\text``, ``\\lor``,
 ``\\vee``)."""
+_SPLIT_START = re.compile(r"\\(?=[" + re.escape("".join(sorted(_SPLIT_AFTER_BACKSLASH))) + "])|["
+                          + re.escape("".join(sorted(_SPLIT_FIRST - {"\\"}))) + "]")
+"""Where :func:`_split_scan` stops: a first character of a split point, a backslash only before a character in
+:data:`_SPLIT_AFTER_BACKSLASH` (the look-ahead keeps each match one character long, so the next starts right after
+it). The other backslashes (``\\frac``, ``\\cdot`` …, most of a LaTeX formula's) start none: a stop there was
+skipped before anything was counted."""
 _BRACED_COMMA = re.compile(r"(?<=\d)\{,\}(?=\d{3}(?!\d))")
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\{(?:align|aligned|equation|gather|gathered|eqnarray|split)\*?\}")
 _TEXTLIKE = re.compile(r"\\(?:text|mathrm|textbf|mbox|textrm|textit|operatorname)\s*\{")
@@ -222,12 +228,10 @@ def _split_scan(seg: str) -> list[_Link | _Conn]:
     # Only the first characters of split points are visited, and a split point is tried only at bracket depth 0: the
     # depth there is the brackets opened minus those closed since the last visit (str.count, at C speed), the same
     # running sum a visit of every bracket kept (a Python iteration per brace of a LaTeX formula cost more).
-    for c in _ANY_SPLIT_FIRST.finditer(seg):
+    for c in _SPLIT_START.finditer(seg):
         i = c.start()
         if i < start:
             continue  # inside the split point just taken
-        if seg[i] == "\\" and seg[i + 1 : i + 2] not in _SPLIT_AFTER_BACKSLASH:
-            continue  # "\\frac", "\\cdot" …: no split point starts so
         depth += (seg.count("(", counted, i) + seg.count("{", counted, i) + seg.count("[", counted, i)
                   - seg.count(")", counted, i) - seg.count("}", counted, i) - seg.count("]", counted, i))
         counted = i
