@@ -683,6 +683,9 @@ _REWRITE_CUE = guarded(
     r"we|get|have|obtain|gives|yields|to|as|which|is|becomes)|\s*,)*)\s*[,:]?\s*$",
     re.IGNORECASE,
 )
+# every match, lowercased, holds one of these (the cue's stem): most prose between formulas holds none
+_REWRITE_CUE_GATE = KeywordGate(_REWRITE_CUE, ("expand", "multiplying", "factor", "simplif", "rewrit", "written",
+                                               "combining"))
 # The cue must hand over a result ("Expanding, …", "Expanding gives …"), not name what it acts on ("Expanding
 # (x+1)^2 = x^2 + 4 gives …" is an equation being expanded).
 _HANDS_OVER = guarded(r"(?:,|:|\b(?:get|have|obtain|gives|yields|to|as|becomes))\s*$", re.IGNORECASE)
@@ -870,7 +873,7 @@ def _identity_checks(seq: list[_Link | _Conn], lead: str) -> list[EquationCheck]
         if not isinstance(item, _Link) or len(item.raw) > MAX_LINK_CHARS or item.raw.count("=") < 1:
             continue
         prose = lead if i == 0 else (seq[i - 1].text if isinstance(seq[i - 1], _Conn) else "")
-        m = _REWRITE_CUE.search(prose)
+        m = _REWRITE_CUE_GATE.search(prose)
         cue_ok = m is not None and _HANDS_OVER.search(prose) is not None
         if item.raw.count("=") < 2 and not cue_ok:
             continue
@@ -1019,7 +1022,9 @@ def _difference_example(a: Expr, b: Expr) -> str:
 _PART_OF_PHRASE = guarded(r"\b(?:to|and|or|from|between|by|of|with|plus|minus|times|than|over)\s*$", re.IGNORECASE)
 # The right formula is only the start of what is said ("as $(x+1)^2$ minus 2x").
 _CONTINUES = re.compile(r"^\s*(?:minus|plus|times|divided|over|multiplied|squared|cubed|[-+*/^×·])", re.IGNORECASE)
-_BETWEEN_WORDS = guarded(r"written|expressed|simplifies|becomes|\bas\b", re.IGNORECASE)
+_BETWEEN_WORDS = KeywordGate(guarded(r"written|expressed|simplifies|becomes|\bas\b", re.IGNORECASE),
+                             ("written", "expressed", "simplifies", "becomes", "as"))
+"""Searched on every step: behind a keyword pre-test (two steps in three hold none of the words, not even "as")."""
 
 
 class AlgebraVerifier:

@@ -28,7 +28,7 @@ from sympy import Expr, Rational
 
 from critica.verifiers.fastre import guarded
 from critica.verifiers.keygate import KeywordGate
-from critica.verifiers.steplinks import _MATH, EquationCheck, _Conn, _Link, _split_math, _strip_wrappers
+from critica.verifiers.steplinks import EquationCheck, _Conn, _Link, _split_math, _strip_wrappers, math_spans
 from critica.verifiers.symparse import MAX_STEP_CHARS, Unparseable, parse_latex_expr, show_value
 
 __all__ = ["MODULAR_CONTEXT", "numeric_checks"]
@@ -43,6 +43,27 @@ __all__ = ["MODULAR_CONTEXT", "numeric_checks"]
 _NUMERIC_MARKERS = guarded(
     r"\\sqrt|\\pi|!|\\[dt]?binom|\\choose|\\log|\\ln|\\sin|\\cos|\\tan|\\cot|\\sec|\\csc|\\lfloor|\\lceil|gcd|lcm|"
     r"GCD|LCM|\\equiv|≡|mod|\^|(?<![A-Za-z])C\(")
+_MARKER_WORDS = ("^", "!", "mod", "gcd", "lcm", "GCD", "LCM", "≡")
+_MARKER_COMMANDS = ("\\sqrt", "\\pi", "\\binom", "\\dbinom", "\\tbinom", "\\choose", "\\log", "\\ln", "\\sin",
+                    "\\cos", "\\tan", "\\cot", "\\sec", "\\csc", "\\lfloor", "\\lceil", "\\equiv")
+"""The alternatives of :data:`_NUMERIC_MARKERS` but ``C(``: plain case-sensitive literals, with no look-around."""
+
+
+def _has_marker(text: str) -> bool:
+    """``_NUMERIC_MARKERS.search(text) is not None``, by substring tests: every alternative but ``C(`` is a literal
+    (a text matches one exactly when it contains it), and only a text holding ``C(`` needs the regex for its
+    look-behind. The regex tried every position where a marker's first character (``\\``, ``g``, ``l``, ``m`` …)
+    stood; this runs on every step, math body and link of the constant checks."""
+    for k in _MARKER_WORDS:
+        if k in text:
+            return True
+    if "\\" in text:  # every other literal starts with a backslash
+        for k in _MARKER_COMMANDS:
+            if k in text:
+                return True
+    return "C(" in text and _NUMERIC_MARKERS.search(text) is not None
+
+
 # A step that tests a guess or corrects itself writes false values on purpose (approximation words are allowed
 # here: an approximate claim is judged within its precision). Values substituted into an equation give an equation
 # to test, whose falsity points at an earlier step.
@@ -419,7 +440,7 @@ def _numeric_link(raw: str, modular: bool = False) -> list[EquationCheck]:
         pair = f"{left} {rel} {right}"
         if not left or not right or _LETTER.search(left) or _LETTER.search(right):
             continue  # cheap refusals first: parsing is the costly part
-        if modulus is None and not _NUMERIC_MARKERS.search(pair):
+        if modulus is None and not _has_marker(pair):
             continue  # plain arithmetic: the arithmetic checker's
         a, b = _parse_constant(left), _parse_constant(right)
         if a is None or b is None:
@@ -494,12 +515,11 @@ MAX_MEMO_STEP = 1000  # with 8192 entries: at most 8 M characters of keys, ~1 M 
 
 @functools.lru_cache(maxsize=8192)
 def _numeric_checks(step: str, modular: bool) -> list[EquationCheck]:
-    if len(step) > MAX_STEP_CHARS or not _NUMERIC_MARKERS.search(step):
+    if len(step) > MAX_STEP_CHARS or not _has_marker(step):
         return []
     bodies = []
-    for m in _MATH.finditer(step):
-        body = next(g for g in m.groups() if g is not None)
-        if not _NUMERIC_MARKERS.search(body) or _QUESTION.match(step, m.end()):
+    for _start, end, body in math_spans(step):
+        if not _has_marker(body) or _QUESTION.match(step, end):
             continue  # "Is $\sqrt{50} = 5\sqrt{2}$?" asks, it does not claim
         if _may_relate(body):
             bodies.append(body)
@@ -542,7 +562,7 @@ def _body_checks(body: str, modular: bool) -> tuple[EquationCheck, ...]:
         if prev is not None and prev_conn == "ROW" and _ROW_RELATION.match(raw):
             last = _RELATION.split(prev.raw)[-1]
             raw = last + " " + raw
-        if not _NUMERIC_MARKERS.search(raw):
+        if not _has_marker(raw):
             prev, prev_conn = part, ""
             continue
         try:

@@ -357,6 +357,8 @@ def _sig_round_eq(v: Fraction, c: Fraction) -> bool:
 def _pretty(expr: str) -> str:
     """The normalised expression made readable again: single spaces, no parentheses around bare numbers."""
     expr = _SPACES.sub(" ", expr).strip()
+    if "(" not in expr and ")" not in expr:
+        return expr  # every rewrite below needs a parenthesis (most expressions have none)
     # Implicit products must stay visible once the parentheses around bare numbers go: (182)(181) → 182 * 181.
     expr = _CLOSE_OPEN.sub(") * (", expr)
     expr = _DIGIT_OPEN.sub(" * (", expr)  # "7(23)", "0.99(1500)"

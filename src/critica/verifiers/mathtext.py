@@ -234,6 +234,19 @@ def _mark_mixed_numbers(text: str) -> str:
     out.append(text[done:])
     return "".join(out)
 _DISPLAY = re.compile(r"\\\[|\\\]|\\\(|\\\)|\$\$")
+_DISPLAY_NEEDLES = ("\\[", "\\]", "\\(", "\\)", "$$")
+"""The literals _DISPLAY matches: a text holding none is left as it is, without a scan."""
+
+
+def _display_breaks(text: str) -> str:
+    """``_DISPLAY.sub(" \\n ", text)`` by ``str.replace``, one literal at a time (the regex's sub cost ~8 µs a step,
+    most steps holding ``\\(``). The same text: no two of the literals overlap (none ends with a character another
+    starts with, but "$$" with itself, which both replace left to right), so each occurrence the regex replaces is
+    one replace finds, and the replacement holds none of their characters, so it neither makes nor breaks one."""
+    for needle in _DISPLAY_NEEDLES:
+        if needle in text:
+            text = text.replace(needle, " \n ")
+    return text
 # the look-behind comes after the "(" it checks the character before (the same matches): a pattern that starts
 # with a literal is searched for at C speed instead of tried at every position
 _WORDS_IN_PARENS = re.compile(r"\((?<=\s\()\s*[A-Za-z][A-Za-z'\- ]*[A-Za-z]\s*\)")
@@ -259,9 +272,8 @@ def _normalise(text: str) -> str:
             # a mixed number "3\frac{4}{5}" is 3 + 4/5, not 3 * 4/5: refuse rather than guess
             text = _mark_mixed_numbers(text)
         text = _replace_all(text)
-    if "\\" in text or "$$" in text:
-        # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
-        text = _DISPLAY.sub(" \n ", text)
+    # Display-math delimiters and leftover grouping braces become plain separators / parentheses.
+    text = _display_breaks(text)
     text = text.replace("{", "(").replace("}", ")")
     # "7995 (total cookies) - 2595 (rainbow cookies)": parenthesised words annotate a number, they are not factors
     # ... unless an operator precedes them: "6 * (number of cubes) - 4" multiplies by an unknown quantity.
@@ -418,12 +430,7 @@ def _tokenize_near_relations(text: str) -> list[_Tok]:
         return _tokenize(text)
     lines = text.split("\n")
     # the lines kept for their own sake: those of a relation mark, and the two after each
-    keep = [False] * (len(lines) + 2)
-    line, last = 0, 0
-    for m in _RELATION_MARK.finditer(text):
-        line += text.count("\n", last, m.start())
-        last = m.start()
-        keep[line] = keep[line + 1] = keep[line + 2] = True
+    keep = _kept_lines(text, lines)
     toks: list[_Tok] = []
     pos = 0
     block = -1  # where the current run of kept lines starts (lexed in one go when it ends), -1 when none
@@ -444,6 +451,25 @@ def _tokenize_near_relations(text: str) -> list[_Tok]:
     if block >= 0:
         _lex(text, block, toks, -1)
     return _classify_words(toks, text)
+
+
+def _kept_lines(text: str, lines: list[str]) -> list[bool]:
+    """By line of ``text`` (``lines``: its split at line breaks), two more at the end: whether a relation mark
+    (:data:`_RELATION_MARK`) stands on it or on one of the two lines before."""
+    keep = [False] * (len(lines) + 2)
+    if text.isascii() and "equals" not in text.lower():
+        # then the marks are the "=" and "%" characters (IGNORECASE pairs only ASCII letters in ASCII text, and "≈"
+        # is not ASCII): each line is tested for them at C speed, where the regex made a match object per mark
+        for i, line_text in enumerate(lines):
+            if "=" in line_text or "%" in line_text:
+                keep[i] = keep[i + 1] = keep[i + 2] = True
+        return keep
+    line, last = 0, 0
+    for m in _RELATION_MARK.finditer(text):
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        keep[line] = keep[line + 1] = keep[line + 2] = True
+    return keep
 
 
 def _is_unit_word(w: str) -> bool:

@@ -51,6 +51,7 @@ from critica.verifiers.algebra import Unparseable, parse_latex_expr
 from critica.verifiers.base import Finding, step_finding
 from critica.verifiers.constants import bounds, surely_real, within_by_bounds
 from critica.verifiers.fastre import guarded
+from critica.verifiers.steplinks import math_spans
 from critica.verifiers.symparse import show_value
 
 __all__ = ["SeriesVerifier", "SeriesCheck", "check_step", "series_value"]
@@ -567,6 +568,7 @@ def _first_close(text: str) -> int:
 # --- claims in a step ------------------------------------------------------------------------------------------
 
 _MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$(.+?)\$", re.DOTALL)
+"""LaTeX math: the pattern of :data:`critica.verifiers.steplinks._MATH`, whose matches :func:`math_spans` finds."""
 _CLAUSE_SEPS = re.compile(
     r"\\(?:quad|qquad|text|mathrm|textbf|mbox|hspace|label|tag)\b(?:\s*\{[^{}]*\})?|\\\\|&|;|,(?=\s)|,\s*\\|"
     r"\\(?:Rightarrow|implies|Longrightarrow|iff|therefore|because)(?![A-Za-z])|⇒|⟹",
@@ -680,11 +682,13 @@ def _read_clause(clause: str) -> SeriesCheck | None:
 
 def _math_bodies(step: str) -> tuple[list[str], str]:
     """The step's LaTeX math bodies, and its prose with each math span replaced by a separator."""
-    bodies = []
-    for m in _MATH.finditer(step):
-        bodies.append(next(g for g in m.groups() if g is not None))
-    prose = _MATH.sub(" ; ", step)
-    return bodies, prose
+    spans = math_spans(step)  # the matches of _MATH, found by str.find
+    pieces, pos = [], 0
+    for start, end, _body in spans:
+        pieces.append(step[pos:start])
+        pos = end
+    pieces.append(step[pos:])
+    return [body for _, _, body in spans], " ; ".join(pieces)  # _MATH.sub(" ; ", step)
 
 
 # Plain-text series: a run of numbers and operators with an ellipsis, "=" and a value.

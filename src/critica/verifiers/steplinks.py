@@ -20,11 +20,81 @@ from dataclasses import dataclass, field
 from sympy import Expr
 
 from critica.verifiers.fastre import guarded
+from critica.verifiers.keygate import KeywordGate
 from critica.verifiers.symparse import Unparseable, parse_latex_expr
 
 # --- a step as links and connectors -----------------------------------------------------------------------------
 
 _MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$(.+?)\$", re.DOTALL)
+
+
+def math_spans(step: str) -> list[tuple[int, int, str]]:
+    """``(m.start(), m.end(), body)`` for each ``m`` of ``_MATH.finditer(step)``, the body being the group that
+    matched, found with ``str.find`` (the regex tried a closing delimiter after every character of every formula).
+
+    The regex's search: a match can start only at a ``$`` or at ``\\[`` / ``\\(``, and at the leftmost such place
+    where one does, the first alternative that matches wins: at ``$$``, the nearest ``$$`` at least one character
+    later closes it; failing that (or at a single ``$``), the nearest ``$`` at least one character later; at
+    ``\\[`` (``\\(``) the nearest ``\\]`` (``\\)``) at least one character later. Where none closes, the search
+    goes on one character further; after a match, from its end. A closing delimiter missing from some position on
+    is missing from every later one: it is not looked for again, so the scan stays linear in the step's length."""
+    out: list[tuple[int, int, str]] = []
+    find = step.find
+    n = len(step)
+    # the next "$", "\\[" and "\\(" at or after pos (-1: none left); whether "$$", "$", "\\]", "\\)" may still close
+    dollar, bracket, paren = find("$"), find("\\["), find("\\(")
+    dd_open = d_open = bracket_open = paren_open = True
+    pos = 0
+    while True:
+        if 0 <= dollar < pos:
+            dollar = find("$", pos)
+        if 0 <= bracket < pos:
+            bracket = find("\\[", pos)
+        if 0 <= paren < pos:
+            paren = find("\\(", pos)
+        p = n
+        if 0 <= dollar < p:
+            p = dollar
+        if 0 <= bracket < p:
+            p = bracket
+        if 0 <= paren < p:
+            p = paren
+        if p == n:
+            return out
+        end = -1
+        if p == dollar:
+            if dd_open and step.startswith("$$", p):
+                q = find("$$", p + 3)
+                if q >= 0:
+                    body, end = step[p + 2 : q], q + 2
+                else:
+                    dd_open = False
+            if end < 0 and d_open:
+                q = find("$", p + 2)
+                if q >= 0:
+                    body, end = step[p + 1 : q], q + 1
+                else:
+                    d_open = False
+        elif p == bracket:
+            if bracket_open:
+                q = find("\\]", p + 3)
+                if q >= 0:
+                    body, end = step[p + 2 : q], q + 2
+                else:
+                    bracket_open = False
+        elif paren_open:
+            q = find("\\)", p + 3)
+            if q >= 0:
+                body, end = step[p + 2 : q], q + 2
+            else:
+                paren_open = False
+        if end < 0:
+            pos = p + 1
+            continue
+        out.append((p, end, body))
+        pos = end
+
+
 _IMPLY_CMDS = (
     r"\\Rightarrow|\\implies|\\Longrightarrow|\\longrightarrow|\\rightarrow|\\to(?![A-Za-z])|\\therefore|"
     r"\\Leftrightarrow|\\iff|\\Longleftrightarrow|⟹|⇒|→|⟺|⇔"
@@ -44,6 +114,12 @@ _SPLIT_AFTER_BACKSLASH = frozenset("RiLlrtqv\\")
 ``\\implies``, ``\\Longrightarrow``, ``\\longrightarrow``, ``\\rightarrow``, ``\\to``, ``\\therefore``,
 ``\\Leftrightarrow``, ``\\iff``, ``\\Longleftrightarrow``, a row break, ``\\quad``, ``\\qquad``, ``\\text``, ``\\lor``,
 ``\\vee``)."""
+_SPLIT_START = re.compile(r"\\(?=[" + re.escape("".join(sorted(_SPLIT_AFTER_BACKSLASH))) + "])|["
+                          + re.escape("".join(sorted(_SPLIT_FIRST - {"\\"}))) + "]")
+"""Where :func:`_split_scan` stops: a first character of a split point, a backslash only before a character in
+:data:`_SPLIT_AFTER_BACKSLASH` (the look-ahead keeps each match one character long, so the next starts right after
+it). The other backslashes (``\\frac``, ``\\cdot`` …, most of a LaTeX formula's) start none: a stop there was
+skipped before anything was counted."""
 _BRACED_COMMA = re.compile(r"(?<=\d)\{,\}(?=\d{3}(?!\d))")
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\{(?:align|aligned|equation|gather|gathered|eqnarray|split)\*?\}")
 _TEXTLIKE = re.compile(r"\\(?:text|mathrm|textbf|mbox|textrm|textit|operatorname)\s*\{")
@@ -152,12 +228,10 @@ def _split_scan(seg: str) -> list[_Link | _Conn]:
     # Only the first characters of split points are visited, and a split point is tried only at bracket depth 0: the
     # depth there is the brackets opened minus those closed since the last visit (str.count, at C speed), the same
     # running sum a visit of every bracket kept (a Python iteration per brace of a LaTeX formula cost more).
-    for c in _ANY_SPLIT_FIRST.finditer(seg):
+    for c in _SPLIT_START.finditer(seg):
         i = c.start()
         if i < start:
             continue  # inside the split point just taken
-        if seg[i] == "\\" and seg[i + 1 : i + 2] not in _SPLIT_AFTER_BACKSLASH:
-            continue  # "\\frac", "\\cdot" …: no split point starts so
         depth += (seg.count("(", counted, i) + seg.count("{", counted, i) + seg.count("[", counted, i)
                   - seg.count(")", counted, i) - seg.count("}", counted, i) - seg.count("]", counted, i))
         counted = i
@@ -239,8 +313,10 @@ def _prose_kind_uncached(prose: str) -> _Conn:
 
 # Prose announcing several separate equations ("the pair of equations", "the system", "the following cases"): then
 # formulas stacked one after another are a list, not a derivation.
-_LISTING = guarded(r"\b(?:equations|system|pair|both|following|given|conditions|cases|options|possibilities|"
-                      r"constraints|relations|each|respectively)\b", re.IGNORECASE)
+_LISTING_WORDS = ("equations", "system", "pair", "both", "following", "given", "conditions", "cases", "options",
+                  "possibilities", "constraints", "relations", "each", "respectively")
+# searched in every piece of prose between formulas: behind a keyword pre-test (a match is one of the words)
+_LISTING = KeywordGate(guarded(r"\b(?:" + "|".join(_LISTING_WORDS) + r")\b", re.IGNORECASE), _LISTING_WORDS)
 
 
 def _merge(a: _Conn, b: _Conn) -> _Conn:
@@ -324,14 +400,14 @@ def _segments(step: str) -> list[tuple[bool, str]]:
             p = b
         out.append((False, text[p:]))
 
-    for m in _MATH.finditer(step):
-        text = step[pos : m.start()]
+    for start, end, body in math_spans(step):
+        text = step[pos:start]
         if "=" in text:
             prose(text)
         else:
             out.append((False, text))  # no plain-text formula without an "=" (see _plain_spans)
-        out.append((True, m.group(m.lastindex)))  # the one group of the alternative that matched
-        pos = m.end()
+        out.append((True, body))
+        pos = end
     prose(step[pos:])
     return out
 
