@@ -77,22 +77,23 @@ def math_spans(step: str) -> list[tuple[int, int, str]]:
                     d_open = False
         elif p == bracket:
             if bracket_open:
-                q = find("\\]", p + 3)
-                if q >= 0:
-                    body, end = step[p + 2 : q], q + 2
-                else:
-                    bracket_open = False
+                body, end = _closed(step, p, "\\]")
+                bracket_open = end >= 0
         elif paren_open:
-            q = find("\\)", p + 3)
-            if q >= 0:
-                body, end = step[p + 2 : q], q + 2
-            else:
-                paren_open = False
+            body, end = _closed(step, p, "\\)")
+            paren_open = end >= 0
         if end < 0:
             pos = p + 1
             continue
         out.append((p, end, body))
         pos = end
+
+
+def _closed(step: str, p: int, closer: str) -> tuple[str, int]:
+    """The body and end of the span that the two-character opener at ``p`` starts and ``closer`` ends (the closer
+    looked for from ``p + 3``, as the regex's lazy body of at least one character does); ``("", -1)`` when none."""
+    q = step.find(closer, p + 3)
+    return (step[p + 2 : q], q + 2) if q >= 0 else ("", -1)
 
 
 _IMPLY_CMDS = (
