@@ -87,7 +87,7 @@ def serve(
         from critica.server.logs import logging_config
     except ImportError as e:
         raise MissingDependency(f"the server ({e.name})", "pip install 'critica[server]'") from None
-    from critica.run.interrupt import RUN_GC
+    from critica.run.interrupt import raise_gc_thresholds
     from critica.store import Store
 
     settings = settings_from(model=model, base_url=base_url, api_key=api_key, api_key_file=api_key_file, timeout=timeout,
@@ -106,8 +106,7 @@ def serve(
                       f"{len(keys)} key(s))")
     # The server's loop and collector settings are a CLI run's (critica.run.interrupt): uvicorn's "auto" loop is
     # uvloop where installed, as CRITICA_LOOP's "auto" is; and this process is the server's alone.
-    loop, thresholds = loop_choice(), gc.get_threshold()
-    gc.set_threshold(*(max(a, b) for a, b in zip(thresholds, RUN_GC, strict=True)))
+    loop, thresholds = loop_choice(), raise_gc_thresholds()
     try:
         uvicorn.run(create_app(store, config), host=host, port=port, access_log=False, log_level="warning",
                     log_config=logging_config(config.redactor), loop=loop)

@@ -64,11 +64,8 @@ def math_spans(step: str) -> list[tuple[int, int, str]]:
         end = -1
         if p == dollar:
             if dd_open and step.startswith("$$", p):
-                q = find("$$", p + 3)
-                if q >= 0:
-                    body, end = step[p + 2 : q], q + 2
-                else:
-                    dd_open = False
+                body, end = _closed(step, p, "$$")
+                dd_open = end >= 0
             if end < 0 and d_open:
                 q = find("$", p + 2)
                 if q >= 0:
@@ -90,8 +87,9 @@ def math_spans(step: str) -> list[tuple[int, int, str]]:
 
 
 def _closed(step: str, p: int, closer: str) -> tuple[str, int]:
-    """The body and end of the span that the two-character opener at ``p`` starts and ``closer`` ends (the closer
-    looked for from ``p + 3``, as the regex's lazy body of at least one character does); ``("", -1)`` when none."""
+    """The body and end of the span that the two-character opener at ``p`` (``$$``, ``\\[``, ``\\(``) starts and
+    ``closer`` ends (the closer looked for from ``p + 3``, as the regex's lazy body of at least one character does);
+    ``("", -1)`` when none."""
     q = step.find(closer, p + 3)
     return (step[p + 2 : q], q + 2) if q >= 0 else ("", -1)
 
