@@ -30,6 +30,8 @@ import threading
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from critica import jsonio
+
 __all__ = ["JSONClient", "APIError", "APIConnectionError", "APITimeoutError", "APIStatusError", "ResponseTooLarge",
            "InvalidResponse", "MAX_BODY_BYTES"]
 
@@ -150,7 +152,7 @@ class JSONClient:
         import aiohttp
 
         session = await self._session()
-        data = json.dumps(payload).encode()
+        data = jsonio.dumps(payload)
         try:
             async with session.post(self.base_url + path, data=data, proxy=self._proxy[0],
                                     proxy_auth=self._proxy[1]) as resp:
@@ -165,7 +167,7 @@ class JSONClient:
             raise APIConnectionError(f"Connection error. ({type(e).__name__}: {e})" if str(e) else
                                      "Connection error.") from None
         try:
-            return json.loads(raw)
+            return jsonio.loads(raw)
         except ValueError:  # UnicodeDecodeError included
             preview = " ".join(raw[:200].decode("utf-8", "replace").split())
             raise InvalidResponse(f"the server's answer (HTTP {status}) is not JSON: {preview!r}") from None

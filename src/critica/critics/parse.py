@@ -14,11 +14,12 @@ Rules that every protocol parser follows:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from critica import jsonio
 
 __all__ = [
     "MAX_CHARS", "strip_reasoning", "last_boxed", "all_boxed", "extract_json", "parse_int", "is_placeholder", "JsonResult",
@@ -187,14 +188,14 @@ def extract_json(text: str | None) -> JsonResult | None:
     text = strip_reasoning(text)
     stripped = text.strip()
     try:
-        value = json.loads(stripped)
+        value = jsonio.loads(stripped)
         if isinstance(value, dict):
             return JsonResult(value, repaired=False)
     except (ValueError, RecursionError):  # ValueError: also over-long digit runs
         pass
     for start, end in reversed(_candidates(stripped)):
         try:
-            value = json.loads(stripped[start:end])
+            value = jsonio.loads(stripped[start:end])
         except (ValueError, RecursionError):  # ValueError: also over-long digit runs
             continue
         if isinstance(value, dict):
@@ -204,7 +205,7 @@ def extract_json(text: str | None) -> JsonResult | None:
         closed = _close_truncated(stripped[first:])
         if closed:
             try:
-                value = json.loads(closed)
+                value = jsonio.loads(closed)
             except (ValueError, RecursionError):  # ValueError: also over-long digit runs
                 value = None
             if isinstance(value, dict):
