@@ -175,3 +175,24 @@ def test_items_wait_while_the_pools_processes_start(monkeypatch):
         return await task
 
     assert _plain(asyncio.run(run())) == _plain(VerifierCritic(workers=1).judge(ITEMS[1]))
+
+
+@pytest.mark.skipif(not FORKSERVER, reason="no forkserver")
+def test_a_killed_forkserver_loses_no_item(monkeypatch):
+    # the executor hears of its workers' ends through the server: its death breaks the pool, which is replaced
+    # as after a crash (the items in flight judged alone, a new server started for them)
+    from multiprocessing import forkserver
+
+    monkeypatch.setenv("CRITICA_WORKER_START", "forkserver")
+
+    async def run():
+        critic = VerifierCritic(workers=2)
+        await critic.critique(ITEMS[0])
+        while pool._starting(2):
+            await asyncio.sleep(0.05)
+        os.kill(forkserver._forkserver._forkserver_pid, signal.SIGKILL)
+        return await asyncio.gather(*(critic.critique(i) for i in ITEMS * 2))
+
+    out = asyncio.run(run())
+    assert [_plain(c) for c in out] == [_plain(VerifierCritic(workers=1).judge(i)) for i in ITEMS * 2]
+    assert _in_worker("__import__('os').getppid()") == forkserver._forkserver._forkserver_pid  # the new server

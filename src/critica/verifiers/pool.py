@@ -40,7 +40,8 @@ critic given an explicit worker count never judges in this process.
 A worker that dies (a crash, the OOM killer) breaks the whole pool and fails every item in flight. The pool is then
 replaced, and each of those items is judged once more alone in a fresh one-process pool (a few at a time): an item
 that kills its worker again fails with :class:`WorkerCrashed`, the others get their critiques. Nothing is lost and
-nothing hangs.
+nothing hangs. A forkserver that dies (killed) breaks the pool the same way (the executor learns how its workers
+end from the server), and the next process started starts a new server.
 The other way round, a worker ends as soon as the process that started it dies, however it died (``kill -9``, the
 OOM killer): it never lingers, holding memory, after its parent; the forkserver ends once this process and every
 worker are gone.
@@ -698,7 +699,9 @@ async def judge_in_pool(workers: int, factory: Any, options: tuple, item: Item,
     solo = ProcessPoolExecutor(1, mp_context=_context(), initializer=_init_worker, initargs=(None, dict(os.environ)))
     try:
         left = None if at is None else max(0.0, at - time.monotonic())
-        return await asyncio.wrap_future(solo.submit(_work, factory, options, item, left, budget))
+        # in a thread: starting the process waits for the forkserver, which imports the checks again if it died
+        task = await asyncio.to_thread(solo.submit, _work, factory, options, item, left, budget)
+        return await asyncio.wrap_future(task)
     except BrokenProcessPool:
         raise WorkerCrashed(f"the verifier's worker process died while judging item {item.id!r}") from None
     finally:
