@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from test_verifier_pool import ITEMS, CrashCritic, _alive, _plain
+from test_verifier_pool import ITEMS, CrashCritic, _alive, _plain, fresh_auto  # noqa: F401 - fresh_auto: a fixture
 
 from critica.types import Item
 from critica.verifiers import pool
@@ -32,6 +32,16 @@ def _in_worker(expr: str, workers: int = 2):
     """``expr`` evaluated in a worker of a fresh pool (no warm-up task: what the worker had before its first)."""
     batcher = pool._pool(workers)
     return batcher.pool.submit(eval, expr).result(timeout=120)
+
+
+def _server_up() -> None:
+    """Wait until the forkserver start_server() asked for runs (it is started in a thread)."""
+    if not FORKSERVER:
+        return
+    from multiprocessing import forkserver
+
+    with forkserver._forkserver._lock:  # held while it starts
+        pass
 
 
 def test_start_method_setting():
@@ -80,6 +90,7 @@ def test_workers_have_the_environment_of_the_pools_start(monkeypatch, method):
     monkeypatch.setenv("CRITICA_WORKER_START", method)
     monkeypatch.delenv("CRITICA_TEST_ENV", raising=False)
     pool.start_server()
+    _server_up()
     monkeypatch.setenv("CRITICA_TEST_ENV", "set after the server started")
     assert _in_worker("__import__('os').environ.get('CRITICA_TEST_ENV')") == "set after the server started"
 
@@ -196,3 +207,24 @@ def test_a_killed_forkserver_loses_no_item(monkeypatch):
     out = asyncio.run(run())
     assert [_plain(c) for c in out] == [_plain(VerifierCritic(workers=1).judge(i)) for i in ITEMS * 2]
     assert _in_worker("__import__('os').getppid()") == forkserver._forkserver._forkserver_pid  # the new server
+
+
+@pytest.mark.usefixtures("fresh_auto")
+def test_auto_starts_the_forkserver_early_only_while_a_core_is_free(monkeypatch):
+    started = []
+    monkeypatch.setattr(pool, "_SERVER_STARTED", False)
+    monkeypatch.setattr(pool, "start_server", lambda: started.append(len(pool._STARTS)))
+    clock = [1000.0]
+    monkeypatch.setattr(pool.time, "monotonic", lambda: clock[0])
+    load = [1.8]  # two cores, one busy with another process
+    monkeypatch.setattr(pool, "_load_1min", lambda: load[0])
+    for _ in range(pool.AUTO_MIN_ITEMS // 2):
+        clock[0] += 0.01
+        pool.auto_workers()
+    assert not started
+    load[0] = 0.9
+    for _ in range(pool.AUTO_MIN_ITEMS // 4):
+        clock[0] += 0.01
+        pool.auto_workers()
+    assert started  # before the pool itself: work is sustained only at AUTO_MIN_ITEMS
+    assert started[0] < pool.AUTO_MIN_ITEMS

@@ -28,8 +28,8 @@ A pool starts all its workers at once, each building the critic (a warm-up task 
 imports the checks (about a CPU-second each). Under the forkserver, the server imports them once
 (:mod:`critica.verifiers.preload`) and each worker forks from it in milliseconds, with the checks imported and the
 modules' objects frozen; the server starts as soon as a critic with a worker count above 1 is built (an ``auto``
-critic: once a quarter of the items that make work sustained have started), so that it imports while this process
-goes on. The forkserver is multiprocessing's, one per process: critica adds its preload to the list already set
+critic: once a quarter of the items that make work sustained have started, while a core is free), so that it
+imports while this process goes on. The forkserver is multiprocessing's, one per process: critica adds its preload to the list already set
 (a program's own preload stays) and, where the server already runs (the program started it first), uses it as it
 is (the workers then import the checks themselves, as spawned ones do). Each worker takes this process's
 environment as it was when the pool started (as a spawned one has it), not the server's. The pool's processes are started
@@ -112,9 +112,9 @@ def auto_workers() -> int:
         _STARTS.append(now)
         within = now - _STARTS[0] <= AUTO_WINDOW_S
         sustained = len(_STARTS) == AUTO_MIN_ITEMS and within
-        early = not _SERVER_STARTED and within and len(_STARTS) >= AUTO_MIN_ITEMS // 4
-        _sample(now)
-    if early:
+        # checked at most once per CPU sample (every 0.2 s), not for every item of a run on a busy machine
+        early = _sample(now) and not _SERVER_STARTED and within and len(_STARTS) >= AUTO_MIN_ITEMS // 4
+    if early and _load(now) <= cores - 1 + AUTO_MAX_OTHER_LOAD:
         start_server()  # work is picking up: let the forkserver import the checks before the pool may need it
     # Other processes keeping the cores busy: the pool's processes would only take turns with them and with this
     # one, and pay their start-up besides (measured: slower than one thread at a load average of 4-8 on 2 cores).
@@ -144,13 +144,15 @@ def _cpu_ticks() -> tuple[int, int] | None:
     return total - ticks[3] - ticks[4], total
 
 
-def _sample(now: float) -> None:
-    """Record the machine's CPU ticks, at most every :data:`_SAMPLE_EVERY_S` (called for each auto item)."""
+def _sample(now: float) -> bool:
+    """Record the machine's CPU ticks, at most every :data:`_SAMPLE_EVERY_S` (called for each auto item); whether
+    this call's turn came."""
     if _SAMPLES and now - _SAMPLES[-1][0] < _SAMPLE_EVERY_S:
-        return
+        return False
     ticks = _cpu_ticks()
     if ticks is not None:
         _SAMPLES.append((now, *ticks))
+    return True
 
 
 def _load(now: float) -> float:
@@ -411,7 +413,9 @@ def start_server() -> None:
         server = getattr(forkserver, "_forkserver", None)
         current = list(getattr(server, "_preload_modules", None) or ["__main__"])
         forkserver.set_forkserver_preload(current + [m for m in PRELOAD if m not in current])
-        forkserver.ensure_running()
+        # in a thread: starting it (and multiprocessing's resource tracker) forks and execs twice, tens of
+        # milliseconds an event loop would stand still for; a process started meanwhile waits for it (its lock)
+        threading.Thread(target=forkserver.ensure_running, name="critica-forkserver-start", daemon=True).start()
 
 
 def _pool(workers: int, factory: Any = None, options: tuple = ()) -> _Batcher:
