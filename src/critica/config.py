@@ -7,7 +7,8 @@ Environment variables (prefix ``CRITICA_``): ``CRITICA_MODEL``, ``CRITICA_BASE_U
 ``CRITICA_API_KEY_FILE``, a file holding it), ``CRITICA_TIMEOUT``, ``CRITICA_RETRIES``, ``CRITICA_CONCURRENCY``,
 ``CRITICA_TRANSPORT`` (``aiohttp`` or ``sdk``: the HTTP client of OpenAI-compatible backends),
 ``CRITICA_LOOP`` (the event loop of a CLI run: :func:`critica.run.interrupt.new_loop`),
-``CRITICA_DATA`` (benchmark data directory), ``CRITICA_NLTK_DATA`` (NLTK data of the instruction checkers),
+``CRITICA_WORKERS`` and ``CRITICA_WORKER_START`` (the verifier's worker processes: :func:`verifier_workers`,
+:func:`worker_start_method`), ``CRITICA_DATA`` (benchmark data directory), ``CRITICA_NLTK_DATA`` (NLTK data of the instruction checkers),
 ``CRITICA_HOME`` (store directory), the input-record limits
 ``CRITICA_MAX_RECORD_BYTES``, ``CRITICA_MAX_DEPTH``, ``CRITICA_MAX_VALUES``, the image limits
 ``CRITICA_IMAGE_MAX_BYTES`` and ``CRITICA_IMAGE_MAX_COUNT``, the per-item budget
@@ -229,6 +230,32 @@ def nltk_data_dir(environ: dict[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     explicit = (env.get("CRITICA_NLTK_DATA") or "").strip()
     return Path(explicit) if explicit else default_data_dir() / "nltk_data"
+
+
+def worker_start_method(environ: dict[str, str] | None = None) -> Literal["forkserver", "spawn"]:
+    """How the verifier's worker processes start (``CRITICA_WORKER_START``): ``forkserver`` (the default on Linux:
+    each worker forks in milliseconds from a server process that imported the checks once) or ``spawn`` (a fresh
+    interpreter per worker that imports them itself, about a second; the default elsewhere, and the only choice
+    where there is no forkserver). See :mod:`critica.verifiers.pool`.
+
+    Raises:
+        UserError: neither ``forkserver`` nor ``spawn``, or ``forkserver`` where the platform has none.
+    """
+    import multiprocessing
+    import sys
+
+    env = os.environ if environ is None else environ
+    raw = (env.get("CRITICA_WORKER_START") or "").strip()
+    available = "forkserver" in multiprocessing.get_all_start_methods()
+    if not raw:
+        # macOS has a forkserver too, but spawn is its platform default (frameworks there are not fork-safe)
+        return "forkserver" if available and sys.platform.startswith("linux") else "spawn"
+    if raw not in ("forkserver", "spawn") or (raw == "forkserver" and not available):
+        from critica.errors import UserError
+
+        raise UserError(f"environment variable CRITICA_WORKER_START={raw!r} must be 'forkserver' or 'spawn'"
+                        + ("" if available else " (this platform has no forkserver)"))
+    return raw  # type: ignore[return-value]
 
 
 def verifier_workers(environ: dict[str, str] | None = None) -> int | Literal["auto"]:

@@ -147,6 +147,14 @@ class VerifierCritic:
         if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
             raise ValueError(f"workers must be a positive integer or 'auto', not {workers!r}")
         self.workers = workers
+        if workers != 1:
+            from critica.config import worker_start_method
+
+            worker_start_method()  # a bad CRITICA_WORKER_START is reported now, not by each item
+        if workers != "auto" and workers > 1:
+            from critica.verifiers.pool import start_server
+
+            start_server()  # it imports the checks while this process goes on (loads its items, say)
         # What a worker process needs to build the same critic (the object itself holds unpicklable state).
         self._options = (("arithmetic", arithmetic), ("final_answer", final_answer), ("evidence", evidence),
                          ("code", code), ("rules", rules), ("locate", self.locate))

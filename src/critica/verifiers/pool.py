@@ -1,7 +1,9 @@
 """Worker processes for the verifier critic: its checks are pure Python and CPU-bound, so threads share one core.
 
-A shared :class:`~concurrent.futures.ProcessPoolExecutor` (``spawn`` context: forking a process that runs threads
-and an event loop is unsafe) judges items in other processes. Each worker builds the critic once from its
+A shared :class:`~concurrent.futures.ProcessPoolExecutor` judges items in other processes, started by a
+``forkserver`` (Linux) or by ``spawn`` (elsewhere, or ``CRITICA_WORKER_START=spawn``:
+:func:`critica.config.worker_start_method`), never by a plain fork: forking a process that runs threads and an event
+loop is unsafe. Each worker builds the critic once from its
 constructor options (the critic object itself is not sent), and judges under a :class:`~critica.budget.Deadline`
 rebuilt from the seconds the item has left, so the cooperative time budget holds inside the worker too.
 
@@ -22,17 +24,27 @@ most ``cores - 1 +`` :data:`AUTO_MAX_OTHER_LOAD`); until then items are judged i
 critique, a short run, one core or a machine busy with other work never pays for spawning processes and importing
 the checks in them.
 
-A pool starts all its workers at once, each importing the checks and building the critic (a warm-up task per
-worker, about a second on spawn). While it starts, an ``auto`` critic goes on judging items in a thread of this
+A pool starts all its workers at once, each building the critic (a warm-up task per worker). Spawned, each first
+imports the checks (about a CPU-second each). Under the forkserver, the server imports them once
+(:mod:`critica.verifiers.preload`) and each worker forks from it in milliseconds, with the checks imported and the
+modules' objects frozen; the server starts as soon as a critic with a worker count above 1 is built (an ``auto``
+critic: once a quarter of the items that make work sustained have started, while a core is free), so that it
+imports while this process goes on. The forkserver is multiprocessing's, one per process: critica adds its preload to the list already set
+(a program's own preload stays) and, where the server already runs (the program started it first), uses it as it
+is (the workers then import the checks themselves, as spawned ones do). Each worker takes this process's
+environment as it was when the pool started (as a spawned one has it), not the server's. The pool's processes are started
+from a thread of their own, and the items wait for them there: starting one blocks until the server has imported. While it starts, an ``auto`` critic goes on judging items in a thread of this
 process, one at a time (the others wait for the workers), so that this core does not sit idle for that second; a
 critic given an explicit worker count never judges in this process.
 
 A worker that dies (a crash, the OOM killer) breaks the whole pool and fails every item in flight. The pool is then
 replaced, and each of those items is judged once more alone in a fresh one-process pool (a few at a time): an item
 that kills its worker again fails with :class:`WorkerCrashed`, the others get their critiques. Nothing is lost and
-nothing hangs.
+nothing hangs. A forkserver that dies (killed) breaks the pool the same way (the executor learns how its workers
+end from the server), and the next process started starts a new server.
 The other way round, a worker ends as soon as the process that started it dies, however it died (``kill -9``, the
-OOM killer): it never lingers, holding memory, after its parent.
+OOM killer): it never lingers, holding memory, after its parent; the forkserver ends once this process and every
+worker are gone.
 """
 
 from __future__ import annotations
@@ -56,8 +68,8 @@ if TYPE_CHECKING:
 # Nothing of critica's beyond this module at import: a worker imports it (to find its initializer) before
 # _init_worker runs, and the initializer switches the collector off for the imports that follow (see _init_worker).
 
-__all__ = ["AUTO_MAX_OTHER_LOAD", "AUTO_MIN_ITEMS", "AUTO_WINDOW_S", "WorkerCrashed", "auto_workers", "judge_in_pool", "shutdown",
-           "usable_cores"]
+__all__ = ["AUTO_MAX_OTHER_LOAD", "AUTO_MIN_ITEMS", "AUTO_WINDOW_S", "PRELOAD", "WorkerCrashed", "auto_workers", "judge_in_pool",
+           "shutdown", "start_server", "usable_cores"]
 
 AUTO_MIN_ITEMS = 200
 """Items started within :data:`AUTO_WINDOW_S` that make work "sustained" for ``workers="auto"``: about two seconds
@@ -98,8 +110,12 @@ def auto_workers() -> int:
         if cores in _POOLS:
             return cores
         _STARTS.append(now)
-        sustained = len(_STARTS) == AUTO_MIN_ITEMS and now - _STARTS[0] <= AUTO_WINDOW_S
-        _sample(now)
+        within = now - _STARTS[0] <= AUTO_WINDOW_S
+        sustained = len(_STARTS) == AUTO_MIN_ITEMS and within
+        # checked at most once per CPU sample (every 0.2 s), not for every item of a run on a busy machine
+        early = _sample(now) and not _SERVER_STARTED and within and len(_STARTS) >= AUTO_MIN_ITEMS // 4
+    if early and _load(now) <= cores - 1 + AUTO_MAX_OTHER_LOAD:
+        start_server()  # work is picking up: let the forkserver import the checks before the pool may need it
     # Other processes keeping the cores busy: the pool's processes would only take turns with them and with this
     # one, and pay their start-up besides (measured: slower than one thread at a load average of 4-8 on 2 cores).
     return cores if sustained and _load(now) <= cores - 1 + AUTO_MAX_OTHER_LOAD else 1
@@ -128,13 +144,15 @@ def _cpu_ticks() -> tuple[int, int] | None:
     return total - ticks[3] - ticks[4], total
 
 
-def _sample(now: float) -> None:
-    """Record the machine's CPU ticks, at most every :data:`_SAMPLE_EVERY_S` (called for each auto item)."""
+def _sample(now: float) -> bool:
+    """Record the machine's CPU ticks, at most every :data:`_SAMPLE_EVERY_S` (called for each auto item); whether
+    this call's turn came."""
     if _SAMPLES and now - _SAMPLES[-1][0] < _SAMPLE_EVERY_S:
-        return
+        return False
     ticks = _cpu_ticks()
     if ticks is not None:
         _SAMPLES.append((now, *ticks))
+    return True
 
 
 def _load(now: float) -> float:
@@ -211,8 +229,9 @@ class _Batcher:
     back is the one kept (the checks are deterministic).
     """
 
-    def __init__(self, pool: ProcessPoolExecutor, workers: int, claims: Any) -> None:
+    def __init__(self, pool: ProcessPoolExecutor, workers: int, claims: Any, held: bool = False) -> None:
         self.pool = pool
+        self.held = held  # nothing is sent until release(): the pool's processes are being started
         self.workers = workers
         self.limit = 2 * workers
         self.claims = claims
@@ -245,7 +264,7 @@ class _Batcher:
         """Under the lock: the batches to send now. A worker without a batch gets the waiting items at once (shared
         out over the idle workers); while every worker has one, the next goes only once it is full."""
         batches = []
-        while self.waiting and len(self.out) < self.limit:
+        while not self.held and self.waiting and len(self.out) < self.limit:
             idle = self.workers - len(self.out)
             if idle <= 0 and len(self.waiting) < BATCH_MAX:
                 break  # a batch comes back before this one would be needed: let it fill meanwhile
@@ -268,6 +287,13 @@ class _Batcher:
                 self.out.add(batch)
                 batches.append(batch)
         return batches
+
+    def release(self) -> None:
+        """The pool's processes are started: send the items waiting for them."""
+        with self.lock:
+            self.held = False
+            batches = [] if self.closed else self._take()
+        self._send(batches)
 
     def _send(self, batches: list[_Batch]) -> None:
         for batch in batches:
@@ -351,26 +377,98 @@ def _settle(future: Future, outcome: Any) -> None:
         pass  # cancelled meanwhile, or judged twice (see _Batcher)
 
 
+PRELOAD = ("critica.verifiers.preload",)
+"""Modules the forkserver imports before it forks the first worker."""
+_SERVER_STARTED = False  # this process has asked for the forkserver (with critica's preload) once
+
+
+def _context() -> Any:
+    """The multiprocessing context the workers start from (:func:`critica.config.worker_start_method`)."""
+    from critica.config import worker_start_method
+
+    method = worker_start_method()
+    if method == "forkserver":
+        start_server()
+    return multiprocessing.get_context(method)
+
+
+def start_server() -> None:
+    """Start the forkserver now, with critica's preload, so that it imports the checks while this process goes on;
+    nothing where workers spawn. Cheap (the server is started, not waited for) and done once per process."""
+    global _SERVER_STARTED
+    if _SERVER_STARTED:
+        return
+    from critica.config import worker_start_method
+
+    if worker_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    with _LOCK:
+        if _SERVER_STARTED:
+            return
+        _SERVER_STARTED = True
+        # Added to the list already set, which the multiprocessing module keeps to itself: a program's own preload
+        # stays. Too late where the server runs already (the program's): it is used as it is.
+        server = getattr(forkserver, "_forkserver", None)
+        current = list(getattr(server, "_preload_modules", None) or ["__main__"])
+        forkserver.set_forkserver_preload(current + [m for m in PRELOAD if m not in current])
+        # in a thread: starting it (and multiprocessing's resource tracker) forks and execs twice, tens of
+        # milliseconds an event loop would stand still for; a process started meanwhile waits for it (its lock)
+        threading.Thread(target=forkserver.ensure_running, name="critica-forkserver-start", daemon=True).start()
+
+
 def _pool(workers: int, factory: Any = None, options: tuple = ()) -> _Batcher:
     with _LOCK:
         batcher = _POOLS.get(workers)
+    if batcher is not None:
+        return batcher
+    ctx = _context()  # outside the lock: it may start the forkserver, which takes it
+    with _LOCK:
+        batcher = _POOLS.get(workers)
         if batcher is None:
-            ctx = multiprocessing.get_context("spawn")
             claims = ctx.RawArray("b", _SLOTS)
-            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(claims,))
-            batcher = _POOLS[workers] = _Batcher(pool, workers, claims)
-            if factory is not None:
-                # Start every worker now and have it import the checks and build the critic (about a second on
-                # spawn): one warm-up task per worker (the executor spawns a process per task submitted while none
-                # is idle, and each new process takes a task as soon as its interpreter is up, long before another
-                # has imported the checks). Until they are all done, auto items are judged here as well.
-                _WARMING[workers] = [pool.submit(_warm, factory, options) for _ in range(workers)]
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                       initargs=(claims, dict(os.environ)))
+            batcher = _POOLS[workers] = _Batcher(pool, workers, claims, held=True)
+            started: Future = Future()
+            _WARMING[workers] = [started]
+            threading.Thread(target=_start, args=(batcher, started, factory, options), name="critica-pool-start",
+                             daemon=True).start()
         return batcher
 
 
-def _init_worker(claims: Any = None) -> None:
-    """Runs first in each worker: keep the pool's claim slots, and end the worker when the process that started it
-    dies.
+def _start(batcher: _Batcher, started: Future, factory: Any, options: tuple) -> None:
+    """In a thread: start every worker of a new pool, then let its items go; ``started`` is done once each worker
+    has built the critic.
+
+    Starting a process blocks until it runs (under the forkserver: until the server has imported the checks, up to a
+    second), which must not hold up an event loop. One warm-up task per worker has it build the critic (spawned,
+    import the checks first) before the first item comes: the executor starts a process per task submitted while
+    none is idle, and each new process takes a task as soon as it is up, long before another has built the critic.
+    Until they are all done, auto items are judged in the parent as well."""
+    warm: list[Future] = []
+    try:
+        if factory is not None:
+            warm = [batcher.pool.submit(_warm, factory, options) for _ in range(batcher.workers)]
+    except BaseException:  # noqa: BLE001, S110 - a broken or stopped pool: the items sent next get its error
+        pass
+    finally:
+        batcher.release()
+    for task in warm:
+        try:
+            task.exception()  # waits
+        except BaseException:  # noqa: BLE001, S110 - cancelled: the pool was stopped
+            pass
+    started.set_result(None)
+
+
+def _init_worker(claims: Any = None, environ: dict[str, str] | None = None) -> None:
+    """Runs first in each worker: keep the pool's claim slots, take ``environ`` (the parent's environment when it
+    started the pool), and end the worker when the process that started it dies.
+
+    A worker forked from the forkserver has the server's environment, the parent's at the moment it started the
+    server; a spawned one had the parent's as it started the pool, and so has each worker now, however started.
 
     The executor's queues are shared by every worker (each holds both ends of the pipes), so a parent killed
     without shutting the pool down (SIGKILL, SIGTERM, the OOM killer) leaves its workers blocked on a read that
@@ -378,6 +476,9 @@ def _init_worker(claims: Any = None) -> None:
     """
     global _CLAIMS
     _CLAIMS = claims
+    if environ is not None and environ != os.environ:
+        os.environ.clear()
+        os.environ.update(environ)
     # The checks' imports come next (with the first task): what they allocate nearly all stays, so the collector's
     # passes over it meanwhile are wasted (measured: 63 M of the 2,649 M instructions from spawn to a worker's first
     # critique). _critic turns it back on once they are done, with the modules' objects frozen.
@@ -599,10 +700,12 @@ async def judge_in_pool(workers: int, factory: Any, options: tuple, item: Item,
     # Alone in a fresh process: only the item that kills its worker fails.
     while not _SOLO.acquire(blocking=False):  # polled: a cancelled wait must not take a turn it never gives back
         await asyncio.sleep(0.05)
-    solo = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
+    solo = ProcessPoolExecutor(1, mp_context=_context(), initializer=_init_worker, initargs=(None, dict(os.environ)))
     try:
         left = None if at is None else max(0.0, at - time.monotonic())
-        return await asyncio.wrap_future(solo.submit(_work, factory, options, item, left, budget))
+        # in a thread: starting the process waits for the forkserver, which imports the checks again if it died
+        task = await asyncio.to_thread(solo.submit, _work, factory, options, item, left, budget)
+        return await asyncio.wrap_future(task)
     except BrokenProcessPool:
         raise WorkerCrashed(f"the verifier's worker process died while judging item {item.id!r}") from None
     finally:
