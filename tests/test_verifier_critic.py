@@ -174,3 +174,78 @@ def test_a_finding_in_the_metadata_is_what_asdict_made_of_it(details, step):
     assert got == want and list(got) == list(want) and repr(got) == repr(want)
     if details:
         assert got["details"] is not f.details  # a copy: the critique does not share the finding's dict
+
+
+class _Overlap:
+    """A stand-in check that records how many items are inside the mathematical checks at once."""
+
+    def __init__(self, sleep_s: float = 0.02) -> None:
+        import threading
+
+        self.inside = 0
+        self.most = 0
+        self.calls = 0
+        self.sleep_s = sleep_s
+        self._lock = threading.Lock()
+
+    def check(self, item, steps):
+        import time
+
+        with self._lock:
+            self.inside += 1
+            self.calls += 1
+            self.most = max(self.most, self.inside)
+        time.sleep(self.sleep_s)  # releases the GIL: without the critic's lock other threads would come in now
+        with self._lock:
+            self.inside -= 1
+        return []
+
+
+def test_threads_judge_one_item_at_a_time_in_the_math_checks():
+    # In-process judging runs items in threads; the checks share sympy's caches and mpmath's precision, which are
+    # not safe to change from two threads at once (a PRMBench run once gave wrong values that way).
+    from concurrent.futures import ThreadPoolExecutor
+
+    critic = VerifierCritic(workers=1)
+    probe = _Overlap()
+    critic.arithmetic = probe
+    items = [Item(id=str(i), question="q", steps=["1 + 1 = 2."]) for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        critiques = list(pool.map(critic.judge, items))
+    assert probe.calls == 12 and probe.most == 1
+    assert [c.item_id for c in critiques] == [it.id for it in items]
+
+
+async def test_a_stream_judging_in_threads_runs_the_math_checks_one_at_a_time():
+    from critica.run.runner import critique_stream
+
+    critic = VerifierCritic(workers=1)
+    probe = _Overlap()
+    critic.arithmetic = probe
+    items = [Item(id=str(i), question="q", steps=["2 * 3 = 6."]) for i in range(10)]
+    got = [c async for c in critique_stream(critic, items, concurrency=4)]
+    assert len(got) == 10 and probe.calls == 10 and probe.most == 1
+
+
+def test_the_optional_checks_run_outside_the_lock():
+    # evidence, code and rules wait on embeddings and sandboxes: other items' math checks may run meanwhile
+    from critica.verifiers import critic as critic_module
+
+    critic = VerifierCritic(workers=1)
+    held = []
+
+    class Evidence:
+        def check(self, item, steps):
+            # another thread can take the lock now: it is not held here
+            import threading
+
+            t = threading.Thread(target=lambda: held.append(critic_module._MATH_CHECKS.acquire(timeout=1)))
+            t.start()
+            t.join()
+            critic_module._MATH_CHECKS.release()
+            return []
+
+    critic._extra["evidence"] = Evidence()
+    critic._want["evidence"] = True
+    critic.judge(Item(id="e", question="q", response="Paris is in France.", evidence=["Paris is in France."]))
+    assert held == [True]
