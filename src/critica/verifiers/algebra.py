@@ -102,7 +102,9 @@ _HYPOTHETICAL_GATE = KeywordGate(_HYPOTHETICAL, (
     "suppos", "assum", "guess", "try", "trie", "test", "check", "verif", "plug", "incorrect", "wrong", "mistake", "error",
     "extraneous", "reject", "discard", "invalid", "contradict", "impossible", "not possible", "not a ", "not satisf",
     "evaluat", "examin", "reconsider", "hypothe", "counterexample", "approx", "estimat", "round", "rough", "about",
-    "nearly"))
+    "nearly"), lead=3)
+# lead: each alternative starts with its key, but "re-" before "evaluat"/"examin", "re" before "check" and "\\" before
+# "approx"
 
 
 def _pm_values(raw: str) -> list[Expr] | None:
@@ -1023,7 +1025,7 @@ _PART_OF_PHRASE = guarded(r"\b(?:to|and|or|from|between|by|of|with|plus|minus|ti
 # The right formula is only the start of what is said ("as $(x+1)^2$ minus 2x").
 _CONTINUES = re.compile(r"^\s*(?:minus|plus|times|divided|over|multiplied|squared|cubed|[-+*/^×·])", re.IGNORECASE)
 _BETWEEN_WORDS = KeywordGate(guarded(r"written|expressed|simplifies|becomes|\bas\b", re.IGNORECASE),
-                             ("written", "expressed", "simplifies", "becomes", "as"))
+                             ("written", "expressed", "simplifies", "becomes", "as"), lead=0)
 """Searched on every step: behind a keyword pre-test (two steps in three hold none of the words, not even "as")."""
 
 
