@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["KeywordGate"]
+__all__ = ["KeywordGate", "search_from_keys"]
 
 
 class KeywordGate:
@@ -63,22 +63,29 @@ class KeywordGate:
 
     def _search(self, text: str) -> re.Match[str] | None:
         if text.isascii():
-            low = text.lower()
-            keys = self.keys
-            for n, k in enumerate(keys):  # a loop, not any() over a generator: a resumed frame per key cost a fifth more
-                if k in low:
-                    break
-            else:
-                return None
-            if self.lead is not None:
-                # the first key of the text: an earlier one of the keys not tried yet (those before k are absent)
-                first = low.find(k)
-                for k in keys[n + 1 :]:
-                    i = low.find(k, 0, first + len(k) - 1)
-                    if i >= 0:
-                        first = i
-                return self.pattern.search(text, max(0, first - self.lead))
+            return search_from_keys(self.pattern, self.keys, self.lead, text, text.lower())
         return self.pattern.search(text)
+
+
+def search_from_keys(pattern: re.Pattern[str], keys: tuple[str, ...], lead: int | None, text: str,
+                     low: str) -> re.Match[str] | None:
+    """``pattern.search(text)`` for an ASCII ``text`` whose lowercase form is ``low``, by the pre-test and (with a
+    ``lead``) the start near the first key of :class:`KeywordGate` (see the module docstring)."""
+    for n, k in enumerate(keys):  # a loop, not any() over a generator: a resumed frame per key cost a fifth more
+        if k in low:
+            later = keys[n + 1 :]
+            break
+    else:
+        return None
+    if lead is None:
+        return pattern.search(text)
+    # the first key of the text: an earlier one of the keys not tried yet (those before k are absent)
+    first = low.find(k)
+    for other in later:
+        i = low.find(other, 0, first + len(other) - 1)
+        if i >= 0:
+            first = i
+    return pattern.search(text, max(0, first - lead))
 
 
 MEMO_SIZE = 4096
