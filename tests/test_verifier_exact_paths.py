@@ -16,6 +16,8 @@ from critica.verifiers.algebra import (
     _check_pair_sympy,
     _degrees,
     _degrees_sympy,
+    _differ_by_a_constant,
+    _differ_by_a_constant_sympy,
     _identity,
     _identity_sympy,
     _polynomial,
@@ -66,6 +68,15 @@ def _pairs(draw):
 def test_identity_fast_path_agrees_with_sympy(pair):
     a, b = pair
     assert _identity(a, b) == _identity_sympy(a, b)
+
+
+@SETTINGS
+@given(_pairs(), st.sampled_from([0, 1, 2, sympy.Rational(-3, 4)]))
+def test_constant_difference_fast_path_agrees_with_sympy(pair, shift):
+    # a rewriting cue's last test ("simplifying", "combining like terms"): do the sides differ by a nonzero number?
+    a, b = pair
+    for left, right in ((a, b), (a, b + shift), (a + shift, sympy.expand(a)), (b, b - shift)):
+        assert _differ_by_a_constant(left, right) == _differ_by_a_constant_sympy(left, right), (left, right)
 
 
 @SETTINGS

@@ -50,6 +50,27 @@ def test_a_step_the_keywords_pass_by_holds_no_match(hyp_text, approx_text):
             assert arithmetic._gate(arithmetic._APPROX_KEYS, low), text
 
 
+@settings(max_examples=1500, deadline=None)
+@given(_wordy(_HYP_WORDS), _wordy(_APPROX_WORDS), st.sampled_from(["", " ", "re-", "re", "a", "\\", "does "]))
+def test_the_gated_searches_from_near_the_first_key_find_the_search_from_the_start(hyp_text, approx_text, glue):
+    from critica.verifiers import keygate
+
+    far = keygate.FAR
+    try:
+        for keygate.FAR in (0, far):  # 0: every search starts near the first key (most texts here are short)
+            for text in (hyp_text, approx_text, glue.join((hyp_text, approx_text, hyp_text))):
+                low = text.lower() if text.isascii() else None
+                for pattern, keys, lead in (
+                        (arithmetic._HYPOTHETICAL, arithmetic._HYPOTHETICAL_KEYS, arithmetic._HYPOTHETICAL_LEAD),
+                        (arithmetic._APPROX_WORDS, arithmetic._APPROX_KEYS, arithmetic._APPROX_LEAD)):
+                    got, want = arithmetic._gated_search(pattern, keys, lead, text, low), pattern.search(text)
+                    assert (got is None) == (want is None), text
+                    if want is not None:
+                        assert got.span() == want.span(), text
+    finally:
+        keygate.FAR = far
+
+
 def test_the_keyword_pre_tests_let_non_ascii_text_through_and_stop_plain_steps():
     assert arithmetic._gate(arithmetic._HYPOTHETICAL_KEYS, None)  # "ſuppose": re folds ſ onto s, str.lower does not
     assert not arithmetic._gate(arithmetic._HYPOTHETICAL_KEYS, "so 3 * 4 = 12 apples.")

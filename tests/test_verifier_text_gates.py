@@ -163,3 +163,46 @@ def test_a_math_segment_still_splits_at_depth_zero_only():
     parts = _shape(steplinks._split_scan("f(x, y) = 2x, \\frac{a}{b} \\Rightarrow x = 1 \\\\ y = 2"))
     assert parts == [("link", "f(x, y) = 2x"), ("COMMA", ""), ("link", "\\frac{a}{b}"), ("IMPLY", ""),
                      ("link", "x = 1"), ("ROW", ""), ("link", "y = 2")]
+
+
+# --- gates that start their search near the first key -----------------------------------------------------------
+
+_GATE_PIECES = [
+    "re-evaluate", "reevaluating", "re-examine", "recheck", "rechecking", "\\approx", "\\Approx", "approx", "≈",
+    "does not equal", "doesn't hold", "is not correct", "isn't right", "are not", "aren't satisfying", "not true",
+    "not a valid solution", "not a solution", "not possible", "not satisfied", "not", "n't", "does", "is", "are",
+    "suppose", "Assume", "TRY", "trying", "tried", "retry", "entry", "tests", "contest", "checking", "verify", "plug",
+    "wrong", "errors", "estimate", "around", "roughly", "about", "nearly", "false", "substitute", "written",
+    "rewritten", "expressed", "simplifies", "becomes", "as", "has", "as-is", "equations", "system", "pair", "both",
+    "each", "respectively", "given", "cases", "x", "=", "3", "2x + 1", ",", ".", "-", " ", "\n", "é",
+]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_GATE_PIECES), max_size=14), st.sampled_from(["", " ", "-", "\\", "re", "doe"]))
+def test_gates_with_a_lead_find_the_match_a_search_from_the_start_finds(pieces, glue):
+    from critica.verifiers import algebra, constants
+
+    text = glue.join(pieces)
+    far = keygate.FAR
+    try:
+        for keygate.FAR in (0, far):  # 0: every search starts near the first key (most texts here are short)
+            for gate in (algebra._HYPOTHETICAL_GATE, constants._NUMERIC_SKIP_GATE, algebra._BETWEEN_WORDS,
+                         steplinks._LISTING):
+                assert gate.lead is not None
+                got, want = gate._search(text), gate.pattern.search(text)
+                assert (got is None) == (want is None), (gate.pattern.pattern, text)
+                if want is not None:
+                    assert got.span() == want.span() and got.groups() == want.groups(), (gate.pattern.pattern, text)
+    finally:
+        keygate.FAR = far
+
+
+def test_a_lead_too_short_loses_the_match_before_the_key():
+    # the check above would fail with a smaller lead: "does " stands five characters before "not "
+    from critica.verifiers import constants
+
+    gate = KeywordGate(constants._NUMERIC_SKIP, constants._NUMERIC_SKIP_GATE.keys, lead=4)
+    text = "so " + "x " * keygate.FAR + "does not equal 3"  # the key far enough in to start the search near it
+    assert constants._NUMERIC_SKIP_GATE.search(text).group() == "does not equal"
+    assert gate.search(text) is None

@@ -102,7 +102,9 @@ _HYPOTHETICAL_GATE = KeywordGate(_HYPOTHETICAL, (
     "suppos", "assum", "guess", "try", "trie", "test", "check", "verif", "plug", "incorrect", "wrong", "mistake", "error",
     "extraneous", "reject", "discard", "invalid", "contradict", "impossible", "not possible", "not a ", "not satisf",
     "evaluat", "examin", "reconsider", "hypothe", "counterexample", "approx", "estimat", "round", "rough", "about",
-    "nearly"))
+    "nearly"), lead=3)
+# lead: each alternative starts with its key, but "re-" before "evaluat"/"examin", "re" before "check" and "\\" before
+# "approx"
 
 
 def _pm_values(raw: str) -> list[Expr] | None:
@@ -497,6 +499,11 @@ def _check_pair(first: _Link, second: _Link, x: Symbol, complex_context: bool = 
                 return None
             if ratpoly.count_real_roots(ratpoly.gcd(d1, d2)) in (n1, n2):
                 return _follows(first, second)
+            # a failure: the sympy path would find these root counts again (they are its own) before the roots
+            # its message quotes; only the polynomials and their roots are computed there
+            p1, p2 = _link_poly(first, x), _link_poly(second, x)
+            if p1 is not None and p2 is not None:
+                return _pair_failure(first, second, x, p1, p2)
     return _check_pair_sympy(first, second, x, complex_context)
 
 
@@ -512,13 +519,20 @@ def _check_pair_sympy(first: _Link, second: _Link, x: Symbol, complex_context: b
     shared = _n_real(p1.gcd(p2))
     if shared in (n1, n2):  # one real solution set contains the other
         return _follows(first, second)
+    return _pair_failure(first, second, x, p1, p2)
+
+
+def _pair_failure(first: _Link, second: _Link, x: Symbol, p1: sympy.Poly, p2: sympy.Poly) -> EquationCheck:
+    """The failed check of ``first ⇒ second`` (polynomials ``p1``, ``p2``, each with a real root, neither real
+    solution set containing the other), quoting the roots gained and lost."""
     r1, r2 = _real_roots(p1) or set(), _real_roots(p2) or set()
-    lost = sorted(_fmt(r) for r in r1 - r2)
-    gained = sorted(_fmt(r) for r in r2 - r1)
+    shown = {r: _fmt(r) for r in r1 | r2}  # each root formatted once (a root of a cubic is evaluated to do so)
+    lost = sorted(shown[r] for r in r1 - r2)
+    gained = sorted(shown[r] for r in r2 - r1)
     return EquationCheck(
         "chain", False,
         f"“{first.raw}” does not imply “{second.raw}”: {x} = {', '.join(gained)} solves the second but not the first "
-        f"(whose real solutions are {x} = {', '.join(sorted(_fmt(r) for r in r1))})",
+        f"(whose real solutions are {x} = {', '.join(sorted(shown[r] for r in r1))})",
         {"from": first.raw, "to": second.raw, "unknown": str(x), "lost": lost, "gained": gained},
     )
 
@@ -844,11 +858,28 @@ def _cue_shape(a: Expr, b: Expr, left_raw: str, cue: str) -> bool:
     if c.startswith("factor") and a.is_Add and sympy.expand(a) == a and (b.is_Mul or b.is_Pow) and any(
             f.is_Add for f in sympy.Mul.make_args(b) for f in [f.base if f.is_Pow else f]):
         return True
+    return _differ_by_a_constant(a, b)  # as an equation it would have no solution: a rewriting slip
+
+
+def _differ_by_a_constant(a: Expr, b: Expr) -> bool:
+    """Is ``expand(cancel(a - b))`` a nonzero number? For two polynomials with rational coefficients, exactly when
+    their difference, expanded by :mod:`critica.verifiers.ratpoly` (the polynomial sympy's expansion gives, term by
+    term), is a nonzero constant; anything else is sympy's (a cancel costs milliseconds)."""
+    syms = tuple(sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name))
+    try:
+        pa, pb = ratpoly.poly_of(a, syms), ratpoly.poly_of(b, syms)
+    except ratpoly.NotPolynomial:
+        return _differ_by_a_constant_sympy(a, b)
+    ratpoly.add_into(pa, pb, -1)
+    return bool(pa) and not any(map(any, pa))  # some term left, and each of degree 0: one nonzero constant
+
+
+def _differ_by_a_constant_sympy(a: Expr, b: Expr) -> bool:
     try:
         diff = sympy.expand(sympy.cancel(a - b))
     except (sympy.PolynomialError, TypeError, ValueError, RecursionError):
         return False
-    return diff.is_number and diff != 0  # as an equation it would have no solution: a rewriting slip
+    return diff.is_number and diff != 0
 
 
 _LONE_LETTER = re.compile(r"\s*[A-Za-z]\s*")
@@ -1023,7 +1054,7 @@ _PART_OF_PHRASE = guarded(r"\b(?:to|and|or|from|between|by|of|with|plus|minus|ti
 # The right formula is only the start of what is said ("as $(x+1)^2$ minus 2x").
 _CONTINUES = re.compile(r"^\s*(?:minus|plus|times|divided|over|multiplied|squared|cubed|[-+*/^×·])", re.IGNORECASE)
 _BETWEEN_WORDS = KeywordGate(guarded(r"written|expressed|simplifies|becomes|\bas\b", re.IGNORECASE),
-                             ("written", "expressed", "simplifies", "becomes", "as"))
+                             ("written", "expressed", "simplifies", "becomes", "as"), lead=0)
 """Searched on every step: behind a keyword pre-test (two steps in three hold none of the words, not even "as")."""
 
 

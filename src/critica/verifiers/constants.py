@@ -81,7 +81,9 @@ _NUMERIC_SKIP_GATE = KeywordGate(_NUMERIC_SKIP, (
     "suppos", "assum", "guess", "try", "tried", "test", "check", "verif", "plug", "incorrect", "wrong", "mistake",
     "error", "extraneous", "reject", "discard", "invalid", "contradict", "impossible", "not ", "n't ", "evaluat",
     "examin", "reconsider", "hypothe", "counterexample", "false", "substitut",
-))
+), lead=5)
+# lead: each alternative starts with its key, but "re-" before "evaluat"/"examin", "re" before "check" and at most
+# "does " before "not " / "n't "
 # Relations and notation that make a link something other than a plain numeric claim: inequalities, divisibility,
 # absolute values, sets and intervals (":", "\\in"), ratios, percentages, sums, limits, geometry, ± …
 _NUMERIC_NOT = re.compile(

@@ -36,6 +36,7 @@ from critica.budget import checkpoint
 from critica.types import Item
 from critica.verifiers.base import Finding, step_finding
 from critica.verifiers.fastre import guarded
+from critica.verifiers.keygate import search_from_keys
 
 # Every helper of the two modules is imported, also those this module does not use: they lived here before the
 # split and other code may import them from critica.verifiers.math (hence noqa: F401).
@@ -116,6 +117,8 @@ _HYPOTHETICAL_KEYS = (
     "does not", "doesn't", "do not", "don't", "did not", "didn't", "is not", "isn't", "\\ne",
 )
 _APPROX_KEYS = ("approx", "about", "round", "roughly", "near", "almost", "estimat", "close to", "~", "\\sim")
+_HYPOTHETICAL_LEAD = 3  # every match holds a key at most this far after its start ("re-" before "evaluat")
+_APPROX_LEAD = 1  # "a" before "round" ("around"), "\\" before "approx"
 
 
 @dataclass
@@ -585,6 +588,16 @@ def _gate(keys: tuple[str, ...], low: str | None) -> bool:
     return False
 
 
+def _gated_search(pattern: re.Pattern[str], keys: tuple[str, ...], lead: int, text: str,
+                  low: str | None) -> re.Match[str] | None:
+    """``pattern.search(text)``, made only where ``low`` (see :func:`_gate`) holds a key, and then from near the first
+    key (``lead``: how far before its key a match may start; see critica.verifiers.keygate): most steps that hold a
+    key hold it far into the text."""
+    if low is None:
+        return pattern.search(text)
+    return search_from_keys(pattern, keys, lead, text, low)
+
+
 def _find_computations(text: str) -> list[Computation]:
     out: list[Computation] = []
     if "<<" in text:
@@ -610,10 +623,10 @@ def _find_computations(text: str) -> list[Computation]:
     if not relate and "remainder" not in head.lower():
         return out  # _scan and _prose_divisions would both return nothing
     low = text.lower() if text.isascii() else None
-    if _gate(_HYPOTHETICAL_KEYS, low) and _HYPOTHETICAL.search(text):
+    if _gated_search(_HYPOTHETICAL, _HYPOTHETICAL_KEYS, _HYPOTHETICAL_LEAD, text, low):
         return out
     if relate:
-        out.extend(_scan(norm, approx=_gate(_APPROX_KEYS, low) and bool(_APPROX_WORDS.search(text))))
+        out.extend(_scan(norm, approx=bool(_gated_search(_APPROX_WORDS, _APPROX_KEYS, _APPROX_LEAD, text, low))))
     out.extend(_prose_divisions(head))
     return out
 

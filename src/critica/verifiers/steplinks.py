@@ -315,7 +315,7 @@ def _prose_kind_uncached(prose: str) -> _Conn:
 _LISTING_WORDS = ("equations", "system", "pair", "both", "following", "given", "conditions", "cases", "options",
                   "possibilities", "constraints", "relations", "each", "respectively")
 # searched in every piece of prose between formulas: behind a keyword pre-test (a match is one of the words)
-_LISTING = KeywordGate(guarded(r"\b(?:" + "|".join(_LISTING_WORDS) + r")\b", re.IGNORECASE), _LISTING_WORDS)
+_LISTING = KeywordGate(guarded(r"\b(?:" + "|".join(_LISTING_WORDS) + r")\b", re.IGNORECASE), _LISTING_WORDS, lead=0)
 
 
 def _merge(a: _Conn, b: _Conn) -> _Conn:
