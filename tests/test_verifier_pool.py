@@ -250,49 +250,12 @@ def test_an_explicit_worker_count_never_judges_here_even_while_the_pool_starts()
     assert all(c.metadata["pid"] != os.getpid() for c in asyncio.run(run()))
 
 
-_ORPHAN_PARENT = """
-import asyncio, sys
-from critica.types import Item
-from critica.verifiers import pool
-from critica.verifiers.critic import VerifierCritic
-
-async def main():
-    await VerifierCritic(workers=2).critique(Item(id="a", question="q", steps=["1 + 2 = 3"]))
-    print(*pool._POOLS[2].pool._processes, flush=True)  # the worker pids
-    await asyncio.sleep(600)
-
-asyncio.run(main())
-"""
-
-
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
-
-
-@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
-def test_workers_exit_when_their_parent_is_killed():
-    import signal
-    import subprocess
-    import sys
-
-    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_PARENT], stdout=subprocess.PIPE, text=True)
-    try:
-        pids = [int(p) for p in parent.stdout.readline().split()]
-        assert len(pids) == 2 and all(_alive(p) for p in pids)
-    finally:
-        parent.send_signal(signal.SIGKILL)  # no shutdown, no atexit: as the OOM killer or `kill -9` would
-        parent.wait(timeout=30)
-    deadline = time.monotonic() + 20
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = [p for p in pids if _alive(p)]
-    for p in left:
-        os.kill(p, signal.SIGKILL)
-    assert not left, f"worker processes {left} outlived their killed parent"
 
 
 def test_a_verifier_in_worker_processes_keeps_two_batches_per_worker_in_flight(monkeypatch):
