@@ -228,3 +228,27 @@ def test_auto_starts_the_forkserver_early_only_while_a_core_is_free(monkeypatch)
         pool.auto_workers()
     assert started  # before the pool itself: work is sustained only at AUTO_MIN_ITEMS
     assert started[0] < pool.AUTO_MIN_ITEMS
+
+
+def test_workers_that_cannot_start_for_a_moment_lose_no_item(monkeypatch):
+    # a forkserver killed but not yet reaped refuses connections (ConnectionRefusedError from starting a worker):
+    # the pool counts as broken and the item's one-process pool is tried again a little later
+    from concurrent.futures import ProcessPoolExecutor
+
+    refusals = {"left": 5}  # the two warm-up tasks, the batch, then two tries of the item's own pool
+
+    class Flaky(ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            if refusals["left"] > 0:
+                refusals["left"] -= 1
+                raise ConnectionRefusedError(111, "Connection refused")
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(pool, "ProcessPoolExecutor", Flaky)
+
+    async def run():
+        return await VerifierCritic(workers=2).critique(ITEMS[1])
+
+    got = asyncio.run(run())
+    assert refusals["left"] == 0
+    assert _plain(got) == _plain(VerifierCritic(workers=1).judge(ITEMS[1]))

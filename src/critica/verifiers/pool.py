@@ -303,6 +303,10 @@ class _Batcher:
             try:
                 task = self.pool.submit(_work_many, work)
             except BaseException as e:  # noqa: BLE001 - a broken or stopped pool: each item gets its error
+                if isinstance(e, OSError):
+                    # no worker could be started (a forkserver killed and not yet reaped refuses the connection):
+                    # a broken pool, so that the items are judged again in a fresh one
+                    e = BrokenProcessPool(f"a worker process could not be started ({type(e).__name__}: {e})")
                 self._finish(batch, None, e)
                 continue
             task.add_done_callback(lambda t, batch=batch: self._finish(batch, t, None))
@@ -700,14 +704,33 @@ async def judge_in_pool(workers: int, factory: Any, options: tuple, item: Item,
     # Alone in a fresh process: only the item that kills its worker fails.
     while not _SOLO.acquire(blocking=False):  # polled: a cancelled wait must not take a turn it never gives back
         await asyncio.sleep(0.05)
-    solo = ProcessPoolExecutor(1, mp_context=_context(), initializer=_init_worker, initargs=(None, dict(os.environ)))
+    solo: ProcessPoolExecutor | None = None
     try:
-        left = None if at is None else max(0.0, at - time.monotonic())
-        # in a thread: starting the process waits for the forkserver, which imports the checks again if it died
-        task = await asyncio.to_thread(solo.submit, _work, factory, options, item, left, budget)
-        return await asyncio.wrap_future(task)
+        for attempt in range(_START_TRIES):
+            solo = ProcessPoolExecutor(1, mp_context=_context(), initializer=_init_worker,
+                                       initargs=(None, dict(os.environ)))
+            left = None if at is None else max(0.0, at - time.monotonic())
+            try:
+                # in a thread: starting the process waits for the forkserver, which imports the checks again if it
+                # died
+                task = await asyncio.to_thread(solo.submit, _work, factory, options, item, left, budget)
+            except OSError:
+                # a forkserver killed but not yet reaped refuses the connection; once it is reaped, the next start
+                # starts a new one. A fresh executor each time: the failed one holds the item already.
+                solo.shutdown(wait=False, cancel_futures=True)
+                if attempt == _START_TRIES - 1:
+                    raise
+                await asyncio.sleep(0.1 * (attempt + 1))
+                continue
+            return await asyncio.wrap_future(task)
+        raise AssertionError("unreachable")  # pragma: no cover
     except BrokenProcessPool:
         raise WorkerCrashed(f"the verifier's worker process died while judging item {item.id!r}") from None
     finally:
-        solo.shutdown(wait=False, cancel_futures=True)
+        if solo is not None:
+            solo.shutdown(wait=False, cancel_futures=True)
         _SOLO.release()
+
+
+_START_TRIES = 5
+"""Tries at starting an item's one-process pool (0.1 s, 0.2 s … apart) before its error is the item's."""
