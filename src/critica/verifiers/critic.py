@@ -34,7 +34,6 @@ Per step: ``incorrect`` if flagged, ``correct`` if checked and every check passe
 from __future__ import annotations
 
 import importlib
-import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -51,15 +50,6 @@ from critica.verifiers.quantities import QuantityVerifier
 from critica.verifiers.series import SeriesVerifier
 
 __all__ = ["LocatePolicy", "VerifierCritic", "build_critique"]
-
-_MATH_CHECKS = threading.RLock()
-"""Held while one item's mathematical checks run: one item at a time per process, whatever the threads.
-
-In-process judging runs items in threads (``asyncio.to_thread``, several in flight), and the checks share state that
-is not safe to change from two threads at once (sympy's caches and mpmath's working precision among it). A
-run judging PRMBench four items at a time once gave wrong values in 40 critiques (sqrt(2)/2 read as 2*sqrt(2)), and
-never again in nine reruns. The checks are pure Python, so threads gained nothing from running them side by side
-(the GIL); the evidence, code and rules checks (which wait on embeddings and sandboxes) stay outside the lock."""
 
 
 def _optional(module: str, cls: str) -> Verifier | None:
@@ -200,11 +190,10 @@ class VerifierCritic:
         """All findings for ``item`` and the names of checks that applied but were unavailable."""
         found: list[Finding] = []
         skipped: list[str] = []
-        with _MATH_CHECKS:
-            for verifier in (self.arithmetic, *self.step_checks, self.final_answer):
-                if verifier is not None:
-                    checkpoint()  # past the item's time budget: stop (the step checks also check between steps)
-                    found.extend(verifier.check(item, steps))
+        for verifier in (self.arithmetic, *self.step_checks, self.final_answer):
+            if verifier is not None:
+                checkpoint()  # past the item's time budget: stop (the step checks also check between steps)
+                found.extend(verifier.check(item, steps))
         for kind, applies in (("evidence", bool(item.evidence)), ("code", bool(item.tests)),
                               ("rules", _has_constraints(item))):
             if not applies or not self._want[kind]:
